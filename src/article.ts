@@ -1,0 +1,159 @@
+/**
+ * The article as it moves through the pipeline. Each stage takes the article as the previous stage
+ * left it and returns it with its own part added, so the types below read like the list of stages:
+ * read → clean → detect → segment → translate → summarize.
+ */
+
+/** ISO 639-1 code from language ID (`ar`, `vi`, `en`, `fa`, …), or `und` when it cannot tell. */
+export type LanguageCode = string;
+
+export interface LanguageGuess {
+  lang: LanguageCode;
+  /** 0–1; for `und` the confidence of the best rejected candidate. */
+  confidence: number;
+}
+
+/** Where the article came from, as read from disk. */
+export interface SourceFile {
+  /** Path as given to the reader (relative to the working directory when it was relative). */
+  path: string;
+  bytes: number;
+  /** Detected encoding of the original bytes, e.g. `utf-8`, `utf-16le`, `windows-1256`. */
+  encoding: string;
+  /** sha256 of the original bytes, hex. */
+  sha256: string;
+}
+
+/** After read: decoded, NFC-normalized text with `\n` line endings. */
+export interface SourceArticle {
+  /** Stable id: the input path relative to the input root, without extension (`news/001`). */
+  id: string;
+  source: SourceFile;
+  text: string;
+}
+
+export type ParagraphKind = 'title' | 'bullet' | 'body';
+
+export interface RemovedLine {
+  /** 1-based line number in the decoded text. */
+  line: number;
+  text: string;
+  /** Why it was removed, e.g. `injected-headline`, `share-button`, `navigation`, `image-placeholder`. */
+  reason: string;
+}
+
+export interface CleanParagraph {
+  /** 1-based line number of the paragraph's first line in the decoded text. */
+  line: number;
+  kind: ParagraphKind;
+  text: string;
+}
+
+/** After clean: boilerplate gone, every removed line kept with its reason. */
+export interface CleanedArticle extends SourceArticle {
+  title: string | null;
+  paragraphs: CleanParagraph[];
+  removed: RemovedLine[];
+}
+
+/**
+ * `foreign-language`: the paragraph is in another language than its article (an English quote in an
+ * Arabic article); it is kept as it is and not translated.
+ */
+export type ParagraphFlag = 'foreign-language';
+
+export interface DetectedParagraph extends CleanParagraph {
+  language: LanguageGuess;
+  flags: ParagraphFlag[];
+}
+
+/** After detect: the article's language and each paragraph's. */
+export interface DetectedArticle extends CleanedArticle {
+  language: LanguageGuess;
+  paragraphs: DetectedParagraph[];
+}
+
+export interface SourceSentence {
+  source: string;
+}
+
+export interface SegmentedParagraph extends DetectedParagraph {
+  sentences: SourceSentence[];
+}
+
+/** After segment: each paragraph split into sentences; paragraphs are kept. */
+export interface SegmentedArticle extends DetectedArticle {
+  paragraphs: SegmentedParagraph[];
+}
+
+/**
+ * QA flags on one translated sentence. They are warnings: the sentence still has its target.
+ * `repetition-loop`: the output repeats an n-gram in a loop; `length-ratio`: output/input length is
+ * out of bounds; `split-long-input`: the source was over the model's input limit and was translated
+ * in pieces; `passthrough`: not translated (already English, or a foreign-language paragraph).
+ */
+export type SentenceFlag = 'repetition-loop' | 'length-ratio' | 'split-long-input' | 'passthrough';
+
+export interface TranslatedSentence extends SourceSentence {
+  /** English text; null when no translation could be made (see the article's translation status). */
+  target: string | null;
+  flags: SentenceFlag[];
+}
+
+export interface TranslatedParagraph extends SegmentedParagraph {
+  sentences: TranslatedSentence[];
+}
+
+/**
+ * `translated`: every sentence that needed a model got one; `passthrough`: the article is English;
+ * `unsupported-language`: no model for its language (kept as it is); `model-unavailable`: the model
+ * for its language could not be loaded (`message` says why and how to fix it); `partial`: some
+ * sentences failed to translate.
+ */
+export type TranslationStatus =
+  | 'translated'
+  | 'passthrough'
+  | 'unsupported-language'
+  | 'model-unavailable'
+  | 'partial';
+
+export interface ModelUse {
+  lang: LanguageCode;
+  /** Model id as configured, e.g. `Xenova/opus-mt-ar-en`. */
+  id: string;
+  revision: string;
+  dtype: string;
+}
+
+export interface TranslationInfo {
+  status: TranslationStatus;
+  message?: string;
+  models: ModelUse[];
+}
+
+/** After translate: every sentence has a target (or null), and the article says how it went. */
+export interface TranslatedArticle extends SegmentedArticle {
+  paragraphs: TranslatedParagraph[];
+  translation: TranslationInfo;
+}
+
+export interface SummaryPair {
+  source: string;
+  target: string | null;
+}
+
+export interface Summary {
+  /** 0-based indices into the article's sentences in reading order (all paragraphs, flattened). */
+  indices: number[];
+  pairs: SummaryPair[];
+}
+
+/** After summarize: the summary as aligned source/English pairs in document order. */
+export interface SummarizedArticle extends TranslatedArticle {
+  summary: Summary;
+}
+
+/** All sentences of an article in reading order, the index space the summary uses. */
+export function sentencesOf<S extends SourceSentence>(article: { paragraphs: { sentences: S[] }[] }): S[] {
+  return article.paragraphs.flatMap((paragraph) => paragraph.sentences);
+}
