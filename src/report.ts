@@ -1,0 +1,101 @@
+import { z } from 'zod';
+
+/**
+ * How an article's run ended. `ok`: every output written and every sentence that needed a model got
+ * one (QA flags are warnings and do not change this); `partial`: outputs written, but something is
+ * missing (untranslated sentences, replaced bytes); `failed`: no outputs (unreadable, binary, empty,
+ * too large, a stage threw); `skipped`: outputs already up to date.
+ */
+export const ARTICLE_STATUSES = ['ok', 'partial', 'failed', 'skipped'] as const;
+export type ArticleStatus = (typeof ARTICLE_STATUSES)[number];
+
+/** What the runner knows about one article when it is done with it. */
+export interface ArticleOutcome {
+  id: string;
+  status: ArticleStatus;
+  reason?: string;
+  /** Milliseconds spent in each stage (`read`, `clean`, …, `write`). */
+  timings: Record<string, number>;
+  /** Sentences that got an English target from a model or the translation memory. */
+  sentencesTranslated: number;
+}
+
+export const runReportSchema = z.strictObject({
+  schemaVersion: z.literal(1),
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime(),
+  durationMs: z.number().nonnegative(),
+  /** True when the run was stopped (SIGINT/SIGTERM) before every article was done. */
+  interrupted: z.boolean(),
+  articles: z.strictObject({
+    total: z.number().int().nonnegative(),
+    ok: z.number().int().nonnegative(),
+    partial: z.number().int().nonnegative(),
+    failed: z.number().int().nonnegative(),
+    skipped: z.number().int().nonnegative(),
+  }),
+  /** Articles per reason (`too-large`, `model-unavailable`, `up-to-date`, …). */
+  reasons: z.record(z.string(), z.number().int().nonnegative()),
+  /** Milliseconds per stage, summed over articles (they overlap when concurrency > 1). */
+  stageMs: z.record(z.string(), z.number().nonnegative()),
+  /** Articles that were processed (not skipped) per second of wall time. */
+  articlesPerSecond: z.number().nonnegative(),
+  sentencesTranslated: z.number().int().nonnegative(),
+  sentencesTranslatedPerSecond: z.number().nonnegative(),
+  /** Batches sent to a translation model; 0 when every sentence came from the translation memory. */
+  modelCalls: z.number().int().nonnegative(),
+});
+
+/** `output/run-report.json`. */
+export type RunReport = z.infer<typeof runReportSchema>;
+
+export interface RunTotals {
+  startedAt: Date;
+  finishedAt: Date;
+  outcomes: readonly ArticleOutcome[];
+  modelCalls: number;
+  interrupted?: boolean;
+}
+
+export function buildRunReport(run: RunTotals): RunReport {
+  const durationMs = Math.max(0, run.finishedAt.getTime() - run.startedAt.getTime());
+  const seconds = durationMs / 1000;
+  const articles = { total: run.outcomes.length, ok: 0, partial: 0, failed: 0, skipped: 0 };
+  const reasons: Record<string, number> = {};
+  const stageMs: Record<string, number> = {};
+  let sentencesTranslated = 0;
+  for (const outcome of run.outcomes) {
+    articles[outcome.status] += 1;
+    if (outcome.reason) reasons[outcome.reason] = (reasons[outcome.reason] ?? 0) + 1;
+    for (const [stage, ms] of Object.entries(outcome.timings)) stageMs[stage] = round((stageMs[stage] ?? 0) + ms);
+    sentencesTranslated += outcome.sentencesTranslated;
+  }
+  const processed = articles.total - articles.skipped;
+  return {
+    schemaVersion: 1,
+    startedAt: run.startedAt.toISOString(),
+    finishedAt: run.finishedAt.toISOString(),
+    durationMs,
+    interrupted: run.interrupted ?? false,
+    articles,
+    reasons,
+    stageMs,
+    articlesPerSecond: seconds > 0 ? round(processed / seconds) : 0,
+    sentencesTranslated,
+    sentencesTranslatedPerSecond: seconds > 0 ? round(sentencesTranslated / seconds) : 0,
+    modelCalls: run.modelCalls,
+  };
+}
+
+/** The one-line summary printed at the end of a run. */
+export function renderRunSummary(report: RunReport): string {
+  const { articles } = report;
+  const counts = `${articles.ok} ok, ${articles.partial} partial, ${articles.failed} failed, ${articles.skipped} skipped`;
+  const rate = `${report.articlesPerSecond} articles/s, ${report.sentencesTranslatedPerSecond} sentences translated/s`;
+  const stopped = report.interrupted ? ' (interrupted)' : '';
+  return `${articles.total} articles: ${counts} in ${(report.durationMs / 1000).toFixed(1)} s (${rate}, ${report.modelCalls} model calls)${stopped}`;
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
