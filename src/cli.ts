@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerCacheCommand } from './commands/cache.js';
 
 /** `newsbridge`: each sub-command lives in `src/commands/` and registers itself here. */
 const program = new Command('newsbridge')
   .description('Turn Arabic and Vietnamese news articles into bilingual English outputs.')
   .showHelpAfterError();
+
+registerCacheCommand(program);
 
 await program.parseAsync(process.argv);
