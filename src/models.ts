@@ -120,6 +120,9 @@ export async function sha256File(file: string): Promise<string> {
  * the size it records (a full hash check is `verifyModel`).
  */
 export async function assertModelReady(modelDir: string, dtype: ModelDtype, model: ModelLabel): Promise<void> {
+  if ((await fileSize(modelDir)) === null) {
+    throw new ModelUnavailableError(model, modelDir, null, 'does not exist (the model is not installed)');
+  }
   const manifest = await readManifest(modelDir);
   for (const file of modelFiles(dtype)) {
     const bytes = await fileSize(path.join(modelDir, file));

@@ -153,11 +153,22 @@ describe('verifyModel', () => {
 });
 
 describe('assertModelReady', () => {
-  it('names the model, the full path of the missing file and the fix', async () => {
+  it('names the model, where it was looked for and the fix when it is not installed', async () => {
     const error = await assertModelReady(modelDir(), 'q8', label).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ModelUnavailableError);
     expect((error as Error).message).toBe(
-      `model ${ID} (ar) is unavailable: ${path.join(modelDir(), 'config.json')} is missing. ` +
+      `model ${ID} (ar) is unavailable: ${modelDir()}${path.sep} does not exist (the model is not installed). ` +
+        'Fix: run `newsbridge models pull --only ar`',
+    );
+  });
+
+  it('names the full path of a missing file', async () => {
+    await pull();
+    await rm(path.join(modelDir(), 'tokenizer.json'));
+    const error = (await assertModelReady(modelDir(), 'q8', label).catch((e: unknown) => e)) as ModelUnavailableError;
+    expect(error.file).toBe('tokenizer.json');
+    expect(error.message).toBe(
+      `model ${ID} (ar) is unavailable: ${path.join(modelDir(), 'tokenizer.json')} is missing. ` +
         'Fix: run `newsbridge models pull --only ar`',
     );
   });
