@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerCacheCommand } from './commands/cache.js';
+import { registerValidateCommand } from './commands/validate.js';
 
 /** `newsbridge`: each sub-command lives in `src/commands/` and registers itself here. */
 const program = new Command('newsbridge')
@@ -8,5 +9,6 @@ const program = new Command('newsbridge')
   .showHelpAfterError();
 
 registerCacheCommand(program);
+registerValidateCommand(program);
 
 await program.parseAsync(process.argv);
