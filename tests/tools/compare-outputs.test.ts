@@ -1,0 +1,81 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { compareOutputs, withoutTimings } from '../../tools/compare-outputs.js';
+
+let root: string;
+let expected: string;
+let actual: string;
+
+const article = (target: string, readMs: number) =>
+  `${JSON.stringify({ id: 'news/a', paragraphs: [{ sentences: [{ source: 'x', target }] }], timings: { read: readMs } }, null, 2)}\n`;
+const manifest = (...ids: string[]) => ids.map((id) => `${JSON.stringify({ id, status: 'ok' })}\n`).join('');
+
+function write(dir: string, files: Record<string, string>) {
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), text);
+  }
+}
+
+beforeEach(() => {
+  root = mkdtempSync(path.join(tmpdir(), 'newsbridge-compare-'));
+  expected = path.join(root, 'expected');
+  actual = path.join(root, 'actual');
+  write(expected, {
+    'news/a.json': article('hello', 1.5),
+    'news/a.md': '# a\n\nhello\n',
+    'b.md': '# b\n',
+    'manifest.jsonl': manifest('news/a', 'b'),
+    'run-report.json': '{"articles":{"ok":2}}',
+  });
+});
+
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+describe('compareOutputs', () => {
+  it('accepts outputs that differ only in timings, manifest order and the run report', () => {
+    write(actual, {
+      'news/a.json': article('hello', 99),
+      'news/a.md': '# a\n\nhello\n',
+      'b.md': '# b\n',
+      'manifest.jsonl': manifest('b', 'news/a'),
+      'run-report.json': '{"articles":{"skipped":2}}',
+    });
+    expect(compareOutputs(expected, actual)).toEqual([]);
+  });
+
+  it('finds changed, truncated, missing, duplicated and stray files', () => {
+    write(actual, {
+      'news/a.json': article('hello', 1.5).slice(0, 30),
+      'news/.a.md.1234.0badf00d.tmp': '# a',
+      'b.md': '# b changed\n',
+      'manifest.jsonl': manifest('news/a', 'b', 'b'),
+    });
+    const problems = Object.fromEntries(compareOutputs(expected, actual).map((d) => [d.file, d.problem]));
+    expect(problems['news/a.json']).toMatch(/not valid JSON/);
+    expect(problems['news/.a.md.1234.0badf00d.tmp']).toMatch(/temporary or stray/);
+    expect(problems['news/a.md']).toBe('missing');
+    expect(problems['b.md']).toBe('differs from line 1');
+    expect(problems['manifest.jsonl']).toMatch(/b is listed more than once/);
+  });
+
+  it('names the JSON path where an article differs', () => {
+    write(actual, {
+      'news/a.json': article('goodbye', 1.5),
+      'news/a.md': '# a\n\nhello\n',
+      'b.md': '# b\n',
+      'manifest.jsonl': manifest('news/a'),
+    });
+    const problems = Object.fromEntries(compareOutputs(expected, actual).map((d) => [d.file, d.problem]));
+    expect(problems['news/a.json']).toBe('differs at paragraphs[0].sentences[0].target');
+    expect(problems['manifest.jsonl']).toBe('articles missing: b');
+  });
+});
+
+describe('withoutTimings', () => {
+  it('drops timing fields at any depth and keeps the rest', () => {
+    expect(withoutTimings({ a: 1, timings: { read: 2 }, inner: [{ durationMs: 3, b: 4 }] })).toEqual({ a: 1, inner: [{ b: 4 }] });
+  });
+});

@@ -1,0 +1,125 @@
+import { isDeepStrictEqual } from 'node:util';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Compares two output directories of `newsbridge run` the way the crash harness needs: the same
+ * files, each the same apart from timing fields, and nothing else (no temp or partial files).
+ * `run-report.json` describes one run, not the outputs, so it is left out.
+ */
+
+export interface OutputDifference {
+  /** Path relative to the output directory. */
+  file: string;
+  problem: string;
+}
+
+/** Fields that measure how long something took or when it ran; they differ between any two runs. */
+const TIMING_KEYS = new Set([
+  'timings',
+  'durationMs',
+  'startedAt',
+  'finishedAt',
+  'stageMs',
+  'articlesPerSecond',
+  'sentencesTranslatedPerSecond',
+]);
+
+const RUN_REPORT = 'run-report.json';
+const MANIFEST = 'manifest.jsonl';
+
+/** Every file below `dir`, relative to it, symlinks and all. */
+export function listFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+/** A copy of a parsed JSON value without its timing fields. */
+export function withoutTimings(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutTimings);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key]) => !TIMING_KEYS.has(key))
+      .map(([key, inner]) => [key, withoutTimings(inner)]),
+  );
+}
+
+export function compareOutputs(expectedDir: string, actualDir: string): OutputDifference[] {
+  const expected = new Set(listFiles(expectedDir).filter((file) => file !== RUN_REPORT));
+  const actual = listFiles(actualDir).filter((file) => file !== RUN_REPORT);
+  const differences: OutputDifference[] = [];
+  for (const file of actual) {
+    if (!expected.has(file)) differences.push({ file, problem: 'not in the uninterrupted run (a temporary or stray file)' });
+  }
+  for (const file of expected) {
+    if (!actual.includes(file)) {
+      differences.push({ file, problem: 'missing' });
+      continue;
+    }
+    const problem = compareFile(file, path.join(expectedDir, file), path.join(actualDir, file));
+    if (problem) differences.push({ file, problem });
+  }
+  return differences;
+}
+
+function compareFile(file: string, expectedPath: string, actualPath: string): string | null {
+  const expectedText = readFileSync(expectedPath, 'utf8');
+  const actualText = readFileSync(actualPath, 'utf8');
+  if (file === MANIFEST || file.endsWith(`${path.sep}${MANIFEST}`)) return compareManifest(expectedText, actualText);
+  if (file.endsWith('.json')) {
+    let actual: unknown;
+    try {
+      actual = JSON.parse(actualText);
+    } catch (error) {
+      return `not valid JSON (${(error as Error).message}): a partial write?`;
+    }
+    const at = firstDifference(withoutTimings(JSON.parse(expectedText)), withoutTimings(actual), '');
+    return at === null ? null : `differs at ${at || '(root)'}`;
+  }
+  if (expectedText === actualText) return null;
+  const line = expectedText.split('\n').findIndex((text, index) => text !== actualText.split('\n')[index]);
+  return `differs from line ${line + 1}`;
+}
+
+/** Manifest lines may come in any order (articles finish in any order), but each id once. */
+function compareManifest(expectedText: string, actualText: string): string | null {
+  const parse = (text: string) => text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as { id: string });
+  let actual: { id: string }[];
+  try {
+    actual = parse(actualText);
+  } catch (error) {
+    return `a line is not valid JSON (${(error as Error).message}): a partial write?`;
+  }
+  const expected = new Map(parse(expectedText).map((line) => [line.id, line]));
+  const seen = new Set<string>();
+  for (const line of actual) {
+    if (seen.has(line.id)) return `article ${line.id} is listed more than once`;
+    seen.add(line.id);
+    const reference = expected.get(line.id);
+    if (!reference) return `article ${line.id} is not in the uninterrupted run`;
+    const at = firstDifference(withoutTimings(reference), withoutTimings(line), '');
+    if (at !== null) return `article ${line.id} differs at ${at}`;
+  }
+  const missing = [...expected.keys()].filter((id) => !seen.has(id));
+  return missing.length === 0 ? null : `articles missing: ${missing.join(', ')}`;
+}
+
+/** JSON path of the first place where two values differ, or null when they are equal. */
+function firstDifference(expected: unknown, actual: unknown, at: string): string | null {
+  if (isDeepStrictEqual(expected, actual)) return null;
+  if (expected === null || actual === null || typeof expected !== 'object' || typeof actual !== 'object') return at;
+  if (Array.isArray(expected) !== Array.isArray(actual)) return at;
+  const keys = new Set([...Object.keys(expected), ...Object.keys(actual)]);
+  for (const key of keys) {
+    const inner = firstDifference(
+      (expected as Record<string, unknown>)[key],
+      (actual as Record<string, unknown>)[key],
+      Array.isArray(expected) ? `${at}[${key}]` : at ? `${at}.${key}` : key,
+    );
+    if (inner !== null) return inner;
+  }
+  return at;
+}

@@ -1,0 +1,74 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Runs the `newsbridge` CLI as a child process, the way a nightly job does, and measures it: wall
+ * time and peak resident memory. The crash harness and the benches use it to start, kill and time
+ * real runs.
+ */
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cli = path.join(repoRoot, 'src', 'cli.ts');
+
+export interface NewsbridgeRun {
+  /** Exit code, or null when a signal ended the process. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  wallMs: number;
+  /** Peak resident set size (VmHWM), sampled from /proc while the process runs; 0 where there is no /proc. */
+  peakRssBytes: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface StartedRun {
+  child: ChildProcess;
+  /** Settles when the process has exited. */
+  done: Promise<NewsbridgeRun>;
+}
+
+/** Starts `newsbridge <args>` (through tsx, from the sources) in `cwd`. */
+export function startNewsbridge(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): StartedRun {
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+    cwd: options.cwd ?? repoRoot,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  let peakRssBytes = 0;
+  const sample = () => (peakRssBytes = Math.max(peakRssBytes, peakRssOf(child.pid)));
+  const sampler = setInterval(sample, 50);
+  const done = new Promise<NewsbridgeRun>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      clearInterval(sampler);
+      // Let the pipes drain before handing over the output.
+      child.once('close', () =>
+        resolve({ code, signal, wallMs: performance.now() - started, peakRssBytes, stdout, stderr }),
+      );
+    });
+  });
+  return { child, done };
+}
+
+export function runNewsbridge(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<NewsbridgeRun> {
+  return startNewsbridge(args, options).done;
+}
+
+/** VmHWM of a live process, in bytes; 0 when it has exited or /proc is not there. */
+function peakRssOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
+    return kib === undefined ? 0 : Number(kib) * 1024;
+  } catch {
+    return 0;
+  }
+}
