@@ -72,6 +72,12 @@ describe('compareOutputs', () => {
     expect(problems['news/a.json']).toBe('differs at paragraphs[0].sentences[0].target');
     expect(problems['manifest.jsonl']).toBe('articles missing: b');
   });
+  it('accepts missing outputs of an interrupted run, but not broken ones', () => {
+    write(actual, { 'b.md': '# b\n', 'manifest.jsonl': manifest('b') });
+    expect(compareOutputs(expected, actual, { allowMissing: true })).toEqual([]);
+    write(actual, { 'news/a.json': article('hello', 1.5).slice(0, 30) });
+    expect(compareOutputs(expected, actual, { allowMissing: true }).map((d) => d.file)).toEqual(['news/a.json']);
+  });
 });
 
 describe('withoutTimings', () => {
