@@ -1,0 +1,96 @@
+/**
+ * Language-ID eval: `npm run eval:lid -- [file.tsv] [--limit N]`. The TSV has a header with a
+ * `text` column and a label column (`label_fine`/`label_macro` as in the Tatoeba sample, or
+ * `label`); labels are ISO 639-3 or 639-1. Runs every line through the detector `newsbridge detect`
+ * uses, with the default config.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { defaultConfig } from '../src/config.js';
+import { LanguageDetector } from '../src/detect.js';
+import { sharedPath } from './shared-data.js';
+
+const ISO_639_1: Record<string, string> = {
+  ara: 'ar', eng: 'en', vie: 'vi', fas: 'fa', pes: 'fa', urd: 'ur', ind: 'id', zsm: 'ms', msa: 'ms',
+  tgl: 'tl', fra: 'fr', tur: 'tr', spa: 'es', por: 'pt', rus: 'ru', heb: 'he', hin: 'hi', tha: 'th',
+  zho: 'zh', cmn: 'zh', lzh: 'zh', yue: 'zh', wuu: 'zh',
+};
+const ROUTED = ['ar', 'vi', 'en'];
+const BUCKETS = [
+  { name: '<20', test: (n: number) => n < 20 },
+  { name: '20-60', test: (n: number) => n >= 20 && n <= 60 },
+  { name: '>60', test: (n: number) => n > 60 },
+];
+
+function toCode(label: string | undefined): string | undefined {
+  if (!label) return undefined;
+  const base = label.split('_')[0]!;
+  return ISO_639_1[base] ?? (base.length === 2 ? base : undefined);
+}
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { limit: { type: 'string' } } });
+const file = positionals[0] ?? sharedPath('data/lid/tatoeba-lid-sample.tsv');
+const limit = values.limit ? Number(values.limit) : Infinity;
+
+const [header, ...rows] = (await readFile(file, 'utf8')).split('\n').filter((line) => line.trim() !== '');
+const columns = header!.split('\t');
+const textColumn = columns.indexOf('text');
+const labelColumns = ['label_fine', 'label', 'lang', 'label_macro'].map((name) => columns.indexOf(name)).filter((i) => i >= 0);
+if (textColumn < 0 || labelColumns.length === 0) {
+  throw new Error(`${file}:1: the header needs a "text" column and a label column (label_fine, label_macro, label or lang)`);
+}
+const samples = rows.slice(0, limit).map((row) => {
+  const cells = row.split('\t');
+  const gold = labelColumns.map((i) => toCode(cells[i])).find((code) => code !== undefined) ?? cells[labelColumns[0]!]!;
+  return { gold, text: cells[textColumn] ?? '' };
+});
+
+const detector = await LanguageDetector.create(defaultConfig.detect);
+const started = performance.now();
+const predictions = samples.map((sample) => detector.detect(sample.text).lang);
+const seconds = (performance.now() - started) / 1000;
+
+const pct = (n: number, d: number) => (d === 0 ? '   -  ' : `${((100 * n) / d).toFixed(2).padStart(6)}%`);
+const long = samples.map((s) => s.text.length >= 20);
+
+console.log(`file: ${file}`);
+console.log(`lines: ${samples.length}, ${(samples.length / seconds).toFixed(0)} lines/s (detection only, one thread)\n`);
+
+const languages = [...new Set(samples.map((s) => s.gold))].sort();
+console.log('accuracy per language (all lines | lines >= 20 chars), und rate:');
+for (const lang of languages) {
+  const idx = samples.map((s, i) => (s.gold === lang ? i : -1)).filter((i) => i >= 0);
+  const idxLong = idx.filter((i) => long[i]);
+  const correct = (ids: number[]) => ids.filter((i) => predictions[i] === lang).length;
+  const und = idx.filter((i) => predictions[i] === 'und').length;
+  console.log(
+    `  ${lang.padEnd(4)} n=${String(idx.length).padStart(5)} ${pct(correct(idx), idx.length)} | n=${String(idxLong.length).padStart(5)} ${pct(correct(idxLong), idxLong.length)}   und ${pct(und, idx.length)}`,
+  );
+}
+
+console.log('\ntaken for ar / vi / en (lines >= 20 chars; share of that label\'s lines >= 20 chars):');
+for (const target of ROUTED) {
+  const wrong = new Map<string, number>();
+  samples.forEach((s, i) => {
+    if (long[i] && predictions[i] === target && s.gold !== target) wrong.set(s.gold, (wrong.get(s.gold) ?? 0) + 1);
+  });
+  const parts = [...wrong].sort((a, b) => b[1] - a[1]).map(([gold, n]) => {
+    const total = samples.filter((s, i) => long[i] && s.gold === gold).length;
+    return `${gold} ${n} (${pct(n, total).trim()})`;
+  });
+  console.log(`  -> ${target}: ${parts.length ? parts.join(', ') : 'none'}`);
+}
+
+console.log('\naccuracy by text length (all languages | ar vi en), und rate:');
+for (const bucket of BUCKETS) {
+  const idx = samples.map((s, i) => (bucket.test(s.text.length) ? i : -1)).filter((i) => i >= 0);
+  const routed = idx.filter((i) => ROUTED.includes(samples[i]!.gold));
+  const ok = (ids: number[]) => ids.filter((i) => predictions[i] === samples[i]!.gold).length;
+  const und = idx.filter((i) => predictions[i] === 'und').length;
+  const wrongRouted = idx.filter((i) => ROUTED.includes(predictions[i]!) && predictions[i] !== samples[i]!.gold).length;
+  console.log(
+    `  ${bucket.name.padEnd(6)} n=${String(idx.length).padStart(5)} ${pct(ok(idx), idx.length)} | ${pct(ok(routed), routed.length)}   und ${pct(und, idx.length)}   wrongly ar/vi/en ${wrongRouted}`,
+  );
+}
+const undAll = predictions.filter((p) => p === 'und').length;
+console.log(`\nund overall: ${undAll} (${pct(undAll, samples.length).trim()})`);

@@ -1,0 +1,92 @@
+/**
+ * Sentence-segmentation eval: `npm run eval:segment -- [file.jsonl ...] [--limit N]`. Each line is a
+ * document `{id, lang, sentences[]}`; its sentences are joined with one space into a paragraph,
+ * split again with `splitSentences`, and the sentence starts are compared with the gold ones.
+ * Without a file, runs the three NTREX-128 files in ../shared/data/segmentation.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { splitSentences } from '../src/segment.js';
+import { sharedPath } from './shared-data.js';
+
+interface GoldDocument {
+  id: string;
+  lang: string;
+  sentences: string[];
+}
+
+/** A sentence whose end a reader could see: a stop, possibly followed by closing quotes or brackets. */
+const MARKED_END = /[.!?؟۔…]["'”’»)\]]*$/u;
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { limit: { type: 'string' } } });
+const limit = values.limit ? Number(values.limit) : Infinity;
+const files = positionals.length
+  ? positionals
+  : ['ar', 'vi', 'en'].map((lang) => sharedPath(`data/segmentation/ntrex128-${lang}.jsonl`));
+
+interface Tally {
+  docs: number;
+  tp: number;
+  fp: number;
+  fn: number;
+  unmarked: number;
+  unmarkedFound: number;
+}
+const tallies = new Map<string, Tally>();
+
+for (const file of files) {
+  const lines = (await readFile(file, 'utf8')).split('\n');
+  let read = 0;
+  for (const [index, line] of lines.entries()) {
+    if (line.trim() === '' || read >= limit) continue;
+    let doc: GoldDocument;
+    try {
+      doc = JSON.parse(line) as GoldDocument;
+    } catch (error) {
+      throw new Error(`${file}:${index + 1}: not valid JSON (${(error as Error).message})`);
+    }
+    if (!Array.isArray(doc.sentences) || typeof doc.lang !== 'string') {
+      throw new Error(`${file}:${index + 1}: a document needs "lang" and "sentences" (an array of strings)`);
+    }
+    read++;
+    const text = doc.sentences.join(' ');
+    const gold = new Set<number>();
+    const unmarked = new Set<number>();
+    let offset = 0;
+    doc.sentences.forEach((sentence, i) => {
+      if (i > 0) gold.add(offset);
+      if (i > 0 && !MARKED_END.test(doc.sentences[i - 1]!.trim())) unmarked.add(offset);
+      offset += sentence.length + 1;
+    });
+    const predicted = new Set<number>();
+    let cursor = 0;
+    splitSentences(text, doc.lang).forEach((sentence, i) => {
+      const start = text.indexOf(sentence, cursor);
+      if (start < 0) throw new Error(`${file}:${index + 1}: segmenter changed the text of "${sentence.slice(0, 40)}"`);
+      if (i > 0) predicted.add(start);
+      cursor = start + sentence.length;
+    });
+    const tally = tallies.get(doc.lang) ?? { docs: 0, tp: 0, fp: 0, fn: 0, unmarked: 0, unmarkedFound: 0 };
+    tally.docs++;
+    for (const b of predicted) if (gold.has(b)) tally.tp++; else tally.fp++;
+    for (const b of gold) if (!predicted.has(b)) tally.fn++;
+    tally.unmarked += unmarked.size;
+    for (const b of unmarked) if (predicted.has(b)) tally.unmarkedFound++;
+    tallies.set(doc.lang, tally);
+  }
+}
+
+const f1 = (p: number, r: number) => (p + r === 0 ? 0 : (2 * p * r) / (p + r));
+console.log('sentence-boundary scores (boundary = start of a sentence after the first):');
+console.log('lang  docs  boundaries  precision  recall     F1   | marked only: recall     F1   (unmarked boundaries)');
+for (const [lang, t] of tallies) {
+  const precision = t.tp / (t.tp + t.fp);
+  const recall = t.tp / (t.tp + t.fn);
+  const markedTp = t.tp - t.unmarkedFound;
+  const markedGold = t.tp + t.fn - t.unmarked;
+  const markedRecall = markedTp / markedGold;
+  const markedPrecision = markedTp / (t.tp + t.fp - t.unmarkedFound);
+  console.log(
+    `${lang.padEnd(4)} ${String(t.docs).padStart(5)} ${String(t.tp + t.fn).padStart(11)}  ${precision.toFixed(4).padStart(9)} ${recall.toFixed(4).padStart(7)} ${f1(precision, recall).toFixed(4).padStart(7)}   |              ${markedRecall.toFixed(4)} ${f1(markedPrecision, markedRecall).toFixed(4).padStart(7)}   (${t.unmarked}: a headline or caption with no stop; no rule can see them once joined)`,
+  );
+}
