@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerCacheCommand } from './commands/cache.js';
+import { registerModelsCommand } from './commands/models.js';
+import { registerTranslateCommand } from './commands/translate.js';
 import { registerValidateCommand } from './commands/validate.js';
 
 /** `newsbridge`: each sub-command lives in `src/commands/` and registers itself here. */
@@ -9,6 +11,8 @@ const program = new Command('newsbridge')
   .showHelpAfterError();
 
 registerCacheCommand(program);
+registerModelsCommand(program);
+registerTranslateCommand(program);
 registerValidateCommand(program);
 
 await program.parseAsync(process.argv);
