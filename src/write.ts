@@ -154,11 +154,13 @@ function unavailable(article: SummarizedArticle): string {
   return `_(translation unavailable: ${article.translation.status})_`;
 }
 
-function englishOf(paragraph: TranslatedParagraph, article: SummarizedArticle): string {
+/** Stands for a sentence without a target while the paragraph's English is escaped (text has no NUL). */
+const MISSING = '\u0000';
+
+function englishOf(paragraph: TranslatedParagraph, article: SummarizedArticle, strip?: RegExp): string {
   if (paragraph.sentences.every((sentence) => sentence.target === null)) return unavailable(article);
-  return paragraph.sentences
-    .map((sentence) => (sentence.target === null ? '_(untranslated)_' : escapeMarkdown(sentence.target)))
-    .join(' ');
+  const raw = paragraph.sentences.map((sentence) => sentence.target ?? MISSING).join(' ');
+  return escapeMarkdown(strip ? raw.replace(strip, '') : raw).replaceAll(MISSING, '_(untranslated)_');
 }
 
 /** Source then English; English once when it is the source itself (English text passed through). */
@@ -205,7 +207,7 @@ export function renderArticleMarkdown(article: SummarizedArticle): string {
     if (paragraph === titleParagraph) continue;
     const isBullet = paragraph.kind === 'bullet';
     const source = isBullet ? paragraph.text.replace(BULLET_MARKER, '') : paragraph.text;
-    const english = englishOf(paragraph, article).replace(isBullet ? BULLET_MARKER : /^$/, '');
+    const english = englishOf(paragraph, article, isBullet ? BULLET_MARKER : undefined);
     const note = paragraph.flags.includes('foreign-language') ? '\n\n_(kept as it is: not in the article’s language)_' : '';
     parts.push(bilingual(paragraph.language.lang, source, english, isBullet ? '- ' : '') + note);
   }
