@@ -1,7 +1,7 @@
 /**
  * `npm run eval:summarize -- <file.jsonl> [--sentences 3] [--limit N] [--lang L]`
  *
- * Scores the summarizer (the same `chooseSummarySentences` as `newsbridge summarize`) and Lead-3 with
+ * Scores the summarizer (`summarizeRecord`, the code behind `newsbridge summarize --jsonl`) and Lead-3 with
  * the same ROUGE scorer on records `{id, sentences[], reference, title?}`, e.g.
  * ../shared/data/summarization/cnndm-dev.jsonl. English is scored as rouge-score with Porter stemming
  * (the setting of the published CNN/DM figures); other languages with the Unicode tokenization
@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { chooseSummarySentences } from '../src/summarize.js';
+import { summarizeRecord } from '../src/commands/summarize.js';
 import { scoreRouge, type RougeOptions, type RougeScores } from './rouge.js';
 
 interface EvalRecord {
@@ -81,7 +81,7 @@ const positions = new Map<number, number>();
 
 for (const record of records) {
   const started = performance.now();
-  const indices = chooseSummarySentences(record.sentences, { sentences: size, ratio: 0, lang, title: record.title ?? null });
+  const { indices } = summarizeRecord(record, { sentences: size, ratio: 0 }, lang);
   elapsed += performance.now() - started;
   const leadIndices = record.sentences.slice(0, size).map((_, index) => index);
   if (indices.join() !== leadIndices.join()) differs++;
@@ -97,11 +97,12 @@ for (const record of records) {
 function syntheticTiming(): number {
   const pool = records.flatMap((record) => record.sentences);
   const article = Array.from({ length: 300 }, (_, index) => pool[index % pool.length]!);
-  for (let i = 0; i < 3; i++) chooseSummarySentences(article, { sentences: size, ratio: 0, lang });
+  const summarize = () => summarizeRecord({ id: 'synthetic', sentences: article }, { sentences: size, ratio: 0 }, lang);
+  for (let i = 0; i < 3; i++) summarize();
   const runs: number[] = [];
   for (let i = 0; i < 15; i++) {
     const started = performance.now();
-    chooseSummarySentences(article, { sentences: size, ratio: 0, lang });
+    summarize();
     runs.push(performance.now() - started);
   }
   return runs.sort((a, b) => a - b)[Math.floor(runs.length / 2)]!;

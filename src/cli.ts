@@ -4,6 +4,7 @@ import { registerCacheCommand } from './commands/cache.js';
 import { registerModelsCommand } from './commands/models.js';
 import { registerTranslateCommand } from './commands/translate.js';
 import { registerValidateCommand } from './commands/validate.js';
+import { registerSummarizeCommand } from './commands/summarize.js';
 
 /** `newsbridge`: each sub-command lives in `src/commands/` and registers itself here. */
 const program = new Command('newsbridge')
@@ -14,5 +15,6 @@ registerCacheCommand(program);
 registerModelsCommand(program);
 registerTranslateCommand(program);
 registerValidateCommand(program);
+registerSummarizeCommand(program);
 
 await program.parseAsync(process.argv);

@@ -124,6 +124,11 @@ class TermExtractor {
   }
 }
 
+/** The terms the summarizer compares for one sentence (`lang` as in {@link SummaryOptions}). */
+export function contentTerms(sentence: string, lang?: LanguageCode): string[] {
+  return new TermExtractor(termLanguage(lang, sentence)).terms(sentence);
+}
+
 /** L2-normalised TF-IDF vector as parallel arrays of term ids and weights. */
 interface TermVector {
   ids: number[];

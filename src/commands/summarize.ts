@@ -1,0 +1,149 @@
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { chooseSummarySentences, type SummaryLength } from '../summarize.js';
+
+interface SummarizeFlags {
+  sentences?: string;
+  ratio?: string;
+  lang?: string;
+  jsonl?: boolean;
+  config?: string;
+}
+
+/** One input line of `--jsonl`: text to split into sentences, or the sentences themselves. */
+export interface SummarizeRecord {
+  id: unknown;
+  text?: string;
+  sentences?: string[];
+  title?: string | null;
+  lang?: string;
+}
+
+export interface SummaryRecord {
+  id: unknown;
+  indices: number[];
+  summary: string[];
+}
+
+/** Sentences of plain text: one per non-empty line. */
+function sentencesOfText(text: string): string[] {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+}
+
+/** The summary of one record; `newsbridge summarize` and `npm run eval:summarize` both use it. */
+export function summarizeRecord(record: SummarizeRecord, length: SummaryLength, lang?: string): SummaryRecord {
+  const sentences = record.sentences ?? sentencesOfText(record.text ?? '');
+  const indices = chooseSummarySentences(sentences, { ...length, lang: record.lang ?? lang, title: record.title ?? null });
+  return { id: record.id, indices, summary: indices.map((index) => sentences[index]!) };
+}
+
+/** What is wrong with a parsed `--jsonl` line, or null when it can be summarized. */
+function recordProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'is not a JSON object';
+  const record = value as Record<string, unknown>;
+  if (!('id' in record)) return 'has no "id"';
+  if (record.sentences !== undefined) {
+    if (!Array.isArray(record.sentences) || !record.sentences.every((s) => typeof s === 'string')) {
+      return '"sentences" must be an array of strings';
+    }
+  } else if (typeof record.text !== 'string') {
+    return 'needs "text" (a string) or "sentences" (an array of strings)';
+  }
+  if (record.title !== undefined && record.title !== null && typeof record.title !== 'string') return '"title" must be a string';
+  if (record.lang !== undefined && typeof record.lang !== 'string') return '"lang" must be a string such as "vi"';
+  return null;
+}
+
+function parseLength(flags: SummarizeFlags, defaults: SummaryLength): SummaryLength {
+  const sentences = flags.sentences === undefined ? defaults.sentences : Number(flags.sentences);
+  if (!Number.isInteger(sentences) || sentences < 1) {
+    throw new Error(`--sentences is "${flags.sentences}"; accepted: a whole number of at least 1`);
+  }
+  const ratio = flags.ratio === undefined ? defaults.ratio : Number(flags.ratio);
+  if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) {
+    throw new Error(`--ratio is "${flags.ratio}"; accepted: a number from 0 to 1 (0 turns it off)`);
+  }
+  return { sentences, ratio };
+}
+
+/** Summarizes each `--jsonl` line in input order; returns how many lines could not be used. */
+export async function summarizeJsonLines(
+  input: Readable,
+  write: (line: string) => void,
+  warn: (message: string) => void,
+  length: SummaryLength,
+  lang?: string,
+): Promise<number> {
+  let lineNumber = 0;
+  let bad = 0;
+  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+    lineNumber++;
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      bad++;
+      warn(`stdin:${lineNumber}: not valid JSON (${(error as Error).message}); each line must be one object like {"id": 1, "text": "…"}`);
+      continue;
+    }
+    const problem = recordProblem(value);
+    if (problem) {
+      bad++;
+      warn(`stdin:${lineNumber}: the object ${problem}; expected {"id", "text"} or {"id", "sentences": [...]}`);
+      continue;
+    }
+    write(JSON.stringify(summarizeRecord(value as SummarizeRecord, length, lang)));
+  }
+  return bad;
+}
+
+async function readAll(input: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of input) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `newsbridge summarize`: an extractive summary of text on stdin, or of each JSON line with --jsonl. */
+export function registerSummarizeCommand(program: Command): void {
+  program
+    .command('summarize')
+    .description(
+      'Choose the sentences that summarize an article. Text on stdin, one sentence per line; the summary is printed in document order. ' +
+        'With --jsonl, each input line is {"id","text"} or {"id","sentences":[...]} (optional "title", "lang") and each output line {"id","indices","summary"}.',
+    )
+    .option('--sentences <n>', 'sentences in the summary (default: summary.sentences, 3)')
+    .option('--ratio <r>', 'fraction of the sentences; the larger count wins (default: summary.ratio, 0)')
+    .option('--lang <code>', 'language of the text, e.g. en, vi, ar (default: guessed from the script)')
+    .option('--jsonl', 'JSON lines in and out')
+    .option('--config <file>', 'pipeline config (default: pipeline.yaml when present)')
+    .action(async (flags: SummarizeFlags) => {
+      let length: SummaryLength;
+      try {
+        const { config } = await loadConfig(flags.config);
+        length = parseLength(flags, config.summary);
+      } catch (error) {
+        console.error(`newsbridge summarize: ${(error as Error).message}`);
+        process.exitCode = 1;
+        return;
+      }
+      if (flags.jsonl) {
+        const bad = await summarizeJsonLines(
+          process.stdin,
+          (line) => process.stdout.write(`${line}\n`),
+          (message) => console.error(`newsbridge summarize: ${message}`),
+          length,
+          flags.lang,
+        );
+        if (bad > 0) process.exitCode = 2;
+        return;
+      }
+      const { summary } = summarizeRecord({ id: null, text: await readAll(process.stdin) }, length, flags.lang);
+      for (const sentence of summary) process.stdout.write(`${sentence}\n`);
+    });
+}
