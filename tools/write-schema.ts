@@ -4,6 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Document, isMap, isScalar, type YAMLMap } from 'yaml';
 import { z } from 'zod';
 import { configJsonSchema, defaultConfig } from '../src/config.js';
+import { runReportSchema } from '../src/report.js';
 import { articleOutputSchema, manifestLineSchema } from '../src/write.js';
 
 /**
@@ -56,6 +57,7 @@ export function generatedFiles(): Record<string, string> {
     'schema/pipeline.schema.json': jsonText(configJsonSchema()),
     'schema/article.schema.json': jsonText(outputJsonSchema(articleOutputSchema)),
     'schema/manifest.schema.json': jsonText(outputJsonSchema(manifestLineSchema)),
+    'schema/run-report.schema.json': jsonText(outputJsonSchema(runReportSchema)),
     'pipeline.yaml': documentedPipelineYaml(),
   };
 }
