@@ -1,0 +1,208 @@
+/**
+ * Generates a MarianMT model folder with the layout, config, tokenizer and ONNX graph
+ * inputs/outputs of the Xenova opus-mt exports (Optimum + transformers.js' quantizer), with random
+ * weights: the real weights cannot be downloaded on our machines, and tests and benchmarks need a
+ * model that transformers.js loads and runs exactly like the real one.
+ *
+ *   npm run model:make -- --preset tiny --out tests/.models/Xenova/opus-mt-ar-en --seed 1 --source ar
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import {
+  EOS_ID,
+  type MarianDims,
+  PRESETS,
+  type PresetName,
+  type SourceLang,
+  generationConfig,
+  marianConfig,
+  padId,
+} from './model/marian-config.js';
+import { buildEncoderGraph, buildMergedDecoderGraph } from './model/marian-onnx.js';
+import { type MarianVocabulary, buildVocabulary, specialTokensMap, tokenizerConfig, tokenizerJson, vocabJson } from './model/marian-tokenizer.js';
+import { randomMarianWeights } from './model/marian-weights.js';
+import { type Graph, serializeModel } from './model/onnx-graph.js';
+import { quantizeDynamic } from './model/quantize.js';
+
+/** Bump when the generated files change, so cached test models are regenerated. */
+export const GENERATOR_VERSION = 2;
+export const STAMP_FILE = 'generator-stamp.json';
+
+const SOURCE_PIECE_BIAS = -4;
+const EOS_BIAS = 0;
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface MakeModelOptions {
+  preset: PresetName;
+  out: string;
+  seed?: number;
+  sourceLang?: SourceLang;
+  /** Write only the JSON files (config, tokenizer), not the ONNX graphs. */
+  configOnly?: boolean;
+}
+
+export interface GeneratorStamp {
+  generatorVersion: number;
+  preset: PresetName;
+  seed: number;
+  sourceLang: SourceLang;
+  corpusSha256: string;
+  configOnly: boolean;
+}
+
+/** The sample articles in input/ split by script, plus the English text in tools/corpus/. */
+export async function loadCorpus(sourceLang: SourceLang): Promise<{ source: string; english: string }> {
+  const inputDir = path.join(repoRoot, 'input');
+  const files = (await readdir(inputDir)).filter((f) => f.endsWith('.txt')).sort();
+  const texts = await Promise.all(files.map((f) => readFile(path.join(inputDir, f), 'utf8')));
+  const isArabic = (text: string) => {
+    const letters = text.match(/\p{L}/gu) ?? [];
+    return letters.filter((c) => /\p{Script=Arabic}/u.test(c)).length > letters.length / 2;
+  };
+  const source = texts.filter((t) => isArabic(t) === (sourceLang === 'ar')).join('\n');
+  if (source.trim() === '') {
+    throw new Error(`${inputDir} has no ${sourceLang} article to train the tokenizer on; add one (a .txt file) and rerun`);
+  }
+  const english = await readFile(path.join(repoRoot, 'tools/corpus/en.txt'), 'utf8');
+  return { source, english };
+}
+
+export async function expectedStamp(options: MakeModelOptions): Promise<GeneratorStamp> {
+  const sourceLang = options.sourceLang ?? 'ar';
+  const { source, english } = await loadCorpus(sourceLang);
+  return {
+    generatorVersion: GENERATOR_VERSION,
+    preset: options.preset,
+    seed: options.seed ?? 0,
+    sourceLang,
+    corpusSha256: createHash('sha256').update(source).update('\0').update(english).digest('hex'),
+    configOnly: options.configOnly ?? false,
+  };
+}
+
+/**
+ * final_logits_bias (Marian's output-layer bias): random weights give near-uniform logits, so the
+ * bias is what makes the model write English: target pieces and `</s>` 0, source-only pieces well
+ * below. `</s>` is no likelier than any English piece, so greedy decoding mostly runs to the length
+ * limit: random weights stop at random lengths, and callers bound max_new_tokens.
+ */
+export function finalLogitsBias(dims: MarianDims, vocabulary: MarianVocabulary): Float32Array {
+  const bias = new Float32Array(dims.vocabSize).fill(SOURCE_PIECE_BIAS);
+  for (const id of vocabulary.targetPieceIds) bias[id] = 0;
+  bias[EOS_ID] = EOS_BIAS;
+  return bias;
+}
+
+async function writeJson(file: string, value: unknown): Promise<void> {
+  await writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+async function writeGraph(file: string, graph: Graph): Promise<void> {
+  await writeFile(file, serializeModel(graph, 'newsbridge make-model'));
+}
+
+async function writeOnnxPair(dir: string, baseName: string, graph: Graph): Promise<void> {
+  await writeGraph(path.join(dir, `${baseName}.onnx`), graph);
+  await writeGraph(path.join(dir, `${baseName}_quantized.onnx`), quantizeDynamic(graph));
+}
+
+export async function makeModel(options: MakeModelOptions): Promise<void> {
+  const dims = PRESETS[options.preset];
+  const seed = options.seed ?? 0;
+  const sourceLang = options.sourceLang ?? 'ar';
+  const stamp = await expectedStamp(options);
+  const { source, english } = await loadCorpus(sourceLang);
+
+  // Build next to the target and rename at the end, so a half-written folder never looks complete.
+  const out = path.resolve(options.out);
+  const staging = `${out}.tmp-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+
+  const vocabulary = buildVocabulary(source, english, dims.vocabSize, seed);
+  await writeJson(path.join(staging, 'config.json'), marianConfig(dims, sourceLang));
+  await writeJson(path.join(staging, 'generation_config.json'), generationConfig(dims));
+  await writeJson(path.join(staging, 'tokenizer.json'), tokenizerJson(vocabulary));
+  await writeJson(path.join(staging, 'tokenizer_config.json'), tokenizerConfig(sourceLang));
+  await writeJson(path.join(staging, 'special_tokens_map.json'), specialTokensMap());
+  await writeJson(path.join(staging, 'vocab.json'), vocabJson(vocabulary));
+  await writeJson(path.join(staging, 'quantize_config.json'), {
+    per_channel: false,
+    reduce_range: false,
+    weight_type: 'QInt8',
+    op_types_to_quantize: ['MatMul', 'Gather'],
+  });
+
+  if (!options.configOnly) {
+    const weights = randomMarianWeights(dims, seed, finalLogitsBias(dims, vocabulary));
+    await mkdir(path.join(staging, 'onnx'));
+    await writeOnnxPair(path.join(staging, 'onnx'), 'encoder_model', buildEncoderGraph(weights));
+    await writeOnnxPair(path.join(staging, 'onnx'), 'decoder_model_merged', buildMergedDecoderGraph(weights));
+  }
+  await writeJson(path.join(staging, STAMP_FILE), stamp);
+  await replaceFolder(staging, out, options);
+}
+
+/**
+ * Moves the staged model into place. Generation is deterministic, so when a concurrent run (another
+ * vitest process) has put an identical model there meanwhile, that one is kept and ours dropped.
+ */
+async function replaceFolder(staging: string, out: string, options: MakeModelOptions): Promise<void> {
+  await mkdir(path.dirname(out), { recursive: true });
+  if (await isUpToDate({ ...options, out })) {
+    await rm(staging, { recursive: true, force: true });
+    return;
+  }
+  await rm(out, { recursive: true, force: true });
+  try {
+    await rename(staging, out);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    if (!(await isUpToDate({ ...options, out }))) throw error;
+  }
+}
+
+/** True when `dir` holds a complete model made by this generator version with these options. */
+export async function isUpToDate(options: MakeModelOptions): Promise<boolean> {
+  try {
+    const stamp = JSON.parse(await readFile(path.join(options.out, STAMP_FILE), 'utf8')) as GeneratorStamp;
+    return JSON.stringify(stamp) === JSON.stringify(await expectedStamp(options));
+  } catch {
+    return false;
+  }
+}
+
+function parseSeed(value: string): number {
+  const seed = Number(value);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw new InvalidArgumentError('the seed must be an integer between 0 and 4294967295');
+  }
+  return seed;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command('model:make')
+    .description('Generate a MarianMT model folder (Xenova opus-mt layout) with random weights')
+    .addOption(new Option('--preset <preset>', 'model size').choices(['tiny', 'opus-mt-base']).makeOptionMandatory())
+    .requiredOption('--out <dir>', 'output folder, e.g. bench/.models/Xenova/opus-mt-ar-en')
+    .option('--seed <n>', 'random seed', parseSeed, 0)
+    .addOption(new Option('--source <lang>', 'source language of the tokenizer corpus').choices(['ar', 'vi']).default('ar'))
+    .option('--config-only', 'write the JSON files only, no ONNX graphs', false)
+    .parse(argv);
+  const opts = program.opts<{ preset: PresetName; out: string; seed: number; source: SourceLang; configOnly: boolean }>();
+  const started = performance.now();
+  await makeModel({ preset: opts.preset, out: opts.out, seed: opts.seed, sourceLang: opts.source, configOnly: opts.configOnly });
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(`${opts.preset} model (${opts.source}→en, seed ${opts.seed}, pad id ${padId(PRESETS[opts.preset])}) written to ${opts.out} in ${seconds} s`);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  main(process.argv).catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,117 @@
+/**
+ * Model sizes and the JSON config files of a MarianMT export, with the fields and values of the
+ * Helsinki-NLP opus-mt `config.json` / `generation_config.json` as the Xenova ONNX exports carry them.
+ */
+
+export type PresetName = 'tiny' | 'opus-mt-base';
+export type SourceLang = 'ar' | 'vi';
+
+export interface MarianDims {
+  dModel: number;
+  encoderLayers: number;
+  decoderLayers: number;
+  heads: number;
+  ffnDim: number;
+  /** Total vocabulary including `</s>`, `<unk>` and `<pad>`. */
+  vocabSize: number;
+  maxPositions: number;
+}
+
+export const PRESETS: Record<PresetName, MarianDims> = {
+  tiny: { dModel: 32, encoderLayers: 2, decoderLayers: 2, heads: 4, ffnDim: 64, vocabSize: 2000, maxPositions: 512 },
+  // opus-mt-ar-en's sizes: 6+6 layers of d_model 512, 8 heads, FFN 2048, a shared vocabulary of 62834.
+  'opus-mt-base': {
+    dModel: 512,
+    encoderLayers: 6,
+    decoderLayers: 6,
+    heads: 8,
+    ffnDim: 2048,
+    vocabSize: 62834,
+    maxPositions: 512,
+  },
+};
+
+export const EOS_ID = 0;
+export const UNK_ID = 1;
+
+export function padId(dims: MarianDims): number {
+  return dims.vocabSize - 1;
+}
+
+export function marianConfig(dims: MarianDims, sourceLang: SourceLang): Record<string, unknown> {
+  const pad = padId(dims);
+  return {
+    _name_or_path: `Helsinki-NLP/opus-mt-${sourceLang}-en`,
+    _num_labels: 3,
+    activation_dropout: 0.0,
+    activation_function: 'swish',
+    add_bias_logits: false,
+    add_final_layer_norm: false,
+    architectures: ['MarianMTModel'],
+    attention_dropout: 0.0,
+    bad_words_ids: [[pad]],
+    bos_token_id: 0,
+    classif_dropout: 0.0,
+    classifier_dropout: 0.0,
+    d_model: dims.dModel,
+    decoder_attention_heads: dims.heads,
+    decoder_ffn_dim: dims.ffnDim,
+    decoder_layerdrop: 0.0,
+    decoder_layers: dims.decoderLayers,
+    decoder_start_token_id: pad,
+    decoder_vocab_size: dims.vocabSize,
+    dropout: 0.1,
+    encoder_attention_heads: dims.heads,
+    encoder_ffn_dim: dims.ffnDim,
+    encoder_layerdrop: 0.0,
+    encoder_layers: dims.encoderLayers,
+    eos_token_id: EOS_ID,
+    extra_pos_embeddings: dims.vocabSize,
+    forced_eos_token_id: EOS_ID,
+    id2label: { '0': 'LABEL_0', '1': 'LABEL_1', '2': 'LABEL_2' },
+    init_std: 0.02,
+    is_encoder_decoder: true,
+    label2id: { LABEL_0: 0, LABEL_1: 1, LABEL_2: 2 },
+    max_length: 512,
+    max_position_embeddings: dims.maxPositions,
+    model_type: 'marian',
+    normalize_before: false,
+    normalize_embedding: false,
+    num_beams: 4,
+    num_hidden_layers: dims.encoderLayers,
+    pad_token_id: pad,
+    scale_embedding: true,
+    share_encoder_decoder_embeddings: true,
+    static_position_embeddings: true,
+    transformers_version: '4.34.0.dev0',
+    use_cache: true,
+    vocab_size: dims.vocabSize,
+  };
+}
+
+export function generationConfig(dims: MarianDims): Record<string, unknown> {
+  const pad = padId(dims);
+  return {
+    bad_words_ids: [[pad]],
+    bos_token_id: 0,
+    decoder_start_token_id: pad,
+    eos_token_id: EOS_ID,
+    forced_eos_token_id: EOS_ID,
+    max_length: 512,
+    num_beams: 4,
+    pad_token_id: pad,
+    renormalize_logits: true,
+    transformers_version: '4.34.0.dev0',
+  };
+}
+
+/** Parameter count of the PyTorch MarianMTModel (shared embedding counted once, static positions excluded). */
+export function parameterCount(dims: MarianDims): number {
+  const d = dims.dModel;
+  const attention = 4 * (d * d + d);
+  const ffn = d * dims.ffnDim + dims.ffnDim + dims.ffnDim * d + d;
+  const layerNorm = 2 * d;
+  const encoderLayer = attention + ffn + 2 * layerNorm;
+  const decoderLayer = 2 * attention + ffn + 3 * layerNorm;
+  return dims.vocabSize * d + dims.encoderLayers * encoderLayer + dims.decoderLayers * decoderLayer;
+}

@@ -1,0 +1,127 @@
+/**
+ * 8-bit dynamic quantization of a graph, emitting what ONNX Runtime's `quantize_dynamic` emits in
+ * its default settings (IntegerOps mode, weight type QInt8 → symmetric, per-tensor, no reduced
+ * range, MatMulConstBOnly, EnableSubgraph as transformers.js' converter sets it):
+ * - MatMul with an initializer B → `DynamicQuantizeLinear(A)` (uint8, shared by every MatMul reading
+ *   A in the same graph) + `MatMulInteger(A_q, B_q, A_zp, B_zp)` + `Cast` to float + `Mul` of the
+ *   two scales + `Mul` back onto the original output name;
+ * - Gather on an initializer table → `Gather` on the int8 table + `DequantizeLinear`.
+ * Names follow ORT's quantizer (`W_quantized`, `W_scale`, `W_zero_point`, `X_output_quantized`, …).
+ * Float initializers no node reads any more are dropped.
+ */
+import { type Graph, type GraphNode, type Tensor, walkNodes } from './onnx-graph.js';
+
+interface QuantizedWeight {
+  data: string;
+  scale: string;
+  zeroPoint: string;
+}
+
+/** numpy's round-half-to-even, which ORT's quantize_nparray uses. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Symmetric int8 over [-127, 127]: scale = max|w| / 127, zero point 0. */
+export function quantizeSymmetricInt8(values: Float32Array): { data: Int8Array; scale: number } {
+  let absMax = 0;
+  for (const v of values) absMax = Math.max(absMax, Math.abs(v));
+  const scale = absMax === 0 ? 1 : Math.fround((2 * absMax) / 254);
+  const data = new Int8Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    data[i] = Math.max(-127, Math.min(127, roundHalfEven((values[i] as number) / scale)));
+  }
+  return { data, scale };
+}
+
+class DynamicQuantizer {
+  private readonly floatInitializers: Map<string, Tensor>;
+  private readonly quantizedWeights = new Map<string, QuantizedWeight>();
+  readonly added: Tensor[] = [];
+
+  constructor(initializers: Tensor[]) {
+    this.floatInitializers = new Map(
+      initializers.filter((t) => t.type === 'float32' && t.dims.length === 2).map((t) => [t.name, t]),
+    );
+  }
+
+  isWeight(name: string | undefined): name is string {
+    return name !== undefined && this.floatInitializers.has(name);
+  }
+
+  weight(name: string): QuantizedWeight {
+    const known = this.quantizedWeights.get(name);
+    if (known) return known;
+    const tensor = this.floatInitializers.get(name) as Tensor;
+    const { data, scale } = quantizeSymmetricInt8(tensor.data as Float32Array);
+    const quantized = { data: `${name}_quantized`, scale: `${name}_scale`, zeroPoint: `${name}_zero_point` };
+    this.added.push(
+      { name: quantized.data, type: 'int8', dims: tensor.dims, data },
+      { name: quantized.scale, type: 'float32', dims: [], data: Float32Array.of(scale) },
+      { name: quantized.zeroPoint, type: 'int8', dims: [], data: Int8Array.of(0) },
+    );
+    this.quantizedWeights.set(name, quantized);
+    return quantized;
+  }
+
+  graph(graph: Graph): Graph {
+    const nodes: GraphNode[] = [];
+    const activations = new Map<string, QuantizedWeight>();
+    const activation = (input: string): QuantizedWeight => {
+      const known = activations.get(input);
+      if (known) return known;
+      const quantized = { data: `${input}_quantized`, scale: `${input}_scale`, zeroPoint: `${input}_zero_point` };
+      nodes.push({
+        name: `${input}_QuantizeLinear`,
+        opType: 'DynamicQuantizeLinear',
+        inputs: [input],
+        outputs: [quantized.data, quantized.scale, quantized.zeroPoint],
+        attributes: {},
+      });
+      activations.set(input, quantized);
+      return quantized;
+    };
+
+    for (const node of graph.nodes) {
+      const [first, second] = node.inputs;
+      const [output] = node.outputs as [string];
+      if (node.opType === 'MatMul' && first !== undefined && this.isWeight(second)) {
+        const a = activation(first);
+        const b = this.weight(second);
+        const integer = `${output}_output_quantized`;
+        const scales = `${node.name}_quant_scales_mul:0`;
+        nodes.push(
+          { name: `${node.name}_quant`, opType: 'MatMulInteger', inputs: [a.data, b.data, a.zeroPoint, b.zeroPoint], outputs: [integer], attributes: {} },
+          { name: `${integer}_cast`, opType: 'Cast', inputs: [integer], outputs: [`${integer}_cast_output`], attributes: { to: { int: 1 } } },
+          { name: `${node.name}_quant_scales_mul`, opType: 'Mul', inputs: [a.scale, b.scale], outputs: [scales], attributes: {} },
+          { name: `${node.name}_quant_output_scale_mul`, opType: 'Mul', inputs: [`${integer}_cast_output`, scales], outputs: [output], attributes: {} },
+        );
+      } else if (node.opType === 'Gather' && this.isWeight(first) && second !== undefined) {
+        const table = this.weight(first);
+        const gathered = `${output}_quantized`;
+        nodes.push(
+          { ...node, inputs: [table.data, second], outputs: [gathered] },
+          { name: `${output}_DequantizeLinear`, opType: 'DequantizeLinear', inputs: [gathered, table.scale, table.zeroPoint], outputs: [output], attributes: {} },
+        );
+      } else {
+        const attributes = Object.fromEntries(
+          Object.entries(node.attributes).map(([key, value]) => [key, 'graph' in value ? { graph: this.graph(value.graph) } : value]),
+        );
+        nodes.push({ ...node, attributes });
+      }
+    }
+    return { ...graph, nodes };
+  }
+}
+
+export function quantizeDynamic(graph: Graph): Graph {
+  const quantizer = new DynamicQuantizer(graph.initializers);
+  const quantized = quantizer.graph(graph);
+  const read = new Set<string>();
+  for (const node of walkNodes(quantized)) for (const input of node.inputs) read.add(input);
+  return {
+    ...quantized,
+    initializers: [...graph.initializers.filter((t) => read.has(t.name)), ...quantizer.added],
+  };
+}
