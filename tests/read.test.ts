@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
-import { articleId, decodeArticle, InputError, normalizeText, readArticleFile } from '../src/read.js';
+import { articleId, decodeArticle, InputError, listArticleFiles, normalizeText, readArticleFile } from '../src/read.js';
 import { ARABIC_ARTICLE, VIETNAMESE_ARTICLE, writeBadInputs } from './helpers/bad-inputs.js';
 
 const ARABIC_LINE = 'قال رئيس الوزراء الياباني، الجمعة، إنه يريد تعزيز التعاون العسكري.';
@@ -205,7 +205,7 @@ describe('readArticleFile', () => {
     await expect(readArticleFile(join(root, 'gone.txt'), root, 100)).rejects.toMatchObject({
       name: 'InputError',
       reason: 'unreadable',
-      message: expect.stringContaining('gone.txt: cannot be read: it disappeared') as unknown as string,
+      message: expect.stringContaining('gone.txt: cannot be read: it does not exist') as unknown as string,
     });
   });
 
@@ -231,5 +231,31 @@ describe('readArticleFile', () => {
       'symlink-loop-file': 'unreadable',
       'windows-1256-arabic': 'windows-1256',
     });
+  });
+});
+
+describe('listArticleFiles', () => {
+  it('lists each article once with its input root, through symlink loops and duplicate names', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'newsbridge-list-'));
+    writeBadInputs(join(cwd, 'input'));
+    await mkdir(join(cwd, 'input', 'drafts'));
+    await writeFile(join(cwd, 'input', 'drafts', 'wip.txt'), 'draft');
+    await mkdir(join(cwd, 'input', 'folder.txt'));
+    await symlink('french.txt', join(cwd, 'input', 'zz-link-to-french.txt'));
+    await mkdir(join(cwd, 'extra'));
+    await writeFile(join(cwd, 'extra', 'note.md'), 'note');
+
+    const files = await listArticleFiles(['input/**/*.{txt,md}', '!input/drafts/**', 'extra/*.md', 'input/french.txt'], cwd);
+    const paths = files.map((file) => file.path);
+    expect(paths).toEqual([...paths].sort());
+    expect(new Set(paths).size).toBe(paths.length);
+    expect(paths.filter((path) => path.includes('article.txt'))).toEqual(['input/loop/article.txt']);
+    expect(paths).toContain('input/loop-a.txt');
+    expect(paths).toContain('input/french.txt');
+    expect(paths).not.toContain('input/zz-link-to-french.txt');
+    expect(paths).not.toContain('input/drafts/wip.txt');
+    expect(paths).not.toContain('input/folder.txt');
+    expect(files.find((file) => file.path === 'extra/note.md')).toEqual({ path: 'extra/note.md', inputRoot: 'extra' });
+    expect(files.find((file) => file.path === 'input/copies/duplicate-b.txt')?.inputRoot).toBe('input');
   });
 });
