@@ -265,9 +265,13 @@ function configIssueAt(issue: ZodIssue, doc: Document, lineCounter: LineCounter,
   const node = doc.getIn(path, true);
   const value = isNode(node) ? node.toJS(doc) : node;
   const accepted = schemaAt(path);
+  // A missing key is reported at the key of the mapping that lacks it.
+  const offset =
+    (value === undefined && path.length >= 2 ? keyOffset(doc, path.slice(0, -2), path[path.length - 2]) : undefined) ??
+    nodeOffset(doc, path);
   return {
     file,
-    ...position(nodeOffset(doc, path)),
+    ...position(offset),
     path: displayPath(path),
     problem: `is ${describeValue(value)}; accepted: ${accepted ? describeSchema(accepted) : issue.message}`,
   };

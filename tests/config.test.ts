@@ -67,6 +67,12 @@ describe('parseConfig', () => {
     expect(error.issues[2]?.problem).toBe('is 1.5 (a number); accepted: number from 0 to 1');
   });
 
+  it('reports a missing required key at the key of the mapping that lacks it', () => {
+    expect(configError('translation:\n  models:\n    ar:\n      revision: v1\n').message).toBe(
+      'pipeline.yaml:3:5: translation.models.ar.id is missing; accepted: a non-empty string',
+    );
+  });
+
   it('rejects an empty list where at least one item is needed', () => {
     expect(configError('input:\n  patterns: []\n').message).toBe(
       'pipeline.yaml:2:13: input.patterns is an empty list; accepted: a list of at least 1 item (each a non-empty string)',
