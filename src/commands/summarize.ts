@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
+import { splitSentences } from '../segment.js';
 import { chooseSummarySentences, type SummaryLength } from '../summarize.js';
 
 interface SummarizeFlags {
@@ -27,18 +28,16 @@ export interface SummaryRecord {
   summary: string[];
 }
 
-/** Sentences of plain text: one per non-empty line. */
-function sentencesOfText(text: string): string[] {
-  return text
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '');
+/** Sentences of plain text, as the pipeline's segment stage splits them; a line is a paragraph. */
+function sentencesOfText(text: string, lang: string | undefined): string[] {
+  return text.split('\n').flatMap((paragraph) => splitSentences(paragraph, lang ?? 'und'));
 }
 
 /** The summary of one record; `newsbridge summarize` and `npm run eval:summarize` both use it. */
 export function summarizeRecord(record: SummarizeRecord, length: SummaryLength, lang?: string): SummaryRecord {
-  const sentences = record.sentences ?? sentencesOfText(record.text ?? '');
-  const indices = chooseSummarySentences(sentences, { ...length, lang: record.lang ?? lang, title: record.title ?? null });
+  const language = record.lang ?? lang;
+  const sentences = record.sentences ?? sentencesOfText(record.text ?? '', language);
+  const indices = chooseSummarySentences(sentences, { ...length, lang: language, title: record.title ?? null });
   return { id: record.id, indices, summary: indices.map((index) => sentences[index]!) };
 }
 
@@ -114,7 +113,8 @@ export function registerSummarizeCommand(program: Command): void {
   program
     .command('summarize')
     .description(
-      'Choose the sentences that summarize an article. Text on stdin, one sentence per line; the summary is printed in document order. ' +
+      'Choose the sentences that summarize an article. Text on stdin (each line a paragraph, split into sentences); ' +
+        'the summary is printed one sentence per line in document order. ' +
         'With --jsonl, each input line is {"id","text"} or {"id","sentences":[...]} (optional "title", "lang") and each output line {"id","indices","summary"}.',
     )
     .option('--sentences <n>', 'sentences in the summary (default: summary.sentences, 3)')

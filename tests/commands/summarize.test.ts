@@ -30,11 +30,18 @@ async function runJsonLines(lines: string[], length = three) {
 }
 
 describe('summarizeRecord', () => {
-  it('splits text into one sentence per line and returns the chosen sentences with their indices', () => {
-    const record = summarizeRecord({ id: 7, text: `${story.join('\n')}\n\n` }, three);
+  it('splits text into sentences and returns the chosen sentences with their indices', () => {
+    const text = `${story.slice(0, 3).join(' ')}\n\n${story.slice(3).join('\n')}\n`;
+    const record = summarizeRecord({ id: 7, text }, three);
     expect(record.id).toBe(7);
     expect(record.indices).toHaveLength(3);
     expect(record.summary).toEqual(record.indices.map((index) => story[index]));
+  });
+
+  it('splits Arabic text at Arabic sentence ends', () => {
+    const record = summarizeRecord({ id: 1, text: 'قال الوزير إن الخطة جاهزة. وأضاف أن التنفيذ يبدأ غدا؟ ورحب النواب بالخطة.' }, { sentences: 5, ratio: 0 }, 'ar');
+    expect(record.summary).toHaveLength(3);
+    expect(record.indices).toEqual([0, 1, 2]);
   });
 
   it('uses the record’s title and language', () => {
