@@ -340,6 +340,31 @@ describe('transformers.js pipeline on the generated models', () => {
     await translator.dispose();
   });
 
+  it('generation feeds one token per step through the cache branch after the first step', async () => {
+    const translator = await pipeline('translation', AR, { dtype: 'q8' });
+    const session = (translator.model as unknown as { sessions: Record<string, ort.InferenceSession> }).sessions
+      .decoder_model_merged as ort.InferenceSession;
+    const calls: { tokens: number; useCache: boolean; past: number }[] = [];
+    const run = session.run.bind(session);
+    session.run = ((feeds: Record<string, ort.Tensor>, ...rest: []) => {
+      calls.push({
+        tokens: feeds.input_ids?.dims[1] as number,
+        useCache: Boolean(feeds.use_cache_branch?.data[0]),
+        past: feeds['past_key_values.0.decoder.key']?.dims[2] as number,
+      });
+      return run(feeds, ...rest);
+    }) as typeof session.run;
+    await translator(arabic, { max_new_tokens: 5, min_new_tokens: 5 });
+    expect(calls).toEqual([
+      { tokens: 1, useCache: false, past: 0 },
+      { tokens: 1, useCache: true, past: 1 },
+      { tokens: 1, useCache: true, past: 2 },
+      { tokens: 1, useCache: true, past: 3 },
+      { tokens: 1, useCache: true, past: 4 },
+    ]);
+    await translator.dispose();
+  });
+
   it('writes different English for different sources', async () => {
     const translator = await pipeline('translation', AR, { dtype: 'fp32' });
     const sources = ['الولايات المتحدة', 'رئيس الوزراء الياباني فوميو كيشيدا', 'التعاون العسكري وتطوير الأسلحة', 'الأسبوع المقبل'];
