@@ -178,8 +178,10 @@ export function renderArticleMarkdown(article: SummarizedArticle): string {
 
   if (titleParagraph) {
     parts.push(bilingual(titleParagraph.language.lang, titleParagraph.text, englishOf(titleParagraph, article), '# '));
+  } else if (article.title !== null) {
+    parts.push(block(lang, `# ${escapeMarkdown(article.title)}`));
   } else {
-    parts.push(`# ${escapeMarkdown(article.title ?? article.id)}`);
+    parts.push(`# ${escapeMarkdown(article.id)}`);
   }
 
   const details = [

@@ -108,6 +108,13 @@ describe('renderArticleMarkdown', () => {
     expect(markdown).toContain('<div dir="ltr" lang="en">\n\n# Japan strengthens military cooperation\n\n</div>');
   });
 
+  it('titles an article without a title paragraph by its title in its direction, or by its id', () => {
+    const article = arabicArticle();
+    const withoutTitleParagraph = { ...article, paragraphs: article.paragraphs.filter((paragraph) => paragraph.kind !== 'title') };
+    expect(renderArticleMarkdown(withoutTitleParagraph).startsWith('<div dir="rtl" lang="ar">\n\n# اليابان تعزز التعاون العسكري\n\n</div>')).toBe(true);
+    expect(renderArticleMarkdown({ ...withoutTitleParagraph, title: null }).startsWith('# news/001\n')).toBe(true);
+  });
+
   it('puts the summary first, each pair as the source then the English', () => {
     const summary = markdown.indexOf('## Summary');
     const article = markdown.indexOf('## Article');
