@@ -1,0 +1,67 @@
+import type { Readable } from 'node:stream';
+import type { Command } from 'commander';
+import type { LanguageGuess } from '../article.js';
+import { loadConfig } from '../config.js';
+import { LanguageDetector } from '../detect.js';
+import { mapTextRecords, readAll } from './text-records.js';
+
+interface DetectFlags {
+  jsonl?: boolean;
+  config?: string;
+}
+
+export interface DetectRecord {
+  id: unknown;
+  lang: string;
+  confidence: number;
+}
+
+/** Confidence rounded for output: four decimals say all there is to say. */
+function rounded(guess: LanguageGuess): LanguageGuess {
+  return { lang: guess.lang, confidence: Math.round(guess.confidence * 10_000) / 10_000 };
+}
+
+/** Detects each `--jsonl` line in input order; returns how many lines could not be used. */
+export function detectJsonLines(
+  detector: LanguageDetector,
+  input: Readable,
+  write: (line: string) => void,
+  warn: (message: string) => void,
+): Promise<number> {
+  return mapTextRecords(input, (record): DetectRecord => ({ id: record.id, ...rounded(detector.detect(record.text)) }), write, warn);
+}
+
+/** `newsbridge detect`: the language of text on stdin, or of each JSON line with --jsonl. */
+export function registerDetectCommand(program: Command): void {
+  program
+    .command('detect')
+    .description(
+      'Tell the language of a text (ISO 639-1, or "und" when too short or unclear) with fastText lid.176 and script checks. ' +
+        'Text on stdin prints "<lang> <confidence>". With --jsonl, each input line is {"id","text"} and each output line {"id","lang","confidence"}, in input order.',
+    )
+    .option('--jsonl', 'JSON lines in and out')
+    .option('--config <file>', 'pipeline config for detect.minConfidence and detect.minChars (default: pipeline.yaml when present)')
+    .action(async (flags: DetectFlags) => {
+      let detector: LanguageDetector;
+      try {
+        const { config } = await loadConfig(flags.config);
+        detector = await LanguageDetector.create(config.detect);
+      } catch (error) {
+        console.error(`newsbridge detect: ${(error as Error).message}`);
+        process.exitCode = 1;
+        return;
+      }
+      if (flags.jsonl) {
+        const bad = await detectJsonLines(
+          detector,
+          process.stdin,
+          (line) => process.stdout.write(`${line}\n`),
+          (message) => console.error(`newsbridge detect: ${message}`),
+        );
+        if (bad > 0) process.exitCode = 2;
+        return;
+      }
+      const guess = rounded(detector.detect(await readAll(process.stdin)));
+      process.stdout.write(`${guess.lang} ${guess.confidence}\n`);
+    });
+}

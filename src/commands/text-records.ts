@@ -1,0 +1,60 @@
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+
+/** One `--jsonl` input line of the single-stage analysis commands (`detect`, `segment`). */
+export interface TextRecord {
+  id: unknown;
+  text: string;
+  lang?: string;
+}
+
+/** What is wrong with a parsed line, or null when it is a usable record. */
+function recordProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'is not a JSON object';
+  const record = value as Record<string, unknown>;
+  if (!('id' in record)) return 'has no "id"';
+  if (typeof record.text !== 'string') return 'needs "text" (a string)';
+  if (record.lang !== undefined && typeof record.lang !== 'string') return '"lang" must be a string such as "vi"';
+  return null;
+}
+
+/**
+ * Reads JSON lines `{"id", "text"}` and writes one JSON line per record, in input order. A line that
+ * is not such an object is reported through `warn` with its line number and skipped; the run goes on.
+ * Returns how many lines were skipped.
+ */
+export async function mapTextRecords(
+  input: Readable,
+  handle: (record: TextRecord) => object,
+  write: (line: string) => void,
+  warn: (message: string) => void,
+): Promise<number> {
+  let lineNumber = 0;
+  let bad = 0;
+  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+    lineNumber++;
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      bad++;
+      warn(`stdin:${lineNumber}: not valid JSON (${(error as Error).message}); each line must be one object like {"id": 1, "text": "…"}`);
+      continue;
+    }
+    const problem = recordProblem(value);
+    if (problem) {
+      bad++;
+      warn(`stdin:${lineNumber}: the object ${problem}; expected {"id": …, "text": "…"}`);
+      continue;
+    }
+    write(JSON.stringify(handle(value as TextRecord)));
+  }
+  return bad;
+}
+
+export async function readAll(input: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of input) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
