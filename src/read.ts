@@ -36,9 +36,10 @@ export class InputError extends Error {
   }
 }
 
-/** Something the reader had to repair; the article is usable but its status should say so. */
+/** Something the reader had to repair; the article is usable but its status should say so (`partial`). */
 export interface ReadWarning {
-  reason: 'invalid-utf8';
+  /** Bytes not valid in the detected encoding were replaced with U+FFFD. */
+  reason: 'invalid-utf8' | 'invalid-utf16';
   message: string;
 }
 
@@ -77,24 +78,24 @@ export function decodeArticle(bytes: Buffer, path: string, id: string): ReadArti
       `${path}: the article is empty (${bytes.length === 0 ? 'no bytes' : 'only whitespace'}); remove the file or give it text`,
     );
   }
-  const warnings: ReadWarning[] = decoding.invalid
-    ? [
-        {
-          reason: 'invalid-utf8',
-          message: `${path}: not valid UTF-8 nor windows-1256/1258; invalid bytes were replaced with U+FFFD; re-save the file as UTF-8`,
-        },
-      ]
-    : [];
+  const warnings: ReadWarning[] = decoding.invalid ? [invalidBytesWarning(path, decoding.encoding)] : [];
   return { id, source: { ...source, encoding: decoding.encoding }, text, warnings };
 }
 
+function invalidBytesWarning(path: string, encoding: DetectedEncoding): ReadWarning {
+  if (encoding === 'utf-8') {
+    return {
+      reason: 'invalid-utf8',
+      message: `${path}: not valid UTF-8 nor windows-1256/1258; invalid bytes were replaced with U+FFFD; re-save the file as UTF-8`,
+    };
+  }
+  return {
+    reason: 'invalid-utf16',
+    message: `${path}: ${encoding} by its byte order mark but with invalid units (odd length or unpaired surrogates), replaced with U+FFFD; re-save the file as UTF-8`,
+  };
+}
+
 function decodeBytes(bytes: Buffer, path: string): Decoding {
-  const bom = decodeWithBom(bytes);
-  if (bom) return bom;
-
-  const utf16 = utf16WithoutBom(bytes);
-  if (utf16) return utf16;
-
   const binary = () =>
     new InputError(
       path,
@@ -102,6 +103,15 @@ function decodeBytes(bytes: Buffer, path: string): Decoding {
       `${path}: this is a binary file, not text (NUL or control bytes, not valid in any supported encoding); ` +
         'articles must be plain text in UTF-8, UTF-16, windows-1256 or windows-1258 — remove it from the input or narrow input.patterns',
     );
+  const bom = decodeWithBom(bytes);
+  if (bom) {
+    if (textShare(bom.text) < MIN_TEXT_SHARE) throw binary();
+    return bom;
+  }
+
+  const utf16 = utf16WithoutBom(bytes);
+  if (utf16) return utf16;
+
   if (bytes.includes(0)) throw binary();
 
   const utf8 = decodeUtf8(bytes);

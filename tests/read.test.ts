@@ -117,11 +117,25 @@ describe('decodeArticle: encodings', () => {
 });
 
 describe('decodeArticle: bad input', () => {
+  const png = Buffer.from(
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+    'base64',
+  );
+
+  it('replaces an unpaired surrogate in UTF-16 with a BOM, and warns', () => {
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('نص عربي ', 'utf16le'), Buffer.from([0x00, 0xd8]), Buffer.from(' تمام', 'utf16le')]);
+    const article = decodeArticle(utf16, 'u.txt', 'u');
+    expect(article.source.encoding).toBe('utf-16le');
+    expect(article.text).toBe('نص عربي \ufffd تمام');
+    expect(article.warnings.map((warning) => warning.reason)).toEqual(['invalid-utf16']);
+  });
+
+  it('refuses binary data that happens to start with a UTF-16 byte order mark', () => {
+    const bytes = Buffer.concat([Buffer.from([0xff, 0xfe]), png]);
+    expect(inputError(() => decodeArticle(bytes, 'x.bin.txt', 'x')).reason).toBe('binary');
+  });
+
   it('refuses a PNG renamed .txt as binary, naming the file and the fix', () => {
-    const png = Buffer.from(
-      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
-      'base64',
-    );
     const error = inputError(() => decodeArticle(png, 'input/photo.txt', 'photo'));
     expect(error.reason).toBe('binary');
     expect(error.path).toBe('input/photo.txt');
