@@ -111,7 +111,13 @@ export const configSchema = z
           .max(8)
           .default(2)
           .describe('Upper bound on generated tokens as a multiple of the source tokens (plus a small constant).'),
-        numBeams: z.number().int().min(1).max(8).default(1).describe('Beam search width; 1 is greedy decoding.'),
+        numBeams: z
+          .number()
+          .int()
+          .min(1)
+          .max(8)
+          .default(1)
+          .describe('Passed to generation as num_beams; transformers.js v4 decodes greedily whatever the value, so keep 1.'),
         noRepeatNgramSize: z
           .number()
           .int()
@@ -119,6 +125,13 @@ export const configSchema = z
           .default(0)
           .describe('Forbid repeating n-grams of this size in the output; 0 turns it off.'),
         repetitionPenalty: z.number().min(1).default(1).describe('Penalty on repeated tokens; 1 turns it off.'),
+        lengthRatio: z
+          .strictObject({
+            min: z.number().min(0).default(0.3).describe('Below this output/input token ratio a sentence is flagged.'),
+            max: z.number().min(1).default(3).describe('Above this output/input token ratio a sentence is flagged.'),
+          })
+          .prefault({})
+          .describe('Bounds of the `length-ratio` flag: output tokens over input tokens, special tokens excluded.'),
       })
       .prefault({})
       .describe('Machine translation into English.'),

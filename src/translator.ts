@@ -57,13 +57,17 @@ export interface TranslatorOptions {
   dtype: ModelDtype;
   /** Source tokens per batch, padding included. */
   batchTokens: number;
-  /** Longest input the model is given, `</s>` included; at most 512 (Marian's position table). */
+  /**
+   * Longest input the model is given, `</s>` included; at most the model's position table (512 for
+   * Marian). Lowered further when needed so that `maxNewTokensRatio` × input still fits the decoder's
+   * position table: an output is never cut by the model's own limit.
+   */
   maxInputTokens: number;
   maxNewTokensRatio: number;
   numBeams: number;
   noRepeatNgramSize: number;
   repetitionPenalty: number;
-  /** Target/source token ratio outside these bounds flags `length-ratio`; default 0.3–3. */
+  /** Target/source token ratio (special tokens excluded) outside these bounds flags `length-ratio`; default 0.3–3. */
   lengthRatio?: LengthRatioBounds;
   /** onnxruntime intra-op threads; default: the machine's cores, at most 2. */
   threads?: number;
@@ -75,7 +79,6 @@ export interface TranslatorOptions {
 /** Generated tokens allowed beyond `ratio × source tokens`, so very short inputs can still finish. */
 const NEW_TOKENS_MARGIN = 8;
 const DEFAULT_LENGTH_RATIO: LengthRatioBounds = { min: 0.3, max: 3 };
-const MARIAN_MAX_POSITIONS = 512;
 
 /** One model input waiting in the batching queue: a sentence or a piece of one. */
 interface QueuedInput {
@@ -90,6 +93,8 @@ export class Translator {
   private readonly eosId: number;
   private readonly padId: number;
   private readonly lengthRatio: LengthRatioBounds;
+  /** Longest model input after which a sentence is split; see `TranslatorOptions.maxInputTokens`. */
+  readonly inputLimit: number;
 
   private constructor(
     readonly model: ModelUse,
@@ -97,17 +102,18 @@ export class Translator {
     private readonly tokenizer: PreTrainedTokenizer,
     private readonly seq2seq: PreTrainedModel,
   ) {
-    const config = seq2seq.config as unknown as { eos_token_id: number; pad_token_id: number };
+    const config = seq2seq.config as unknown as { eos_token_id: number; pad_token_id: number; max_position_embeddings?: number };
     this.eosId = config.eos_token_id;
     this.padId = config.pad_token_id;
     this.lengthRatio = options.lengthRatio ?? DEFAULT_LENGTH_RATIO;
+    // The decoder holds the start token, the output and the final `</s>` in its position table.
+    const positions = config.max_position_embeddings ?? 512;
+    const outputRoom = Math.floor((positions - 2 - NEW_TOKENS_MARGIN) / options.maxNewTokensRatio);
+    this.inputLimit = Math.min(options.maxInputTokens, positions, outputRoom);
   }
 
   /** Loads the model from its folder only (never from the network). */
   static async load(options: TranslatorOptions): Promise<Translator> {
-    if (options.maxInputTokens > MARIAN_MAX_POSITIONS) {
-      throw new RangeError(`maxInputTokens is ${options.maxInputTokens}; MarianMT models take at most ${MARIAN_MAX_POSITIONS}`);
-    }
     const modelDir = path.resolve(options.modelDir);
     const label = options.label ?? {
       name: options.model.id,
@@ -155,9 +161,9 @@ export class Translator {
     if (text === '') return { target: '', sourceTokens: 0, targetTokens: 0, flags: [] };
     const ids = this.tokenize(text);
     const pieces =
-      ids.length <= this.options.maxInputTokens
+      ids.length <= this.inputLimit
         ? [ids]
-        : splitToFit(text, (piece) => this.tokenize(piece).length, this.options.maxInputTokens).map((piece) =>
+        : splitToFit(text, (piece) => this.tokenize(piece).length, this.inputLimit).map((piece) =>
             this.tokenize(piece),
           );
     const outputs = await Promise.all(pieces.map((piece) => this.enqueue(piece)));
@@ -400,7 +406,7 @@ export class TranslatorPool {
 
   constructor(
     private readonly config: TranslationConfig & { modelsDir: string },
-    private readonly extra: Pick<TranslatorOptions, 'onBatch' | 'threads' | 'lengthRatio'> = {},
+    private readonly extra: Pick<TranslatorOptions, 'onBatch' | 'threads'> = {},
   ) {
     this.models = new Map(configuredModels(config.models, config.modelsDir).map((model) => [model.lang, model]));
   }
@@ -424,6 +430,7 @@ export class TranslatorPool {
         numBeams: this.config.numBeams,
         noRepeatNgramSize: this.config.noRepeatNgramSize,
         repetitionPenalty: this.config.repetitionPenalty,
+        lengthRatio: this.config.lengthRatio,
         label: model.label,
         ...this.extra,
       });

@@ -216,12 +216,18 @@ describe('Translator on a generated tiny MarianMT model', () => {
     }
   });
 
-  it('splits a sentence over the model limit of 512 tokens with the default settings', async () => {
+  it('splits a sentence over the model limit of 512 tokens, into pieces whose outputs fit the decoder too', async () => {
+    // 512 positions minus the decoder start, the final </s> and the margin of 8, over the ratio of 2.
+    expect(translator.inputLimit).toBe(251);
     const long = Array.from({ length: 30 }, () => sentences[3]).join('، ');
     expect(translator.tokenize(long).length).toBeGreaterThan(512);
+    const generate = vi.spyOn(MarianMTModel.prototype, 'generate');
     const [result] = await translator.translate([long]);
     expect(result!.flags).toContain('split-long-input');
     expect(result!.target.length).toBeGreaterThan(0);
+    for (const [args] of generate.mock.calls) {
+      expect((args as { input_ids: Tensor }).input_ids.dims[1]).toBeLessThanOrEqual(251);
+    }
   });
 });
 

@@ -55,6 +55,7 @@ async function translatorOptions(options: TranslateOptions): Promise<TranslatorO
     numBeams: config.numBeams,
     noRepeatNgramSize: config.noRepeatNgramSize,
     repetitionPenalty: config.repetitionPenalty,
+    lengthRatio: config.lengthRatio,
   };
   if (options.model !== undefined) {
     const modelDir = path.resolve(options.model);
