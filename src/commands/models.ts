@@ -159,6 +159,7 @@ function progressReporter(): ProgressReporter {
         {
           stream: process.stderr,
           format: ' {bar} {percentage}% {name} {size}',
+          barsize: 20,
           hideCursor: true,
           clearOnComplete: false,
         },
