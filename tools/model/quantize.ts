@@ -30,7 +30,7 @@ export function quantizeSymmetricInt8(values: Float32Array): { data: Int8Array; 
   const scale = absMax === 0 ? 1 : Math.fround((2 * absMax) / 254);
   const data = new Int8Array(values.length);
   for (let i = 0; i < values.length; i++) {
-    data[i] = Math.max(-127, Math.min(127, roundHalfEven((values[i] as number) / scale)));
+    data[i] = Math.max(-127, Math.min(127, roundHalfEven(Math.fround((values[i] as number) / scale))));
   }
   return { data, scale };
 }
