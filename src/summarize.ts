@@ -43,6 +43,12 @@ const ranking = {
   quote: 0.5,
 };
 
+/**
+ * Sentences past this many are not considered (unless the summary needs more): the position prior
+ * has faded to nothing there, and the similarity matrix grows with the square of the count.
+ */
+const MAX_CANDIDATES = 1000;
+
 export function summarySize(total: number, length: SummaryLength): number {
   return Math.min(total, Math.max(length.sentences, Math.ceil(length.ratio * total)));
 }
@@ -211,10 +217,11 @@ const quoteOpener = /^\s*["“”'‘’«»„]/u;
  * Indices of the sentences to keep, in document order. An article no longer than the summary is
  * returned whole; near-duplicates are skipped even when that leaves the summary short.
  */
-export function chooseSummarySentences(sentences: string[], options: SummaryOptions): number[] {
+export function chooseSummarySentences(article: string[], options: SummaryOptions): number[] {
+  const size = summarySize(article.length, options);
+  if (size >= article.length) return article.map((_, index) => index);
+  const sentences = article.slice(0, Math.max(MAX_CANDIDATES, 2 * size));
   const n = sentences.length;
-  const size = summarySize(n, options);
-  if (size >= n) return sentences.map((_, index) => index);
 
   const extractor = new TermExtractor(termLanguage(options.lang, sentences.slice(0, 5).join(' ')));
   const termLists = sentences.map((sentence) => extractor.terms(sentence));

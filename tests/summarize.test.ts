@@ -101,6 +101,17 @@ describe('chooseSummarySentences', () => {
     expect(summarySize(20, { sentences: 1, ratio: 1 })).toBe(20);
   });
 
+  it('handles a very long article, choosing among its first thousand sentences', () => {
+    const sentences = Array.from({ length: 1200 }, (_, i) => `Report ${i} covers district ${i % 37} and budget line ${i % 11}.`);
+    const indices = chooseSummarySentences(sentences, three);
+    expect(indices).toHaveLength(3);
+    expect(indices.every((index) => index < 1000)).toBe(true);
+    const distinct = Array.from({ length: 1200 }, (_, i) => `Alpha${i} beta${i} gamma${i} delta${i} epsilon${i}.`);
+    const most = chooseSummarySentences(distinct, { sentences: 3, ratio: 0.9 });
+    expect(most).toHaveLength(1080);
+    expect(most.some((index) => index >= 1000)).toBe(true);
+  });
+
   it('returns a short article whole and an empty one empty', () => {
     expect(chooseSummarySentences(['One.', 'Two.'], three)).toEqual([0, 1]);
     expect(chooseSummarySentences(['One.', 'Two.', 'Three.'], three)).toEqual([0, 1, 2]);
