@@ -6,9 +6,9 @@ import { sentencesOf, type LanguageCode, type SummarizedArticle, type Translated
  * Extractive summary (stage 6): choose the sentences that carry the article. Each sentence is scored by
  * its centrality (continuous LexRank over TF-IDF cosine similarity between sentences), a prior on its
  * position (news puts the point first), and its similarity to the title when there is one. Sentences
- * with very few content words, or that are only a quotation, are scaled down. Sentences are then picked
- * greedily by maximal marginal relevance: similarity to a sentence already chosen costs, and a near-copy
- * of one is never chosen.
+ * with very few content words, or that open with a quotation (somebody's words rather than the
+ * report), are scaled down. Sentences are then picked greedily by maximal marginal relevance:
+ * similarity to a sentence already chosen costs, and a near-copy of one is never chosen.
  */
 
 export interface SummaryLength {
@@ -44,8 +44,8 @@ const ranking = {
 };
 
 /**
- * Sentences past this many are not considered (unless the summary needs more): the position prior
- * has faded to nothing there, and the similarity matrix grows with the square of the count.
+ * Only the first this many sentences are candidates, so no summary is longer: the position prior has
+ * faded to nothing past them, and the similarity matrix grows with the square of the count.
  */
 const MAX_CANDIDATES = 1000;
 
@@ -215,13 +215,14 @@ const quoteOpener = /^\s*["“”'‘’«»„]/u;
 
 /**
  * Indices of the sentences to keep, in document order. An article no longer than the summary is
- * returned whole; near-duplicates are skipped even when that leaves the summary short.
+ * returned whole; near-duplicates are skipped even when that leaves the summary short; only the first
+ * 1000 sentences are candidates.
  */
 export function chooseSummarySentences(article: string[], options: SummaryOptions): number[] {
-  const size = summarySize(article.length, options);
-  if (size >= article.length) return article.map((_, index) => index);
-  const sentences = article.slice(0, Math.max(MAX_CANDIDATES, 2 * size));
+  const sentences = article.slice(0, MAX_CANDIDATES);
   const n = sentences.length;
+  const size = summarySize(article.length, options);
+  if (size >= n) return sentences.map((_, index) => index);
 
   const extractor = new TermExtractor(termLanguage(options.lang, sentences.slice(0, 5).join(' ')));
   const termLists = sentences.map((sentence) => extractor.terms(sentence));
@@ -242,7 +243,7 @@ export function chooseSummarySentences(article: string[], options: SummaryOption
   const vectors = termLists.map((terms) => tfidf(terms, vocabulary, idf));
   const similarity = similarityMatrix(vectors, vocabulary.size);
   const centrality = lexRank(similarity);
-  const maxCentrality = Math.max(...centrality);
+  const maxCentrality = centrality.reduce((max, value) => Math.max(max, value), 0);
 
   const titleWeights = new Map<number, number>();
   if (options.title) {
