@@ -45,9 +45,14 @@ const allRecords: EvalRecord[] = readFileSync(file, 'utf8')
   .split('\n')
   .filter((line) => line.trim() !== '')
   .map((line, index) => {
-    const record = JSON.parse(line) as EvalRecord;
+    let record: EvalRecord;
+    try {
+      record = JSON.parse(line) as EvalRecord;
+    } catch (error) {
+      throw new Error(`${file}:${index + 1}: not valid JSON (${(error as Error).message})`);
+    }
     if (!Array.isArray(record.sentences) || typeof record.reference !== 'string') {
-      throw new Error(`${file}:${index + 1}: expected {id, sentences[], reference}`);
+      throw new Error(`${file}:${index + 1}: expected {id, sentences[], reference, title?}`);
     }
     return record;
   });
