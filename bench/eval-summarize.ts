@@ -43,8 +43,8 @@ if (!Number.isInteger(size) || size < 1 || !(limit > 0)) {
 
 const allRecords: EvalRecord[] = readFileSync(file, 'utf8')
   .split('\n')
-  .filter((line) => line.trim() !== '')
-  .map((line, index) => {
+  .flatMap((line, index) => {
+    if (line.trim() === '') return [];
     let record: EvalRecord;
     try {
       record = JSON.parse(line) as EvalRecord;
@@ -54,7 +54,7 @@ const allRecords: EvalRecord[] = readFileSync(file, 'utf8')
     if (!Array.isArray(record.sentences) || typeof record.reference !== 'string') {
       throw new Error(`${file}:${index + 1}: expected {id, sentences[], reference, title?}`);
     }
-    return record;
+    return [record];
   });
 const records = allRecords.slice(0, limit);
 
