@@ -83,26 +83,21 @@ interface ScriptProfile {
 
 type Script = 'arabic' | 'latin' | 'other';
 
-function isArabicScript(code: number): boolean {
-  return (
-    (code >= 0x0600 && code <= 0x06ff) ||
-    (code >= 0x0750 && code <= 0x077f) ||
-    (code >= 0x08a0 && code <= 0x08ff) ||
-    (code >= 0xfb50 && code <= 0xfdff) ||
-    (code >= 0xfe70 && code <= 0xfeff)
-  );
-}
+const LETTER = 1;
+const LATIN = 2;
+const ARABIC = 4;
 
-function isLatin(code: number): boolean {
-  return (
-    (code >= 0x41 && code <= 0x5a) ||
-    (code >= 0x61 && code <= 0x7a) ||
-    (code >= 0xc0 && code <= 0x24f && code !== 0xd7 && code !== 0xf7) ||
-    (code >= 0x1e00 && code <= 0x1eff)
-  );
-}
-
-const LETTER = /\p{L}/u;
+/** Letter and script class of every BMP code point, computed once: profiling runs on every text. */
+const CHAR_CLASS = (() => {
+  const table = new Uint8Array(0x10000);
+  for (let code = 0; code < 0x10000; code++) {
+    if (code >= 0xd800 && code <= 0xdfff) continue;
+    const ch = String.fromCharCode(code);
+    if (!/\p{L}/u.test(ch)) continue;
+    table[code] = LETTER | (/\p{Script=Latin}/u.test(ch) ? LATIN : 0) | (/\p{Script=Arabic}/u.test(ch) ? ARABIC : 0);
+  }
+  return table;
+})();
 
 function profileScript(text: string): ScriptProfile {
   const profile: ScriptProfile = {
@@ -114,23 +109,27 @@ function profileScript(text: string): ScriptProfile {
     vietnameseMarked: 0,
     vietnameseOnly: 0,
   };
-  for (const ch of text) {
-    const code = ch.codePointAt(0)!;
-    if (isLatin(code)) {
-      profile.letters++;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const charClass = CHAR_CLASS[code]!;
+    if (charClass === 0) {
+      // A letter outside the BMP (a high surrogate starts one) counts as a letter of another script.
+      if (code >= 0xd800 && code <= 0xdbff) profile.letters++;
+      continue;
+    }
+    profile.letters++;
+    if (charClass & LATIN) {
       profile.latin++;
       if (code > 0x7f) {
+        const ch = text[i]!;
         if (VIETNAMESE_ONLY_LETTERS.has(ch)) profile.vietnameseOnly++;
         if (VIETNAMESE_MARKED_LETTERS.has(ch)) profile.vietnameseMarked++;
       }
-    } else if (isArabicScript(code)) {
-      if (!LETTER.test(ch)) continue;
-      profile.letters++;
+    } else if (charClass & ARABIC) {
       profile.arabic++;
+      const ch = text[i]!;
       if (NON_ARABIC_LETTERS.has(ch)) profile.nonArabicLetters++;
       else if (ARABIC_ONLY_LETTERS.has(ch)) profile.arabicOnlyLetters++;
-    } else if (code > 0x7f && LETTER.test(ch)) {
-      profile.letters++;
     }
   }
   return profile;
@@ -212,7 +211,10 @@ export class LanguageDetector {
     if (mass === 0) return { lang: 'und', confidence: candidates[0]?.p ?? 0 };
     let scored = admitted.map((c) => ({ lang: c.lang, p: c.p / mass }));
     let best = scored.reduce((a, b) => (b.p > a.p ? b : a));
-    if (!(best.p >= DECISIVE && candidates[0]?.lang === best.lang && candidates[0].p >= DECISIVE)) {
+    const decisive = best.p >= DECISIVE && candidates[0]?.lang === best.lang && candidates[0].p >= DECISIVE;
+    // The second opinion only matters where a routed language is in play.
+    const routedInPlay = scored.some((c) => ROUTED_LANGUAGES.includes(c.lang));
+    if (!decisive && routedInPlay) {
       scored = this.withSecondOpinion(line, scored, script, profile);
       best = scored.reduce((a, b) => (b.p > a.p ? b : a));
     }
