@@ -28,7 +28,7 @@ import { type Graph, serializeModel } from './model/onnx-graph.js';
 import { quantizeDynamic } from './model/quantize.js';
 
 /** Bump when the generated files change, so cached test models are regenerated. */
-export const GENERATOR_VERSION = 3;
+export const GENERATOR_VERSION = 5;
 export const STAMP_FILE = 'generator-stamp.json';
 
 const SOURCE_PIECE_BIAS = -4;
@@ -149,14 +149,10 @@ export async function makeModel(options: MakeModelOptions): Promise<void> {
 
 /**
  * Moves the staged model into place. Generation is deterministic, so when a concurrent run (another
- * vitest process) has put an identical model there meanwhile, that one is kept and ours dropped.
+ * vitest process) has put an identical model there between our rm and rename, that one is kept.
  */
 async function replaceFolder(staging: string, out: string, options: MakeModelOptions): Promise<void> {
   await mkdir(path.dirname(out), { recursive: true });
-  if (await isUpToDate({ ...options, out })) {
-    await rm(staging, { recursive: true, force: true });
-    return;
-  }
   await rm(out, { recursive: true, force: true });
   try {
     await rename(staging, out);

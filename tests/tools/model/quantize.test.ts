@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Graph, floatTensor, walkNodes } from '../../../tools/model/onnx-graph.js';
-import { quantizeDynamic, quantizeSymmetricInt8 } from '../../../tools/model/quantize.js';
+import { quantizeAsymmetricUint8, quantizeDynamic, quantizeSymmetricInt8 } from '../../../tools/model/quantize.js';
 
 describe('quantizeSymmetricInt8', () => {
   it('maps the largest magnitude to ±127 with zero point 0, rounding half to even', () => {
@@ -10,6 +10,16 @@ describe('quantizeSymmetricInt8', () => {
     const small = quantizeSymmetricInt8(Float32Array.of(0.5, -0.25));
     expect(small.scale).toBeCloseTo(0.5 / 127, 9);
     expect(Array.from(small.data)).toEqual([127, -64]);
+  });
+});
+
+describe('quantizeAsymmetricUint8', () => {
+  it('spans [min(w, 0), max(w, 0)] over 0…255 with the zero point where 0 lands', () => {
+    const { data, scale, zeroPoint } = quantizeAsymmetricUint8(Float32Array.of(-1, 0, 0.5, 1.55));
+    expect(scale).toBeCloseTo(0.01, 7);
+    expect(zeroPoint).toBe(100);
+    expect(Array.from(data)).toEqual([0, 100, 150, 255]);
+    expect(quantizeAsymmetricUint8(Float32Array.of(2, 3)).zeroPoint).toBe(0);
   });
 });
 
@@ -40,13 +50,30 @@ describe('quantizeDynamic', () => {
     expect(ops.filter((op) => op === 'DynamicQuantizeLinear')).toHaveLength(1);
     expect(ops.filter((op) => op === 'MatMulInteger')).toHaveLength(2);
     expect(quantized.initializers.map((t) => `${t.name}:${t.type}`).sort()).toEqual([
-      'table_quantized:int8',
+      'table_quantized:uint8',
       'table_scale:float32',
-      'table_zero_point:int8',
+      'table_zero_point:uint8',
       'w_quantized:int8',
       'w_scale:float32',
       'w_zero_point:int8',
     ]);
+  });
+
+  it('quantizes a main-graph input read in an If branch once, in the main graph', () => {
+    const branch = (name: string): Graph => ({
+      name,
+      inputs: [],
+      outputs: [{ name: `${name}_y`, type: 'float32', shape: ['n', 2] }],
+      initializers: [],
+      nodes: [{ name: `${name}_mm`, opType: 'MatMul', inputs: ['x', 'w'], outputs: [`${name}_y`], attributes: {} }],
+    });
+    const withIf = quantizeDynamic({
+      ...graph,
+      inputs: [...graph.inputs, { name: 'flag', type: 'bool', shape: [1] }],
+      nodes: [{ name: 'if', opType: 'If', inputs: ['flag'], outputs: ['y'], attributes: { then_branch: { graph: branch('a') }, else_branch: { graph: branch('b') } } }],
+    });
+    expect(withIf.nodes.map((n) => n.opType)).toEqual(['DynamicQuantizeLinear', 'If']);
+    expect(Array.from(walkNodes(withIf), (n) => n.opType).filter((op) => op === 'MatMulInteger')).toHaveLength(2);
   });
 
   it('leaves activation × activation MatMuls in float and dequantizes gathered rows', () => {
