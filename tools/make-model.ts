@@ -28,7 +28,7 @@ import { type Graph, serializeModel } from './model/onnx-graph.js';
 import { quantizeDynamic } from './model/quantize.js';
 
 /** Bump when the generated files change, so cached test models are regenerated. */
-export const GENERATOR_VERSION = 5;
+export const GENERATOR_VERSION = 6;
 export const STAMP_FILE = 'generator-stamp.json';
 
 const SOURCE_PIECE_BIAS = -4;
@@ -126,7 +126,8 @@ export async function makeModel(options: MakeModelOptions): Promise<void> {
   const vocabulary = buildVocabulary(source, english, dims.vocabSize, seed);
   await writeJson(path.join(staging, 'config.json'), marianConfig(dims, sourceLang));
   await writeJson(path.join(staging, 'generation_config.json'), generationConfig(dims));
-  await writeJson(path.join(staging, 'tokenizer.json'), tokenizerJson(vocabulary));
+  const charsmap = await readFile(path.join(repoRoot, 'tools/corpus/nmt_nfkc.charsmap'));
+  await writeJson(path.join(staging, 'tokenizer.json'), tokenizerJson(vocabulary, charsmap.toString('base64')));
   await writeJson(path.join(staging, 'tokenizer_config.json'), tokenizerConfig(sourceLang));
   await writeJson(path.join(staging, 'special_tokens_map.json'), specialTokensMap());
   await writeJson(path.join(staging, 'vocab.json'), vocabJson(vocabulary));

@@ -89,7 +89,12 @@ function addedToken(id: number, content: string): Record<string, unknown> {
   return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
 }
 
-export function tokenizerJson(vocabulary: MarianVocabulary): Record<string, unknown> {
+/**
+ * `precompiledCharsmap`: SentencePiece's nmt_nfkc normalization table (base64), the normalizer of
+ * the opus-mt SentencePiece models; transformers.js applies NFKC plus control/space clean-up for
+ * any Precompiled normalizer, the Rust tokenizers library reads the table.
+ */
+export function tokenizerJson(vocabulary: MarianVocabulary, precompiledCharsmap: string): Record<string, unknown> {
   const padId = vocabulary.entries.length - 1;
   const metaspace = { type: 'Metaspace', replacement: WORD_BOUNDARY, prepend_scheme: 'always', split: true };
   return {
@@ -97,9 +102,7 @@ export function tokenizerJson(vocabulary: MarianVocabulary): Record<string, unkn
     truncation: null,
     padding: null,
     added_tokens: [addedToken(EOS_ID, EOS_TOKEN), addedToken(UNK_ID, UNK_TOKEN), addedToken(padId, PAD_TOKEN)],
-    // The hub files carry SentencePiece's nmt_nfkc charsmap here; transformers.js applies NFKC
-    // plus control/space clean-up for any Precompiled normalizer without reading the map.
-    normalizer: { type: 'Precompiled', precompiled_charsmap: null },
+    normalizer: { type: 'Precompiled', precompiled_charsmap: precompiledCharsmap },
     pre_tokenizer: metaspace,
     post_processor: {
       type: 'TemplateProcessing',
