@@ -228,9 +228,12 @@ export class LanguageDetector {
    * vote(r)) / 2, where the vote is a softmax over the second model's n-gram scores (so a near tie
    * there is a split vote, not a coin flip). The other candidates share the rest in their fastText
    * proportions, or the second model's answer takes it when fastText named only routed languages.
+   * A second model unsure of its own answer does not vote.
    */
   private withSecondOpinion(line: string, scored: Candidate[], script: Script, profile: ScriptProfile): Candidate[] {
     const result = secondModel.detect(line);
+    // An unreliable answer is how it meets a language it does not know (Swahili, Somali): no vote.
+    if (!result.isReliable()) return scored;
     const scores = Object.entries(result.getScores());
     if (scores.length === 0) return scored;
     const top = Math.max(...scores.map(([, score]) => score));
