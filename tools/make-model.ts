@@ -71,9 +71,8 @@ export async function loadCorpus(sourceLang: SourceLang): Promise<{ source: stri
   return { source, english };
 }
 
-export async function expectedStamp(options: MakeModelOptions): Promise<GeneratorStamp> {
+function stampFor(options: MakeModelOptions, { source, english }: { source: string; english: string }): GeneratorStamp {
   const sourceLang = options.sourceLang ?? 'ar';
-  const { source, english } = await loadCorpus(sourceLang);
   return {
     generatorVersion: GENERATOR_VERSION,
     preset: options.preset,
@@ -114,8 +113,7 @@ export async function makeModel(options: MakeModelOptions): Promise<void> {
   const dims = PRESETS[options.preset];
   const seed = options.seed ?? 0;
   const sourceLang = options.sourceLang ?? 'ar';
-  const stamp = await expectedStamp(options);
-  const { source, english } = await loadCorpus(sourceLang);
+  const corpus = await loadCorpus(sourceLang);
 
   // Build next to the target and rename at the end, so a half-written folder never looks complete.
   const out = path.resolve(options.out);
@@ -123,7 +121,7 @@ export async function makeModel(options: MakeModelOptions): Promise<void> {
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
 
-  const vocabulary = buildVocabulary(source, english, dims.vocabSize, seed);
+  const vocabulary = buildVocabulary(corpus.source, corpus.english, dims.vocabSize, seed);
   await writeJson(path.join(staging, 'config.json'), marianConfig(dims, sourceLang));
   await writeJson(path.join(staging, 'generation_config.json'), generationConfig(dims));
   const charsmap = await readFile(path.join(repoRoot, 'tools/corpus/nmt_nfkc.charsmap'));
@@ -144,7 +142,7 @@ export async function makeModel(options: MakeModelOptions): Promise<void> {
     await writeOnnxPair(path.join(staging, 'onnx'), 'encoder_model', buildEncoderGraph(weights));
     await writeOnnxPair(path.join(staging, 'onnx'), 'decoder_model_merged', buildMergedDecoderGraph(weights));
   }
-  await writeJson(path.join(staging, STAMP_FILE), stamp);
+  await writeJson(path.join(staging, STAMP_FILE), stampFor(options, corpus));
   await replaceFolder(staging, out, options);
 }
 
@@ -167,7 +165,8 @@ async function replaceFolder(staging: string, out: string, options: MakeModelOpt
 export async function isUpToDate(options: MakeModelOptions): Promise<boolean> {
   try {
     const stamp = JSON.parse(await readFile(path.join(options.out, STAMP_FILE), 'utf8')) as GeneratorStamp;
-    return JSON.stringify(stamp) === JSON.stringify(await expectedStamp(options));
+    const expected = stampFor(options, await loadCorpus(options.sourceLang ?? 'ar'));
+    return JSON.stringify(stamp) === JSON.stringify(expected);
   } catch {
     return false;
   }
