@@ -139,6 +139,16 @@ function isInjectedHeadline(line: Line, before: Line | undefined, after: Line | 
   );
 }
 
+/** The article's lines as paragraphs with nothing removed and no title, for runs with cleaning off. */
+export function keepAllLines(article: SourceArticle): CleanedArticle {
+  const paragraphs: CleanParagraph[] = toLines(article.text).map((line) =>
+    line.bullet
+      ? { line: line.line, kind: 'bullet', text: line.text.replace(BULLET, '') }
+      : { line: line.line, kind: 'body', text: line.text },
+  );
+  return { ...article, title: null, paragraphs, removed: [] };
+}
+
 export function removeBoilerplate(article: SourceArticle, options: CleanOptions = {}): CleanedArticle {
   const lines = toLines(article.text);
   const reasons = new Map<number, BoilerplateReason>();

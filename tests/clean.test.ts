@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SourceArticle } from '../src/article.js';
-import { findRepeatedLines, normalizeLine, removeBoilerplate } from '../src/clean.js';
+import { findRepeatedLines, keepAllLines, normalizeLine, removeBoilerplate } from '../src/clean.js';
 
 function article(text: string, id = 'test'): SourceArticle {
   return { id, source: { path: `${id}.txt`, bytes: Buffer.byteLength(text), encoding: 'utf-8', sha256: '' }, text };
@@ -142,5 +142,16 @@ describe('removeBoilerplate by line shape', () => {
     const cleaned = removeBoilerplate(article('one line\nanother line'));
     expect(cleaned.removed).toEqual([]);
     expect(cleaned.paragraphs.map((p) => p.text)).toEqual(['one line', 'another line']);
+  });
+});
+
+describe('keepAllLines', () => {
+  it('makes every non-empty line a paragraph, removing nothing (cleaning turned off)', () => {
+    const cleaned = keepAllLines(seed('004_218d8854b8495f3e.txt'));
+    expect(cleaned.removed).toEqual([]);
+    expect(cleaned.title).toBeNull();
+    expect(cleaned.paragraphs.map((p) => p.line).slice(0, 4)).toEqual([1, 3, 5, 7]);
+    expect(cleaned.paragraphs).toHaveLength(21);
+    expect(keepAllLines(article('- a highlight\nbody text')).paragraphs.map((p) => p.kind)).toEqual(['bullet', 'body']);
   });
 });
