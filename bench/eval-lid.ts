@@ -12,10 +12,13 @@ import { defaultConfig } from '../src/config.js';
 import { LanguageDetector } from '../src/detect.js';
 import { sharedPath } from './shared-data.js';
 
+/** ISO 639-3 (and FLORES-style `xxx_Scrp`) labels to the 639-1 codes the detector answers. */
 const ISO_639_1: Record<string, string> = {
-  ara: 'ar', eng: 'en', vie: 'vi', fas: 'fa', pes: 'fa', urd: 'ur', ind: 'id', zsm: 'ms', msa: 'ms',
-  tgl: 'tl', fra: 'fr', tur: 'tr', spa: 'es', por: 'pt', rus: 'ru', heb: 'he', hin: 'hi', tha: 'th',
-  zho: 'zh', cmn: 'zh', lzh: 'zh', yue: 'zh', wuu: 'zh',
+  ara: 'ar', arb: 'ar', afb: 'ar', apc: 'ar', arq: 'ar', ary: 'ar', arz: 'ar', acm: 'ar', ajp: 'ar', aeb: 'ar', ars: 'ar',
+  acq: 'ar', eng: 'en', vie: 'vi', fas: 'fa', pes: 'fa', prs: 'fa', urd: 'ur', pus: 'ps', pbt: 'ps', snd: 'sd',
+  uig: 'ug', ind: 'id', zsm: 'ms', msa: 'ms', tgl: 'tl', fil: 'tl', fra: 'fr', tur: 'tr', spa: 'es', por: 'pt',
+  rus: 'ru', heb: 'he', hin: 'hi', tha: 'th', deu: 'de', ita: 'it', nld: 'nl', pol: 'pl', ukr: 'uk', jpn: 'ja',
+  kor: 'ko', ben: 'bn', swa: 'sw', swh: 'sw', zho: 'zh', cmn: 'zh', lzh: 'zh', yue: 'zh', wuu: 'zh',
 };
 const ROUTED = ['ar', 'vi', 'en'];
 const BUCKETS = [
