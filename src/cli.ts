@@ -5,6 +5,8 @@ import { registerModelsCommand } from './commands/models.js';
 import { registerTranslateCommand } from './commands/translate.js';
 import { registerValidateCommand } from './commands/validate.js';
 import { registerSummarizeCommand } from './commands/summarize.js';
+import { registerDetectCommand } from './commands/detect.js';
+import { registerSegmentCommand } from './commands/segment.js';
 
 /** `newsbridge`: each sub-command lives in `src/commands/` and registers itself here. */
 const program = new Command('newsbridge')
@@ -16,5 +18,7 @@ registerModelsCommand(program);
 registerTranslateCommand(program);
 registerValidateCommand(program);
 registerSummarizeCommand(program);
+registerDetectCommand(program);
+registerSegmentCommand(program);
 
 await program.parseAsync(process.argv);
