@@ -28,7 +28,7 @@ import { type Graph, serializeModel } from './model/onnx-graph.js';
 import { quantizeDynamic } from './model/quantize.js';
 
 /** Bump when the generated files change, so cached test models are regenerated. */
-export const GENERATOR_VERSION = 6;
+export const GENERATOR_VERSION = 7;
 export const STAMP_FILE = 'generator-stamp.json';
 
 const SOURCE_PIECE_BIAS = -4;

@@ -246,6 +246,8 @@ describe('decoder key/value cache', () => {
         use_cache_branch: new ort.Tensor('bool', [t > 0], [1]),
       });
       steps.push(out.logits?.data as Float32Array);
+      // With past, the encoder entries come back as Optimum's empty constants [0, heads, 1, head_dim].
+      expect(out['present.0.encoder.key']?.dims).toEqual(t > 0 ? [0, tiny.heads, 1, headDim] : [1, tiny.heads, sourceIds.length, headDim]);
       const next: Record<string, ort.Tensor> = {};
       for (const name of cacheNames('past_key_values', tiny.decoderLayers)) {
         const present = out[name.replace('past_key_values', 'present')] as ort.Tensor;

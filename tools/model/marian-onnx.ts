@@ -178,6 +178,12 @@ export function cacheNames(prefix: 'past_key_values' | 'present', layers: number
   ).flat();
 }
 
+function emptyEncoderPresent(b: GraphBuilder, weights: MarianWeights): string {
+  const { heads, dModel } = weights.dims;
+  const empty: Tensor = { name: 'const_tensor', type: 'float32', dims: [0, heads, 1, dModel / heads], data: new Float32Array(0) };
+  return b.op('Constant', [], { value: { tensor: empty } });
+}
+
 function decoderInputs(weights: MarianWeights): ValueInfo[] {
   const { dModel: d, heads, decoderLayers } = weights.dims;
   const headDim = d / heads;
@@ -209,7 +215,8 @@ function decoderOutputs(weights: MarianWeights): ValueInfo[] {
 /**
  * One branch of the merged decoder. Without past it computes the cross-attention keys/values from
  * encoder_hidden_states and returns them; with past it reuses them from the inputs and, like
- * Optimum's merge, returns a small constant in their place (callers keep the ones they have).
+ * Optimum's merge, returns empty constants [0, heads, 1, head_dim] in their place (callers keep the
+ * ones they have).
  */
 function decoderBranch(
   ctx: BuildContext,
@@ -217,7 +224,6 @@ function decoderBranch(
   initializers: Tensor[],
   withPast: boolean,
   lmHead: string,
-  encoderPlaceholder: string,
 ): Graph {
   const nodes: GraphNode[] = [];
   const b = new GraphBuilder(nodes, initializers, names, '/model/decoder');
@@ -264,7 +270,7 @@ function decoderBranch(
     hidden = layerNorm(lb.at('final_layer_norm'), ctx, lb.op('Add', [hidden, ffn]), layer.finalNorm, `${path}.final_layer_norm`);
 
     const encoderPresent = withPast
-      ? [cb.op('Identity', [encoderPlaceholder]), cb.op('Identity', [encoderPlaceholder])]
+      ? [emptyEncoderPresent(cb, weights), emptyEncoderPresent(cb, weights)]
       : [crossKeyValue.key, crossKeyValue.value];
     outputs.push(selfKeyValue.key, selfKeyValue.value, ...encoderPresent);
   });
@@ -281,7 +287,7 @@ function decoderBranch(
     outputs: declared.map((info, i) => ({
       name: values[i] as string,
       type: info.type,
-      shape: withPast && info.name.includes('.encoder.') ? [1, weights.dims.heads, 1, weights.dims.dModel / weights.dims.heads] : info.shape,
+      shape: withPast && info.name.includes('.encoder.') ? [0, weights.dims.heads, 1, weights.dims.dModel / weights.dims.heads] : info.shape,
     })),
   };
 }
@@ -290,15 +296,10 @@ export function buildMergedDecoderGraph(weights: MarianWeights): Graph {
   const initializers: Tensor[] = [];
   const names = new NameRegistry();
   const ctx: BuildContext = { params: new Parameters(initializers), weights };
-  const { vocabSize, dModel: d, heads } = weights.dims;
+  const { vocabSize, dModel: d } = weights.dims;
   const lmHead = ctx.params.add('lm_head.weight', [d, vocabSize], transpose(weights.embedding, vocabSize, d));
-  const placeholder = ctx.params.add(
-    'encoder_present_placeholder',
-    [1, heads, 1, d / heads],
-    new Float32Array(d),
-  );
-  const elseBranch = decoderBranch(ctx, names, initializers, false, lmHead, placeholder);
-  const thenBranch = decoderBranch(ctx, names, initializers, true, lmHead, placeholder);
+  const elseBranch = decoderBranch(ctx, names, initializers, false, lmHead);
+  const thenBranch = decoderBranch(ctx, names, initializers, true, lmHead);
   const outputs = decoderOutputs(weights);
   const ifNode: GraphNode = {
     name: 'optimum::if',

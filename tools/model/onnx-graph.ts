@@ -33,6 +33,7 @@ export type AttributeValue =
   | { int: number }
   | { ints: number[] }
   | { float: number }
+  | { tensor: Tensor }
   | { graph: Graph };
 
 export interface GraphNode {
@@ -170,6 +171,7 @@ function attributeProto(name: string, value: AttributeValue): OnnxTypes.IAttribu
   if ('int' in value) return { name, type: types.INT, i: value.int };
   if ('ints' in value) return { name, type: types.INTS, ints: value.ints };
   if ('float' in value) return { name, type: types.FLOAT, f: value.float };
+  if ('tensor' in value) return { name, type: types.TENSOR, t: tensorProto(value.tensor) };
   return { name, type: types.GRAPH, g: graphProto(value.graph) };
 }
 
