@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerCacheCommand } from './commands/cache.js';
 import { registerModelsCommand } from './commands/models.js';
+import { registerRunCommand } from './commands/run.js';
 import { registerTranslateCommand } from './commands/translate.js';
 import { registerValidateCommand } from './commands/validate.js';
 import { registerSummarizeCommand } from './commands/summarize.js';
@@ -13,6 +14,7 @@ const program = new Command('newsbridge')
   .description('Turn Arabic and Vietnamese news articles into bilingual English outputs.')
   .showHelpAfterError();
 
+registerRunCommand(program);
 registerCacheCommand(program);
 registerModelsCommand(program);
 registerTranslateCommand(program);

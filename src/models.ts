@@ -235,6 +235,9 @@ export interface PullOptions {
   attempts?: number;
 }
 
+/** How long a server may take to start answering a request. */
+const RESPONSE_TIMEOUT_MS = 30_000;
+
 export function fileUrl(mirror: string, id: string, revision: string, file: string): string {
   return `${mirror.replace(/\/+$/, '')}/${id}/resolve/${encodeURIComponent(revision)}/${file}`;
 }
@@ -305,10 +308,15 @@ async function downloadFile(
   try {
     const offset = (await handle.stat()).size;
     let response: Response;
+    // A network that drops packets would otherwise hang the pull (and a run that pulls) for minutes.
+    const answer = new AbortController();
+    const noAnswer = setTimeout(() => answer.abort(new Error(`no answer in ${RESPONSE_TIMEOUT_MS / 1000} s`)), RESPONSE_TIMEOUT_MS);
     try {
-      response = await fetch(url, { headers: offset > 0 ? { Range: `bytes=${offset}-` } : {} });
+      response = await fetch(url, { headers: offset > 0 ? { Range: `bytes=${offset}-` } : {}, signal: answer.signal });
     } catch (error) {
       throw new ModelDownloadError(url, `could not reach ${url}: ${(error as Error).cause ?? (error as Error).message}`);
+    } finally {
+      clearTimeout(noAnswer);
     }
     if (response.status === 206) {
       const range = CONTENT_RANGE.exec(response.headers.get('content-range') ?? '');

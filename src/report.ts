@@ -14,6 +14,8 @@ export interface ArticleOutcome {
   id: string;
   status: ArticleStatus;
   reason?: string;
+  /** What happened, naming the file and the fix; for statuses other than `ok`. */
+  message?: string;
   /** Milliseconds spent in each stage (`read`, `clean`, …, `write`). */
   timings: Record<string, number>;
   /** Sentences that got an English target from a model or the translation memory. */
@@ -44,6 +46,12 @@ export const runReportSchema = z.strictObject({
   sentencesTranslatedPerSecond: z.number().nonnegative(),
   /** Batches sent to a translation model; 0 when every sentence came from the translation memory. */
   modelCalls: z.number().int().nonnegative(),
+  /** Sentences (or pieces of over-long ones) that reached a model. */
+  sentencesToModel: z.number().int().nonnegative(),
+  /** Sentences whose translation came from the translation memory. */
+  cacheHits: z.number().int().nonnegative(),
+  /** Problems that concern the whole run (a model that could not be downloaded or loaded), each said once. */
+  problems: z.array(z.string()),
 });
 
 /** `output/run-report.json`. */
@@ -54,6 +62,9 @@ export interface RunTotals {
   finishedAt: Date;
   outcomes: readonly ArticleOutcome[];
   modelCalls: number;
+  sentencesToModel: number;
+  cacheHits: number;
+  problems: readonly string[];
   interrupted?: boolean;
 }
 
@@ -84,6 +95,9 @@ export function buildRunReport(run: RunTotals): RunReport {
     sentencesTranslated,
     sentencesTranslatedPerSecond: seconds > 0 ? round(sentencesTranslated / seconds) : 0,
     modelCalls: run.modelCalls,
+    sentencesToModel: run.sentencesToModel,
+    cacheHits: run.cacheHits,
+    problems: [...run.problems],
   };
 }
 

@@ -143,6 +143,11 @@ export class Translator {
     }
   }
 
+  /** The model folder, absolute. */
+  get modelDir(): string {
+    return this.options.modelDir;
+  }
+
   /** Model input ids for a text, `</s>` included; never truncated. */
   tokenize(text: string): number[] {
     return this.tokenizer.encode(text);

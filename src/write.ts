@@ -71,6 +71,10 @@ export const articleOutputSchema = z
     }),
     models: z.array(modelUseSchema),
     timings: z.record(z.string(), z.number().nonnegative()).describe('Milliseconds per stage.'),
+    fingerprint: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .describe('sha256 of the input bytes, the settings that shape the output and the models used; a later run skips the article while it is unchanged.'),
   })
   .describe('newsbridge article output (output/<id>.json).');
 
@@ -82,6 +86,8 @@ export interface ArticleMeta {
   models: ModelUse[];
   /** Milliseconds per stage. */
   timings: Record<string, number>;
+  /** What the output was made from; see `articleOutputSchema.fingerprint`. */
+  fingerprint: string;
 }
 
 export function renderArticleJson(article: SummarizedArticle, meta: ArticleMeta): ArticleOutput {
@@ -115,6 +121,7 @@ export function renderArticleJson(article: SummarizedArticle, meta: ArticleMeta)
     },
     models: meta.models.map((model) => ({ lang: model.lang, id: model.id, revision: model.revision, dtype: model.dtype })),
     timings: Object.fromEntries(Object.entries(meta.timings).map(([stage, ms]) => [stage, Math.round(ms * 10) / 10])),
+    fingerprint: meta.fingerprint,
   };
 }
 

@@ -135,13 +135,13 @@ function selectModels(config: PipelineConfig, only: string | undefined): Configu
   return selected;
 }
 
-interface ProgressReporter {
+export interface ProgressReporter {
   update(model: ConfiguredModel, progress: PullProgress): void;
   stop(): void;
 }
 
 /** Bars on a terminal; one line per finished file otherwise (logs, CI). */
-function progressReporter(): ProgressReporter {
+export function progressReporter(): ProgressReporter {
   if (!process.stderr.isTTY) {
     return {
       update(model, p) {

@@ -1,0 +1,81 @@
+import type { LanguageCode, ModelUse } from './article.js';
+import type { ModelKey, TranslationMemory } from './cache.js';
+import { modelFiles } from './models.js';
+import type { SentenceTarget, TranslationBackend } from './translate.js';
+import type { Translator, TranslatorPool } from './translator.js';
+
+/** What went to the models during a run, for the run report. */
+export interface ModelUsage {
+  /** Batches the models ran. */
+  modelCalls: number;
+  /** Model inputs (sentences, or pieces of over-long ones) in those batches. */
+  sentencesToModel: number;
+  /** Sentences answered by the translation memory. */
+  cacheHits: number;
+}
+
+/**
+ * The translate stage's backend for real runs: the shared Translator pool behind the translation
+ * memory, so a sentence a model has translated once is never sent to that model again. Identical
+ * sentences within a request are translated once.
+ */
+export class ModelTranslationBackend implements TranslationBackend {
+  readonly usage: ModelUsage = { modelCalls: 0, sentencesToModel: 0, cacheHits: 0 };
+  private readonly keys = new Map<LanguageCode, Promise<ModelKey>>();
+
+  private readonly unavailable = new Set<LanguageCode>();
+
+  /** `onUnavailable` hears once per language that its model cannot be loaded. */
+  constructor(
+    private readonly pool: TranslatorPool,
+    private readonly memory: TranslationMemory | null,
+    private readonly onUnavailable?: (lang: LanguageCode, error: Error) => void,
+  ) {}
+
+  /** Counts a batch the Translator ran; pass it as the pool's `onBatch`. */
+  countBatch(sentences: number): void {
+    this.usage.modelCalls += 1;
+    this.usage.sentencesToModel += sentences;
+  }
+
+  supports(lang: LanguageCode): boolean {
+    return this.pool.languages().includes(lang);
+  }
+
+  async translate(lang: LanguageCode, sources: string[]): Promise<{ model: ModelUse; targets: SentenceTarget[] }> {
+    const translator = await this.pool.get(lang).catch((error: Error) => {
+      if (!this.unavailable.has(lang)) this.onUnavailable?.(lang, error);
+      this.unavailable.add(lang);
+      throw error;
+    });
+    const unique = [...new Set(sources)];
+    const known = new Map<string, SentenceTarget>();
+    let key: ModelKey | undefined;
+    if (this.memory) {
+      key = await this.modelKey(lang, translator);
+      for (const [source, cached] of this.memory.lookup(key, unique)) known.set(source, cached);
+      this.usage.cacheHits += sources.filter((source) => known.has(source)).length;
+    }
+    const missing = unique.filter((source) => !known.has(source));
+    if (missing.length > 0) {
+      const fresh = await translator.translate(missing);
+      const entries = missing.map((source, i) => ({ source, target: fresh[i]!.target, flags: fresh[i]!.flags }));
+      for (const entry of entries) known.set(entry.source, entry);
+      // Empty targets come from empty sources, which the Translator never sends to the model.
+      if (this.memory && key) this.memory.store(key, entries.filter((entry) => entry.source.trim() !== ''));
+    }
+    return { model: translator.model, targets: sources.map((source) => known.get(source)!) };
+  }
+
+  private modelKey(lang: LanguageCode, translator: Translator): Promise<ModelKey> {
+    let key = this.keys.get(lang);
+    if (!key) {
+      const { id, revision, dtype } = translator.model;
+      key = this.memory!
+        .fingerprint(translator.modelDir, modelFiles(dtype as 'q8' | 'fp32'))
+        .then((fingerprint) => ({ id, revision, dtype, fingerprint }));
+      this.keys.set(lang, key);
+    }
+    return key;
+  }
+}
