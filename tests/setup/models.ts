@@ -6,7 +6,9 @@
  *   import { inject } from 'vitest';
  *   env.localModelPath = inject('modelsDir');
  */
+import { mkdir, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { type MakeModelOptions, isUpToDate, makeModel } from '../../tools/make-model.js';
@@ -22,11 +24,35 @@ export function testModelOptions(model: (typeof TEST_MODELS)[number]): MakeModel
   return { preset: 'tiny', out: path.join(MODELS_DIR, model.id), seed: model.seed, sourceLang: model.sourceLang };
 }
 
-export default async function setup(project: TestProject): Promise<void> {
-  for (const model of TEST_MODELS) {
-    const options = testModelOptions(model);
-    if (!(await isUpToDate(options))) await makeModel(options);
+/** A lock directory, so concurrent vitest runs (several developers' sessions) generate once. */
+async function withLock<T>(lockDir: string, work: () => Promise<T>): Promise<T> {
+  const staleAfterMs = 120_000;
+  await mkdir(path.dirname(lockDir), { recursive: true });
+  for (;;) {
+    try {
+      await mkdir(lockDir);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const since = await stat(lockDir).then((s) => Date.now() - s.mtimeMs, () => 0);
+      if (since > staleAfterMs) await rmdir(lockDir).catch(() => undefined);
+      else await sleep(200);
+    }
   }
+  try {
+    return await work();
+  } finally {
+    await rmdir(lockDir);
+  }
+}
+
+export default async function setup(project: TestProject): Promise<void> {
+  await withLock(`${MODELS_DIR}.lock`, async () => {
+    for (const model of TEST_MODELS) {
+      const options = testModelOptions(model);
+      if (!(await isUpToDate(options))) await makeModel(options);
+    }
+  });
   project.provide('modelsDir', MODELS_DIR);
 }
 
