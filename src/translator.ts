@@ -74,6 +74,13 @@ export interface TranslatorOptions {
   /** Names the model in errors, with the command that fixes it. */
   label?: ModelLabel;
   onBatch?: (timing: BatchTiming) => void;
+  /**
+   * For benchmarks: each input generates exactly this many tokens (for its source token count,
+   * `</s>` included), then `</s>`; an earlier `</s>` is suppressed and `maxNewTokensRatio` is ignored.
+   * Generated models with random weights stop at random lengths, so `bench:translate` fixes them to
+   * compare runtimes on the same work.
+   */
+  fixedTargetTokens?: (sourceTokens: number) => number;
 }
 
 /** Generated tokens allowed beyond `ratio × source tokens`, so very short inputs can still finish. */
@@ -178,7 +185,8 @@ export class Translator {
     if (hasRepetitionLoop(targetIds)) flags.push('repetition-loop');
     if (!lengthRatioWithin(ids.length - 1, targetIds.length, this.lengthRatio)) flags.push('length-ratio');
     const target = outputs
-      .map((output) => this.tokenizer.decode(output, { skip_special_tokens: true }).trim())
+      // tokenizer.decode throws on an empty list, and a model may well emit `</s>` first.
+      .map((output) => (output.length === 0 ? '' : this.tokenizer.decode(output, { skip_special_tokens: true }).trim()))
       .filter((piece) => piece !== '')
       .join(' ');
     return { target, sourceTokens: ids.length, targetTokens: targetIds.length, flags };
@@ -215,9 +223,12 @@ export class Translator {
           mask[row * width + col] = 1n;
         });
       });
-      const limits = batch.map((input) => Math.ceil(this.options.maxNewTokensRatio * input.ids.length) + NEW_TOKENS_MARGIN);
+      const fixed = this.options.fixedTargetTokens;
+      const limits = batch.map((input) =>
+        fixed ? fixed(input.ids.length) : Math.ceil(this.options.maxNewTokensRatio * input.ids.length) + NEW_TOKENS_MARGIN,
+      );
       const logitsProcessor = new LogitsProcessorList();
-      logitsProcessor.push(new FinishedRowsProcessor(limits, this.eosId));
+      logitsProcessor.push(new FinishedRowsProcessor(limits, this.eosId, fixed !== undefined));
       const output = (await this.seq2seq.generate({
         input_ids: new Tensor('int64', ids, [batch.length, width]),
         attention_mask: new Tensor('int64', mask, [batch.length, width]),
@@ -265,6 +276,8 @@ class FinishedRowsProcessor extends LogitsProcessor {
     /** Per row: most tokens it may generate before `</s>`. */
     private readonly limits: number[],
     private readonly eosId: number,
+    /** Suppress `</s>` before a row's limit, so every row runs exactly to it. */
+    private readonly exactLength = false,
   ) {
     super();
     this.finished = limits.map(() => false);
@@ -276,13 +289,20 @@ class FinishedRowsProcessor extends LogitsProcessor {
       // row[0] is the decoder start token.
       if (row.length > 1 && row[row.length - 1] === eos) this.finished[i] = true;
       if (this.finished[i] || row.length - 1 >= (this.limits[i] ?? 0)) {
-        const scores = (logits as unknown as Tensor[])[i]!.data as Float32Array;
+        const scores = rowScores(logits, i);
         scores.fill(-Infinity);
         scores[this.eosId] = 0;
+      } else if (this.exactLength) {
+        rowScores(logits, i)[this.eosId] = -Infinity;
       }
     });
     return logits;
   }
+}
+
+/** Row `i` of a [rows, vocabulary] logits tensor, as a view that writes through. */
+function rowScores(logits: Tensor, i: number): Float32Array {
+  return (logits as unknown as Tensor[])[i]!.data as Float32Array;
 }
 
 /** The generated ids of one output row: after the decoder start token, up to the first `</s>`. */

@@ -183,6 +183,29 @@ describe('Translator on a generated tiny MarianMT model', () => {
     expect(short!.targetTokens).toBeLessThan(results[0]!.targetTokens);
   });
 
+  it('with fixedTargetTokens, generates exactly that many tokens per input, even where the model wants to stop', async () => {
+    const fixedTargetTokens = (sourceTokens: number) => (sourceTokens % 2 === 0 ? 3 * sourceTokens + 20 : 2);
+    const fixed = await load({ fixedTargetTokens });
+    // A model that prefers `</s>` at every step: without the hook every output would be empty.
+    const forward = MarianMTModel.prototype.forward;
+    vi.spyOn(MarianMTModel.prototype, 'forward').mockImplementation(async function (this: MarianMTModel, inputs) {
+      const outputs = (await forward.call(this, inputs)) as { logits: Tensor };
+      const [rows, steps, vocabulary] = outputs.logits.dims as [number, number, number];
+      const logits = outputs.logits.data as Float32Array;
+      for (let r = 0; r < rows * steps; r++) logits[r * vocabulary] = 1e9;
+      return outputs;
+    });
+    try {
+      const results = await fixed.translate(sentences);
+      expect(results.some((result) => result.sourceTokens % 2 === 0)).toBe(true);
+      expect(results.some((result) => result.sourceTokens % 2 === 1)).toBe(true);
+      for (const result of results) expect(result.targetTokens).toBe(fixedTargetTokens(result.sourceTokens));
+      expect((await translator.translate(sentences)).map((result) => result.targetTokens)).toEqual(sentences.map(() => 0));
+    } finally {
+      await fixed.dispose();
+    }
+  });
+
   it('splits an over-long sentence into pieces that fit, and every source token reaches the model', async () => {
     const limited = await load({ maxInputTokens: 16 });
     const generate = vi.spyOn(MarianMTModel.prototype, 'generate');
