@@ -22,7 +22,14 @@ import {
   padId,
 } from './model/marian-config.js';
 import { buildEncoderGraph, buildMergedDecoderGraph } from './model/marian-onnx.js';
-import { type MarianVocabulary, buildVocabulary, specialTokensMap, tokenizerConfig, tokenizerJson, vocabJson } from './model/marian-tokenizer.js';
+import {
+  type MarianVocabulary,
+  buildVocabulary,
+  specialTokensMap,
+  tokenizerConfig,
+  tokenizerJson,
+  vocabJson,
+} from './model/marian-tokenizer.js';
 import { randomMarianWeights } from './model/marian-weights.js';
 import { type Graph, serializeModel } from './model/onnx-graph.js';
 import { quantizeDynamic } from './model/quantize.js';
@@ -186,14 +193,23 @@ async function main(argv: string[]): Promise<void> {
     .addOption(new Option('--preset <preset>', 'model size').choices(['tiny', 'opus-mt-base']).makeOptionMandatory())
     .requiredOption('--out <dir>', 'output folder, e.g. bench/.models/Xenova/opus-mt-ar-en')
     .option('--seed <n>', 'random seed', parseSeed, 0)
-    .addOption(new Option('--source <lang>', 'source language of the tokenizer corpus').choices(['ar', 'vi']).default('ar'))
+    .addOption(
+      new Option('--source <lang>', 'source language of the tokenizer corpus').choices(['ar', 'vi']).default('ar'),
+    )
     .option('--config-only', 'write the JSON files only, no ONNX graphs', false)
     .parse(argv);
-  const opts = program.opts<{ preset: PresetName; out: string; seed: number; source: SourceLang; configOnly: boolean }>();
+  const { preset, out, seed, source, configOnly } = program.opts<{
+    preset: PresetName;
+    out: string;
+    seed: number;
+    source: SourceLang;
+    configOnly: boolean;
+  }>();
   const started = performance.now();
-  await makeModel({ preset: opts.preset, out: opts.out, seed: opts.seed, sourceLang: opts.source, configOnly: opts.configOnly });
+  await makeModel({ preset, out, seed, sourceLang: source, configOnly });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(`${opts.preset} model (${opts.source}→en, seed ${opts.seed}, pad id ${padId(PRESETS[opts.preset])}) written to ${opts.out} in ${seconds} s`);
+  const pad = padId(PRESETS[preset]);
+  console.log(`${preset} model (${source}→en, seed ${seed}, pad id ${pad}) written to ${out} in ${seconds} s`);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

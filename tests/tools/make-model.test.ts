@@ -369,7 +369,12 @@ describe('transformers.js pipeline on the generated models', () => {
 
   it('writes different English for different sources', async () => {
     const translator = await pipeline('translation', AR, { dtype: 'fp32' });
-    const sources = ['الولايات المتحدة', 'رئيس الوزراء الياباني فوميو كيشيدا', 'التعاون العسكري وتطوير الأسلحة', 'الأسبوع المقبل'];
+    const sources = [
+      'الولايات المتحدة',
+      'رئيس الوزراء الياباني فوميو كيشيدا',
+      'التعاون العسكري وتطوير الأسلحة',
+      'الأسبوع المقبل',
+    ];
     const outputs = new Set<string>();
     for (const source of sources) {
       const [result] = (await translator(source, { max_new_tokens: 8 })) as { translation_text: string }[];

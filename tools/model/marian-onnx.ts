@@ -64,6 +64,19 @@ function layerNorm(b: GraphBuilder, ctx: BuildContext, x: string, w: LayerNorm, 
   return b.op('Add', [b.op('Mul', [normalized, gamma]), beta]);
 }
 
+/** Post-norm residual: LayerNorm(residual + update), the norm being sub-module `module` of `path`. */
+function addAndNorm(
+  b: GraphBuilder,
+  ctx: BuildContext,
+  residual: string,
+  update: string,
+  norm: LayerNorm,
+  module: string,
+  path: string,
+): string {
+  return layerNorm(b.at(module), ctx, b.op('Add', [residual, update]), norm, `${path}.${module}`);
+}
+
 /** [B, T, D] → [B, H, T, D/H] */
 function splitHeads(b: GraphBuilder, x: string, heads: number, headDim: number): string {
   return b.op('Transpose', [b.op('Reshape', [x, b.constInt64([0, 0, heads, headDim])])], {
@@ -152,10 +165,11 @@ export function buildEncoderGraph(weights: MarianWeights): Graph {
     const lb = b.at(`layers.${i}`);
     const path = `model.encoder.layers.${i}`;
     const ab = lb.at('self_attn');
-    const attended = attend(ab, ctx, hidden, projectKeyValue(ab, ctx, hidden, layer.selfAttn, `${path}.self_attn`), mask, layer.selfAttn, `${path}.self_attn`);
-    hidden = layerNorm(lb.at('self_attn_layer_norm'), ctx, lb.op('Add', [hidden, attended]), layer.selfAttnNorm, `${path}.self_attn_layer_norm`);
+    const keyValue = projectKeyValue(ab, ctx, hidden, layer.selfAttn, `${path}.self_attn`);
+    const attended = attend(ab, ctx, hidden, keyValue, mask, layer.selfAttn, `${path}.self_attn`);
+    hidden = addAndNorm(lb, ctx, hidden, attended, layer.selfAttnNorm, 'self_attn_layer_norm', path);
     const ffn = feedForward(lb, ctx, hidden, layer.fc1, layer.fc2, path);
-    hidden = layerNorm(lb.at('final_layer_norm'), ctx, lb.op('Add', [hidden, ffn]), layer.finalNorm, `${path}.final_layer_norm`);
+    hidden = addAndNorm(lb, ctx, hidden, ffn, layer.finalNorm, 'final_layer_norm', path);
   });
   b.opNamed('Identity', [hidden], ['last_hidden_state']);
 
@@ -184,6 +198,9 @@ function emptyEncoderPresent(b: GraphBuilder, weights: MarianWeights): string {
   return b.op('Constant', [], { value: { tensor: empty } });
 }
 
+/** Optimum's name for the cross-attention cache length (it differs from the encoder's in the merged model). */
+const ENCODER_CACHE_LENGTH = 'encoder_sequence_length_out';
+
 function decoderInputs(weights: MarianWeights): ValueInfo[] {
   const { dModel: d, heads, decoderLayers } = weights.dims;
   const headDim = d / heads;
@@ -194,7 +211,7 @@ function decoderInputs(weights: MarianWeights): ValueInfo[] {
     ...cacheNames('past_key_values', decoderLayers).map((name): ValueInfo => ({
       name,
       type: 'float32',
-      shape: ['batch_size', heads, name.includes('.decoder.') ? 'past_decoder_sequence_length' : 'encoder_sequence_length_out', headDim],
+      shape: ['batch_size', heads, name.includes('.decoder.') ? 'past_decoder_sequence_length' : ENCODER_CACHE_LENGTH, headDim],
     })),
     { name: 'use_cache_branch', type: 'bool', shape: [1] },
   ];
@@ -207,7 +224,7 @@ function decoderOutputs(weights: MarianWeights): ValueInfo[] {
     ...cacheNames('present', decoderLayers).map((name): ValueInfo => ({
       name,
       type: 'float32',
-      shape: ['batch_size', heads, name.includes('.decoder.') ? 'past_decoder_sequence_length + 1' : 'encoder_sequence_length_out', d / heads],
+      shape: ['batch_size', heads, name.includes('.decoder.') ? 'past_decoder_sequence_length + 1' : ENCODER_CACHE_LENGTH, d / heads],
     })),
   ];
 }
@@ -257,17 +274,17 @@ function decoderBranch(
         }
       : fresh;
     const selfAttended = attend(sb, ctx, hidden, selfKeyValue, causalMask, layer.selfAttn, `${path}.self_attn`);
-    hidden = layerNorm(lb.at('self_attn_layer_norm'), ctx, lb.op('Add', [hidden, selfAttended]), layer.selfAttnNorm, `${path}.self_attn_layer_norm`);
+    hidden = addAndNorm(lb, ctx, hidden, selfAttended, layer.selfAttnNorm, 'self_attn_layer_norm', path);
 
     const cb = lb.at('encoder_attn');
     const crossKeyValue = withPast
       ? { key: `past_key_values.${i}.encoder.key`, value: `past_key_values.${i}.encoder.value` }
       : projectKeyValue(cb, ctx, 'encoder_hidden_states', layer.crossAttn, `${path}.encoder_attn`);
     const crossAttended = attend(cb, ctx, hidden, crossKeyValue, crossMask, layer.crossAttn, `${path}.encoder_attn`);
-    hidden = layerNorm(lb.at('encoder_attn_layer_norm'), ctx, lb.op('Add', [hidden, crossAttended]), layer.crossAttnNorm, `${path}.encoder_attn_layer_norm`);
+    hidden = addAndNorm(lb, ctx, hidden, crossAttended, layer.crossAttnNorm, 'encoder_attn_layer_norm', path);
 
     const ffn = feedForward(lb, ctx, hidden, layer.fc1, layer.fc2, path);
-    hidden = layerNorm(lb.at('final_layer_norm'), ctx, lb.op('Add', [hidden, ffn]), layer.finalNorm, `${path}.final_layer_norm`);
+    hidden = addAndNorm(lb, ctx, hidden, ffn, layer.finalNorm, 'final_layer_norm', path);
 
     const encoderPresent = withPast
       ? [emptyEncoderPresent(cb, weights), emptyEncoderPresent(cb, weights)]
@@ -279,6 +296,7 @@ function decoderBranch(
   const logits = b.op('Add', [b.at('lm_head').op('MatMul', [hidden, lmHead]), bias]);
   const values = [logits, ...outputs];
   const declared = decoderOutputs(weights);
+  const { heads, dModel } = weights.dims;
   return {
     name: withPast ? 'decoder_with_past' : 'decoder_no_past',
     nodes,
@@ -287,7 +305,7 @@ function decoderBranch(
     outputs: declared.map((info, i) => ({
       name: values[i] as string,
       type: info.type,
-      shape: withPast && info.name.includes('.encoder.') ? [0, weights.dims.heads, 1, weights.dims.dModel / weights.dims.heads] : info.shape,
+      shape: withPast && info.name.includes('.encoder.') ? [0, heads, 1, dModel / heads] : info.shape,
     })),
   };
 }

@@ -13,6 +13,16 @@
  */
 import { type Graph, type GraphNode, type Tensor, walkNodes } from './onnx-graph.js';
 
+function node(
+  name: string,
+  opType: string,
+  inputs: string[],
+  outputs: string[],
+  attributes: GraphNode['attributes'] = {},
+): GraphNode {
+  return { name, opType, inputs, outputs, attributes };
+}
+
 interface QuantizedWeight {
   data: string;
   scale: string;
@@ -133,32 +143,35 @@ class DynamicQuantizer {
       return quantized;
     };
 
-    for (const node of graph.nodes) {
-      const [first, second] = node.inputs;
-      const [output] = node.outputs as [string];
-      if (node.opType === 'MatMul' && first !== undefined && this.isWeight(second)) {
+    for (const original of graph.nodes) {
+      const [first, second] = original.inputs;
+      const [output] = original.outputs as [string];
+      if (original.opType === 'MatMul' && first !== undefined && this.isWeight(second)) {
         const a = activation(first);
         const b = this.weight(second, 'matmul');
         const integer = `${output}_output_quantized`;
-        const scales = `${node.name}_quant_scales_mul:0`;
+        const scales = `${original.name}_quant_scales_mul:0`;
         nodes.push(
-          { name: `${node.name}_quant`, opType: 'MatMulInteger', inputs: [a.data, b.data, a.zeroPoint, b.zeroPoint], outputs: [integer], attributes: {} },
-          { name: `${integer}_cast`, opType: 'Cast', inputs: [integer], outputs: [`${integer}_cast_output`], attributes: { to: { int: 1 } } },
-          { name: `${node.name}_quant_scales_mul`, opType: 'Mul', inputs: [a.scale, b.scale], outputs: [scales], attributes: {} },
-          { name: `${node.name}_quant_output_scale_mul`, opType: 'Mul', inputs: [`${integer}_cast_output`, scales], outputs: [output], attributes: {} },
+          node(`${original.name}_quant`, 'MatMulInteger', [a.data, b.data, a.zeroPoint, b.zeroPoint], [integer]),
+          node(`${integer}_cast`, 'Cast', [integer], [`${integer}_cast_output`], { to: { int: 1 } }),
+          node(`${original.name}_quant_scales_mul`, 'Mul', [a.scale, b.scale], [scales]),
+          node(`${original.name}_quant_output_scale_mul`, 'Mul', [`${integer}_cast_output`, scales], [output]),
         );
-      } else if (node.opType === 'Gather' && this.isWeight(first) && second !== undefined) {
+      } else if (original.opType === 'Gather' && this.isWeight(first) && second !== undefined) {
         const table = this.weight(first, 'gather');
         const gathered = `${output}_quantized`;
         nodes.push(
-          { ...node, inputs: [table.data, second], outputs: [gathered] },
-          { name: `${output}_DequantizeLinear`, opType: 'DequantizeLinear', inputs: [gathered, table.scale, table.zeroPoint], outputs: [output], attributes: {} },
+          { ...original, inputs: [table.data, second], outputs: [gathered] },
+          node(`${output}_DequantizeLinear`, 'DequantizeLinear', [gathered, table.scale, table.zeroPoint], [output]),
         );
       } else {
         const attributes = Object.fromEntries(
-          Object.entries(node.attributes).map(([key, value]) => [key, 'graph' in value ? { graph: this.graph(value.graph, false) } : value]),
+          Object.entries(original.attributes).map(([key, value]) => [
+            key,
+            'graph' in value ? { graph: this.graph(value.graph, false) } : value,
+          ]),
         );
-        nodes.push({ ...node, attributes });
+        nodes.push({ ...original, attributes });
       }
     }
     return { ...graph, nodes };

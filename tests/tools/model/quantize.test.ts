@@ -70,7 +70,15 @@ describe('quantizeDynamic', () => {
     const withIf = quantizeDynamic({
       ...graph,
       inputs: [...graph.inputs, { name: 'flag', type: 'bool', shape: [1] }],
-      nodes: [{ name: 'if', opType: 'If', inputs: ['flag'], outputs: ['y'], attributes: { then_branch: { graph: branch('a') }, else_branch: { graph: branch('b') } } }],
+      nodes: [
+        {
+          name: 'if',
+          opType: 'If',
+          inputs: ['flag'],
+          outputs: ['y'],
+          attributes: { then_branch: { graph: branch('a') }, else_branch: { graph: branch('b') } },
+        },
+      ],
     });
     expect(withIf.nodes.map((n) => n.opType)).toEqual(['DynamicQuantizeLinear', 'If']);
     expect(Array.from(walkNodes(withIf), (n) => n.opType).filter((op) => op === 'MatMulInteger')).toHaveLength(2);
