@@ -18,6 +18,9 @@ describe('buildRunReport', () => {
     finishedAt: new Date('2026-01-01T00:00:02.000Z'),
     outcomes,
     modelCalls: 4,
+    sentencesToModel: 35,
+    cacheHits: 12,
+    problems: ['ar: Xenova/opus-mt-ar-en could not be downloaded'],
   });
 
   it('counts articles by status and by reason', () => {
@@ -32,6 +35,9 @@ describe('buildRunReport', () => {
     expect(report.sentencesTranslated).toBe(30);
     expect(report.sentencesTranslatedPerSecond).toBe(15);
     expect(report.modelCalls).toBe(4);
+    expect(report.sentencesToModel).toBe(35);
+    expect(report.cacheHits).toBe(12);
+    expect(report.problems).toEqual(['ar: Xenova/opus-mt-ar-en could not be downloaded']);
     expect(report.interrupted).toBe(false);
     expect(runReportSchema.safeParse(report).success).toBe(true);
   });
@@ -51,7 +57,15 @@ describe('buildRunReport', () => {
   });
 
   it('has zero rates for an instant run instead of dividing by zero', () => {
-    const instant = buildRunReport({ startedAt: new Date(0), finishedAt: new Date(0), outcomes: [], modelCalls: 0 });
+    const instant = buildRunReport({
+      startedAt: new Date(0),
+      finishedAt: new Date(0),
+      outcomes: [],
+      modelCalls: 0,
+      sentencesToModel: 0,
+      cacheHits: 0,
+      problems: [],
+    });
     expect(instant.articlesPerSecond).toBe(0);
     expect(instant.sentencesTranslatedPerSecond).toBe(0);
   });

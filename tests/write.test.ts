@@ -23,6 +23,7 @@ const meta: ArticleMeta = {
   status: 'ok',
   models: [{ lang: 'ar', id: 'Xenova/opus-mt-ar-en', revision: 'main', dtype: 'q8' }],
   timings: { read: 1.234, clean: 0.5, translate: 812.06 },
+  fingerprint: 'ab'.repeat(32),
 };
 
 /** The published JSON Schema file, as a validator independent of the zod schema it came from. */
