@@ -1,0 +1,154 @@
+/**
+ * One bench:translate measurement in a process of its own, so each variant's peak RSS is its own:
+ * reads a job (JSON) on stdin, loads the model, warms up, times the sentences, and prints the
+ * figures as one JSON line on stdout. Started by bench/translate.ts.
+ */
+import { text } from 'node:stream/consumers';
+import { AutoTokenizer, env, LogLevel, pipeline, type TranslationPipeline } from '@huggingface/transformers';
+import { defaultConfig } from '../src/config.js';
+import type { ModelDtype } from '../src/models.js';
+import { packBatches, Translator } from '../src/translator.js';
+import { OrtGreedyDecoder } from './ort-greedy.js';
+
+export type Variant = 'translator' | 'naive-pipeline' | 'ort-greedy';
+
+export interface WorkerJob {
+  variant: Variant;
+  lang: 'ar' | 'vi';
+  dtype: ModelDtype;
+  modelDir: string;
+  threads: number;
+  sentences: string[];
+  /** Sentences translated once before timing (not counted). */
+  warmUp: string[];
+}
+
+export interface WorkerFigures {
+  variant: Variant;
+  lang: string;
+  dtype: ModelDtype;
+  sentences: number;
+  sourceTokens: number;
+  /** Decoder steps: every generated token, the final `</s>` included. */
+  targetTokens: number;
+  ms: number;
+  loadMs: number;
+  /** process.resourceUsage().maxRSS at the end, in bytes. */
+  peakRssBytes: number;
+}
+
+/** Every output is this many tokens, `</s>` included, whatever the (random) weights would say. */
+export function fixedOutputTokens(sourceTokens: number): number {
+  return Math.round(1.1 * sourceTokens);
+}
+
+/** Translates a list of sentences; resolves to the decoder steps it took per sentence. */
+type Runner = (sentences: string[]) => Promise<number[]>;
+
+async function loadRunner(job: WorkerJob): Promise<{ run: Runner; tokenize: (text: string) => number[] }> {
+  const translation = defaultConfig.translation;
+  switch (job.variant) {
+    case 'translator': {
+      const translator = await Translator.load({
+        modelDir: job.modelDir,
+        model: { lang: job.lang, id: `opus-mt-${job.lang}-en`, revision: 'main', dtype: job.dtype },
+        dtype: job.dtype,
+        batchTokens: translation.batchTokens,
+        maxInputTokens: translation.maxInputTokens,
+        maxNewTokensRatio: translation.maxNewTokensRatio,
+        numBeams: translation.numBeams,
+        noRepeatNgramSize: translation.noRepeatNgramSize,
+        repetitionPenalty: translation.repetitionPenalty,
+        lengthRatio: translation.lengthRatio,
+        threads: job.threads,
+        // The hook counts tokens before `</s>`; the bench counts `</s>` too.
+        fixedTargetTokens: (sourceTokens) => fixedOutputTokens(sourceTokens) - 1,
+      });
+      return {
+        tokenize: (sentence) => translator.tokenize(sentence),
+        run: async (sentences) => (await translator.translate(sentences)).map((result) => result.targetTokens + 1),
+      };
+    }
+    case 'naive-pipeline': {
+      const translate = (await pipeline('translation', job.modelDir, {
+        dtype: job.dtype,
+        device: 'cpu',
+        local_files_only: true,
+        session_options: { intraOpNumThreads: job.threads, interOpNumThreads: 1 },
+      })) as TranslationPipeline;
+      const tokenize = (sentence: string) => translate.tokenizer.encode(sentence);
+      return {
+        tokenize,
+        run: async (sentences) => {
+          const steps: number[] = [];
+          for (const sentence of sentences) {
+            const length = fixedOutputTokens(tokenize(sentence).length);
+            await translate(sentence, { min_new_tokens: length, max_new_tokens: length });
+            steps.push(length);
+          }
+          return steps;
+        },
+      };
+    }
+    case 'ort-greedy': {
+      // The transformers.js tokenizer, so the model gets the same ids as in the other variants.
+      const [decoder, tokenizer] = await Promise.all([
+        OrtGreedyDecoder.load(job.modelDir, job.dtype, job.threads),
+        AutoTokenizer.from_pretrained(job.modelDir, { local_files_only: true }),
+      ]);
+      const tokenize = (sentence: string) => tokenizer.encode(sentence);
+      return {
+        tokenize,
+        run: async (sentences) => {
+          const inputs = sentences.map((sentence, index) => ({ ids: tokenize(sentence), index }));
+          const steps: number[] = new Array<number>(sentences.length).fill(0);
+          for (const batch of packBatches(inputs, translation.batchTokens)) {
+            const lengths = batch.map((input) => fixedOutputTokens(input.ids.length));
+            const outputs = await decoder.generate(
+              batch.map((input) => input.ids),
+              lengths,
+            );
+            batch.forEach((input, row) => {
+              if (outputs[row]!.length !== lengths[row]! - 1) throw new Error('ort-greedy: an output has the wrong length');
+              steps[input.index] = lengths[row]!;
+            });
+          }
+          return steps;
+        },
+      };
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const job = JSON.parse(await text(process.stdin)) as WorkerJob;
+  env.allowRemoteModels = false;
+  env.logLevel = LogLevel.ERROR;
+  const loadStarted = performance.now();
+  const runner = await loadRunner(job);
+  const loadMs = performance.now() - loadStarted;
+  await runner.run(job.warmUp);
+
+  const started = performance.now();
+  const steps = await runner.run(job.sentences);
+  const ms = performance.now() - started;
+
+  const expected = job.sentences.map((sentence) => fixedOutputTokens(runner.tokenize(sentence).length));
+  if (steps.some((count, i) => count !== expected[i])) {
+    throw new Error(`${job.variant}: the outputs do not have the fixed lengths the bench asks for`);
+  }
+  const figures: WorkerFigures = {
+    variant: job.variant,
+    lang: job.lang,
+    dtype: job.dtype,
+    sentences: job.sentences.length,
+    sourceTokens: job.sentences.reduce((sum, sentence) => sum + runner.tokenize(sentence).length, 0),
+    targetTokens: steps.reduce((sum, count) => sum + count, 0),
+    ms,
+    loadMs,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+  process.stdout.write(`${JSON.stringify(figures)}\n`);
+}
+
+await main();

@@ -1,0 +1,227 @@
+/**
+ * Translation throughput: the Translator against what a user writes first and against the runtime's bound.
+ *
+ *   npm run bench:translate -- [--preset opus-mt-base|tiny] [--dtype q8,fp32] [--sentences N] [--lang ar,vi] [--smoke]
+ *
+ * For each dtype and language, on the same sentences (NTREX-128 from ../shared/data/mt/ntrex128, or
+ * the sample articles in input/ when ../shared is absent) and 2 intra-op threads, it measures:
+ *   (a) the Translator (src/translator.ts) with the default batch settings, all sentences in one call;
+ *   (b) transformers.js `pipeline('translation', dir)` called once per sentence;
+ *   (c) a greedy decoder written directly on onnxruntime-node sessions, batched like (a) (bench/ort-greedy.ts).
+ * Generated models have random weights and stop at random lengths, so every output is fixed to
+ * round(1.1 × source tokens) tokens, `</s>` included, in all three. Each variant runs in a child
+ * process of its own (its own peak RSS), after a warm-up that is not timed; the variants of one
+ * dtype and language run back to back, so the machine's load falls on them alike.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
+import { cpus, loadavg, totalmem } from 'node:os';
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { ModelDtype } from '../src/models.js';
+import { splitSentences } from '../src/segment.js';
+import { isUpToDate, makeModel } from '../tools/make-model.js';
+import type { PresetName } from '../tools/model/marian-config.js';
+import { repoRoot, sharedPath } from './shared-data.js';
+import type { Variant, WorkerFigures, WorkerJob } from './translate-worker.js';
+
+type Lang = 'ar' | 'vi';
+
+interface Options {
+  preset: PresetName;
+  dtype: ModelDtype[];
+  sentences: number;
+  lang: Lang[];
+  smoke: boolean;
+}
+
+const THREADS = 2;
+const WARM_UP_SENTENCES = 8;
+const VARIANTS: { variant: Variant; label: string }[] = [
+  { variant: 'translator', label: '(a) Translator' },
+  { variant: 'naive-pipeline', label: '(b) pipeline, 1 by 1' },
+  { variant: 'ort-greedy', label: '(c) onnxruntime greedy' },
+];
+const NTREX_FILES: Record<Lang, string> = { ar: 'newstest2019-ref.arb.txt', vi: 'newstest2019-ref.vie.txt' };
+
+/** `bench/.models/Xenova/opus-mt-<lang>-en` for opus-mt-base; the tiny preset gets a folder of its own. */
+function modelDir(preset: PresetName, lang: Lang): string {
+  const base = path.join(repoRoot, 'bench', '.models', ...(preset === 'tiny' ? ['tiny'] : []));
+  return path.join(base, 'Xenova', `opus-mt-${lang}-en`);
+}
+
+async function ensureModel(preset: PresetName, lang: Lang): Promise<string> {
+  const options = { preset, out: modelDir(preset, lang), seed: 0, sourceLang: lang };
+  if (!(await isUpToDate(options))) {
+    console.log(`generating the ${preset} ${lang}→en model in ${path.relative(repoRoot, options.out)} (once; it is kept)…`);
+    await makeModel(options);
+  }
+  return options.out;
+}
+
+/** `count` lines spread evenly over the list, so long and short documents both come in. */
+function evenlySpaced<T>(items: readonly T[], count: number): T[] {
+  if (items.length <= count) return [...items];
+  return Array.from({ length: count }, (_, i) => items[Math.floor((i * items.length) / count)]!);
+}
+
+async function loadSentences(lang: Lang, count: number): Promise<{ sentences: string[]; source: string }> {
+  const ntrex = sharedPath(path.join('data/mt/ntrex128', NTREX_FILES[lang]));
+  if (existsSync(ntrex)) {
+    const lines = (await readFile(ntrex, 'utf8')).split('\n').map((line) => line.trim()).filter((line) => line !== '');
+    return { sentences: evenlySpaced(lines, count), source: path.relative(repoRoot, ntrex) };
+  }
+  // Without ../shared: the sample articles of that language, split as the pipeline splits them.
+  const inputDir = path.join(repoRoot, 'input');
+  const sentences: string[] = [];
+  for (const file of (await readdir(inputDir)).filter((name) => name.endsWith('.txt')).sort()) {
+    const text = await readFile(path.join(inputDir, file), 'utf8');
+    const letters = text.match(/\p{L}/gu) ?? [];
+    const arabic = letters.filter((c) => /\p{Script=Arabic}/u.test(c)).length > letters.length / 2;
+    if (arabic !== (lang === 'ar')) continue;
+    for (const line of text.split('\n')) sentences.push(...splitSentences(line, lang).filter((s) => s.split(/\s+/u).length >= 3));
+  }
+  if (sentences.length === 0) throw new Error(`${inputDir} has no ${lang} article and ${ntrex} is absent: no ${lang} sentences to translate`);
+  return { sentences: evenlySpaced(sentences, count), source: `${path.relative(repoRoot, inputDir)}/ (sample articles; ../shared is absent)` };
+}
+
+function runWorker(job: WorkerJob): Promise<WorkerFigures> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bench', 'translate-worker.ts')], {
+      cwd: repoRoot,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const last = stdout.trim().split('\n').at(-1) ?? '';
+      if (code !== 0 || !last.startsWith('{')) {
+        reject(new Error(`${job.variant} (${job.dtype}, ${job.lang}) failed with exit ${code}`));
+        return;
+      }
+      resolve(JSON.parse(last) as WorkerFigures);
+    });
+    child.stdin.end(JSON.stringify(job));
+  });
+}
+
+interface Totals {
+  targetTokens: number;
+  sentences: number;
+  ms: number;
+  peakRssBytes: number;
+}
+
+function total(figures: readonly WorkerFigures[]): Totals {
+  return {
+    targetTokens: figures.reduce((sum, f) => sum + f.targetTokens, 0),
+    sentences: figures.reduce((sum, f) => sum + f.sentences, 0),
+    ms: figures.reduce((sum, f) => sum + f.ms, 0),
+    peakRssBytes: Math.max(...figures.map((f) => f.peakRssBytes)),
+  };
+}
+
+const tokensPerSecond = (t: Totals) => t.targetTokens / (t.ms / 1000);
+
+function row(dtype: string, lang: string, label: string, t: Totals, translator: Totals): string {
+  const ratio = tokensPerSecond(translator) / tokensPerSecond(t);
+  return [
+    dtype.padEnd(5),
+    lang.padEnd(5),
+    label.padEnd(24),
+    tokensPerSecond(t).toFixed(1).padStart(10),
+    (t.sentences / (t.ms / 1000)).toFixed(2).padStart(8),
+    (t.ms / 1000).toFixed(1).padStart(7),
+    (t.peakRssBytes / 2 ** 20).toFixed(0).padStart(9),
+    ratio.toFixed(2).padStart(7),
+  ].join(' ');
+}
+
+async function main(options: Options): Promise<void> {
+  const preset = options.smoke ? 'tiny' : options.preset;
+  const count = options.smoke ? 8 : options.sentences;
+  const dirs = new Map<Lang, string>();
+  for (const lang of options.lang) dirs.set(lang, await ensureModel(preset, lang));
+  const inputs = new Map<Lang, string[]>();
+  for (const lang of options.lang) {
+    const { sentences, source } = await loadSentences(lang, count);
+    inputs.set(lang, sentences);
+    console.log(`${lang}: ${sentences.length} sentences from ${source}`);
+  }
+
+  const loadAtStart = loadavg();
+  const figures: WorkerFigures[] = [];
+  for (const dtype of options.dtype) {
+    for (const lang of options.lang) {
+      const sentences = inputs.get(lang)!;
+      for (const { variant, label } of VARIANTS) {
+        const result = await runWorker({
+          variant,
+          lang,
+          dtype,
+          modelDir: dirs.get(lang)!,
+          threads: THREADS,
+          sentences,
+          warmUp: sentences.slice(0, WARM_UP_SENTENCES),
+        });
+        console.log(`  ${dtype} ${lang} ${label}: ${(result.ms / 1000).toFixed(1)} s (load ${(result.loadMs / 1000).toFixed(1)} s)`);
+        figures.push(result);
+      }
+    }
+  }
+  const loadAtEnd = loadavg();
+
+  console.log(
+    `\nbench:translate — ${preset} models, output fixed to round(1.1 × source tokens) incl. </s>, ${THREADS} intra-op threads, ` +
+      `${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}`,
+  );
+  console.log(`load average (1, 5, 15 min): ${loadAtStart.map((l) => l.toFixed(2)).join(', ')} at start, ${loadAtEnd.map((l) => l.toFixed(2)).join(', ')} at end`);
+  console.log('dtype lang  variant                      tok/s   sent/s  time s  RSS MiB  (a)/x');
+  const pick = (dtype: ModelDtype, langs: readonly string[], variant: Variant) =>
+    total(figures.filter((f) => f.dtype === dtype && langs.includes(f.lang) && f.variant === variant));
+  const summary: string[] = [];
+  for (const dtype of options.dtype) {
+    const groups: [string, readonly string[]][] = [...options.lang.map((lang): [string, string[]] => [lang, [lang]])];
+    if (options.lang.length > 1) groups.push(['all', options.lang]);
+    for (const [name, langs] of groups) {
+      const translator = pick(dtype, langs, 'translator');
+      for (const { variant, label } of VARIANTS) console.log(row(dtype, name, label, pick(dtype, langs, variant), translator));
+    }
+    const all = (variant: Variant) => tokensPerSecond(pick(dtype, options.lang, variant));
+    const overNaive = all('translator') / all('naive-pipeline');
+    const overBound = all('translator') / all('ort-greedy');
+    summary.push(
+      `${dtype}: (a)/(b) = ${overNaive.toFixed(2)} (target ≥ 2: ${overNaive >= 2 ? 'met' : 'missed'}), ` +
+        `(a)/(c) = ${overBound.toFixed(2)} (target ≥ 0.8: ${overBound >= 0.8 ? 'met' : 'missed'})`,
+    );
+  }
+  console.log(`\n${summary.join('\n')}`);
+}
+
+function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError('expected a positive integer');
+  return number;
+}
+
+function listOf<T extends string>(allowed: readonly T[]) {
+  return (value: string): T[] => {
+    const items = value.split(',').map((item) => item.trim());
+    const bad = items.filter((item) => !allowed.includes(item as T));
+    if (bad.length > 0 || items.length === 0) throw new InvalidArgumentError(`expected a comma-separated list of ${allowed.join(', ')}`);
+    return [...new Set(items)] as T[];
+  };
+}
+
+const program = new Command('bench:translate')
+  .description('Target tokens/s, sentences/s and peak RSS of the Translator, a naive pipeline loop and a bare onnxruntime decoder.')
+  .addOption(new Option('--preset <preset>', 'generated model size').choices(['opus-mt-base', 'tiny']).default('opus-mt-base'))
+  .option('--dtype <list>', 'weights to measure: q8, fp32 or both', listOf<ModelDtype>(['q8', 'fp32']), ['q8', 'fp32'] as ModelDtype[])
+  .option('--sentences <n>', 'sentences per language', positiveInteger, 64)
+  .option('--lang <list>', 'source languages: ar, vi or both', listOf<Lang>(['ar', 'vi']), ['ar', 'vi'] as Lang[])
+  .option('--smoke', 'quick check for CI: tiny models, 8 sentences per language', false)
+  .parse();
+
+await main(program.opts<Options>());
