@@ -53,14 +53,14 @@ export class ModelTranslationBackend implements TranslationBackend {
     let key: ModelKey | undefined;
     if (this.memory) {
       key = await this.modelKey(lang, translator);
-      for (const [source, cached] of this.memory.lookup(key, unique)) known.set(source, cached);
+      for (const [source, cached] of this.memory.lookup(key, unique)) known.set(source, { target: cached.target, flags: cached.flags });
       this.usage.cacheHits += sources.filter((source) => known.has(source)).length;
     }
     const missing = unique.filter((source) => !known.has(source));
     if (missing.length > 0) {
       const fresh = await translator.translate(missing);
       const entries = missing.map((source, i) => ({ source, target: fresh[i]!.target, flags: fresh[i]!.flags }));
-      for (const entry of entries) known.set(entry.source, entry);
+      for (const entry of entries) known.set(entry.source, { target: entry.target, flags: entry.flags });
       // Empty targets come from empty sources, which the Translator never sends to the model.
       if (this.memory && key) this.memory.store(key, entries.filter((entry) => entry.source.trim() !== ''));
     }
