@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -28,8 +28,9 @@ const TIMING_KEYS = new Set([
 const RUN_REPORT = 'run-report.json';
 const MANIFEST = 'manifest.jsonl';
 
-/** Every file below `dir`, relative to it, symlinks and all. */
+/** Every file below `dir`, relative to it, symlinks and all; none when `dir` does not exist. */
 export function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((entry) => !entry.isDirectory())
     .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
@@ -92,10 +93,14 @@ function compareFile(file: string, expectedPath: string, actualPath: string, opt
   return `differs from line ${line + 1}`;
 }
 
-/** Manifest lines may come in any order (articles finish in any order), but each id once. */
+/**
+ * Manifest lines may come in any order (articles finish in any order), but each id once. A line of
+ * an article a resumed run skipped says `skipped` / `up-to-date` where the run that wrote its outputs
+ * said how it went; that describes the run, so those two fields are not compared.
+ */
 function compareManifest(expectedText: string, actualText: string, options: CompareOptions): string | null {
-  const parse = (text: string) => text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as { id: string });
-  let actual: { id: string }[];
+  const parse = (text: string) => text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as ManifestRecord);
+  let actual: ManifestRecord[];
   try {
     actual = parse(actualText);
   } catch (error) {
@@ -108,11 +113,24 @@ function compareManifest(expectedText: string, actualText: string, options: Comp
     seen.add(line.id);
     const reference = expected.get(line.id);
     if (!reference) return `article ${line.id} is not in the uninterrupted run`;
-    const at = firstDifference(withoutTimings(reference), withoutTimings(line), '');
+    const skipped = line.status === 'skipped' && line.reason === 'up-to-date';
+    const comparable = (record: ManifestRecord) => (skipped ? withoutRunStatus(record) : record);
+    const at = firstDifference(withoutTimings(comparable(reference)), withoutTimings(comparable(line)), '');
     if (at !== null) return `article ${line.id} differs at ${at}`;
   }
   const missing = [...expected.keys()].filter((id) => !seen.has(id));
   return missing.length === 0 || options.allowMissing ? null : `articles missing: ${missing.join(', ')}`;
+}
+
+interface ManifestRecord {
+  id: string;
+  status?: string;
+  reason?: string;
+}
+
+function withoutRunStatus(record: ManifestRecord): Omit<ManifestRecord, 'status' | 'reason'> {
+  const { status: _status, reason: _reason, ...rest } = record;
+  return rest;
 }
 
 /** JSON path of the first place where two values differ, or null when they are equal. */

@@ -1,7 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { MODELS_DIR, TEST_MODELS, testModelOptions } from '../tests/setup/models.js';
+import { isUpToDate, makeModel } from './make-model.js';
 
 /**
  * Runs the `newsbridge` CLI as a child process, the way a nightly job does, and measures it: wall
@@ -71,4 +74,34 @@ function peakRssOf(pid: number | undefined): number {
   } catch {
     return 0;
   }
+}
+
+export interface RunConfig {
+  inputDir: string;
+  out: string;
+  cache: string;
+  modelsDir: string;
+  /** The translation memory; on unless a bench measures the models themselves. */
+  cacheEnabled?: boolean;
+  dtype?: 'q8' | 'fp32';
+}
+
+/** Writes a pipeline.yaml for a harness or bench run: its own input, output, cache and models, no downloads. */
+export function writeRunConfig(file: string, run: RunConfig): void {
+  const config = {
+    input: { patterns: [`${run.inputDir}/**/*.txt`] },
+    output: { dir: run.out },
+    translation: { modelsDir: run.modelsDir, download: false, ...(run.dtype ? { dtype: run.dtype } : {}) },
+    cache: { path: run.cache, enabled: run.cacheEnabled ?? true },
+  };
+  writeFileSync(file, stringify(config));
+}
+
+/** Generates the tiny test models (tests/.models) unless they are up to date; returns their folder. */
+export async function ensureTinyModels(): Promise<string> {
+  for (const model of TEST_MODELS) {
+    const options = testModelOptions(model);
+    if (!(await isUpToDate(options))) await makeModel(options);
+  }
+  return MODELS_DIR;
 }

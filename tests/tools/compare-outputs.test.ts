@@ -46,6 +46,16 @@ describe('compareOutputs', () => {
     expect(compareOutputs(expected, actual)).toEqual([]);
   });
 
+  it('accepts manifest lines of articles a resumed run skipped as up to date', () => {
+    write(actual, {
+      'news/a.json': article('hello', 1.5),
+      'news/a.md': '# a\n\nhello\n',
+      'b.md': '# b\n',
+      'manifest.jsonl': `${JSON.stringify({ id: 'news/a', status: 'skipped', reason: 'up-to-date' })}\n${manifest('b')}`,
+    });
+    expect(compareOutputs(expected, actual)).toEqual([]);
+  });
+
   it('finds changed, truncated, missing, duplicated and stray files', () => {
     write(actual, {
       'news/a.json': article('hello', 1.5).slice(0, 30),
