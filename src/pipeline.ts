@@ -104,7 +104,8 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
   const stop = () => queue.clear();
   options.signal?.addEventListener('abort', stop, { once: true });
   try {
-    files.forEach((file, index) => {
+    // Stopped before the first article: nothing starts (an abort that already happened fires no event).
+    if (!options.signal?.aborted) files.forEach((file, index) => {
       void queue.add(async () => {
         const done = await processFile(file, config, services, options);
         outcomes[index] = done.outcome;
@@ -114,7 +115,6 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
         events.onArticle?.(done.outcome);
       });
     });
-    if (options.signal?.aborted) stop();
     await queue.onIdle();
     records.flush();
   } finally {
@@ -124,6 +124,10 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
   }
 
   const finished = outcomes.filter(Boolean);
+  // An output directory that cannot be written fails every article already; the run still reports.
+  const writeRunFile = (name: string, text: () => string) =>
+    writeFileAtomic(path.join(outputDir, name), text()).catch((error: Error) => problem(error.message));
+  if (!options.jsonl) await writeRunFile('manifest.jsonl', () => manifest.filter(Boolean).join(''));
   const report = buildRunReport({
     startedAt,
     finishedAt: new Date(),
@@ -133,8 +137,9 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     interrupted: finished.length < files.length,
   });
   if (!options.jsonl) {
-    await writeFileAtomic(path.join(outputDir, 'manifest.jsonl'), manifest.filter(Boolean).join(''));
-    await writeFileAtomic(path.join(outputDir, 'run-report.json'), `${JSON.stringify(report, null, 2)}\n`);
+    await writeRunFile('run-report.json', () => `${JSON.stringify(report, null, 2)}\n`);
+    // Said after the report was built, so the returned report is the one place that has it.
+    report.problems = [...problems];
   }
   return report;
 }

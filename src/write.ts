@@ -295,6 +295,9 @@ export class OutputError extends Error {
       case 'EPERM':
       case 'EROFS':
         return 'make the output directory writable or choose another with --output';
+      case 'ENOTDIR':
+      case 'EEXIST':
+        return 'part of the output path is a file, not a directory; choose another output directory with --output';
       case 'ENOSPC':
       case 'EDQUOT':
         return 'free disk space and run again (finished articles are skipped)';
@@ -344,7 +347,8 @@ export async function removeStaleTempFiles(directory: string): Promise<string[]>
   try {
     entries = await readdir(directory, { recursive: true, withFileTypes: true });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    // No directory there (or a file in its place): no temp files either; writing will say what is wrong.
+    if (['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) return [];
     throw error;
   }
   const stale = entries
