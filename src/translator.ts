@@ -171,25 +171,27 @@ export class Translator {
   private async translateOne(sentence: string): Promise<SentenceTranslation> {
     const text = sentence.trim();
     if (text === '') return { target: '', sourceTokens: 0, targetTokens: 0, flags: [] };
-    const ids = this.tokenize(text);
-    const pieces =
-      ids.length <= this.inputLimit
-        ? [ids]
-        : splitToFit(text, (piece) => this.tokenize(piece).length, this.inputLimit).map((piece) =>
-            this.tokenize(piece),
-          );
+    const pieces: number[][] = [];
+    // `</s>` once for the whole sentence, as if it had been tokenized in one piece.
+    let sourceTokens = 1;
+    for (const chunk of cutAtSpaces(text, MAX_TOKENIZED_CHARS)) {
+      const ids = this.tokenize(chunk);
+      sourceTokens += ids.length - 1;
+      if (ids.length <= this.inputLimit) pieces.push(ids);
+      else for (const piece of splitToFit(chunk, (part) => this.tokenize(part).length, this.inputLimit)) pieces.push(this.tokenize(piece));
+    }
     const outputs = await Promise.all(pieces.map((piece) => this.enqueue(piece)));
     const targetIds = outputs.flat();
     const flags: SentenceFlag[] = [];
     if (pieces.length > 1) flags.push('split-long-input');
     if (hasRepetitionLoop(targetIds)) flags.push('repetition-loop');
-    if (!lengthRatioWithin(ids.length - 1, targetIds.length, this.lengthRatio)) flags.push('length-ratio');
+    if (!lengthRatioWithin(sourceTokens - 1, targetIds.length, this.lengthRatio)) flags.push('length-ratio');
     const target = outputs
       // tokenizer.decode throws on an empty list, and a model may well emit `</s>` first.
       .map((output) => (output.length === 0 ? '' : this.tokenizer.decode(output, { skip_special_tokens: true }).trim()))
       .filter((piece) => piece !== '')
       .join(' ');
-    return { target, sourceTokens: ids.length, targetTokens: targetIds.length, flags };
+    return { target, sourceTokens, targetTokens: targetIds.length, flags };
   }
 
   private enqueue(ids: number[]): Promise<number[]> {
@@ -335,6 +337,40 @@ export function packBatches<T extends { ids: readonly unknown[] }>(inputs: T[], 
   }
   if (batch.length > 0) batches.push(batch);
   return batches;
+}
+
+/**
+ * Longest text the tokenizer is given at once. It holds about 1 KB per character while it works and
+ * overflows the call stack past some 100,000 tokens, so a longer sentence (a line with no
+ * punctuation) is first cut at spaces into chunks this long, which then split to fit the model like
+ * any long input: memory stays bounded whatever the line's length.
+ */
+export const MAX_TOKENIZED_CHARS = 10_000;
+
+/**
+ * Cuts a text into chunks of at most `maxChars` characters at the last whitespace before each limit
+ * (at the limit itself, never inside a surrogate pair, when a chunk has no whitespace). Nothing but
+ * the whitespace at the cuts is dropped.
+ */
+export function cutAtSpaces(text: string, maxChars: number): string[] {
+  const chunks: string[] = [];
+  let start = 0;
+  while (text.length - start > maxChars) {
+    let cut = start + maxChars;
+    while (cut > start && !/\s/u.test(text[cut]!)) cut--;
+    if (cut === start) {
+      cut = start + maxChars;
+      const code = text.charCodeAt(cut);
+      if (code >= 0xdc00 && code <= 0xdfff) cut--;
+    }
+    const chunk = text.slice(start, cut).trim();
+    if (chunk !== '') chunks.push(chunk);
+    start = cut;
+    while (start < text.length && /\s/u.test(text[start]!)) start++;
+  }
+  const last = text.slice(start).trim();
+  if (last !== '') chunks.push(last);
+  return chunks;
 }
 
 /** Clause ends: Arabic comma and semicolon, Latin comma, semicolon, colon, en dash; followed by a space. */

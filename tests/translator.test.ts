@@ -9,6 +9,8 @@ import {
   hasRepetitionLoop,
   lengthRatioWithin,
   packBatches,
+  cutAtSpaces,
+  MAX_TOKENIZED_CHARS,
   splitToFit,
   Translator,
   TranslatorPool,
@@ -89,6 +91,26 @@ describe('splitToFit', () => {
 
   it('does not split at punctuation that is not followed by a space (3,5 or a URL)', () => {
     expect(splitToFit('3,5 6,7 8:9 a b', countWords, 4)).toEqual(['3,5 6,7 8:9', 'a b']);
+  });
+});
+
+describe('cutAtSpaces', () => {
+  it('cuts at the last space before the limit and drops only the spaces at the cuts', () => {
+    expect(cutAtSpaces('aa bb cc dd', 5)).toEqual(['aa bb', 'cc dd']);
+    expect(cutAtSpaces('aa bb cc dd', 6)).toEqual(['aa bb', 'cc dd']);
+    expect(cutAtSpaces('aa  bb\ncc', 100)).toEqual(['aa  bb\ncc']);
+    const text = Array.from({ length: 500 }, (_, i) => `word${i}`).join(' ');
+    const chunks = cutAtSpaces(text, 64);
+    for (const chunk of chunks) expect(chunk.length).toBeLessThanOrEqual(64);
+    expect(chunks.join(' ')).toBe(text);
+  });
+
+  it('cuts a chunk with no space at the limit, never inside a surrogate pair', () => {
+    expect(cutAtSpaces('abcdefgh', 3)).toEqual(['abc', 'def', 'gh']);
+    const emoji = '😀'.repeat(5);
+    const chunks = cutAtSpaces(emoji, 3);
+    expect(chunks.join('')).toBe(emoji);
+    for (const chunk of chunks) expect(chunk).toMatch(/^(?:[\uD800-\uDBFF][\uDC00-\uDFFF])+$/);
   });
 });
 
@@ -236,6 +258,27 @@ describe('Translator on a generated tiny MarianMT model', () => {
       expect(pieces.flatMap((piece) => piece.slice(0, -1))).toEqual(whole.slice(0, -1));
     } finally {
       await limited.dispose();
+    }
+  });
+
+  it('tokenizes a sentence of more than MAX_TOKENIZED_CHARS a chunk at a time, and every source token still reaches the model', async () => {
+    const batches: BatchTiming[] = [];
+    // One generated token per piece: this is about what goes in, not what comes out.
+    const oneToken = await load({ fixedTargetTokens: () => 1, onBatch: (batch) => batches.push(batch) });
+    try {
+      const words = sentences[3]!.split(' ');
+      const long = Array.from({ length: Math.ceil((2.2 * MAX_TOKENIZED_CHARS) / 6) }, (_, i) => words[i % words.length]).join(' ');
+      const whole = oneToken.tokenize(long);
+      const tokenize = vi.spyOn(oneToken, 'tokenize');
+      const [result] = await oneToken.translate([long]);
+      expect(Math.max(...tokenize.mock.calls.map(([text]) => text.length))).toBeLessThanOrEqual(MAX_TOKENIZED_CHARS);
+      expect(result!.flags).toContain('split-long-input');
+      expect(result!.sourceTokens).toBe(whole.length);
+      // Each piece carries its own `</s>`; every other token goes in exactly once.
+      const pieces = batches.reduce((sum, batch) => sum + batch.sentences, 0);
+      expect(batches.reduce((sum, batch) => sum + batch.sourceTokens, 0)).toBe(whole.length - 1 + pieces);
+    } finally {
+      await oneToken.dispose();
     }
   });
 
