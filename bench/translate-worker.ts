@@ -1,9 +1,8 @@
 /**
- * One bench:translate measurement in a process of its own, so each variant's peak RSS is its own:
- * reads a job (JSON) on stdin, loads the model, warms up, times the sentences, and prints the
- * figures as one JSON line on stdout. Started by bench/translate.ts.
+ * One bench:translate variant in a process of its own, so each variant's peak RSS is its own.
+ * Started and driven by bench/translate.ts (the protocol is at `main`).
  */
-import { text } from 'node:stream/consumers';
+import { createInterface } from 'node:readline';
 import { AutoTokenizer, env, LogLevel, pipeline, type TranslationPipeline } from '@huggingface/transformers';
 import { defaultConfig } from '../src/config.js';
 import type { ModelDtype } from '../src/models.js';
@@ -120,35 +119,57 @@ async function loadRunner(job: WorkerJob): Promise<{ run: Runner; tokenize: (tex
   }
 }
 
+/**
+ * Protocol, one JSON object per line: the job comes in on stdin; the worker loads the model, warms
+ * up and answers `{"ready": true}`; then each `{"run": [first, end]}` times those sentences and answers
+ * a `ChunkFigures`; `{"end": true}` answers the `WorkerFigures` and exits. The parent steps the
+ * variants' workers in turn, so the machine's load falls on them alike.
+ */
 async function main(): Promise<void> {
-  const job = JSON.parse(await text(process.stdin)) as WorkerJob;
+  const input = createInterface({ input: process.stdin });
+  const lines = input[Symbol.asyncIterator]();
+  const next = async () => JSON.parse(((await lines.next()).value as string | undefined) ?? '{"end": true}') as Record<string, unknown>;
+  const send = (message: object) => process.stdout.write(`${JSON.stringify(message)}\n`);
+
+  const job = (await next()) as unknown as WorkerJob;
   env.allowRemoteModels = false;
   env.logLevel = LogLevel.ERROR;
   const loadStarted = performance.now();
   const runner = await loadRunner(job);
   const loadMs = performance.now() - loadStarted;
   await runner.run(job.warmUp);
-
-  const started = performance.now();
-  const steps = await runner.run(job.sentences);
-  const ms = performance.now() - started;
+  send({ ready: true });
 
   const expected = job.sentences.map((sentence) => fixedOutputTokens(runner.tokenize(sentence).length));
-  if (steps.some((count, i) => count !== expected[i])) {
-    throw new Error(`${job.variant}: the outputs do not have the fixed lengths the bench asks for`);
+  let ms = 0;
+  let targetTokens = 0;
+  let sentences = 0;
+  for (let message = await next(); !message.end; message = await next()) {
+    const [first, end] = message.run as [number, number];
+    const started = performance.now();
+    const steps = await runner.run(job.sentences.slice(first, end));
+    const chunkMs = performance.now() - started;
+    if (steps.some((count, i) => count !== expected[first + i])) {
+      throw new Error(`${job.variant}: the outputs do not have the fixed lengths the bench asks for`);
+    }
+    ms += chunkMs;
+    targetTokens += steps.reduce((sum, count) => sum + count, 0);
+    sentences += steps.length;
+    send({ ms: chunkMs });
   }
   const figures: WorkerFigures = {
     variant: job.variant,
     lang: job.lang,
     dtype: job.dtype,
-    sentences: job.sentences.length,
+    sentences,
     sourceTokens: job.sentences.reduce((sum, sentence) => sum + runner.tokenize(sentence).length, 0),
-    targetTokens: steps.reduce((sum, count) => sum + count, 0),
+    targetTokens,
     ms,
     loadMs,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
-  process.stdout.write(`${JSON.stringify(figures)}\n`);
+  send(figures);
+  input.close();
 }
 
 await main();

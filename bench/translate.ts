@@ -1,23 +1,26 @@
 /**
  * Translation throughput: the Translator against what a user writes first and against the runtime's bound.
  *
- *   npm run bench:translate -- [--preset opus-mt-base|tiny] [--dtype q8,fp32] [--sentences N] [--lang ar,vi] [--smoke]
+ *   npm run bench:translate -- [--preset opus-mt-base|tiny] [--dtype q8,fp32] [--sentences N] [--lang ar,vi]
+ *                              [--chunk N] [--smoke]
  *
  * For each dtype and language, on the same sentences (NTREX-128 from ../shared/data/mt/ntrex128, or
  * the sample articles in input/ when ../shared is absent) and 2 intra-op threads, it measures:
- *   (a) the Translator (src/translator.ts) with the default batch settings, all sentences in one call;
+ *   (a) the Translator (src/translator.ts) with the default batch settings, given `--chunk` sentences
+ *       per call (as the pipeline gives it the sentences of the articles in flight);
  *   (b) transformers.js `pipeline('translation', dir)` called once per sentence;
  *   (c) a greedy decoder written directly on onnxruntime-node sessions, batched like (a) (bench/ort-greedy.ts).
  * Generated models have random weights and stop at random lengths, so every output is fixed to
- * round(1.1 × source tokens) tokens, `</s>` included, in all three. Each variant runs in a child
- * process of its own (its own peak RSS), after a warm-up that is not timed; the variants of one
- * dtype and language run back to back, so the machine's load falls on them alike.
+ * round(1.1 × source tokens) tokens, `</s>` included, in all three. Each variant runs in a process
+ * of its own (its own peak RSS) and warms up untimed; then the three take turns, a chunk each, so a
+ * burst of load from elsewhere on this shared machine falls on all of them alike.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ModelDtype } from '../src/models.js';
 import { splitSentences } from '../src/segment.js';
@@ -33,6 +36,7 @@ interface Options {
   dtype: ModelDtype[];
   sentences: number;
   lang: Lang[];
+  chunk: number;
   smoke: boolean;
 }
 
@@ -86,25 +90,48 @@ async function loadSentences(lang: Lang, count: number): Promise<{ sentences: st
   return { sentences: evenlySpaced(sentences, count), source: `${path.relative(repoRoot, inputDir)}/ (sample articles; ../shared is absent)` };
 }
 
-function runWorker(job: WorkerJob): Promise<WorkerFigures> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bench', 'translate-worker.ts')], {
+/** A variant's worker process, answering one JSON line per request (see bench/translate-worker.ts). */
+class Worker {
+  private readonly child: ChildProcess;
+  private readonly replies: AsyncIterator<string>;
+
+  constructor(private readonly job: WorkerJob) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bench', 'translate-worker.ts')], {
       cwd: repoRoot,
       stdio: ['pipe', 'pipe', 'inherit'],
     });
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      const last = stdout.trim().split('\n').at(-1) ?? '';
-      if (code !== 0 || !last.startsWith('{')) {
-        reject(new Error(`${job.variant} (${job.dtype}, ${job.lang}) failed with exit ${code}`));
-        return;
-      }
-      resolve(JSON.parse(last) as WorkerFigures);
-    });
-    child.stdin.end(JSON.stringify(job));
-  });
+    this.replies = createInterface({ input: this.child.stdout! })[Symbol.asyncIterator]();
+    this.child.stdin!.write(`${JSON.stringify(job)}\n`);
+  }
+
+  async request<T>(message: object | null): Promise<T> {
+    if (message) this.child.stdin!.write(`${JSON.stringify(message)}\n`);
+    const reply = await this.replies.next();
+    if (reply.done) throw new Error(`the ${this.job.variant} worker (${this.job.dtype}, ${this.job.lang}) stopped; see its error above`);
+    return JSON.parse(reply.value) as T;
+  }
+
+  /** The variant's figures; the worker exits. */
+  async finish(): Promise<WorkerFigures> {
+    const figures = await this.request<WorkerFigures>({ end: true });
+    this.child.stdin!.end();
+    return figures;
+  }
+}
+
+/**
+ * Measures the three variants on one language and dtype: their workers load and warm up, then time
+ * the sentences chunk by chunk in turn (the order rotating), so a burst of load from elsewhere
+ * falls on all of them alike.
+ */
+async function measure(job: Omit<WorkerJob, 'variant'>, chunk: number): Promise<WorkerFigures[]> {
+  const workers = VARIANTS.map(({ variant }) => new Worker({ ...job, variant }));
+  await Promise.all(workers.map((worker) => worker.request(null)));
+  for (let first = 0, round = 0; first < job.sentences.length; first += chunk, round++) {
+    const end = Math.min(first + chunk, job.sentences.length);
+    for (let k = 0; k < workers.length; k++) await workers[(round + k) % workers.length]!.request({ run: [first, end] });
+  }
+  return Promise.all(workers.map((worker) => worker.finish()));
 }
 
 interface Totals {
@@ -156,19 +183,14 @@ async function main(options: Options): Promise<void> {
   for (const dtype of options.dtype) {
     for (const lang of options.lang) {
       const sentences = inputs.get(lang)!;
-      for (const { variant, label } of VARIANTS) {
-        const result = await runWorker({
-          variant,
-          lang,
-          dtype,
-          modelDir: dirs.get(lang)!,
-          threads: THREADS,
-          sentences,
-          warmUp: sentences.slice(0, WARM_UP_SENTENCES),
-        });
-        console.log(`  ${dtype} ${lang} ${label}: ${(result.ms / 1000).toFixed(1)} s (load ${(result.loadMs / 1000).toFixed(1)} s)`);
-        figures.push(result);
-      }
+      const results = await measure(
+        { lang, dtype, modelDir: dirs.get(lang)!, threads: THREADS, sentences, warmUp: sentences.slice(0, WARM_UP_SENTENCES) },
+        options.chunk,
+      );
+      results.forEach((result, i) => {
+        console.log(`  ${dtype} ${lang} ${VARIANTS[i]!.label}: ${(result.ms / 1000).toFixed(1)} s (model load ${(result.loadMs / 1000).toFixed(1)} s)`);
+      });
+      figures.push(...results);
     }
   }
   const loadAtEnd = loadavg();
@@ -221,6 +243,7 @@ const program = new Command('bench:translate')
   .option('--dtype <list>', 'weights to measure: q8, fp32 or both', listOf<ModelDtype>(['q8', 'fp32']), ['q8', 'fp32'] as ModelDtype[])
   .option('--sentences <n>', 'sentences per language', positiveInteger, 64)
   .option('--lang <list>', 'source languages: ar, vi or both', listOf<Lang>(['ar', 'vi']), ['ar', 'vi'] as Lang[])
+  .option('--chunk <n>', 'sentences per turn of each variant (and per Translator call)', positiveInteger, 32)
   .option('--smoke', 'quick check for CI: tiny models, 8 sentences per language', false)
   .parse();
 
