@@ -291,7 +291,7 @@ async function processFile(
   const fingerprint = sha256(`${article.source.sha256}\n${services.settings}`);
 
   if (!options.force && !options.jsonl) {
-    const previous = await previousOutput(config.output.dir, outputs.json, fingerprint);
+    const previous = await previousOutput(config.output.dir, outputs, fingerprint);
     if (previous) {
       return {
         outcome: { id: file.id, status: 'skipped', reason: 'up-to-date', timings, sentencesTranslated: 0 },
@@ -375,10 +375,12 @@ function articleStatus(
 /** Statuses whose output a rerun with the same input and settings would only make again. */
 const FINAL_REASONS = new Set([undefined, 'unsupported-language', 'invalid-utf8', 'invalid-utf16', 'model-unavailable']);
 
-async function previousOutput(outputDir: string, jsonName: string | undefined, fingerprint: string) {
-  if (!jsonName) return null;
+/** The article's JSON from an earlier run when it is final and made from the same input and settings, and its Markdown is there too. */
+async function previousOutput(outputDir: string, outputs: { json?: string; md?: string }, fingerprint: string) {
+  if (!outputs.json) return null;
   try {
-    const parsed = articleOutputSchema.safeParse(JSON.parse(await readFile(path.join(outputDir, jsonName), 'utf8')));
+    if (outputs.md) await stat(path.join(outputDir, outputs.md));
+    const parsed = articleOutputSchema.safeParse(JSON.parse(await readFile(path.join(outputDir, outputs.json), 'utf8')));
     if (!parsed.success || parsed.data.fingerprint !== fingerprint) return null;
     return parsed.data.status !== 'failed' && FINAL_REASONS.has(parsed.data.reason) ? parsed.data : null;
   } catch {

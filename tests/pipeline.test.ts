@@ -215,6 +215,14 @@ describe('the five sample articles, run after run (one shared workspace, in orde
     expect(manifest[0]!.summary).toEqual(JSON.parse(before[0]!).summary.pairs.map((p: { target: string }) => p.target));
   });
 
+  it('processes an article again when one of its outputs was deleted', async () => {
+    await rm(path.join(root, 'output', `${ids[1]}.md`));
+    const again = await run(configFor(root));
+    expect(again.report).toMatchObject({ articles: { total: 5, ok: 1, skipped: 4 }, modelCalls: 0 });
+    expect(again.outcomes.find((o) => o.status === 'ok')?.id).toBe(ids[1]);
+    expect(await exists(path.join(root, 'output', `${ids[1]}.md`))).toBe(true);
+  });
+
   it('processes every article again with force, from the translation memory, to the same outputs', async () => {
     const before = await Promise.all(ids.map((id) => readOutput(root, id)));
     const forced = await run(configFor(root), { force: true });
