@@ -90,6 +90,17 @@ describe('ModelTranslationBackend', () => {
     expect(backend.usage.modelCalls).toBe(2);
   });
 
+  it('translates a sentence once when two requests in flight at the same time both need it', async () => {
+    const { backend, pool } = backendWith(inject('modelsDir'), null);
+    open.push({ pool, memory: null });
+    const [first, second] = await Promise.all([
+      backend.translate('vi', [SENTENCES[0]!, SENTENCES[1]!]),
+      backend.translate('vi', [SENTENCES[1]!, SENTENCES[2]!]),
+    ]);
+    expect(backend.usage).toEqual({ modelCalls: 1, sentencesToModel: 3, cacheHits: 1 });
+    expect(second.targets[0]).toEqual(first.targets[1]);
+  });
+
   it('reports a model that cannot be loaded once per language, and every request still fails with its message', async () => {
     const emptyModels = path.join(dir, 'no-models');
     const heard: string[] = [];
