@@ -90,6 +90,8 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     if (stale.length > 0) options.log?.info({ removed: stale }, 'removed temp files left by an interrupted run');
   }
   const files = uniqueIds(await listArticleFiles(config.input.patterns));
+  // Said, not failed: an empty feed is a quiet night, but a mistyped --input looks just like one.
+  if (files.length === 0) problem(`no articles match input.patterns (${config.input.patterns.join(', ')}); check --input or input.patterns`);
   events.onStart?.(files.length);
 
   const notDownloaded = await installModels(config, options, problem);

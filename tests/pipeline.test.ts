@@ -402,6 +402,15 @@ describe('output modes and stopping', () => {
     expect((await readdir(path.join(root, 'output'))).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('says so when no article matches the input patterns', async () => {
+    const root = await workspace();
+    const result = await run(configFor(root));
+    expect(result.report).toMatchObject({ articles: { total: 0 }, interrupted: false });
+    expect(result.problems).toEqual([expect.stringMatching(/^no articles match input\.patterns \(.*\/input\/\*\*\/\*\.\{txt,md\}\); check --input or input\.patterns$/)]);
+    expect(await readFile(path.join(root, 'output', 'manifest.jsonl'), 'utf8')).toBe('');
+    expect((await readRunReport(path.join(root, 'output'))).problems).toEqual(result.problems);
+  });
+
   it('processes nothing when aborted before it starts', async () => {
     const root = await workspace();
     await writeFile(path.join(root, 'input', 'a.txt'), arabic(20));
