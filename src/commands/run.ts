@@ -21,7 +21,7 @@ interface RunFlags {
 }
 
 /** Exit codes of `newsbridge run`, as documented in the README. */
-export const EXIT = { ok: 0, usage: 1, articles: 2, interrupted: 130, terminated: 143 } as const;
+export const EXIT = { ok: 0, usage: 1, articles: 2, interrupted: 130, pipeClosed: 141, terminated: 143 } as const;
 
 /** `newsbridge run`: the whole pipeline over the input folder. */
 export function registerRunCommand(program: Command): void {
@@ -40,7 +40,7 @@ export function registerRunCommand(program: Command): void {
     .option('--verbose', 'structured logs (pino, JSON lines) on stderr')
     .addHelpText(
       'after',
-      '\nExit codes: 0 every article ok or up to date; 2 some articles failed or are partial; 1 usage or config error;\n130 interrupted (SIGINT), 143 terminated (SIGTERM): articles in flight were finished, the rest left untouched.',
+      '\nExit codes: 0 every article ok or up to date; 2 some articles failed or are partial; 1 usage or config error;\n130 interrupted (SIGINT), 143 terminated (SIGTERM), 141 the reader of --jsonl closed it:\narticles in flight were finished, the rest left untouched.',
     )
     .action(async (flags: RunFlags) => {
       process.exitCode = await run(flags);
@@ -77,6 +77,18 @@ async function run(flags: RunFlags): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Whoever reads the records has gone (`| head`), or the file cannot be written: nobody gets the rest.
+  let jsonlFailed = false;
+  jsonl?.on('error', (error: NodeJS.ErrnoException) => {
+    if (stop.signal.aborted) return;
+    if (error.code === 'EPIPE') {
+      exitOnStop = EXIT.pipeClosed;
+    } else {
+      jsonlFailed = true;
+      process.stderr.write(`newsbridge run: cannot write the records to ${flags.jsonl}: ${error.message}\n`);
+    }
+    stop.abort();
+  });
 
   const progress = runProgress(Boolean(flags.verbose));
   let report: RunReport;
@@ -86,9 +98,10 @@ async function run(flags: RunFlags): Promise<number> {
     progress.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    if (jsonl && jsonl !== process.stdout) await new Promise<void>((done) => jsonl.end(() => done()));
+    if (jsonl && jsonl !== process.stdout && !jsonl.destroyed) await new Promise<void>((done) => jsonl.end(() => done()));
   }
   process.stderr.write(`${renderRunSummary(report)}\n`);
+  if (jsonlFailed) return EXIT.usage;
   if (report.interrupted) return exitOnStop;
   return report.articles.failed + report.articles.partial > 0 ? EXIT.articles : EXIT.ok;
 }

@@ -110,7 +110,9 @@ describe('newsbridge run', () => {
     for (const flag of ['--config', '--input', '--output', '--concurrency', '--models-dir', '--force', '--offline', '--jsonl']) {
       expect(result.stdout).toContain(flag);
     }
-    expect(result.stdout).toMatch(/Exit codes: 0 .*; 2 .*; 1 usage or config error;\s+130 interrupted \(SIGINT\), 143 terminated \(SIGTERM\)/);
+    expect(result.stdout).toMatch(
+      /Exit codes: 0 .*; 2 .*; 1 usage or config error;\s+130 interrupted \(SIGINT\), 143 terminated \(SIGTERM\), 141 the reader of --jsonl closed it/,
+    );
   });
 
   describe('stopped by a signal', () => {
@@ -147,6 +149,16 @@ describe('newsbridge run', () => {
       expect(report.articles.ok).toBe(report.articles.total);
       expect(names.filter((name) => name.endsWith('.json') && name !== 'run-report.json')).toHaveLength(report.articles.total);
       expect(names.filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    });
+
+    it('stops quietly with 141 when the reader of --jsonl - goes away (| head)', async () => {
+      const { args } = await workspace('pipe', corpus());
+      const { child, done } = start([...args, '--jsonl', '-']);
+      child.stdout!.once('data', () => child.stdout!.destroy());
+      const result = await done;
+      expect(result.stderr).not.toContain('EPIPE');
+      expect(result.stderr).toMatch(/^\d+ articles: .*\(interrupted\)\n$/);
+      expect(result.code).toBe(141);
     });
 
     it('SIGINT: the same, exiting 130', async () => {
