@@ -1,7 +1,7 @@
 /**
  * Load: throughput and memory of `newsbridge run` as the corpus grows.
  *
- *   npm run bench:load -- [--n 2000] [--concurrency C] [--cold]
+ *   npm run bench:load -- [--n 2000] [--sizes 200,2000,…] [--concurrency C] [--cold]
  *
  * Generates corpora of N/10 and N articles (default 200 and 2,000) by recombining the shared
  * Vietnamese articles (../shared/data/news/vi-dantri) and the sample Arabic ones (input/), runs the
@@ -23,6 +23,7 @@ import { ensureTinyModels, repoRoot, runNewsbridge, writeRunConfig } from '../to
 
 interface Options {
   n: number;
+  sizes?: number[];
   concurrency?: number;
   cold: boolean;
 }
@@ -34,6 +35,7 @@ interface SizeFigures {
   peakRssBytes: number;
   sentences: number;
   modelCalls: number;
+  sentencesToModel: number;
   articles: Record<string, number>;
 }
 
@@ -43,6 +45,7 @@ interface RunReportFigures {
   durationMs: number;
   sentencesTranslated: number;
   modelCalls: number;
+  sentencesToModel: number;
   articles: Record<string, number>;
 }
 
@@ -74,6 +77,7 @@ async function runSize(n: number, work: string, cache: string | null, modelsDir:
     peakRssBytes: run.peakRssBytes,
     sentences: report.sentencesTranslated,
     modelCalls: report.modelCalls,
+    sentencesToModel: report.sentencesToModel,
     articles: report.articles,
   };
 }
@@ -99,7 +103,7 @@ async function main(options: Options): Promise<number> {
   const work = mkdtempSync(path.join(tmpdir(), 'newsbridge-load-'));
   const cache = options.cold ? null : path.join(work, 'cache.sqlite');
   if (cache) await warmCache(work, cache, modelsDir, options);
-  const sizes = [Math.max(1, Math.round(options.n / 10)), options.n];
+  const sizes = options.sizes ?? [Math.max(1, Math.round(options.n / 10)), options.n];
   const figures: SizeFigures[] = [];
   for (const n of sizes) figures.push(await runSize(n, work, cache, modelsDir, options));
   rmSync(work, { recursive: true, force: true });
@@ -107,17 +111,23 @@ async function main(options: Options): Promise<number> {
   console.log(
     `\nbench:load (tiny generated models, translation memory ${cache ? 'warm' : 'off'}, concurrency ${options.concurrency ?? 'from config'})`,
   );
-  console.log('      N   wall s  pipeline s  articles/s  ms/article  sentences  modelCalls  peak RSS MiB  statuses');
+  console.log('      N   wall s  pipeline s  articles/s  ms/article  sentences  to model (batches)  peak RSS MiB  statuses');
   for (const size of figures) {
     const perSecond = size.n / (size.pipelineMs / 1000);
+    const toModel = `${size.sentencesToModel} (${size.modelCalls})`;
     console.log(
-      `${String(size.n).padStart(7)} ${(size.wallMs / 1000).toFixed(1).padStart(8)} ${(size.pipelineMs / 1000).toFixed(1).padStart(11)} ${perSecond.toFixed(1).padStart(11)} ${(size.pipelineMs / size.n).toFixed(1).padStart(11)} ${String(size.sentences).padStart(10)} ${String(size.modelCalls).padStart(11)} ${(size.peakRssBytes / 2 ** 20).toFixed(0).padStart(13)}  ${JSON.stringify(size.articles)}`,
+      `${String(size.n).padStart(7)} ${(size.wallMs / 1000).toFixed(1).padStart(8)} ${(size.pipelineMs / 1000).toFixed(1).padStart(11)} ${perSecond.toFixed(1).padStart(11)} ${(size.pipelineMs / size.n).toFixed(1).padStart(11)} ${String(size.sentences).padStart(10)} ${toModel.padStart(19)} ${(size.peakRssBytes / 2 ** 20).toFixed(0).padStart(13)}  ${JSON.stringify(size.articles)}`,
     );
   }
-  const [small, large] = figures as [SizeFigures, SizeFigures];
-  console.log(
-    `\n${large.n / small.n}× the articles took ${(large.pipelineMs / small.pipelineMs).toFixed(2)}× the pipeline time (linear: ${large.n / small.n}×) and ${(large.peakRssBytes / small.peakRssBytes).toFixed(2)}× the peak RSS (flat: 1×).`,
-  );
+  const small = figures[0]!;
+  for (const large of figures.slice(1)) {
+    // The fixed cost (loading the language ID and translation models) is paid once per run, so the
+    // time per extra article is the figure that shows whether time grows linearly.
+    const marginal = (large.pipelineMs - small.pipelineMs) / (large.n - small.n);
+    console.log(
+      `\nN ${small.n} → ${large.n} (${(large.n / small.n).toFixed(0)}×): pipeline time ${(large.pipelineMs / small.pipelineMs).toFixed(2)}×, ${marginal.toFixed(1)} ms per extra article; peak RSS ${(large.peakRssBytes / small.peakRssBytes).toFixed(2)}× (${((large.peakRssBytes - small.peakRssBytes) / 2 ** 20).toFixed(0)} MiB more).`,
+    );
+  }
   return 0;
 }
 
@@ -130,6 +140,7 @@ function positiveInteger(value: string): number {
 const program = new Command('bench:load')
   .description('Articles/s and peak RSS of the pipeline at N/10 and N generated articles.')
   .option('--n <articles>', 'the larger corpus size', positiveInteger, 2000)
+  .option('--sizes <list>', 'corpus sizes to run, comma-separated (default: N/10 and N)', (list: string) => list.split(',').map(positiveInteger))
   .option('--concurrency <n>', 'articles processed at once (default: from the config)', positiveInteger)
   .option('--cold', 'no translation memory: every sentence goes through a model', false)
   .parse();
