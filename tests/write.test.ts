@@ -228,7 +228,9 @@ describe('writeFileAtomic', () => {
       await writeFile(join(directory, 'file'), 'x');
       const error = await writeFileAtomic(join(directory, 'file', 'a.json'), 'data').catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(OutputError);
-      expect((error as OutputError).message).toMatch(/^cannot write .*file\/a\.json: .*; check the output directory/);
+      expect((error as OutputError).message).toMatch(
+        /^cannot write .*file\/a\.json: .*; part of the output path is a file, not a directory; choose another output directory with --output$/,
+      );
       expect(await readdir(directory)).toEqual(['file']);
       return;
     }
