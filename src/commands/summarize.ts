@@ -1,9 +1,9 @@
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { splitSentences } from '../segment.js';
 import { chooseSummarySentences, type SummaryLength } from '../summarize.js';
+import { mapJsonLines, readAll } from './text-records.js';
 
 interface SummarizeFlags {
   sentences?: string;
@@ -71,41 +71,15 @@ function parseLength(flags: SummarizeFlags, defaults: SummaryLength): SummaryLen
 }
 
 /** Summarizes each `--jsonl` line in input order; returns how many lines could not be used. */
-export async function summarizeJsonLines(
+export function summarizeJsonLines(
   input: Readable,
   write: (line: string) => void,
   warn: (message: string) => void,
   length: SummaryLength,
   lang?: string,
 ): Promise<number> {
-  let lineNumber = 0;
-  let bad = 0;
-  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-    lineNumber++;
-    if (line.trim() === '') continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (error) {
-      bad++;
-      warn(`stdin:${lineNumber}: not valid JSON (${(error as Error).message}); each line must be one object like {"id": 1, "text": "…"}`);
-      continue;
-    }
-    const problem = recordProblem(value);
-    if (problem) {
-      bad++;
-      warn(`stdin:${lineNumber}: the object ${problem}; expected {"id", "text"} or {"id", "sentences": [...]}`);
-      continue;
-    }
-    write(JSON.stringify(summarizeRecord(value as SummarizeRecord, length, lang)));
-  }
-  return bad;
-}
-
-async function readAll(input: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of input) chunks.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
+  const format = { problem: recordProblem, expected: '{"id", "text"} or {"id", "sentences": [...]}' };
+  return mapJsonLines(input, format, (record: SummarizeRecord) => summarizeRecord(record, length, lang), write, warn);
 }
 
 /** `newsbridge summarize`: an extractive summary of text on stdin, or of each JSON line with --jsonl. */

@@ -18,14 +18,23 @@ function recordProblem(value: unknown): string | null {
   return null;
 }
 
+/** How a `--jsonl` command checks its input lines. */
+export interface JsonLinesFormat {
+  /** What is wrong with a parsed line, or null when it is a usable record. */
+  problem(value: unknown): string | null;
+  /** The expected shape, as the warning about a bad line shows it. */
+  expected: string;
+}
+
 /**
- * Reads JSON lines `{"id", "text"}` and writes one JSON line per record, in input order. A line that
- * is not such an object is reported through `warn` with its line number and skipped; the run goes on.
- * Returns how many lines were skipped.
+ * Reads JSON lines and writes one JSON line per record, in input order. A line that is not a usable
+ * record is reported through `warn` with its line number and skipped; the run goes on. Returns how
+ * many lines were skipped.
  */
-export async function mapTextRecords(
+export async function mapJsonLines<R>(
   input: Readable,
-  handle: (record: TextRecord) => object,
+  format: JsonLinesFormat,
+  handle: (record: R) => object,
   write: (line: string) => void,
   warn: (message: string) => void,
 ): Promise<number> {
@@ -42,15 +51,25 @@ export async function mapTextRecords(
       warn(`stdin:${lineNumber}: not valid JSON (${(error as Error).message}); each line must be one object like {"id": 1, "text": "…"}`);
       continue;
     }
-    const problem = recordProblem(value);
+    const problem = format.problem(value);
     if (problem) {
       bad++;
-      warn(`stdin:${lineNumber}: the object ${problem}; expected {"id": …, "text": "…"}`);
+      warn(`stdin:${lineNumber}: the object ${problem}; expected ${format.expected}`);
       continue;
     }
-    write(JSON.stringify(handle(value as TextRecord)));
+    write(JSON.stringify(handle(value as R)));
   }
   return bad;
+}
+
+/** `mapJsonLines` over `{"id", "text"}` records (`detect`, `segment`). */
+export function mapTextRecords(
+  input: Readable,
+  handle: (record: TextRecord) => object,
+  write: (line: string) => void,
+  warn: (message: string) => void,
+): Promise<number> {
+  return mapJsonLines(input, { problem: recordProblem, expected: '{"id": …, "text": "…"}' }, handle, write, warn);
 }
 
 export async function readAll(input: Readable): Promise<string> {
