@@ -196,7 +196,8 @@ async function main(options: Options): Promise<void> {
   const loadAtEnd = loadavg();
 
   console.log(
-    `\nbench:translate — ${preset} models, output fixed to round(1.1 × source tokens) incl. </s>, ${THREADS} intra-op threads, ` +
+    `\nbench:translate ${process.argv.slice(2).join(' ')} — ${preset} models, ${count} sentences per language in turns of ${options.chunk}, ` +
+      `output fixed to round(1.1 × source tokens) incl. </s>, ${THREADS} intra-op threads; ` +
       `${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}`,
   );
   console.log(`load average (1, 5, 15 min): ${loadAtStart.map((l) => l.toFixed(2)).join(', ')} at start, ${loadAtEnd.map((l) => l.toFixed(2)).join(', ')} at end`);
