@@ -184,7 +184,8 @@ export class LanguageDetector {
         const lang = label.slice('__label__'.length).replace(/^arz$/, 'ar');
         merged.set(lang, (merged.get(lang) ?? 0) + p);
       }
-      return [...merged].map(([lang, p]) => ({ lang, p }));
+      // fastText's probabilities can sum a hair over 1 (1.00002); confidences are probabilities.
+      return [...merged].map(([lang, p]) => ({ lang, p: Math.min(1, p) }));
     };
     return new LanguageDetector(predict, { ...defaultDetectOptions, ...options });
   }

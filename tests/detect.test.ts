@@ -67,6 +67,13 @@ describe('LanguageDetector.detect', () => {
     }
   });
 
+  it('gives confidences that are probabilities, never over 1 (fastText can sum to 1.00002)', () => {
+    const guess = detector.detect('Nhiều năm rồi mới có một kỳ thi cơ bản đã đạt được kết quả mong đợi.');
+    expect(guess.lang).toBe('vi');
+    expect(guess.confidence).toBeLessThanOrEqual(1);
+    expect(guess.confidence).toBeGreaterThan(0.9);
+  });
+
   it('follows minChars and minConfidence from the options', async () => {
     const strict = await LanguageDetector.create({ minChars: 200 });
     expect(strict.detect(ARABIC[0]!).lang).toBe('und');
