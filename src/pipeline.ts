@@ -133,6 +133,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
   const report = buildRunReport({
     startedAt,
     finishedAt: new Date(),
+    listed: files.length,
     outcomes: finished,
     ...services.backend.usage,
     problems,

@@ -30,11 +30,14 @@ export const runReportSchema = z.strictObject({
   /** True when the run was stopped (SIGINT/SIGTERM) before every article was done. */
   interrupted: z.boolean(),
   articles: z.strictObject({
+    /** Articles the input patterns matched. */
     total: z.number().int().nonnegative(),
     ok: z.number().int().nonnegative(),
     partial: z.number().int().nonnegative(),
     failed: z.number().int().nonnegative(),
     skipped: z.number().int().nonnegative(),
+    /** Articles an interrupted run never started; their outputs were left as they were. */
+    notStarted: z.number().int().nonnegative(),
   }),
   /** Articles per reason (`too-large`, `model-unavailable`, `up-to-date`, …). */
   reasons: z.record(z.string(), z.number().int().nonnegative()),
@@ -60,6 +63,8 @@ export type RunReport = z.infer<typeof runReportSchema>;
 export interface RunTotals {
   startedAt: Date;
   finishedAt: Date;
+  /** Articles the input patterns matched; more than `outcomes` when the run was interrupted. */
+  listed: number;
   outcomes: readonly ArticleOutcome[];
   modelCalls: number;
   sentencesToModel: number;
@@ -71,7 +76,14 @@ export interface RunTotals {
 export function buildRunReport(run: RunTotals): RunReport {
   const durationMs = Math.max(0, run.finishedAt.getTime() - run.startedAt.getTime());
   const seconds = durationMs / 1000;
-  const articles = { total: run.outcomes.length, ok: 0, partial: 0, failed: 0, skipped: 0 };
+  const articles = {
+    total: run.listed,
+    ok: 0,
+    partial: 0,
+    failed: 0,
+    skipped: 0,
+    notStarted: Math.max(0, run.listed - run.outcomes.length),
+  };
   const reasons: Record<string, number> = {};
   const stageMs: Record<string, number> = {};
   let sentencesTranslated = 0;
@@ -81,7 +93,7 @@ export function buildRunReport(run: RunTotals): RunReport {
     for (const [stage, ms] of Object.entries(outcome.timings)) stageMs[stage] = round((stageMs[stage] ?? 0) + ms);
     sentencesTranslated += outcome.sentencesTranslated;
   }
-  const processed = articles.total - articles.skipped;
+  const processed = run.outcomes.length - articles.skipped;
   return {
     schemaVersion: 1,
     startedAt: run.startedAt.toISOString(),
@@ -106,7 +118,7 @@ export function renderRunSummary(report: RunReport): string {
   const { articles } = report;
   const counts = `${articles.ok} ok, ${articles.partial} partial, ${articles.failed} failed, ${articles.skipped} skipped`;
   const rate = `${report.articlesPerSecond} articles/s, ${report.sentencesTranslatedPerSecond} sentences translated/s`;
-  const stopped = report.interrupted ? ' (interrupted)' : '';
+  const stopped = report.interrupted ? ` (interrupted: ${articles.notStarted} not started)` : '';
   return `${articles.total} articles: ${counts} in ${(report.durationMs / 1000).toFixed(1)} s (${rate}, ${report.modelCalls} model calls)${stopped}`;
 }
 

@@ -393,7 +393,7 @@ describe('output modes and stopping', () => {
     const result = await run(configFor(root, { concurrency: 2 }), { signal: stop.signal, events: { onArticle: () => stop.abort() } });
     // The article that finished and the one in flight beside it.
     expect(result.outcomes.map((o) => o.id).sort()).toEqual(['a', 'b']);
-    expect(result.report).toMatchObject({ interrupted: true, articles: { total: 2, ok: 2 } });
+    expect(result.report).toMatchObject({ interrupted: true, articles: { total: 6, ok: 2, notStarted: 4 } });
     expect(await readRunReport(path.join(root, 'output'))).toMatchObject({ interrupted: true });
     expect((await readManifest(path.join(root, 'output'))).map((line) => line.id)).toEqual(['a', 'b']);
     expect((await readOutput(root, 'a')).status).toBe('ok');
@@ -415,7 +415,7 @@ describe('output modes and stopping', () => {
     const root = await workspace();
     await writeFile(path.join(root, 'input', 'a.txt'), arabic(20));
     const result = await run(configFor(root), { signal: AbortSignal.abort() });
-    expect(result.report).toMatchObject({ interrupted: true, articles: { total: 0 } });
+    expect(result.report).toMatchObject({ interrupted: true, articles: { total: 1, notStarted: 1 } });
     expect(await exists(path.join(root, 'output', 'a.json'))).toBe(false);
   });
 });
@@ -477,7 +477,7 @@ describe('bad input never stops the run', () => {
       if (message) expect(outcome.message).toMatch(message);
     }
     const count = (status: string) => expected.filter(([, s]) => s === status).length;
-    expect(result.report.articles).toEqual({ total: expected.length, ok: count('ok'), partial: count('partial'), failed: count('failed'), skipped: 0 });
+    expect(result.report.articles).toEqual({ total: expected.length, ok: count('ok'), partial: count('partial'), failed: count('failed'), skipped: 0, notStarted: 0 });
   });
 
   it('writes outputs for the articles it could read, each from its own file, and none for the others', async () => {

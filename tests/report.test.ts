@@ -13,18 +13,20 @@ const outcomes: ArticleOutcome[] = [
 ];
 
 describe('buildRunReport', () => {
-  const report = buildRunReport({
+  const totals = () => ({
     startedAt: new Date('2026-01-01T00:00:00.000Z'),
     finishedAt: new Date('2026-01-01T00:00:02.000Z'),
+    listed: 4,
     outcomes,
     modelCalls: 4,
     sentencesToModel: 35,
     cacheHits: 12,
     problems: ['ar: Xenova/opus-mt-ar-en could not be downloaded'],
   });
+  const report = buildRunReport(totals());
 
   it('counts articles by status and by reason', () => {
-    expect(report.articles).toEqual({ total: 4, ok: 1, partial: 1, failed: 1, skipped: 1 });
+    expect(report.articles).toEqual({ total: 4, ok: 1, partial: 1, failed: 1, skipped: 1, notStarted: 0 });
     expect(report.reasons).toEqual({ 'model-unavailable': 1, binary: 1, 'up-to-date': 1 });
   });
 
@@ -53,13 +55,17 @@ describe('buildRunReport', () => {
     expect(renderRunSummary(report)).toBe(
       '4 articles: 1 ok, 1 partial, 1 failed, 1 skipped in 2.0 s (1.5 articles/s, 15 sentences translated/s, 4 model calls)',
     );
-    expect(renderRunSummary({ ...report, interrupted: true })).toMatch(/\(interrupted\)$/);
+    const stopped = buildRunReport({ ...totals(), listed: 10, interrupted: true });
+    expect(stopped.articles.total).toBe(10);
+    expect(stopped.articles.notStarted).toBe(6);
+    expect(renderRunSummary(stopped)).toMatch(/\(interrupted: 6 not started\)$/);
   });
 
   it('has zero rates for an instant run instead of dividing by zero', () => {
     const instant = buildRunReport({
       startedAt: new Date(0),
       finishedAt: new Date(0),
+      listed: 0,
       outcomes: [],
       modelCalls: 0,
       sentencesToModel: 0,
