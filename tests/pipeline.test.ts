@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -438,8 +439,9 @@ describe('bad input never stops the run', () => {
       events: {
         // Listed, then gone before it is read; or replaced by a folder of the same name.
         onStart: () => {
-          void rm(path.join(input, 'vanishes.txt'));
-          void rm(path.join(input, 'becomes-folder.txt')).then(() => mkdir(path.join(input, 'becomes-folder.txt')));
+          rmSync(path.join(input, 'vanishes.txt'));
+          rmSync(path.join(input, 'becomes-folder.txt'));
+          mkdirSync(path.join(input, 'becomes-folder.txt'));
         },
       },
     });
