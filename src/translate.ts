@@ -8,6 +8,7 @@ import type {
   TranslatedSentence,
   TranslationInfo,
 } from './article.js';
+import { ModelUnavailableError } from './models.js';
 
 /** One sentence as a translation backend returns it. */
 export interface SentenceTarget {
@@ -23,77 +24,88 @@ export interface SentenceTarget {
 export interface TranslationBackend {
   /** True when a model is configured for the language (whether or not it can be loaded). */
   supports(lang: LanguageCode): boolean;
-  /** Throws when the model cannot be loaded; the error message says why and how to fix it. */
+  /**
+   * Throws `ModelUnavailableError` when the model cannot be loaded (its message says why and how to
+   * fix it); any other error is a failed translation.
+   */
   translate(lang: LanguageCode, sources: string[]): Promise<{ model: ModelUse; targets: SentenceTarget[] }>;
 }
 
 const ENGLISH = 'en';
 
+type Paragraph = SegmentedArticle['paragraphs'][number];
+
 /**
- * Translates the article's sentences into English. English text passes through; a paragraph flagged
- * `foreign-language` is kept as it is; an article whose language has no model passes through as
- * `unsupported-language`. A model that cannot be loaded leaves targets null and says so in
- * `translation`, so every other stage still runs.
+ * The language a paragraph is translated from: the article's, unless the paragraph is flagged
+ * `foreign-language`, when it is its own (so Arabic paragraphs in a mostly English article still
+ * reach the Arabic model, while an English quote in an Arabic article passes through).
  */
-export async function translateArticle(
-  article: SegmentedArticle,
-  backend: TranslationBackend,
-): Promise<TranslatedArticle> {
-  const lang = article.language.lang;
-  const keptAsIs = (flags: SentenceFlag[], source: string): TranslatedSentence => ({
-    source,
-    target: source,
-    flags: ['passthrough', ...flags],
-  });
-
-  if (lang === ENGLISH) {
-    return withTargets(article, { status: 'passthrough', models: [] }, (p) =>
-      p.sentences.map((s) => keptAsIs([], s.source)),
-    );
-  }
-  if (!backend.supports(lang)) {
-    const info: TranslationInfo = {
-      status: 'unsupported-language',
-      message: `no translation model is configured for language "${lang}"; the text is kept as it is`,
-      models: [],
-    };
-    return withTargets(article, info, (p) => p.sentences.map((s) => ({ source: s.source, target: null, flags: [] })));
-  }
-
-  const needsModel = (paragraphFlags: readonly string[]) => !paragraphFlags.includes('foreign-language');
-  const sources = article.paragraphs.flatMap((p) => (needsModel(p.flags) ? p.sentences.map((s) => s.source) : []));
-  if (sources.length === 0) {
-    return withTargets(article, { status: 'translated', models: [] }, (p) => p.sentences.map((s) => keptAsIs([], s.source)));
-  }
-
-  let translated: Awaited<ReturnType<TranslationBackend['translate']>>;
-  try {
-    translated = await backend.translate(lang, sources);
-  } catch (error) {
-    const info: TranslationInfo = { status: 'model-unavailable', message: (error as Error).message, models: [] };
-    return withTargets(article, info, (p) =>
-      p.sentences.map((s) => (needsModel(p.flags) ? { source: s.source, target: null, flags: [] } : keptAsIs([], s.source))),
-    );
-  }
-
-  let next = 0;
-  const result = withTargets(article, { status: 'translated', models: [translated.model] }, (p) =>
-    p.sentences.map((s) => {
-      if (!needsModel(p.flags)) return keptAsIs([], s.source);
-      const out = translated.targets[next++];
-      return { source: s.source, target: out?.target ?? null, flags: out?.flags ?? [] };
-    }),
-  );
-  const missing = result.paragraphs.some((p) => p.sentences.some((s) => s.target === null && s.source.trim() !== ''));
-  if (missing) result.translation = { ...result.translation, status: 'partial', message: 'some sentences got no translation' };
-  return result;
+function routeOf(article: SegmentedArticle, paragraph: Paragraph): LanguageCode {
+  return paragraph.flags.includes('foreign-language') ? paragraph.language.lang : article.language.lang;
 }
 
-function withTargets(
+/**
+ * Translates the article's sentences into English, each paragraph with the model of its language.
+ * English passes through; a foreign-language paragraph with no model is kept as it is; an article
+ * whose language has no model is `unsupported-language`. A model that cannot be loaded leaves its
+ * sentences' targets null and says so in `translation`, so every other stage still runs.
+ */
+export async function translateArticle(article: SegmentedArticle, backend: TranslationBackend): Promise<TranslatedArticle> {
+  const sourcesByLanguage = new Map<LanguageCode, string[]>();
+  for (const paragraph of article.paragraphs) {
+    const lang = routeOf(article, paragraph);
+    if (lang === ENGLISH || !backend.supports(lang)) continue;
+    const sources = sourcesByLanguage.get(lang) ?? [];
+    sources.push(...paragraph.sentences.map((sentence) => sentence.source));
+    sourcesByLanguage.set(lang, sources);
+  }
+
+  const targets = new Map<LanguageCode, SentenceTarget[]>();
+  const models: ModelUse[] = [];
+  let failure: Error | undefined;
+  for (const [lang, sources] of sourcesByLanguage) {
+    try {
+      const translated = await backend.translate(lang, sources);
+      targets.set(lang, translated.targets);
+      models.push(translated.model);
+    } catch (error) {
+      failure ??= error as Error;
+    }
+  }
+
+  const next = new Map<LanguageCode, number>();
+  const paragraphs: TranslatedParagraph[] = article.paragraphs.map((paragraph) => {
+    const lang = routeOf(article, paragraph);
+    const sentences = paragraph.sentences.map((sentence): TranslatedSentence => {
+      if (lang === ENGLISH || (!backend.supports(lang) && lang !== article.language.lang)) {
+        return { source: sentence.source, target: sentence.source, flags: ['passthrough'] };
+      }
+      const index = next.get(lang) ?? 0;
+      next.set(lang, index + 1);
+      const out = targets.get(lang)?.[index];
+      return { source: sentence.source, target: out?.target ?? null, flags: out?.flags ?? [] };
+    });
+    return { ...paragraph, sentences };
+  });
+  return { ...article, paragraphs, translation: translationInfo(article, paragraphs, models, failure, backend) };
+}
+
+function translationInfo(
   article: SegmentedArticle,
-  translation: TranslationInfo,
-  targetsOf: (paragraph: SegmentedArticle['paragraphs'][number]) => TranslatedSentence[],
-): TranslatedArticle {
-  const paragraphs: TranslatedParagraph[] = article.paragraphs.map((p) => ({ ...p, sentences: targetsOf(p) }));
-  return { ...article, paragraphs, translation };
+  paragraphs: TranslatedParagraph[],
+  models: ModelUse[],
+  failure: Error | undefined,
+  backend: TranslationBackend,
+): TranslationInfo {
+  const lang = article.language.lang;
+  if (failure instanceof ModelUnavailableError) return { status: 'model-unavailable', message: failure.message, models };
+  if (failure) return { status: 'partial', message: `translation failed: ${failure.message}`, models };
+  if (lang === ENGLISH && models.length === 0) return { status: 'passthrough', models };
+  if (lang !== ENGLISH && !backend.supports(lang)) {
+    const message = `no translation model is configured for language "${lang}"; the text is kept as it is`;
+    return { status: 'unsupported-language', message, models };
+  }
+  const missing = paragraphs.some((p) => p.sentences.some((s) => s.target === null && s.source.trim() !== ''));
+  if (missing) return { status: 'partial', message: 'some sentences got no translation', models };
+  return { status: 'translated', models };
 }

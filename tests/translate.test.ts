@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LanguageCode, ModelUse, SegmentedArticle, SegmentedParagraph, SentenceFlag } from '../src/article.js';
+import { ModelUnavailableError } from '../src/models.js';
 import { translateArticle, type SentenceTarget, type TranslationBackend } from '../src/translate.js';
 
 /** A stand-in "model": English is the source reversed, so every target shows which source it came from. */
@@ -124,18 +125,52 @@ describe('translateArticle', () => {
   });
 
   it('leaves targets null with the backend’s message when the model cannot be loaded', async () => {
-    const message = 'model Xenova/opus-mt-ar-en (ar) is unavailable: models/Xenova/opus-mt-ar-en/ does not exist. Fix: run `newsbridge models pull --only ar`';
+    const unavailable = new ModelUnavailableError(
+      { name: 'Xenova/opus-mt-ar-en (ar)', fix: 'run `newsbridge models pull --only ar`' },
+      'models/Xenova/opus-mt-ar-en',
+      null,
+      'does not exist',
+    );
     const failing: TranslationBackend = {
       supports: () => true,
-      translate: () => Promise.reject(new Error(message)),
+      translate: () => Promise.reject(unavailable),
     };
     const translated = await translateArticle(article('ar', ARABIC), failing);
-    expect(translated.translation).toEqual({ status: 'model-unavailable', message, models: [] });
+    expect(translated.translation).toEqual({ status: 'model-unavailable', message: unavailable.message, models: [] });
+    expect(unavailable.message).toContain('newsbridge models pull --only ar');
     expect(targetsOf(translated)).toEqual([
       [null, null],
       ['"We are ready," the minister said.', 'He smiled.'],
       [null],
     ]);
+  });
+
+  it('calls any other backend failure a failed translation, not a missing model', async () => {
+    const failing: TranslationBackend = {
+      supports: () => true,
+      translate: () => Promise.reject(new Error('database is locked')),
+    };
+    const translated = await translateArticle(article('ar', ARABIC), failing);
+    expect(translated.translation).toEqual({ status: 'partial', message: 'translation failed: database is locked', models: [] });
+    expect(targetsOf(translated)[0]).toEqual([null, null]);
+  });
+
+  it('translates the paragraphs of a language with a model even when the article is mostly English', async () => {
+    const backend = new ReversingBackend(['ar', 'vi']);
+    const mixed = article('en', [
+      paragraph('en', ['The minister spoke in Riyadh.']),
+      paragraph('ar', ['أعلنت الحكومة خطة جديدة.'], ['foreign-language']),
+      paragraph('fr', ['Le ministre a parlé.'], ['foreign-language']),
+    ]);
+    const translated = await translateArticle(mixed, backend);
+    expect(backend.requests).toEqual([{ lang: 'ar', sources: ['أعلنت الحكومة خطة جديدة.'] }]);
+    expect(targetsOf(translated)).toEqual([
+      ['The minister spoke in Riyadh.'],
+      [english('أعلنت الحكومة خطة جديدة.')],
+      ['Le ministre a parlé.'],
+    ]);
+    expect(translated.paragraphs[2]!.sentences[0]!.flags).toEqual(['passthrough']);
+    expect(translated.translation).toEqual({ status: 'translated', models: [{ lang: 'ar', id: 'test/ar-en', revision: 'main', dtype: 'q8' }] });
   });
 
   it('is partial when the backend returns fewer targets than sentences', async () => {
