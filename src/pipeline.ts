@@ -27,6 +27,7 @@ import { TranslatorPool } from './translator.js';
 import {
   articleOutputSchema,
   manifestLine,
+  manifestLineSchema,
   outputFileNames,
   removeStaleTempFiles,
   renderArticleJson,
@@ -129,7 +130,13 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
   // An output directory that cannot be written fails every article already; the run still reports.
   const writeRunFile = (name: string, text: () => string) =>
     writeFileAtomic(path.join(outputDir, name), text()).catch((error: Error) => problem(error.message));
-  if (!options.jsonl) await writeRunFile('manifest.jsonl', () => manifest.filter(Boolean).join(''));
+  if (!options.jsonl) {
+    // An interrupted run keeps the previous run's lines for the articles it never started, so the
+    // manifest still lists every article whose outputs are on disk.
+    const previous = finished.length < files.length ? await previousManifest(outputDir) : new Map<string, string>();
+    const lines = files.map((file, index) => manifest[index] ?? previous.get(file.id));
+    await writeRunFile('manifest.jsonl', () => lines.filter(Boolean).join(''));
+  }
   const report = buildRunReport({
     startedAt,
     finishedAt: new Date(),
@@ -145,6 +152,21 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     report.problems = [...problems];
   }
   return report;
+}
+
+/** The lines of the manifest an earlier run left, by article id; empty when there is none. */
+async function previousManifest(outputDir: string): Promise<Map<string, string>> {
+  const lines = new Map<string, string>();
+  const text = await readFile(path.join(outputDir, 'manifest.jsonl'), 'utf8').catch(() => '');
+  for (const line of text.split('\n').filter(Boolean)) {
+    try {
+      const parsed = manifestLineSchema.safeParse(JSON.parse(line));
+      if (parsed.success) lines.set(parsed.data.id, `${line}\n`);
+    } catch {
+      // A damaged line names no article it could stand for.
+    }
+  }
+  return lines;
 }
 
 /** Two inputs with one stem (`a.txt`, `a.md`) would share outputs; the later ones keep their extension. */

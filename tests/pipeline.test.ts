@@ -403,6 +403,21 @@ describe('output modes and stopping', () => {
     expect((await readdir(path.join(root, 'output'))).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('keeps the previous manifest lines of the articles an interrupted run never started', async () => {
+    const root = await workspace();
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+    for (const [i, id] of ids.entries()) await writeFile(path.join(root, 'input', `${id}.txt`), i % 2 ? vietnamese(20 + i) : arabic(20 + i));
+    const config = configFor(root, { concurrency: 2 });
+    await run(config);
+    const before = await readManifest(path.join(root, 'output'));
+
+    const stop = new AbortController();
+    await run(config, { force: true, signal: stop.signal, events: { onArticle: () => stop.abort() } });
+    const after = await readManifest(path.join(root, 'output'));
+    expect(after.map((line) => line.id)).toEqual(ids);
+    expect(after.slice(2)).toEqual(before.slice(2));
+  });
+
   it('says so when no article matches the input patterns', async () => {
     const root = await workspace();
     const result = await run(configFor(root));
