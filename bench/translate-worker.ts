@@ -22,15 +22,16 @@ export interface WorkerJob {
   warmUp: string[];
 }
 
-export interface WorkerFigures {
-  variant: Variant;
-  lang: string;
-  dtype: ModelDtype;
+/** The answer to one `run`: the time for those sentences and the work done. */
+export interface ChunkFigures {
+  ms: number;
   sentences: number;
-  sourceTokens: number;
   /** Decoder steps: every generated token, the final `</s>` included. */
   targetTokens: number;
-  ms: number;
+}
+
+/** The answer to `end`. */
+export interface WorkerFigures {
   loadMs: number;
   /** process.resourceUsage().maxRSS at the end, in bytes. */
   peakRssBytes: number;
@@ -141,33 +142,18 @@ async function main(): Promise<void> {
   send({ ready: true });
 
   const expected = job.sentences.map((sentence) => fixedOutputTokens(runner.tokenize(sentence).length));
-  let ms = 0;
-  let targetTokens = 0;
-  let sentences = 0;
   for (let message = await next(); !message.end; message = await next()) {
     const [first, end] = message.run as [number, number];
     const started = performance.now();
     const steps = await runner.run(job.sentences.slice(first, end));
-    const chunkMs = performance.now() - started;
+    const ms = performance.now() - started;
     if (steps.some((count, i) => count !== expected[first + i])) {
       throw new Error(`${job.variant}: the outputs do not have the fixed lengths the bench asks for`);
     }
-    ms += chunkMs;
-    targetTokens += steps.reduce((sum, count) => sum + count, 0);
-    sentences += steps.length;
-    send({ ms: chunkMs });
+    const figures: ChunkFigures = { ms, sentences: steps.length, targetTokens: steps.reduce((sum, count) => sum + count, 0) };
+    send(figures);
   }
-  const figures: WorkerFigures = {
-    variant: job.variant,
-    lang: job.lang,
-    dtype: job.dtype,
-    sentences,
-    sourceTokens: job.sentences.reduce((sum, sentence) => sum + runner.tokenize(sentence).length, 0),
-    targetTokens,
-    ms,
-    loadMs,
-    peakRssBytes: process.resourceUsage().maxRSS * 1024,
-  };
+  const figures: WorkerFigures = { loadMs, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
   send(figures);
   input.close();
 }
