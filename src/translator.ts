@@ -384,10 +384,13 @@ const CLAUSE_END = /[،؛,;:–](?=\s)/gu;
  */
 export function splitToFit(text: string, countTokens: (text: string) => number, maxTokens: number): string[] {
   if (countTokens(text) <= maxTokens) return [text];
-  const clauses = splitAfter(text, CLAUSE_END);
-  if (clauses.length > 1) return pack(clauses, countTokens, maxTokens).flatMap((piece) => splitToFit(piece, countTokens, maxTokens));
   const words = text.split(/\s+/u).filter((word) => word !== '');
-  if (words.length > 1) return pack(words, countTokens, maxTokens).flatMap((piece) => splitToFit(piece, countTokens, maxTokens));
+  for (const parts of [splitAfter(text, CLAUSE_END), words]) {
+    if (parts.length < 2) continue;
+    const pieces = pack(parts, countTokens, maxTokens);
+    // Each piece is checked again, exactly, by the recursion.
+    if (pieces.length > 1) return pieces.flatMap((piece) => splitToFit(piece, countTokens, maxTokens));
+  }
   const chars = Array.from(text);
   const half = Math.ceil(chars.length / 2);
   return [chars.slice(0, half).join(''), chars.slice(half).join('')].flatMap((piece) =>
@@ -407,17 +410,27 @@ function splitAfter(text: string, boundary: RegExp): string[] {
   return parts.filter((part) => part !== '');
 }
 
-/** Greedily joins consecutive parts (with a space) while the joined text fits. */
+/**
+ * Greedily joins consecutive parts (with a space) while the joined text fits. Each part is counted
+ * once and the counts are added up (the tokenizer splits at whitespace before it tokenizes, so the
+ * parts of a text tokenize alike alone and together); counting each growing piece anew made a long
+ * unpunctuated line quadratic. `splitToFit` re-counts every piece exactly.
+ */
 function pack(parts: string[], countTokens: (text: string) => number, maxTokens: number): string[] {
+  const specialTokens = countTokens('');
   const pieces: string[] = [];
   let current = '';
+  let currentTokens = 0;
   for (const part of parts) {
-    const joined = current === '' ? part : `${current} ${part}`;
-    if (current !== '' && countTokens(joined) > maxTokens) {
-      pieces.push(current);
+    const partTokens = countTokens(part);
+    const joinedTokens = currentTokens + partTokens - specialTokens;
+    if (current === '' || joinedTokens > maxTokens) {
+      if (current !== '') pieces.push(current);
       current = part;
+      currentTokens = partTokens;
     } else {
-      current = joined;
+      current = `${current} ${part}`;
+      currentTokens = joinedTokens;
     }
   }
   if (current !== '') pieces.push(current);

@@ -89,6 +89,20 @@ describe('splitToFit', () => {
     for (const piece of cut) expect(byChars(piece)).toBeLessThanOrEqual(8);
   });
 
+  it('tokenizes each word of a long unpunctuated line about once, not once per piece it grows into', () => {
+    let tokenizedChars = 0;
+    const counting = (text: string) => {
+      tokenizedChars += text.length;
+      return countWords(text);
+    };
+    const text = Array.from({ length: 20_000 }, (_, i) => `w${i}`).join(' ');
+    const pieces = splitToFit(text, counting, 100);
+    expect(pieces.join(' ')).toBe(text);
+    for (const piece of pieces) expect(countWords(piece)).toBeLessThanOrEqual(100);
+    // Re-counting every growing piece tokenized ~18× the text at this limit, more at higher ones.
+    expect(tokenizedChars).toBeLessThan(3 * text.length);
+  });
+
   it('does not split at punctuation that is not followed by a space (3,5 or a URL)', () => {
     expect(splitToFit('3,5 6,7 8:9 a b', countWords, 4)).toEqual(['3,5 6,7 8:9', 'a b']);
   });
