@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { AutoTokenizer, env, LogLevel, pipeline, type TranslationPipeline } from '@huggingface/transformers';
 import { defaultConfig } from '../src/config.js';
 import type { ModelDtype } from '../src/models.js';
-import { packBatches, Translator } from '../src/translator.js';
+import { decodingOptions, packBatches, Translator } from '../src/translator.js';
 import { OrtGreedyDecoder } from './ort-greedy.js';
 
 export type Variant = 'translator' | 'naive-pipeline' | 'ort-greedy';
@@ -52,14 +52,8 @@ async function loadRunner(job: WorkerJob): Promise<{ run: Runner; tokenize: (tex
       const translator = await Translator.load({
         modelDir: job.modelDir,
         model: { lang: job.lang, id: `opus-mt-${job.lang}-en`, revision: 'main', dtype: job.dtype },
+        ...decodingOptions(translation),
         dtype: job.dtype,
-        batchTokens: translation.batchTokens,
-        maxInputTokens: translation.maxInputTokens,
-        maxNewTokensRatio: translation.maxNewTokensRatio,
-        numBeams: translation.numBeams,
-        noRepeatNgramSize: translation.noRepeatNgramSize,
-        repetitionPenalty: translation.repetitionPenalty,
-        lengthRatio: translation.lengthRatio,
         threads: job.threads,
         // The hook counts tokens before `</s>`; the bench counts `</s>` too.
         fixedTargetTokens: (sourceTokens) => fixedOutputTokens(sourceTokens) - 1,

@@ -469,6 +469,17 @@ export function lengthRatioWithin(sourceTokens: number, targetTokens: number, bo
 
 type TranslationConfig = PipelineConfig['translation'];
 
+/** The Translator settings that come from the `translation` section of the config. */
+export function decodingOptions(
+  config: TranslationConfig,
+): Pick<
+  TranslatorOptions,
+  'dtype' | 'batchTokens' | 'maxInputTokens' | 'maxNewTokensRatio' | 'numBeams' | 'noRepeatNgramSize' | 'repetitionPenalty' | 'lengthRatio'
+> {
+  const { dtype, batchTokens, maxInputTokens, maxNewTokensRatio, numBeams, noRepeatNgramSize, repetitionPenalty, lengthRatio } = config;
+  return { dtype, batchTokens, maxInputTokens, maxNewTokensRatio, numBeams, noRepeatNgramSize, repetitionPenalty, lengthRatio };
+}
+
 /**
  * One Translator per configured language, loaded on first use and shared. Concurrent `get`s share
  * one load; a failed load is kept and the same error is returned to every later `get`, so the
@@ -497,14 +508,7 @@ export class TranslatorPool {
       load = Translator.load({
         modelDir: model.dir,
         model: { lang, id: model.id, revision: model.revision, dtype: this.config.dtype },
-        dtype: this.config.dtype,
-        batchTokens: this.config.batchTokens,
-        maxInputTokens: this.config.maxInputTokens,
-        maxNewTokensRatio: this.config.maxNewTokensRatio,
-        numBeams: this.config.numBeams,
-        noRepeatNgramSize: this.config.noRepeatNgramSize,
-        repetitionPenalty: this.config.repetitionPenalty,
-        lengthRatio: this.config.lengthRatio,
+        ...decodingOptions(this.config),
         label: model.label,
         ...this.extra,
       });
