@@ -96,7 +96,7 @@ export const configSchema = z
           .number()
           .int()
           .min(16)
-          .default(2048)
+          .default(512)
           .describe('Source tokens per batch; sentences are sorted by length so padding stays small.'),
         maxInputTokens: z
           .number()
