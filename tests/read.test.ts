@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { articleId, decodeArticle, InputError, listArticleFiles, normalizeText, readArticleFile } from '../src/read.js';
-import { ARABIC_ARTICLE, VIETNAMESE_ARTICLE, writeBadInputs } from './helpers/bad-inputs.js';
+import { defaultConfig } from '../src/config.js';
+import { ARABIC_ARTICLE, HUGE_BYTES, VIETNAMESE_ARTICLE, writeBadInputs } from './helpers/bad-inputs.js';
 
 const ARABIC_LINE = 'قال رئيس الوزراء الياباني، الجمعة، إنه يريد تعزيز التعاون العسكري.';
 const VIETNAMESE_LINE = 'Tận dụng tối đa hợp tác công nghiệp quốc phòng Nhật-Mỹ.';
@@ -212,6 +213,18 @@ describe('readArticleFile', () => {
       message: expect.stringContaining('101 bytes is over input.maxBytes (100); raise input.maxBytes') as unknown as string,
     });
     await expect(readArticleFile(join(root, 'big.txt'), root, 101)).resolves.toMatchObject({ id: 'big' });
+  });
+
+  it('refuses the 50 MB file at the default maxBytes with memory to spare', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'newsbridge-read-'));
+    const huge = writeBadInputs(root, { huge: true }).find((input) => input.name === 'huge-50mb')!;
+    const before = process.memoryUsage().rss;
+    await expect(readArticleFile(join(root, huge.file), root, defaultConfig.input.maxBytes)).rejects.toMatchObject({
+      reason: 'too-large',
+      message: expect.stringContaining(`${HUGE_BYTES} bytes is over input.maxBytes (20971520)`) as unknown as string,
+    });
+    // Refused on its size: not a byte of it was read into memory.
+    expect(process.memoryUsage().rss - before).toBeLessThan(HUGE_BYTES / 2);
   });
 
   it('reports a file that disappeared as unreadable', async () => {
