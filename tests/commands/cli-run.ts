@@ -10,7 +10,7 @@ export interface CliResult {
 const cli = path.resolve('src/cli.ts');
 
 /** Runs `newsbridge <args>` through tsx with `input` on stdin. */
-export function runCli(args: string[], input: string): Promise<CliResult> {
+export function runCli(args: string[], input = ''): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

@@ -1,28 +1,13 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MANIFEST_FILE, modelFiles, type ModelManifest } from '../../src/models.js';
 import { modelFolderFiles, startHub, type FakeHub } from '../helpers/hub.js';
+import { runCli } from './cli-run.js';
 
-const cli = path.resolve('src/cli.ts');
 const ID = 'Xenova/opus-mt-ar-en';
 const ENCODER = 'onnx/encoder_model_quantized.onnx';
-
-/** Runs the CLI in a child process (async, so the in-process hub keeps serving). */
-function newsbridge(args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
 
 let hub: FakeHub;
 let dir: string;
@@ -45,7 +30,7 @@ afterAll(async () => {
 describe('newsbridge models and translate, end to end against a hub on 127.0.0.1', () => {
   it('pulls a model (resuming a cut download), then translates with the hub gone', async () => {
     hub.cutNextResponse(`/${ID}/resolve/main/${ENCODER}`, 40_000);
-    const pull = await newsbridge(['models', 'pull', '--only', 'ar', '--mirror', hub.url, '--models-dir', modelsDir, '--config', config]);
+    const pull = await runCli(['models', 'pull', '--only', 'ar', '--mirror', hub.url, '--models-dir', modelsDir, '--config', config]);
     expect(pull.stderr).toContain(`ar: ${ENCODER} downloaded`);
     expect(pull.code).toBe(0);
     expect(pull.stdout).toContain(`ar: ${ID}@main (q8) is installed in ${path.join(modelsDir, 'Xenova', 'opus-mt-ar-en')}`);
@@ -54,7 +39,7 @@ describe('newsbridge models and translate, end to end against a hub on 127.0.0.1
     expect(Object.keys(manifest.files).sort()).toEqual(modelFiles('q8').sort());
 
     await hub.close();
-    const translate = await newsbridge(
+    const translate = await runCli(
       ['translate', '--from', 'ar', '--models-dir', modelsDir, '--config', config],
       'قال رئيس الوزراء إن الاجتماع سيعقد غدا. وأضاف أن الحكومة مستعدة.\n\nمرحبا\n',
     );
@@ -68,7 +53,7 @@ describe('newsbridge models and translate, end to end against a hub on 127.0.0.1
     // The random weights loop; the flag is reported, never silent.
     expect(translate.stderr).toMatch(/^line 1, sentence 1: .*repetition-loop/m);
 
-    const list = await newsbridge(['models', 'list', '--models-dir', modelsDir, '--config', config]);
+    const list = await runCli(['models', 'list', '--models-dir', modelsDir, '--config', config]);
     expect(list.stdout).toMatch(/ar {2}Xenova\/opus-mt-ar-en +q8 @main +covered/);
     expect(list.stdout).toMatch(/vi {2}Xenova\/opus-mt-vi-en +not installed +not covered \(q8\)/);
 
@@ -76,7 +61,7 @@ describe('newsbridge models and translate, end to end against a hub on 127.0.0.1
     const bytes = await readFile(encoder);
     bytes[bytes.length - 10] = bytes[bytes.length - 10]! ^ 0xff;
     await writeFile(encoder, bytes);
-    const verify = await newsbridge(['models', 'verify', '--only', 'ar', '--models-dir', modelsDir, '--config', config]);
+    const verify = await runCli(['models', 'verify', '--only', 'ar', '--models-dir', modelsDir, '--config', config]);
     expect(verify.code).toBe(1);
     expect(verify.stderr).toContain(`model ${ID} (ar) is unavailable: ${encoder} has sha256 `);
     expect(verify.stderr).toContain(`Fix: run \`newsbridge models pull --only ar --models-dir ${modelsDir}\``);
@@ -85,7 +70,7 @@ describe('newsbridge models and translate, end to end against a hub on 127.0.0.1
   it('says what to check when the hub has no such model', async () => {
     const mirror = await startHub(new Map());
     try {
-      const pull = await newsbridge(['models', 'pull', '--only', 'vi', '--mirror', mirror.url, '--models-dir', modelsDir, '--config', config]);
+      const pull = await runCli(['models', 'pull', '--only', 'vi', '--mirror', mirror.url, '--models-dir', modelsDir, '--config', config]);
       expect(pull.code).toBe(1);
       expect(pull.stderr).toContain(
         `vi: ${mirror.url}/Xenova/opus-mt-vi-en/resolve/main/config.json answered 404 Not Found: ` +

@@ -1,23 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli } from './cli-run.js';
 
-const cli = path.resolve('src/cli.ts');
-
-function newsbridge(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
 
 let dir: string;
 beforeAll(async () => {
@@ -28,7 +14,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 describe('newsbridge translate', () => {
   it('translates stdin line by line with a model folder given by --model, in fp32', async () => {
     const model = path.join(inject('modelsDir'), 'Xenova', 'opus-mt-vi-en');
-    const result = await newsbridge(
+    const result = await runCli(
       ['translate', '--from', 'vi', '--model', model, '--dtype', 'fp32', '--models-dir', dir],
       'Thủ tướng Nhật Bản cho biết. Ông muốn tăng cường hợp tác.\nXin chào\n\n',
     );
@@ -42,7 +28,7 @@ describe('newsbridge translate', () => {
   });
 
   it('names the model, the folder looked in and the pull command when the model is missing', async () => {
-    const result = await newsbridge(['translate', '--from', 'vi', '--models-dir', dir], 'Xin chào\n');
+    const result = await runCli(['translate', '--from', 'vi', '--models-dir', dir], 'Xin chào\n');
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr.trim()).toBe(
