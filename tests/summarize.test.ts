@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { TranslatedArticle } from '../src/article.js';
 import { chooseSummarySentences, contentTerms, summarizeArticle, summarySize } from '../src/summarize.js';
+import { BURIED_STORY } from './fixtures/buried-story.js';
 
 const three = { sentences: 3, ratio: 0 };
 
-/** Off-topic openers, then a body whose sentences all concern one story. */
-const buriedStory = [
-  'Good morning and welcome to our weekly roundup.',
-  'The weather was mild across most of the region on Sunday.',
-  'Tickets for the autumn concert series go on sale next month.',
-  'The city council approved a new budget for the harbour bridge repair on Monday.',
-  'The harbour bridge repair budget includes funds for steel cables and new lighting.',
-  'Council members said the bridge repair would begin in spring and take two years.',
-  'Engineers warned that the harbour bridge cables had corroded faster than expected.',
-  'The repair of the bridge will close one lane of traffic during the council works.',
-  'A local bakery won a prize for its sourdough bread.',
-];
+const buriedStory = BURIED_STORY;
 
 describe('chooseSummarySentences', () => {
   it('returns indices in document order', () => {

@@ -314,18 +314,22 @@ describe('Translator on a generated tiny MarianMT model', () => {
 describe('Translator.load', () => {
   const modelsDir = inject('modelsDir');
 
+  const loadSettings = {
+    dtype: 'q8',
+    batchTokens: 64,
+    maxInputTokens: 512,
+    maxNewTokensRatio: 2,
+    numBeams: 1,
+    noRepeatNgramSize: 0,
+    repetitionPenalty: 1,
+  } as const;
+
   it('gives one clear error for a missing model folder', async () => {
     const dir = path.join(tmpdir(), 'newsbridge-no-such-model');
     const error = await Translator.load({
       modelDir: dir,
       model: { lang: 'ar', id: 'Xenova/opus-mt-ar-en', revision: 'main', dtype: 'q8' },
-      dtype: 'q8',
-      batchTokens: 64,
-      maxInputTokens: 512,
-      maxNewTokensRatio: 2,
-      numBeams: 1,
-      noRepeatNgramSize: 0,
-      repetitionPenalty: 1,
+      ...loadSettings,
       label: { name: 'Xenova/opus-mt-ar-en (ar)', fix: 'run `newsbridge models pull --only ar`' },
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ModelUnavailableError);
@@ -343,13 +347,7 @@ describe('Translator.load', () => {
       const error = await Translator.load({
         modelDir: dir,
         model: { lang: 'ar', id: 'Xenova/opus-mt-ar-en', revision: 'main', dtype: 'q8' },
-        dtype: 'q8',
-        batchTokens: 64,
-        maxInputTokens: 512,
-        maxNewTokensRatio: 2,
-        numBeams: 1,
-        noRepeatNgramSize: 0,
-        repetitionPenalty: 1,
+        ...loadSettings,
       }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ModelUnavailableError);
       expect((error as Error).message).toMatch(new RegExp(`^model Xenova/opus-mt-ar-en is unavailable: ${escapeRegExp(dir)}${escapeRegExp(path.sep)} could not be loaded \\(`));

@@ -1,26 +1,15 @@
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { summarizeJsonLines, summarizeRecord } from '../../src/commands/summarize.js';
+import { BURIED_STORY } from '../fixtures/buried-story.js';
+import { runCli } from './cli-run.js';
 
-const cli = path.resolve('src/cli.ts');
 const three = { sentences: 3, ratio: 0 };
 
-const story = [
-  'Good morning and welcome to our weekly roundup.',
-  'The weather was mild across most of the region on Sunday.',
-  'Tickets for the autumn concert series go on sale next month.',
-  'The city council approved a new budget for the harbour bridge repair on Monday.',
-  'The harbour bridge repair budget includes funds for steel cables and new lighting.',
-  'Council members said the bridge repair would begin in spring and take two years.',
-  'Engineers warned that the harbour bridge cables had corroded faster than expected.',
-];
+/** The buried story without its last two sentences. */
+const story = BURIED_STORY.slice(0, 7);
 
-function newsbridge(args: string[], input: string) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', cli, 'summarize', ...args], { input, encoding: 'utf8' });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const newsbridge = (args: string[], input: string) => runCli(['summarize', ...args], input);
 
 async function runJsonLines(lines: string[], length = three) {
   const out: unknown[] = [];
@@ -85,8 +74,8 @@ describe('summarizeJsonLines', () => {
 });
 
 describe('newsbridge summarize', () => {
-  it('prints the summary of text on stdin in document order', () => {
-    const { code, stdout } = newsbridge(['--sentences', '2'], story.join('\n'));
+  it('prints the summary of text on stdin in document order', async () => {
+    const { code, stdout } = await newsbridge(['--sentences', '2'], story.join('\n'));
     expect(code).toBe(0);
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(2);
@@ -95,12 +84,12 @@ describe('newsbridge summarize', () => {
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
   });
 
-  it('streams JSON lines, exits 2 when a line was bad, and 1 on a bad option', () => {
-    const jsonl = newsbridge(['--jsonl'], `${JSON.stringify({ id: 'x', sentences: story })}\nnot json\n`);
+  it('streams JSON lines, exits 2 when a line was bad, and 1 on a bad option', async () => {
+    const jsonl = await newsbridge(['--jsonl'], `${JSON.stringify({ id: 'x', sentences: story })}\nnot json\n`);
     expect(jsonl.code).toBe(2);
     expect(JSON.parse(jsonl.stdout.trim())).toMatchObject({ id: 'x', indices: expect.any(Array) });
     expect(jsonl.stderr).toContain('stdin:2');
-    const badOption = newsbridge(['--ratio', '2'], '');
+    const badOption = await newsbridge(['--ratio', '2'], '');
     expect(badOption.code).toBe(1);
     expect(badOption.stderr).toContain('--ratio is "2"');
   });
