@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TranslatedArticle } from '../src/article.js';
 import { chooseSummarySentences, contentTerms, summarizeArticle, summarySize } from '../src/summarize.js';
-import { BURIED_STORY } from './fixtures/buried-story.js';
+import { BURIED_STORY, TOWN_MEETING } from './fixtures/stories.js';
 
 const three = { sentences: 3, ratio: 0 };
 
@@ -51,14 +51,7 @@ describe('chooseSummarySentences', () => {
   });
 
   it('uses the title as a query: it changes the choice towards the sentences it names', () => {
-    const sentences = [
-      'Two stories dominated the town meeting on Thursday evening.',
-      'Residents argued for an hour about parking fees near the market.',
-      'Parking fees near the market will rise by a dollar next year.',
-      'The mayor also announced a new public library on the river front.',
-      'The library will open in two years with a children’s wing.',
-      'The meeting ended after midnight.',
-    ];
+    const sentences = TOWN_MEETING;
     const plain = chooseSummarySentences(sentences, { sentences: 2, ratio: 0, lang: 'en' });
     const withTitle = chooseSummarySentences(sentences, {
       sentences: 2,

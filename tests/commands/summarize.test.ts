@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { summarizeJsonLines, summarizeRecord } from '../../src/commands/summarize.js';
-import { BURIED_STORY } from '../fixtures/buried-story.js';
+import { BURIED_STORY, TOWN_MEETING } from '../fixtures/stories.js';
 import { runCli } from './cli-run.js';
 
 const three = { sentences: 3, ratio: 0 };
@@ -34,13 +34,7 @@ describe('summarizeRecord', () => {
   });
 
   it('uses the record’s title and language', () => {
-    const sentences = [
-      'Two stories dominated the town meeting on Thursday evening.',
-      'Residents argued for an hour about parking fees near the market.',
-      'Parking fees near the market will rise by a dollar next year.',
-      'The mayor also announced a new public library on the river front.',
-      'The library will open in two years with a children’s wing.',
-    ];
+    const sentences = TOWN_MEETING.slice(0, 5);
     const plain = summarizeRecord({ id: 1, sentences, lang: 'en' }, { sentences: 2, ratio: 0 });
     const titled = summarizeRecord({ id: 1, sentences, lang: 'en', title: 'New library on the river front' }, { sentences: 2, ratio: 0 });
     expect(titled.indices).not.toEqual(plain.indices);
