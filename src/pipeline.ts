@@ -23,7 +23,7 @@ import { segmentSentences } from './segment.js';
 import { summarizeArticle } from './summarize.js';
 import { translateArticle } from './translate.js';
 import { ModelTranslationBackend } from './translation-backend.js';
-import { TranslatorPool } from './translator.js';
+import { decodingOptions, TranslatorPool } from './translator.js';
 import {
   articleOutputSchema,
   manifestLine,
@@ -265,16 +265,8 @@ async function settingsHash(config: PipelineConfig, memory: TranslationMemory | 
     formats: config.output.formats,
     clean: config.clean,
     detect: config.detect,
-    translation: {
-      models: translation.models,
-      dtype: translation.dtype,
-      maxInputTokens: translation.maxInputTokens,
-      maxNewTokensRatio: translation.maxNewTokensRatio,
-      numBeams: translation.numBeams,
-      noRepeatNgramSize: translation.noRepeatNgramSize,
-      repetitionPenalty: translation.repetitionPenalty,
-      lengthRatio: translation.lengthRatio,
-    },
+    // The batch budget too: q8 outputs can differ with the batch a sentence shares.
+    translation: { models: translation.models, ...decodingOptions(translation) },
     summary: config.summary,
     models,
   };
