@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { LanguageGuess } from '../article.js';
 import { loadConfig } from '../config.js';
 import { LanguageDetector } from '../detect.js';
-import { mapTextRecords, readAll } from './text-records.js';
+import { mapTextRecords, runTextCommand } from './text-records.js';
 
 interface DetectFlags {
   jsonl?: boolean;
@@ -41,27 +41,14 @@ export function registerDetectCommand(program: Command): void {
     )
     .option('--jsonl', 'JSON lines in and out')
     .option('--config <file>', 'pipeline config for detect.minConfidence and detect.minChars (default: pipeline.yaml when present)')
-    .action(async (flags: DetectFlags) => {
-      let detector: LanguageDetector;
-      try {
-        const { config } = await loadConfig(flags.config);
-        detector = await LanguageDetector.create(config.detect);
-      } catch (error) {
-        console.error(`newsbridge detect: ${(error as Error).message}`);
-        process.exitCode = 1;
-        return;
-      }
-      if (flags.jsonl) {
-        const bad = await detectJsonLines(
-          detector,
-          process.stdin,
-          (line) => process.stdout.write(`${line}\n`),
-          (message) => console.error(`newsbridge detect: ${message}`),
-        );
-        if (bad > 0) process.exitCode = 2;
-        return;
-      }
-      const guess = rounded(detector.detect(await readAll(process.stdin)));
-      process.stdout.write(`${guess.lang} ${guess.confidence}\n`);
-    });
+    .action((flags: DetectFlags) =>
+      runTextCommand('detect', flags.jsonl, {
+        setup: async () => LanguageDetector.create((await loadConfig(flags.config)).config.detect),
+        jsonLines: detectJsonLines,
+        text: (detector, text) => {
+          const guess = rounded(detector.detect(text));
+          return [`${guess.lang} ${guess.confidence}`];
+        },
+      }),
+    );
 }

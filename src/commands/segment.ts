@@ -4,7 +4,7 @@ import type { LanguageCode } from '../article.js';
 import { loadConfig } from '../config.js';
 import { LanguageDetector } from '../detect.js';
 import { splitSentences } from '../segment.js';
-import { mapTextRecords, readAll } from './text-records.js';
+import { mapTextRecords, runTextCommand } from './text-records.js';
 
 interface SegmentFlags {
   lang?: string;
@@ -66,30 +66,17 @@ export function registerSegmentCommand(program: Command): void {
     .option('--lang <code>', 'language of the text, e.g. ar, vi, en (default: detected)')
     .option('--jsonl', 'JSON lines in and out')
     .option('--config <file>', 'pipeline config for language detection (default: pipeline.yaml when present)')
-    .action(async (flags: SegmentFlags) => {
-      let lang: LanguageOf;
-      try {
-        if (flags.lang !== undefined && !/^[a-z]{2,3}$/.test(flags.lang)) {
-          throw new Error(`--lang is "${flags.lang}"; accepted: a language code such as ar, vi or en`);
-        }
-        const { config } = await loadConfig(flags.config);
-        lang = languageOf(flags.lang ? null : await LanguageDetector.create(config.detect), flags.lang);
-      } catch (error) {
-        console.error(`newsbridge segment: ${(error as Error).message}`);
-        process.exitCode = 1;
-        return;
-      }
-      if (flags.jsonl) {
-        const bad = await segmentJsonLines(
-          lang,
-          process.stdin,
-          (line) => process.stdout.write(`${line}\n`),
-          (message) => console.error(`newsbridge segment: ${message}`),
-        );
-        if (bad > 0) process.exitCode = 2;
-        return;
-      }
-      const text = await readAll(process.stdin);
-      for (const sentence of sentencesOfText(text, lang(text))) process.stdout.write(`${sentence}\n`);
-    });
+    .action((flags: SegmentFlags) =>
+      runTextCommand('segment', flags.jsonl, {
+        setup: async () => {
+          if (flags.lang !== undefined && !/^[a-z]{2,3}$/.test(flags.lang)) {
+            throw new Error(`--lang is "${flags.lang}"; accepted: a language code such as ar, vi or en`);
+          }
+          const { config } = await loadConfig(flags.config);
+          return languageOf(flags.lang ? null : await LanguageDetector.create(config.detect), flags.lang);
+        },
+        jsonLines: segmentJsonLines,
+        text: (lang, text) => sentencesOfText(text, lang(text)),
+      }),
+    );
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { splitSentences } from '../segment.js';
 import { chooseSummarySentences, type SummaryLength } from '../summarize.js';
-import { mapJsonLines, readAll } from './text-records.js';
+import { mapJsonLines, runTextCommand } from './text-records.js';
 
 interface SummarizeFlags {
   sentences?: string;
@@ -96,28 +96,11 @@ export function registerSummarizeCommand(program: Command): void {
     .option('--lang <code>', 'language of the text, e.g. en, vi, ar (default: guessed from the script)')
     .option('--jsonl', 'JSON lines in and out')
     .option('--config <file>', 'pipeline config (default: pipeline.yaml when present)')
-    .action(async (flags: SummarizeFlags) => {
-      let length: SummaryLength;
-      try {
-        const { config } = await loadConfig(flags.config);
-        length = parseLength(flags, config.summary);
-      } catch (error) {
-        console.error(`newsbridge summarize: ${(error as Error).message}`);
-        process.exitCode = 1;
-        return;
-      }
-      if (flags.jsonl) {
-        const bad = await summarizeJsonLines(
-          process.stdin,
-          (line) => process.stdout.write(`${line}\n`),
-          (message) => console.error(`newsbridge summarize: ${message}`),
-          length,
-          flags.lang,
-        );
-        if (bad > 0) process.exitCode = 2;
-        return;
-      }
-      const { summary } = summarizeRecord({ id: null, text: await readAll(process.stdin) }, length, flags.lang);
-      for (const sentence of summary) process.stdout.write(`${sentence}\n`);
-    });
+    .action((flags: SummarizeFlags) =>
+      runTextCommand('summarize', flags.jsonl, {
+        setup: async () => parseLength(flags, (await loadConfig(flags.config)).config.summary),
+        jsonLines: (length, input, write, warn) => summarizeJsonLines(input, write, warn, length, flags.lang),
+        text: (length, text) => summarizeRecord({ id: null, text }, length, flags.lang).summary,
+      }),
+    );
 }

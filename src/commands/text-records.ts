@@ -72,7 +72,36 @@ export function mapTextRecords(
   return mapJsonLines(input, { problem: recordProblem, expected: '{"id": …, "text": "…"}' }, handle, write, warn);
 }
 
-export async function readAll(input: Readable): Promise<string> {
+/** How one analysis command (`detect`, `segment`, `summarize`) reads stdin and answers. */
+export interface TextCommand<S> {
+  /** Loads what the command needs; an error here is a usage or config error (exit 1). */
+  setup(): Promise<S>;
+  /** `--jsonl`: maps the JSON lines of `input`; returns how many lines were bad (exit 2 if any). */
+  jsonLines(state: S, input: Readable, write: (line: string) => void, warn: (message: string) => void): Promise<number>;
+  /** Plain text on stdin: the lines to print. */
+  text(state: S, text: string): string[];
+}
+
+/** Runs an analysis command on stdin/stdout, with its exit codes: 0 ok, 1 usage or config, 2 bad lines. */
+export async function runTextCommand<S>(name: string, jsonl: boolean | undefined, command: TextCommand<S>): Promise<void> {
+  let state: S;
+  try {
+    state = await command.setup();
+  } catch (error) {
+    console.error(`newsbridge ${name}: ${(error as Error).message}`);
+    process.exitCode = 1;
+    return;
+  }
+  if (jsonl) {
+    const write = (line: string) => process.stdout.write(`${line}\n`);
+    const bad = await command.jsonLines(state, process.stdin, write, (message) => console.error(`newsbridge ${name}: ${message}`));
+    if (bad > 0) process.exitCode = 2;
+    return;
+  }
+  for (const line of command.text(state, await readAll(process.stdin))) process.stdout.write(`${line}\n`);
+}
+
+async function readAll(input: Readable): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of input) chunks.push(Buffer.from(chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8');
