@@ -9,7 +9,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { SourceArticle } from '../src/article.js';
-import { removeBoilerplate } from '../src/clean.js';
+import { removeBoilerplate } from '../src/stages/clean.js';
 import { sharedPath } from './shared-data.js';
 
 interface GoldArticle {

@@ -8,8 +8,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { defaultConfig } from '../src/config.js';
-import { LanguageDetector } from '../src/detect.js';
+import { defaultConfig } from '../src/config/config.js';
+import { LanguageDetector } from '../src/stages/detect.js';
 import { sharedPath } from './shared-data.js';
 
 /** ISO 639-3 (and FLORES-style `xxx_Scrp`) labels to the 639-1 codes the detector answers. */

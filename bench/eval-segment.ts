@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { splitSentences } from '../src/segment.js';
+import { splitSentences } from '../src/stages/segment.js';
 import { sharedPath } from './shared-data.js';
 
 interface GoldDocument {

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { summarizeRecord } from '../src/commands/summarize.js';
+import { summarizeRecord } from '../src/cli/summarize.js';
 import { scoreRouge, type RougeOptions, type RougeScores } from './rouge.js';
 
 interface EvalRecord {

@@ -19,15 +19,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
-import { removeBoilerplate } from '../src/clean.js';
-import { defaultConfig } from '../src/config.js';
-import { detectLanguage, LanguageDetector } from '../src/detect.js';
-import { readArticleFile } from '../src/read.js';
-import { segmentSentences } from '../src/segment.js';
-import { summarizeArticle } from '../src/summarize.js';
-import { configuredModels } from '../src/models.js';
-import { translateArticle, type TranslationBackend } from '../src/translate.js';
-import { Translator } from '../src/translator.js';
+import { removeBoilerplate } from '../src/stages/clean.js';
+import { defaultConfig } from '../src/config/config.js';
+import { detectLanguage, LanguageDetector } from '../src/stages/detect.js';
+import { readArticleFile } from '../src/input/read.js';
+import { segmentSentences } from '../src/stages/segment.js';
+import { summarizeArticle } from '../src/stages/summarize.js';
+import { configuredModels } from '../src/models/store.js';
+import { translateArticle, type TranslationBackend } from '../src/stages/translate.js';
+import { Translator } from '../src/translation/translator.js';
 import { ensureTinyModels, repoRoot } from '../tools/newsbridge-process.js';
 
 const WORDS = (

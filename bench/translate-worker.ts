@@ -4,9 +4,9 @@
  */
 import { createInterface } from 'node:readline';
 import { AutoTokenizer, env, LogLevel, pipeline, type TranslationPipeline } from '@huggingface/transformers';
-import { defaultConfig } from '../src/config.js';
-import type { ModelDtype } from '../src/models.js';
-import { decodingOptions, packBatches, Translator } from '../src/translator.js';
+import { defaultConfig } from '../src/config/config.js';
+import type { ModelDtype } from '../src/models/store.js';
+import { decodingOptions, packBatches, Translator } from '../src/translation/translator.js';
 import { OrtGreedyDecoder } from './ort-greedy.js';
 
 export type Variant = 'translator' | 'naive-pipeline' | 'ort-greedy';

@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Command, InvalidArgumentError } from 'commander';
-import { TranslationMemory } from '../src/cache.js';
+import { TranslationMemory } from '../src/translation/memory.js';
 import { compareOutputs, listFiles, type OutputDifference } from './compare-outputs.js';
 import { seededRandom, writeCorpus } from './corpus.js';
 import { ensureTinyModels, repoRoot, startNewsbridge, writeRunConfig, type NewsbridgeRun, type StartedRun } from './newsbridge-process.js';

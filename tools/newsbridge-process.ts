@@ -13,7 +13,7 @@ import { isUpToDate, makeModel } from './make-model.js';
  */
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const cli = path.join(repoRoot, 'src', 'cli.ts');
+const cli = path.join(repoRoot, 'src', 'cli', 'index.ts');
 
 export interface NewsbridgeRun {
   /** Exit code, or null when a signal ended the process. */

@@ -3,9 +3,9 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Document, isMap, isScalar, type YAMLMap } from 'yaml';
 import { z } from 'zod';
-import { configJsonSchema, defaultConfig } from '../src/config.js';
-import { runReportSchema } from '../src/report.js';
-import { articleOutputSchema, manifestLineSchema } from '../src/write.js';
+import { configJsonSchema, defaultConfig } from '../src/config/config.js';
+import { runReportSchema } from '../src/run/report.js';
+import { articleOutputSchema, manifestLineSchema } from '../src/output/write.js';
 
 /**
  * `npm run schema`: writes the JSON Schemas of the config and the outputs, and the documented default

@@ -1,0 +1,104 @@
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { CacheCorruptError, TranslationMemory, type CacheStats } from '../translation/memory.js';
+import { loadConfig } from '../config/config.js';
+
+interface CacheOptions {
+  config?: string;
+}
+
+/** `newsbridge cache stats|clear`: look into or empty the translation memory named by the config. */
+export function registerCacheCommand(program: Command): void {
+  const cache = program
+    .command('cache')
+    .description('Inspect or empty the translation memory (cache.path in the config).');
+
+  cache
+    .command('stats')
+    .description('Sentences stored per model, and the size of the cache file.')
+    .option('--config <file>', 'pipeline config (default: pipeline.yaml when present)')
+    .option('--json', 'print the figures as JSON')
+    .action(async (options: CacheOptions & { json?: boolean }) => {
+      await reportErrors(async () => {
+        const file = await cachePath(options);
+        if (!existsSync(file)) {
+          console.log(options.json ? JSON.stringify({ path: file, bytes: 0, sentences: 0, models: [] }) : `no translation memory at ${file} yet`);
+          return;
+        }
+        const memory = TranslationMemory.open(file);
+        try {
+          const stats = memory.stats();
+          console.log(options.json ? JSON.stringify(stats) : formatStats(stats));
+        } finally {
+          memory.close();
+        }
+      });
+    });
+
+  cache
+    .command('clear')
+    .description('Delete cached translations: all of them (and a damaged cache file), or one model’s.')
+    .option('--config <file>', 'pipeline config (default: pipeline.yaml when present)')
+    .option('--model <id>', 'only the translations of this model id, e.g. Xenova/opus-mt-ar-en')
+    .action(async (options: CacheOptions & { model?: string }) => {
+      await reportErrors(async () => {
+        const file = await cachePath(options);
+        if (!existsSync(file)) {
+          console.log(`no translation memory at ${file}; nothing to clear`);
+          return;
+        }
+        let memory: TranslationMemory;
+        try {
+          memory = TranslationMemory.open(file);
+        } catch (error) {
+          if (!(error instanceof CacheCorruptError) || options.model !== undefined) throw error;
+          // A damaged file cannot be emptied row by row; it only holds what can be made again.
+          TranslationMemory.remove(file);
+          console.log(`removed the damaged translation memory ${file}; the next run starts a new one`);
+          return;
+        }
+        try {
+          const deleted = memory.clear(options.model === undefined ? {} : { id: options.model });
+          const which = options.model === undefined ? '' : ` of ${options.model}`;
+          console.log(`deleted ${plural(deleted, 'cached translation')}${which} from ${file}`);
+        } finally {
+          memory.close();
+        }
+      });
+    });
+}
+
+async function cachePath(options: CacheOptions): Promise<string> {
+  const { config } = await loadConfig(options.config);
+  return config.cache.path;
+}
+
+/** Config and cache errors already say what is wrong and how to fix it: print them, exit 1. */
+async function reportErrors(action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    console.error(`newsbridge cache: ${(error as Error).message}`);
+    process.exitCode = 1;
+  }
+}
+
+function formatStats(stats: CacheStats): string {
+  const lines = [`translation memory ${stats.path}: ${plural(stats.sentences, 'sentence')}, ${formatBytes(stats.bytes)}`];
+  for (const model of stats.models) {
+    lines.push(
+      `  ${String(model.sentences).padStart(9)}  ${model.id}@${model.revision} ${model.dtype} (weights ${model.fingerprint.slice(0, 12)})`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,201 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { applyOverrides, loadConfig, type PipelineConfig } from '../config/config.js';
+import {
+  assertModelReady,
+  configuredModels,
+  listModels,
+  pullModel,
+  verifyError,
+  verifyModel,
+  type ConfiguredModel,
+  type PullProgress,
+} from '../models/store.js';
+
+interface ModelsOptions {
+  config?: string;
+  modelsDir?: string;
+  only?: string;
+}
+
+/** `newsbridge models pull|verify|list`: install, check and show the configured translation models. */
+export function registerModelsCommand(program: Command): void {
+  const models = program.command('models').description('Download, verify and list the translation models.');
+
+  models
+    .command('pull')
+    .description('Download the configured models (the files the configured dtype needs) from the hub or a mirror.')
+    .option('--only <lang>', 'only the model of this source language, e.g. ar')
+    .option('--mirror <url>', 'base URL with the hub layout <url>/<id>/resolve/<revision>/<file> (default: translation.mirror)')
+    .option('--dtype <dtype>', 'q8 or fp32 (default: translation.dtype)')
+    .option('--models-dir <dir>', 'where models live (default: translation.modelsDir)')
+    .option('--config <file>', 'pipeline config (default: pipeline.yaml when present)')
+    .action(async (options: ModelsOptions & { mirror?: string; dtype?: string }) => {
+      await reportErrors(async () => {
+        const config = await modelsConfig(options);
+        const dtype = options.dtype ?? config.translation.dtype;
+        if (dtype !== 'q8' && dtype !== 'fp32') throw new Error(`--dtype is "${dtype}"; accepted: q8, fp32`);
+        const mirror = options.mirror ?? config.translation.mirror;
+        const progress = progressReporter();
+        let failed = 0;
+        for (const model of selectModels(config, options.only)) {
+          try {
+            await pullModel({
+              id: model.id,
+              revision: model.revision,
+              modelsDir: config.translation.modelsDir,
+              dtype,
+              mirror,
+              onProgress: (p) => progress.update(model, p),
+            });
+            progress.stop();
+            console.log(`${model.lang}: ${model.id}@${model.revision} (${dtype}) is installed in ${model.dir}`);
+          } catch (error) {
+            progress.stop();
+            failed++;
+            console.error(`newsbridge models pull: ${model.lang}: ${(error as Error).message}`);
+          }
+        }
+        if (failed > 0) process.exitCode = 1;
+      });
+    });
+
+  models
+    .command('verify')
+    .description('Re-check the installed models file by file against their manifests (size and sha256).')
+    .option('--only <lang>', 'only the model of this source language')
+    .option('--models-dir <dir>', 'where models live (default: translation.modelsDir)')
+    .option('--config <file>', 'pipeline config (default: pipeline.yaml when present)')
+    .action(async (options: ModelsOptions) => {
+      await reportErrors(async () => {
+        const config = await modelsConfig(options);
+        for (const model of selectModels(config, options.only)) {
+          try {
+            await assertModelReady(model.dir, config.translation.dtype, model.label);
+            const report = await verifyModel(model.dir);
+            const error = verifyError(report, model.label);
+            if (error) throw error;
+            console.log(`${model.lang}: ${model.id} ok (${report.checked.length} files match the manifest) in ${model.dir}`);
+          } catch (error) {
+            console.error(`newsbridge models verify: ${(error as Error).message}`);
+            process.exitCode = 1;
+          }
+        }
+      });
+    });
+
+  models
+    .command('list')
+    .description('Show the installed models and which configured languages they cover.')
+    .option('--models-dir <dir>', 'where models live (default: translation.modelsDir)')
+    .option('--config <file>', 'pipeline config (default: pipeline.yaml when present)')
+    .action(async (options: ModelsOptions) => {
+      await reportErrors(async () => {
+        const config = await modelsConfig(options);
+        const { modelsDir, dtype } = config.translation;
+        const installed = await listModels(modelsDir);
+        const byId = new Map(installed.map((model) => [model.id, model]));
+        console.log(`models in ${modelsDirLabel(path.resolve(modelsDir))}; configured dtype ${dtype}`);
+        const configured = configuredModels(config.translation.models, modelsDir);
+        for (const model of configured) {
+          const found = byId.get(model.id);
+          const state = !found
+            ? 'not installed'
+            : `${found.dtypes.length > 0 ? found.dtypes.join(' ') : 'incomplete'}${found.manifest ? ` @${found.manifest.revision}` : ' (no manifest)'}`;
+          const covered = found?.dtypes.includes(dtype) ? 'covered' : `not covered (${dtype})`;
+          console.log(`  ${model.lang.padEnd(4)}${model.id.padEnd(32)}${state.padEnd(24)}${covered}`);
+        }
+        const configuredIds = new Set(configured.map((model) => model.id));
+        for (const model of installed.filter((m) => !configuredIds.has(m.id))) {
+          console.log(`  ${'-'.padEnd(4)}${model.id.padEnd(32)}${(model.dtypes.join(' ') || 'incomplete').padEnd(24)}not configured`);
+        }
+      });
+    });
+}
+
+function modelsDirLabel(modelsDir: string): string {
+  return existsSync(modelsDir) ? modelsDir : `${modelsDir} (does not exist yet)`;
+}
+
+async function modelsConfig(options: ModelsOptions): Promise<PipelineConfig> {
+  const { config } = await loadConfig(options.config);
+  return applyOverrides(config, { modelsDir: options.modelsDir });
+}
+
+function selectModels(config: PipelineConfig, only: string | undefined): ConfiguredModel[] {
+  const models = configuredModels(config.translation.models, config.translation.modelsDir);
+  if (only === undefined) return models;
+  const selected = models.filter((model) => model.lang === only);
+  if (selected.length === 0) {
+    const known = models.map((model) => model.lang).join(', ');
+    throw new Error(`--only ${only}: no model is configured for "${only}"; configured: ${known} (translation.models)`);
+  }
+  return selected;
+}
+
+export interface ProgressReporter {
+  update(model: ConfiguredModel, progress: PullProgress): void;
+  stop(): void;
+}
+
+/** Bars on a terminal; one line per finished file otherwise (logs, CI). */
+export function progressReporter(): ProgressReporter {
+  if (!process.stderr.isTTY) {
+    return {
+      update(model, p) {
+        if (p.state === 'done') console.error(`${model.lang}: ${p.file} downloaded (${formatBytes(p.bytesDone)})`);
+        if (p.state === 'verified') console.error(`${model.lang}: ${p.file} already present (sha256 ok)`);
+      },
+      stop() {},
+    };
+  }
+  let bars: cliProgress.MultiBar | null = null;
+  const byFile = new Map<string, cliProgress.SingleBar>();
+  return {
+    update(model, p) {
+      bars ??= new cliProgress.MultiBar(
+        {
+          stream: process.stderr,
+          format: ' {bar} {percentage}% {name} {size}',
+          barsize: 20,
+          hideCursor: true,
+          clearOnComplete: false,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      const key = `${model.lang}/${p.file}`;
+      const total = p.bytesTotal ?? Math.max(p.bytesDone, 1);
+      const payload = { name: `${model.lang} ${p.file}`, size: `${formatBytes(p.bytesDone)} / ${p.bytesTotal === null ? '?' : formatBytes(total)}` };
+      let bar = byFile.get(key);
+      if (!bar) {
+        bar = bars.create(total, p.bytesDone, payload);
+        byFile.set(key, bar);
+      }
+      bar.setTotal(total);
+      bar.update(p.bytesDone, payload);
+    },
+    stop() {
+      bars?.stop();
+      bars = null;
+      byFile.clear();
+    },
+  };
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+/** Errors from the store and the config already say what is wrong and how to fix it: print, exit 1. */
+async function reportErrors(action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    console.error(`newsbridge models: ${(error as Error).message}`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,143 @@
+import { createWriteStream } from 'node:fs';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import pino from 'pino';
+import { applyOverrides, ConfigError, DEFAULT_CONFIG_FILE, loadConfig, type PipelineConfig } from '../config/config.js';
+import { runPipeline, type RunEvents } from '../run/pipeline.js';
+import { renderRunSummary, type RunReport } from '../run/report.js';
+import { progressReporter } from './models.js';
+
+interface RunFlags {
+  config?: string;
+  input?: string[];
+  output?: string;
+  concurrency?: string;
+  modelsDir?: string;
+  force?: boolean;
+  offline?: boolean;
+  cache: boolean;
+  jsonl?: string;
+  verbose?: boolean;
+}
+
+/** Exit codes of `newsbridge run`, as documented in the README. */
+export const EXIT = { ok: 0, usage: 1, articles: 2, interrupted: 130, pipeClosed: 141, terminated: 143 } as const;
+
+/** `newsbridge run`: the whole pipeline over the input folder. */
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('Turn the input articles into bilingual outputs: read, clean, detect, segment, translate, summarize, write.')
+    .option('--config <file>', `pipeline config (default: ${DEFAULT_CONFIG_FILE} when present, else the defaults)`)
+    .option('--input <dir|glob...>', 'input folders, files or glob patterns (default: input.patterns)')
+    .option('--output <dir>', 'output folder (default: output.dir)')
+    .option('--concurrency <n>', 'articles processed at once (default: run.concurrency)')
+    .option('--models-dir <dir>', 'where translation models live (default: translation.modelsDir)')
+    .option('--force', 'process every article, even those whose outputs are up to date')
+    .option('--offline', 'never download models; a missing model makes its articles model-unavailable')
+    .option('--no-cache', 'do not use the translation memory')
+    .option('--jsonl <dest>', 'stream article records as JSON lines to <dest> ("-" for stdout) instead of writing output files')
+    .option('--verbose', 'structured logs (pino, JSON lines) on stderr')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 every article ok or up to date; 2 some articles failed or are partial; 1 usage or config error;\n130 interrupted (SIGINT), 143 terminated (SIGTERM), 141 the reader of --jsonl closed it:\narticles in flight were finished, the rest left untouched.',
+    )
+    .action(async (flags: RunFlags) => {
+      process.exitCode = await run(flags);
+    });
+}
+
+async function run(flags: RunFlags): Promise<number> {
+  let config: PipelineConfig;
+  try {
+    const loaded = await loadConfig(flags.config);
+    config = applyOverrides(loaded.config, {
+      input: flags.input,
+      output: flags.output,
+      concurrency: flags.concurrency,
+      modelsDir: flags.modelsDir,
+      offline: flags.offline,
+      cache: flags.cache,
+    });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return EXIT.usage;
+  }
+
+  const log = pino({ name: 'newsbridge', level: flags.verbose ? 'info' : 'silent' }, pino.destination(2));
+  const jsonl = flags.jsonl === undefined ? undefined : flags.jsonl === '-' ? process.stdout : createWriteStream(flags.jsonl);
+  const stop = new AbortController();
+  let exitOnStop: number = EXIT.interrupted;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) process.exit(signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted);
+    exitOnStop = signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+    process.stderr.write(`\n${signal}: finishing the articles in flight; ${signal} again to stop at once\n`);
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // Whoever reads the records has gone (`| head`), or the file cannot be written: nobody gets the rest.
+  let jsonlFailed = false;
+  jsonl?.on('error', (error: NodeJS.ErrnoException) => {
+    if (stop.signal.aborted) return;
+    if (error.code === 'EPIPE') {
+      exitOnStop = EXIT.pipeClosed;
+    } else {
+      jsonlFailed = true;
+      process.stderr.write(`newsbridge run: cannot write the records to ${flags.jsonl}: ${error.message}\n`);
+    }
+    stop.abort();
+  });
+
+  const progress = runProgress(Boolean(flags.verbose));
+  let report: RunReport;
+  try {
+    report = await runPipeline({ config, force: flags.force, jsonl, log, events: progress.events, signal: stop.signal });
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (jsonl && jsonl !== process.stdout && !jsonl.destroyed) await new Promise<void>((done) => jsonl.end(() => done()));
+  }
+  process.stderr.write(`${renderRunSummary(report)}\n`);
+  if (jsonlFailed) return EXIT.usage;
+  if (report.interrupted) return exitOnStop;
+  return report.articles.failed + report.articles.partial > 0 ? EXIT.articles : EXIT.ok;
+}
+
+/**
+ * A progress bar (done/total, rate, ETA) on a terminal; in CI, when piped or with --verbose, nothing
+ * but the one-line summary at the end. Run problems are printed once either way.
+ */
+function runProgress(verbose: boolean): { events: RunEvents; stop(): void } {
+  const interactive = process.stderr.isTTY && !process.env.CI && !verbose;
+  const downloads = progressReporter();
+  const bar = interactive
+    ? new cliProgress.SingleBar(
+        { stream: process.stderr, format: ' {bar} {value}/{total} articles | {rate}/s | ETA {eta_formatted}', hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
+  const started = Date.now();
+  let done = 0;
+  const events: RunEvents = {
+    onStart: (total) => bar?.start(total, 0, { rate: '0.0' }),
+    onDownload: (model, p) => downloads.update(model, p),
+    onProblem: (message) => {
+      downloads.stop();
+      if (!verbose) process.stderr.write(`${bar ? '\n' : ''}newsbridge: ${message}\n`);
+    },
+    onArticle: () => {
+      done += 1;
+      bar?.update(done, { rate: (done / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(1) });
+    },
+  };
+  return {
+    events,
+    stop: () => {
+      downloads.stop();
+      bar?.stop();
+    },
+  };
+}

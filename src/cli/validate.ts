@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from '../config/config.js';
+
+interface ValidateOptions {
+  config?: string;
+  print?: boolean;
+}
+
+/** `newsbridge validate [--config F]`: check a pipeline config; exit 0 when valid, 1 with every issue. */
+export function registerValidateCommand(program: Command): void {
+  program
+    .command('validate')
+    .description('Check a pipeline config: every issue is printed as FILE:LINE:COL: key, what is wrong, what is accepted.')
+    .option('--config <file>', `config file (default: ${DEFAULT_CONFIG_FILE} when present, else the defaults)`)
+    .option('--print', 'print the effective config (defaults filled in) as JSON')
+    .addHelpText('after', '\nExit codes: 0 valid, 1 invalid or unreadable.')
+    .action(async (options: ValidateOptions) => {
+      try {
+        const { config, path } = await loadConfig(options.config);
+        const name = options.config ?? DEFAULT_CONFIG_FILE;
+        process.stdout.write(
+          path === null ? `no ${name} here; the built-in defaults apply\n` : `${name}: valid\n`,
+        );
+        if (options.print) process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        process.stderr.write(`${error.message}\n`);
+        process.exitCode = 1;
+      }
+    });
+}

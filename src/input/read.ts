@@ -1,0 +1,357 @@
+import { createHash } from 'node:crypto';
+import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { basename, extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import chardet from 'chardet';
+import fg from 'fast-glob';
+import iconv from 'iconv-lite';
+import type { SourceArticle } from '../article.js';
+
+/**
+ * Stage 1, read: bytes → text. The encoding is detected from the bytes, never from the file name:
+ *
+ * 1. a byte order mark: UTF-8, UTF-16 LE or BE;
+ * 2. UTF-16 without a BOM when zero bytes sit almost only at odd (LE) or even (BE) positions, as they
+ *    do for the ASCII spaces, digits and punctuation of any UTF-16 text;
+ * 3. any other NUL byte: binary;
+ * 4. valid UTF-8;
+ * 5. the legacy code pages these languages still arrive in, windows-1256 (Arabic) and windows-1258
+ *    (Vietnamese): each candidate decoding is scored by how many of its letters sit in words of one
+ *    plausible script (wrong code pages produce words mixing Arabic and Latin letters, or Latin
+ *    letters that do not exist in Vietnamese); chardet's n-gram confidence breaks near-ties;
+ * 6. otherwise UTF-8 with U+FFFD for the invalid bytes and an `invalid-utf8` warning, unless the result
+ *    is mostly not text, which makes it binary.
+ */
+
+export type InputErrorReason = 'binary' | 'empty' | 'too-large' | 'unreadable';
+
+/** An article that cannot be read. The message names the file and the fix. */
+export class InputError extends Error {
+  override readonly name = 'InputError';
+  constructor(
+    readonly path: string,
+    readonly reason: InputErrorReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Something the reader had to repair; the article is usable but its status should say so (`partial`). */
+export interface ReadWarning {
+  /** Bytes not valid in the detected encoding were replaced with U+FFFD. */
+  reason: 'invalid-utf8' | 'invalid-utf16';
+  message: string;
+}
+
+export interface ReadArticle extends SourceArticle {
+  warnings: ReadWarning[];
+}
+
+export type DetectedEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1256' | 'windows-1258';
+
+interface Decoding {
+  encoding: DetectedEncoding;
+  text: string;
+  /** Bytes that were not valid in the encoding and became U+FFFD. */
+  invalid: boolean;
+}
+
+/** Legacy detection looks at this much of a file; enough for any article, and keeps chardet cheap. */
+const SAMPLE_BYTES = 256 * 1024;
+/** Share of letters in single-script words for a legacy decoding to count as the right one. */
+const MIN_SCRIPT_FIT = 0.9;
+/** Share of text-like characters below which decoded bytes are taken to be binary. */
+const MIN_TEXT_SHARE = 0.9;
+
+export function decodeArticle(bytes: Buffer, path: string, id: string): ReadArticle {
+  const source = {
+    path,
+    bytes: bytes.length,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+  };
+  const decoding = decodeBytes(bytes, path);
+  const text = normalizeText(decoding.text);
+  if (isBlank(text)) {
+    throw new InputError(
+      path,
+      'empty',
+      `${path}: the article is empty (${bytes.length === 0 ? 'no bytes' : 'only whitespace'}); remove the file or give it text`,
+    );
+  }
+  const warnings: ReadWarning[] = decoding.invalid ? [invalidBytesWarning(path, decoding.encoding)] : [];
+  return { id, source: { ...source, encoding: decoding.encoding }, text, warnings };
+}
+
+function invalidBytesWarning(path: string, encoding: DetectedEncoding): ReadWarning {
+  if (encoding === 'utf-8') {
+    return {
+      reason: 'invalid-utf8',
+      message: `${path}: not valid UTF-8 nor windows-1256/1258; invalid bytes were replaced with U+FFFD; re-save the file as UTF-8`,
+    };
+  }
+  return {
+    reason: 'invalid-utf16',
+    message: `${path}: ${encoding} by its byte order mark but with invalid units (odd length or unpaired surrogates), replaced with U+FFFD; re-save the file as UTF-8`,
+  };
+}
+
+function decodeBytes(bytes: Buffer, path: string): Decoding {
+  const binary = () =>
+    new InputError(
+      path,
+      'binary',
+      `${path}: this is a binary file, not text (NUL or control bytes, not valid in any supported encoding); ` +
+        'articles must be plain text in UTF-8, UTF-16, windows-1256 or windows-1258 — remove it from the input or narrow input.patterns',
+    );
+  const bom = decodeWithBom(bytes);
+  if (bom) {
+    if (textShare(bom.text) < MIN_TEXT_SHARE) throw binary();
+    return bom;
+  }
+
+  const utf16 = utf16WithoutBom(bytes);
+  if (utf16) return utf16;
+
+  if (bytes.includes(0)) throw binary();
+
+  const utf8 = decodeUtf8(bytes);
+  if (!utf8.invalid) {
+    if (textShare(utf8.text) < MIN_TEXT_SHARE) throw binary();
+    return utf8;
+  }
+
+  const legacy = detectLegacyEncoding(bytes);
+  if (legacy) return { encoding: legacy, text: iconv.decode(bytes, legacy), invalid: false };
+
+  if (textShare(utf8.text) < MIN_TEXT_SHARE) throw binary();
+  return utf8;
+}
+
+function decodeWithBom(bytes: Buffer): Decoding | undefined {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return decodeUtf8(bytes.subarray(3));
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return decodeUtf16(bytes.subarray(2), 'utf-16le');
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return decodeUtf16(bytes.subarray(2), 'utf-16be');
+  return undefined;
+}
+
+function decodeUtf8(bytes: Uint8Array): Decoding {
+  try {
+    return { encoding: 'utf-8', text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes), invalid: false };
+  } catch {
+    return { encoding: 'utf-8', text: new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes), invalid: true };
+  }
+}
+
+function decodeUtf16(bytes: Uint8Array, encoding: 'utf-16le' | 'utf-16be'): Decoding {
+  try {
+    return { encoding, text: new TextDecoder(encoding, { fatal: true, ignoreBOM: true }).decode(bytes), invalid: false };
+  } catch {
+    return { encoding, text: new TextDecoder(encoding, { ignoreBOM: true }).decode(bytes), invalid: true };
+  }
+}
+
+/**
+ * UTF-16 text has a zero high byte for every ASCII character (spaces at least, in any script), so its
+ * zero bytes fall almost only on one parity; binary data has them on both.
+ */
+function utf16WithoutBom(bytes: Buffer): Decoding | undefined {
+  const sample = bytes.subarray(0, SAMPLE_BYTES - (SAMPLE_BYTES % 2));
+  if (sample.length < 4) return undefined;
+  let evenZeros = 0;
+  let oddZeros = 0;
+  for (let index = 0; index < sample.length; index++) {
+    if (sample[index] === 0) {
+      if (index % 2 === 0) evenZeros++;
+      else oddZeros++;
+    }
+  }
+  const units = sample.length / 2;
+  const [many, few] = oddZeros >= evenZeros ? [oddZeros, evenZeros] : [evenZeros, oddZeros];
+  if (many / units < 0.1 || few / units > 0.01) return undefined;
+  const decoding = decodeUtf16(bytes, oddZeros >= evenZeros ? 'utf-16le' : 'utf-16be');
+  return !decoding.invalid && textShare(decoding.text) >= MIN_TEXT_SHARE ? decoding : undefined;
+}
+
+const LEGACY_CANDIDATES = [
+  { encoding: 'windows-1256', fit: arabicScriptFit },
+  { encoding: 'windows-1258', fit: vietnameseScriptFit },
+] as const;
+
+function detectLegacyEncoding(bytes: Buffer): 'windows-1256' | 'windows-1258' | undefined {
+  const sample = bytes.subarray(0, SAMPLE_BYTES);
+  const confidence = new Map(chardet.analyse(sample).map((match) => [match.name.toLowerCase(), match.confidence]));
+  const scored = LEGACY_CANDIDATES.map(({ encoding, fit }) => {
+    const text = iconv.decode(sample, encoding).normalize('NFC');
+    return {
+      encoding,
+      fit: textShare(text) >= MIN_TEXT_SHARE ? fit(text) : 0,
+      confidence: confidence.get(encoding) ?? 0,
+    };
+  }).sort((a, b) => (Math.abs(a.fit - b.fit) > 0.02 ? b.fit - a.fit : b.confidence - a.confidence));
+  const best = scored[0];
+  return best && best.fit >= MIN_SCRIPT_FIT ? best.encoding : undefined;
+}
+
+const WORD = /[\p{L}\p{M}]+/gu;
+const ARABIC_SCRIPT = /[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]/u;
+const LATIN_SCRIPT = /\p{Script=Latin}/u;
+const LETTER = /\p{L}/gu;
+
+/** Share of letters that sit in words written in one script (Arabic or Latin). */
+function arabicScriptFit(text: string): number {
+  return shareOfLettersInWords(text, (word) => !(ARABIC_SCRIPT.test(word) && LATIN_SCRIPT.test(word)));
+}
+
+const VIETNAMESE_WORD =
+  /^[a-zA-ZàáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴĐ]+$/u;
+
+/**
+ * Share of letters that sit in words spelled with the Vietnamese alphabet (after NFC, so a tone mark
+ * left uncombined, or a letter Vietnamese does not have, spoils its word).
+ */
+function vietnameseScriptFit(text: string): number {
+  return shareOfLettersInWords(text, (word) => VIETNAMESE_WORD.test(word));
+}
+
+function shareOfLettersInWords(text: string, wordFits: (word: string) => boolean): number {
+  let letters = 0;
+  let fitting = 0;
+  for (const [word] of text.matchAll(WORD)) {
+    const count = word.match(LETTER)?.length ?? 0;
+    letters += count;
+    if (wordFits(word)) fitting += count;
+  }
+  return letters === 0 ? 0 : fitting / letters;
+}
+
+/** Controls other than whitespace, and U+FFFD, are what decoding binary data produces. */
+const NOT_TEXT = /[\u0000-\u0008\u000E-\u001F\u007F-\u009F\uFFFD]/gu;
+
+function textShare(text: string): number {
+  if (text.length === 0) return 1;
+  return 1 - (text.match(NOT_TEXT)?.length ?? 0) / text.length;
+}
+
+/** CR LF, CR, NEL, vertical tab, form feed and the Unicode line/paragraph separators. */
+const LINE_BREAK = /\r\n?|[\u000B\u000C\u0085\u2028\u2029]/g;
+
+/**
+ * Removed: C0/C1 controls except `\n` and `\t`, soft hyphen, zero-width space, word joiner and the
+ * invisible math operators, BOMs inside the text, Mongolian vowel separator. Kept because they carry
+ * meaning: LRM/RLM/ALM (U+200E, U+200F, U+061C) and the bidi embeddings and isolates, which fix the
+ * direction of mixed Arabic/Latin runs; ZWNJ (U+200C), which Persian and Urdu spelling needs between
+ * letters of one word; ZWJ (U+200D), which joins emoji sequences and Arabic-script letters.
+ */
+const INVISIBLE = /[\u0000-\u0008\u000E-\u001F\u007F-\u009F\u00AD\u180E\u200B\u2060-\u2064\uFEFF]/g;
+
+/** Line endings unified to `\n`, invisible characters removed, then NFC. */
+export function normalizeText(text: string): string {
+  return text.replace(LINE_BREAK, '\n').replace(INVISIBLE, '').normalize('NFC');
+}
+
+const BLANK = /^[\s\u200C-\u200F\u061C\u202A-\u202E\u2066-\u2069]*$/u;
+
+function isBlank(text: string): boolean {
+  return BLANK.test(text);
+}
+
+/**
+ * The article id: its path relative to the input root, without extension, with `/` separators. A file
+ * outside the root gets its bare name, so an id can never point outside the output directory.
+ */
+export function articleId(path: string, inputRoot: string): string {
+  const relativePath = relative(inputRoot, path);
+  const inside = relativePath !== '' && !relativePath.startsWith('..') && !isAbsolute(relativePath);
+  const name = inside ? relativePath : basename(path);
+  return name.slice(0, name.length - extname(name).length).split(sep).join('/');
+}
+
+export interface ArticleFile {
+  /** As fast-glob matched it: relative to the working directory when its pattern was relative. */
+  path: string;
+  /** The static part of the pattern that matched it (`input` for `input/**\/*.txt`); ids are relative to it. */
+  inputRoot: string;
+}
+
+/**
+ * The article files the patterns match, sorted, each once (a file reached under two names through a
+ * symlink is listed under the first). Symlinked directories are not followed, so a symlink loop
+ * cannot multiply the input; a symlink to a file is listed, and one that cannot be resolved (a loop,
+ * a dangling link) is listed too, so the reader reports it instead of it vanishing silently.
+ * Patterns starting with `!` exclude.
+ */
+export async function listArticleFiles(patterns: readonly string[], cwd: string = process.cwd()): Promise<ArticleFile[]> {
+  const ignore = patterns.filter((pattern) => pattern.startsWith('!')).map((pattern) => pattern.slice(1));
+  const found = new Map<string, ArticleFile>();
+  for (const pattern of patterns.filter((candidate) => !candidate.startsWith('!'))) {
+    const inputRoot = fg.generateTasks([pattern])[0]?.base ?? '.';
+    const entries = await fg(pattern, { cwd, ignore, onlyFiles: false, followSymbolicLinks: false, objectMode: true, dot: false });
+    entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    for (const entry of entries) {
+      if (entry.dirent.isDirectory()) continue;
+      if (entry.dirent.isSymbolicLink() && (await stat(resolve(cwd, entry.path)).catch(() => null))?.isDirectory()) continue;
+      const key = await realpath(resolve(cwd, entry.path)).catch(() => resolve(cwd, entry.path));
+      if (!found.has(key)) found.set(key, { path: entry.path, inputRoot });
+    }
+  }
+  return [...found.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/**
+ * Reads one article from disk, at most `maxBytes` of it (a file that grows past the limit while being
+ * read is still refused), and decodes it.
+ */
+export async function readArticleFile(path: string, inputRoot: string, maxBytes: number): Promise<ReadArticle> {
+  let handle: FileHandle | undefined;
+  let bytes: Buffer;
+  try {
+    handle = await open(path, 'r');
+    const stats = await handle.stat();
+    if (!stats.isFile()) {
+      throw new InputError(path, 'unreadable', `${path}: not a regular file; narrow input.patterns to article files`);
+    }
+    if (stats.size > maxBytes) throw tooLarge(path, stats.size, maxBytes);
+    bytes = await readAtMost(handle, maxBytes + 1, stats.size + 1);
+    if (bytes.length > maxBytes) throw tooLarge(path, bytes.length, maxBytes);
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    throw unreadable(path, error as NodeJS.ErrnoException);
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+  return decodeArticle(bytes, path, articleId(path, inputRoot));
+}
+
+/** `expected` sizes the first read (the size from stat, plus one byte to see the end of the file). */
+async function readAtMost(handle: FileHandle, limit: number, expected: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  while (total < limit) {
+    const chunk = Buffer.alloc(Math.min(limit - total, total === 0 ? expected : 64 * 1024));
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+    if (bytesRead === 0) break;
+    chunks.push(chunk.subarray(0, bytesRead));
+    total += bytesRead;
+  }
+  return Buffer.concat(chunks, total);
+}
+
+function tooLarge(path: string, size: number, maxBytes: number): InputError {
+  return new InputError(
+    path,
+    'too-large',
+    `${path}: ${size} bytes is over input.maxBytes (${maxBytes}); raise input.maxBytes in pipeline.yaml or split the article`,
+  );
+}
+
+function unreadable(path: string, error: NodeJS.ErrnoException): InputError {
+  const fixes: Record<string, string> = {
+    ENOENT: 'it does not exist (deleted or moved after it was listed, or a dangling symlink)',
+    EACCES: 'permission denied; make it readable (chmod +r) or remove it from the input',
+    EPERM: 'permission denied; make it readable (chmod +r) or remove it from the input',
+    ELOOP: 'it is a symlink loop; remove the link',
+    EISDIR: 'it is a directory; narrow input.patterns to article files',
+  };
+  const fix = (error.code && fixes[error.code]) ?? `${error.message}; check the file and run again`;
+  return new InputError(path, 'unreadable', `${path}: cannot be read: ${fix}`);
+}

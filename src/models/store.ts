@@ -1,0 +1,421 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
+import path from 'node:path';
+import fg from 'fast-glob';
+import type { LanguageCode } from '../article.js';
+import type { ModelSpec } from '../config/config.js';
+
+/**
+ * The model store: configured models live in `<modelsDir>/<id>/` (the transformers.js local-model
+ * convention), are pulled from the hub or a mirror with the hub's URL layout, and carry a manifest
+ * with each file's size and sha256 so a broken download or a damaged file is caught before use.
+ */
+
+export type ModelDtype = 'q8' | 'fp32';
+
+export const MANIFEST_FILE = 'newsbridge-manifest.json';
+
+const COMMON_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'];
+const ONNX_PARTS = ['encoder_model', 'decoder_model_merged'];
+/** transformers.js loads `onnx/<part><suffix>.onnx` for a dtype. */
+const DTYPE_SUFFIX: Record<ModelDtype, string> = { fp32: '', q8: '_quantized' };
+
+/** The files a MarianMT export needs to run with the given dtype, relative to the model folder. */
+export function modelFiles(dtype: ModelDtype): string[] {
+  return [...COMMON_FILES, ...ONNX_PARTS.map((part) => `onnx/${part}${DTYPE_SUFFIX[dtype]}.onnx`)];
+}
+
+/** `<modelsDir>/<id>/`, absolute. */
+export function modelDirOf(modelsDir: string, id: string): string {
+  return path.resolve(modelsDir, ...id.split('/'));
+}
+
+/** The command that installs a configured model. */
+export function pullCommand(lang: LanguageCode, modelsDir: string): string {
+  return `newsbridge models pull --only ${lang} --models-dir ${path.resolve(modelsDir)}`;
+}
+
+export interface ManifestFile {
+  bytes: number;
+  sha256: string;
+}
+
+export interface ModelManifest {
+  id: string;
+  revision: string;
+  /** Base URL the files came from (the hub or a mirror). */
+  source: string;
+  pulledAt: string;
+  files: Record<string, ManifestFile>;
+}
+
+/** What a caller needs to name a model in a message: which one, and how to fix it. */
+export interface ModelLabel {
+  /** e.g. `Xenova/opus-mt-ar-en (ar)`. */
+  name: string;
+  /** The command (or instruction) that fixes a missing or corrupt model. */
+  fix: string;
+}
+
+/**
+ * A model that cannot be used: missing, corrupt or unloadable. One message says which model, where
+ * it was looked for, which file is wrong, and the command that fixes it.
+ */
+export class ModelUnavailableError extends Error {
+  override readonly name = 'ModelUnavailableError';
+
+  constructor(
+    readonly model: ModelLabel,
+    readonly modelDir: string,
+    /** The bad file relative to the model folder, when one file is to blame. */
+    readonly file: string | null,
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
+    const where = file ? path.join(modelDir, file) : `${modelDir}${path.sep}`;
+    super(`model ${model.name} is unavailable: ${where} ${problem}. Fix: ${model.fix}`, options);
+  }
+}
+
+/** A download that failed; the message names the URL, what went wrong and what to do. */
+export class ModelDownloadError extends Error {
+  override readonly name = 'ModelDownloadError';
+
+  constructor(
+    readonly url: string,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export async function readManifest(modelDir: string): Promise<ModelManifest | null> {
+  try {
+    return JSON.parse(await readFile(path.join(modelDir, MANIFEST_FILE), 'utf8')) as ModelManifest;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+async function fileSize(file: string): Promise<number | null> {
+  try {
+    return (await stat(file)).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * Cheap check before loading: every file the dtype needs is there, and where a manifest exists, has
+ * the size it records (a full hash check is `verifyModel`).
+ */
+export async function assertModelReady(modelDir: string, dtype: ModelDtype, model: ModelLabel): Promise<void> {
+  if ((await fileSize(modelDir)) === null) {
+    throw new ModelUnavailableError(model, modelDir, null, 'does not exist (the model is not installed)');
+  }
+  const manifest = await readManifest(modelDir);
+  for (const file of modelFiles(dtype)) {
+    const bytes = await fileSize(path.join(modelDir, file));
+    if (bytes === null) throw new ModelUnavailableError(model, modelDir, file, 'is missing');
+    const expected = manifest?.files[file]?.bytes;
+    if (expected !== undefined && expected !== bytes) {
+      throw new ModelUnavailableError(
+        model,
+        modelDir,
+        file,
+        `is corrupt (${bytes} bytes, the manifest says ${expected})`,
+      );
+    }
+  }
+}
+
+export interface FileProblem {
+  file: string;
+  problem: 'missing' | 'size' | 'sha256';
+  detail: string;
+}
+
+export interface VerifyReport {
+  modelDir: string;
+  manifest: ModelManifest | null;
+  /** Files checked against the manifest (every file the manifest lists). */
+  checked: string[];
+  problems: FileProblem[];
+}
+
+/** Re-checks every file in the manifest by size and sha256. */
+export async function verifyModel(modelDir: string): Promise<VerifyReport> {
+  const manifest = await readManifest(modelDir);
+  const report: VerifyReport = { modelDir, manifest, checked: [], problems: [] };
+  if (!manifest) return report;
+  for (const [file, expected] of Object.entries(manifest.files)) {
+    report.checked.push(file);
+    const full = path.join(modelDir, file);
+    const bytes = await fileSize(full);
+    if (bytes === null) {
+      report.problems.push({ file, problem: 'missing', detail: 'is missing' });
+    } else if (bytes !== expected.bytes) {
+      report.problems.push({ file, problem: 'size', detail: `has ${bytes} bytes, the manifest says ${expected.bytes}` });
+    } else {
+      const sha256 = await sha256File(full);
+      if (sha256 !== expected.sha256) {
+        report.problems.push({ file, problem: 'sha256', detail: `has sha256 ${sha256}, the manifest says ${expected.sha256}` });
+      }
+    }
+  }
+  return report;
+}
+
+/** Turns a failed verification into the one clear error. */
+export function verifyError(report: VerifyReport, model: ModelLabel): ModelUnavailableError | null {
+  if (!report.manifest) {
+    return new ModelUnavailableError(model, report.modelDir, MANIFEST_FILE, 'is missing, so the files cannot be checked');
+  }
+  const first = report.problems[0];
+  if (!first) return null;
+  const more = report.problems.length > 1 ? ` (and ${report.problems.length - 1} more bad files)` : '';
+  return new ModelUnavailableError(model, report.modelDir, first.file, `${first.detail}${more}`);
+}
+
+export interface InstalledModel {
+  /** Path relative to the models dir, which is the model id for models in the hub layout. */
+  id: string;
+  dir: string;
+  /** dtypes whose files are all present. */
+  dtypes: ModelDtype[];
+  manifest: ModelManifest | null;
+}
+
+/** Model folders under the models dir (`<id>/config.json`, ids of one or two path parts). */
+export async function listModels(modelsDir: string): Promise<InstalledModel[]> {
+  const root = path.resolve(modelsDir);
+  const configs = await fg(['*/config.json', '*/*/config.json'], { cwd: root, onlyFiles: true });
+  const models: InstalledModel[] = [];
+  for (const config of configs.sort()) {
+    const id = path.posix.dirname(config);
+    const dir = modelDirOf(root, id);
+    const dtypes: ModelDtype[] = [];
+    for (const dtype of ['q8', 'fp32'] as const) {
+      const sizes = await Promise.all(modelFiles(dtype).map((file) => fileSize(path.join(dir, file))));
+      if (sizes.every((size) => size !== null)) dtypes.push(dtype);
+    }
+    models.push({ id, dir, dtypes, manifest: await readManifest(dir) });
+  }
+  return models;
+}
+
+export interface PullProgress {
+  file: string;
+  bytesDone: number;
+  /** null while the server has not said how big the file is. */
+  bytesTotal: number | null;
+  /** `verified`: the file was already there with the manifest's hash and was not downloaded again. */
+  state: 'downloading' | 'done' | 'verified';
+}
+
+export interface PullOptions {
+  id: string;
+  revision: string;
+  modelsDir: string;
+  dtype: ModelDtype;
+  /** Base URL with the hub's layout, e.g. `https://huggingface.co`. */
+  mirror: string;
+  onProgress?: (progress: PullProgress) => void;
+  /** Attempts per file; each retry resumes from what is already on disk. */
+  attempts?: number;
+}
+
+/** How long a server may take to start answering a request. */
+const RESPONSE_TIMEOUT_MS = 30_000;
+
+export function fileUrl(mirror: string, id: string, revision: string, file: string): string {
+  return `${mirror.replace(/\/+$/, '')}/${id}/resolve/${encodeURIComponent(revision)}/${file}`;
+}
+
+/**
+ * Downloads the files a dtype needs into `<modelsDir>/<id>/`. Each file is written to `<file>.part`,
+ * synced and renamed, so a file under its final name is always complete; an interrupted download
+ * resumes from the `.part` file with an HTTP Range request. Files already present with the hash in
+ * the manifest are kept. Writes the manifest after every file.
+ */
+export async function pullModel(options: PullOptions): Promise<ModelManifest> {
+  const modelDir = modelDirOf(options.modelsDir, options.id);
+  await mkdir(modelDir, { recursive: true });
+  const previous = await readManifest(modelDir);
+  const sameSource = previous?.id === options.id && previous.revision === options.revision;
+  const manifest: ModelManifest = {
+    id: options.id,
+    revision: options.revision,
+    source: options.mirror,
+    pulledAt: new Date().toISOString(),
+    files: sameSource ? { ...previous.files } : {},
+  };
+  for (const file of modelFiles(options.dtype)) {
+    const target = path.join(modelDir, file);
+    const known = manifest.files[file];
+    if (known && (await fileSize(target)) === known.bytes && (await sha256File(target)) === known.sha256) {
+      options.onProgress?.({ file, bytesDone: known.bytes, bytesTotal: known.bytes, state: 'verified' });
+      continue;
+    }
+    const url = fileUrl(options.mirror, options.id, options.revision, file);
+    await mkdir(path.dirname(target), { recursive: true });
+    const bytes = await downloadWithRetries(url, target, file, options);
+    manifest.files[file] = { bytes, sha256: await sha256File(target) };
+    await writeJsonAtomic(path.join(modelDir, MANIFEST_FILE), manifest);
+  }
+  await writeJsonAtomic(path.join(modelDir, MANIFEST_FILE), manifest);
+  return manifest;
+}
+
+async function downloadWithRetries(url: string, target: string, file: string, options: PullOptions): Promise<number> {
+  const attempts = options.attempts ?? 3;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await downloadFile(url, target, (bytesDone, bytesTotal, state) =>
+        options.onProgress?.({ file, bytesDone, bytesTotal, state }),
+      );
+    } catch (error) {
+      const permanent = error instanceof ModelDownloadError && error.status !== undefined && error.status < 500;
+      if (permanent || attempt >= attempts) throw error;
+    }
+  }
+}
+
+const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/;
+
+/** One attempt at one file; resumes from `<target>.part`. Returns the file's size. */
+async function downloadFile(
+  url: string,
+  target: string,
+  progress: (done: number, total: number | null, state: PullProgress['state']) => void,
+): Promise<number> {
+  const part = `${target}.part`;
+  // Open before fetching so the body is read as soon as it arrives: a stream that errors drops
+  // whatever it had buffered and not yet handed out.
+  const handle = await open(part, 'a');
+  let done = 0;
+  let total: number | null;
+  try {
+    const offset = (await handle.stat()).size;
+    let response: Response;
+    // A network that drops packets would otherwise hang the pull (and a run that pulls) for minutes.
+    const answer = new AbortController();
+    const noAnswer = setTimeout(() => answer.abort(new Error(`no answer in ${RESPONSE_TIMEOUT_MS / 1000} s`)), RESPONSE_TIMEOUT_MS);
+    try {
+      response = await fetch(url, { headers: offset > 0 ? { Range: `bytes=${offset}-` } : {}, signal: answer.signal });
+    } catch (error) {
+      throw new ModelDownloadError(url, `could not reach ${url}: ${(error as Error).cause ?? (error as Error).message}`);
+    } finally {
+      clearTimeout(noAnswer);
+    }
+    if (response.status === 206) {
+      const range = CONTENT_RANGE.exec(response.headers.get('content-range') ?? '');
+      if (!range || Number(range[1]) !== offset) {
+        await response.body?.cancel();
+        await handle.truncate(0);
+        throw new ModelDownloadError(url, `${url} answered a resume request with an unexpected range; the partial file was discarded, run the pull again`);
+      }
+      done = offset;
+      total = range[3] === '*' ? null : Number(range[3]);
+    } else if (response.status === 416 && offset > 0) {
+      // The .part already holds the whole file when the server says the range starts past its end.
+      await response.body?.cancel();
+      const range = /^bytes \*\/(\d+)$/.exec(response.headers.get('content-range') ?? '');
+      if (!range || Number(range[1]) !== offset) {
+        await handle.truncate(0);
+        throw new ModelDownloadError(url, `${url} rejected the resume request; the partial file was discarded, run the pull again`);
+      }
+      done = offset;
+      total = offset;
+    } else if (response.status === 200) {
+      // The server ignored the Range header (or there was nothing to resume): start from zero.
+      if (offset > 0) await handle.truncate(0);
+      const length = response.headers.get('content-length');
+      total = length === null ? null : Number(length);
+    } else {
+      await response.body?.cancel();
+      throw new ModelDownloadError(url, `${url} answered ${response.status} ${response.statusText}: ${statusHint(response.status)}`, response.status);
+    }
+
+    progress(done, total, 'downloading');
+    if (response.status !== 416 && response.body) {
+      try {
+        for await (const chunk of response.body) {
+          await handle.write(chunk);
+          done += chunk.byteLength;
+          progress(done, total, 'downloading');
+        }
+      } catch (error) {
+        throw new ModelDownloadError(
+          url,
+          `download of ${url} was interrupted after ${done} bytes (${(error as Error).message}); run the pull again to resume`,
+        );
+      }
+    }
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  if (total !== null && done !== total) {
+    throw new ModelDownloadError(url, `download of ${url} stopped at ${done} of ${total} bytes; run the pull again to resume`);
+  }
+  await rename(part, target);
+  await syncDir(path.dirname(target));
+  progress(done, done, 'done');
+  return done;
+}
+
+function statusHint(status: number): string {
+  if (status === 404) return 'check the model id and revision in pipeline.yaml (translation.models) and the mirror URL';
+  if (status === 401 || status === 403) return 'the server refused access; check the mirror URL';
+  return 'the server failed; run the pull again later';
+}
+
+/** Makes a rename durable: the directory entry is synced, not only the file. */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  const tmp = `${file}.part`;
+  const handle = await open(tmp, 'w');
+  try {
+    await handle.writeFile(`${JSON.stringify(value, null, 2)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, file);
+  await syncDir(path.dirname(file));
+}
+
+/** A configured model with what the store needs to find it and name it in messages. */
+export interface ConfiguredModel extends ModelSpec {
+  lang: LanguageCode;
+  dir: string;
+  label: ModelLabel;
+}
+
+export function configuredModels(models: Record<LanguageCode, ModelSpec>, modelsDir: string): ConfiguredModel[] {
+  return Object.entries(models).map(([lang, spec]) => ({
+    lang,
+    ...spec,
+    dir: modelDirOf(modelsDir, spec.id),
+    label: { name: `${spec.id} (${lang})`, fix: `run \`${pullCommand(lang, modelsDir)}\`` },
+  }));
+}

@@ -1,0 +1,359 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { z } from 'zod';
+import {
+  type LanguageCode,
+  type ModelUse,
+  type SummarizedArticle,
+  type TranslatedParagraph,
+} from '../article.js';
+import { ARTICLE_STATUSES, type ArticleStatus } from '../run/report.js';
+
+/**
+ * Stage 7, write: the article as JSON (for machines), as bilingual Markdown (for people) and as one
+ * line of `manifest.jsonl`. Rendering is pure; `writeFileAtomic` is the only I/O.
+ */
+
+const languageGuessSchema = z.strictObject({
+  lang: z.string().describe('ISO 639-1 code, or `und` when undetermined.'),
+  confidence: z.number().min(0).max(1),
+});
+
+const modelUseSchema = z.strictObject({
+  lang: z.string(),
+  id: z.string(),
+  revision: z.string(),
+  dtype: z.string(),
+});
+
+export const articleOutputSchema = z
+  .strictObject({
+    schemaVersion: z.literal(1),
+    id: z.string().describe('Input path relative to the input root, without extension.'),
+    status: z.enum(ARTICLE_STATUSES),
+    reason: z.string().optional().describe('Why the status is not `ok`.'),
+    source: z.strictObject({
+      path: z.string(),
+      bytes: z.number().int().nonnegative(),
+      encoding: z.string().describe('Detected encoding of the original bytes.'),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    }),
+    language: languageGuessSchema,
+    title: z.string().nullable(),
+    paragraphs: z.array(
+      z.strictObject({
+        line: z.number().int().positive().describe('1-based line of the paragraph in the decoded text.'),
+        kind: z.enum(['title', 'bullet', 'body']),
+        language: languageGuessSchema,
+        flags: z.array(z.enum(['foreign-language'])),
+        sentences: z.array(
+          z.strictObject({
+            source: z.string(),
+            target: z.string().nullable().describe('English; null when no translation could be made.'),
+            flags: z.array(z.enum(['repetition-loop', 'length-ratio', 'split-long-input', 'passthrough'])),
+          }),
+        ),
+      }),
+    ),
+    removed: z
+      .array(z.strictObject({ line: z.number().int().positive(), text: z.string(), reason: z.string() }))
+      .describe('Boilerplate lines removed by the clean stage, with the reason.'),
+    summary: z.strictObject({
+      indices: z
+        .array(z.number().int().nonnegative())
+        .describe("0-based indices into the article's sentences in reading order (all paragraphs, flattened)."),
+      pairs: z.array(z.strictObject({ source: z.string(), target: z.string().nullable() })),
+    }),
+    translation: z.strictObject({
+      status: z.enum(['translated', 'passthrough', 'unsupported-language', 'model-unavailable', 'partial']),
+      message: z.string().optional(),
+    }),
+    models: z.array(modelUseSchema),
+    timings: z.record(z.string(), z.number().nonnegative()).describe('Milliseconds per stage.'),
+    fingerprint: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .describe('sha256 of the input bytes, the settings that shape the output and the models used; a later run skips the article while it is unchanged.'),
+  })
+  .describe('newsbridge article output (output/<id>.json).');
+
+export type ArticleOutput = z.infer<typeof articleOutputSchema>;
+
+export interface ArticleMeta {
+  status: ArticleStatus;
+  reason?: string;
+  models: ModelUse[];
+  /** Milliseconds per stage. */
+  timings: Record<string, number>;
+  /** What the output was made from; see `articleOutputSchema.fingerprint`. */
+  fingerprint: string;
+}
+
+export function renderArticleJson(article: SummarizedArticle, meta: ArticleMeta): ArticleOutput {
+  return {
+    schemaVersion: 1,
+    id: article.id,
+    status: meta.status,
+    ...(meta.reason !== undefined ? { reason: meta.reason } : {}),
+    source: { ...article.source },
+    language: { lang: article.language.lang, confidence: article.language.confidence },
+    title: article.title,
+    paragraphs: article.paragraphs.map((paragraph) => ({
+      line: paragraph.line,
+      kind: paragraph.kind,
+      language: { lang: paragraph.language.lang, confidence: paragraph.language.confidence },
+      flags: [...paragraph.flags],
+      sentences: paragraph.sentences.map((sentence) => ({
+        source: sentence.source,
+        target: sentence.target,
+        flags: [...sentence.flags],
+      })),
+    })),
+    removed: article.removed.map((line) => ({ line: line.line, text: line.text, reason: line.reason })),
+    summary: {
+      indices: [...article.summary.indices],
+      pairs: article.summary.pairs.map((pair) => ({ source: pair.source, target: pair.target })),
+    },
+    translation: {
+      status: article.translation.status,
+      ...(article.translation.message !== undefined ? { message: article.translation.message } : {}),
+    },
+    models: meta.models.map((model) => ({ lang: model.lang, id: model.id, revision: model.revision, dtype: model.dtype })),
+    timings: Object.fromEntries(Object.entries(meta.timings).map(([stage, ms]) => [stage, Math.round(ms * 10) / 10])),
+    fingerprint: meta.fingerprint,
+  };
+}
+
+/** The JSON file's text: pretty-printed, newline-terminated. */
+export function articleJsonText(article: SummarizedArticle, meta: ArticleMeta): string {
+  return `${JSON.stringify(renderArticleJson(article, meta), null, 2)}\n`;
+}
+
+const RTL_LANGUAGES = new Set(['ar', 'fa', 'ur', 'he', 'yi', 'ps', 'sd', 'ug', 'ckb', 'dv', 'ku']);
+/** First strong character of Hebrew, Arabic, Syriac, Thaana or N'Ko script. */
+const RTL_FIRST_STRONG = /^[^\p{L}]*[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]/u;
+
+function directionOf(lang: LanguageCode, text: string): 'rtl' | 'ltr' {
+  if (RTL_LANGUAGES.has(lang)) return 'rtl';
+  return lang === 'und' && RTL_FIRST_STRONG.test(text) ? 'rtl' : 'ltr';
+}
+
+/**
+ * A block of text in its own direction. The blank lines around the content make CommonMark renderers
+ * (GitHub, VS Code) treat the inside as Markdown rather than raw HTML.
+ */
+function block(lang: LanguageCode, text: string, dir: 'rtl' | 'ltr' = directionOf(lang, text)): string {
+  const langAttribute = lang === 'und' ? '' : ` lang="${lang}"`;
+  return `<div dir="${dir}"${langAttribute}>\n\n${text}\n\n</div>`;
+}
+
+/** Backslash-escapes what Markdown or HTML would otherwise interpret inside article text. */
+function escapeMarkdown(text: string): string {
+  return text
+    .replace(/[\\`*_[\]<>#|~]/g, (character) => `\\${character}`)
+    .replace(/^(\s*)([-+=]|\d+[.)])(?=\s|$)/, (_match, space: string, marker: string) => `${space}\\${marker}`);
+}
+
+const BULLET_MARKER = /^\s*[-*+•·▪●◦–—]\s*/u;
+
+function unavailable(article: SummarizedArticle): string {
+  return `_(translation unavailable: ${article.translation.status})_`;
+}
+
+/** Stands for a sentence without a target while the paragraph's English is escaped (text has no NUL). */
+const MISSING = '\u0000';
+
+function englishOf(paragraph: TranslatedParagraph, article: SummarizedArticle, strip?: RegExp): string {
+  if (paragraph.sentences.every((sentence) => sentence.target === null)) return unavailable(article);
+  const raw = paragraph.sentences.map((sentence) => sentence.target ?? MISSING).join(' ');
+  return escapeMarkdown(strip ? raw.replace(strip, '') : raw).replaceAll(MISSING, '_(untranslated)_');
+}
+
+/** Source then English; English once when it is the source itself (English text passed through). */
+function bilingual(lang: LanguageCode, source: string, english: string, prefix = ''): string {
+  const sourceText = prefix + escapeMarkdown(source);
+  if (english === escapeMarkdown(source)) return block(lang, sourceText);
+  return `${block(lang, sourceText)}\n\n${block('en', prefix + english, 'ltr')}`;
+}
+
+/** Bilingual Markdown: title, summary first, then every paragraph in the source and in English. */
+export function renderArticleMarkdown(article: SummarizedArticle): string {
+  const lang = article.language.lang;
+  const titleParagraph = article.paragraphs.find((paragraph) => paragraph.kind === 'title');
+  const parts: string[] = [];
+
+  if (titleParagraph) {
+    parts.push(bilingual(titleParagraph.language.lang, titleParagraph.text, englishOf(titleParagraph, article), '# '));
+  } else if (article.title !== null) {
+    parts.push(block(lang, `# ${escapeMarkdown(article.title)}`));
+  } else {
+    parts.push(`# ${escapeMarkdown(article.id)}`);
+  }
+
+  const details = [
+    `Source: \`${article.source.path}\` (${article.source.encoding})`,
+    `language: ${lang} (${article.language.confidence.toFixed(2)})`,
+    `translation: ${article.translation.status}`,
+  ];
+  parts.push(`> ${details.join(' · ')}`);
+  if (article.translation.message) parts.push(`> ${escapeMarkdown(article.translation.message)}`);
+
+  parts.push('## Summary');
+  if (article.summary.pairs.length === 0) parts.push('_(no summary: the article has no sentences)_');
+  const sentenceLanguages = article.paragraphs.flatMap((paragraph) =>
+    paragraph.sentences.map(() => paragraph.language.lang),
+  );
+  article.summary.pairs.forEach((pair, position) => {
+    const index = article.summary.indices[position];
+    const pairLang = (index !== undefined ? sentenceLanguages[index] : undefined) ?? lang;
+    const english = pair.target === null ? unavailable(article) : escapeMarkdown(pair.target);
+    parts.push(bilingual(pairLang, pair.source, english, `${position + 1}. `));
+  });
+
+  parts.push('## Article');
+  for (const paragraph of article.paragraphs) {
+    if (paragraph === titleParagraph) continue;
+    const isBullet = paragraph.kind === 'bullet';
+    const source = isBullet ? paragraph.text.replace(BULLET_MARKER, '') : paragraph.text;
+    const english = englishOf(paragraph, article, isBullet ? BULLET_MARKER : undefined);
+    const note = paragraph.flags.includes('foreign-language') ? '\n\n_(kept as it is: not in the article’s language)_' : '';
+    parts.push(bilingual(paragraph.language.lang, source, english, isBullet ? '- ' : '') + note);
+  }
+
+  if (article.removed.length > 0) {
+    parts.push(
+      `<details><summary>Removed lines (${article.removed.length})</summary>\n\n` +
+        article.removed.map((line) => `- line ${line.line} (${line.reason}): ${escapeMarkdown(line.text)}`).join('\n') +
+        '\n\n</details>',
+    );
+  }
+  return `${parts.join('\n\n')}\n`;
+}
+
+export const manifestLineSchema = z
+  .strictObject({
+    id: z.string(),
+    source: z.string().describe('Input path.'),
+    status: z.enum(ARTICLE_STATUSES),
+    reason: z.string().optional(),
+    outputs: z
+      .strictObject({ json: z.string().optional(), md: z.string().optional() })
+      .describe('Output files relative to the output directory; empty when none were written.'),
+    language: languageGuessSchema.nullable().describe('Null when the article was not read.'),
+    summary: z
+      .array(z.string().nullable())
+      .describe('English summary sentences in document order; null where a sentence has no translation.'),
+  })
+  .describe('One line of output/manifest.jsonl.');
+
+export type ManifestLine = z.infer<typeof manifestLineSchema>;
+
+export interface ManifestEntry {
+  id: string;
+  source: string;
+  status: ArticleStatus;
+  reason?: string;
+  outputs: { json?: string; md?: string };
+  /** Absent when the article never got through the pipeline (failed to read, for instance). */
+  article?: SummarizedArticle;
+}
+
+/** One line of `manifest.jsonl`, newline included. */
+export function manifestLine(entry: ManifestEntry): string {
+  const line: ManifestLine = {
+    id: entry.id,
+    source: entry.source,
+    status: entry.status,
+    ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
+    outputs: { ...entry.outputs },
+    language: entry.article ? { lang: entry.article.language.lang, confidence: entry.article.language.confidence } : null,
+    summary: entry.article ? entry.article.summary.pairs.map((pair) => pair.target) : [],
+  };
+  return `${JSON.stringify(line)}\n`;
+}
+
+/** Output file names of an article, relative to the output directory (`news/001.json`). */
+export function outputFileNames(id: string, formats: readonly ('json' | 'md')[]): { json?: string; md?: string } {
+  return Object.fromEntries(formats.map((format) => [format, `${id}.${format}`]));
+}
+
+/** Writing an output failed; the message names the file and the fix. Nothing was left half-written. */
+export class OutputError extends Error {
+  override readonly name = 'OutputError';
+  constructor(
+    readonly path: string,
+    readonly code: string | undefined,
+    cause: unknown,
+  ) {
+    super(`cannot write ${path}: ${(cause as Error).message}; ${OutputError.fixFor(code)}`, { cause });
+  }
+
+  private static fixFor(code: string | undefined): string {
+    switch (code) {
+      case 'EACCES':
+      case 'EPERM':
+      case 'EROFS':
+        return 'make the output directory writable or choose another with --output';
+      case 'ENOTDIR':
+      case 'EEXIST':
+        return 'part of the output path is a file, not a directory; choose another output directory with --output';
+      case 'ENOSPC':
+      case 'EDQUOT':
+        return 'free disk space and run again (finished articles are skipped)';
+      default:
+        return 'check the output directory and run again';
+    }
+  }
+}
+
+/** Temp files are `.<name>.<pid>.<8 hex>.tmp` beside their target, so a later run can find leftovers. */
+const TEMP_FILE = /^\..+\.\d+\.[0-9a-f]{8}\.tmp$/;
+
+/**
+ * Writes `data` to `path` so that `path` is either its old content or the whole new one, never part:
+ * the data goes to a temp file in the same directory (same file system, so the rename is atomic),
+ * is fsynced, then renamed over the target. On failure the temp file is removed.
+ *
+ * Written here rather than with `write-file-atomic` because that package names temp files with an
+ * opaque hash suffix, and after a SIGKILL the runner must be able to recognise and remove them
+ * (`removeStaleTempFiles`).
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const directory = dirname(path);
+  const temp = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  let handle: FileHandle | undefined;
+  try {
+    await mkdir(directory, { recursive: true });
+    handle = await open(temp, 'wx');
+    await handle.writeFile(data);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await rename(temp, path);
+  } catch (error) {
+    await handle?.close().catch(() => undefined);
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw new OutputError(path, (error as NodeJS.ErrnoException).code, error);
+  }
+}
+
+/**
+ * Removes temp files a killed run left under `directory`; returns their paths. Call it before a run
+ * starts writing, never while another run writes into the same directory.
+ */
+export async function removeStaleTempFiles(directory: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(directory, { recursive: true, withFileTypes: true });
+  } catch (error) {
+    // No directory there (or a file in its place): no temp files either; writing will say what is wrong.
+    if (['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) return [];
+    throw error;
+  }
+  const stale = entries
+    .filter((entry) => entry.isFile() && TEMP_FILE.test(entry.name))
+    .map((entry) => join(entry.parentPath, entry.name));
+  await Promise.all(stale.map((path) => rm(path, { force: true })));
+  return stale;
+}

@@ -1,0 +1,448 @@
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import PQueue from 'p-queue';
+import type { Logger } from 'pino';
+import { sentencesOf, type SummarizedArticle } from '../article.js';
+import { TranslationMemory } from '../translation/memory.js';
+import { keepAllLines, removeBoilerplate } from '../stages/clean.js';
+import type { PipelineConfig } from '../config/config.js';
+import { detectLanguage, LanguageDetector } from '../stages/detect.js';
+import {
+  assertModelReady,
+  configuredModels,
+  modelFiles,
+  pullCommand,
+  pullModel,
+  type ConfiguredModel,
+  type PullProgress,
+} from '../models/store.js';
+import { InputError, listArticleFiles, readArticleFile, type ArticleFile, type ReadArticle } from '../input/read.js';
+import { buildRunReport, type ArticleOutcome, type ArticleStatus, type RunReport } from './report.js';
+import { segmentSentences } from '../stages/segment.js';
+import { summarizeArticle } from '../stages/summarize.js';
+import { translateArticle } from '../stages/translate.js';
+import { ModelTranslationBackend } from '../translation/backend.js';
+import { decodingOptions, TranslatorPool } from '../translation/translator.js';
+import {
+  articleOutputSchema,
+  manifestLine,
+  manifestLineSchema,
+  outputFileNames,
+  removeStaleTempFiles,
+  renderArticleJson,
+  renderArticleMarkdown,
+  writeFileAtomic,
+  type ArticleOutput,
+} from '../output/write.js';
+
+/** Bumped when the same input and settings would give different outputs, so old outputs are redone. */
+const OUTPUT_GENERATION = 1;
+
+export interface RunEvents {
+  /** The articles are listed; `total` of them will be reported through `onArticle`. */
+  onStart?(total: number): void;
+  onArticle?(outcome: ArticleOutcome): void;
+  /** A problem that concerns the whole run, said once (a model that could not be downloaded). */
+  onProblem?(message: string): void;
+  onDownload?(model: ConfiguredModel, progress: PullProgress): void;
+}
+
+export interface RunOptions {
+  config: PipelineConfig;
+  /** Process articles even when their outputs are up to date. */
+  force?: boolean;
+  /** Stream each article's record here as one JSON line, in input order, instead of writing files. */
+  jsonl?: NodeJS.WritableStream;
+  log?: Logger;
+  events?: RunEvents;
+  /** When aborted, no further article starts; articles in flight finish and are written. */
+  signal?: AbortSignal;
+}
+
+/** The services the stages use, loaded once per run and shared by every article. */
+interface RunServices {
+  detector: LanguageDetector;
+  backend: ModelTranslationBackend;
+  pool: TranslatorPool;
+  memory: TranslationMemory | null;
+  /** Hash of everything besides the input bytes that shapes an article's output. */
+  settings: string;
+}
+
+/**
+ * `newsbridge run`: every article the input patterns match goes read → clean → detect → segment →
+ * translate → summarize → write, a few at a time. One article's failure is recorded in its outcome
+ * and never stops the others. Returns the run report, also written to `run-report.json`.
+ */
+export async function runPipeline(options: RunOptions): Promise<RunReport> {
+  const { config, events = {} } = options;
+  const startedAt = new Date();
+  const outputDir = config.output.dir;
+  const problems: string[] = [];
+  const problem = (message: string) => {
+    problems.push(message);
+    options.log?.warn({ problem: message }, 'run problem');
+    events.onProblem?.(message);
+  };
+
+  if (!options.jsonl) {
+    const stale = await removeStaleTempFiles(outputDir);
+    if (stale.length > 0) options.log?.info({ removed: stale }, 'removed temp files left by an interrupted run');
+  }
+  const files = uniqueIds(await listArticleFiles(config.input.patterns));
+  // Said, not failed: an empty feed is a quiet night, but a mistyped --input looks just like one.
+  if (files.length === 0) problem(`no articles match input.patterns (${config.input.patterns.join(', ')}); check --input or input.patterns`);
+  events.onStart?.(files.length);
+
+  const notDownloaded = await installModels(config, options, problem);
+  const services = await loadServices(config, (lang, message) => {
+    // A model that failed to download was reported already; its load failing too is no news.
+    if (lang === null || !notDownloaded.has(lang)) problem(message);
+  });
+  const outcomes: ArticleOutcome[] = new Array(files.length);
+  const manifest: string[] = new Array(files.length);
+  const records = new OrderedWriter(options.jsonl);
+  const queue = new PQueue({ concurrency: config.run.concurrency });
+  const stop = () => queue.clear();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  try {
+    // Stopped before the first article: nothing starts (an abort that already happened fires no event).
+    if (!options.signal?.aborted) files.forEach((file, index) => {
+      void queue.add(async () => {
+        const done = await processFile(file, config, services, options);
+        outcomes[index] = done.outcome;
+        manifest[index] = done.manifestLine;
+        records.put(index, done.record);
+        options.log?.info({ article: done.outcome }, 'article done');
+        events.onArticle?.(done.outcome);
+      });
+    });
+    await queue.onIdle();
+    records.flush();
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
+    await services.pool.dispose();
+    services.memory?.close();
+  }
+
+  const finished = outcomes.filter(Boolean);
+  // An output directory that cannot be written fails every article already; the run still reports.
+  const writeRunFile = (name: string, text: () => string) =>
+    writeFileAtomic(path.join(outputDir, name), text()).catch((error: Error) => problem(error.message));
+  if (!options.jsonl) {
+    // An interrupted run keeps the previous run's lines for the articles it never started, so the
+    // manifest still lists every article whose outputs are on disk.
+    const previous = finished.length < files.length ? await previousManifest(outputDir) : new Map<string, string>();
+    const lines = files.map((file, index) => manifest[index] ?? previous.get(file.id));
+    await writeRunFile('manifest.jsonl', () => lines.filter(Boolean).join(''));
+  }
+  const report = buildRunReport({
+    startedAt,
+    finishedAt: new Date(),
+    listed: files.length,
+    outcomes: finished,
+    ...services.backend.usage,
+    problems,
+    interrupted: finished.length < files.length,
+  });
+  if (!options.jsonl) {
+    await writeRunFile('run-report.json', () => `${JSON.stringify(report, null, 2)}\n`);
+    // Said after the report was built, so the returned report is the one place that has it.
+    report.problems = [...problems];
+  }
+  return report;
+}
+
+/** The lines of the manifest an earlier run left, by article id; empty when there is none. */
+async function previousManifest(outputDir: string): Promise<Map<string, string>> {
+  const lines = new Map<string, string>();
+  const text = await readFile(path.join(outputDir, 'manifest.jsonl'), 'utf8').catch(() => '');
+  for (const line of text.split('\n').filter(Boolean)) {
+    try {
+      const parsed = manifestLineSchema.safeParse(JSON.parse(line));
+      if (parsed.success) lines.set(parsed.data.id, `${line}\n`);
+    } catch {
+      // A damaged line names no article it could stand for.
+    }
+  }
+  return lines;
+}
+
+/** Two inputs with one stem (`a.txt`, `a.md`) would share outputs; the later ones keep their extension. */
+function uniqueIds(files: ArticleFile[]): (ArticleFile & { id: string })[] {
+  const seen = new Set<string>();
+  return files.map((file) => {
+    const stem = articleStem(file);
+    const id = seen.has(stem) ? `${stem}${path.extname(file.path)}` : stem;
+    seen.add(id);
+    return { ...file, id };
+  });
+}
+
+function articleStem(file: ArticleFile): string {
+  const relative = path.relative(file.inputRoot, file.path);
+  const name = relative.startsWith('..') || path.isAbsolute(relative) ? path.basename(file.path) : relative;
+  return name.slice(0, name.length - path.extname(name).length).split(path.sep).join('/');
+}
+
+/**
+ * Downloads configured models that are missing (the same code as `models pull`), before any article
+ * starts, so inference afterwards is always offline. A failed download is a run problem, said once.
+ */
+async function installModels(
+  config: PipelineConfig,
+  options: RunOptions,
+  problem: (message: string) => void,
+): Promise<Set<string>> {
+  const { translation } = config;
+  const failed = new Set<string>();
+  for (const model of configuredModels(translation.models, translation.modelsDir)) {
+    const ready = await assertModelReady(model.dir, translation.dtype, model.label).then(
+      () => true,
+      () => false,
+    );
+    if (ready || !translation.download) continue;
+    try {
+      await pullModel({
+        id: model.id,
+        revision: model.revision,
+        modelsDir: translation.modelsDir,
+        dtype: translation.dtype,
+        mirror: translation.mirror,
+        onProgress: (progress) => options.events?.onDownload?.(model, progress),
+      });
+    } catch (error) {
+      failed.add(model.lang);
+      problem(
+        `${model.lang}: ${model.id} could not be downloaded, so ${model.lang} articles stay untranslated (model-unavailable): ${(error as Error).message}. Fix: run \`${pullCommand(model.lang, translation.modelsDir)}\` where the hub is reachable, or copy the model into ${model.dir}`,
+      );
+    }
+  }
+  return failed;
+}
+
+async function loadServices(
+  config: PipelineConfig,
+  problem: (lang: string | null, message: string) => void,
+): Promise<RunServices> {
+  const detector = await LanguageDetector.create(config.detect);
+  let memory: TranslationMemory | null = null;
+  if (config.cache.enabled) {
+    try {
+      memory = TranslationMemory.open(config.cache.path);
+    } catch (error) {
+      problem(null, `translation memory not used: ${(error as Error).message}`);
+    }
+  }
+  // The pool reports each batch it runs to the backend, which counts them for the run report.
+  let backend: ModelTranslationBackend;
+  const pool = new TranslatorPool(config.translation, { onBatch: (batch) => backend.countBatch(batch.sentences) });
+  backend = new ModelTranslationBackend(pool, memory, (lang, error) => problem(lang, `${lang}: ${error.message}`));
+  return { detector, backend, pool, memory, settings: await settingsHash(config, memory) };
+}
+
+/**
+ * Everything besides the input bytes that shapes an output: the stages' settings, the output formats
+ * and the models (their files' content when the translation memory can hash them cheaply, else their
+ * sizes and times; `absent` when not installed, so installing a model redoes the affected articles).
+ */
+async function settingsHash(config: PipelineConfig, memory: TranslationMemory | null): Promise<string> {
+  const { translation } = config;
+  const models: Record<string, string> = {};
+  for (const model of configuredModels(translation.models, translation.modelsDir)) {
+    const files = modelFiles(translation.dtype);
+    try {
+      models[model.lang] = memory
+        ? await memory.fingerprint(model.dir, files)
+        : (await Promise.all(files.map((file) => stat(path.join(model.dir, file))))).map((s) => `${s.size}:${s.mtimeMs}`).join(',');
+    } catch {
+      models[model.lang] = 'absent';
+    }
+  }
+  const shaping = {
+    generation: OUTPUT_GENERATION,
+    formats: config.output.formats,
+    clean: config.clean,
+    detect: config.detect,
+    // The batch budget too: q8 outputs can differ with the batch a sentence shares.
+    translation: { models: translation.models, ...decodingOptions(translation) },
+    summary: config.summary,
+    models,
+  };
+  return sha256(JSON.stringify(shaping));
+}
+
+interface FileResult {
+  outcome: ArticleOutcome;
+  manifestLine: string;
+  /** The article record for `--jsonl`, when the article got through the stages. */
+  record: ArticleOutput | null;
+}
+
+async function processFile(
+  file: ArticleFile & { id: string },
+  config: PipelineConfig,
+  services: RunServices,
+  options: RunOptions,
+): Promise<FileResult> {
+  const timings: Record<string, number> = {};
+  const outputs = options.jsonl ? {} : outputFileNames(file.id, config.output.formats);
+  const failed = (reason: string, message: string): FileResult => {
+    options.log?.error({ file: file.path, reason }, message);
+    return {
+      outcome: { id: file.id, status: 'failed', reason, message, timings, sentencesTranslated: 0 },
+      manifestLine: manifestLine({ id: file.id, source: file.path, status: 'failed', reason, outputs: {} }),
+      record: null,
+    };
+  };
+
+  let read: ReadArticle;
+  try {
+    read = await timed(timings, 'read', () => readArticleFile(file.path, file.inputRoot, config.input.maxBytes));
+  } catch (error) {
+    if (error instanceof InputError) return failed(error.reason, error.message);
+    return failed('unreadable', `${file.path}: ${(error as Error).message}`);
+  }
+  const article = { ...read, id: file.id };
+  const fingerprint = sha256(`${article.source.sha256}\n${services.settings}`);
+
+  if (!options.force && !options.jsonl) {
+    const previous = await previousOutput(config.output.dir, outputs, fingerprint);
+    if (previous) {
+      return {
+        outcome: { id: file.id, status: 'skipped', reason: 'up-to-date', timings, sentencesTranslated: 0 },
+        manifestLine: JSON.stringify({
+          id: file.id,
+          source: file.path,
+          status: 'skipped',
+          reason: 'up-to-date',
+          outputs,
+          language: previous.language,
+          summary: previous.summary.pairs.map((pair) => pair.target),
+        }) + '\n',
+        record: null,
+      };
+    }
+  }
+
+  let summarized: SummarizedArticle;
+  try {
+    summarized = await runStages(article, config, services, timings);
+  } catch (error) {
+    return failed('stage-error', `${file.path}: ${(error as Error).stack ?? String(error)}`);
+  }
+
+  const { status, reason, message } = articleStatus(read, summarized);
+  const meta = { status, ...(reason ? { reason } : {}), models: summarized.translation.models, timings, fingerprint };
+  const record = renderArticleJson(summarized, meta);
+  if (!options.jsonl) {
+    try {
+      await timed(timings, 'write', async () => {
+        // The JSON goes last: it is what marks the article done for the next run.
+        if (outputs.md) await writeFileAtomic(path.join(config.output.dir, outputs.md), renderArticleMarkdown(summarized));
+        record.timings = { ...timings };
+        if (outputs.json) await writeFileAtomic(path.join(config.output.dir, outputs.json), `${JSON.stringify(record, null, 2)}\n`);
+      });
+    } catch (error) {
+      return failed('output-error', (error as Error).message);
+    }
+  }
+  const sentencesTranslated = sentencesOf(summarized).filter((s) => s.target !== null && !s.flags.includes('passthrough')).length;
+  return {
+    outcome: { id: file.id, status, ...(reason ? { reason } : {}), ...(message ? { message } : {}), timings, sentencesTranslated },
+    manifestLine: manifestLine({ id: file.id, source: file.path, status, ...(reason ? { reason } : {}), outputs, article: summarized }),
+    record,
+  };
+}
+
+/** The stages, in order. */
+async function runStages(
+  article: ReadArticle,
+  config: PipelineConfig,
+  services: RunServices,
+  timings: Record<string, number>,
+): Promise<SummarizedArticle> {
+  const cleaned = await timed(timings, 'clean', () =>
+    config.clean.enabled ? removeBoilerplate(article) : keepAllLines(article),
+  );
+  const detected = await timed(timings, 'detect', () => detectLanguage(cleaned, services.detector));
+  const segmented = await timed(timings, 'segment', () => segmentSentences(detected));
+  const translated = await timed(timings, 'translate', () => translateArticle(segmented, services.backend));
+  return timed(timings, 'summarize', () => summarizeArticle(translated, config.summary));
+}
+
+/**
+ * `partial` when something the article needed is missing (bytes the reader had to replace, sentences
+ * without English); `ok` otherwise, with the reason when its text was kept as it is.
+ */
+function articleStatus(
+  read: ReadArticle,
+  article: SummarizedArticle,
+): { status: ArticleStatus; reason?: string; message?: string } {
+  const { translation } = article;
+  if (translation.status === 'model-unavailable') return { status: 'partial', reason: 'model-unavailable', message: translation.message };
+  if (translation.status === 'partial') return { status: 'partial', reason: 'untranslated-sentences', message: translation.message };
+  const warning = read.warnings[0];
+  if (warning) return { status: 'partial', reason: warning.reason, message: warning.message };
+  if (translation.status === 'unsupported-language') return { status: 'ok', reason: 'unsupported-language', message: translation.message };
+  return { status: 'ok' };
+}
+
+/** Statuses whose output a rerun with the same input and settings would only make again. */
+const FINAL_REASONS = new Set([undefined, 'unsupported-language', 'invalid-utf8', 'invalid-utf16', 'model-unavailable']);
+
+/** The article's JSON from an earlier run when it is final and made from the same input and settings, and its Markdown is there too. */
+async function previousOutput(outputDir: string, outputs: { json?: string; md?: string }, fingerprint: string) {
+  if (!outputs.json) return null;
+  try {
+    if (outputs.md) await stat(path.join(outputDir, outputs.md));
+    const parsed = articleOutputSchema.safeParse(JSON.parse(await readFile(path.join(outputDir, outputs.json), 'utf8')));
+    if (!parsed.success || parsed.data.fingerprint !== fingerprint) return null;
+    return parsed.data.status !== 'failed' && FINAL_REASONS.has(parsed.data.reason) ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+async function timed<T>(timings: Record<string, number>, stage: string, work: () => T | Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    timings[stage] = (timings[stage] ?? 0) + performance.now() - started;
+  }
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Writes article records as JSON lines in input order, each as soon as every earlier one is out. */
+class OrderedWriter {
+  private readonly waiting = new Map<number, ArticleOutput | null>();
+  private next = 0;
+
+  constructor(private readonly stream: NodeJS.WritableStream | undefined) {}
+
+  put(index: number, record: ArticleOutput | null): void {
+    if (!this.stream) return;
+    this.waiting.set(index, record);
+    while (this.waiting.has(this.next)) this.writeNext();
+  }
+
+  /** Writes what is left after an interrupted run, whose skipped articles leave gaps. */
+  flush(): void {
+    for (const index of [...this.waiting.keys()].sort((a, b) => a - b)) {
+      this.next = index;
+      this.writeNext();
+    }
+  }
+
+  private writeNext(): void {
+    const ready = this.waiting.get(this.next);
+    this.waiting.delete(this.next);
+    this.next += 1;
+    if (ready) this.stream!.write(`${JSON.stringify(ready)}\n`);
+  }
+}

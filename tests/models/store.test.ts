@@ -1,0 +1,199 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  assertModelReady,
+  listModels,
+  MANIFEST_FILE,
+  ModelDownloadError,
+  modelFiles,
+  ModelUnavailableError,
+  pullModel,
+  readManifest,
+  verifyError,
+  verifyModel,
+  type PullProgress,
+} from '../../src/models/store.js';
+import { startHub, type FakeHub } from '../helpers/hub.js';
+
+const ID = 'Xenova/opus-mt-ar-en';
+const REVISION = 'main';
+const ENCODER = 'onnx/encoder_model_quantized.onnx';
+const label = { name: `${ID} (ar)`, fix: 'run `newsbridge models pull --only ar`' };
+
+/** Stand-in files: the store moves bytes and does not look inside them. */
+const contents = new Map(modelFiles('q8').map((file, i) => [file, randomBytes(20_000 + i * 1000)]));
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+let hub: FakeHub;
+let modelsDir: string;
+const modelDir = () => path.join(modelsDir, 'Xenova', 'opus-mt-ar-en');
+const pull = (extra: { attempts?: number; onProgress?: (p: PullProgress) => void } = {}) =>
+  pullModel({ id: ID, revision: REVISION, modelsDir, dtype: 'q8', mirror: hub.url, ...extra });
+
+beforeAll(async () => {
+  hub = await startHub(new Map([...contents].map(([file, bytes]) => [`/${ID}/resolve/${REVISION}/${file}`, bytes])));
+});
+afterAll(() => hub.close());
+beforeEach(async () => {
+  modelsDir = await mkdtemp(path.join(tmpdir(), 'newsbridge-models-'));
+  hub.requests.length = 0;
+  hub.ignoreRange = false;
+});
+afterEach(() => rm(modelsDir, { recursive: true, force: true }));
+
+describe('pullModel', () => {
+  it('downloads the files the dtype needs in the hub layout and writes a manifest of sizes and hashes', async () => {
+    const seen: PullProgress[] = [];
+    const manifest = await pull({ onProgress: (p) => seen.push({ ...p }) });
+
+    expect(hub.requests.map((r) => r.path).sort()).toEqual(
+      modelFiles('q8').map((file) => `/${ID}/resolve/main/${file}`).sort(),
+    );
+    for (const [file, bytes] of contents) {
+      expect(await readFile(path.join(modelDir(), file))).toEqual(bytes);
+      expect(manifest.files[file]).toEqual({ bytes: bytes.length, sha256: sha256(bytes) });
+    }
+    expect(await readManifest(modelDir())).toMatchObject({ id: ID, revision: REVISION, source: hub.url });
+    const encoderDone = seen.find((p) => p.file === ENCODER && p.state === 'done');
+    expect(encoderDone).toEqual({ file: ENCODER, bytesDone: contents.get(ENCODER)!.length, bytesTotal: contents.get(ENCODER)!.length, state: 'done' });
+    await expect(assertModelReady(modelDir(), 'q8', label)).resolves.toBeUndefined();
+  });
+
+  it('keeps a partial download under .part, never under the final name, and resumes it with a Range request', async () => {
+    const encoder = contents.get(ENCODER)!;
+    hub.cutNextResponse(`/${ID}/resolve/main/${ENCODER}`, 5000);
+    const error = await pull({ attempts: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelDownloadError);
+    expect((error as Error).message).toMatch(/interrupted|stopped at/);
+    expect((error as Error).message).toContain('run the pull again to resume');
+    expect((await stat(path.join(modelDir(), `${ENCODER}.part`))).size).toBe(5000);
+    await expect(stat(path.join(modelDir(), ENCODER))).rejects.toThrow();
+    await expect(assertModelReady(modelDir(), 'q8', label)).rejects.toThrow(ModelUnavailableError);
+
+    hub.requests.length = 0;
+    await pull();
+    expect(hub.requests.find((r) => r.path.endsWith(ENCODER))?.range).toBe('bytes=5000-');
+    expect(await readFile(path.join(modelDir(), ENCODER))).toEqual(encoder);
+    await expect(stat(path.join(modelDir(), `${ENCODER}.part`))).rejects.toThrow();
+    expect((await verifyModel(modelDir())).problems).toEqual([]);
+  });
+
+  it('retries an interrupted file within one pull, resuming where it stopped', async () => {
+    hub.cutNextResponse(`/${ID}/resolve/main/${ENCODER}`, 7000);
+    await pull();
+    const encoderRequests = hub.requests.filter((r) => r.path.endsWith(ENCODER));
+    expect(encoderRequests.map((r) => r.range)).toEqual([undefined, 'bytes=7000-']);
+    expect(await readFile(path.join(modelDir(), ENCODER))).toEqual(contents.get(ENCODER));
+  });
+
+  it('starts over when the server answers a resume request with the whole file (200 instead of 206)', async () => {
+    hub.cutNextResponse(`/${ID}/resolve/main/${ENCODER}`, 3000);
+    await pull({ attempts: 1 }).catch(() => undefined);
+    hub.ignoreRange = true;
+    await pull();
+    expect(await readFile(path.join(modelDir(), ENCODER))).toEqual(contents.get(ENCODER));
+  });
+
+  it('does not download again files that are present with the manifest hash', async () => {
+    await pull();
+    hub.requests.length = 0;
+    const seen: PullProgress[] = [];
+    await pull({ onProgress: (p) => seen.push(p) });
+    expect(hub.requests).toEqual([]);
+    expect(seen.every((p) => p.state === 'verified')).toBe(true);
+  });
+
+  it('replaces a file whose hash no longer matches the manifest', async () => {
+    await pull();
+    await writeFile(path.join(modelDir(), ENCODER), randomBytes(contents.get(ENCODER)!.length));
+    hub.requests.length = 0;
+    await pull();
+    expect(hub.requests.map((r) => r.path)).toEqual([`/${ID}/resolve/main/${ENCODER}`]);
+    expect(await readFile(path.join(modelDir(), ENCODER))).toEqual(contents.get(ENCODER));
+  });
+
+  it('names the URL and the fix when the hub has no such model (404)', async () => {
+    const error = await pullModel({ id: 'Xenova/opus-mt-xx-en', revision: 'main', modelsDir, dtype: 'q8', mirror: hub.url }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelDownloadError);
+    expect((error as ModelDownloadError).status).toBe(404);
+    expect((error as Error).message).toBe(
+      `${hub.url}/Xenova/opus-mt-xx-en/resolve/main/config.json answered 404 Not Found: ` +
+        'check the model id and revision in pipeline.yaml (translation.models) and the mirror URL',
+    );
+    expect(hub.requests).toHaveLength(1);
+  });
+});
+
+describe('verifyModel', () => {
+  it('names the file whose bytes changed', async () => {
+    await pull();
+    const bytes = await readFile(path.join(modelDir(), ENCODER));
+    bytes[100] = bytes[100]! ^ 0xff;
+    await writeFile(path.join(modelDir(), ENCODER), bytes);
+
+    const report = await verifyModel(modelDir());
+    expect(report.checked.sort()).toEqual(modelFiles('q8').sort());
+    expect(report.problems).toEqual([
+      { file: ENCODER, problem: 'sha256', detail: `has sha256 ${sha256(bytes)}, the manifest says ${sha256(contents.get(ENCODER)!)}` },
+    ]);
+    expect(verifyError(report, label)?.message).toBe(
+      `model ${ID} (ar) is unavailable: ${path.join(modelDir(), ENCODER)} has sha256 ${sha256(bytes)}, ` +
+        `the manifest says ${sha256(contents.get(ENCODER)!)}. Fix: run \`newsbridge models pull --only ar\``,
+    );
+  });
+
+  it('reports a model without a manifest as unverifiable', async () => {
+    const report = await verifyModel(modelDir());
+    expect(report.manifest).toBeNull();
+    expect(verifyError(report, label)?.message).toContain(`${path.join(modelDir(), MANIFEST_FILE)} is missing`);
+  });
+});
+
+describe('assertModelReady', () => {
+  it('names the model, where it was looked for and the fix when it is not installed', async () => {
+    const error = await assertModelReady(modelDir(), 'q8', label).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelUnavailableError);
+    expect((error as Error).message).toBe(
+      `model ${ID} (ar) is unavailable: ${modelDir()}${path.sep} does not exist (the model is not installed). ` +
+        'Fix: run `newsbridge models pull --only ar`',
+    );
+  });
+
+  it('names the full path of a missing file', async () => {
+    await pull();
+    await rm(path.join(modelDir(), 'tokenizer.json'));
+    const error = (await assertModelReady(modelDir(), 'q8', label).catch((e: unknown) => e)) as ModelUnavailableError;
+    expect(error.file).toBe('tokenizer.json');
+    expect(error.message).toBe(
+      `model ${ID} (ar) is unavailable: ${path.join(modelDir(), 'tokenizer.json')} is missing. ` +
+        'Fix: run `newsbridge models pull --only ar`',
+    );
+  });
+
+  it('catches a truncated file by its size in the manifest', async () => {
+    await pull();
+    await writeFile(path.join(modelDir(), ENCODER), contents.get(ENCODER)!.subarray(0, 10));
+    const error = (await assertModelReady(modelDir(), 'q8', label).catch((e: unknown) => e)) as ModelUnavailableError;
+    expect(error.file).toBe(ENCODER);
+    expect(error.message).toContain(`is corrupt (10 bytes, the manifest says ${contents.get(ENCODER)!.length})`);
+  });
+
+  it('requires the fp32 files for fp32', async () => {
+    await pull();
+    const error = (await assertModelReady(modelDir(), 'fp32', label).catch((e: unknown) => e)) as ModelUnavailableError;
+    expect(error.file).toBe('onnx/encoder_model.onnx');
+  });
+});
+
+describe('listModels', () => {
+  it('lists installed models with the dtypes whose files are all present', async () => {
+    await pull();
+    const models = await listModels(modelsDir);
+    expect(models.map((m) => ({ id: m.id, dtypes: m.dtypes, revision: m.manifest?.revision }))).toEqual([
+      { id: ID, dtypes: ['q8'], revision: 'main' },
+    ]);
+  });
+});

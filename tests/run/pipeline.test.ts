@@ -1,0 +1,631 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import fg from 'fast-glob';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { defaultConfig, type PipelineConfig } from '../../src/config/config.js';
+import { runPipeline, type RunEvents } from '../../src/run/pipeline.js';
+import { runReportSchema, type ArticleOutcome, type RunReport } from '../../src/run/report.js';
+import { articleOutputSchema, manifestLineSchema, type ArticleOutput, type ManifestLine } from '../../src/output/write.js';
+import { ARABIC_ARTICLE, LONG_LINE_CHARS, VIETNAMESE_ARTICLE, writeBadInputs } from '../helpers/bad-inputs.js';
+
+/**
+ * Disk-full simulation: while `diskFull.on`, writing a temp file (`*.tmp`, what writeFileAtomic
+ * writes before its rename) puts a few bytes on disk and then fails with ENOSPC, as a full disk does.
+ * Every other file operation is the real one.
+ */
+const diskFull = vi.hoisted(() => ({ on: false }));
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:fs/promises')>();
+  const open = (async (file: Parameters<typeof actual.open>[0], ...rest: [string?, number?]) => {
+    const handle = await actual.open(file, ...rest);
+    if (!diskFull.on || !String(file).endsWith('.tmp')) return handle;
+    return new Proxy(handle, {
+      get(target, property) {
+        if (property === 'writeFile') {
+          return async (data: string | Uint8Array) => {
+            await target.write(Buffer.from(data).subarray(0, 16));
+            throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+          };
+        }
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }) as typeof actual.open;
+  return { ...actual, open, default: { ...actual, open } };
+});
+
+const SAMPLE_INPUT = path.resolve('input');
+
+let scratch: string;
+beforeAll(async () => {
+  scratch = await mkdtemp(path.join(tmpdir(), 'newsbridge-pipeline-'));
+});
+afterAll(() => rm(scratch, { recursive: true, force: true }));
+afterEach(() => {
+  diskFull.on = false;
+});
+
+let runs = 0;
+/** A fresh folder under the scratch dir with an `input/` folder. */
+async function workspace(): Promise<string> {
+  const root = path.join(scratch, `run-${++runs}`);
+  await mkdir(path.join(root, 'input'), { recursive: true });
+  return root;
+}
+
+interface Setup {
+  modelsDir?: string;
+  /** Defaults to `<root>/cache.sqlite`. */
+  cachePath?: string;
+  concurrency?: number;
+  maxBytes?: number;
+  outputDir?: string;
+  download?: boolean;
+  mirror?: string;
+}
+
+/**
+ * The default config pointed at a workspace. The tiny test models have random weights and decode to
+ * their length limit, so `maxNewTokensRatio: 1` halves generation time; nothing here depends on it.
+ */
+function configFor(root: string, setup: Setup = {}): PipelineConfig {
+  return {
+    ...defaultConfig,
+    input: {
+      ...defaultConfig.input,
+      patterns: [`${fg.convertPathToPattern(path.join(root, 'input'))}/**/*.{txt,md}`],
+      ...(setup.maxBytes ? { maxBytes: setup.maxBytes } : {}),
+    },
+    output: { ...defaultConfig.output, dir: setup.outputDir ?? path.join(root, 'output') },
+    run: { concurrency: setup.concurrency ?? 2 },
+    translation: {
+      ...defaultConfig.translation,
+      modelsDir: setup.modelsDir ?? inject('modelsDir'),
+      download: setup.download ?? false,
+      ...(setup.mirror ? { mirror: setup.mirror } : {}),
+      maxNewTokensRatio: 1,
+    },
+    cache: { ...defaultConfig.cache, path: setup.cachePath ?? path.join(root, 'cache.sqlite') },
+  };
+}
+
+interface Run {
+  report: RunReport;
+  outcomes: ArticleOutcome[];
+  problems: string[];
+}
+
+async function run(config: PipelineConfig, extra: { force?: boolean; events?: RunEvents; signal?: AbortSignal; jsonl?: PassThrough } = {}): Promise<Run> {
+  const outcomes: ArticleOutcome[] = [];
+  const problems: string[] = [];
+  const report = await runPipeline({
+    config,
+    force: extra.force,
+    signal: extra.signal,
+    jsonl: extra.jsonl,
+    events: {
+      ...extra.events,
+      onArticle: (outcome) => {
+        outcomes.push(outcome);
+        extra.events?.onArticle?.(outcome);
+      },
+      onProblem: (message) => problems.push(message),
+    },
+  });
+  return { report, outcomes, problems };
+}
+
+async function readOutput(root: string, id: string): Promise<ArticleOutput> {
+  return articleOutputSchema.parse(JSON.parse(await readFile(path.join(root, 'output', `${id}.json`), 'utf8')));
+}
+
+async function readManifest(outputDir: string): Promise<ManifestLine[]> {
+  const text = await readFile(path.join(outputDir, 'manifest.jsonl'), 'utf8');
+  return text.trimEnd().split('\n').map((line) => manifestLineSchema.parse(JSON.parse(line)));
+}
+
+async function readRunReport(outputDir: string): Promise<RunReport> {
+  return runReportSchema.parse(JSON.parse(await readFile(path.join(outputDir, 'run-report.json'), 'utf8')));
+}
+
+const exists = (file: string) => stat(file).then(() => true, () => false);
+const withoutTimings = ({ timings: _timings, ...rest }: ArticleOutput) => rest;
+const sentences = (output: ArticleOutput) => output.paragraphs.flatMap((p) => p.sentences);
+
+async function copySamples(root: string): Promise<string[]> {
+  const names = (await readdir(SAMPLE_INPUT)).filter((name) => name.endsWith('.txt')).sort();
+  for (const name of names) await cp(path.join(SAMPLE_INPUT, name), path.join(root, 'input', name));
+  return names.map((name) => name.replace(/\.txt$/, ''));
+}
+
+/** Short articles that translate fast with the tiny models; `n` makes each one distinct. */
+const arabic = (n: number) => `${ARABIC_ARTICLE}\nوقال المتحدث إن العدد بلغ ${n} مزارعا في المنطقة.`;
+const vietnamese = (n: number) => `${VIETNAMESE_ARTICLE}\nGiá xăng tại trạm số ${n} đã giảm từ chiều nay.`;
+
+describe('the five sample articles, run after run (one shared workspace, in order)', () => {
+  let root: string;
+  let ids: string[];
+  let first: Run;
+  beforeAll(async () => {
+    root = await workspace();
+    ids = await copySamples(root);
+    first = await run(configFor(root));
+  });
+
+  it('gives every sentence of the four Arabic and the Vietnamese article an English target', async () => {
+    const outputs = await Promise.all(ids.map((id) => readOutput(root, id)));
+    expect(outputs.map((o) => o.language.lang).sort()).toEqual(['ar', 'ar', 'ar', 'ar', 'vi']);
+    for (const output of outputs) {
+      expect(output.status).toBe('ok');
+      expect(output.translation.status).toBe('translated');
+      expect(output.models.map((m) => m.id)).toEqual([`Xenova/opus-mt-${output.language.lang}-en`]);
+      expect(sentences(output).length).toBeGreaterThan(5);
+      for (const sentence of sentences(output)) expect(sentence.target).toMatch(/\S/);
+      expect(output.summary.pairs).toHaveLength(3);
+      expect(output.summary.pairs.map((p) => p.target)).toEqual(output.summary.indices.map((i) => sentences(output)[i]!.target));
+      expect(output.source.sha256).toBe(createHash('sha256').update(await readFile(path.join(root, 'input', `${output.id}.txt`))).digest('hex'));
+      expect(await readFile(path.join(root, 'output', `${output.id}.md`), 'utf8')).toContain('## Summary');
+    }
+    expect(first.problems).toEqual([]);
+  });
+
+  it('writes manifest.jsonl with one line per article in input order', async () => {
+    const manifest = await readManifest(path.join(root, 'output'));
+    expect(manifest.map((line) => line.id)).toEqual(ids);
+    for (const line of manifest) {
+      expect(line).toMatchObject({ status: 'ok', outputs: { json: `${line.id}.json`, md: `${line.id}.md` } });
+      expect(line.summary).toEqual((await readOutput(root, line.id)).summary.pairs.map((p) => p.target));
+    }
+  });
+
+  it('writes run-report.json with the counts', async () => {
+    const written = await readRunReport(path.join(root, 'output'));
+    expect(written).toEqual(first.report);
+    const total = (await Promise.all(ids.map((id) => readOutput(root, id)))).reduce((sum, o) => sum + sentences(o).length, 0);
+    expect(written).toMatchObject({
+      interrupted: false,
+      articles: { total: 5, ok: 5, partial: 0, failed: 0, skipped: 0 },
+      reasons: {},
+      sentencesTranslated: total,
+      cacheHits: 0,
+      problems: [],
+    });
+    expect(written.modelCalls).toBeGreaterThan(0);
+    expect(written.sentencesToModel).toBeGreaterThanOrEqual(total - 5);
+    expect(Object.keys(written.stageMs).sort()).toEqual(['clean', 'detect', 'read', 'segment', 'summarize', 'translate', 'write']);
+  });
+
+  it('skips every article on a second run, with no model calls and the outputs left as they were', async () => {
+    const before = await Promise.all(ids.map((id) => readFile(path.join(root, 'output', `${id}.json`), 'utf8')));
+    const again = await run(configFor(root));
+    expect(again.report).toMatchObject({
+      articles: { total: 5, ok: 0, skipped: 5 },
+      reasons: { 'up-to-date': 5 },
+      modelCalls: 0,
+      sentencesToModel: 0,
+      sentencesTranslated: 0,
+    });
+    expect(await Promise.all(ids.map((id) => readFile(path.join(root, 'output', `${id}.json`), 'utf8')))).toEqual(before);
+    const manifest = await readManifest(path.join(root, 'output'));
+    expect(manifest.map((line) => [line.id, line.status, line.reason])).toEqual(ids.map((id) => [id, 'skipped', 'up-to-date']));
+    expect(manifest[0]!.summary).toEqual(JSON.parse(before[0]!).summary.pairs.map((p: { target: string }) => p.target));
+  });
+
+  it('processes an article again when one of its outputs was deleted', async () => {
+    await rm(path.join(root, 'output', `${ids[1]}.md`));
+    const again = await run(configFor(root));
+    expect(again.report).toMatchObject({ articles: { total: 5, ok: 1, skipped: 4 }, modelCalls: 0 });
+    expect(again.outcomes.find((o) => o.status === 'ok')?.id).toBe(ids[1]);
+    expect(await exists(path.join(root, 'output', `${ids[1]}.md`))).toBe(true);
+  });
+
+  it('processes every article again with force, from the translation memory, to the same outputs', async () => {
+    const before = await Promise.all(ids.map((id) => readOutput(root, id)));
+    const forced = await run(configFor(root), { force: true });
+    expect(forced.report).toMatchObject({ articles: { total: 5, ok: 5, skipped: 0 }, modelCalls: 0, sentencesToModel: 0 });
+    expect(forced.report.cacheHits).toBe(before.reduce((sum, o) => sum + sentences(o).length, 0));
+    const after = await Promise.all(ids.map((id) => readOutput(root, id)));
+    expect(after.map(withoutTimings)).toEqual(before.map(withoutTimings));
+  });
+
+  it('after one article is edited, processes only it, and only its changed sentence reaches the model', async () => {
+    const file = path.join(root, 'input', `${ids[0]}.txt`);
+    const [firstLine, ...rest] = (await readFile(file, 'utf8')).split('\n');
+    expect(firstLine).toContain('الجمعة');
+    await writeFile(file, [firstLine!.replace('الجمعة', 'الخميس'), ...rest].join('\n'));
+
+    const edited = await run(configFor(root));
+    expect(edited.report).toMatchObject({
+      articles: { total: 5, ok: 1, skipped: 4 },
+      modelCalls: 1,
+      sentencesToModel: 1,
+    });
+    expect(edited.outcomes.find((o) => o.status === 'ok')?.id).toBe(ids[0]);
+    const output = await readOutput(root, ids[0]!);
+    expect(sentences(output)[0]!.source).toContain('الخميس');
+    expect(edited.report.cacheHits).toBe(sentences(output).length - 1);
+  });
+
+  describe('without models', () => {
+    let bare: string;
+    let noModels: Run;
+    const modelsDir = () => path.join(bare, 'models');
+    beforeAll(async () => {
+      bare = await workspace();
+      await copySamples(bare);
+      // The same translation memory as above: once the models are installed, the rerun is quick.
+      noModels = await run(configFor(bare, { modelsDir: modelsDir(), cachePath: path.join(root, 'cache.sqlite') }));
+    });
+
+    it('marks every article partial/model-unavailable and says so once per language, not per article', async () => {
+      expect(noModels.report).toMatchObject({
+        articles: { total: 5, partial: 5 },
+        reasons: { 'model-unavailable': 5 },
+        modelCalls: 0,
+        sentencesTranslated: 0,
+      });
+      expect(noModels.problems).toHaveLength(2);
+      expect(noModels.problems.sort()).toEqual([
+        expect.stringMatching(/^ar: model Xenova\/opus-mt-ar-en \(ar\) is unavailable: .* Fix: run `newsbridge models pull --only ar/),
+        expect.stringMatching(/^vi: model Xenova\/opus-mt-vi-en \(vi\) is unavailable: .* Fix: run `newsbridge models pull --only vi/),
+      ]);
+      expect(noModels.report.problems.sort()).toEqual(noModels.problems);
+      for (const outcome of noModels.outcomes) expect(outcome.message).toContain('newsbridge models pull');
+    });
+
+    it('still writes the cleaned, detected, segmented and summarized outputs', async () => {
+      const manifest = await readManifest(path.join(bare, 'output'));
+      expect(manifest).toHaveLength(5);
+      for (const line of manifest) {
+        const output = await readOutput(bare, line.id);
+        expect(output).toMatchObject({ status: 'partial', reason: 'model-unavailable', translation: { status: 'model-unavailable' } });
+        expect(['ar', 'vi']).toContain(output.language.lang);
+        expect(output.paragraphs.length).toBeGreaterThan(3);
+        expect(sentences(output).every((s) => s.target === null)).toBe(true);
+        expect(output.summary.pairs).toHaveLength(3);
+        expect(output.summary.pairs.every((p) => p.source !== '' && p.target === null)).toBe(true);
+        expect(line.summary).toEqual([null, null, null]);
+      }
+      // The clean stage ran: the Vietnamese sample ends with navigation and an image placeholder.
+      const vi = await readOutput(bare, ids[4]!);
+      expect(vi.removed.length).toBeGreaterThan(0);
+    });
+
+    it('skips them while the models are still missing, and processes them once the models are installed', async () => {
+      const config = configFor(bare, { modelsDir: modelsDir(), cachePath: path.join(root, 'cache.sqlite') });
+      const still = await run(config);
+      expect(still.report).toMatchObject({ articles: { skipped: 5 }, reasons: { 'up-to-date': 5 } });
+
+      await cp(inject('modelsDir'), modelsDir(), { recursive: true });
+      const installed = await run(config);
+      expect(installed.report).toMatchObject({ articles: { total: 5, ok: 5, skipped: 0 }, problems: [] });
+      for (const id of ids) expect(sentences(await readOutput(bare, id)).every((s) => s.target !== null)).toBe(true);
+    });
+  });
+});
+
+describe('models that cannot be used', () => {
+  it('reports a failed download once per language and still runs the other stages', async () => {
+    const root = await workspace();
+    for (let i = 0; i < 3; i++) await writeFile(path.join(root, 'input', `ar-${i}.txt`), arabic(i));
+    await writeFile(path.join(root, 'input', 'vi-0.txt'), vietnamese(0));
+    const result = await run(
+      configFor(root, { modelsDir: path.join(root, 'models'), download: true, mirror: 'http://127.0.0.1:9' }),
+    );
+    expect(result.report).toMatchObject({ articles: { total: 4, partial: 4 }, reasons: { 'model-unavailable': 4 } });
+    expect(result.problems).toHaveLength(2);
+    expect(result.problems[0]).toMatch(/^ar: Xenova\/opus-mt-ar-en could not be downloaded, .*could not reach http:\/\/127\.0\.0\.1:9\/.* Fix: run `newsbridge models pull --only ar/);
+    expect(result.problems[1]).toMatch(/^vi: Xenova\/opus-mt-vi-en could not be downloaded/);
+  });
+
+  it('names a missing ONNX file, and the other language still translates', async () => {
+    const root = await workspace();
+    const modelsDir = path.join(root, 'models');
+    await cp(inject('modelsDir'), modelsDir, { recursive: true });
+    const missing = path.join(modelsDir, 'Xenova', 'opus-mt-ar-en', 'onnx', 'encoder_model_quantized.onnx');
+    await rm(missing);
+    await writeFile(path.join(root, 'input', 'ar.txt'), arabic(1));
+    await writeFile(path.join(root, 'input', 'vi.txt'), vietnamese(1));
+
+    const result = await run(configFor(root, { modelsDir }));
+    expect(result.problems).toEqual([expect.stringContaining(`${missing} is missing`)]);
+    const ar = await readOutput(root, 'ar');
+    expect(ar).toMatchObject({ status: 'partial', reason: 'model-unavailable' });
+    expect(ar.translation.message).toContain(`${missing} is missing`);
+    const vi = await readOutput(root, 'vi');
+    expect(vi.status).toBe('ok');
+    expect(sentences(vi).every((s) => s.target !== null)).toBe(true);
+  });
+
+  it('names a corrupt ONNX file, and the other language still translates', async () => {
+    const root = await workspace();
+    const modelsDir = path.join(root, 'models');
+    await cp(inject('modelsDir'), modelsDir, { recursive: true });
+    const corrupt = path.join(modelsDir, 'Xenova', 'opus-mt-vi-en', 'onnx', 'decoder_model_merged_quantized.onnx');
+    await writeFile(corrupt, Buffer.alloc((await stat(corrupt)).size, 0x5a));
+    await writeFile(path.join(root, 'input', 'ar.txt'), arabic(2));
+    await writeFile(path.join(root, 'input', 'vi.txt'), vietnamese(2));
+
+    const result = await run(configFor(root, { modelsDir }));
+    expect(result.problems).toHaveLength(1);
+    expect(result.problems[0]).toMatch(/^vi: model Xenova\/opus-mt-vi-en \(vi\) is unavailable: .* could not be loaded/);
+    expect(result.problems[0]).toContain(corrupt);
+    expect(await readOutput(root, 'vi')).toMatchObject({ status: 'partial', reason: 'model-unavailable' });
+    const ar = await readOutput(root, 'ar');
+    expect(ar.status).toBe('ok');
+    expect(sentences(ar).every((s) => s.target !== null)).toBe(true);
+  });
+});
+
+describe('output modes and stopping', () => {
+  it('streams records as JSON lines in input order with --jsonl, writing no files', async () => {
+    const root = await workspace();
+    // `a` needs the model and finishes last; `b` fails at once and `c` (English) needs no model.
+    await writeFile(path.join(root, 'input', 'a.txt'), arabic(3));
+    await writeFile(path.join(root, 'input', 'b.txt'), '');
+    await writeFile(path.join(root, 'input', 'c.txt'), 'The government announced a new plan for farmers on Sunday. Farmers welcomed it.');
+    await writeFile(path.join(root, 'input', 'd.txt'), vietnamese(3));
+    const stream = new PassThrough();
+    let text = '';
+    stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+
+    const result = await run(configFor(root, { concurrency: 4 }), { jsonl: stream });
+    const records = text.trimEnd().split('\n').map((line) => articleOutputSchema.parse(JSON.parse(line)));
+    expect(records.map((r) => [r.id, r.status])).toEqual([['a', 'ok'], ['c', 'ok'], ['d', 'ok']]);
+    expect(records[1]!.translation.status).toBe('passthrough');
+    expect(result.outcomes.map((o) => o.id).indexOf('a')).toBeGreaterThan(result.outcomes.map((o) => o.id).indexOf('c'));
+    expect(result.report.articles).toMatchObject({ total: 4, ok: 3, failed: 1 });
+    expect(await exists(path.join(root, 'output'))).toBe(false);
+  });
+
+  it('stops on abort: finished articles written, the others untouched, the report says interrupted', async () => {
+    const root = await workspace();
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+    for (const [i, id] of ids.entries()) await writeFile(path.join(root, 'input', `${id}.txt`), i % 2 ? vietnamese(10 + i) : arabic(10 + i));
+    await mkdir(path.join(root, 'output'));
+    await writeFile(path.join(root, 'output', 'e.json'), 'from an earlier run');
+    const stop = new AbortController();
+
+    const result = await run(configFor(root, { concurrency: 2 }), { signal: stop.signal, events: { onArticle: () => stop.abort() } });
+    // The article that finished and the one in flight beside it.
+    expect(result.outcomes.map((o) => o.id).sort()).toEqual(['a', 'b']);
+    expect(result.report).toMatchObject({ interrupted: true, articles: { total: 6, ok: 2, notStarted: 4 } });
+    expect(await readRunReport(path.join(root, 'output'))).toMatchObject({ interrupted: true });
+    expect((await readManifest(path.join(root, 'output'))).map((line) => line.id)).toEqual(['a', 'b']);
+    expect((await readOutput(root, 'a')).status).toBe('ok');
+    for (const id of ['c', 'd', 'f']) expect(await exists(path.join(root, 'output', `${id}.json`))).toBe(false);
+    expect(await readFile(path.join(root, 'output', 'e.json'), 'utf8')).toBe('from an earlier run');
+    expect((await readdir(path.join(root, 'output'))).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('keeps the previous manifest lines of the articles an interrupted run never started', async () => {
+    const root = await workspace();
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+    for (const [i, id] of ids.entries()) await writeFile(path.join(root, 'input', `${id}.txt`), i % 2 ? vietnamese(20 + i) : arabic(20 + i));
+    const config = configFor(root, { concurrency: 2 });
+    await run(config);
+    const before = await readManifest(path.join(root, 'output'));
+
+    const stop = new AbortController();
+    await run(config, { force: true, signal: stop.signal, events: { onArticle: () => stop.abort() } });
+    const after = await readManifest(path.join(root, 'output'));
+    expect(after.map((line) => line.id)).toEqual(ids);
+    expect(after.slice(2)).toEqual(before.slice(2));
+  });
+
+  it('says so when no article matches the input patterns', async () => {
+    const root = await workspace();
+    const result = await run(configFor(root));
+    expect(result.report).toMatchObject({ articles: { total: 0 }, interrupted: false });
+    expect(result.problems).toEqual([expect.stringMatching(/^no articles match input\.patterns \(.*\/input\/\*\*\/\*\.\{txt,md\}\); check --input or input\.patterns$/)]);
+    expect(await readFile(path.join(root, 'output', 'manifest.jsonl'), 'utf8')).toBe('');
+    expect((await readRunReport(path.join(root, 'output'))).problems).toEqual(result.problems);
+  });
+
+  it('processes nothing when aborted before it starts', async () => {
+    const root = await workspace();
+    await writeFile(path.join(root, 'input', 'a.txt'), arabic(20));
+    const result = await run(configFor(root), { signal: AbortSignal.abort() });
+    expect(result.report).toMatchObject({ interrupted: true, articles: { total: 1, notStarted: 1 } });
+    expect(await exists(path.join(root, 'output', 'a.json'))).toBe(false);
+  });
+});
+
+describe('bad input never stops the run', () => {
+  let root: string;
+  let result: Run;
+  let manifest: Map<string, ManifestLine>;
+  const maxBytes = 64 * 1024;
+  beforeAll(async () => {
+    root = await workspace();
+    const input = path.join(root, 'input');
+    writeBadInputs(input);
+    // The long line has a test of its own, below.
+    await rm(path.join(input, 'long-line.txt'));
+    await writeFile(path.join(input, 'too-large.txt'), `${ARABIC_ARTICLE}\n\n`.repeat(Math.ceil((2 * maxBytes) / Buffer.byteLength(ARABIC_ARTICLE))));
+    await writeFile(path.join(input, 'vanishes.txt'), vietnamese(30));
+    await writeFile(path.join(input, 'becomes-folder.txt'), vietnamese(31));
+    result = await run(configFor(root, { maxBytes, concurrency: 3 }), {
+      events: {
+        // Listed, then gone before it is read; or replaced by a folder of the same name.
+        onStart: () => {
+          rmSync(path.join(input, 'vanishes.txt'));
+          rmSync(path.join(input, 'becomes-folder.txt'));
+          mkdirSync(path.join(input, 'becomes-folder.txt'));
+        },
+      },
+    });
+    manifest = new Map((await readManifest(path.join(root, 'output'))).map((line) => [line.id, line]));
+  });
+
+  const expected: [id: string, status: string, reason: string | undefined, message?: RegExp][] = [
+    ['empty', 'failed', 'empty', /empty\.txt: the article is empty \(no bytes\); remove the file or give it text/],
+    ['whitespace-only', 'failed', 'empty', /whitespace-only\.txt: the article is empty \(only whitespace\)/],
+    ['image', 'failed', 'binary', /image\.txt: this is a binary file, not text/],
+    ['invalid-utf8', 'partial', 'invalid-utf8', /invalid-utf8\.txt: not valid UTF-8 .* re-save the file as UTF-8/],
+    ['utf16le-bom', 'ok', undefined],
+    ['utf16be-bom', 'ok', undefined],
+    ['utf16le-no-bom', 'ok', undefined],
+    ['utf16be-no-bom', 'ok', undefined],
+    ['windows-1256', 'ok', undefined],
+    ['too-large', 'failed', 'too-large', /too-large\.txt: \d+ bytes is over input\.maxBytes \(65536\); raise input\.maxBytes/],
+    ['loop/article', 'ok', undefined],
+    ['loop-a', 'failed', 'unreadable', /loop-a\.txt: cannot be read: it is a symlink loop; remove the link/],
+    ['loop-b', 'failed', 'unreadable', /loop-b\.txt: cannot be read: it is a symlink loop/],
+    ['duplicate-a', 'ok', undefined],
+    ['copies/duplicate-b', 'ok', undefined],
+    ['persian', 'ok', 'unsupported-language', /no translation model is configured for language "fa"/],
+    ['french', 'ok', 'unsupported-language', /no translation model is configured for language "fr"/],
+    ['mixed', 'ok', undefined],
+    ['vanishes', 'failed', 'unreadable', /vanishes\.txt: cannot be read: it does not exist \(deleted or moved after it was listed/],
+    ['becomes-folder', 'failed', 'unreadable', /becomes-folder\.txt: (not a regular file|cannot be read: it is a directory)/],
+  ];
+
+  it('lists every file once and gives each the right status and reason', () => {
+    expect([...manifest.keys()].sort()).toEqual(expected.map(([id]) => id).sort());
+    for (const [id, status, reason, message] of expected) {
+      expect({ id, status: manifest.get(id)?.status, reason: manifest.get(id)?.reason }).toEqual({ id, status, reason });
+      const outcome = result.outcomes.find((o) => o.id === id)!;
+      if (message) expect(outcome.message).toMatch(message);
+    }
+    const count = (status: string) => expected.filter(([, s]) => s === status).length;
+    expect(result.report.articles).toEqual({ total: expected.length, ok: count('ok'), partial: count('partial'), failed: count('failed'), skipped: 0, notStarted: 0 });
+  });
+
+  it('writes outputs for the articles it could read, each from its own file, and none for the others', async () => {
+    for (const [id, status] of expected) {
+      const line = manifest.get(id)!;
+      if (status === 'failed') {
+        expect(line.outputs).toEqual({});
+        expect(await exists(path.join(root, 'output', `${id}.json`))).toBe(false);
+        continue;
+      }
+      const output = await readOutput(root, id);
+      const bytes = await readFile(output.source.path);
+      expect(output.source).toMatchObject({ bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+      expect(path.relative(path.join(root, 'input'), output.source.path).replace(/\.txt$/, '')).toBe(id);
+    }
+  });
+
+  it('decodes UTF-16 with and without a BOM and windows-1256, and translates them', async () => {
+    for (const [id, encoding, lang] of [
+      ['utf16le-bom', 'utf-16le', 'ar'],
+      ['utf16be-bom', 'utf-16be', 'vi'],
+      ['utf16le-no-bom', 'utf-16le', 'ar'],
+      ['utf16be-no-bom', 'utf-16be', 'vi'],
+      ['windows-1256', 'windows-1256', 'ar'],
+    ] as const) {
+      const output = await readOutput(root, id);
+      expect({ id, encoding: output.source.encoding, lang: output.language.lang }).toEqual({ id, encoding, lang });
+      expect(output.title).toBe((lang === 'ar' ? ARABIC_ARTICLE : VIETNAMESE_ARTICLE).split('\n')[0]);
+      expect(sentences(output).every((s) => s.target !== null)).toBe(true);
+    }
+  });
+
+  it('translates duplicates under two names alike, and each sentence once', async () => {
+    const [a, b] = [await readOutput(root, 'duplicate-a'), await readOutput(root, 'copies/duplicate-b')];
+    expect(sentences(b)).toEqual(sentences(a));
+    expect(b.source.sha256).toBe(a.source.sha256);
+    // Every readable article draws on ARABIC_ARTICLE or VIETNAMESE_ARTICLE; the model saw each distinct sentence once.
+    const readable = await Promise.all(expected.filter(([, status]) => status !== 'failed').map(([id]) => readOutput(root, id)));
+    // (Including the Arabic paragraphs of the half-English article, which go to the Arabic model.)
+    const translated = (o: ArticleOutput) => sentences(o).filter((s) => !s.flags.includes('passthrough') && s.target !== null);
+    const toModel = new Set(readable.flatMap((o) => translated(o).map((s) => s.source)));
+    expect(result.report.sentencesToModel).toBe(toModel.size);
+  });
+
+  it('keeps unsupported languages as they are, never sending Persian to the Arabic model', async () => {
+    const persian = await readOutput(root, 'persian');
+    expect(persian.language.lang).toBe('fa');
+    expect(persian.translation.status).toBe('unsupported-language');
+    expect(persian.models).toEqual([]);
+    expect(sentences(persian).every((s) => s.target === null)).toBe(true);
+  });
+
+  it('translates the Arabic paragraphs of a mostly Arabic article and keeps the English ones, flagged', async () => {
+    const mixedRoot = await workspace();
+    const english = '"We had a very productive meeting and agreed to expand our cooperation on trade and energy," the British minister told reporters.';
+    await writeFile(path.join(mixedRoot, 'input', 'mixed.txt'), [...arabic(60).split('\n').slice(0, 2), english, ...arabic(60).split('\n').slice(2)].join('\n'));
+    await run(configFor(mixedRoot, { cachePath: path.join(root, 'cache.sqlite') }));
+    const mixed = await readOutput(mixedRoot, 'mixed');
+    expect(mixed.language.lang).toBe('ar');
+    expect(mixed.paragraphs.map((p) => [p.language.lang, p.flags])).toEqual([
+      ['ar', []],
+      ['ar', []],
+      ['en', ['foreign-language']],
+      ['ar', []],
+      ['ar', []],
+      ['ar', []],
+    ]);
+    for (const paragraph of mixed.paragraphs) {
+      for (const sentence of paragraph.sentences) {
+        if (paragraph.flags.includes('foreign-language')) expect(sentence).toMatchObject({ target: sentence.source, flags: ['passthrough'] });
+        else expect(sentence.target).not.toBe(sentence.source);
+      }
+    }
+  });
+
+  it('puts a 200,000-character line with no punctuation through every stage as one sentence', async () => {
+    const longRoot = await workspace();
+    writeBadInputs(path.join(scratch, 'long-line-source'));
+    await cp(path.join(scratch, 'long-line-source', 'long-line.txt'), path.join(longRoot, 'input', 'long-line.txt'));
+    // Without the Vietnamese model: translating 200,000 characters with it is measured, not tested.
+    const result = await run(configFor(longRoot, { modelsDir: path.join(longRoot, 'models') }));
+    const output = await readOutput(longRoot, 'long-line');
+    expect(output).toMatchObject({ status: 'partial', reason: 'model-unavailable', language: { lang: 'vi' } });
+    expect(sentences(output)).toHaveLength(1);
+    expect(sentences(output)[0]!.source).toHaveLength(LONG_LINE_CHARS);
+    expect(output.summary.indices).toEqual([0]);
+    expect(result.report.articles.partial).toBe(1);
+  });
+});
+
+describe('output that cannot be written', () => {
+  it('fails each article with output-error when the output path runs through a file, and still reports', async () => {
+    const root = await workspace();
+    await writeFile(path.join(root, 'input', 'a.txt'), arabic(40));
+    await writeFile(path.join(root, 'input', 'b.txt'), vietnamese(40));
+    await writeFile(path.join(root, 'not-a-folder'), 'a file');
+    const outputDir = path.join(root, 'not-a-folder', 'output');
+
+    const result = await run(configFor(root, { outputDir }));
+    expect(result.report.articles).toMatchObject({ total: 2, failed: 2 });
+    expect(result.report.reasons).toEqual({ 'output-error': 2 });
+    for (const outcome of result.outcomes) {
+      expect(outcome.message).toMatch(new RegExp(`^cannot write ${outputDir}/${outcome.id}\\.(md|json): ENOTDIR: not a directory.*; part of the output path is a file, not a directory; choose another output directory with --output$`));
+    }
+    expect(result.problems).toEqual([expect.stringContaining(`cannot write ${path.join(outputDir, 'manifest.jsonl')}`), expect.stringContaining(`cannot write ${path.join(outputDir, 'run-report.json')}`)]);
+    expect(result.report.problems).toEqual(result.problems);
+  });
+
+  it('on a full disk fails the articles with output-error and leaves their earlier outputs whole', async () => {
+    const root = await workspace();
+    await writeFile(path.join(root, 'input', 'a.txt'), arabic(50));
+    await writeFile(path.join(root, 'input', 'b.txt'), vietnamese(50));
+    await run(configFor(root));
+    const outputDir = path.join(root, 'output');
+    const before = await Promise.all(['a.json', 'a.md', 'b.json', 'b.md', 'manifest.jsonl', 'run-report.json'].map((f) => readFile(path.join(outputDir, f))));
+
+    diskFull.on = true;
+    const full = await run(configFor(root), { force: true });
+    diskFull.on = false;
+    expect(full.report.articles).toMatchObject({ total: 2, failed: 2 });
+    for (const outcome of full.outcomes) {
+      expect(outcome).toMatchObject({ status: 'failed', reason: 'output-error' });
+      expect(outcome.message).toMatch(/^cannot write .*\/[ab]\.md: ENOSPC: no space left on device, write; free disk space and run again/);
+    }
+    expect(full.report.problems).toHaveLength(2);
+    const after = await Promise.all(['a.json', 'a.md', 'b.json', 'b.md', 'manifest.jsonl', 'run-report.json'].map((f) => readFile(path.join(outputDir, f))));
+    expect(after).toEqual(before);
+    expect((await readdir(outputDir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+
+    // The earlier outputs are whole and still up to date, so the next run has nothing to redo.
+    const next = await run(configFor(root));
+    expect(next.report.articles).toMatchObject({ total: 2, skipped: 2 });
+  });
+});
