@@ -312,7 +312,7 @@ async function processFile(
     if (previous) {
       return {
         outcome: { id: file.id, status: 'skipped', reason: 'up-to-date', timings, sentencesTranslated: 0 },
-        manifestLine: JSON.stringify({
+        manifestLine: `${JSON.stringify({
           id: file.id,
           source: file.path,
           status: 'skipped',
@@ -320,7 +320,7 @@ async function processFile(
           outputs,
           language: previous.language,
           summary: previous.summary.pairs.map((pair) => pair.target),
-        }) + '\n',
+        })}\n`,
         record: null,
       };
     }

@@ -52,8 +52,8 @@ describe('TranslationMemory', () => {
       { ...arabic, dtype: 'fp32' },
       { ...arabic, fingerprint: 'bbb' },
     ];
-    variants.forEach((model, index) => memory.store(model, [{ source: 'نص', target: `text ${index}`, flags: [] }]));
-    variants.forEach((model, index) => expect(memory.lookup(model, ['نص']).get('نص')?.target).toBe(`text ${index}`));
+    for (const [index, model] of variants.entries()) memory.store(model, [{ source: 'نص', target: `text ${index}`, flags: [] }]);
+    for (const [index, model] of variants.entries()) expect(memory.lookup(model, ['نص']).get('نص')?.target).toBe(`text ${index}`);
     expect(memory.lookup({ ...arabic, fingerprint: 'never-stored' }, ['نص']).size).toBe(0);
     expect(memory.stats().models).toHaveLength(variants.length);
   });
