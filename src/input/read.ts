@@ -5,6 +5,7 @@ import chardet from 'chardet';
 import fg from 'fast-glob';
 import iconv from 'iconv-lite';
 import type { SourceArticle } from '../article.js';
+import { InputError } from '../errors.js';
 
 /**
  * Stage 1, read: bytes → text. The encoding is detected from the bytes, never from the file name:
@@ -21,20 +22,6 @@ import type { SourceArticle } from '../article.js';
  * 6. otherwise UTF-8 with U+FFFD for the invalid bytes and an `invalid-utf8` warning, unless the result
  *    is mostly not text, which makes it binary.
  */
-
-export type InputErrorReason = 'binary' | 'empty' | 'too-large' | 'unreadable';
-
-/** An article that cannot be read. The message names the file and the fix. */
-export class InputError extends Error {
-  override readonly name = 'InputError';
-  constructor(
-    readonly path: string,
-    readonly reason: InputErrorReason,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** Something the reader had to repair; the article is usable but its status should say so (`partial`). */
 export interface ReadWarning {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CacheCorruptError, CacheError, TranslationMemory, type ModelKey } from '../../src/translation/memory.js';
+import { TranslationMemory, type ModelKey } from '../../src/translation/memory.js';
+import { CacheCorruptError, CacheError } from '../../src/errors.js';
 
 const arabic: ModelKey = { id: 'Xenova/opus-mt-ar-en', revision: 'main', dtype: 'q8', fingerprint: 'aaa' };
 
