@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { LanguageCode } from '../article.js';
 import { loadConfig } from '../config/config.js';
 import { LanguageDetector } from '../stages/detect.js';
-import { splitSentences } from '../stages/segment.js';
+import { splitText } from '../stages/segment.js';
 import { mapTextRecords, runTextCommand } from './text-records.js';
 
 interface SegmentFlags {
@@ -15,14 +15,6 @@ interface SegmentFlags {
 export interface SegmentRecord {
   id: unknown;
   sentences: string[];
-}
-
-/** Sentences of a text whose lines are paragraphs: a sentence never crosses a line. */
-export function sentencesOfText(text: string, lang: LanguageCode): string[] {
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .flatMap((paragraph) => splitSentences(paragraph, lang));
 }
 
 /**
@@ -49,7 +41,7 @@ export function segmentJsonLines(
 ): Promise<number> {
   return mapTextRecords(
     input,
-    (record): SegmentRecord => ({ id: record.id, sentences: sentencesOfText(record.text, lang(record.text, record.lang)) }),
+    (record): SegmentRecord => ({ id: record.id, sentences: splitText(record.text, lang(record.text, record.lang)) }),
     write,
     warn,
   );
@@ -76,7 +68,7 @@ export function registerSegmentCommand(program: Command): void {
           return languageOf(flags.lang ? null : await LanguageDetector.create(config.detect), flags.lang);
         },
         jsonLines: segmentJsonLines,
-        text: (lang, text) => sentencesOfText(text, lang(text)),
+        text: (lang, text) => splitText(text, lang(text)),
       }),
     );
 }

@@ -105,3 +105,11 @@ export function segmentSentences(article: DetectedArticle): SegmentedArticle {
     }),
   };
 }
+
+/** Sentences of a text whose lines are paragraphs: a sentence never crosses a line. */
+export function splitText(text: string, lang: LanguageCode): string[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .flatMap((paragraph) => splitSentences(paragraph, lang));
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DetectedArticle } from '../../src/article.js';
-import { segmentSentences, splitSentences } from '../../src/stages/segment.js';
+import { segmentSentences, splitSentences, splitText } from '../../src/stages/segment.js';
 
 describe('splitSentences', () => {
   it('splits Arabic at the full stop, the question mark and the exclamation mark', () => {
@@ -94,5 +94,15 @@ describe('segmentSentences', () => {
     ]);
     expect(result.paragraphs[1]!.flags).toEqual(['foreign-language']);
     expect(result.language).toEqual(article.language);
+  });
+});
+
+describe('splitText', () => {
+  it('treats each line as a paragraph: a sentence never crosses a line', () => {
+    expect(splitText('A headline without a stop\nThe first sentence. The second one.\n\n', 'en')).toEqual([
+      'A headline without a stop',
+      'The first sentence.',
+      'The second one.',
+    ]);
   });
 });
