@@ -8,6 +8,7 @@ import {
   type SummarizedArticle,
   type TranslatedParagraph,
 } from '../article.js';
+import { isRightToLeft } from '../languages.js';
 import { ARTICLE_STATUSES, type ArticleStatus } from '../run/report.js';
 
 /**
@@ -130,12 +131,11 @@ export function articleJsonText(article: SummarizedArticle, meta: ArticleMeta): 
   return `${JSON.stringify(renderArticleJson(article, meta), null, 2)}\n`;
 }
 
-const RTL_LANGUAGES = new Set(['ar', 'fa', 'ur', 'he', 'yi', 'ps', 'sd', 'ug', 'ckb', 'dv', 'ku']);
 /** First strong character of Hebrew, Arabic, Syriac, Thaana or N'Ko script. */
 const RTL_FIRST_STRONG = /^[^\p{L}]*[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]/u;
 
 function directionOf(lang: LanguageCode, text: string): 'rtl' | 'ltr' {
-  if (RTL_LANGUAGES.has(lang)) return 'rtl';
+  if (isRightToLeft(lang)) return 'rtl';
   return lang === 'und' && RTL_FIRST_STRONG.test(text) ? 'rtl' : 'ltr';
 }
 

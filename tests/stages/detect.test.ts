@@ -4,10 +4,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { CleanedArticle } from '../../src/article.js';
 import { removeBoilerplate } from '../../src/stages/clean.js';
 import { LanguageDetector, detectLanguage } from '../../src/stages/detect.js';
+import { defaultConfig } from '../../src/config/config.js';
+import { routedLanguages } from '../../src/languages.js';
 
+
+const ROUTED = routedLanguages(defaultConfig.translation.models);
 let detector: LanguageDetector;
 beforeAll(async () => {
-  detector = await LanguageDetector.create();
+  detector = await LanguageDetector.create(ROUTED);
 });
 
 function cleaned(paragraphs: string[]): CleanedArticle {
@@ -75,9 +79,9 @@ describe('LanguageDetector.detect', () => {
   });
 
   it('follows minChars and minConfidence from the options', async () => {
-    const strict = await LanguageDetector.create({ minChars: 200 });
+    const strict = await LanguageDetector.create(ROUTED, { minChars: 200 });
     expect(strict.detect(ARABIC[0]!).lang).toBe('und');
-    const sure = await LanguageDetector.create({ minConfidence: 0.999999 });
+    const sure = await LanguageDetector.create(ROUTED, { minConfidence: 0.999999 });
     const guess = sure.detect('Ông già kia là ai vậy?');
     expect(guess.lang).toBe('und');
     expect(guess.confidence).toBeGreaterThan(0);
