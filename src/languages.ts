@@ -93,7 +93,14 @@ export const LANGUAGES: readonly Language[] = [
     othersLetters: 'پچژگکیٹڈڑںےۓھہۃڭېۆێڵڕەۇۈۋټډړږښګڼۍٺٽٿڀڄڃڇڊڌڍڎڏڙڦڳڱڻڪ',
     legacyEncoding: 'windows-1256',
     // دكتور, أستاذ (as in أ.د.).
-    sentences: { beforeName: ['د', 'أ', 'أ.د'], beforeNumber: [], mayEnd: [], starters: [], speechVerbs: [] },
+    sentences: {
+      beforeName: ['د', 'أ', 'أ.د'],
+      beforeNumber: [],
+      mayEnd: [],
+      // Arabic has no capitals: verbs of reporting with the conjunction are what open its news sentences.
+      starters: ['وقال', 'وقالت', 'وأضاف', 'وأضافت', 'وأكد', 'وأكدت', 'وأشار', 'وأشارت', 'وكان', 'وكانت', 'وتابع', 'ويذكر', 'كما', 'ثم'],
+      speechVerbs: [],
+    },
     terms: { normalize: normalizeArabic, isTerm: (word) => word.length > 1 && !arabicStopwords.has(word), stem: lightStemArabic },
   },
   {
