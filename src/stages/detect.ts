@@ -10,7 +10,7 @@ import type {
   LanguageCode,
   LanguageGuess,
 } from '../article.js';
-import { LANGUAGES, type Language, languageByCode } from '../languages.js';
+import { LANGUAGES, type Language, languageByCode, TARGET_LANGUAGE } from '../languages.js';
 
 /**
  * Language ID: fastText `lid.176` (top candidates with probabilities), narrowed by what the script of
@@ -167,6 +167,19 @@ function ownLettersLanguage(script: Script, profile: ScriptProfile): LanguageCod
   return decided < 0 ? undefined : LETTER_RULES[decided]!.code;
 }
 
+/** Mostly capital letters (an all-caps headline): fastText, trained on mixed case, reads it as English. */
+function shouting(line: string): boolean {
+  const upper = line.match(/\p{Lu}/gu)?.length ?? 0;
+  const lower = line.match(/\p{Ll}/gu)?.length ?? 0;
+  return upper > 2 * lower;
+}
+
+/** Whether the second model gives `lang` any score at all for the text. */
+function secondModelSees(line: string, lang: LanguageCode): boolean {
+  const scores = secondModel.detect(line).getScores();
+  return Object.keys(scores).length === 0 || (scores[lang] ?? 0) > 0;
+}
+
 interface Candidate {
   lang: LanguageCode;
   p: number;
@@ -211,7 +224,7 @@ export class LanguageDetector {
     const profile = profileScript(line);
     if (profile.letters === 0) return { lang: 'und', confidence: 0 };
     const script = dominantScript(profile);
-    const candidates = this.predict(line);
+    const candidates = this.predict(shouting(line) ? line.toLowerCase() : line);
 
     const decided = ownLettersLanguage(script, profile);
     if (decided) {
@@ -233,6 +246,11 @@ export class LanguageDetector {
     }
     const tied = scored.some((c) => c !== best && c.p === best.p);
     if (tied || best.p < this.options.minConfidence) return { lang: 'und', confidence: best.p };
+    // English is where untranslated text goes unnoticed: when fastText is unsure, the second model,
+    // sure or not, must see some English in it (short Malay and Indonesian lines have none for it).
+    if (best.lang === TARGET_LANGUAGE && !decisive && !secondModelSees(line, TARGET_LANGUAGE)) {
+      return { lang: 'und', confidence: best.p };
+    }
     return { lang: best.lang, confidence: best.p };
   }
 

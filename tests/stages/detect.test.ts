@@ -60,6 +60,16 @@ describe('LanguageDetector.detect', () => {
     }
   });
 
+  it('does not send short Malay lines that fastText reads as English to English (issue 14)', () => {
+    // fastText: en 0.57; the second model has no English in it.
+    expect(detector.detect('Maaf, Tom.').lang).not.toBe('en');
+    // All capitals: fastText, trained on mixed case, says en 0.97 (UDHR, Malay).
+    expect(detector.detect('PERISYTIHARAN HAK ASASI MANUSIA SEJAGAT').lang).not.toBe('en');
+    for (const english of ['Well done, Tom!', 'Take it easy.', 'See you soon.', 'GOVERNMENT ANNOUNCES NEW BUDGET']) {
+      expect(detector.detect(english).lang, english).toBe('en');
+    }
+  });
+
   it('answers und, with no guess, for text too short to tell', () => {
     expect(detector.detect('OK')).toEqual({ lang: 'und', confidence: 0 });
     expect(detector.detect('12 345 678 90')).toEqual({ lang: 'und', confidence: 0 });
