@@ -174,9 +174,11 @@ function shouting(line: string): boolean {
   return upper > 2 * lower;
 }
 
+type SecondOpinion = ReturnType<typeof secondModel.detect>;
+
 /** Whether the second model gives `lang` any score at all for the text. */
-function secondModelSees(line: string, lang: LanguageCode): boolean {
-  const scores = secondModel.detect(line).getScores();
+function secondModelSees(result: SecondOpinion, lang: LanguageCode): boolean {
+  const scores = result.getScores();
   return Object.keys(scores).length === 0 || (scores[lang] ?? 0) > 0;
 }
 
@@ -238,17 +240,19 @@ export class LanguageDetector {
     let scored = admitted.map((c) => ({ lang: c.lang, p: c.p / mass }));
     let best = scored.reduce((a, b) => (b.p > a.p ? b : a));
     const decisive = best.p >= DECISIVE && candidates[0]?.lang === best.lang && candidates[0].p >= DECISIVE;
+    let second: SecondOpinion | undefined;
     // The second opinion only matters where a routed language is in play.
     const routedInPlay = scored.some((c) => this.routed.includes(c.lang));
     if (!decisive && routedInPlay) {
-      scored = this.withSecondOpinion(line, scored, script, profile);
+      second = secondModel.detect(line);
+      scored = this.withSecondOpinion(second, scored, script, profile);
       best = scored.reduce((a, b) => (b.p > a.p ? b : a));
     }
     const tied = scored.some((c) => c !== best && c.p === best.p);
     if (tied || best.p < this.options.minConfidence) return { lang: 'und', confidence: best.p };
     // English is where untranslated text goes unnoticed: when fastText is unsure, the second model,
     // sure or not, must see some English in it (short Malay and Indonesian lines have none for it).
-    if (best.lang === TARGET_LANGUAGE && !decisive && !secondModelSees(line, TARGET_LANGUAGE)) {
+    if (best.lang === TARGET_LANGUAGE && !decisive && !secondModelSees(second ?? secondModel.detect(line), TARGET_LANGUAGE)) {
       return { lang: 'und', confidence: best.p };
     }
     return { lang: best.lang, confidence: best.p };
@@ -261,8 +265,7 @@ export class LanguageDetector {
    * proportions, or the second model's answer takes it when fastText named only routed languages.
    * A second model unsure of its own answer does not vote.
    */
-  private withSecondOpinion(line: string, scored: Candidate[], script: Script, profile: ScriptProfile): Candidate[] {
-    const result = secondModel.detect(line);
+  private withSecondOpinion(result: SecondOpinion, scored: Candidate[], script: Script, profile: ScriptProfile): Candidate[] {
     // An unreliable answer is how it meets a language it does not know (Swahili, Somali): no vote.
     if (!result.isReliable()) return scored;
     const scores = Object.entries(result.getScores());
