@@ -1,6 +1,6 @@
 /** What the program knows about each language it reads: script, letters, encodings, sentence and summary rules. */
 import { stemmer } from 'stemmer';
-import stopword from 'stopword';
+import * as stopword from 'stopword';
 import type { LanguageCode } from './article.js';
 
 /**

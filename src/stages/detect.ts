@@ -176,6 +176,9 @@ function shouting(line: string): boolean {
 
 type SecondOpinion = ReturnType<typeof secondModel.detect>;
 
+/** The languages the second model can answer. */
+const SECOND_MODEL_LANGUAGES = new Set<string>(Object.values((secondModel.info() as { Languages: Record<string, string> }).Languages));
+
 /** Whether the second model gives `lang` any score at all for the text. */
 function secondModelSees(result: SecondOpinion, lang: LanguageCode): boolean {
   const scores = result.getScores();
@@ -275,8 +278,12 @@ export class LanguageDetector {
     const total = [...weights.values()].reduce((a, b) => a + b, 0);
     const vote = (lang: LanguageCode) => (weights.get(lang) ?? 0) / total;
 
+    // A routed language the second model does not know (Indonesian: it says Malay) keeps fastText's answer.
     const routed = this.routed.filter(
-      (lang) => admits(lang, script, profile) && (vote(lang) > 0 || scored.some((c) => c.lang === lang)),
+      (lang) =>
+        SECOND_MODEL_LANGUAGES.has(lang) &&
+        admits(lang, script, profile) &&
+        (vote(lang) > 0 || scored.some((c) => c.lang === lang)),
     );
     if (routed.length === 0) return scored;
     const pOf = (lang: LanguageCode) => scored.find((c) => c.lang === lang)?.p ?? 0;
