@@ -34,8 +34,8 @@ const isBidi = (ch: string) => /^[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]$
 const isSpace = (ch: string | undefined) => ch !== undefined && /^\s$/u.test(ch);
 
 /** A word opens in lower case, after any opening quotes or brackets. */
-const LOWER_START = /^["'“‘«‹(\[]*\p{Ll}/u;
-const FIRST_WORD = /^["'“‘«‹(\[]*([\p{L}\p{M}]+)/u;
+const LOWER_START = /^["'“‘«‹([]*\p{Ll}/u;
+const FIRST_WORD = /^["'“‘«‹([]*([\p{L}\p{M}]+)/u;
 /** Characters after a stop that the rules look at (an attribution is at most a few words). */
 const LOOKAHEAD = 120;
 /** Longest list marker with its bullet and spaces. */
@@ -163,7 +163,7 @@ function wordBefore(text: string, index: number): string {
   while (end > 0 && (isSpace(text[end - 1]) || isBidi(text[end - 1]!))) end--;
   let start = end;
   while (start > 0 && !isSpace(text[start - 1])) start--;
-  return text.slice(start, end).replace(BIDI, '').replace(/^["'“‘«‹(\[]+/u, '');
+  return text.slice(start, end).replace(BIDI, '').replace(/^["'“‘«‹([]+/u, '');
 }
 
 function tokenAround(text: string, index: number): string {
@@ -247,7 +247,10 @@ export function splitSentences(text: string, lang: LanguageCode): string[] {
   const quoteCounts = new Map<string, Int32Array>();
   const isOpen = (quote: string, at: number) => {
     let counts = quoteCounts.get(quote);
-    if (!counts) quoteCounts.set(quote, (counts = quoteMarkCounts(text, quote)));
+    if (!counts) {
+      counts = quoteMarkCounts(text, quote);
+      quoteCounts.set(quote, counts);
+    }
     return (counts[at]! - counts[sentenceStart]!) % 2 === 1 || counts[at]! % 2 === 1;
   };
   let i = 0;
