@@ -32,7 +32,7 @@ const files = positionals.length
 function tokenized(sentence: string): string {
   return sentence
     .replace(/([,،;؛:])(?=\s)/gu, ' $1')
-    .replace(/([.!?؟۔…]+)(["'”’»)\]]*)$/u, (_, stop: string, closers: string) => [' ' + stop, ...closers].join(' '));
+    .replace(/([.!?؟۔…]+)(["'”’»)\]]*)$/u, (_, stop: string, closers: string) => [` ${stop}`, ...closers].join(' '));
 }
 
 interface Tally {
