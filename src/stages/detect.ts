@@ -171,7 +171,8 @@ function ownLettersLanguage(script: Script, profile: ScriptProfile): LanguageCod
 function shouting(line: string): boolean {
   const upper = line.match(/\p{Lu}/gu)?.length ?? 0;
   const lower = line.match(/\p{Ll}/gu)?.length ?? 0;
-  return upper > 2 * lower;
+  // Capitals must be most of the letters: `TOKYO (AP) –` before Arabic text is not shouting.
+  return upper > 2 * lower && 2 * upper > (line.match(/\p{L}/gu)?.length ?? 0);
 }
 
 type SecondOpinion = ReturnType<typeof secondModel.detect>;
