@@ -13,7 +13,7 @@ import {
   type TranslatedParagraph,
 } from '../article.js';
 import { OutputError } from '../errors.js';
-import { isRightToLeft } from '../languages.js';
+import { isRightToLeft, TARGET_LANGUAGE } from '../languages.js';
 
 /**
  * Stage 7, write: the article as JSON (for machines), as bilingual Markdown (for people) and as one
@@ -178,7 +178,7 @@ function englishOf(paragraph: TranslatedParagraph, article: SummarizedArticle, s
 function bilingual(lang: LanguageCode, source: string, english: string, prefix = ''): string {
   const sourceText = prefix + escapeMarkdown(source);
   if (english === escapeMarkdown(source)) return block(lang, sourceText);
-  return `${block(lang, sourceText)}\n\n${block('en', prefix + english, 'ltr')}`;
+  return `${block(lang, sourceText)}\n\n${block(TARGET_LANGUAGE, prefix + english, 'ltr')}`;
 }
 
 /** Bilingual Markdown: title, summary first, then every paragraph in the source and in English. */
