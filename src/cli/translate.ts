@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { applyOverrides, loadConfig } from '../config/config.js';
 import { configuredModels, type ModelDtype } from '../models/store.js';
+import { splitSentences } from '../stages/segment.js';
 import { Translator, type TranslatorOptions } from '../translation/translator.js';
 
 interface TranslateOptions {
@@ -87,14 +88,11 @@ async function translatorOptions(options: TranslateOptions): Promise<TranslatorO
  * Flags go to stderr with the line number, so nothing suspicious passes silently.
  */
 async function translateLines(translator: Translator, lang: string): Promise<void> {
-  const segmenter = new Intl.Segmenter(lang, { granularity: 'sentence' });
   const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
   let chunk: string[] = [];
   let firstLine = 1;
   const flush = async () => {
-    const sentencesPerLine = chunk.map((line) =>
-      Array.from(segmenter.segment(line), (s) => s.segment.trim()).filter((s) => s !== ''),
-    );
+    const sentencesPerLine = chunk.map((line) => splitSentences(line, lang));
     const results = await translator.translate(sentencesPerLine.flat());
     let next = 0;
     const output = sentencesPerLine.map((sentences, i) => {
