@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import type { LanguageCode } from '../article.js';
 import { loadConfig } from '../config/config.js';
+import { routedLanguages } from '../languages.js';
 import { LanguageDetector } from '../stages/detect.js';
 import { splitText } from '../stages/segment.js';
 import { mapTextRecords, runTextCommand } from './text-records.js';
@@ -65,7 +66,7 @@ export function registerSegmentCommand(program: Command): void {
             throw new Error(`--lang is "${flags.lang}"; accepted: a language code such as ar, vi or en`);
           }
           const { config } = await loadConfig(flags.config);
-          return languageOf(flags.lang ? null : await LanguageDetector.create(config.detect), flags.lang);
+          return languageOf(flags.lang ? null : await LanguageDetector.create(routedLanguages(config.translation.models), config.detect), flags.lang);
         },
         jsonLines: segmentJsonLines,
         text: (lang, text) => splitText(text, lang(text)),

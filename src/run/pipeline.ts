@@ -7,6 +7,7 @@ import { type ArticleReason, type ArticleStatus, sentencesOf, type SummarizedArt
 import { TranslationMemory } from '../translation/memory.js';
 import { keepAllLines, removeBoilerplate } from '../stages/clean.js';
 import type { PipelineConfig } from '../config/config.js';
+import { routedLanguages } from '../languages.js';
 import { detectLanguage, LanguageDetector } from '../stages/detect.js';
 import {
   assertModelReady,
@@ -228,7 +229,7 @@ async function loadServices(
   config: PipelineConfig,
   problem: (lang: string | null, message: string) => void,
 ): Promise<RunServices> {
-  const detector = await LanguageDetector.create(config.detect);
+  const detector = await LanguageDetector.create(routedLanguages(config.translation.models), config.detect);
   let memory: TranslationMemory | null = null;
   if (config.cache.enabled) {
     try {
