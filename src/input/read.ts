@@ -14,11 +14,15 @@ import type { SourceArticle } from '../article.js';
  *    do for the ASCII spaces, digits and punctuation of any UTF-16 text;
  * 3. any other NUL byte: binary;
  * 4. valid UTF-8;
- * 5. the legacy code pages these languages still arrive in, windows-1256 (Arabic) and windows-1258
- *    (Vietnamese): each candidate decoding is scored by how many of its letters sit in words of one
- *    plausible script (wrong code pages produce words mixing Arabic and Latin letters, or Latin
- *    letters that do not exist in Vietnamese); chardet's n-gram confidence breaks near-ties;
- * 6. otherwise UTF-8 with U+FFFD for the invalid bytes and an `invalid-utf8` warning, unless the result
+ * 5. UTF-8 with a few invalid bytes: when the valid multi-byte characters outnumber the invalid
+ *    sequences, the file is UTF-8 that got damaged (a legacy code page almost never forms a valid
+ *    multi-byte sequence), so it stays UTF-8 with U+FFFD and an `invalid-utf8` warning;
+ * 6. the legacy code pages these languages still arrive in, windows-1256 (Arabic) and windows-1258
+ *    (Vietnamese), only when UTF-8 fails broadly: each candidate decoding is scored by how many of
+ *    its letters sit in words of one plausible script (wrong code pages produce words mixing Arabic
+ *    and Latin letters, or Latin letters that do not exist in Vietnamese); chardet's n-gram
+ *    confidence breaks near-ties;
+ * 7. otherwise UTF-8 with U+FFFD for the invalid bytes and an `invalid-utf8` warning, unless the result
  *    is mostly not text, which makes it binary.
  */
 
@@ -78,15 +82,17 @@ export function decodeArticle(bytes: Buffer, path: string, id: string): ReadArti
       `${path}: the article is empty (${bytes.length === 0 ? 'no bytes' : 'only whitespace'}); remove the file or give it text`,
     );
   }
-  const warnings: ReadWarning[] = decoding.invalid ? [invalidBytesWarning(path, decoding.encoding)] : [];
+  const warnings: ReadWarning[] = decoding.invalid ? [invalidBytesWarning(path, decoding)] : [];
   return { id, source: { ...source, encoding: decoding.encoding }, text, warnings };
 }
 
-function invalidBytesWarning(path: string, encoding: DetectedEncoding): ReadWarning {
+function invalidBytesWarning(path: string, { encoding, text }: Decoding): ReadWarning {
   if (encoding === 'utf-8') {
+    const replaced = text.split('\uFFFD').length - 1;
+    const line = text.slice(0, text.indexOf('\uFFFD')).split(/\r\n?|\n/).length;
     return {
       reason: 'invalid-utf8',
-      message: `${path}: not valid UTF-8 nor windows-1256/1258; invalid bytes were replaced with U+FFFD; re-save the file as UTF-8`,
+      message: `${path}: not valid UTF-8 nor windows-1256/1258: ${replaced} invalid byte sequence${replaced === 1 ? '' : 's'} replaced with U+FFFD, the first on line ${line}; re-save the file as UTF-8`,
     };
   }
   return {
@@ -120,8 +126,10 @@ function decodeBytes(bytes: Buffer, path: string): Decoding {
     return utf8;
   }
 
-  const legacy = detectLegacyEncoding(bytes);
-  if (legacy) return { encoding: legacy, text: iconv.decode(bytes, legacy), invalid: false };
+  if (!mostlyValidUtf8(utf8.text)) {
+    const legacy = detectLegacyEncoding(bytes);
+    if (legacy) return { encoding: legacy, text: iconv.decode(bytes, legacy), invalid: false };
+  }
 
   if (textShare(utf8.text) < MIN_TEXT_SHARE) throw binary();
   return utf8;
@@ -170,6 +178,21 @@ function utf16WithoutBom(bytes: Buffer): Decoding | undefined {
   if (many / units < 0.1 || few / units > 0.01) return undefined;
   const decoding = decodeUtf16(bytes, oddZeros >= evenZeros ? 'utf-16le' : 'utf-16be');
   return !decoding.invalid && textShare(decoding.text) >= MIN_TEXT_SHARE ? decoding : undefined;
+}
+
+/**
+ * True when a lossy UTF-8 decoding has more valid non-ASCII characters than U+FFFD replacements
+ * (one per invalid sequence). Arabic or Vietnamese in a legacy code page decodes to almost nothing
+ * but replacements; UTF-8 with some damaged bytes keeps nearly all its characters.
+ */
+function mostlyValidUtf8(text: string): boolean {
+  let valid = 0;
+  let invalid = 0;
+  for (const character of text) {
+    if (character === '\uFFFD') invalid++;
+    else if (character.codePointAt(0)! > 0x7f) valid++;
+  }
+  return valid > invalid;
 }
 
 const LEGACY_CANDIDATES = [
