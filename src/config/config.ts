@@ -32,6 +32,12 @@ export const configSchema = z
           .positive()
           .default(20 * 1024 * 1024)
           .describe('Articles larger than this many bytes are not read (status `failed`, reason `too-large`).'),
+        followOutsideSymlinks: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Read symlinked articles whose target lies outside the input folders; by default they are refused (status `failed`, reason `unreadable`).',
+          ),
       })
       .prefault({})
       .describe('Where the articles come from.'),

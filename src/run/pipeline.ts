@@ -17,7 +17,7 @@ import {
   type ConfiguredModel,
   type PullProgress,
 } from '../models/store.js';
-import { InputError, listArticleFiles, readArticleFile, type ArticleFile, type ReadArticle } from '../input/read.js';
+import { InputError, listArticleFiles, readArticleFile, realInputRoots, type ArticleFile, type ReadArticle } from '../input/read.js';
 import { buildRunReport, type ArticleOutcome, type ArticleStatus, type RunReport } from './report.js';
 import { segmentSentences } from '../stages/segment.js';
 import { summarizeArticle } from '../stages/summarize.js';
@@ -68,6 +68,8 @@ interface RunServices {
   memory: TranslationMemory | null;
   /** Hash of everything besides the input bytes that shapes an article's output. */
   settings: string;
+  /** Real paths articles may be read from (symlinks out of them are refused); null when any target is allowed. */
+  inputRoots: string[] | null;
 }
 
 /**
@@ -96,7 +98,8 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
   events.onStart?.(files.length);
 
   const notDownloaded = await installModels(config, options, problem);
-  const services = await loadServices(config, (lang, message) => {
+  const inputRoots = config.input.followOutsideSymlinks ? null : await realInputRoots(files);
+  const services = await loadServices(config, inputRoots, (lang, message) => {
     // A model that failed to download was reported already; its load failing too is no news.
     if (lang === null || !notDownloaded.has(lang)) problem(message);
   });
@@ -224,6 +227,7 @@ async function installModels(
 
 async function loadServices(
   config: PipelineConfig,
+  inputRoots: string[] | null,
   problem: (lang: string | null, message: string) => void,
 ): Promise<RunServices> {
   const detector = await LanguageDetector.create(config.detect);
@@ -239,7 +243,7 @@ async function loadServices(
   let backend: ModelTranslationBackend;
   const pool = new TranslatorPool(config.translation, { onBatch: (batch) => backend.countBatch(batch.sentences) });
   backend = new ModelTranslationBackend(pool, memory, (lang, error) => problem(lang, `${lang}: ${error.message}`));
-  return { detector, backend, pool, memory, settings: await settingsHash(config, memory) };
+  return { detector, backend, pool, memory, settings: await settingsHash(config, memory), inputRoots };
 }
 
 /**
@@ -299,7 +303,7 @@ async function processFile(
 
   let read: ReadArticle;
   try {
-    read = await timed(timings, 'read', () => readArticleFile(file.path, file.inputRoot, config.input.maxBytes));
+    read = await timed(timings, 'read', () => readArticleFile(file.path, file.inputRoot, config.input.maxBytes, services.inputRoots));
   } catch (error) {
     if (error instanceof InputError) return failed(error.reason, error.message);
     return failed('unreadable', `${file.path}: ${(error as Error).message}`);

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
-import { articleId, decodeArticle, InputError, listArticleFiles, normalizeText, readArticleFile } from '../../src/input/read.js';
+import { articleId, decodeArticle, InputError, listArticleFiles, normalizeText, readArticleFile, realInputRoots } from '../../src/input/read.js';
 import { defaultConfig } from '../../src/config/config.js';
 import { ARABIC_ARTICLE, HUGE_BYTES, VIETNAMESE_ARTICLE, writeBadInputs } from '../helpers/bad-inputs.js';
 
@@ -331,5 +332,39 @@ describe('decodeArticle: UTF-8 with a few bad bytes stays UTF-8', () => {
     const asVietnamese = decodeArticle(windows1258Bytes(vietnamese), 'v.txt', 'v');
     expect(asVietnamese.source.encoding).toBe('windows-1258');
     expect(asVietnamese.text).toBe(vietnamese);
+  });
+});
+
+describe('readArticleFile: what is not a regular file inside the input folders', () => {
+  it('refuses a FIFO at once instead of waiting for a writer', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'newsbridge-fifo-'));
+    execFileSync('mkfifo', [join(root, 'feed.txt')]);
+    const error = await readArticleFile(join(root, 'feed.txt'), root, defaultConfig.input.maxBytes).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InputError);
+    expect(error).toMatchObject({ reason: 'unreadable', message: expect.stringContaining('not a regular file but a named pipe (FIFO)') });
+  });
+
+  it('refuses a symlink whose target is outside the input roots, and reads one that stays inside', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'newsbridge-symlink-out-'));
+    await mkdir(join(cwd, 'input', 'news'), { recursive: true });
+    await writeFile(join(cwd, 'secret.txt'), 'root:x:0:0:root:/root:/bin/bash\n');
+    await writeFile(join(cwd, 'input', 'news', 'real.txt'), ARABIC_ARTICLE);
+    await symlink(join(cwd, 'secret.txt'), join(cwd, 'input', 'p.txt'));
+    await symlink(join('news', 'real.txt'), join(cwd, 'input', 'inside.txt'));
+
+    const files = await listArticleFiles(['input/**/*.txt'], cwd);
+    const roots = await realInputRoots(files, cwd);
+    const read = (name: string, allowed: readonly string[] | null) =>
+      readArticleFile(join(cwd, 'input', name), join(cwd, 'input'), defaultConfig.input.maxBytes, allowed);
+
+    const refused = await read('p.txt', roots).catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(InputError);
+    expect(refused).toMatchObject({
+      reason: 'unreadable',
+      message: expect.stringMatching(/p\.txt: links to .*secret\.txt, outside the input folders.*input\.followOutsideSymlinks: true$/),
+    });
+    expect((await read('inside.txt', roots)).text).toBe(ARABIC_ARTICLE);
+    // Configured to follow them (input.followOutsideSymlinks), the runner passes no roots.
+    expect((await read('p.txt', null)).text).toContain('root:x:0:0');
   });
 });
