@@ -155,6 +155,18 @@ function escapeMarkdown(text: string): string {
     .replace(/^(\s*)([-+=]|\d+[.)])(?=\s|$)/, (_match, space: string, marker: string) => `${space}\\${marker}`);
 }
 
+/** Characters that would end a Markdown line or hide in it: line breaks and other controls. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/gu;
+
+/**
+ * Text from a path or a message, for one line of Markdown: escaped like article text, and line
+ * breaks and other control characters shown as `\u000a` so that a file name cannot start a new
+ * block. Paths go in as text, not as code spans: a backtick in a name would close the span.
+ */
+function escapeInline(text: string): string {
+  return escapeMarkdown(text).replace(CONTROL, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 const BULLET_MARKER = /^\s*[-*+•·▪●◦–—]\s*/u;
 
 function unavailable(article: SummarizedArticle): string {
@@ -188,16 +200,16 @@ export function renderArticleMarkdown(article: SummarizedArticle): string {
   } else if (article.title !== null) {
     parts.push(block(lang, `# ${escapeMarkdown(article.title)}`));
   } else {
-    parts.push(`# ${escapeMarkdown(article.id)}`);
+    parts.push(`# ${escapeInline(article.id)}`);
   }
 
   const details = [
-    `Source: \`${article.source.path}\` (${article.source.encoding})`,
+    `Source: ${escapeInline(article.source.path)} (${article.source.encoding})`,
     `language: ${lang} (${article.language.confidence.toFixed(2)})`,
     `translation: ${article.translation.status}`,
   ];
   parts.push(`> ${details.join(' · ')}`);
-  if (article.translation.message) parts.push(`> ${escapeMarkdown(article.translation.message)}`);
+  if (article.translation.message) parts.push(`> ${escapeInline(article.translation.message)}`);
 
   parts.push('## Summary');
   if (article.summary.pairs.length === 0) parts.push('_(no summary: the article has no sentences)_');
