@@ -17,7 +17,8 @@ import {
   type ConfiguredModel,
   type PullProgress,
 } from '../models/store.js';
-import { InputError, listArticleFiles, readArticleFile, realInputRoots, type ArticleFile, type ReadArticle } from '../input/read.js';
+import { assignArticleIds, type IdentifiedFile } from '../input/article-ids.js';
+import { InputError, listArticleFiles, readArticleFile, realInputRoots, type ReadArticle } from '../input/read.js';
 import { buildRunReport, type ArticleOutcome, type ArticleStatus, type RunReport } from './report.js';
 import { segmentSentences } from '../stages/segment.js';
 import { summarizeArticle } from '../stages/summarize.js';
@@ -92,7 +93,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     const stale = await removeStaleTempFiles(outputDir);
     if (stale.length > 0) options.log?.info({ removed: stale }, 'removed temp files left by an interrupted run');
   }
-  const files = uniqueIds(await listArticleFiles(config.input.patterns));
+  const files = assignArticleIds(await listArticleFiles(config.input.patterns));
   // Said, not failed: an empty feed is a quiet night, but a mistyped --input looks just like one.
   if (files.length === 0) problem(`no articles match input.patterns (${config.input.patterns.join(', ')}); check --input or input.patterns`);
   events.onStart?.(files.length);
@@ -170,23 +171,6 @@ async function previousManifest(outputDir: string): Promise<Map<string, string>>
     }
   }
   return lines;
-}
-
-/** Two inputs with one stem (`a.txt`, `a.md`) would share outputs; the later ones keep their extension. */
-function uniqueIds(files: ArticleFile[]): (ArticleFile & { id: string })[] {
-  const seen = new Set<string>();
-  return files.map((file) => {
-    const stem = articleStem(file);
-    const id = seen.has(stem) ? `${stem}${path.extname(file.path)}` : stem;
-    seen.add(id);
-    return { ...file, id };
-  });
-}
-
-function articleStem(file: ArticleFile): string {
-  const relative = path.relative(file.inputRoot, file.path);
-  const name = relative.startsWith('..') || path.isAbsolute(relative) ? path.basename(file.path) : relative;
-  return name.slice(0, name.length - path.extname(name).length).split(path.sep).join('/');
 }
 
 /**
@@ -285,7 +269,7 @@ interface FileResult {
 }
 
 async function processFile(
-  file: ArticleFile & { id: string },
+  file: IdentifiedFile,
   config: PipelineConfig,
   services: RunServices,
   options: RunOptions,

@@ -86,3 +86,38 @@ describe('inputs that are not plain files inside the input folder', () => {
     expect(output.source.path).toContain('p.txt');
   });
 });
+
+describe('article ids', () => {
+  it('three input folders each with x.txt give three outputs, the same on the next run; run-report.txt keeps its own', async () => {
+    const root = await workspace();
+    for (const [n, folder] of ['d1', 'd2', 'd3'].entries()) {
+      await mkdir(path.join(root, folder));
+      await writeFile(path.join(root, folder, 'x.txt'), arabic(n));
+    }
+    await writeFile(path.join(root, 'd1', 'run-report.txt'), arabic(7));
+    await writeFile(path.join(root, 'd2', 'manifest.txt'), arabic(8));
+    const config = configFor(root, (c) => ({
+      ...c,
+      input: { ...c.input, patterns: ['d1', 'd2', 'd3'].map((folder) => `${fg.convertPathToPattern(path.join(root, folder))}/**/*.txt`) },
+    }));
+    const first = await run(config);
+    expect([...first.outcomes.keys()].sort()).toEqual(['d1/run-report', 'd1/x', 'd2/manifest', 'd2/x', 'd3/x']);
+    const outputDir = path.join(root, 'output');
+    for (const [n, folder] of ['d1', 'd2', 'd3'].entries()) {
+      const output = articleOutputSchema.parse(JSON.parse(await readFile(path.join(outputDir, folder, 'x.json'), 'utf8')));
+      expect(output.source.path).toBe(path.join(root, folder, 'x.txt'));
+      expect(output.paragraphs.at(-1)?.sentences.at(-1)?.source).toContain(String(n));
+    }
+    const second = await run(config);
+    expect([...second.outcomes.values()].every((outcome) => outcome.status === 'skipped')).toBe(true);
+    expect((await manifestOf(outputDir)).map((line) => line.id)).toEqual(['d1/run-report', 'd1/x', 'd2/manifest', 'd2/x', 'd3/x']);
+
+    // One folder: an article named run-report.txt keeps its extension in its id, and its own JSON.
+    const single = configFor(root, (c) => ({ ...c, input: { ...c.input, patterns: [`${fg.convertPathToPattern(path.join(root, 'd1'))}/*.txt`] } }));
+    const alone = await run(single);
+    expect([...alone.outcomes.keys()].sort()).toEqual(['run-report.txt', 'x']);
+    const own = articleOutputSchema.parse(JSON.parse(await readFile(path.join(outputDir, 'run-report.txt.json'), 'utf8')));
+    expect(own.source.path).toBe(path.join(root, 'd1', 'run-report.txt'));
+    expect(JSON.parse(await readFile(path.join(outputDir, 'run-report.json'), 'utf8'))).toHaveProperty('articles');
+  });
+});
