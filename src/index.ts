@@ -7,6 +7,7 @@ export { applyOverrides, ConfigError, configSchema, defaultConfig, loadConfig, p
 export type { ConfigOverrides, ModelSpec, PipelineConfig } from './config/config.js';
 export { runPipeline } from './run/pipeline.js';
 export type { RunEvents, RunOptions } from './run/pipeline.js';
+export { OutputDirError, OutputLockedError } from './run/output-lock.js';
 export { decodeArticle, InputError, listArticleFiles, readArticleFile } from './input/read.js';
 export type { ReadArticle, ReadWarning } from './input/read.js';
 export { findRepeatedLines, keepAllLines, removeBoilerplate } from './stages/clean.js';

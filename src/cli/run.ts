@@ -3,6 +3,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { applyOverrides, ConfigError, DEFAULT_CONFIG_FILE, loadConfig, type PipelineConfig } from '../config/config.js';
+import { OutputDirError } from '../run/output-lock.js';
 import { runPipeline, type RunEvents } from '../run/pipeline.js';
 import { renderRunSummary, type RunReport } from '../run/report.js';
 import { progressReporter } from './models.js';
@@ -94,6 +95,10 @@ async function run(flags: RunFlags): Promise<number> {
   let report: RunReport;
   try {
     report = await runPipeline({ config, force: flags.force, jsonl, log, events: progress.events, signal: stop.signal });
+  } catch (error) {
+    if (!(error instanceof OutputDirError)) throw error;
+    process.stderr.write(`newsbridge run: ${error.message}\n`);
+    return EXIT.usage;
   } finally {
     progress.stop();
     process.off('SIGINT', onSignal);

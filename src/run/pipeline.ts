@@ -19,6 +19,7 @@ import {
 } from '../models/store.js';
 import { assignArticleIds, type IdentifiedFile } from '../input/article-ids.js';
 import { InputError, listArticleFiles, readArticleFile, realInputRoots, type ReadArticle } from '../input/read.js';
+import { lockOutputDir, type OutputLock } from './output-lock.js';
 import { buildRunReport, type ArticleOutcome, type ArticleStatus, type RunReport } from './report.js';
 import { segmentSentences } from '../stages/segment.js';
 import { summarizeArticle } from '../stages/summarize.js';
@@ -79,6 +80,16 @@ interface RunServices {
  * and never stops the others. Returns the run report, also written to `run-report.json`.
  */
 export async function runPipeline(options: RunOptions): Promise<RunReport> {
+  // One run per output folder (see output-lock.ts); --jsonl writes no files and needs none.
+  const lock = options.jsonl ? null : await lockOutputDir(options.config.output.dir);
+  try {
+    return await runHoldingOutput(options, lock);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): Promise<RunReport> {
   const { config, events = {} } = options;
   const startedAt = new Date();
   const outputDir = config.output.dir;
@@ -134,7 +145,10 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
   // An output directory that cannot be written fails every article already; the run still reports.
   const writeRunFile = (name: string, text: () => string) =>
     writeFileAtomic(path.join(outputDir, name), text()).catch((error: Error) => problem(error.message));
-  if (!options.jsonl) {
+  if (lock?.lost) problem(`lost the lock on output folder ${outputDir} during the run (${lock.lost.message}); another run may have written there too, so run again`);
+  // A run that processed nothing (no input matched, stopped before the first article) has nothing
+  // to say about the articles on disk: the manifest stays as it was.
+  if (!options.jsonl && finished.length > 0) {
     // An interrupted run keeps the previous run's lines for the articles it never started, so the
     // manifest still lists every article whose outputs are on disk.
     const previous = finished.length < files.length ? await previousManifest(outputDir) : new Map<string, string>();

@@ -1,7 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lockOutputDir } from '../../src/run/output-lock.js';
+import { ARABIC_ARTICLE } from '../helpers/bad-inputs.js';
 import { runCli } from './cli-run.js';
 
 /** `newsbridge run` facing hostile configs and paths: a clear message and exit 1, never a stack trace. */
@@ -26,5 +28,33 @@ describe('setup errors', () => {
       expect(result.stderr).toMatch(/bomb\.yaml:2:\d+: YAML aliases expand to too much data/);
       expect(result.stderr).not.toMatch(/\n\s+at /);
     }
+  });
+
+  it('an --output name longer than the file system allows: a clear message, exit 1', async () => {
+    const input = path.join(scratch, 'long-input');
+    await mkdir(input, { recursive: true });
+    await writeFile(path.join(input, 'a.txt'), ARABIC_ARTICLE);
+    const result = await runCli(['run', '--offline', '--no-cache', '--input', input, '--output', path.join(scratch, 'o'.repeat(300))]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/output folder .*o{300} cannot be created: its name is too long .*choose a shorter --output/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('an output folder another run holds: the holder named, exit 1, the folder untouched', async () => {
+    const input = path.join(scratch, 'locked-input');
+    const output = path.join(scratch, 'locked-output');
+    await mkdir(input, { recursive: true });
+    await writeFile(path.join(input, 'a.txt'), ARABIC_ARTICLE);
+    await mkdir(output, { recursive: true });
+    await writeFile(path.join(output, 'manifest.jsonl'), '{"previous":"run"}\n');
+    const lock = await lockOutputDir(output);
+    try {
+      const result = await runCli(['run', '--offline', '--no-cache', '--input', input, '--output', output]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`newsbridge run: output folder ${output} is in use by newsbridge run ${process.pid} on ${hostname()}`);
+    } finally {
+      await lock?.release();
+    }
+    expect(await readFile(path.join(output, 'manifest.jsonl'), 'utf8')).toBe('{"previous":"run"}\n');
   });
 });

@@ -26,10 +26,10 @@ describe('assignArticleIds', () => {
       { path: 'feeds/b/x.txt', inputRoot: 'feeds/b' },
       { path: 'feeds/a/X.txt', inputRoot: 'feeds/a' },
     ];
-    const forward = assignArticleIds(files, '/work').map((file) => [file.path, file.id]);
-    const backward = assignArticleIds([...files].reverse(), '/work').map((file) => [file.path, file.id]);
+    const forward = assignArticleIds(files, '/work').map((file) => [file.path, file.id] as const);
+    const backward = assignArticleIds([...files].reverse(), '/work').map((file) => [file.path, file.id] as const);
     expect(new Map(backward)).toEqual(new Map(forward));
-    expect(new Set(forward.map(([, id]) => id!.toLowerCase())).size).toBe(files.length);
+    expect(new Set(forward.map(([, id]) => id.toLowerCase())).size).toBe(files.length);
     expect(new Map(forward).get('feeds/b/x.md')).toBe('b/x.md');
   });
 

@@ -1,11 +1,12 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import fg from 'fast-glob';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { defaultConfig, type PipelineConfig } from '../../src/config/config.js';
 import { articleOutputSchema, manifestLineSchema, type ManifestLine } from '../../src/output/write.js';
+import { HOLDER_FILE, LOCK_DIR, lockOutputDir, OutputLockedError } from '../../src/run/output-lock.js';
 import { runPipeline, type RunOptions } from '../../src/run/pipeline.js';
 import type { ArticleOutcome, RunReport } from '../../src/run/report.js';
 import { ARABIC_ARTICLE, VIETNAMESE_ARTICLE } from '../helpers/bad-inputs.js';
@@ -119,5 +120,66 @@ describe('article ids', () => {
     const own = articleOutputSchema.parse(JSON.parse(await readFile(path.join(outputDir, 'run-report.txt.json'), 'utf8')));
     expect(own.source.path).toBe(path.join(root, 'd1', 'run-report.txt'));
     expect(JSON.parse(await readFile(path.join(outputDir, 'run-report.json'), 'utf8'))).toHaveProperty('articles');
+  });
+});
+
+describe('one run per output folder', () => {
+  it('a second run on a locked folder is refused with the holder named, and leaves the folder as it was', async () => {
+    const root = await workspace();
+    await writeFile(path.join(root, 'input', 'a.txt'), arabic(1));
+    const config = configFor(root);
+    await run(config);
+    const manifest = await readFile(path.join(root, 'output', 'manifest.jsonl'), 'utf8');
+
+    const lock = await lockOutputDir(config.output.dir);
+    expect(lock).not.toBeNull();
+    try {
+      const refused = await runPipeline({ config, force: true }).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(OutputLockedError);
+      expect((refused as Error).message).toContain(`output folder ${config.output.dir} is in use by newsbridge run ${process.pid} on ${hostname()}, started 20`);
+    } finally {
+      await lock!.release();
+    }
+    expect(await readFile(path.join(root, 'output', 'manifest.jsonl'), 'utf8')).toBe(manifest);
+    expect((await run(config, { force: true })).report.articles.ok).toBe(1);
+  });
+
+  it('two runs started together on one folder: one runs, the other is refused, the manifest is whole', async () => {
+    const root = await workspace();
+    for (let n = 0; n < 4; n++) await writeFile(path.join(root, 'input', `a${n}.txt`), arabic(n));
+    const config = configFor(root);
+    const results = await Promise.allSettled([run(config), run(config)]);
+    expect(results.map((result) => result.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = results.find((result) => result.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toBeInstanceOf(OutputLockedError);
+    expect((await manifestOf(config.output.dir)).map((line) => line.id)).toEqual(['a0', 'a1', 'a2', 'a3']);
+  });
+
+  it('takes over at once a lock whose holder on this host no longer exists (kill -9)', async () => {
+    const root = await workspace();
+    await writeFile(path.join(root, 'input', 'a.txt'), arabic(1));
+    const config = configFor(root);
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    await mkdir(path.join(config.output.dir, LOCK_DIR), { recursive: true });
+    await writeFile(
+      path.join(config.output.dir, HOLDER_FILE),
+      JSON.stringify({ pid: Number(gone.stdout), host: hostname(), startedAt: new Date().toISOString() }),
+    );
+    const { report } = await run(config);
+    expect(report.articles.ok).toBe(1);
+    expect(await readdir(config.output.dir)).not.toContain(LOCK_DIR);
+    expect(await readdir(config.output.dir)).not.toContain(HOLDER_FILE);
+  });
+
+  it('a run whose inputs match nothing leaves the manifest as it was', async () => {
+    const root = await workspace();
+    await writeFile(path.join(root, 'input', 'a.txt'), arabic(1));
+    const config = configFor(root);
+    await run(config);
+    const manifest = await readFile(path.join(root, 'output', 'manifest.jsonl'), 'utf8');
+    expect(manifest).toContain('"id":"a"');
+    const empty = await run({ ...config, input: { ...config.input, patterns: [`${fg.convertPathToPattern(root)}/nothing/*.txt`] } });
+    expect(empty.problems[0]).toMatch(/no articles match/);
+    expect(await readFile(path.join(root, 'output', 'manifest.jsonl'), 'utf8')).toBe(manifest);
   });
 });
