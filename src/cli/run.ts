@@ -41,7 +41,7 @@ export function registerRunCommand(program: Command): void {
     .option('--verbose', 'structured logs (pino, JSON lines) on stderr')
     .addHelpText(
       'after',
-      '\nExit codes: 0 every article ok or up to date; 2 some articles failed or are partial; 1 usage or config error;\n130 interrupted (SIGINT), 143 terminated (SIGTERM), 141 the reader of --jsonl closed it:\narticles in flight were finished, the rest left untouched.',
+      '\nExit codes: 0 every article\'s outputs ok; 2 some articles failed or their outputs are partial (skipped ones too); 1 usage,\nconfig or output-folder error;\n130 interrupted (SIGINT), 143 terminated (SIGTERM), 141 the reader of --jsonl closed it:\narticles in flight were finished, the rest left untouched.',
     )
     .action(async (flags: RunFlags) => {
       process.exitCode = await run(flags);
@@ -108,7 +108,8 @@ async function run(flags: RunFlags): Promise<number> {
   process.stderr.write(`${renderRunSummary(report)}\n`);
   if (jsonlFailed) return EXIT.usage;
   if (report.interrupted) return exitOnStop;
-  return report.articles.failed + report.articles.partial > 0 ? EXIT.articles : EXIT.ok;
+  // The outputs as they stand, not only what this run did: skipping a partial output is not green.
+  return report.outputs.failed + report.outputs.partial > 0 ? EXIT.articles : EXIT.ok;
 }
 
 /**

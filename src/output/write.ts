@@ -249,6 +249,10 @@ export const manifestLineSchema = z
     source: z.string().describe('Input path.'),
     status: z.enum(ARTICLE_STATUSES),
     reason: z.string().optional(),
+    output: z
+      .strictObject({ status: z.enum(['ok', 'partial']), reason: z.string().optional() })
+      .optional()
+      .describe('For a `skipped` article: the status and reason of the outputs it kept (`partial`, `model-unavailable`, …).'),
     outputs: z
       .strictObject({ json: z.string().optional(), md: z.string().optional() })
       .describe('Output files relative to the output directory; empty when none were written.'),

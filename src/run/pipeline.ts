@@ -312,13 +312,16 @@ async function processFile(
   if (!options.force && !options.jsonl) {
     const previous = await previousOutput(config.output.dir, outputs, fingerprint);
     if (previous) {
+      // What is on disk, for the exit code and the manifest: skipped is not the same as ok.
+      const output = { status: previous.status, ...(previous.reason ? { reason: previous.reason } : {}) } as ArticleOutcome['output'];
       return {
-        outcome: { id: file.id, status: 'skipped', reason: 'up-to-date', timings, sentencesTranslated: 0 },
+        outcome: { id: file.id, status: 'skipped', reason: 'up-to-date', output, timings, sentencesTranslated: 0 },
         manifestLine: JSON.stringify({
           id: file.id,
           source: file.path,
           status: 'skipped',
           reason: 'up-to-date',
+          output,
           outputs,
           language: previous.language,
           summary: previous.summary.pairs.map((pair) => pair.target),

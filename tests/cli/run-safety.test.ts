@@ -58,3 +58,22 @@ describe('setup errors', () => {
     expect(await readFile(path.join(output, 'manifest.jsonl'), 'utf8')).toBe('{"previous":"run"}\n');
   });
 });
+
+describe('exit codes follow the outputs', () => {
+  it('a rerun that skips model-unavailable outputs exits 2, and its manifest keeps their status', async () => {
+    const input = path.join(scratch, 'no-models-input');
+    const output = path.join(scratch, 'no-models-output');
+    await mkdir(input, { recursive: true });
+    await writeFile(path.join(input, 'a.txt'), ARABIC_ARTICLE);
+    const args = ['run', '--offline', '--no-cache', '--input', input, '--output', output, '--models-dir', path.join(scratch, 'no-models')];
+    const first = await runCli(args);
+    expect(first.code).toBe(2);
+    const second = await runCli(args);
+    expect(second.stderr).toMatch(/0 ok, 0 partial, 0 failed, 1 skipped; 1 skipped article still partial from an earlier run/);
+    expect(second.code).toBe(2);
+    const [line] = (await readFile(path.join(output, 'manifest.jsonl'), 'utf8')).trim().split('\n').map((text) => JSON.parse(text) as Record<string, unknown>);
+    expect(line).toMatchObject({ id: 'a', status: 'skipped', reason: 'up-to-date', output: { status: 'partial', reason: 'model-unavailable' } });
+    const report = JSON.parse(await readFile(path.join(output, 'run-report.json'), 'utf8')) as Record<string, unknown>;
+    expect(report).toMatchObject({ articles: { skipped: 1 }, outputs: { ok: 0, partial: 1, failed: 0 } });
+  });
+});
