@@ -232,7 +232,7 @@ async function loadServices(
   let memory: TranslationMemory | null = null;
   if (config.cache.enabled) {
     try {
-      memory = TranslationMemory.open(config.cache.path);
+      memory = TranslationMemory.openForRun(config.cache.path, (message) => problem(null, message));
     } catch (error) {
       problem(null, `translation memory not used: ${(error as Error).message}`);
     }

@@ -9,7 +9,9 @@ import { articleOutputSchema, manifestLineSchema, type ManifestLine } from '../.
 import { HOLDER_FILE, LOCK_DIR, lockOutputDir, OutputLockedError } from '../../src/run/output-lock.js';
 import { runPipeline, type RunOptions } from '../../src/run/pipeline.js';
 import type { ArticleOutcome, RunReport } from '../../src/run/report.js';
+import { TranslationMemory } from '../../src/translation/memory.js';
 import { ARABIC_ARTICLE, VIETNAMESE_ARTICLE } from '../helpers/bad-inputs.js';
+import { mountSmallDisk } from '../helpers/tmpfs.js';
 
 /** The runner against hostile inputs and neighbours: every test is a real run on real files. */
 
@@ -181,5 +183,54 @@ describe('one run per output folder', () => {
     const empty = await run({ ...config, input: { ...config.input, patterns: [`${fg.convertPathToPattern(root)}/nothing/*.txt`] } });
     expect(empty.problems[0]).toMatch(/no articles match/);
     expect(await readFile(path.join(root, 'output', 'manifest.jsonl'), 'utf8')).toBe(manifest);
+  });
+});
+
+describe('the translation memory never costs a translation', () => {
+  const sentencesOf = async (outputDir: string, id: string) =>
+    articleOutputSchema.parse(JSON.parse(await readFile(path.join(outputDir, `${id}.json`), 'utf8'))).paragraphs.flatMap((p) => p.sentences);
+
+  it('on a full disk every sentence still reaches the outputs, the problem is said once, and the next run stores them', async () => {
+    const root = await workspace();
+    for (let n = 0; n < 3; n++) await writeFile(path.join(root, 'input', `a${n}.txt`), arabic(n));
+    const disk = mountSmallDisk(path.join(root, 'small-disk'), '1m');
+    try {
+      const config = configFor(root, (c) => ({ ...c, cache: { ...c.cache, path: path.join(disk.dir, 'cache.sqlite') } }));
+      TranslationMemory.open(config.cache.path).close();
+      // Room to open the memory (its WAL index), not to store a run's translations.
+      disk.fill(64 * 1024);
+      const full = await run(config);
+      expect(full.report.articles.ok).toBe(3);
+      for (let n = 0; n < 3; n++) for (const sentence of await sentencesOf(config.output.dir, `a${n}`)) expect(sentence.target).toMatch(/\S/);
+      expect(full.problems).toEqual([expect.stringMatching(/cache\.sqlite cannot store translations \(.*full.*\); the translations still reach the outputs/)]);
+
+      disk.free();
+      const freed = await run(config, { force: true });
+      expect(freed.problems).toEqual([]);
+      expect(freed.report.modelCalls).toBeGreaterThan(0);
+      const cached = await run(config, { force: true });
+      expect(cached.report.modelCalls).toBe(0);
+      expect(cached.report.cacheHits).toBeGreaterThan(0);
+    } finally {
+      disk.unmount();
+    }
+  });
+
+  it('a memory damaged in the middle: moved aside once, every article still translated', async () => {
+    const root = await workspace();
+    for (let n = 0; n < 3; n++) await writeFile(path.join(root, 'input', `a${n}.txt`), arabic(n));
+    const config = configFor(root);
+    await run(config);
+    const bytes = await readFile(config.cache.path);
+    bytes.fill(0x5a, Math.floor(bytes.length / 2), Math.floor(bytes.length / 2) + 4096);
+    await writeFile(config.cache.path, bytes);
+
+    const rerun = await run(config, { force: true });
+    expect(rerun.report.articles.ok).toBe(3);
+    for (let n = 0; n < 3; n++) for (const sentence of await sentencesOf(config.output.dir, `a${n}`)) expect(sentence.target).toMatch(/\S/);
+    expect(rerun.problems).toEqual([expect.stringMatching(/cache\.sqlite was damaged .*moved aside to .*cache\.sqlite\.damaged-/)]);
+    const again = await run(config, { force: true });
+    expect(again.problems).toEqual([]);
+    expect(again.report.modelCalls).toBe(0);
   });
 });
