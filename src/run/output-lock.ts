@@ -10,13 +10,14 @@ import lockfile from 'proper-lockfile';
  *
  * The lock itself is proper-lockfile's: an atomic `mkdir` of `<output>/.newsbridge-run.lock`, whose
  * mtime the holder refreshes every few seconds; a lock left unrefreshed for `STALE_MS` (its holder
- * was killed, or its machine went down) is taken over. Beside it, `.newsbridge-run.json` names the
+ * was killed, or its machine went down) is taken over. Beside it, `.newsbridge-run.holder` names the
  * holder (pid, host, start time) for the message a second run gives, and lets a run on the same host
  * take over at once from a holder that no longer exists (`kill -9`), instead of waiting.
  */
 
 export const LOCK_DIR = '.newsbridge-run.lock';
-export const HOLDER_FILE = '.newsbridge-run.json';
+/** JSON, but not named .json: tools that count outputs by extension must not count it. */
+export const HOLDER_FILE = '.newsbridge-run.holder';
 /** A lock whose mtime has not been refreshed for this long belongs to a run that is gone. */
 const STALE_MS = 60_000;
 /** How often the holder refreshes the lock's mtime. */
