@@ -14,6 +14,7 @@ import type { LanguageCode, ModelUse, SentenceFlag } from '../article.js';
 import type { PipelineConfig } from '../config/config.js';
 import { assertModelReady, configuredModels, type ConfiguredModel, type ModelDtype } from '../models/store.js';
 import { ModelUnavailableError, type ModelLabel } from '../errors.js';
+import { preservationFlags } from './qa.js';
 import { loadSeq2Seq, type Q8Activations } from './seq2seq.js';
 
 /**
@@ -182,6 +183,7 @@ export class Translator {
       .map((output) => (output.length === 0 ? '' : this.tokenizer.decode(output, { skip_special_tokens: true }).trim()))
       .filter((piece) => piece !== '')
       .join(' ');
+    flags.push(...preservationFlags(text, target, this.model.lang));
     return { target, sourceTokens, targetTokens: targetIds.length, flags };
   }
 
