@@ -32,8 +32,15 @@ export async function loadSeq2Seq(modelDir: string, options: Seq2SeqLoadOptions)
   }
   // transformers.js opens sessions on the files as they are, so the rewritten graphs are opened here
   // and handed to the model class it would have picked, with the same config files.
-  const open = async (part: string) =>
-    InferenceSession.create(rowwiseQuantized(await readFile(path.join(modelDir, 'onnx', `${part}_quantized.onnx`))), sessionOptions);
+  const open = async (part: string) => {
+    const file = path.join(modelDir, 'onnx', `${part}_quantized.onnx`);
+    try {
+      return await InferenceSession.create(rowwiseQuantized(await readFile(file)), sessionOptions);
+    } catch (error) {
+      // The ONNX parser's own messages ("index out of range") do not say which file.
+      throw new Error(`${file}: ${(error as Error).message}`, { cause: error });
+    }
+  };
   const [config, generationConfig, encoder, decoder] = await Promise.all([
     AutoConfig.from_pretrained(modelDir, { local_files_only: true }),
     readFile(path.join(modelDir, 'generation_config.json'), 'utf8').then(

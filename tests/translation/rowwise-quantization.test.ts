@@ -1,9 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ModelUnavailableError } from '../../src/errors.js';
 import { splitSentences } from '../../src/stages/segment.js';
 import { rowwiseQuantized, UnsupportedQuantizedGraphError } from '../../src/translation/rowwise-quantization.js';
 import { type SentenceTranslation, Translator, type TranslatorOptions } from '../../src/translation/translator.js';
@@ -140,6 +142,19 @@ const sentences = Object.fromEntries(
 ) as Record<'ar' | 'vi', string[]>;
 
 describe('per-row q8 on the generated tiny models', () => {
+  it('names the damaged graph when it cannot be parsed', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'newsbridge-rowwise-'));
+    try {
+      await cp(modelDir('ar'), dir, { recursive: true });
+      await writeFile(path.join(dir, 'onnx', 'decoder_model_merged_quantized.onnx'), 'not an onnx file');
+      const error = await Translator.load({ ...settings('ar'), modelDir: dir }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ModelUnavailableError);
+      expect((error as Error).message).toContain(`could not be loaded (${path.join(dir, 'onnx', 'decoder_model_merged_quantized.onnx')}: `);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('encodes each sentence the same alone and in a batch, where the exported q8 graph does not', async () => {
     const options = { intraOpNumThreads: 1 };
     const bytes = await onnxFile('ar', 'encoder_model_quantized.onnx');
