@@ -10,7 +10,7 @@ import { splitSentences } from '../../src/stages/segment.js';
 import { rowwiseQuantized, UnsupportedQuantizedGraphError } from '../../src/translation/rowwise-quantization.js';
 import { type SentenceTranslation, Translator, type TranslatorOptions } from '../../src/translation/translator.js';
 import { GraphBuilder, type Graph, NameRegistry, serializeModel } from '../../tools/model/onnx-graph.js';
-import { quantizeDynamic } from '../../tools/model/quantize.js';
+import { quantizeDynamic, quantizeSymmetricInt8 } from '../../tools/model/quantize.js';
 
 const { onnx } = onnxProto;
 const modelsDir = inject('modelsDir');
@@ -94,6 +94,37 @@ describe('rowwiseQuantized', () => {
     }
   });
 
+  it.each([14, 18])('quantizes each row on its own scale and zero point, exactly as DynamicQuantizeLinear would that row alone (opset %i)', async (opset) => {
+    const model = onnx.ModelProto.decode(serializeModel(quantizedMatMul(), 'test'));
+    model.opsetImport = [{ domain: '', version: opset }];
+    const session = await InferenceSession.create(rowwiseQuantized(onnx.ModelProto.encode(model).finish()));
+    const rows = [
+      [1, -2],
+      [0.5, 0.25],
+      [100, 3],
+      [0, 0],
+    ];
+    const run = async (batch: number[][]) => {
+      const { y } = await session.run({ x: new Tensor('float32', Float32Array.from(batch.flat()), [batch.length, 2]) });
+      return Array.from(y!.data as Float32Array);
+    };
+    const weight = quantizeSymmetricInt8(WEIGHT);
+    const expected = rows.flatMap((row) => {
+      const low = Math.min(0, ...row);
+      const high = Math.max(0, ...row);
+      const scale = Math.fround(Math.fround(high - low) / 255) || 1.1754943508222875e-38;
+      const zeroPoint = Math.round(Math.fround(-low / scale));
+      const q = row.map((x) => Math.min(255, Math.max(0, Math.round(Math.fround(x / scale)) + zeroPoint)));
+      return [0, 1].map((n) => (q[0]! - zeroPoint) * weight.data[n]! + (q[1]! - zeroPoint) * weight.data[2 + n]!).map((sum) => sum * scale * weight.scale);
+    });
+    const together = await run(rows);
+    together.forEach((value, i) => {
+      expect(Math.abs(value - expected[i]!)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(expected[i]!)));
+    });
+    for (const [i, row] of rows.entries()) expect(await run([row])).toEqual(together.slice(2 * i, 2 * i + 2));
+    await session.release();
+  });
+
   it('returns a model without DynamicQuantizeLinear (fp32) as it is', async () => {
     const fp32 = await onnxFile('ar', 'encoder_model.onnx');
     expect(rowwiseQuantized(fp32)).toBe(fp32);
@@ -114,12 +145,14 @@ describe('rowwiseQuantized', () => {
   });
 });
 
+const WEIGHT = Float32Array.of(1, -2, 3, 4);
+
 /** y = x · w with w an initializer, through the generator's `quantize_dynamic` equivalent. */
 function quantizedMatMul(): Graph {
   const nodes: Graph['nodes'] = [];
   const initializers: Graph['initializers'] = [];
   const builder = new GraphBuilder(nodes, initializers, new NameRegistry(), '/model');
-  const weight = builder.initializer({ name: 'w', type: 'float32', dims: [2, 2], data: Float32Array.of(1, 2, 3, 4) });
+  const weight = builder.initializer({ name: 'w', type: 'float32', dims: [2, 2], data: WEIGHT });
   builder.opNamed('MatMul', ['x', weight], ['y']);
   return quantizeDynamic({
     name: 'g',
