@@ -23,17 +23,33 @@ const URL = /\b(?:https?:\/\/|www\.)[^\s<>"'«»]+/giu;
 const EMAIL = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/gu;
 /** Letters and digits, with inner `-` `.` `&` `/` `_` `'` (F-35, TP.HCM, RDT&E). */
 const TOKEN = /[\p{L}\p{N}]+(?:[-.&/_'’][\p{L}\p{N}]+)*/gu;
+/** The same in Latin letters only, so a Latin name written against an Arabic word (`إلىNottingham`) comes apart from it. */
+const LATIN_TOKEN = /[\p{Script=Latin}\p{N}]+(?:[-.&/_'’][\p{Script=Latin}\p{N}]+)*/gu;
+/** A number with a unit written onto it (`30m`, `10h`, `5km`): the number is checked as a number. */
+const NUMBER_WITH_UNIT = /^[0-9]+[a-z]{1,3}$/u;
 const TRAILING_PUNCTUATION = /[.,;:!?)\]}'"»”’]+$/u;
 
 /** Vietnamese abbreviations of Vietnamese words (UBND = Ủy ban nhân dân): translated, not kept. */
-const VIETNAMESE_ACRONYMS = new Set(['UBND', 'TP', 'HCM', 'TPHCM', 'THPT', 'THCS', 'CSGT', 'BHXH', 'BHYT', 'CP', 'QH', 'TW', 'TAND']);
+const VIETNAMESE_ACRONYMS = new Set([
+  'UBND', 'TP', 'HCM', 'TPHCM', 'THPT', 'THCS', 'CSGT', 'BHXH', 'BHYT', 'CP', 'QH', 'TW', 'TAND',
+  // Liên Hợp Quốc (UN), Tổng thống (President), CHDCND Triều Tiên (DPRK), ADN (DNA), câu lạc bộ, huấn luyện viên.
+  'LHQ', 'TT', 'CHDCND', 'ADN', 'CLB', 'HLV',
+]);
 
 const ENGLISH_MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 const ENGLISH_NUMBER_WORDS: Record<string, number> = {
   zero: 0, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10,
   eleven: 11, twelve: 12, thirteen: 13, fourteen: 14, fifteen: 15, sixteen: 16, seventeen: 17, eighteen: 18,
   nineteen: 19, twenty: 20, thirty: 30, forty: 40, fifty: 50, sixty: 60, seventy: 70, eighty: 80, ninety: 90,
-  hundred: 100, dozen: 12, first: 1, second: 2, third: 3, fourth: 4, fifth: 5, half: 0.5,
+  hundred: 100, dozen: 12, first: 1, second: 2, third: 3, fourth: 4, fifth: 5, sixth: 6, seventh: 7, eighth: 8,
+  ninth: 9, tenth: 10, half: 0.5, a: 1, an: 1, once: 1, single: 1, twice: 2, both: 2, pair: 2, couple: 2, none: 0, no: 0,
+};
+/** Currency codes the English may write as a sign or a word (`USD 5` → `$5`, `5 dollars`). */
+const CURRENCIES: Record<string, string[]> = {
+  usd: ['$', 'dollar'],
+  eur: ['€', 'euro'],
+  gbp: ['£', 'pound'],
+  vnd: ['dong'],
 };
 const ENGLISH_MULTIPLIERS: Record<string, number> = { thousand: 1e3, million: 1e6, billion: 1e9, trillion: 1e12 };
 
@@ -56,12 +72,14 @@ export function missingFromTranslation(source: string, target: string, lang: Lan
   const sourceText = withoutAddresses(source, sourceAddresses);
   const englishText = withoutAddresses(target, targetAddresses);
   const englishTokens = [...englishText.matchAll(TOKEN)].map((match) => match[0]);
-  const english = englishNumbers(englishText, englishTokens);
+  const english = englishNumbers(englishText);
   const months = new Set(englishTokens.map((token) => token.slice(0, 3).toLowerCase()).filter((prefix) => ENGLISH_MONTHS.includes(prefix)));
   const numbers = [...sourceText.matchAll(NUMBER)]
     .filter((match) => {
       const values = numberValues(match[0]);
       if (values.some((value) => english.has(value))) return false;
+      // A 24-hour clock (17h30, 17:00) may come out on a 12-hour one (5:30 pm), minutes `00` not at all.
+      if (match[0] === '00' || (Number(values[0]) > 12 && Number(values[0]) <= 24 && english.has(String(Number(values[0]) - 12)))) return false;
       // Vietnamese dates write the month as a number (`tháng 4`), English as a name (April).
       const month = Number(values[0]);
       const beforeIt = sourceText.slice(Math.max(0, match.index - 6), match.index).toLowerCase();
@@ -70,7 +88,11 @@ export function missingFromTranslation(source: string, target: string, lang: Lan
     .map((match) => match[0]);
 
   const englishSkeletons = englishTokens.map(skeleton);
-  const latinTokens = foreignLatinTokens(sourceText, lang).filter((token) => !appearsIn(skeleton(token), englishSkeletons));
+  const lowerEnglish = englishText.toLowerCase();
+  const latinTokens = foreignLatinTokens(sourceText, lang).filter(
+    (token) =>
+      !appearsIn(skeleton(token), englishSkeletons) && !(CURRENCIES[token.toLowerCase()] ?? []).some((written) => lowerEnglish.includes(written)),
+  );
   return { numbers: unique(numbers), latinTokens: unique(latinTokens), addresses: unique(addresses) };
 }
 
@@ -84,12 +106,12 @@ export function missingFromTranslation(source: string, target: string, lang: Lan
  * Vietnamese names or words, which the English may rightly spell another way.
  */
 export function foreignLatinTokens(text: string, lang: LanguageCode): string[] {
-  const tokens = [...text.matchAll(TOKEN)].map((match) => match[0]).filter((token) => /\p{Script=Latin}/u.test(token));
+  const tokens = [...text.matchAll(LATIN_TOKEN)].map((match) => match[0]).filter((token) => /\p{Script=Latin}/u.test(token));
   const letters = text.match(/\p{L}/gu)?.length ?? 0;
   const latinLetters = text.match(/\p{Script=Latin}/gu)?.length ?? 0;
   if (latinLetters * 2 < letters) return tokens;
   return tokens.filter((token) => {
-    if (/[^ -~]/u.test(token) || (lang === 'vi' && VIETNAMESE_ACRONYMS.has(token))) return false;
+    if (/[^ -~]/u.test(token) || NUMBER_WITH_UNIT.test(token) || (lang === 'vi' && VIETNAMESE_ACRONYMS.has(token))) return false;
     const capitals = token.match(/[A-Z]/gu)?.length ?? 0;
     return capitals >= 2 || (/[A-Za-z]/u.test(token) && /[0-9]/u.test(token));
   });
@@ -141,12 +163,17 @@ function canonical(whole: string, fraction: string | undefined): string {
 }
 
 /** Every value the English states: its numbers (also scaled by a following million…), and number words. */
-function englishNumbers(text: string, tokens: string[]): Set<string> {
+function englishNumbers(text: string): Set<string> {
   const values = new Set<string>();
-  for (const token of tokens) {
-    const word = ENGLISH_NUMBER_WORDS[token.toLowerCase()];
-    if (word !== undefined) values.add(String(word));
-  }
+  const words = text.toLowerCase().split(/[^a-z]+/u);
+  words.forEach((word, i) => {
+    const value = ENGLISH_NUMBER_WORDS[word];
+    if (value === undefined) return;
+    values.add(String(value));
+    // fifty-eight, thirty two
+    const unit = ENGLISH_NUMBER_WORDS[words[i + 1] ?? ''];
+    if (value >= 20 && value <= 90 && value % 10 === 0 && unit !== undefined && unit >= 1 && unit <= 9) values.add(String(value + unit));
+  });
   for (const match of text.matchAll(NUMBER)) {
     const scale = /^\s*(thousand|million|billion|trillion)\b/iu.exec(text.slice(match.index + match[0].length))?.[1];
     for (const value of numberValues(match[0])) {

@@ -26,6 +26,8 @@ describe('missingFromTranslation: numbers', () => {
     expect(missingFromTranslation('ngày 10 tháng 4 năm 2024', 'on April 10, 2024', 'vi').numbers).toEqual([]);
     expect(missingFromTranslation('ngày 10 tháng 4 năm 2024', 'on May 10, 2024', 'vi').numbers).toEqual(['4']);
     expect(missingFromTranslation('có 4 người', 'there are April people', 'vi').numbers).toEqual(['4']);
+    expect(missingFromTranslation('قال 58٪ من الناخبين', 'Fifty-eight percent of voters said', 'ar').numbers).toEqual([]);
+    expect(missingFromTranslation('lúc 17:00', 'at 5 pm', 'vi').numbers).toEqual([]);
   });
 });
 
@@ -41,7 +43,13 @@ describe('missingFromTranslation: Latin-script tokens', () => {
     });
   });
 
+  it('separates a Latin name written against an Arabic word', () => {
+    expect(foreignLatinTokens('ذهب الفريق إلىNottingham أمس لخوض المباراة', 'ar')).toEqual(['Nottingham']);
+  });
+
   it('in Vietnamese text, takes only acronyms and codes with no Vietnamese letter', () => {
+    expect(foreignLatinTokens('Chạy 30m lúc 10h với TT Trump và LHQ', 'vi')).toEqual([]);
+    expect(missingFromTranslation('Giá 5 USD', 'The price is $5', 'vi').latinTokens).toEqual([]);
     const source = 'Tên lửa Tiêu chuẩn (SM) Block-XNUMX IIA của Lloyd Austin, UBND và ĐBSCL';
     expect(foreignLatinTokens(source, 'vi')).toEqual(['SM', 'Block-XNUMX', 'IIA']);
     expect(missingFromTranslation(source, 'Standard Missile (SM) Block XNUMX IIA', 'vi').latinTokens).toEqual([]);
