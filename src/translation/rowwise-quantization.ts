@@ -163,7 +163,21 @@ class RowwiseRewrite {
       this.node('Cast', [zpFloat], [rowZeroPoint], { name: 'to', type: AttributeType.INT, i: DataType.INT32 }),
     ];
     const nodes = graph.node as NodeProto[];
-    nodes.splice(nodes.indexOf(dql), 1, ...replacement);
+    const at = nodes.indexOf(dql);
+    nodes.splice(at, 1);
+    // quantize_dynamic puts the quantization of a main-graph input read only inside an If branch
+    // (the encoder states, in the decoder's first-step branch) before the If, so it runs at every
+    // step whichever branch is taken. It was one fused node; now it is several passes over the
+    // tensor, so it moves into the one branch that reads it, before its first reader there.
+    const readers = [...matmuls, ...(this.consumers.get(scale) ?? [])];
+    const homes = new Set(readers.map((reader) => reader.graph));
+    const [home] = homes;
+    if (homes.size === 1 && home && home !== graph) {
+      const homeNodes = home.node as NodeProto[];
+      homeNodes.splice(Math.min(...readers.map((reader) => homeNodes.indexOf(reader.node))), 0, ...replacement);
+    } else {
+      nodes.splice(at, 0, ...replacement);
+    }
     for (const name of [quantized, scale, zeroPoint, ...(this.consumers.get(scale) ?? []).flatMap(({ node }) => node.output ?? [])]) {
       this.reshaped.add(name);
     }
