@@ -104,6 +104,12 @@ export const configSchema = z
           .describe('Source language → model. Languages not listed pass through as `unsupported-language`.'),
         modelsDir: z.string().min(1).default('models').describe('Directory holding the downloaded models.'),
         dtype: z.enum(['q8', 'fp32']).default('q8').describe('Model weights to use: quantized `q8` (fast, small) or `fp32`.'),
+        q8Activations: z
+          .enum(['per-row', 'per-batch'])
+          .default('per-row')
+          .describe(
+            'How q8 models quantize activations: `per-row` gives each token its own scale, so a sentence translates the same whatever it is batched with; `per-batch` runs the exported graphs as they are (faster, but batch mates change the output).',
+          ),
         download: z
           .boolean()
           .default(true)

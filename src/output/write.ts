@@ -6,6 +6,7 @@ import { z } from 'zod';
 import {
   ARTICLE_REASONS,
   ARTICLE_STATUSES,
+  SENTENCE_FLAGS,
   type ArticleReason,
   type ArticleStatus,
   type LanguageCode,
@@ -57,7 +58,7 @@ export const articleOutputSchema = z
           z.strictObject({
             source: z.string(),
             target: z.string().nullable().describe('English; null when no translation could be made.'),
-            flags: z.array(z.enum(['repetition-loop', 'length-ratio', 'split-long-input', 'passthrough'])),
+            flags: z.array(z.enum(SENTENCE_FLAGS)),
           }),
         ),
       }),

@@ -1,7 +1,6 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import {
-  AutoModelForSeq2SeqLM,
   AutoTokenizer,
   env,
   LogitsProcessor,
@@ -15,6 +14,8 @@ import type { LanguageCode, ModelUse, SentenceFlag } from '../article.js';
 import type { PipelineConfig } from '../config/config.js';
 import { assertModelReady, configuredModels, type ConfiguredModel, type ModelDtype } from '../models/store.js';
 import { ModelUnavailableError, type ModelLabel } from '../errors.js';
+import { preservationFlags } from './qa.js';
+import { loadSeq2Seq, type Q8Activations } from './seq2seq.js';
 
 /**
  * The Translator: one MarianMT model (transformers.js on onnxruntime-node), fed batches of sentences
@@ -49,6 +50,8 @@ export interface TranslatorOptions {
   modelDir: string;
   model: ModelUse;
   dtype: ModelDtype;
+  /** How q8 weights quantize activations; default `per-row` (batch-invariant), as in the config. */
+  q8Activations?: Q8Activations;
   /** Source tokens per batch, padding included. */
   batchTokens: number;
   /**
@@ -129,12 +132,7 @@ export class Translator {
     try {
       const [tokenizer, seq2seq] = await Promise.all([
         AutoTokenizer.from_pretrained(modelDir, { local_files_only: true }),
-        AutoModelForSeq2SeqLM.from_pretrained(modelDir, {
-          local_files_only: true,
-          dtype: options.dtype,
-          device: 'cpu',
-          session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 },
-        }),
+        loadSeq2Seq(modelDir, { dtype: options.dtype, q8Activations: options.q8Activations ?? 'per-row', threads }),
       ]);
       return new Translator(options.model, { ...options, modelDir }, tokenizer, seq2seq);
     } catch (error) {
@@ -185,6 +183,7 @@ export class Translator {
       .map((output) => (output.length === 0 ? '' : this.tokenizer.decode(output, { skip_special_tokens: true }).trim()))
       .filter((piece) => piece !== '')
       .join(' ');
+    flags.push(...preservationFlags(text, target, this.model.lang));
     return { target, sourceTokens, targetTokens: targetIds.length, flags };
   }
 
@@ -468,10 +467,19 @@ export function decodingOptions(
   config: TranslationConfig,
 ): Pick<
   TranslatorOptions,
-  'dtype' | 'batchTokens' | 'maxInputTokens' | 'maxNewTokensRatio' | 'numBeams' | 'noRepeatNgramSize' | 'repetitionPenalty' | 'lengthRatio'
+  | 'dtype'
+  | 'q8Activations'
+  | 'batchTokens'
+  | 'maxInputTokens'
+  | 'maxNewTokensRatio'
+  | 'numBeams'
+  | 'noRepeatNgramSize'
+  | 'repetitionPenalty'
+  | 'lengthRatio'
 > {
-  const { dtype, batchTokens, maxInputTokens, maxNewTokensRatio, numBeams, noRepeatNgramSize, repetitionPenalty, lengthRatio } = config;
-  return { dtype, batchTokens, maxInputTokens, maxNewTokensRatio, numBeams, noRepeatNgramSize, repetitionPenalty, lengthRatio };
+  const { dtype, q8Activations, batchTokens, maxInputTokens, maxNewTokensRatio, numBeams, noRepeatNgramSize, repetitionPenalty, lengthRatio } =
+    config;
+  return { dtype, q8Activations, batchTokens, maxInputTokens, maxNewTokensRatio, numBeams, noRepeatNgramSize, repetitionPenalty, lengthRatio };
 }
 
 /**
