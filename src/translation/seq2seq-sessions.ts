@@ -90,8 +90,14 @@ export async function readModelInfo(modelDir: string): Promise<Seq2SeqModelInfo>
 
 export async function openSeq2SeqSessions(modelDir: string, options: SessionOptions): Promise<Seq2SeqSessions> {
   const sessionOptions: ort.InferenceSession.SessionOptions = { intraOpNumThreads: options.intraOpThreads, interOpNumThreads: 1 };
-  const open = async (part: 'encoder_model' | 'decoder_model_merged') =>
-    ort.InferenceSession.create(prepareModelBytes(await readFile(onnxFile(modelDir, part, options.dtype)), options), sessionOptions);
+  const open = async (part: 'encoder_model' | 'decoder_model_merged') => {
+    const file = onnxFile(modelDir, part, options.dtype);
+    try {
+      return await ort.InferenceSession.create(prepareModelBytes(await readFile(file), options), sessionOptions);
+    } catch (error) {
+      throw new Error(`${file}: ${(error as Error).message}`, { cause: error });
+    }
+  };
   const [info, encoder, decoder] = await Promise.all([readModelInfo(modelDir), open('encoder_model'), open('decoder_model_merged')]);
   return {
     encoder,
