@@ -142,8 +142,20 @@ export const configSchema = z
           .int()
           .min(1)
           .max(8)
-          .default(1)
-          .describe('Passed to generation as num_beams; transformers.js v4 decodes greedily whatever the value, so keep 1.'),
+          .optional()
+          .describe(
+            "Beam width; 1 is greedy search (fastest). Default: the model's generation_config.json num_beams (4 for opus-mt-ar-en, 6 for opus-mt-vi-en).",
+          ),
+        lengthPenalty: z
+          .number()
+          .optional()
+          .describe("Beam search: a finished hypothesis scores log-probability / length^lengthPenalty. Default: the model's, else 1."),
+        earlyStopping: z
+          .union([z.boolean(), z.literal('never')])
+          .optional()
+          .describe(
+            "Beam search: true stops a sentence once numBeams hypotheses are finished; false (Hugging Face's default) when none of the live beams can still beat them; 'never' only at the length limit. Default: the model's, else false.",
+          ),
         noRepeatNgramSize: z
           .number()
           .int()
@@ -151,6 +163,20 @@ export const configSchema = z
           .default(0)
           .describe('Forbid repeating n-grams of this size in the output; 0 turns it off.'),
         repetitionPenalty: z.number().min(1).default(1).describe('Penalty on repeated tokens; 1 turns it off.'),
+        workers: z
+          .number()
+          .int()
+          .min(1)
+          .max(16)
+          .default(1)
+          .describe('Worker threads per translation model, each with its own onnxruntime sessions; decoding never runs on the main thread.'),
+        threadsPerWorker: z
+          .number()
+          .int()
+          .min(1)
+          .max(64)
+          .default(2)
+          .describe('onnxruntime intra-op threads of each worker.'),
         lengthRatio: z
           .strictObject({
             min: z.number().min(0).default(0.3).describe('Below this output/input token ratio a sentence is flagged.'),
