@@ -8,7 +8,8 @@ export { applyOverrides, configSchema, defaultConfig, loadConfig, parseConfig } 
 export type { ConfigOverrides, ModelSpec, PipelineConfig } from './config/config.js';
 export { runPipeline } from './run/pipeline.js';
 export type { RunEvents, RunOptions } from './run/pipeline.js';
-export { decodeArticle, listArticleFiles, readArticleFile } from './input/read.js';
+export { decodeArticle, listArticleFiles } from './input/read.js';
+export { readArticleFile } from './input/read-file.js';
 export type { ReadArticle, ReadWarning } from './input/read.js';
 export { findRepeatedLines, keepAllLines, removeBoilerplate } from './stages/clean.js';
 export { detectLanguage, LanguageDetector } from './stages/detect.js';

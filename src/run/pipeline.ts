@@ -17,7 +17,8 @@ import {
   type ConfiguredModel,
   type PullProgress,
 } from '../models/store.js';
-import { listArticleFiles, readArticleFile, type ArticleFile, type ReadArticle } from '../input/read.js';
+import { readArticleFile } from '../input/read-file.js';
+import { listArticleFiles, withoutExtension, type ArticleFile, type ReadArticle } from '../input/read.js';
 import { buildRunReport, type ArticleOutcome, type RunReport } from './report.js';
 import { segmentSentences } from '../stages/segment.js';
 import { summarizeArticle } from '../stages/summarize.js';
@@ -184,7 +185,7 @@ function uniqueIds(files: ArticleFile[]): (ArticleFile & { id: string })[] {
 function articleStem(file: ArticleFile): string {
   const relative = path.relative(file.inputRoot, file.path);
   const name = relative.startsWith('..') || path.isAbsolute(relative) ? path.basename(file.path) : relative;
-  return name.slice(0, name.length - path.extname(name).length).split(path.sep).join('/');
+  return withoutExtension(name).split(path.sep).join('/');
 }
 
 /**
