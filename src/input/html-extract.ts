@@ -69,6 +69,10 @@ export const EXTRACTION_METHOD = 'readability';
 const MIN_ARTICLE_WORDS = 50;
 /** Share of a block's text inside links above which it is navigation or a list of other articles. */
 const MAX_LINK_SHARE = 0.5;
+/** A widget-named element holding more than this share of the text is the article's wrapper, not a widget. */
+const MAX_WIDGET_SHARE = 0.5;
+/** The attribute `markWidgets` sets; Readability keeps `data-` attributes. */
+const WIDGET_MARK = 'data-newsbridge-widget';
 /** Most words of a block that is only a byline or a timestamp. */
 const MAX_LABEL_WORDS = 14;
 
@@ -96,6 +100,7 @@ const NESTED_BLOCKS = 'p, h1, h2, h3, h4, h5, h6, li, blockquote, pre, table, ul
 export function extractArticle(html: string): ExtractedArticle | NoArticle {
   const { document } = parseHTML(html);
   const meta = pageMetadata(document);
+  if (document.body) markWidgets(document.body);
   // keepClasses: the structure rules read class names; serializer: the content as a DOM node.
   const parsed = new Readability<HTMLElement>(document, { keepClasses: true, serializer: (node) => node as HTMLElement }).parse();
   if (!parsed?.content) return { found: false, meta, why: 'Readability found no article container on the page' };
@@ -128,21 +133,13 @@ function pageMetadata(document: Document): PageMetadata {
 }
 
 /** The content's blocks in reading order, after the structure rules. */
-export function articleBlocks(content: Element, meta: PageMetadata): { blocks: ExtractedBlock[]; dropped: DroppedBlock[] } {
+export function articleBlocks(
+  content: Element,
+  meta: PageMetadata,
+): { blocks: ExtractedBlock[]; dropped: DroppedBlock[] } {
   const dropped: DroppedBlock[] = [];
-  const drop = (text: string, reason: DroppedBlockReason) => {
-    if (text !== '') dropped.push({ text, reason });
-  };
-  for (const element of [...content.querySelectorAll(NOT_PROSE)]) {
-    if (!content.contains(element)) continue;
-    drop(blockText(element), element.matches('figure, figcaption, picture') ? 'caption' : 'navigation');
-    element.remove();
-  }
-  for (const element of [...content.querySelectorAll('[class], [id]')]) {
-    if (!content.contains(element) || !isWidget(element)) continue;
-    drop(blockText(element), 'widget');
-    element.remove();
-  }
+  const drop = dropper(dropped);
+  removeFurniture(content, drop);
 
   const candidates = contentBlocks(content);
 
@@ -191,6 +188,46 @@ export function contentBlocks(content: Element): ContentBlock[] {
     for (const line of linesOf(element)) blocks.push({ kind, ...line });
   }
   return blocks;
+}
+
+function dropper(dropped: DroppedBlock[]) {
+  return (text: string, reason: DroppedBlockReason) => {
+    if (text !== '') dropped.push({ text, reason });
+  };
+}
+
+/**
+ * Marks the elements whose class or id names a widget, and everything inside them, before Readability
+ * runs: Readability unwraps a `<div class="newsletter">` around one `<p>` into the bare `<p>`, and the
+ * class that told would be lost. Marking, not removing, leaves Readability's choice of container as
+ * it would be. An element that holds most of the page's text, or is its body, main or article, is not
+ * marked whatever its class says (`<body class="has-sidebar">`).
+ */
+function markWidgets(body: Element): void {
+  const total = blockText(body).length;
+  for (const element of body.querySelectorAll('[class], [id]')) {
+    if (element.matches('body, main, article') || !isWidget(element)) continue;
+    if (blockText(element).length > MAX_WIDGET_SHARE * total) continue;
+    for (const inside of [element, ...element.querySelectorAll('*')]) inside.setAttribute(WIDGET_MARK, '');
+  }
+}
+
+/** Takes out captions, navigation, forms, and widgets (by class or id, or marked by `markWidgets`). */
+function removeFurniture(root: Element, drop: (text: string, reason: DroppedBlockReason) => void): void {
+  for (const element of [...root.querySelectorAll(NOT_PROSE)]) {
+    if (!root.contains(element)) continue;
+    drop(blockText(element), element.matches('figure, figcaption, picture') ? 'caption' : 'navigation');
+    element.remove();
+  }
+  // Marks over most of the text came from a wrapper around the article itself: they say nothing.
+  const marked = [...root.querySelectorAll(`[${WIDGET_MARK}]`)].filter((element) => !element.parentElement?.hasAttribute(WIDGET_MARK));
+  const markedText = marked.reduce((sum, element) => sum + blockText(element).length, 0);
+  const honorMarks = markedText <= MAX_WIDGET_SHARE * blockText(root).length;
+  for (const element of [...root.querySelectorAll(`[class], [id], [${WIDGET_MARK}]`)]) {
+    if (!root.contains(element) || !((honorMarks && element.hasAttribute(WIDGET_MARK)) || isWidget(element))) continue;
+    drop(blockText(element), 'widget');
+    element.remove();
+  }
 }
 
 function isWidget(element: Element): boolean {
