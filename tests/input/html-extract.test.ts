@@ -62,6 +62,16 @@ describe('extractArticle', () => {
     expect(article.blocks.map((block) => block.text)).toEqual([...ARABIC_PARAGRAPHS.slice(0, 2), ARABIC_HEADING, ...ARABIC_PARAGRAPHS.slice(2)]);
   });
 
+  it('takes out an Arabic timestamp line written in Arabic-Indic digits', () => {
+    const html = newsPage({ title: ARABIC_TITLE, paragraphs: ARABIC_PARAGRAPHS, lang: 'ar', dir: 'rtl' }).replace(
+      '<p>March 5, 2024 08:30 AM</p>',
+      '<p>الثلاثاء ١٩ نوفمبر ٢٠١٩ - ٠٨:٣٨</p>',
+    );
+    const article = found(html);
+    expect(article.dropped).toContainEqual({ text: 'الثلاثاء ١٩ نوفمبر ٢٠١٩ - ٠٨:٣٨', reason: 'timestamp' });
+    expect(article.blocks.map((block) => block.text)).toEqual(ARABIC_PARAGRAPHS);
+  });
+
   it('splits a paragraph at <br> into lines, and keeps a sentence that is all link', () => {
     const html = newsPage({
       title: 'Council rebuilds the bridge',
