@@ -45,6 +45,8 @@ export interface PageInfo {
   lang: string | null;
   /** How the article was taken out of the page, e.g. `readability`. */
   extraction: string;
+  /** What the extraction rules took out of the article's container (captions, related links…), and why. */
+  removed: { text: string; reason: string }[];
 }
 
 export type ParagraphKind = 'title' | 'bullet' | 'body';

@@ -30,7 +30,7 @@ export const htmlReader: ArticleReader = {
       id: file.id,
       source: { path: file.path, bytes: bytes.length, encoding: html.encoding, sha256: createHash('sha256').update(bytes).digest('hex') },
       text: normalizeText(lines.join('\n')),
-      page: { ...meta, extraction: extracted.method },
+      page: { ...meta, extraction: extracted.method, removed: extracted.dropped },
       warnings: [],
     };
     return article;

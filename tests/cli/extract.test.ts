@@ -43,6 +43,7 @@ describe('newsbridge extract', () => {
           siteName: 'Daily Courier',
           lang: 'en',
           extraction: 'readability',
+          removed: expect.arrayContaining([{ text: 'Wheat prices climb to their highest level in five years', reason: 'link-list' }]),
         },
       },
     ]);

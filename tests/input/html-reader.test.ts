@@ -62,6 +62,7 @@ describe('htmlReader', () => {
       siteName: 'Daily Courier',
       lang: 'ar',
       extraction: 'readability',
+      removed: expect.arrayContaining([{ text: 'Farmers at work in a wheat field near the river, photographed last spring.', reason: 'caption' }]),
     });
   });
 

@@ -55,6 +55,7 @@ describe('HTML articles in a run', () => {
       siteName: 'Daily Courier',
       lang: 'ar',
       extraction: 'readability',
+      removed: expect.arrayContaining([{ text: 'Farmers at work in a wheat field near the river, photographed last spring.', reason: 'caption' }]),
     });
     const body = arabic.paragraphs.filter((paragraph) => paragraph.kind !== 'title');
     expect(body.map((paragraph) => paragraph.sentences.map((sentence) => sentence.source).join(' '))).toEqual([

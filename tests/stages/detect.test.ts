@@ -110,7 +110,7 @@ describe('detectLanguage', () => {
       'The prime minister said the government would strengthen defence cooperation with Japan in the coming years.',
       'Le premier ministre a déclaré que le gouvernement renforcerait la coopération avec le Japon dans les années à venir.',
     ];
-    const page = (lang: string) => ({ title: null, byline: null, published: null, canonicalUrl: null, siteName: null, lang, extraction: 'readability' });
+    const page = (lang: string) => ({ title: null, byline: null, published: null, canonicalUrl: null, siteName: null, lang, extraction: 'readability', removed: [] });
     const unsure = detectLanguage(cleaned(paragraphs), detector).language;
     expect(unsure.lang).toBe('und');
     expect(detectLanguage({ ...cleaned(paragraphs), page: page('fr-FR') }, detector).language).toEqual({ lang: 'fr', confidence: unsure.confidence });
