@@ -23,7 +23,7 @@ import { removeBoilerplate } from '../src/stages/clean.js';
 import { defaultConfig } from '../src/config/config.js';
 import { routedLanguages } from '../src/languages.js';
 import { detectLanguage, LanguageDetector } from '../src/stages/detect.js';
-import { readArticleFile } from '../src/input/read.js';
+import { readArticleFile } from '../src/input/read-file.js';
 import { segmentSentences } from '../src/stages/segment.js';
 import { summarizeArticle } from '../src/stages/summarize.js';
 import { configuredModels } from '../src/models/store.js';

@@ -30,6 +30,23 @@ export interface SourceArticle {
   id: string;
   source: SourceFile;
   text: string;
+  /** For a web page: what it said about itself and how its article was found; absent for text files. */
+  page?: PageInfo;
+}
+
+/** An HTML article's page metadata (null where the page does not say) and the extraction method. */
+export interface PageInfo {
+  title: string | null;
+  byline: string | null;
+  published: string | null;
+  canonicalUrl: string | null;
+  siteName: string | null;
+  /** `<html lang>`: a hint, never trusted over language ID on the text. */
+  lang: string | null;
+  /** How the article was taken out of the page, e.g. `readability`. */
+  extraction: string;
+  /** What the extraction rules took out of the article's container (captions, related links…), and why. */
+  removed: { text: string; reason: string }[];
 }
 
 export type ParagraphKind = 'title' | 'bullet' | 'body';
@@ -185,6 +202,7 @@ export const ARTICLE_REASONS = [
   'empty',
   'too-large',
   'unreadable',
+  'no-article',
   // failed: a stage threw, or the outputs could not be written
   'stage-error',
   'output-error',

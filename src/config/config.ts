@@ -31,6 +31,9 @@ const modelSpec = z.strictObject({
   revision: z.string().min(1).default('main').describe('Branch, tag or commit on the hub; `main` unless pinned.'),
 });
 
+/** Article files by name: plain text and saved web pages (gzipped or not). */
+export const ARTICLE_FILES = '*.{txt,md,html,htm,html.gz,htm.gz}';
+
 export const configSchema = z
   .strictObject({
     input: z
@@ -38,7 +41,7 @@ export const configSchema = z
         patterns: z
           .array(z.string().min(1))
           .min(1)
-          .default(['input/**/*.{txt,md}'])
+          .default([`input/**/${ARTICLE_FILES}`])
           .describe('fast-glob patterns of the articles to read, relative to the working directory.'),
         maxBytes: z
           .number()
@@ -442,7 +445,7 @@ function describeSchema(node: JsonSchemaNode): string {
 
 /** CLI flags that override the config file. */
 export interface ConfigOverrides {
-  /** Files, directories (every `.txt`/`.md` below) or glob patterns; replaces `input.patterns`. */
+  /** Files, directories (every article file below: `.txt`, `.md`, `.html`, `.htm`, `.html.gz`) or glob patterns; replaces `input.patterns`. */
   input?: string | string[];
   output?: string;
   concurrency?: number | string;
@@ -511,5 +514,5 @@ function inputPattern(input: string): string {
   }
   if (kind === 'pattern') return input;
   const escaped = fg.convertPathToPattern(input.replace(/[\\/]+$/, ''));
-  return kind === 'directory' ? `${escaped}/**/*.{txt,md}` : escaped;
+  return kind === 'directory' ? `${escaped}/**/${ARTICLE_FILES}` : escaped;
 }

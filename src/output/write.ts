@@ -46,6 +46,21 @@ export const articleOutputSchema = z
       encoding: z.string().describe('Detected encoding of the original bytes.'),
       sha256: z.string().regex(/^[0-9a-f]{64}$/),
     }),
+    page: z
+      .strictObject({
+        title: z.string().nullable(),
+        byline: z.string().nullable(),
+        published: z.string().nullable().describe('As the page gives it (mostly ISO 8601).'),
+        canonicalUrl: z.string().nullable(),
+        siteName: z.string().nullable(),
+        lang: z.string().nullable().describe('`<html lang>`: a hint only; `language` is what the text is.'),
+        extraction: z.string().describe('How the article was taken out of the page: `readability` (Readability on linkedom, then the structure rules).'),
+        removed: z
+          .array(z.strictObject({ text: z.string(), reason: z.string() }))
+          .describe('Blocks the extraction rules took out of the article container: `caption`, `navigation`, `widget`, `link-list`, `byline`, `timestamp`, `title-repeat`, `empty-section`.'),
+      })
+      .optional()
+      .describe('For an HTML input: what the page said about itself (null where it says nothing) and how its article was found.'),
     language: languageGuessSchema,
     title: z.string().nullable(),
     paragraphs: z.array(
@@ -104,6 +119,7 @@ export function renderArticleJson(article: SummarizedArticle, meta: ArticleMeta)
     status: meta.status,
     ...(meta.reason !== undefined ? { reason: meta.reason } : {}),
     source: { ...article.source },
+    ...(article.page ? { page: { ...article.page, removed: article.page.removed.map((block) => ({ ...block })) } } : {}),
     language: { lang: article.language.lang, confidence: article.language.confidence },
     title: article.title,
     paragraphs: article.paragraphs.map((paragraph) => ({

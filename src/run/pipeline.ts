@@ -19,7 +19,8 @@ import {
   type PullProgress,
 } from '../models/store.js';
 import { assignArticleIds, type IdentifiedFile } from '../input/article-ids.js';
-import { listArticleFiles, readArticleFile, realInputRoots, type ReadArticle } from '../input/read.js';
+import { readArticleFile, realInputRoots } from '../input/read-file.js';
+import { listArticleFiles, type ReadArticle } from '../input/read.js';
 import { lockOutputDir, type OutputLock } from './output-lock.js';
 import { planArticle, type PreviousOutputs } from './plan.js';
 import { buildRunReport, type ArticleOutcome, type RunReport } from './report.js';

@@ -323,7 +323,12 @@ export function detectLanguage(article: CleanedArticle, detector: LanguageDetect
     const confidence = weight / totalChars;
     if (confidence > language.confidence) language = { lang, confidence };
   }
-  if (language.confidence < detector.options.minConfidence) language = { lang: 'und', confidence: language.confidence };
+  // A web page's <html lang> settles a text the detector is unsure of, and only when the text's own
+  // best guess agrees: the hint never outvotes the text (templates keep `lang="en"` on any page).
+  const pageLang = article.page?.lang?.toLowerCase().split('-')[0];
+  if (language.confidence < detector.options.minConfidence && language.lang !== pageLang) {
+    language = { lang: 'und', confidence: language.confidence };
+  }
 
   const paragraphs: DetectedParagraph[] = article.paragraphs.map((paragraph, i) => {
     const guess = guesses[i]!;

@@ -155,7 +155,7 @@ describe('applyOverrides', () => {
     const file = join(directory, 'report (1).txt');
     await writeFile(file, 'text');
     const config = applyOverrides(defaultConfig, { input: [`${directory}/`, file] });
-    expect(config.input.patterns).toEqual([`${directory}/**/*.{txt,md}`, `${directory}/report \\(1\\).txt`]);
+    expect(config.input.patterns).toEqual([`${directory}/**/*.{txt,md,html,htm,html.gz,htm.gz}`, `${directory}/report \\(1\\).txt`]);
   });
 
   it('changes nothing without flags', () => {

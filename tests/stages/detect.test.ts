@@ -118,6 +118,21 @@ describe('detectLanguage', () => {
     expect(result.paragraphs.every((p) => p.flags.length === 0)).toBe(true);
   });
 
+  it('lets a web page’s <html lang> settle an unsure article only when the text’s best guess agrees', () => {
+    const paragraphs = [
+      'Thủ tướng cho biết chính phủ sẽ tăng cường hợp tác quốc phòng với Nhật Bản trong những năm tới.',
+      'The prime minister said the government would strengthen defence cooperation with Japan in the coming years.',
+      'Le premier ministre a déclaré que le gouvernement renforcerait la coopération avec le Japon dans les années à venir.',
+    ];
+    const page = (lang: string) => ({ title: null, byline: null, published: null, canonicalUrl: null, siteName: null, lang, extraction: 'readability', removed: [] });
+    const unsure = detectLanguage(cleaned(paragraphs), detector).language;
+    expect(unsure.lang).toBe('und');
+    expect(detectLanguage({ ...cleaned(paragraphs), page: page('fr-FR') }, detector).language).toEqual({ lang: 'fr', confidence: unsure.confidence });
+    expect(detectLanguage({ ...cleaned(paragraphs), page: page('vi') }, detector).language.lang).toBe('und');
+    // Sure of the text: a template's lang="en" on an Arabic page changes nothing.
+    expect(detectLanguage({ ...cleaned([ARABIC[0]!, ARABIC[1]!]), page: page('en') }, detector).language.lang).toBe('ar');
+  });
+
   it('gives short paragraphs the article language instead of und', () => {
     const result = detectLanguage(cleaned([ARABIC[0]!, 'نعم.', ARABIC[1]!]), detector);
     expect(result.paragraphs[1]!.language).toEqual(result.language);
