@@ -8,6 +8,7 @@ import {
   type SummarizedArticle,
   type TranslatedParagraph,
 } from '../article.js';
+import type { OutputFormat } from '../config/config.js';
 import { ARTICLE_STATUSES, type ArticleStatus } from '../run/report.js';
 
 /**
@@ -134,7 +135,7 @@ const RTL_LANGUAGES = new Set(['ar', 'fa', 'ur', 'he', 'yi', 'ps', 'sd', 'ug', '
 /** First strong character of Hebrew, Arabic, Syriac, Thaana or N'Ko script. */
 const RTL_FIRST_STRONG = /^[^\p{L}]*[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]/u;
 
-function directionOf(lang: LanguageCode, text: string): 'rtl' | 'ltr' {
+export function directionOf(lang: LanguageCode, text: string): 'rtl' | 'ltr' {
   if (RTL_LANGUAGES.has(lang)) return 'rtl';
   return lang === 'und' && RTL_FIRST_STRONG.test(text) ? 'rtl' : 'ltr';
 }
@@ -238,7 +239,7 @@ export const manifestLineSchema = z
     status: z.enum(ARTICLE_STATUSES),
     reason: z.string().optional(),
     outputs: z
-      .strictObject({ json: z.string().optional(), md: z.string().optional() })
+      .strictObject({ json: z.string().optional(), md: z.string().optional(), html: z.string().optional() })
       .describe('Output files relative to the output directory; empty when none were written.'),
     language: languageGuessSchema.nullable().describe('Null when the article was not read.'),
     summary: z
@@ -254,7 +255,7 @@ export interface ManifestEntry {
   source: string;
   status: ArticleStatus;
   reason?: string;
-  outputs: { json?: string; md?: string };
+  outputs: OutputFiles;
   /** Absent when the article never got through the pipeline (failed to read, for instance). */
   article?: SummarizedArticle;
 }
@@ -273,8 +274,11 @@ export function manifestLine(entry: ManifestEntry): string {
   return `${JSON.stringify(line)}\n`;
 }
 
+/** An article's output files by format, relative to the output directory. */
+export type OutputFiles = Partial<Record<OutputFormat, string>>;
+
 /** Output file names of an article, relative to the output directory (`news/001.json`). */
-export function outputFileNames(id: string, formats: readonly ('json' | 'md')[]): { json?: string; md?: string } {
+export function outputFileNames(id: string, formats: readonly OutputFormat[]): OutputFiles {
   return Object.fromEntries(formats.map((format) => [format, `${id}.${format}`]));
 }
 
