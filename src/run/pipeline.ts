@@ -34,7 +34,10 @@ import {
   renderArticleMarkdown,
   writeFileAtomic,
   type ArticleOutput,
+  type OutputFiles,
 } from '../output/write.js';
+import { renderArticleHtml } from '../output/html.js';
+import { DIGEST_FILE, digestEntryFromManifest, digestEntryFromOutput, renderDigestHtml, type DigestEntry } from '../output/digest.js';
 
 /** Bumped when the same input and settings would give different outputs, so old outputs are redone. */
 const OUTPUT_GENERATION = 1;
@@ -102,6 +105,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
   });
   const outcomes: ArticleOutcome[] = new Array(files.length);
   const manifest: string[] = new Array(files.length);
+  const digest: DigestEntry[] = new Array(files.length);
   const records = new OrderedWriter(options.jsonl);
   const queue = new PQueue({ concurrency: config.run.concurrency });
   const stop = () => queue.clear();
@@ -113,6 +117,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
         const done = await processFile(file, config, services, options);
         outcomes[index] = done.outcome;
         manifest[index] = done.manifestLine;
+        digest[index] = done.digest;
         records.put(index, done.record);
         options.log?.info({ article: done.outcome }, 'article done');
         events.onArticle?.(done.outcome);
@@ -130,10 +135,10 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
   // An output directory that cannot be written fails every article already; the run still reports.
   const writeRunFile = (name: string, text: () => string) =>
     writeFileAtomic(path.join(outputDir, name), text()).catch((error: Error) => problem(error.message));
+  // An interrupted run keeps the previous run's lines for the articles it never started, so the
+  // manifest (and the digest) still list every article whose outputs are on disk.
+  const previous = !options.jsonl && finished.length < files.length ? await previousManifest(outputDir) : new Map<string, string>();
   if (!options.jsonl) {
-    // An interrupted run keeps the previous run's lines for the articles it never started, so the
-    // manifest still lists every article whose outputs are on disk.
-    const previous = finished.length < files.length ? await previousManifest(outputDir) : new Map<string, string>();
     const lines = files.map((file, index) => manifest[index] ?? previous.get(file.id));
     await writeRunFile('manifest.jsonl', () => lines.filter(Boolean).join(''));
   }
@@ -147,6 +152,14 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     interrupted: finished.length < files.length,
   });
   if (!options.jsonl) {
+    if (config.output.formats.includes('html')) {
+      const entries = files.flatMap((file, index) => {
+        const earlier = previous.get(file.id);
+        return digest[index] ?? (earlier ? [digestEntryFromManifest(manifestLineSchema.parse(JSON.parse(earlier)))] : []);
+      });
+      await writeRunFile(DIGEST_FILE, () => renderDigestHtml({ report, entries }));
+      report.problems = [...problems];
+    }
     await writeRunFile('run-report.json', () => `${JSON.stringify(report, null, 2)}\n`);
     // Said after the report was built, so the returned report is the one place that has it.
     report.problems = [...problems];
@@ -276,6 +289,7 @@ async function settingsHash(config: PipelineConfig, memory: TranslationMemory | 
 interface FileResult {
   outcome: ArticleOutcome;
   manifestLine: string;
+  digest: DigestEntry;
   /** The article record for `--jsonl`, when the article got through the stages. */
   record: ArticleOutput | null;
 }
@@ -293,6 +307,7 @@ async function processFile(
     return {
       outcome: { id: file.id, status: 'failed', reason, message, timings, sentencesTranslated: 0 },
       manifestLine: manifestLine({ id: file.id, source: file.path, status: 'failed', reason, outputs: {} }),
+      digest: { id: file.id, status: 'failed', reason, message, language: null, title: null, summary: [] },
       record: null,
     };
   };
@@ -321,6 +336,7 @@ async function processFile(
           language: previous.language,
           summary: previous.summary.pairs.map((pair) => pair.target),
         }) + '\n',
+        digest: digestEntryFromOutput(previous, { status: 'skipped', reason: 'up-to-date', page: outputs.html }),
         record: null,
       };
     }
@@ -341,6 +357,10 @@ async function processFile(
       await timed(timings, 'write', async () => {
         // The JSON goes last: it is what marks the article done for the next run.
         if (outputs.md) await writeFileAtomic(path.join(config.output.dir, outputs.md), renderArticleMarkdown(summarized));
+        if (outputs.html) {
+          const page = renderArticleHtml(summarized, { status, ...(reason ? { reason } : {}), ...(message ? { message } : {}) });
+          await writeFileAtomic(path.join(config.output.dir, outputs.html), page);
+        }
         record.timings = { ...timings };
         if (outputs.json) await writeFileAtomic(path.join(config.output.dir, outputs.json), `${JSON.stringify(record, null, 2)}\n`);
       });
@@ -352,6 +372,7 @@ async function processFile(
   return {
     outcome: { id: file.id, status, ...(reason ? { reason } : {}), ...(message ? { message } : {}), timings, sentencesTranslated },
     manifestLine: manifestLine({ id: file.id, source: file.path, status, ...(reason ? { reason } : {}), outputs, article: summarized }),
+    digest: digestEntryFromOutput(record, { status, ...(reason ? { reason } : {}), ...(message ? { message } : {}), page: outputs.html }),
     record,
   };
 }
@@ -392,11 +413,11 @@ function articleStatus(
 /** Statuses whose output a rerun with the same input and settings would only make again. */
 const FINAL_REASONS = new Set([undefined, 'unsupported-language', 'invalid-utf8', 'invalid-utf16', 'model-unavailable']);
 
-/** The article's JSON from an earlier run when it is final and made from the same input and settings, and its Markdown is there too. */
-async function previousOutput(outputDir: string, outputs: { json?: string; md?: string }, fingerprint: string) {
+/** The article's JSON from an earlier run when it is final and made from the same input and settings, and its other outputs are there too. */
+async function previousOutput(outputDir: string, outputs: OutputFiles, fingerprint: string) {
   if (!outputs.json) return null;
   try {
-    if (outputs.md) await stat(path.join(outputDir, outputs.md));
+    for (const other of [outputs.md, outputs.html]) if (other) await stat(path.join(outputDir, other));
     const parsed = articleOutputSchema.safeParse(JSON.parse(await readFile(path.join(outputDir, outputs.json), 'utf8')));
     if (!parsed.success || parsed.data.fingerprint !== fingerprint) return null;
     return parsed.data.status !== 'failed' && FINAL_REASONS.has(parsed.data.reason) ? parsed.data : null;
