@@ -62,12 +62,11 @@ const ARTICLE_CSS = `
 .columns { display: none; }
 .title-pair { margin: .75rem 0 .5rem; }
 .title-pair > * { font-size: 1.6rem; line-height: 1.35; font-weight: 700; }
-.title-pair > .english { font-weight: 600; }
+.title-pair > .english { font-size: 1.25rem; font-weight: 600; }
 .paragraph { margin: 0 0 1.25rem; }
 .paragraph > .pair + .pair { margin-top: .4rem; }
 .summary { margin: 0; padding: 0; list-style: none; }
 .summary > .pair { padding: .5rem 0; border-bottom: 1px solid var(--rule); }
-.summary > .pair:first-child { border-top: 1px solid var(--rule); }
 .missing { color: var(--muted); font-style: italic; }
 .removed { margin: 2rem 0; }
 .removed > summary { cursor: pointer; font-weight: 600; }
@@ -78,6 +77,7 @@ const ARTICLE_CSS = `
 @media (min-width: 44rem) {
   .pair { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); column-gap: 2.5rem; }
   .pair > .english { margin-top: 0; padding-inline-start: 0; border: 0; }
+  .title-pair > .english { font-size: 1.6rem; }
   .rtl-source .pair > .source { grid-column: 2; grid-row: 1; }
   .rtl-source .pair > .english { grid-column: 1; grid-row: 1; }
   .columns {
