@@ -1,5 +1,5 @@
-import type { LanguageCode, LanguageGuess } from '../article.js';
-import type { ArticleStatus, RunReport } from '../run/report.js';
+import type { ArticleReason, ArticleStatus, LanguageCode, LanguageGuess } from '../article.js';
+import type { RunReport } from '../run/report.js';
 import { sourceAttributes } from './html.js';
 import { languageName, renderPage } from './html-page.js';
 import type { ArticleOutput, ManifestLine } from './write.js';
@@ -17,7 +17,7 @@ export const DIGEST_FILE = 'index.html';
 export interface DigestEntry {
   id: string;
   status: ArticleStatus;
-  reason?: string;
+  reason?: ArticleReason;
   /** What happened and how to fix it. */
   message?: string;
   /** Null when the article was not read. */
@@ -33,7 +33,7 @@ export interface DigestEntry {
 /** The digest entry of an article whose JSON output was made (this run or, when skipped, an earlier one). */
 export function digestEntryFromOutput(
   output: ArticleOutput,
-  from: { status: ArticleStatus; reason?: string; message?: string; page?: string },
+  from: { status: ArticleStatus; reason?: ArticleReason; message?: string; page?: string },
 ): DigestEntry {
   const title = output.paragraphs.find((paragraph) => paragraph.kind === 'title');
   const english = title?.sentences.map((sentence) => sentence.target).filter((target) => target !== null) ?? [];
@@ -242,7 +242,7 @@ export function renderDigestHtml({ report, entries }: RunDigest): string {
           <input class="sort-radio" type="radio" name="sort" id="sort-input" checked />
           <input class="sort-radio" type="radio" name="sort" id="sort-status" />
           <input class="sort-radio" type="radio" name="sort" id="sort-language" />
-          <div class="sort screen-only" role="group" aria-label="Sort the articles">
+          <div class="sort screen-only">
             <span class="muted">Sort by</span>
             <label for="sort-input">input order</label>
             <label for="sort-status">status</label>

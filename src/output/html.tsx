@@ -1,4 +1,6 @@
 import type {
+  ArticleReason,
+  ArticleStatus,
   LanguageCode,
   SentenceFlag,
   SummarizedArticle,
@@ -6,7 +8,6 @@ import type {
   TranslatedSentence,
   TranslationStatus,
 } from '../article.js';
-import type { ArticleStatus } from '../run/report.js';
 import { languageName, renderPage } from './html-page.js';
 import { directionOf } from './write.js';
 
@@ -19,7 +20,7 @@ import { directionOf } from './write.js';
 
 export interface PageStatus {
   status: ArticleStatus;
-  reason?: string;
+  reason?: ArticleReason;
   /** What happened and how to fix it (the article outcome's message). */
   message?: string;
 }

@@ -1,15 +1,20 @@
 import { randomBytes } from 'node:crypto';
+import type { Dirent } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import {
+  ARTICLE_REASONS,
+  ARTICLE_STATUSES,
+  type ArticleReason,
+  type ArticleStatus,
   type LanguageCode,
   type ModelUse,
   type SummarizedArticle,
   type TranslatedParagraph,
 } from '../article.js';
 import type { OutputFormat } from '../config/config.js';
-import { ARTICLE_STATUSES, type ArticleStatus } from '../run/report.js';
+import { OutputError } from '../errors.js';
 
 /**
  * Stage 7, write: the article as JSON (for machines), as bilingual Markdown (for people) and as one
@@ -33,7 +38,7 @@ export const articleOutputSchema = z
     schemaVersion: z.literal(1),
     id: z.string().describe('Input path relative to the input root, without extension.'),
     status: z.enum(ARTICLE_STATUSES),
-    reason: z.string().optional().describe('Why the status is not `ok`.'),
+    reason: z.enum(ARTICLE_REASONS).optional().describe('Why the status is not `ok`.'),
     source: z.strictObject({
       path: z.string(),
       bytes: z.number().int().nonnegative(),
@@ -83,7 +88,7 @@ export type ArticleOutput = z.infer<typeof articleOutputSchema>;
 
 export interface ArticleMeta {
   status: ArticleStatus;
-  reason?: string;
+  reason?: ArticleReason;
   models: ModelUse[];
   /** Milliseconds per stage. */
   timings: Record<string, number>;
@@ -237,7 +242,7 @@ export const manifestLineSchema = z
     id: z.string(),
     source: z.string().describe('Input path.'),
     status: z.enum(ARTICLE_STATUSES),
-    reason: z.string().optional(),
+    reason: z.enum(ARTICLE_REASONS).optional(),
     outputs: z
       .strictObject({ json: z.string().optional(), md: z.string().optional(), html: z.string().optional() })
       .describe('Output files relative to the output directory; empty when none were written.'),
@@ -254,10 +259,13 @@ export interface ManifestEntry {
   id: string;
   source: string;
   status: ArticleStatus;
-  reason?: string;
+  reason?: ArticleReason;
   outputs: OutputFiles;
-  /** Absent when the article never got through the pipeline (failed to read, for instance). */
-  article?: SummarizedArticle;
+  /**
+   * The article, or its output from an earlier run for a skipped one; absent when the article never
+   * got through the pipeline (failed to read, for instance).
+   */
+  article?: Pick<SummarizedArticle, 'language'> & { summary: { pairs: { target: string | null }[] } };
 }
 
 /** One line of `manifest.jsonl`, newline included. */
@@ -280,35 +288,6 @@ export type OutputFiles = Partial<Record<OutputFormat, string>>;
 /** Output file names of an article, relative to the output directory (`news/001.json`). */
 export function outputFileNames(id: string, formats: readonly OutputFormat[]): OutputFiles {
   return Object.fromEntries(formats.map((format) => [format, `${id}.${format}`]));
-}
-
-/** Writing an output failed; the message names the file and the fix. Nothing was left half-written. */
-export class OutputError extends Error {
-  override readonly name = 'OutputError';
-  constructor(
-    readonly path: string,
-    readonly code: string | undefined,
-    cause: unknown,
-  ) {
-    super(`cannot write ${path}: ${(cause as Error).message}; ${OutputError.fixFor(code)}`, { cause });
-  }
-
-  private static fixFor(code: string | undefined): string {
-    switch (code) {
-      case 'EACCES':
-      case 'EPERM':
-      case 'EROFS':
-        return 'make the output directory writable or choose another with --output';
-      case 'ENOTDIR':
-      case 'EEXIST':
-        return 'part of the output path is a file, not a directory; choose another output directory with --output';
-      case 'ENOSPC':
-      case 'EDQUOT':
-        return 'free disk space and run again (finished articles are skipped)';
-      default:
-        return 'check the output directory and run again';
-    }
-  }
 }
 
 /** Temp files are `.<name>.<pid>.<8 hex>.tmp` beside their target, so a later run can find leftovers. */
@@ -347,7 +326,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
  * starts writing, never while another run writes into the same directory.
  */
 export async function removeStaleTempFiles(directory: string): Promise<string[]> {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await readdir(directory, { recursive: true, withFileTypes: true });
   } catch (error) {

@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
-import { sentencesOf, type SummarizedArticle } from '../article.js';
+import { type ArticleReason, type ArticleStatus, sentencesOf, type SummarizedArticle } from '../article.js';
 import { TranslationMemory } from '../translation/memory.js';
 import { keepAllLines, removeBoilerplate } from '../stages/clean.js';
 import type { PipelineConfig } from '../config/config.js';
@@ -17,8 +17,9 @@ import {
   type ConfiguredModel,
   type PullProgress,
 } from '../models/store.js';
-import { InputError, listArticleFiles, readArticleFile, type ArticleFile, type ReadArticle } from '../input/read.js';
-import { buildRunReport, type ArticleOutcome, type ArticleStatus, type RunReport } from './report.js';
+import { listArticleFiles, readArticleFile, type ArticleFile, type ReadArticle } from '../input/read.js';
+import { planArticle, type PreviousOutputs } from './plan.js';
+import { buildRunReport, type ArticleOutcome, type RunReport } from './report.js';
 import { segmentSentences } from '../stages/segment.js';
 import { summarizeArticle } from '../stages/summarize.js';
 import { translateArticle } from '../stages/translate.js';
@@ -38,6 +39,7 @@ import {
 } from '../output/write.js';
 import { renderArticleHtml } from '../output/html.js';
 import { DIGEST_FILE, digestEntryFromManifest, digestEntryFromOutput, renderDigestHtml, type DigestEntry } from '../output/digest.js';
+import { InputError } from '../errors.js';
 
 /** Bumped when the same input and settings would give different outputs, so old outputs are redone. */
 const OUTPUT_GENERATION = 1;
@@ -302,7 +304,7 @@ async function processFile(
 ): Promise<FileResult> {
   const timings: Record<string, number> = {};
   const outputs = options.jsonl ? {} : outputFileNames(file.id, config.output.formats);
-  const failed = (reason: string, message: string): FileResult => {
+  const failed = (reason: ArticleReason, message: string): FileResult => {
     options.log?.error({ file: file.path, reason }, message);
     return {
       outcome: { id: file.id, status: 'failed', reason, message, timings, sentencesTranslated: 0 },
@@ -322,21 +324,13 @@ async function processFile(
   const article = { ...read, id: file.id };
   const fingerprint = sha256(`${article.source.sha256}\n${services.settings}`);
 
-  if (!options.force && !options.jsonl) {
-    const previous = await previousOutput(config.output.dir, outputs, fingerprint);
-    if (previous) {
+  if (!options.jsonl) {
+    const decision = planArticle(fingerprint, await readPreviousOutputs(config.output.dir, outputs), { force: options.force ?? false });
+    if (decision.action === 'skip') {
       return {
         outcome: { id: file.id, status: 'skipped', reason: 'up-to-date', timings, sentencesTranslated: 0 },
-        manifestLine: JSON.stringify({
-          id: file.id,
-          source: file.path,
-          status: 'skipped',
-          reason: 'up-to-date',
-          outputs,
-          language: previous.language,
-          summary: previous.summary.pairs.map((pair) => pair.target),
-        }) + '\n',
-        digest: digestEntryFromOutput(previous, { status: 'skipped', reason: 'up-to-date', page: outputs.html }),
+        manifestLine: manifestLine({ id: file.id, source: file.path, status: 'skipped', reason: 'up-to-date', outputs, article: decision.previous }),
+        digest: digestEntryFromOutput(decision.previous, { status: 'skipped', reason: 'up-to-date', page: outputs.html }),
         record: null,
       };
     }
@@ -400,7 +394,7 @@ async function runStages(
 function articleStatus(
   read: ReadArticle,
   article: SummarizedArticle,
-): { status: ArticleStatus; reason?: string; message?: string } {
+): { status: ArticleStatus; reason?: ArticleReason; message?: string } {
   const { translation } = article;
   if (translation.status === 'model-unavailable') return { status: 'partial', reason: 'model-unavailable', message: translation.message };
   if (translation.status === 'partial') return { status: 'partial', reason: 'untranslated-sentences', message: translation.message };
@@ -410,19 +404,18 @@ function articleStatus(
   return { status: 'ok' };
 }
 
-/** Statuses whose output a rerun with the same input and settings would only make again. */
-const FINAL_REASONS = new Set([undefined, 'unsupported-language', 'invalid-utf8', 'invalid-utf16', 'model-unavailable']);
-
-/** The article's JSON from an earlier run when it is final and made from the same input and settings, and its other outputs are there too. */
-async function previousOutput(outputDir: string, outputs: OutputFiles, fingerprint: string) {
-  if (!outputs.json) return null;
+/** What the last run left for an article: its JSON, parsed, and whether the other outputs are there. */
+async function readPreviousOutputs(outputDir: string, outputs: OutputFiles): Promise<PreviousOutputs> {
+  const others = Object.entries(outputs).filter(([format]) => format !== 'json');
+  const othersPresent = (
+    await Promise.all(others.map(([, name]) => stat(path.join(outputDir, name)).then(() => true, () => false)))
+  ).every(Boolean);
+  if (!outputs.json) return { json: null, othersPresent };
   try {
-    for (const other of [outputs.md, outputs.html]) if (other) await stat(path.join(outputDir, other));
     const parsed = articleOutputSchema.safeParse(JSON.parse(await readFile(path.join(outputDir, outputs.json), 'utf8')));
-    if (!parsed.success || parsed.data.fingerprint !== fingerprint) return null;
-    return parsed.data.status !== 'failed' && FINAL_REASONS.has(parsed.data.reason) ? parsed.data : null;
+    return { json: parsed.success ? parsed.data : null, othersPresent };
   } catch {
-    return null;
+    return { json: null, othersPresent };
   }
 }
 

@@ -21,7 +21,7 @@ export function executableMarkup(document: Document): string[] {
     for (const attribute of element.attributes) {
       const name = attribute.name.toLowerCase();
       // Browsers ignore ASCII whitespace and control characters inside a URL's scheme.
-      const value = attribute.value.replace(/[\u0000-\u0020]/g, '').toLowerCase();
+      const value = attribute.value.replace(/[\p{Cc} ]/gu, '').toLowerCase();
       if (name.startsWith('on')) findings.push(`${name} attribute on <${element.localName}>`);
       if (name === 'style') findings.push(`style attribute on <${element.localName}>`);
       if (/^(javascript|vbscript|data):/.test(value)) findings.push(`${name}="${attribute.value}" on <${element.localName}>`);

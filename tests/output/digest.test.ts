@@ -177,7 +177,6 @@ describe('renderDigestHtml with hostile ids and titles', () => {
     {
       id: 'javascript:alert(1)',
       status: 'ok',
-      reason: nasty,
       language: { lang: 'ar', confidence: 1 },
       title: { source: nasty, lang: 'ar', english: nasty },
       summary: [nasty],
