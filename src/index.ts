@@ -27,6 +27,10 @@ export type { SentenceTranslation, TranslatorOptions } from './translation/trans
 export { chooseSummarySentences, summarizeArticle } from './stages/summarize.js';
 export { articleOutputSchema, manifestLineSchema, renderArticleJson, renderArticleMarkdown, writeFileAtomic } from './output/write.js';
 export type { ArticleOutput, ManifestLine } from './output/write.js';
+export { renderArticleHtml } from './output/html.js';
+export type { PageStatus } from './output/html.js';
+export { digestEntryFromManifest, digestEntryFromOutput, renderDigestHtml } from './output/digest.js';
+export type { DigestEntry, RunDigest } from './output/digest.js';
 export { buildRunReport, runReportSchema } from './run/report.js';
 export type { ArticleOutcome, RunReport } from './run/report.js';
 export { TranslationMemory } from './translation/memory.js';

@@ -21,6 +21,10 @@ import { ConfigError, type ConfigIssue } from '../errors.js';
 const HUB_ID_PART = '[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?';
 export const HUB_MODEL_ID = new RegExp(`^(?!.*(?:\\.\\.|--))${HUB_ID_PART}(?:/${HUB_ID_PART})?$`);
 
+/** Per-article output files, each `<id>.<format>`. */
+export const OUTPUT_FORMATS = ['json', 'md', 'html'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
 const modelSpec = z.strictObject({
   id: z
     .string()
@@ -62,10 +66,12 @@ export const configSchema = z
       .strictObject({
         dir: z.string().min(1).default('output').describe('Directory for per-article outputs, manifest.jsonl and run-report.json.'),
         formats: z
-          .array(z.enum(['json', 'md']))
+          .array(z.enum(OUTPUT_FORMATS))
           .min(1)
-          .default(['json', 'md'])
-          .describe('Per-article outputs to write: `json` (machine-readable) and/or `md` (bilingual, readable).'),
+          .default(['json', 'md', 'html'])
+          .describe(
+            'Per-article outputs to write: `json` (machine-readable), `md` (bilingual, readable) and/or `html` (a bilingual page, side by side, and the run digest `index.html`).',
+          ),
       })
       .prefault({})
       .describe('Where the outputs go.'),

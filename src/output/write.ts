@@ -14,6 +14,7 @@ import {
   type SummarizedArticle,
   type TranslatedParagraph,
 } from '../article.js';
+import type { OutputFormat } from '../config/config.js';
 import { OutputError } from '../errors.js';
 import { isRightToLeft, TARGET_LANGUAGE } from '../languages.js';
 
@@ -156,7 +157,7 @@ export function articleJsonText(article: SummarizedArticle, meta: ArticleMeta): 
 /** First strong character of Hebrew, Arabic, Syriac, Thaana or N'Ko script. */
 const RTL_FIRST_STRONG = /^[^\p{L}]*[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]/u;
 
-function directionOf(lang: LanguageCode, text: string): 'rtl' | 'ltr' {
+export function directionOf(lang: LanguageCode, text: string): 'rtl' | 'ltr' {
   if (isRightToLeft(lang)) return 'rtl';
   return lang === 'und' && RTL_FIRST_STRONG.test(text) ? 'rtl' : 'ltr';
 }
@@ -277,7 +278,7 @@ export const manifestLineSchema = z
       .optional()
       .describe('For a `skipped` article: the status and reason of the outputs it kept (`partial`, `model-unavailable`, …).'),
     outputs: z
-      .strictObject({ json: z.string().optional(), md: z.string().optional() })
+      .strictObject({ json: z.string().optional(), md: z.string().optional(), html: z.string().optional() })
       .describe('Output files relative to the output directory; empty when none were written.'),
     language: languageGuessSchema.nullable().describe('Null when the article was not read.'),
     summary: z
@@ -295,7 +296,7 @@ export interface ManifestEntry {
   reason?: ArticleReason;
   /** For a `skipped` article: the status and reason of the outputs it kept. */
   output?: { status: 'ok' | 'partial'; reason?: ArticleReason };
-  outputs: { json?: string; md?: string };
+  outputs: OutputFiles;
   /**
    * The article, or its output from an earlier run for a skipped one; absent when the article never
    * got through the pipeline (failed to read, for instance).
@@ -318,8 +319,11 @@ export function manifestLine(entry: ManifestEntry): string {
   return `${JSON.stringify(line)}\n`;
 }
 
+/** An article's output files by format, relative to the output directory. */
+export type OutputFiles = Partial<Record<OutputFormat, string>>;
+
 /** Output file names of an article, relative to the output directory (`news/001.json`). */
-export function outputFileNames(id: string, formats: readonly ('json' | 'md')[]): { json?: string; md?: string } {
+export function outputFileNames(id: string, formats: readonly OutputFormat[]): OutputFiles {
   return Object.fromEntries(formats.map((format) => [format, `${id}.${format}`]));
 }
 

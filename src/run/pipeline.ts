@@ -39,7 +39,10 @@ import {
   renderArticleMarkdown,
   writeFileAtomic,
   type ArticleOutput,
+  type OutputFiles,
 } from '../output/write.js';
+import { renderArticleHtml } from '../output/html.js';
+import { DIGEST_FILE, digestEntryFromManifest, digestEntryFromOutput, renderDigestHtml, type DigestEntry } from '../output/digest.js';
 import { InputError } from '../errors.js';
 
 /** Bumped when the same input and settings would give different outputs, so old outputs are redone. */
@@ -121,6 +124,7 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
   });
   const outcomes: ArticleOutcome[] = new Array(files.length);
   const manifest: string[] = new Array(files.length);
+  const digest: DigestEntry[] = new Array(files.length);
   const records = new OrderedWriter(options.jsonl);
   const queue = new PQueue({ concurrency: config.run.concurrency });
   const stop = () => queue.clear();
@@ -132,6 +136,7 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
         const done = await processFile(file, config, services, options);
         outcomes[index] = done.outcome;
         manifest[index] = done.manifestLine;
+        digest[index] = done.digest;
         records.put(index, done.record);
         options.log?.info({ article: done.outcome }, 'article done');
         events.onArticle?.(done.outcome);
@@ -150,12 +155,12 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
   const writeRunFile = (name: string, text: () => string) =>
     writeFileAtomic(path.join(outputDir, name), text()).catch((error: Error) => problem(error.message));
   if (lock?.lost) problem(`lost the lock on output folder ${outputDir} during the run (${lock.lost.message}); another run may have written there too, so run again`);
+  // An interrupted run keeps the previous run's lines for the articles it never started, so the
+  // manifest (and the digest) still list every article whose outputs are on disk.
+  const previous = !options.jsonl && finished.length < files.length ? await previousManifest(outputDir) : new Map<string, string>();
   // A run that processed nothing (no input matched, stopped before the first article) has nothing
-  // to say about the articles on disk: the manifest stays as it was.
+  // to say about the articles on disk: the manifest and the digest stay as they were.
   if (!options.jsonl && finished.length > 0) {
-    // An interrupted run keeps the previous run's lines for the articles it never started, so the
-    // manifest still lists every article whose outputs are on disk.
-    const previous = finished.length < files.length ? await previousManifest(outputDir) : new Map<string, string>();
     const lines = files.map((file, index) => manifest[index] ?? previous.get(file.id));
     await writeRunFile('manifest.jsonl', () => lines.filter(Boolean).join(''));
   }
@@ -169,6 +174,14 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
     interrupted: finished.length < files.length,
   });
   if (!options.jsonl) {
+    if (config.output.formats.includes('html') && finished.length > 0) {
+      const entries = files.flatMap((file, index) => {
+        const earlier = previous.get(file.id);
+        return digest[index] ?? (earlier ? [digestEntryFromManifest(manifestLineSchema.parse(JSON.parse(earlier)))] : []);
+      });
+      await writeRunFile(DIGEST_FILE, () => renderDigestHtml({ report, entries }));
+      report.problems = [...problems];
+    }
     await writeRunFile('run-report.json', () => `${JSON.stringify(report, null, 2)}\n`);
     // Said after the report was built, so the returned report is the one place that has it.
     report.problems = [...problems];
@@ -282,6 +295,7 @@ async function settingsHash(config: PipelineConfig, memory: TranslationMemory | 
 interface FileResult {
   outcome: ArticleOutcome;
   manifestLine: string;
+  digest: DigestEntry;
   /** The article record for `--jsonl`, when the article got through the stages. */
   record: ArticleOutput | null;
 }
@@ -299,6 +313,7 @@ async function processFile(
     return {
       outcome: { id: file.id, status: 'failed', reason, message, timings, sentencesTranslated: 0 },
       manifestLine: manifestLine({ id: file.id, source: file.path, status: 'failed', reason, outputs: {} }),
+      digest: { id: file.id, status: 'failed', reason, message, language: null, title: null, summary: [] },
       record: null,
     };
   };
@@ -322,6 +337,7 @@ async function processFile(
       return {
         outcome: { id: file.id, status: 'skipped', reason: 'up-to-date', output, timings, sentencesTranslated: 0 },
         manifestLine: manifestLine({ id: file.id, source: file.path, status: 'skipped', reason: 'up-to-date', output, outputs, article: previous }),
+        digest: digestEntryFromOutput(previous, { status: 'skipped', reason: 'up-to-date', page: outputs.html }),
         record: null,
       };
     }
@@ -342,6 +358,10 @@ async function processFile(
       await timed(timings, 'write', async () => {
         // The JSON goes last: it is what marks the article done for the next run.
         if (outputs.md) await writeFileAtomic(path.join(config.output.dir, outputs.md), renderArticleMarkdown(summarized));
+        if (outputs.html) {
+          const page = renderArticleHtml(summarized, { status, ...(reason ? { reason } : {}), ...(message ? { message } : {}) });
+          await writeFileAtomic(path.join(config.output.dir, outputs.html), page);
+        }
         record.timings = { ...timings };
         if (outputs.json) await writeFileAtomic(path.join(config.output.dir, outputs.json), `${JSON.stringify(record, null, 2)}\n`);
       });
@@ -353,6 +373,7 @@ async function processFile(
   return {
     outcome: { id: file.id, status, ...(reason ? { reason } : {}), ...(message ? { message } : {}), timings, sentencesTranslated },
     manifestLine: manifestLine({ id: file.id, source: file.path, status, ...(reason ? { reason } : {}), outputs, article: summarized }),
+    digest: digestEntryFromOutput(record, { status, ...(reason ? { reason } : {}), ...(message ? { message } : {}), page: outputs.html }),
     record,
   };
 }
@@ -391,7 +412,7 @@ function articleStatus(
 }
 
 /** What the last run left for an article: its JSON, parsed, and whether the other outputs are there. */
-async function readPreviousOutputs(outputDir: string, outputs: { json?: string; md?: string }): Promise<PreviousOutputs> {
+async function readPreviousOutputs(outputDir: string, outputs: OutputFiles): Promise<PreviousOutputs> {
   const others = Object.entries(outputs).filter(([format]) => format !== 'json');
   const othersPresent = (
     await Promise.all(others.map(([, name]) => stat(path.join(outputDir, name)).then(() => true, () => false)))

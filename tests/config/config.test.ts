@@ -45,7 +45,7 @@ describe('parseConfig', () => {
 
   it('points at a bad enum value inside a list and lists the accepted values', () => {
     const error = configError('output:\n  formats:\n    - json\n    - pdf\n');
-    expect(error.message).toBe('pipeline.yaml:4:7: output.formats[1] is "pdf" (a string); accepted: json, md');
+    expect(error.message).toBe('pipeline.yaml:4:7: output.formats[1] is "pdf" (a string); accepted: json, md, html');
   });
 
   it('reports out-of-range numbers, bad URLs and bad language keys, every issue in line order', () => {
