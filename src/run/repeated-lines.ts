@@ -1,0 +1,16 @@
+import { readArticleFile, type ArticleFile } from '../input/read.js';
+import { RepeatedLineFinder, type RepeatedLines } from '../stages/clean.js';
+
+/**
+ * The corpus pass of a run: reads every listed article once, before any is processed, and finds the
+ * lines each site repeats across them (`RepeatedLineFinder`). Texts are counted and let go one by one.
+ * A file that cannot be read is left out here; its own processing reports it.
+ */
+export async function findRunRepeatedLines(files: readonly ArticleFile[], maxBytes: number): Promise<RepeatedLines> {
+  const finder = new RepeatedLineFinder();
+  for (const file of files) {
+    const article = await readArticleFile(file.path, file.inputRoot, maxBytes).catch(() => null);
+    if (article) finder.add(article);
+  }
+  return finder.result();
+}
