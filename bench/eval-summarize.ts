@@ -86,7 +86,9 @@ function referenceSentences(reference: string): string[] {
 type Scores = { rouge1: number[]; rouge2: number[]; rougeLsum: number[] };
 const measures = ['rouge1', 'rouge2', 'rougeLsum'] as const;
 const scores = (): Scores => ({ rouge1: [], rouge2: [], rougeLsum: [] });
-const add = (totals: Scores, result: RougeScores) => measures.forEach((measure) => totals[measure].push(result[measure].f1));
+const add = (totals: Scores, result: RougeScores) => {
+  for (const measure of measures) totals[measure].push(result[measure].f1);
+};
 
 const multiReference = records.every((record) => Array.isArray(record.references) && record.references.length > 0);
 /** Against the one `reference` (EASC: the first of the five), and against all `references` when every record has them. */

@@ -13,14 +13,8 @@ import {
 } from '@huggingface/transformers';
 import type { LanguageCode, ModelUse, SentenceFlag } from '../article.js';
 import type { PipelineConfig } from '../config/config.js';
-import {
-  assertModelReady,
-  configuredModels,
-  ModelUnavailableError,
-  type ConfiguredModel,
-  type ModelDtype,
-  type ModelLabel,
-} from '../models/store.js';
+import { assertModelReady, configuredModels, type ConfiguredModel, type ModelDtype } from '../models/store.js';
+import { ModelUnavailableError, type ModelLabel } from '../errors.js';
 
 /**
  * The Translator: one MarianMT model (transformers.js on onnxruntime-node), fed batches of sentences

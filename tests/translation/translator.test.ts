@@ -4,7 +4,6 @@ import path from 'node:path';
 import { env, MarianMTModel, type Tensor } from '@huggingface/transformers';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { defaultConfig, type PipelineConfig } from '../../src/config/config.js';
-import { ModelUnavailableError } from '../../src/models/store.js';
 import {
   hasRepetitionLoop,
   lengthRatioWithin,
@@ -17,6 +16,7 @@ import {
   type BatchTiming,
   type TranslatorOptions,
 } from '../../src/translation/translator.js';
+import { ModelUnavailableError } from '../../src/errors.js';
 
 /** Whitespace-word count plus `</s>`: enough to exercise the splitting rules without a model. */
 const countWords = (text: string) => text.split(/\s+/u).filter((w) => w !== '').length + 1;
