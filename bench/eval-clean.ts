@@ -9,6 +9,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
 import type { CleanedArticle, SourceArticle } from '../src/article.js';
 import { findRepeatedLines, normalizeLine, removeBoilerplate } from '../src/stages/clean.js';
 import { sharedPath } from './shared-data.js';
@@ -66,7 +67,9 @@ if (values.corpus) {
  * anything is) and how the result differs from cleaning each article alone.
  */
 function reportCorpus(label: string, corpus: SourceArticle[], list: boolean): Map<string, CleanedArticle> {
+  const started = performance.now();
   const repeated = findRepeatedLines(corpus);
+  const findMs = performance.now() - started;
   let lines = 0;
   let titles = 0;
   const byReason = new Map<string, number>();
@@ -90,6 +93,7 @@ function reportCorpus(label: string, corpus: SourceArticle[], list: boolean): Ma
   }
   const removed = [...byReason.values()].reduce((a, b) => a + b, 0);
   console.log(`\n${label}: ${corpus.length} articles, ${lines} lines, ${removed} removed (${[...byReason].map(([k, n]) => `${k} ${n}`).join(', ')}), title found in ${titles}`);
+  console.log(`  finding the repeated lines (texts in memory): ${findMs.toFixed(0)} ms`);
   for (const [site, found] of Object.entries(repeated)) {
     console.log(`  repeated on site ${site}: ${found.length} lines`);
     for (const line of found) console.log(`    ${corpus.filter((a) => a.text.split('\n').some((l) => normalizeLine(l) === line)).length} articles: ${line.slice(0, 90)}`);
