@@ -143,4 +143,8 @@ function injectedCorpus(corpus: SourceArticle[]): void {
     `  injected lines kept: ${missed} (of ${injected.length * 2 + Math.ceil(injected.length / 5)}); other lines removed beyond the real corpus's: ${extra}; ` +
       `titles as in the real corpus: ${sameTitle}/${injected.length}; lines of the 3 story versions removed as repeated: ${versionLinesRemoved}`,
   );
+  if (missed > 0 || extra > 0 || sameTitle < injected.length || versionLinesRemoved > 0) {
+    console.error('FAIL: the injected lines must all go, and nothing else, with every title as before');
+    process.exitCode = 1;
+  }
 }
