@@ -103,7 +103,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     if (lang === null || !notDownloaded.has(lang)) problem(message);
   });
   // Once per run, before any article starts: which lines each site repeats across its articles.
-  const repeatedLines = config.clean.enabled ? await findRunRepeatedLines(files, config.input.maxBytes) : {};
+  const repeatedLines = config.clean.enabled ? await findRunRepeatedLines(files, config.input.maxBytes, options.signal) : {};
   const outcomes: ArticleOutcome[] = new Array(files.length);
   const manifest: string[] = new Array(files.length);
   const records = new OrderedWriter(options.jsonl);

@@ -6,9 +6,11 @@ import { RepeatedLineFinder, type RepeatedLines } from '../stages/clean.js';
  * lines each site repeats across them (`RepeatedLineFinder`). Texts are counted and let go one by one.
  * A file that cannot be read is left out here; its own processing reports it.
  */
-export async function findRunRepeatedLines(files: readonly ArticleFile[], maxBytes: number): Promise<RepeatedLines> {
+export async function findRunRepeatedLines(files: readonly ArticleFile[], maxBytes: number, signal?: AbortSignal): Promise<RepeatedLines> {
   const finder = new RepeatedLineFinder();
   for (const file of files) {
+    // A stopped run starts no article, so what was counted so far is never used.
+    if (signal?.aborted) break;
     const article = await readArticleFile(file.path, file.inputRoot, maxBytes).catch(() => null);
     if (article) finder.add(article);
   }
