@@ -135,9 +135,10 @@ export class RepeatedLineFinder {
       this.sites.set(name, site);
     }
     const index = site.sizes.length;
-    const title = removeBoilerplate(article).title;
+    const lines = toLines(article.text);
+    const title = findTitle(lines, (i) => isImagePlaceholder(lines[i]!));
     const ids = new Set<number>();
-    for (const line of toLines(article.text)) {
+    for (const [i, line] of lines.entries()) {
       const normalized = normalizeLine(line.text);
       let id = site.lineIds.get(normalized);
       if (id === undefined) {
@@ -147,7 +148,7 @@ export class RepeatedLineFinder {
         site.postings.push([]);
         site.titleOf.push([]);
       }
-      if (line.text === title) site.titleOf[id]!.push(index);
+      if (i === title) site.titleOf[id]!.push(index);
       ids.add(id);
     }
     site.sizes.push(ids.size);
@@ -240,6 +241,33 @@ function isInjectedHeadline(line: Line, before: Line | undefined, after: Line | 
   );
 }
 
+function isImagePlaceholder(line: Line): boolean {
+  return IMAGE_PLACEHOLDER.test(line.text) && line.words <= NAVIGATION_MAX_WORDS;
+}
+
+/**
+ * The first and last lines of the article's own prose (bullets count), leaving out the lines `skip`
+ * says are not the article's. A title may end with `?` or `!`, so the body starts at the first bullet
+ * or full-stop paragraph.
+ */
+function proseZone(lines: Line[], skip: (index: number) => boolean): { first?: number; last?: number } {
+  const content = lines.map((line, i) => ((line.prose || line.bullet) && !skip(i) ? i : -1)).filter((i) => i >= 0);
+  const first = content.find((i) => lines[i]!.bullet || FULL_STOP_END.test(lines[i]!.text)) ?? content[0];
+  return { first, last: content[content.length - 1] };
+}
+
+/** The title: the longest title-shaped line before the body, among the lines `skip` leaves. */
+function findTitle(lines: Line[], skip: (index: number) => boolean): number | undefined {
+  const { first } = proseZone(lines, skip);
+  let title: number | undefined;
+  for (let i = 0; first !== undefined && i < first; i++) {
+    const line = lines[i]!;
+    if (skip(i) || !isTitleShaped(line)) continue;
+    if (title === undefined || line.text.length > lines[title]!.text.length) title = i;
+  }
+  return title;
+}
+
 /** The article's lines as paragraphs with nothing removed and no title, for runs with cleaning off. */
 export function keepAllLines(article: SourceArticle): CleanedArticle {
   const paragraphs: CleanParagraph[] = toLines(article.text).map((line) =>
@@ -263,24 +291,14 @@ export function removeBoilerplate(article: SourceArticle, options: CleanOptions 
     if (siteLines.has(normalizeLine(line.text))) {
       repeated.add(i);
       remove(i, 'repeated-across-corpus');
-    } else if (IMAGE_PLACEHOLDER.test(line.text) && line.words <= NAVIGATION_MAX_WORDS) {
+    } else if (isImagePlaceholder(line)) {
       remove(i, 'image-placeholder');
     }
   });
 
   // The zones are drawn by the article's own prose: a site's plug is no paragraph of it.
-  const contentIndices = lines.map((line, i) => ((line.prose || line.bullet) && !repeated.has(i) ? i : -1)).filter((i) => i >= 0);
-  // A title may end with `?` or `!`, so the body starts at the first bullet or full-stop paragraph.
-  const first = contentIndices.find((i) => lines[i]!.bullet || FULL_STOP_END.test(lines[i]!.text)) ?? contentIndices[0];
-  const last = contentIndices[contentIndices.length - 1];
-
-  // Header: the longest title-shaped line is the title.
-  let titleIndex: number | undefined;
-  for (let i = 0; first !== undefined && i < first; i++) {
-    const line = lines[i]!;
-    if (reasons.has(i) || !isTitleShaped(line)) continue;
-    if (titleIndex === undefined || line.text.length > lines[titleIndex]!.text.length) titleIndex = i;
-  }
+  const { first, last } = proseZone(lines, (i) => repeated.has(i));
+  const titleIndex = findTitle(lines, (i) => reasons.has(i));
 
   if (first !== undefined && last !== undefined) {
     for (let i = 0; i < first; i++) {
