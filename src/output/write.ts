@@ -259,8 +259,11 @@ export interface ManifestEntry {
   status: ArticleStatus;
   reason?: ArticleReason;
   outputs: { json?: string; md?: string };
-  /** Absent when the article never got through the pipeline (failed to read, for instance). */
-  article?: SummarizedArticle;
+  /**
+   * The article, or its output from an earlier run for a skipped one; absent when the article never
+   * got through the pipeline (failed to read, for instance).
+   */
+  article?: Pick<SummarizedArticle, 'language'> & { summary: { pairs: { target: string | null }[] } };
 }
 
 /** One line of `manifest.jsonl`, newline included. */
