@@ -3,9 +3,9 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
-import { type ArticleReason, type ArticleStatus, sentencesOf, type SummarizedArticle } from '../article.js';
+import { type ArticleReason, type ArticleStatus, type CleanedArticle, sentencesOf, type SummarizedArticle } from '../article.js';
 import { TranslationMemory } from '../translation/memory.js';
-import { keepAllLines, removeBoilerplate } from '../stages/clean.js';
+import { keepAllLines, normalizeLine, removeBoilerplate, type RepeatedLines } from '../stages/clean.js';
 import type { PipelineConfig } from '../config/config.js';
 import { routedLanguages } from '../languages.js';
 import { detectLanguage, LanguageDetector } from '../stages/detect.js';
@@ -23,6 +23,7 @@ import { readArticleFile, realInputRoots } from '../input/read-file.js';
 import { listArticleFiles, type ReadArticle } from '../input/read.js';
 import { lockOutputDir, type OutputLock } from './output-lock.js';
 import { planArticle, type PreviousOutputs } from './plan.js';
+import { findRunRepeatedLines } from './repeated-lines.js';
 import { buildRunReport, type ArticleOutcome, type RunReport } from './report.js';
 import { segmentSentences } from '../stages/segment.js';
 import { summarizeArticle } from '../stages/summarize.js';
@@ -122,6 +123,8 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
     // A model that failed to download was reported already; its load failing too is no news.
     if (lang === null || !notDownloaded.has(lang)) problem(message);
   });
+  // Once per run, before any article starts: which lines each site repeats across its articles.
+  const repeatedLines = config.clean.enabled ? await findRunRepeatedLines(files, config.input.maxBytes, inputRoots, options.signal) : {};
   const outcomes: ArticleOutcome[] = new Array(files.length);
   const manifest: string[] = new Array(files.length);
   const digest: DigestEntry[] = new Array(files.length);
@@ -133,7 +136,7 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
     // Stopped before the first article: nothing starts (an abort that already happened fires no event).
     if (!options.signal?.aborted) files.forEach((file, index) => {
       void queue.add(async () => {
-        const done = await processFile(file, config, services, options);
+        const done = await processFile(file, config, services, repeatedLines, options);
         outcomes[index] = done.outcome;
         manifest[index] = done.manifestLine;
         digest[index] = done.digest;
@@ -304,6 +307,7 @@ async function processFile(
   file: IdentifiedFile,
   config: PipelineConfig,
   services: RunServices,
+  repeatedLines: RepeatedLines,
   options: RunOptions,
 ): Promise<FileResult> {
   const timings: Record<string, number> = {};
@@ -326,7 +330,15 @@ async function processFile(
     return failed('unreadable', `${file.path}: ${(error as Error).message}`);
   }
   const article = { ...read, id: file.id };
-  const fingerprint = sha256(`${article.source.sha256}\n${services.settings}`);
+  let cleaned: CleanedArticle;
+  try {
+    cleaned = await timed(timings, 'clean', () =>
+      config.clean.enabled ? removeBoilerplate(article, { repeatedLines }) : keepAllLines(article),
+    );
+  } catch (error) {
+    return failed('stage-error', `${file.path}: ${(error as Error).stack ?? String(error)}`);
+  }
+  const fingerprint = articleFingerprint(cleaned, services.settings);
 
   if (!options.jsonl) {
     const decision = planArticle(fingerprint, await readPreviousOutputs(config.output.dir, outputs), { force: options.force ?? false });
@@ -345,7 +357,7 @@ async function processFile(
 
   let summarized: SummarizedArticle;
   try {
-    summarized = await runStages(article, config, services, timings);
+    summarized = await runStages(cleaned, config, services, timings);
   } catch (error) {
     return failed('stage-error', `${file.path}: ${(error as Error).stack ?? String(error)}`);
   }
@@ -378,16 +390,24 @@ async function processFile(
   };
 }
 
-/** The stages, in order. */
+/**
+ * What an output is made from: the input bytes, the settings, and the lines removed from the article
+ * because its site repeats them. Only those lines: a change elsewhere in the site's repeated lines
+ * leaves the article's output as it was, and its fingerprint too.
+ */
+function articleFingerprint(cleaned: CleanedArticle, settings: string): string {
+  const repeated = cleaned.removed.filter((line) => line.reason === 'repeated-across-corpus').map((line) => normalizeLine(line.text));
+  const base = `${cleaned.source.sha256}\n${settings}`;
+  return sha256(repeated.length === 0 ? base : `${base}\n${JSON.stringify([...new Set(repeated)].sort())}`);
+}
+
+/** The stages after clean, in order. */
 async function runStages(
-  article: ReadArticle,
+  cleaned: CleanedArticle,
   config: PipelineConfig,
   services: RunServices,
   timings: Record<string, number>,
 ): Promise<SummarizedArticle> {
-  const cleaned = await timed(timings, 'clean', () =>
-    config.clean.enabled ? removeBoilerplate(article) : keepAllLines(article),
-  );
   const detected = await timed(timings, 'detect', () => detectLanguage(cleaned, services.detector));
   const segmented = await timed(timings, 'segment', () => segmentSentences(detected));
   const translated = await timed(timings, 'translate', () => translateArticle(segmented, services.backend));
