@@ -6,6 +6,7 @@ import fg from 'fast-glob';
 import type { LanguageCode } from '../article.js';
 import { HUB_MODEL_ID, type ModelSpec } from '../config/config.js';
 import { ModelDownloadError, type ModelLabel, ModelUnavailableError } from '../errors.js';
+import { writeFileAtomic } from '../output/atomic-write.js';
 
 /**
  * The model store: configured models live in `<modelsDir>/<id>/` (the transformers.js local-model
@@ -364,15 +365,7 @@ async function syncDir(dir: string): Promise<void> {
 }
 
 async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  const tmp = `${file}.part`;
-  const handle = await open(tmp, 'w');
-  try {
-    await handle.writeFile(`${JSON.stringify(value, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, file);
+  await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
   await syncDir(path.dirname(file));
 }
 

@@ -35,16 +35,15 @@ import {
   manifestLine,
   manifestLineSchema,
   outputFileNames,
-  removeStaleTempFiles,
   renderArticleJson,
   renderArticleMarkdown,
-  writeFileAtomic,
   type ArticleOutput,
   type OutputFiles,
 } from '../output/write.js';
 import { renderArticleHtml } from '../output/html.js';
 import { DIGEST_FILE, digestEntryFromManifest, digestEntryFromOutput, renderDigestHtml, type DigestEntry } from '../output/digest.js';
 import { InputError } from '../errors.js';
+import { removeStaleTempFiles, writeFileAtomic } from '../output/atomic-write.js';
 
 /** Bumped when the same input and settings would give different outputs, so old outputs are redone. */
 const OUTPUT_GENERATION = 1;
