@@ -28,7 +28,8 @@ import type { Q8Activations } from '../src/translation/seq2seq-sessions.js';
 import { decodingOptions, type SentenceTranslation, Translator } from '../src/translation/translator.js';
 import { isUpToDate, makeModel } from '../tools/make-model.js';
 import type { PresetName } from '../tools/model/marian-config.js';
-import { repoRoot, sharedPath } from './shared-data.js';
+import { sharedPath } from './shared-data.js';
+import { repoRoot } from '../tools/repo-root.js';
 
 type Lang = 'ar' | 'vi';
 const THREADS = 2;

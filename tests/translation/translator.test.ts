@@ -18,7 +18,7 @@ import {
   type TranslatorOptions,
 } from '../../src/translation/translator.js';
 import { ModelUnavailableError } from '../../src/errors.js';
-import { EARLY_EOS_MODEL } from '../setup/models.js';
+import { EARLY_EOS_MODEL } from '../../tools/test-models.js';
 
 /** Whitespace-word count plus `</s>`: enough to exercise the splitting rules without a model. */
 const countWords = (text: string) => text.split(/\s+/u).filter((w) => w !== '').length + 1;
