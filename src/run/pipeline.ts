@@ -199,6 +199,7 @@ async function installModels(
   const { translation } = config;
   const failed = new Set<string>();
   for (const model of configuredModels(translation.models, translation.modelsDir)) {
+    if (options.signal?.aborted) break;
     const ready = await assertModelReady(model.dir, translation.dtype, model.label).then(
       () => true,
       () => false,
@@ -211,6 +212,9 @@ async function installModels(
         modelsDir: translation.modelsDir,
         dtype: translation.dtype,
         mirror: translation.mirror,
+        stallMs: translation.downloadStallSeconds * 1000,
+        fileDeadlineMs: translation.downloadFileSeconds * 1000,
+        signal: options.signal,
         onProgress: (progress) => options.events?.onDownload?.(model, progress),
       });
     } catch (error) {
