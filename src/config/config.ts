@@ -123,6 +123,14 @@ export const configSchema = z
           .min(1)
           .default(1800)
           .describe('A model file not downloaded within this many seconds (retries included) fails; the next pull resumes it.'),
+        maxArticleChars: z
+          .number()
+          .int()
+          .min(1)
+          .default(100_000)
+          .describe(
+            'Characters of one article sent to the models, in reading order; past them sentences stay untranslated (status `partial`, reason `over-budget`).',
+          ),
         batchTokens: z
           .number()
           .int()

@@ -23,7 +23,7 @@ import { lockOutputDir, type OutputLock } from './output-lock.js';
 import { buildRunReport, type ArticleOutcome, type ArticleStatus, type RunReport } from './report.js';
 import { segmentSentences } from '../stages/segment.js';
 import { summarizeArticle } from '../stages/summarize.js';
-import { translateArticle } from '../stages/translate.js';
+import { translateArticle, TranslationStoppedError } from '../stages/translate.js';
 import { ModelTranslationBackend } from '../translation/backend.js';
 import { decodingOptions, TranslatorPool } from '../translation/translator.js';
 import {
@@ -111,7 +111,7 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
 
   const notDownloaded = await installModels(config, options, problem);
   const inputRoots = config.input.followOutsideSymlinks ? null : await realInputRoots(files);
-  const services = await loadServices(config, inputRoots, (lang, message) => {
+  const services = await loadServices(config, inputRoots, options.signal, (lang, message) => {
     // A model that failed to download was reported already; its load failing too is no news.
     if (lang === null || !notDownloaded.has(lang)) problem(message);
   });
@@ -126,6 +126,8 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
     if (!options.signal?.aborted) files.forEach((file, index) => {
       void queue.add(async () => {
         const done = await processFile(file, config, services, options);
+        // Stopped mid-article: it is left as it was, like the articles that never started.
+        if (!done) return;
         outcomes[index] = done.outcome;
         manifest[index] = done.manifestLine;
         records.put(index, done.record);
@@ -230,6 +232,7 @@ async function installModels(
 async function loadServices(
   config: PipelineConfig,
   inputRoots: string[] | null,
+  signal: AbortSignal | undefined,
   problem: (lang: string | null, message: string) => void,
 ): Promise<RunServices> {
   const detector = await LanguageDetector.create(config.detect);
@@ -243,7 +246,8 @@ async function loadServices(
   }
   // The pool reports each batch it runs to the backend, which counts them for the run report.
   let backend: ModelTranslationBackend;
-  const pool = new TranslatorPool(config.translation, { onBatch: (batch) => backend.countBatch(batch.sentences) });
+  // The run's stop signal reaches the Translators, which stop between batches.
+  const pool = new TranslatorPool(config.translation, { onBatch: (batch) => backend.countBatch(batch.sentences), signal });
   backend = new ModelTranslationBackend(pool, memory, (lang, error) => problem(lang, `${lang}: ${error.message}`));
   return { detector, backend, pool, memory, settings: await settingsHash(config, memory), inputRoots };
 }
@@ -272,7 +276,7 @@ async function settingsHash(config: PipelineConfig, memory: TranslationMemory | 
     clean: config.clean,
     detect: config.detect,
     // The batch budget too: q8 outputs can differ with the batch a sentence shares.
-    translation: { models: translation.models, ...decodingOptions(translation) },
+    translation: { models: translation.models, maxArticleChars: translation.maxArticleChars, ...decodingOptions(translation) },
     summary: config.summary,
     models,
   };
@@ -291,7 +295,7 @@ async function processFile(
   config: PipelineConfig,
   services: RunServices,
   options: RunOptions,
-): Promise<FileResult> {
+): Promise<FileResult | null> {
   const timings: Record<string, number> = {};
   const outputs = options.jsonl ? {} : outputFileNames(file.id, config.output.formats);
   const failed = (reason: string, message: string): FileResult => {
@@ -339,6 +343,7 @@ async function processFile(
   try {
     summarized = await runStages(article, config, services, timings);
   } catch (error) {
+    if (error instanceof TranslationStoppedError) return null;
     return failed('stage-error', `${file.path}: ${(error as Error).stack ?? String(error)}`);
   }
 
@@ -377,7 +382,7 @@ async function runStages(
   );
   const detected = await timed(timings, 'detect', () => detectLanguage(cleaned, services.detector));
   const segmented = await timed(timings, 'segment', () => segmentSentences(detected));
-  const translated = await timed(timings, 'translate', () => translateArticle(segmented, services.backend));
+  const translated = await timed(timings, 'translate', () => translateArticle(segmented, services.backend, { maxChars: config.translation.maxArticleChars }));
   return timed(timings, 'summarize', () => summarizeArticle(translated, config.summary));
 }
 
@@ -392,6 +397,7 @@ function articleStatus(
   const { translation } = article;
   if (translation.status === 'model-unavailable') return { status: 'partial', reason: 'model-unavailable', message: translation.message };
   if (translation.status === 'partial') return { status: 'partial', reason: 'untranslated-sentences', message: translation.message };
+  if (translation.status === 'over-budget') return { status: 'partial', reason: 'over-budget', message: translation.message };
   const warning = read.warnings[0];
   if (warning) return { status: 'partial', reason: warning.reason, message: warning.message };
   if (translation.status === 'unsupported-language') return { status: 'ok', reason: 'unsupported-language', message: translation.message };
@@ -399,7 +405,7 @@ function articleStatus(
 }
 
 /** Statuses whose output a rerun with the same input and settings would only make again. */
-const FINAL_REASONS = new Set([undefined, 'unsupported-language', 'invalid-utf8', 'invalid-utf16', 'model-unavailable']);
+const FINAL_REASONS = new Set([undefined, 'unsupported-language', 'invalid-utf8', 'invalid-utf16', 'model-unavailable', 'over-budget']);
 
 /** The article's JSON from an earlier run when it is final and made from the same input and settings, and its Markdown is there too. */
 async function previousOutput(outputDir: string, outputs: { json?: string; md?: string }, fingerprint: string) {

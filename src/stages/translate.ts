@@ -31,6 +31,17 @@ export interface TranslationBackend {
   translate(lang: LanguageCode, sources: string[]): Promise<{ model: ModelUse; targets: SentenceTarget[] }>;
 }
 
+/**
+ * A backend throws this when the run was stopped (SIGINT/SIGTERM) before the sentences reached the
+ * model; the article is then not finished at all rather than finished without its English.
+ */
+export class TranslationStoppedError extends Error {
+  override readonly name = 'TranslationStoppedError';
+  constructor() {
+    super('translation stopped before this sentence reached the model');
+  }
+}
+
 const ENGLISH = 'en';
 
 type Paragraph = SegmentedArticle['paragraphs'][number];
@@ -50,13 +61,39 @@ function routeOf(article: SegmentedArticle, paragraph: Paragraph): LanguageCode 
  * whose language has no model is `unsupported-language`. A model that cannot be loaded leaves its
  * sentences' targets null and says so in `translation`, so every other stage still runs.
  */
-export async function translateArticle(article: SegmentedArticle, backend: TranslationBackend): Promise<TranslatedArticle> {
+export interface TranslateOptions {
+  /**
+   * Characters of source text one article may send to the models, in reading order; the sentences
+   * past it keep a null target and the article is `over-budget`. One huge article then costs a
+   * bounded time and memory instead of stopping the run. Default: no limit.
+   */
+  maxChars?: number;
+}
+
+export async function translateArticle(
+  article: SegmentedArticle,
+  backend: TranslationBackend,
+  options: TranslateOptions = {},
+): Promise<TranslatedArticle> {
+  const maxChars = options.maxChars ?? Infinity;
   const sourcesByLanguage = new Map<LanguageCode, string[]>();
+  let spent = 0;
+  let overBudget = 0;
+  let total = 0;
   for (const paragraph of article.paragraphs) {
     const lang = routeOf(article, paragraph);
     if (lang === ENGLISH || !backend.supports(lang)) continue;
     const sources = sourcesByLanguage.get(lang) ?? [];
-    sources.push(...paragraph.sentences.map((sentence) => sentence.source));
+    for (const sentence of paragraph.sentences) {
+      total += 1;
+      // Once one sentence does not fit, none after it is sent: the English stops at one place.
+      if (overBudget > 0 || spent + sentence.source.length > maxChars) {
+        overBudget += 1;
+        continue;
+      }
+      spent += sentence.source.length;
+      sources.push(sentence.source);
+    }
     sourcesByLanguage.set(lang, sources);
   }
 
@@ -69,6 +106,8 @@ export async function translateArticle(article: SegmentedArticle, backend: Trans
       targets.set(lang, translated.targets);
       models.push(translated.model);
     } catch (error) {
+      // A stopped run does not finish this article: it is left as it was, not written half-done.
+      if (error instanceof TranslationStoppedError) throw error;
       failure ??= error as Error;
     }
   }
@@ -87,7 +126,19 @@ export async function translateArticle(article: SegmentedArticle, backend: Trans
     });
     return { ...paragraph, sentences };
   });
-  return { ...article, paragraphs, translation: translationInfo(article, paragraphs, models, failure, backend) };
+  const info = translationInfo(article, paragraphs, models, failure, backend);
+  if (overBudget > 0 && (info.status === 'translated' || info.status === 'partial' && !failure)) {
+    return {
+      ...article,
+      paragraphs,
+      translation: {
+        status: 'over-budget',
+        message: `the last ${overBudget} of ${total} sentences were left untranslated: the article is longer than translation.maxArticleChars (${maxChars} characters); raise it to translate more`,
+        models,
+      },
+    };
+  }
+  return { ...article, paragraphs, translation: info };
 }
 
 function translationInfo(

@@ -12,6 +12,7 @@ import {
   type PreTrainedTokenizer,
 } from '@huggingface/transformers';
 import type { LanguageCode, ModelUse, SentenceFlag } from '../article.js';
+import { TranslationStoppedError } from '../stages/translate.js';
 import type { PipelineConfig } from '../config/config.js';
 import {
   assertModelReady,
@@ -74,6 +75,11 @@ export interface TranslatorOptions {
   /** Names the model in errors, with the command that fixes it. */
   label?: ModelLabel;
   onBatch?: (timing: BatchTiming) => void;
+  /**
+   * Stops translating: checked before every batch, so a stop takes effect within one batch; the
+   * inputs still queued are rejected with `TranslationStoppedError`.
+   */
+  signal?: AbortSignal;
   /**
    * For benchmarks: each input generates exactly this many tokens (for its source token count,
    * `</s>` included), then `</s>`; an earlier `</s>` is suppressed and `maxNewTokensRatio` is ignored.
@@ -174,7 +180,13 @@ export class Translator {
     const pieces: number[][] = [];
     // `</s>` once for the whole sentence, as if it had been tokenized in one piece.
     let sourceTokens = 1;
-    for (const chunk of cutAtSpaces(text, MAX_TOKENIZED_CHARS)) {
+    for (const [index, chunk] of cutAtSpaces(text, MAX_TOKENIZED_CHARS).entries()) {
+      if (index > 0) {
+        // Tokenizing is synchronous: between chunks of a long line the event loop gets a turn (a
+        // signal is heard) and a stop ends the work here.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.options.signal?.aborted) throw new TranslationStoppedError();
+      }
       const ids = this.tokenize(chunk);
       sourceTokens += ids.length - 1;
       if (ids.length <= this.inputLimit) pieces.push(ids);
@@ -208,7 +220,15 @@ export class Translator {
   private async drain(): Promise<void> {
     while (this.pending.length > 0) {
       const round = this.pending.splice(0);
-      for (const batch of packBatches(round, this.options.batchTokens)) await this.runBatch(batch);
+      const batches = packBatches(round, this.options.batchTokens);
+      for (const [index, batch] of batches.entries()) {
+        if (this.options.signal?.aborted) {
+          const stopped = new TranslationStoppedError();
+          for (const input of [...batches.slice(index).flat(), ...this.pending.splice(0)]) input.reject(stopped);
+          break;
+        }
+        await this.runBatch(batch);
+      }
     }
     this.draining = false;
   }
@@ -491,7 +511,7 @@ export class TranslatorPool {
 
   constructor(
     private readonly config: TranslationConfig & { modelsDir: string },
-    private readonly extra: Pick<TranslatorOptions, 'onBatch' | 'threads'> = {},
+    private readonly extra: Pick<TranslatorOptions, 'onBatch' | 'threads' | 'signal'> = {},
   ) {
     this.models = new Map(configuredModels(config.models, config.modelsDir).map((model) => [model.lang, model]));
   }
