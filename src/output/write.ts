@@ -84,7 +84,7 @@ export const articleOutputSchema = z
       pairs: z.array(z.strictObject({ source: z.string(), target: z.string().nullable() })),
     }),
     translation: z.strictObject({
-      status: z.enum(['translated', 'passthrough', 'unsupported-language', 'model-unavailable', 'partial']),
+      status: z.enum(['translated', 'passthrough', 'unsupported-language', 'model-unavailable', 'partial', 'over-budget']),
       message: z.string().optional(),
     }),
     models: z.array(modelUseSchema),

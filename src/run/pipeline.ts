@@ -28,6 +28,7 @@ import { buildRunReport, type ArticleOutcome, type RunReport } from './report.js
 import { segmentSentences } from '../stages/segment.js';
 import { summarizeArticle } from '../stages/summarize.js';
 import { translateArticle } from '../stages/translate.js';
+import { TranslationStoppedError } from '../errors.js';
 import { ModelTranslationBackend } from '../translation/backend.js';
 import { decodingOptions, TranslatorPool } from '../translation/translator.js';
 import {
@@ -118,7 +119,7 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
 
   const notDownloaded = await installModels(config, options, problem);
   const inputRoots = config.input.followOutsideSymlinks ? null : await realInputRoots(files);
-  const services = await loadServices(config, inputRoots, (lang, message) => {
+  const services = await loadServices(config, inputRoots, options.signal, (lang, message) => {
     // A model that failed to download was reported already; its load failing too is no news.
     if (lang === null || !notDownloaded.has(lang)) problem(message);
   });
@@ -136,6 +137,8 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
     if (!options.signal?.aborted) files.forEach((file, index) => {
       void queue.add(async () => {
         const done = await processFile(file, config, services, repeatedLines, options);
+        // Stopped mid-article: it is left as it was, like the articles that never started.
+        if (!done) return;
         outcomes[index] = done.outcome;
         manifest[index] = done.manifestLine;
         digest[index] = done.digest;
@@ -218,6 +221,7 @@ async function installModels(
   const { translation } = config;
   const failed = new Set<string>();
   for (const model of configuredModels(translation.models, translation.modelsDir)) {
+    if (options.signal?.aborted) break;
     const ready = await assertModelReady(model.dir, translation.dtype, model.label).then(
       () => true,
       () => false,
@@ -230,6 +234,9 @@ async function installModels(
         modelsDir: translation.modelsDir,
         dtype: translation.dtype,
         mirror: translation.mirror,
+        stallMs: translation.downloadStallSeconds * 1000,
+        fileDeadlineMs: translation.downloadFileSeconds * 1000,
+        signal: options.signal,
         onProgress: (progress) => options.events?.onDownload?.(model, progress),
       });
     } catch (error) {
@@ -245,6 +252,7 @@ async function installModels(
 async function loadServices(
   config: PipelineConfig,
   inputRoots: string[] | null,
+  signal: AbortSignal | undefined,
   problem: (lang: string | null, message: string) => void,
 ): Promise<RunServices> {
   const detector = await LanguageDetector.create(routedLanguages(config.translation.models), config.detect);
@@ -258,7 +266,8 @@ async function loadServices(
   }
   // The pool reports each batch it runs to the backend, which counts them for the run report.
   let backend: ModelTranslationBackend;
-  const pool = new TranslatorPool(config.translation, { onBatch: (batch) => backend.countBatch(batch.sentences) });
+  // The run's stop signal reaches the Translators, which stop between batches.
+  const pool = new TranslatorPool(config.translation, { onBatch: (batch) => backend.countBatch(batch.sentences), signal });
   backend = new ModelTranslationBackend(pool, memory, (lang, error) => problem(lang, `${lang}: ${error.message}`));
   return { detector, backend, pool, memory, settings: await settingsHash(config, memory), inputRoots };
 }
@@ -287,7 +296,7 @@ async function settingsHash(config: PipelineConfig, memory: TranslationMemory | 
     clean: config.clean,
     detect: config.detect,
     // The batch budget too: q8 outputs can differ with the batch a sentence shares.
-    translation: { models: translation.models, ...decodingOptions(translation) },
+    translation: { models: translation.models, maxArticleChars: translation.maxArticleChars, ...decodingOptions(translation) },
     summary: config.summary,
     models,
   };
@@ -308,7 +317,7 @@ async function processFile(
   services: RunServices,
   repeatedLines: RepeatedLines,
   options: RunOptions,
-): Promise<FileResult> {
+): Promise<FileResult | null> {
   const timings: Record<string, number> = {};
   const outputs = options.jsonl ? {} : outputFileNames(file.id, config.output.formats);
   const failed = (reason: ArticleReason, message: string): FileResult => {
@@ -358,6 +367,7 @@ async function processFile(
   try {
     summarized = await runStages(cleaned, config, services, timings);
   } catch (error) {
+    if (error instanceof TranslationStoppedError) return null;
     return failed('stage-error', `${file.path}: ${(error as Error).stack ?? String(error)}`);
   }
 
@@ -409,7 +419,7 @@ async function runStages(
 ): Promise<SummarizedArticle> {
   const detected = await timed(timings, 'detect', () => detectLanguage(cleaned, services.detector));
   const segmented = await timed(timings, 'segment', () => segmentSentences(detected));
-  const translated = await timed(timings, 'translate', () => translateArticle(segmented, services.backend));
+  const translated = await timed(timings, 'translate', () => translateArticle(segmented, services.backend, { maxChars: config.translation.maxArticleChars }));
   return timed(timings, 'summarize', () => summarizeArticle(translated, config.summary));
 }
 
@@ -424,6 +434,7 @@ function articleStatus(
   const { translation } = article;
   if (translation.status === 'model-unavailable') return { status: 'partial', reason: 'model-unavailable', message: translation.message };
   if (translation.status === 'partial') return { status: 'partial', reason: 'untranslated-sentences', message: translation.message };
+  if (translation.status === 'over-budget') return { status: 'partial', reason: 'over-budget', message: translation.message };
   const warning = read.warnings[0];
   if (warning) return { status: 'partial', reason: warning.reason, message: warning.message };
   if (translation.status === 'unsupported-language') return { status: 'ok', reason: 'unsupported-language', message: translation.message };
