@@ -45,6 +45,7 @@ export type DroppedBlockReason =
   | 'timestamp'
   | 'title-repeat'
   | 'empty-section'
+  | 'header'
   | 'widget';
 
 export interface ExtractedArticle {
@@ -159,10 +160,17 @@ export function articleBlocks(
 
   // A heading whose section lost all it had introduced what was taken out ("Related", "More:"); so
   // does a heading at the very end. A heading straight above another heading keeps its place.
+  const firstText = [...keptBlocks.entries()].find(([, block]) => block.kind !== 'heading')?.[0] ?? 0;
   const blocks = [...candidates.keys()].flatMap((index) => {
     const block = keptBlocks.get(index);
     if (!block) return [];
     if (block.kind !== 'heading') return [block];
+    // Headings above the first paragraph are the title's company (kicker, deck), and the title
+    // already leads the text.
+    if (index < firstText) {
+      drop(block.text, 'header');
+      return [];
+    }
     let next = index + 1;
     while (next < candidates.length && !keptBlocks.has(next) && candidates[next]!.kind !== 'heading') next++;
     const emptied = next > index + 1 && (next === candidates.length || candidates[next]!.kind === 'heading');
