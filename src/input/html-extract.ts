@@ -99,7 +99,9 @@ const HEADING_TAGS = new Set(['H1', 'H2', 'H3', 'H4', 'H5', 'H6']);
 const NESTED_BLOCKS = 'p, h1, h2, h3, h4, h5, h6, li, blockquote, pre, table, ul, ol, dl';
 
 export function extractArticle(html: string): ExtractedArticle | NoArticle {
-  const { document } = parseHTML(html);
+  let { document } = parseHTML(html);
+  // linkedom builds no <html> for text without a tag; a browser would put that text in the body.
+  if (!document.documentElement) document = parseHTML(`<html><body>${html}</body></html>`).document;
   const meta = pageMetadata(document);
   if (document.body) markWidgets(document.body);
   // keepClasses: the structure rules read class names; serializer: the content as a DOM node.
