@@ -107,9 +107,20 @@ export interface SegmentedArticle extends DetectedArticle {
  * QA flags on one translated sentence. They are warnings: the sentence still has its target.
  * `repetition-loop`: the output repeats an n-gram in a loop; `length-ratio`: output/input length is
  * out of bounds; `split-long-input`: the source was over the model's input limit and was translated
- * in pieces; `passthrough`: not translated (already English, or a foreign-language paragraph).
+ * in pieces; `passthrough`: not translated (already English, or a foreign-language paragraph);
+ * `number-missing`, `latin-token-missing`, `address-missing`: a number, a Latin-script name or code
+ * (in Arabic or Vietnamese text), or a URL or e-mail address of the source is not in the English.
  */
-export type SentenceFlag = 'repetition-loop' | 'length-ratio' | 'split-long-input' | 'passthrough';
+export const SENTENCE_FLAGS = [
+  'repetition-loop',
+  'length-ratio',
+  'split-long-input',
+  'passthrough',
+  'number-missing',
+  'latin-token-missing',
+  'address-missing',
+] as const;
+export type SentenceFlag = (typeof SENTENCE_FLAGS)[number];
 
 export interface TranslatedSentence extends SourceSentence {
   /** English text; null when no translation could be made (see the article's translation status). */

@@ -1,7 +1,9 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, realpath, type FileHandle } from 'node:fs/promises';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { InputError } from '../errors.js';
 import { htmlReader } from './html-reader.js';
-import { articleId, type ReadArticle } from './read.js';
+import { type ArticleFile, articleId, type ReadArticle } from './read.js';
 import type { ArticleReader } from './reader.js';
 import { textReader } from './text-reader.js';
 
@@ -13,17 +15,49 @@ export function readerFor(path: string): ArticleReader {
 }
 
 /**
- * Reads one article from disk, at most `maxBytes` of it (a file that grows past the limit while being
- * read is still refused), and hands it to the reader for its format.
+ * The real paths of the folders articles may be read from: the input roots, symlinks resolved. A
+ * root that does not exist has no articles and is left out.
  */
-export async function readArticleFile(path: string, inputRoot: string, maxBytes: number): Promise<ReadArticle> {
+export async function realInputRoots(files: readonly ArticleFile[], cwd: string = process.cwd()): Promise<string[]> {
+  const roots = new Set(files.map((file) => resolve(cwd, file.inputRoot)));
+  const real = await Promise.all([...roots].map((root) => realpath(root).catch(() => null)));
+  return real.filter((root): root is string => root !== null);
+}
+
+function isInside(file: string, folder: string): boolean {
+  const relativePath = relative(folder, file);
+  return relativePath !== '' && !relativePath.startsWith(`..${sep}`) && relativePath !== '..' && !isAbsolute(relativePath);
+}
+
+/**
+ * Reads one article from disk, at most `maxBytes` of it (a file that grows past the limit while being
+ * read is still refused), and hands it to the reader for its format. With `roots` (real paths, see
+ * `realInputRoots`), a file whose real path lies outside all of them — a symlink out of the input
+ * folders — is refused instead. Anything but a regular file is refused without reading it: the file
+ * is opened non-blocking, so a FIFO (or a device) cannot hang the run.
+ */
+export async function readArticleFile(
+  path: string,
+  inputRoot: string,
+  maxBytes: number,
+  roots: readonly string[] | null = null,
+): Promise<ReadArticle> {
   let handle: FileHandle | undefined;
   let bytes: Buffer;
   try {
-    handle = await open(path, 'r');
+    const real = await realpath(path);
+    if (roots && !roots.some((root) => isInside(real, root))) {
+      throw new InputError(
+        path,
+        'unreadable',
+        `${path}: links to ${real}, outside the input folders, so it is not read; move the file into the input folder, or set input.followOutsideSymlinks: true`,
+      );
+    }
+    handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK);
     const stats = await handle.stat();
     if (!stats.isFile()) {
-      throw new InputError(path, 'unreadable', `${path}: not a regular file; narrow input.patterns to article files`);
+      const kind = stats.isFIFO() ? 'a named pipe (FIFO)' : stats.isSocket() ? 'a socket' : stats.isDirectory() ? 'a directory' : 'a device';
+      throw new InputError(path, 'unreadable', `${path}: not a regular file but ${kind}; remove it or narrow input.patterns to article files`);
     }
     if (stats.size > maxBytes) throw tooLarge(path, stats.size, maxBytes);
     bytes = await readAtMost(handle, maxBytes + 1, stats.size + 1);
