@@ -53,7 +53,7 @@ export const articleOutputSchema = z
         extraction: z.string().describe('How the article was taken out of the page: `readability` (Readability on linkedom, then the structure rules).'),
         removed: z
           .array(z.strictObject({ text: z.string(), reason: z.string() }))
-          .describe('Blocks the extraction rules took out of the article container: `caption`, `navigation`, `widget`, `link-list`, `byline`, `timestamp`, `title-repeat`, `empty-section`.'),
+          .describe('Blocks the extraction rules took out of the article container: `caption`, `navigation`, `widget`, `link-list`, `byline`, `timestamp`, `title-repeat`, `header`, `empty-section`.'),
       })
       .optional()
       .describe('For an HTML input: what the page said about itself (null where it says nothing) and how its article was found.'),
