@@ -56,17 +56,16 @@ export function digestEntryFromOutput(
   };
 }
 
-/** The digest entry of an article known only by its manifest line (failed, or not started in an interrupted run). */
-export function digestEntryFromManifest(line: ManifestLine, message?: string): DigestEntry {
+/** The digest entry of an article known only by its manifest line (one an interrupted run never started). */
+export function digestEntryFromManifest(line: ManifestLine): DigestEntry {
   return {
     id: line.id,
     status: line.status,
     ...(line.reason !== undefined ? { reason: line.reason } : {}),
-    ...(message !== undefined ? { message } : {}),
     language: line.language,
     title: null,
     summary: line.summary,
-    ...('html' in line.outputs && line.outputs.html !== undefined ? { page: line.outputs.html } : {}),
+    ...(line.outputs.html !== undefined ? { page: line.outputs.html } : {}),
   };
 }
 

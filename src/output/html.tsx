@@ -93,11 +93,6 @@ const ARTICLE_CSS = `
 }
 `;
 
-interface Side {
-  lang: LanguageCode;
-  text: string;
-}
-
 /** A sentence's English cell: the text with its flags, or what is missing and why. */
 function English({ target, flags, missing }: { target: string | null; flags: readonly SentenceFlag[]; missing: string }) {
   if (target === null) {
@@ -125,7 +120,7 @@ export function sourceAttributes(lang: LanguageCode, text: string): { lang?: str
   return { ...(lang === 'und' ? {} : { lang }), dir: directionOf(lang, text) };
 }
 
-function Source({ lang, text }: Side) {
+function Source({ lang, text }: { lang: LanguageCode; text: string }) {
   return (
     <p class="source" {...sourceAttributes(lang, text)}>
       {text}
@@ -170,9 +165,10 @@ function Title({ article, missing }: { article: SummarizedArticle; missing: stri
     );
   }
   const text = article.title ?? article.id;
+  const attributes = article.title === null ? { dir: 'auto' as const } : sourceAttributes(article.language.lang, text);
   return (
     <h1 class="title-pair">
-      <span dir={article.title === null ? 'auto' : directionOf(article.language.lang, text)}>{text}</span>
+      <span {...attributes}>{text}</span>
     </h1>
   );
 }
