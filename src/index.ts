@@ -8,7 +8,13 @@ export { applyOverrides, configSchema, defaultConfig, loadConfig, parseConfig } 
 export type { ConfigOverrides, ModelSpec, PipelineConfig } from './config/config.js';
 export { runPipeline } from './run/pipeline.js';
 export type { RunEvents, RunOptions } from './run/pipeline.js';
-export { decodeArticle, listArticleFiles, readArticleFile } from './input/read.js';
+export { OutputDirError, OutputLockedError } from './run/output-lock.js';
+export { decodeArticle, listArticleFiles } from './input/read.js';
+export { readArticleFile, readerFor } from './input/read-file.js';
+export { decodeHtml, htmlReader } from './input/html-reader.js';
+export { extractArticle } from './input/html-extract.js';
+export type { ExtractedArticle, NoArticle, PageMetadata } from './input/html-extract.js';
+export type { ArticleReader } from './input/reader.js';
 export type { ReadArticle, ReadWarning } from './input/read.js';
 export { findRepeatedLines, keepAllLines, removeBoilerplate } from './stages/clean.js';
 export { detectLanguage, LanguageDetector } from './stages/detect.js';

@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import fg from 'fast-glob';
-import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isNode, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 
@@ -16,11 +16,26 @@ import { ConfigError, type ConfigIssue } from '../errors.js';
 /** Per-article output files, each `<id>.<format>`. */
 export const OUTPUT_FORMATS = ['json', 'md', 'html'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+/**
+ * A hub repo id as the hub accepts it: `owner/name` (or a bare legacy `name`), each part letters,
+ * digits, `-`, `_` and `.`, not starting or ending with `-` or `.`, with no `..` or `--`. The id becomes
+ * a path under the models folder, so nothing else may get through.
+ */
+const HUB_ID_PART = '[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?';
+export const HUB_MODEL_ID = new RegExp(`^(?!.*(?:\\.\\.|--))${HUB_ID_PART}(?:/${HUB_ID_PART})?$`);
 
 const modelSpec = z.strictObject({
-  id: z.string().min(1).describe('Hub model id, resolved locally as `<modelsDir>/<id>/`.'),
+  id: z
+    .string()
+    .regex(HUB_MODEL_ID)
+    .describe(
+      'Hub model id `owner/name` (letters, digits, `-`, `_`, `.`; no `..` or `--`), resolved locally as `<modelsDir>/<id>/`.',
+    ),
   revision: z.string().min(1).default('main').describe('Branch, tag or commit on the hub; `main` unless pinned.'),
 });
+
+/** Article files by name: plain text and saved web pages (gzipped or not). */
+export const ARTICLE_FILES = '*.{txt,md,html,htm,html.gz,htm.gz}';
 
 export const configSchema = z
   .strictObject({
@@ -29,7 +44,7 @@ export const configSchema = z
         patterns: z
           .array(z.string().min(1))
           .min(1)
-          .default(['input/**/*.{txt,md}'])
+          .default([`input/**/${ARTICLE_FILES}`])
           .describe('fast-glob patterns of the articles to read, relative to the working directory.'),
         maxBytes: z
           .number()
@@ -37,6 +52,12 @@ export const configSchema = z
           .positive()
           .default(20 * 1024 * 1024)
           .describe('Articles larger than this many bytes are not read (status `failed`, reason `too-large`).'),
+        followOutsideSymlinks: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Read symlinked articles whose target lies outside the input folders; by default they are refused (status `failed`, reason `unreadable`).',
+          ),
       })
       .prefault({})
       .describe('Where the articles come from.'),
@@ -91,6 +112,12 @@ export const configSchema = z
           .describe('Source language → model. Languages not listed pass through as `unsupported-language`.'),
         modelsDir: z.string().min(1).default('models').describe('Directory holding the downloaded models.'),
         dtype: z.enum(['q8', 'fp32']).default('q8').describe('Model weights to use: quantized `q8` (fast, small) or `fp32`.'),
+        q8Activations: z
+          .enum(['per-row', 'per-batch'])
+          .default('per-row')
+          .describe(
+            'How q8 models quantize activations: `per-row` gives each token its own scale, so a sentence translates the same whatever it is batched with; `per-batch` runs the exported graphs as they are (faster, but batch mates change the output).',
+          ),
         download: z
           .boolean()
           .default(true)
@@ -123,8 +150,20 @@ export const configSchema = z
           .int()
           .min(1)
           .max(8)
-          .default(1)
-          .describe('Passed to generation as num_beams; transformers.js v4 decodes greedily whatever the value, so keep 1.'),
+          .optional()
+          .describe(
+            "Beam width; 1 is greedy search (fastest). Default: the model's generation_config.json num_beams (4 for opus-mt-ar-en, 6 for opus-mt-vi-en).",
+          ),
+        lengthPenalty: z
+          .number()
+          .optional()
+          .describe("Beam search: a finished hypothesis scores log-probability / length^lengthPenalty. Default: the model's, else 1."),
+        earlyStopping: z
+          .union([z.boolean(), z.literal('never')])
+          .optional()
+          .describe(
+            "Beam search: true stops a sentence once numBeams hypotheses are finished; false (Hugging Face's default) when none of the live beams can still beat them; 'never' only at the length limit. Default: the model's, else false.",
+          ),
         noRepeatNgramSize: z
           .number()
           .int()
@@ -132,6 +171,20 @@ export const configSchema = z
           .default(0)
           .describe('Forbid repeating n-grams of this size in the output; 0 turns it off.'),
         repetitionPenalty: z.number().min(1).default(1).describe('Penalty on repeated tokens; 1 turns it off.'),
+        workers: z
+          .number()
+          .int()
+          .min(1)
+          .max(16)
+          .default(1)
+          .describe('Worker threads per translation model, each with its own onnxruntime sessions; decoding never runs on the main thread.'),
+        threadsPerWorker: z
+          .number()
+          .int()
+          .min(1)
+          .max(64)
+          .default(2)
+          .describe('onnxruntime intra-op threads of each worker.'),
         lengthRatio: z
           .strictObject({
             min: z.number().min(0).default(0.3).describe('Below this output/input token ratio a sentence is flagged.'),
@@ -221,7 +274,30 @@ export function parseConfig(text: string, file: string = DEFAULT_CONFIG_FILE): P
       }),
     );
   }
-  const result = configSchema.safeParse(doc.toJS() ?? {});
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (error) {
+    // yaml refuses aliases that expand past a limit (a "billion laughs" file); anything else is a bug.
+    if (!(error instanceof ReferenceError)) throw error;
+    let offset: number | undefined;
+    visit(doc, {
+      Alias: (_key, node) => {
+        offset = node.range?.[0];
+        return visit.BREAK;
+      },
+    });
+    const position = offset === undefined ? { line: 0, col: 0 } : lineCounter.linePos(offset);
+    throw new ConfigError([
+      {
+        file,
+        ...position,
+        path: '',
+        problem: `YAML aliases expand to too much data (${error.message}); write the values out instead of using &anchors and *aliases`,
+      },
+    ]);
+  }
+  const result = configSchema.safeParse(value ?? {});
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => configIssueAt(issue, doc, lineCounter, file));
   throw new ConfigError(issues.sort((a, b) => a.line - b.line || a.col - b.col));
@@ -374,7 +450,7 @@ function describeSchema(node: JsonSchemaNode): string {
 
 /** CLI flags that override the config file. */
 export interface ConfigOverrides {
-  /** Files, directories (every `.txt`/`.md` below) or glob patterns; replaces `input.patterns`. */
+  /** Files, directories (every article file below: `.txt`, `.md`, `.html`, `.htm`, `.html.gz`) or glob patterns; replaces `input.patterns`. */
   input?: string | string[];
   output?: string;
   concurrency?: number | string;
@@ -443,5 +519,5 @@ function inputPattern(input: string): string {
   }
   if (kind === 'pattern') return input;
   const escaped = fg.convertPathToPattern(input.replace(/[\\/]+$/, ''));
-  return kind === 'directory' ? `${escaped}/**/*.{txt,md}` : escaped;
+  return kind === 'directory' ? `${escaped}/**/${ARTICLE_FILES}` : escaped;
 }

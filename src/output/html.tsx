@@ -43,6 +43,18 @@ export const FLAG_MEANINGS: Record<SentenceFlag, { label: string; meaning: strin
     label: 'kept as is',
     meaning: 'Not translated: the text is English already, or in another language than the article.',
   },
+  'number-missing': {
+    label: 'number missing',
+    meaning: 'A number in the source is not in the English: check figures and dates.',
+  },
+  'latin-token-missing': {
+    label: 'name missing',
+    meaning: 'A name or code in Latin letters in the source is not in the English.',
+  },
+  'address-missing': {
+    label: 'address missing',
+    meaning: 'A web or e-mail address in the source is not in the English.',
+  },
 };
 
 /** What the English side says for a sentence without a translation, by the article's translation status. */
