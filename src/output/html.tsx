@@ -2,6 +2,7 @@ import type {
   ArticleReason,
   ArticleStatus,
   LanguageCode,
+  PageInfo,
   SentenceFlag,
   SummarizedArticle,
   TranslatedParagraph,
@@ -204,6 +205,45 @@ function StatusBanner({ page, article }: { page: PageStatus; article: Summarized
   );
 }
 
+/**
+ * What a web page said about itself. The canonical URL is shown as text, not a link: a page never
+ * takes a URL from its input.
+ */
+function WebPage({ page }: { page: PageInfo }) {
+  const facts = [
+    page.siteName !== null && (
+      <>
+        from <bdi>{page.siteName}</bdi>
+      </>
+    ),
+    page.byline !== null && (
+      <>
+        by <bdi>{page.byline}</bdi>
+      </>
+    ),
+    page.published !== null && (
+      <>
+        published <bdi>{page.published}</bdi>
+      </>
+    ),
+    page.canonicalUrl !== null && <span dir="ltr">{page.canonicalUrl}</span>,
+    <>
+      extracted with <bdi>{page.extraction}</bdi>
+    </>,
+  ].filter((fact) => fact !== false);
+  return (
+    <p class="meta muted page-meta">
+      Web page{' '}
+      {facts.map((fact, index) => (
+        <>
+          {index > 0 && ' · '}
+          {fact}
+        </>
+      ))}
+    </p>
+  );
+}
+
 /** The path from the page up to the output directory, where `index.html` is: `news/001` → `../index.html`. */
 export function digestHref(id: string): string {
   return `${'../'.repeat(id.split('/').length - 1)}index.html`;
@@ -274,6 +314,7 @@ export function renderArticleHtml(article: SummarizedArticle, page: PageStatus):
               </>
             ))}
           </p>
+          {article.page && <WebPage page={article.page} />}
         </header>
         <main>
           <section aria-labelledby="summary-heading">
@@ -316,6 +357,20 @@ export function renderArticleHtml(article: SummarizedArticle, page: PageStatus):
                   <li>
                     <span class="muted">line {line.line}</span> <bdi class="badge">{line.reason}</bdi>{' '}
                     <span dir="auto">{line.text}</span>
+                  </li>
+                ))}
+              </ol>
+            </details>
+          )}
+          {article.page && article.page.removed.length > 0 && (
+            <details class="removed">
+              <summary>
+                Taken out of the web page ({article.page.removed.length}): what the extraction rules removed, with the reason
+              </summary>
+              <ol>
+                {article.page.removed.map((removed) => (
+                  <li>
+                    <bdi class="badge">{removed.reason}</bdi> <span dir="auto">{removed.text}</span>
                   </li>
                 ))}
               </ol>
