@@ -1,8 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { HOLDER_FILE } from '../src/run/output-lock.js';
 import { DIGEST_FILE } from '../src/output/digest.js';
+import { HOLDER_FILE } from '../src/run/output-lock.js';
 
 /**
  * Compares two output directories of `newsbridge run` the way the crash harness needs: the same

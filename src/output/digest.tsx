@@ -20,6 +20,8 @@ export interface DigestEntry {
   reason?: ArticleReason;
   /** What happened and how to fix it. */
   message?: string;
+  /** For a `skipped` article: the status and reason of the outputs it kept. */
+  kept?: { status: 'ok' | 'partial'; reason?: string };
   /** Null when the article was not read. */
   language: LanguageGuess | null;
   /** The title in the source and in English (null when it has none); null when the article has no title. */
@@ -33,7 +35,13 @@ export interface DigestEntry {
 /** The digest entry of an article whose JSON output was made (this run or, when skipped, an earlier one). */
 export function digestEntryFromOutput(
   output: ArticleOutput,
-  from: { status: ArticleStatus; reason?: ArticleReason; message?: string; page?: string },
+  from: {
+    status: ArticleStatus;
+    reason?: ArticleReason;
+    message?: string;
+    kept?: DigestEntry['kept'];
+    page?: string;
+  },
 ): DigestEntry {
   const title = output.paragraphs.find((paragraph) => paragraph.kind === 'title');
   const english = title?.sentences.map((sentence) => sentence.target).filter((target) => target !== null) ?? [];
@@ -42,6 +50,7 @@ export function digestEntryFromOutput(
     status: from.status,
     ...(from.reason !== undefined ? { reason: from.reason } : {}),
     ...(from.message !== undefined ? { message: from.message } : {}),
+    ...(from.kept !== undefined ? { kept: from.kept } : {}),
     language: output.language,
     title:
       title || output.title !== null
@@ -56,17 +65,17 @@ export function digestEntryFromOutput(
   };
 }
 
-/** The digest entry of an article known only by its manifest line (failed, or not started in an interrupted run). */
-export function digestEntryFromManifest(line: ManifestLine, message?: string): DigestEntry {
+/** The digest entry of an article known only by its manifest line (one an interrupted run never started). */
+export function digestEntryFromManifest(line: ManifestLine): DigestEntry {
   return {
     id: line.id,
     status: line.status,
     ...(line.reason !== undefined ? { reason: line.reason } : {}),
-    ...(message !== undefined ? { message } : {}),
+    ...(line.output !== undefined ? { kept: line.output } : {}),
     language: line.language,
     title: null,
     summary: line.summary,
-    ...('html' in line.outputs && line.outputs.html !== undefined ? { page: line.outputs.html } : {}),
+    ...(line.outputs.html !== undefined ? { page: line.outputs.html } : {}),
   };
 }
 
@@ -156,6 +165,14 @@ function Entry({ entry, index, languageRank }: { entry: DigestEntry; index: numb
             {' '}
             <bdi class="muted">{entry.reason}</bdi>
           </>
+        )}
+        {entry.kept?.status === 'partial' && (
+          <>
+            {' '}
+            <span class="status-partial">
+              kept partial{entry.kept.reason !== undefined && <> (<bdi>{entry.kept.reason}</bdi>)</>}
+            </span>
+          </>
         )}{' '}
         <bdi class="muted entry-id">{entry.id}</bdi>
       </p>
@@ -179,8 +196,13 @@ function Entry({ entry, index, languageRank }: { entry: DigestEntry; index: numb
   );
 }
 
+/** Failed or partial, or skipped with partial outputs kept from an earlier run. */
+function needsAttention(entry: DigestEntry): boolean {
+  return entry.status === 'failed' || entry.status === 'partial' || entry.kept?.status === 'partial';
+}
+
 function Problems({ report, entries }: { report: RunReport; entries: readonly DigestEntry[] }) {
-  const troubled = entries.map((entry, index) => ({ entry, index })).filter(({ entry }) => entry.status === 'failed' || entry.status === 'partial');
+  const troubled = entries.map((entry, index) => ({ entry, index })).filter(({ entry }) => needsAttention(entry));
   if (report.problems.length === 0 && troubled.length === 0 && !report.interrupted) return null;
   return (
     <section class="banner problems status-failed" aria-labelledby="problems-heading">
@@ -200,11 +222,11 @@ function Problems({ report, entries }: { report: RunReport; entries: readonly Di
             <a href={`#article-${index}`}>
               <bdi>{entry.id}</bdi>
             </a>
-            : {entry.status}
-            {entry.reason !== undefined && (
+            : {entry.kept ? `${entry.status}, kept ${entry.kept.status}` : entry.status}
+            {(entry.kept?.reason ?? entry.reason) !== undefined && (
               <>
                 {' '}
-                (<bdi>{entry.reason}</bdi>)
+                (<bdi>{entry.kept?.reason ?? entry.reason}</bdi>)
               </>
             )}
           </li>

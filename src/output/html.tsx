@@ -2,6 +2,7 @@ import type {
   ArticleReason,
   ArticleStatus,
   LanguageCode,
+  PageInfo,
   SentenceFlag,
   SummarizedArticle,
   TranslatedParagraph,
@@ -44,16 +45,16 @@ export const FLAG_MEANINGS: Record<SentenceFlag, { label: string; meaning: strin
     meaning: 'Not translated: the text is English already, or in another language than the article.',
   },
   'number-missing': {
-    label: 'number lost',
-    meaning: 'A number in the source does not appear in the English. Check figures and dates against the source.',
+    label: 'number missing',
+    meaning: 'A number in the source is not in the English: check figures and dates.',
   },
   'latin-token-missing': {
-    label: 'name lost',
-    meaning: 'A name or code written in Latin letters in the source (an acronym, a model number) does not appear in the English.',
+    label: 'name missing',
+    meaning: 'A name or code in Latin letters in the source is not in the English.',
   },
   'address-missing': {
-    label: 'link lost',
-    meaning: 'A URL or e-mail address in the source does not appear in the English.',
+    label: 'address missing',
+    meaning: 'A web or e-mail address in the source is not in the English.',
   },
 };
 
@@ -106,11 +107,6 @@ const ARTICLE_CSS = `
 }
 `;
 
-interface Side {
-  lang: LanguageCode;
-  text: string;
-}
-
 /** A sentence's English cell: the text with its flags, or what is missing and why. */
 function English({ target, flags, missing }: { target: string | null; flags: readonly SentenceFlag[]; missing: string }) {
   if (target === null) {
@@ -138,7 +134,7 @@ export function sourceAttributes(lang: LanguageCode, text: string): { lang?: str
   return { ...(lang === 'und' ? {} : { lang }), dir: directionOf(lang, text) };
 }
 
-function Source({ lang, text }: Side) {
+function Source({ lang, text }: { lang: LanguageCode; text: string }) {
   return (
     <p class="source" {...sourceAttributes(lang, text)}>
       {text}
@@ -183,9 +179,10 @@ function Title({ article, missing }: { article: SummarizedArticle; missing: stri
     );
   }
   const text = article.title ?? article.id;
+  const attributes = article.title === null ? { dir: 'auto' as const } : sourceAttributes(article.language.lang, text);
   return (
     <h1 class="title-pair">
-      <span dir={article.title === null ? 'auto' : directionOf(article.language.lang, text)}>{text}</span>
+      <span {...attributes}>{text}</span>
     </h1>
   );
 }
@@ -206,6 +203,45 @@ function StatusBanner({ page, article }: { page: PageStatus; article: Summarized
       </p>
       {message !== undefined && <p dir="auto">{message}</p>}
     </div>
+  );
+}
+
+/**
+ * What a web page said about itself. The canonical URL is shown as text, not a link: a page never
+ * takes a URL from its input.
+ */
+function WebPage({ page }: { page: PageInfo }) {
+  const facts = [
+    page.siteName !== null && (
+      <>
+        from <bdi>{page.siteName}</bdi>
+      </>
+    ),
+    page.byline !== null && (
+      <>
+        by <bdi>{page.byline}</bdi>
+      </>
+    ),
+    page.published !== null && (
+      <>
+        published <bdi>{page.published}</bdi>
+      </>
+    ),
+    page.canonicalUrl !== null && <span dir="ltr">{page.canonicalUrl}</span>,
+    <>
+      extracted with <bdi>{page.extraction}</bdi>
+    </>,
+  ].filter((fact) => fact !== false);
+  return (
+    <p class="meta muted page-meta">
+      Web page{' '}
+      {facts.map((fact, index) => (
+        <>
+          {index > 0 && ' · '}
+          {fact}
+        </>
+      ))}
+    </p>
   );
 }
 
@@ -279,6 +315,7 @@ export function renderArticleHtml(article: SummarizedArticle, page: PageStatus):
               </>
             ))}
           </p>
+          {article.page && <WebPage page={article.page} />}
         </header>
         <main>
           <section aria-labelledby="summary-heading">
@@ -321,6 +358,20 @@ export function renderArticleHtml(article: SummarizedArticle, page: PageStatus):
                   <li>
                     <span class="muted">line {line.line}</span> <bdi class="badge">{line.reason}</bdi>{' '}
                     <span dir="auto">{line.text}</span>
+                  </li>
+                ))}
+              </ol>
+            </details>
+          )}
+          {article.page && article.page.removed.length > 0 && (
+            <details class="removed">
+              <summary>
+                Taken out of the web page ({article.page.removed.length}): what the extraction rules removed, with the reason
+              </summary>
+              <ol>
+                {article.page.removed.map((removed) => (
+                  <li>
+                    <bdi class="badge">{removed.reason}</bdi> <span dir="auto">{removed.text}</span>
                   </li>
                 ))}
               </ol>

@@ -160,12 +160,13 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
   const writeRunFile = (name: string, text: () => string) =>
     writeFileAtomic(path.join(outputDir, name), text()).catch((error: Error) => problem(error.message));
   if (lock?.lost) problem(`lost the lock on output folder ${outputDir} during the run (${lock.lost.message}); another run may have written there too, so run again`);
-  // An interrupted run keeps the previous run's lines for the articles it never started, so the
-  // manifest (and the digest) still list every article whose outputs are on disk.
-  const previous = !options.jsonl && finished.length < files.length ? await previousManifest(outputDir) : new Map<string, string>();
   // A run that processed nothing (no input matched, stopped before the first article) has nothing
   // to say about the articles on disk: the manifest and the digest stay as they were.
-  if (!options.jsonl && finished.length > 0) {
+  const listsArticles = !options.jsonl && finished.length > 0;
+  // An interrupted run keeps the previous run's lines for the articles it never started, so the
+  // manifest (and the digest) still list every article whose outputs are on disk.
+  const previous = listsArticles && finished.length < files.length ? await previousManifest(outputDir) : new Map<string, string>();
+  if (listsArticles) {
     const lines = files.map((file, index) => manifest[index] ?? previous.get(file.id));
     await writeRunFile('manifest.jsonl', () => lines.filter(Boolean).join(''));
   }
@@ -179,7 +180,7 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
     interrupted: finished.length < files.length,
   });
   if (!options.jsonl) {
-    if (config.output.formats.includes('html') && finished.length > 0) {
+    if (listsArticles && config.output.formats.includes('html')) {
       const entries = files.flatMap((file, index) => {
         const earlier = previous.get(file.id);
         return digest[index] ?? (earlier ? [digestEntryFromManifest(manifestLineSchema.parse(JSON.parse(earlier)))] : []);
@@ -357,7 +358,7 @@ async function processFile(
       return {
         outcome: { id: file.id, status: 'skipped', reason: 'up-to-date', output, timings, sentencesTranslated: 0 },
         manifestLine: manifestLine({ id: file.id, source: file.path, status: 'skipped', reason: 'up-to-date', output, outputs, article: previous }),
-        digest: digestEntryFromOutput(previous, { status: 'skipped', reason: 'up-to-date', page: outputs.html }),
+        digest: digestEntryFromOutput(previous, { status: 'skipped', reason: 'up-to-date', ...(output ? { kept: output } : {}), page: outputs.html }),
         record: null,
       };
     }

@@ -142,6 +142,13 @@ describe('renderDigestHtml', () => {
     expect(document.querySelector('.run')!.textContent).toMatch(/^4 articles: 1 ok · 1 partial · 1 failed · 1 skipped\. Run finished 2026-11-30 02:03 UTC\.$/);
   });
 
+  it('counts a skipped article whose kept outputs are partial among the problems, and says so in its entry', () => {
+    const kept: DigestEntry = { ...entries[1]!, kept: { status: 'partial', reason: 'model-unavailable' } };
+    const page = parsePage(renderDigestHtml({ report: report(), entries: [entries[0]!, kept] }));
+    expect([...page.querySelectorAll('.problems li')].map((li) => li.textContent)).toEqual(['vi/1: skipped, kept partial (model-unavailable)']);
+    expect(page.querySelectorAll('ol.articles > li')[1]!.querySelector('.entry-head')!.textContent).toContain('kept partial (model-unavailable)');
+  });
+
   it('has no problems section when nothing went wrong', () => {
     const clean = parsePage(renderDigestHtml({ report: report(), entries: entries.slice(0, 2) }));
     expect(clean.querySelector('.problems')).toBeNull();

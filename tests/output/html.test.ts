@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SummarizedArticle } from '../../src/article.js';
+import type { PageInfo, SummarizedArticle } from '../../src/article.js';
 import { digestHref, FLAG_MEANINGS, renderArticleHtml } from '../../src/output/html.js';
 import { arabicArticle, untranslatedArabicArticle } from '../fixtures/summarized-article.js';
 import {
@@ -140,6 +140,28 @@ describe('renderArticleHtml', () => {
     expect(document.querySelector('h1 .english')!.textContent).toBe('(no English: the translation model is not installed)');
   });
 
+  it('says what a web page said about itself, the address as text, and what its extraction took out', () => {
+    const page: PageInfo = {
+      title: 'Japan',
+      byline: 'Staff writer',
+      published: '2026-11-29',
+      canonicalUrl: 'https://news.example/japan',
+      siteName: 'Example News',
+      lang: 'ar',
+      extraction: 'readability',
+      removed: [{ text: 'Photo: Reuters', reason: 'caption' }],
+    };
+    const document = parsePage(renderArticleHtml({ ...arabicArticle(), page }, { status: 'ok' }));
+    expect(document.querySelector('.page-meta')!.textContent).toBe(
+      'Web page from Example News · by Staff writer · published 2026-11-29 · https://news.example/japan · extracted with readability',
+    );
+    expect(document.querySelectorAll('a')).toHaveLength(1);
+    const details = [...document.querySelectorAll('details.removed')];
+    expect(details).toHaveLength(2);
+    expect(details[1]!.querySelector('summary')!.textContent).toMatch(/^Taken out of the web page \(1\)/);
+    expect(details[1]!.querySelector('li')!.textContent).toBe('caption Photo: Reuters');
+  });
+
   it('links back to the digest from any depth of id', () => {
     expect(page().querySelector('nav a')!.getAttribute('href')).toBe('../index.html');
     expect(digestHref('a')).toBe('index.html');
@@ -179,6 +201,16 @@ function hostileArticle(): SummarizedArticle {
       sentences: paragraph.sentences.map((sentence, s) => ({ ...sentence, source: hostile(20 + p * 10 + s), target: hostile(60 + p * 10 + s) })),
     })),
     removed: [{ line: 2, text: hostile(100), reason: hostile(101) }],
+    page: {
+      title: hostile(110),
+      byline: hostile(111),
+      published: hostile(112),
+      canonicalUrl: 'javascript:alert(6)',
+      siteName: hostile(113),
+      lang: 'ar',
+      extraction: hostile(114),
+      removed: [{ text: hostile(115), reason: hostile(116) }],
+    },
     summary: { indices: [2], pairs: [{ source: hostile(22), target: hostile(62) }] },
     translation: { ...article.translation, message: hostile(102), models: [{ lang: 'ar', id: hostile(103), revision: 'main', dtype: 'q8' }] },
   };
@@ -196,7 +228,7 @@ describe('renderArticleHtml with hostile text', () => {
 
   it('shows every hostile text literally, as text', () => {
     const shown = document.body.textContent!;
-    for (const n of [1, 2, 10, 22, 62, 30, 70, 100, 101, 103, 105]) expect(shown).toContain(hostile(n));
+    for (const n of [1, 2, 10, 22, 62, 30, 70, 100, 101, 103, 105, 111, 112, 113, 114, 115, 116]) expect(shown).toContain(hostile(n));
     expect(document.title).toBe(`\u2068${hostile(60)}\u2069`);
   });
 
