@@ -5,7 +5,7 @@ import pino from 'pino';
 import { applyOverrides, DEFAULT_CONFIG_FILE, loadConfig, type PipelineConfig } from '../config/config.js';
 import { runPipeline, type RunEvents } from '../run/pipeline.js';
 import { renderRunSummary, type RunReport } from '../run/report.js';
-import { progressReporter } from './models.js';
+import { progressReporter } from './shared.js';
 import { ConfigError } from '../errors.js';
 
 interface RunFlags {

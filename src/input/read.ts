@@ -6,6 +6,7 @@ import fg from 'fast-glob';
 import iconv from 'iconv-lite';
 import type { SourceArticle } from '../article.js';
 import { InputError } from '../errors.js';
+import { LANGUAGES, type Language } from '../languages.js';
 
 /**
  * Stage 1, read: bytes → text. The encoding is detected from the bytes, never from the file name:
@@ -34,7 +35,7 @@ export interface ReadArticle extends SourceArticle {
   warnings: ReadWarning[];
 }
 
-export type DetectedEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1256' | 'windows-1258';
+export type DetectedEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | LegacyEncoding;
 
 interface Decoding {
   encoding: DetectedEncoding;
@@ -159,12 +160,14 @@ function utf16WithoutBom(bytes: Buffer): Decoding | undefined {
   return !decoding.invalid && textShare(decoding.text) >= MIN_TEXT_SHARE ? decoding : undefined;
 }
 
-const LEGACY_CANDIDATES = [
-  { encoding: 'windows-1256', fit: arabicScriptFit },
-  { encoding: 'windows-1258', fit: vietnameseScriptFit },
-] as const;
+/** The legacy code pages of the languages that have one, each with how well a decoding fits its letters. */
+const LEGACY_CANDIDATES = LANGUAGES.flatMap((language) =>
+  language.legacyEncoding ? [{ encoding: language.legacyEncoding, fit: scriptFit(language) }] : [],
+);
 
-function detectLegacyEncoding(bytes: Buffer): 'windows-1256' | 'windows-1258' | undefined {
+type LegacyEncoding = NonNullable<Language['legacyEncoding']>;
+
+function detectLegacyEncoding(bytes: Buffer): LegacyEncoding | undefined {
   const sample = bytes.subarray(0, SAMPLE_BYTES);
   const confidence = new Map(chardet.analyse(sample).map((match) => [match.name.toLowerCase(), match.confidence]));
   const scored = LEGACY_CANDIDATES.map(({ encoding, fit }) => {
@@ -185,20 +188,19 @@ const ARABIC_SCRIPT = /[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE
 const LATIN_SCRIPT = /\p{Script=Latin}/u;
 const LETTER = /\p{L}/gu;
 
-/** Share of letters that sit in words written in one script (Arabic or Latin). */
-function arabicScriptFit(text: string): number {
-  return shareOfLettersInWords(text, (word) => !(ARABIC_SCRIPT.test(word) && LATIN_SCRIPT.test(word)));
-}
-
-const VIETNAMESE_WORD =
-  /^[a-zA-ZàáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴĐ]+$/u;
-
 /**
- * Share of letters that sit in words spelled with the Vietnamese alphabet (after NFC, so a tone mark
- * left uncombined, or a letter Vietnamese does not have, spoils its word).
+ * How well a decoded sample fits a language, as the share of letters in words it could write: for a
+ * language with marked letters (Vietnamese), words spelled with the basic Latin letters and those
+ * (after NFC, so a tone mark left uncombined, or a letter Vietnamese does not have, spoils its word);
+ * otherwise (Arabic), words that do not mix Arabic and Latin letters.
  */
-function vietnameseScriptFit(text: string): number {
-  return shareOfLettersInWords(text, (word) => VIETNAMESE_WORD.test(word));
+function scriptFit(language: Language): (text: string) => number {
+  if (language.markedLetters) {
+    const marked = language.markedLetters + language.markedLetters.toUpperCase();
+    const alphabetWord = new RegExp(`^[a-zA-Z${marked}]+$`, 'u');
+    return (text) => shareOfLettersInWords(text, (word) => alphabetWord.test(word));
+  }
+  return (text) => shareOfLettersInWords(text, (word) => !(ARABIC_SCRIPT.test(word) && LATIN_SCRIPT.test(word)));
 }
 
 function shareOfLettersInWords(text: string, wordFits: (word: string) => boolean): number {

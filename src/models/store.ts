@@ -13,7 +13,8 @@ import { ModelDownloadError, type ModelLabel, ModelUnavailableError } from '../e
  * with each file's size and sha256 so a broken download or a damaged file is caught before use.
  */
 
-export type ModelDtype = 'q8' | 'fp32';
+export const MODEL_DTYPES = ['q8', 'fp32'] as const;
+export type ModelDtype = (typeof MODEL_DTYPES)[number];
 
 export const MANIFEST_FILE = 'newsbridge-manifest.json';
 

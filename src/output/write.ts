@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Dirent } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
@@ -14,6 +15,7 @@ import {
   type TranslatedParagraph,
 } from '../article.js';
 import { OutputError } from '../errors.js';
+import { isRightToLeft, TARGET_LANGUAGE } from '../languages.js';
 
 /**
  * Stage 7, write: the article as JSON (for machines), as bilingual Markdown (for people) and as one
@@ -135,12 +137,11 @@ export function articleJsonText(article: SummarizedArticle, meta: ArticleMeta): 
   return `${JSON.stringify(renderArticleJson(article, meta), null, 2)}\n`;
 }
 
-const RTL_LANGUAGES = new Set(['ar', 'fa', 'ur', 'he', 'yi', 'ps', 'sd', 'ug', 'ckb', 'dv', 'ku']);
 /** First strong character of Hebrew, Arabic, Syriac, Thaana or N'Ko script. */
 const RTL_FIRST_STRONG = /^[^\p{L}]*[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]/u;
 
 function directionOf(lang: LanguageCode, text: string): 'rtl' | 'ltr' {
-  if (RTL_LANGUAGES.has(lang)) return 'rtl';
+  if (isRightToLeft(lang)) return 'rtl';
   return lang === 'und' && RTL_FIRST_STRONG.test(text) ? 'rtl' : 'ltr';
 }
 
@@ -179,7 +180,7 @@ function englishOf(paragraph: TranslatedParagraph, article: SummarizedArticle, s
 function bilingual(lang: LanguageCode, source: string, english: string, prefix = ''): string {
   const sourceText = prefix + escapeMarkdown(source);
   if (english === escapeMarkdown(source)) return block(lang, sourceText);
-  return `${block(lang, sourceText)}\n\n${block('en', prefix + english, 'ltr')}`;
+  return `${block(lang, sourceText)}\n\n${block(TARGET_LANGUAGE, prefix + english, 'ltr')}`;
 }
 
 /** Bilingual Markdown: title, summary first, then every paragraph in the source and in English. */
@@ -260,8 +261,11 @@ export interface ManifestEntry {
   status: ArticleStatus;
   reason?: ArticleReason;
   outputs: { json?: string; md?: string };
-  /** Absent when the article never got through the pipeline (failed to read, for instance). */
-  article?: SummarizedArticle;
+  /**
+   * The article, or its output from an earlier run for a skipped one; absent when the article never
+   * got through the pipeline (failed to read, for instance).
+   */
+  article?: Pick<SummarizedArticle, 'language'> & { summary: { pairs: { target: string | null }[] } };
 }
 
 /** One line of `manifest.jsonl`, newline included. */
@@ -319,7 +323,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
  * starts writing, never while another run writes into the same directory.
  */
 export async function removeStaleTempFiles(directory: string): Promise<string[]> {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await readdir(directory, { recursive: true, withFileTypes: true });
   } catch (error) {

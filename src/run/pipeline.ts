@@ -7,6 +7,7 @@ import { type ArticleReason, type ArticleStatus, sentencesOf, type SummarizedArt
 import { TranslationMemory } from '../translation/memory.js';
 import { keepAllLines, removeBoilerplate } from '../stages/clean.js';
 import type { PipelineConfig } from '../config/config.js';
+import { routedLanguages } from '../languages.js';
 import { detectLanguage, LanguageDetector } from '../stages/detect.js';
 import {
   assertModelReady,
@@ -18,6 +19,7 @@ import {
   type PullProgress,
 } from '../models/store.js';
 import { listArticleFiles, readArticleFile, type ArticleFile, type ReadArticle } from '../input/read.js';
+import { planArticle, type PreviousOutputs } from './plan.js';
 import { buildRunReport, type ArticleOutcome, type RunReport } from './report.js';
 import { segmentSentences } from '../stages/segment.js';
 import { summarizeArticle } from '../stages/summarize.js';
@@ -227,7 +229,7 @@ async function loadServices(
   config: PipelineConfig,
   problem: (lang: string | null, message: string) => void,
 ): Promise<RunServices> {
-  const detector = await LanguageDetector.create(config.detect);
+  const detector = await LanguageDetector.create(routedLanguages(config.translation.models), config.detect);
   let memory: TranslationMemory | null = null;
   if (config.cache.enabled) {
     try {
@@ -308,20 +310,12 @@ async function processFile(
   const article = { ...read, id: file.id };
   const fingerprint = sha256(`${article.source.sha256}\n${services.settings}`);
 
-  if (!options.force && !options.jsonl) {
-    const previous = await previousOutput(config.output.dir, outputs, fingerprint);
-    if (previous) {
+  if (!options.jsonl) {
+    const decision = planArticle(fingerprint, await readPreviousOutputs(config.output.dir, outputs), { force: options.force ?? false });
+    if (decision.action === 'skip') {
       return {
         outcome: { id: file.id, status: 'skipped', reason: 'up-to-date', timings, sentencesTranslated: 0 },
-        manifestLine: `${JSON.stringify({
-          id: file.id,
-          source: file.path,
-          status: 'skipped',
-          reason: 'up-to-date',
-          outputs,
-          language: previous.language,
-          summary: previous.summary.pairs.map((pair) => pair.target),
-        })}\n`,
+        manifestLine: manifestLine({ id: file.id, source: file.path, status: 'skipped', reason: 'up-to-date', outputs, article: decision.previous }),
         record: null,
       };
     }
@@ -390,19 +384,18 @@ function articleStatus(
   return { status: 'ok' };
 }
 
-/** Statuses whose output a rerun with the same input and settings would only make again. */
-const FINAL_REASONS = new Set<ArticleReason | undefined>([undefined, 'unsupported-language', 'invalid-utf8', 'invalid-utf16', 'model-unavailable']);
-
-/** The article's JSON from an earlier run when it is final and made from the same input and settings, and its Markdown is there too. */
-async function previousOutput(outputDir: string, outputs: { json?: string; md?: string }, fingerprint: string) {
-  if (!outputs.json) return null;
+/** What the last run left for an article: its JSON, parsed, and whether the other outputs are there. */
+async function readPreviousOutputs(outputDir: string, outputs: { json?: string; md?: string }): Promise<PreviousOutputs> {
+  const others = Object.entries(outputs).filter(([format]) => format !== 'json');
+  const othersPresent = (
+    await Promise.all(others.map(([, name]) => stat(path.join(outputDir, name)).then(() => true, () => false)))
+  ).every(Boolean);
+  if (!outputs.json) return { json: null, othersPresent };
   try {
-    if (outputs.md) await stat(path.join(outputDir, outputs.md));
     const parsed = articleOutputSchema.safeParse(JSON.parse(await readFile(path.join(outputDir, outputs.json), 'utf8')));
-    if (!parsed.success || parsed.data.fingerprint !== fingerprint) return null;
-    return parsed.data.status !== 'failed' && FINAL_REASONS.has(parsed.data.reason) ? parsed.data : null;
+    return { json: parsed.success ? parsed.data : null, othersPresent };
   } catch {
-    return null;
+    return { json: null, othersPresent };
   }
 }
 
