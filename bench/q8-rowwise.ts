@@ -24,7 +24,7 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { defaultConfig } from '../src/config/config.js';
 import { splitSentences } from '../src/stages/segment.js';
 import { rowwiseQuantized } from '../src/translation/rowwise-quantization.js';
-import type { Q8Activations } from '../src/translation/seq2seq.js';
+import type { Q8Activations } from '../src/translation/seq2seq-sessions.js';
 import { decodingOptions, type SentenceTranslation, Translator } from '../src/translation/translator.js';
 import { isUpToDate, makeModel } from '../tools/make-model.js';
 import type { PresetName } from '../tools/model/marian-config.js';
@@ -112,7 +112,7 @@ for (const mode of MODES) {
     ...decodingOptions(defaultConfig.translation),
     dtype: 'q8',
     q8Activations: mode,
-    threads: THREADS,
+    threadsPerWorker: THREADS,
     // The hook counts tokens before `</s>`; fixedOutputTokens counts `</s>` too.
     fixedTargetTokens: (sourceTokens) => fixedOutputTokens(sourceTokens) - 1,
   });

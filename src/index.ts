@@ -8,6 +8,7 @@ export { applyOverrides, configSchema, defaultConfig, loadConfig, parseConfig } 
 export type { ConfigOverrides, ModelSpec, PipelineConfig } from './config/config.js';
 export { runPipeline } from './run/pipeline.js';
 export type { RunEvents, RunOptions } from './run/pipeline.js';
+export { OutputDirError, OutputLockedError } from './run/output-lock.js';
 export { decodeArticle, listArticleFiles, readArticleFile } from './input/read.js';
 export type { ReadArticle, ReadWarning } from './input/read.js';
 export { findRepeatedLines, keepAllLines, removeBoilerplate } from './stages/clean.js';

@@ -40,7 +40,6 @@ export const GENERATOR_VERSION = 7;
 export const STAMP_FILE = 'generator-stamp.json';
 
 const SOURCE_PIECE_BIAS = -4;
-const EOS_BIAS = 0;
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -51,6 +50,11 @@ export interface MakeModelOptions {
   sourceLang?: SourceLang;
   /** Write only the JSON files (config, tokenizer), not the ONNX graphs. */
   configOnly?: boolean;
+  /**
+   * Output bias of `</s>` (default 0, as likely as any English piece). Tests of beam search raise it
+   * so that hypotheses end at different lengths and the stopping rules have work to do.
+   */
+  eosBias?: number;
 }
 
 export interface GeneratorStamp {
@@ -60,6 +64,7 @@ export interface GeneratorStamp {
   sourceLang: SourceLang;
   corpusSha256: string;
   configOnly: boolean;
+  eosBias: number;
 }
 
 /** The sample articles in input/ in the source language's script (Arabic or Latin), plus the English text in tools/corpus/. */
@@ -89,6 +94,7 @@ function stampFor(options: MakeModelOptions, { source, english }: { source: stri
     sourceLang,
     corpusSha256: createHash('sha256').update(source).update('\0').update(english).digest('hex'),
     configOnly: options.configOnly ?? false,
+    eosBias: options.eosBias ?? 0,
   };
 }
 
@@ -98,10 +104,10 @@ function stampFor(options: MakeModelOptions, { source, english }: { source: stri
  * below. `</s>` is no likelier than any English piece, so greedy decoding mostly runs to the length
  * limit: random weights stop at random lengths, and callers bound max_new_tokens.
  */
-export function finalLogitsBias(dims: MarianDims, vocabulary: MarianVocabulary): Float32Array {
+export function finalLogitsBias(dims: MarianDims, vocabulary: MarianVocabulary, eosBias = 0): Float32Array {
   const bias = new Float32Array(dims.vocabSize).fill(SOURCE_PIECE_BIAS);
   for (const id of vocabulary.targetPieceIds) bias[id] = 0;
-  bias[EOS_ID] = EOS_BIAS;
+  bias[EOS_ID] = eosBias;
   return bias;
 }
 
@@ -146,7 +152,7 @@ export async function makeModel(options: MakeModelOptions): Promise<void> {
   });
 
   if (!options.configOnly) {
-    const weights = randomMarianWeights(dims, seed, finalLogitsBias(dims, vocabulary));
+    const weights = randomMarianWeights(dims, seed, finalLogitsBias(dims, vocabulary, options.eosBias));
     await mkdir(path.join(staging, 'onnx'));
     await writeOnnxPair(path.join(staging, 'onnx'), 'encoder_model', buildEncoderGraph(weights));
     await writeOnnxPair(path.join(staging, 'onnx'), 'decoder_model_merged', buildMergedDecoderGraph(weights));

@@ -49,23 +49,33 @@ export function registerCacheCommand(program: Command): void {
           console.log(`no translation memory at ${file}; nothing to clear`);
           return;
         }
+        // A damaged file cannot be emptied row by row, whether the damage shows when it is opened or
+        // while it is cleared; it only holds what can be made again, so it goes as a whole.
+        const removeDamaged = (error: CacheCorruptError) => {
+          TranslationMemory.remove(file);
+          const all = options.model === undefined ? '' : ` (all models' translations, not only ${options.model}'s)`;
+          console.log(`removed the damaged translation memory ${file}${all}: ${error.message.split(';')[0]}; the next run starts a new one`);
+        };
         let memory: TranslationMemory;
         try {
           memory = TranslationMemory.open(file);
         } catch (error) {
-          if (!(error instanceof CacheCorruptError) || options.model !== undefined) throw error;
-          // A damaged file cannot be emptied row by row; it only holds what can be made again.
-          TranslationMemory.remove(file);
-          console.log(`removed the damaged translation memory ${file}; the next run starts a new one`);
+          if (!(error instanceof CacheCorruptError)) throw error;
+          removeDamaged(error);
           return;
         }
+        let deleted: number;
         try {
-          const deleted = memory.clear(options.model === undefined ? {} : { id: options.model });
-          const which = options.model === undefined ? '' : ` of ${options.model}`;
-          console.log(`deleted ${plural(deleted, 'cached translation')}${which} from ${file}`);
-        } finally {
+          deleted = memory.clear(options.model === undefined ? {} : { id: options.model });
+        } catch (error) {
           memory.close();
+          if (!(error instanceof CacheCorruptError)) throw error;
+          removeDamaged(error);
+          return;
         }
+        memory.close();
+        const which = options.model === undefined ? '' : ` of ${options.model}`;
+        console.log(`deleted ${plural(deleted, 'cached translation')}${which} from ${file}`);
       });
     });
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
 import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { basename, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import chardet from 'chardet';
@@ -16,11 +17,15 @@ import { LANGUAGES, type Language } from '../languages.js';
  *    do for the ASCII spaces, digits and punctuation of any UTF-16 text;
  * 3. any other NUL byte: binary;
  * 4. valid UTF-8;
- * 5. the legacy code pages these languages still arrive in, windows-1256 (Arabic) and windows-1258
- *    (Vietnamese): each candidate decoding is scored by how many of its letters sit in words of one
- *    plausible script (wrong code pages produce words mixing Arabic and Latin letters, or Latin
- *    letters that do not exist in Vietnamese); chardet's n-gram confidence breaks near-ties;
- * 6. otherwise UTF-8 with U+FFFD for the invalid bytes and an `invalid-utf8` warning, unless the result
+ * 5. UTF-8 with a few invalid bytes: when the valid multi-byte characters outnumber the invalid
+ *    sequences, the file is UTF-8 that got damaged (a legacy code page almost never forms a valid
+ *    multi-byte sequence), so it stays UTF-8 with U+FFFD and an `invalid-utf8` warning;
+ * 6. the legacy code pages these languages still arrive in, windows-1256 (Arabic) and windows-1258
+ *    (Vietnamese), only when UTF-8 fails broadly: each candidate decoding is scored by how many of
+ *    its letters sit in words of one plausible script (wrong code pages produce words mixing Arabic
+ *    and Latin letters, or Latin letters that do not exist in Vietnamese); chardet's n-gram
+ *    confidence breaks near-ties;
+ * 7. otherwise UTF-8 with U+FFFD for the invalid bytes and an `invalid-utf8` warning, unless the result
  *    is mostly not text, which makes it binary.
  */
 
@@ -66,15 +71,17 @@ export function decodeArticle(bytes: Buffer, path: string, id: string): ReadArti
       `${path}: the article is empty (${bytes.length === 0 ? 'no bytes' : 'only whitespace'}); remove the file or give it text`,
     );
   }
-  const warnings: ReadWarning[] = decoding.invalid ? [invalidBytesWarning(path, decoding.encoding)] : [];
+  const warnings: ReadWarning[] = decoding.invalid ? [invalidBytesWarning(path, decoding)] : [];
   return { id, source: { ...source, encoding: decoding.encoding }, text, warnings };
 }
 
-function invalidBytesWarning(path: string, encoding: DetectedEncoding): ReadWarning {
+function invalidBytesWarning(path: string, { encoding, text }: Decoding): ReadWarning {
   if (encoding === 'utf-8') {
+    const replaced = text.split('\uFFFD').length - 1;
+    const line = text.slice(0, text.indexOf('\uFFFD')).split(/\r\n?|\n/).length;
     return {
       reason: 'invalid-utf8',
-      message: `${path}: not valid UTF-8 nor windows-1256/1258; invalid bytes were replaced with U+FFFD; re-save the file as UTF-8`,
+      message: `${path}: not valid UTF-8 nor windows-1256/1258: ${replaced} invalid byte sequence${replaced === 1 ? '' : 's'} replaced with U+FFFD, the first on line ${line}; re-save the file as UTF-8`,
     };
   }
   return {
@@ -108,8 +115,10 @@ function decodeBytes(bytes: Buffer, path: string): Decoding {
     return utf8;
   }
 
-  const legacy = detectLegacyEncoding(bytes);
-  if (legacy) return { encoding: legacy, text: iconv.decode(bytes, legacy), invalid: false };
+  if (!mostlyValidUtf8(utf8.text)) {
+    const legacy = detectLegacyEncoding(bytes);
+    if (legacy) return { encoding: legacy, text: iconv.decode(bytes, legacy), invalid: false };
+  }
 
   if (textShare(utf8.text) < MIN_TEXT_SHARE) throw binary();
   return utf8;
@@ -158,6 +167,21 @@ function utf16WithoutBom(bytes: Buffer): Decoding | undefined {
   if (many / units < 0.1 || few / units > 0.01) return undefined;
   const decoding = decodeUtf16(bytes, oddZeros >= evenZeros ? 'utf-16le' : 'utf-16be');
   return !decoding.invalid && textShare(decoding.text) >= MIN_TEXT_SHARE ? decoding : undefined;
+}
+
+/**
+ * True when a lossy UTF-8 decoding has more valid non-ASCII characters than U+FFFD replacements
+ * (one per invalid sequence). Arabic or Vietnamese in a legacy code page decodes to almost nothing
+ * but replacements; UTF-8 with some damaged bytes keeps nearly all its characters.
+ */
+function mostlyValidUtf8(text: string): boolean {
+  let valid = 0;
+  let invalid = 0;
+  for (const character of text) {
+    if (character === '\uFFFD') invalid++;
+    else if (character.codePointAt(0)! > 0x7f) valid++;
+  }
+  return valid > invalid;
 }
 
 /** The legacy code pages of the languages that have one, each with how well a decoding fits its letters. */
@@ -291,17 +315,49 @@ export async function listArticleFiles(patterns: readonly string[], cwd: string 
 }
 
 /**
- * Reads one article from disk, at most `maxBytes` of it (a file that grows past the limit while being
- * read is still refused), and decodes it.
+ * The real paths of the folders articles may be read from: the input roots, symlinks resolved. A
+ * root that does not exist has no articles and is left out.
  */
-export async function readArticleFile(path: string, inputRoot: string, maxBytes: number): Promise<ReadArticle> {
+export async function realInputRoots(files: readonly ArticleFile[], cwd: string = process.cwd()): Promise<string[]> {
+  const roots = new Set(files.map((file) => resolve(cwd, file.inputRoot)));
+  const real = await Promise.all([...roots].map((root) => realpath(root).catch(() => null)));
+  return real.filter((root): root is string => root !== null);
+}
+
+function isInside(file: string, folder: string): boolean {
+  const relativePath = relative(folder, file);
+  return relativePath !== '' && !relativePath.startsWith(`..${sep}`) && relativePath !== '..' && !isAbsolute(relativePath);
+}
+
+/**
+ * Reads one article from disk, at most `maxBytes` of it (a file that grows past the limit while being
+ * read is still refused), and decodes it. With `roots` (real paths, see `realInputRoots`), a file whose
+ * real path lies outside all of them — a symlink out of the input folders — is refused instead.
+ * Anything but a regular file is refused without reading it: the file is opened non-blocking, so a
+ * FIFO (or a device) cannot hang the run.
+ */
+export async function readArticleFile(
+  path: string,
+  inputRoot: string,
+  maxBytes: number,
+  roots: readonly string[] | null = null,
+): Promise<ReadArticle> {
   let handle: FileHandle | undefined;
   let bytes: Buffer;
   try {
-    handle = await open(path, 'r');
+    const real = await realpath(path);
+    if (roots && !roots.some((root) => isInside(real, root))) {
+      throw new InputError(
+        path,
+        'unreadable',
+        `${path}: links to ${real}, outside the input folders, so it is not read; move the file into the input folder, or set input.followOutsideSymlinks: true`,
+      );
+    }
+    handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK);
     const stats = await handle.stat();
     if (!stats.isFile()) {
-      throw new InputError(path, 'unreadable', `${path}: not a regular file; narrow input.patterns to article files`);
+      const kind = stats.isFIFO() ? 'a named pipe (FIFO)' : stats.isSocket() ? 'a socket' : stats.isDirectory() ? 'a directory' : 'a device';
+      throw new InputError(path, 'unreadable', `${path}: not a regular file but ${kind}; remove it or narrow input.patterns to article files`);
     }
     if (stats.size > maxBytes) throw tooLarge(path, stats.size, maxBytes);
     bytes = await readAtMost(handle, maxBytes + 1, stats.size + 1);

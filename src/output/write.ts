@@ -161,6 +161,19 @@ function escapeMarkdown(text: string): string {
     .replace(/^(\s*)([-+=]|\d+[.)])(?=\s|$)/, (_match, space: string, marker: string) => `${space}\\${marker}`);
 }
 
+/** Characters that would end a Markdown line or hide in it: line breaks and other controls. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/gu;
+
+/**
+ * Text from a path or a message, for one line of Markdown: escaped like article text, and line
+ * breaks and other control characters shown as `\u000a` so that a file name cannot start a new
+ * block. Paths go in as text, not as code spans: a backtick in a name would close the span.
+ */
+function escapeInline(text: string): string {
+  return escapeMarkdown(text).replace(CONTROL, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 const BULLET_MARKER = /^\s*[-*+•·▪●◦–—]\s*/u;
 
 function unavailable(article: SummarizedArticle): string {
@@ -194,16 +207,16 @@ export function renderArticleMarkdown(article: SummarizedArticle): string {
   } else if (article.title !== null) {
     parts.push(block(lang, `# ${escapeMarkdown(article.title)}`));
   } else {
-    parts.push(`# ${escapeMarkdown(article.id)}`);
+    parts.push(`# ${escapeInline(article.id)}`);
   }
 
   const details = [
-    `Source: \`${article.source.path}\` (${article.source.encoding})`,
+    `Source: ${escapeInline(article.source.path)} (${article.source.encoding})`,
     `language: ${lang} (${article.language.confidence.toFixed(2)})`,
     `translation: ${article.translation.status}`,
   ];
   parts.push(`> ${details.join(' · ')}`);
-  if (article.translation.message) parts.push(`> ${escapeMarkdown(article.translation.message)}`);
+  if (article.translation.message) parts.push(`> ${escapeInline(article.translation.message)}`);
 
   parts.push('## Summary');
   if (article.summary.pairs.length === 0) parts.push('_(no summary: the article has no sentences)_');
@@ -243,6 +256,10 @@ export const manifestLineSchema = z
     source: z.string().describe('Input path.'),
     status: z.enum(ARTICLE_STATUSES),
     reason: z.enum(ARTICLE_REASONS).optional(),
+    output: z
+      .strictObject({ status: z.enum(['ok', 'partial']), reason: z.string().optional() })
+      .optional()
+      .describe('For a `skipped` article: the status and reason of the outputs it kept (`partial`, `model-unavailable`, …).'),
     outputs: z
       .strictObject({ json: z.string().optional(), md: z.string().optional() })
       .describe('Output files relative to the output directory; empty when none were written.'),
@@ -260,6 +277,8 @@ export interface ManifestEntry {
   source: string;
   status: ArticleStatus;
   reason?: ArticleReason;
+  /** For a `skipped` article: the status and reason of the outputs it kept. */
+  output?: { status: 'ok' | 'partial'; reason?: ArticleReason };
   outputs: { json?: string; md?: string };
   /**
    * The article, or its output from an earlier run for a skipped one; absent when the article never
@@ -275,6 +294,7 @@ export function manifestLine(entry: ManifestEntry): string {
     source: entry.source,
     status: entry.status,
     ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
+    ...(entry.output !== undefined ? { output: entry.output } : {}),
     outputs: { ...entry.outputs },
     language: entry.article ? { lang: entry.article.language.lang, confidence: entry.article.language.confidence } : null,
     summary: entry.article ? entry.article.summary.pairs.map((pair) => pair.target) : [],

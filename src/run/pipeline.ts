@@ -18,7 +18,9 @@ import {
   type ConfiguredModel,
   type PullProgress,
 } from '../models/store.js';
-import { listArticleFiles, readArticleFile, type ArticleFile, type ReadArticle } from '../input/read.js';
+import { assignArticleIds, type IdentifiedFile } from '../input/article-ids.js';
+import { listArticleFiles, readArticleFile, realInputRoots, type ReadArticle } from '../input/read.js';
+import { lockOutputDir, type OutputLock } from './output-lock.js';
 import { planArticle, type PreviousOutputs } from './plan.js';
 import { buildRunReport, type ArticleOutcome, type RunReport } from './report.js';
 import { segmentSentences } from '../stages/segment.js';
@@ -71,6 +73,8 @@ interface RunServices {
   memory: TranslationMemory | null;
   /** Hash of everything besides the input bytes that shapes an article's output. */
   settings: string;
+  /** Real paths articles may be read from (symlinks out of them are refused); null when any target is allowed. */
+  inputRoots: string[] | null;
 }
 
 /**
@@ -79,6 +83,16 @@ interface RunServices {
  * and never stops the others. Returns the run report, also written to `run-report.json`.
  */
 export async function runPipeline(options: RunOptions): Promise<RunReport> {
+  // One run per output folder (see output-lock.ts); --jsonl writes no files and needs none.
+  const lock = options.jsonl ? null : await lockOutputDir(options.config.output.dir);
+  try {
+    return await runHoldingOutput(options, lock);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): Promise<RunReport> {
   const { config, events = {} } = options;
   const startedAt = new Date();
   const outputDir = config.output.dir;
@@ -93,13 +107,14 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     const stale = await removeStaleTempFiles(outputDir);
     if (stale.length > 0) options.log?.info({ removed: stale }, 'removed temp files left by an interrupted run');
   }
-  const files = uniqueIds(await listArticleFiles(config.input.patterns));
+  const files = assignArticleIds(await listArticleFiles(config.input.patterns));
   // Said, not failed: an empty feed is a quiet night, but a mistyped --input looks just like one.
   if (files.length === 0) problem(`no articles match input.patterns (${config.input.patterns.join(', ')}); check --input or input.patterns`);
   events.onStart?.(files.length);
 
   const notDownloaded = await installModels(config, options, problem);
-  const services = await loadServices(config, (lang, message) => {
+  const inputRoots = config.input.followOutsideSymlinks ? null : await realInputRoots(files);
+  const services = await loadServices(config, inputRoots, (lang, message) => {
     // A model that failed to download was reported already; its load failing too is no news.
     if (lang === null || !notDownloaded.has(lang)) problem(message);
   });
@@ -133,7 +148,10 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
   // An output directory that cannot be written fails every article already; the run still reports.
   const writeRunFile = (name: string, text: () => string) =>
     writeFileAtomic(path.join(outputDir, name), text()).catch((error: Error) => problem(error.message));
-  if (!options.jsonl) {
+  if (lock?.lost) problem(`lost the lock on output folder ${outputDir} during the run (${lock.lost.message}); another run may have written there too, so run again`);
+  // A run that processed nothing (no input matched, stopped before the first article) has nothing
+  // to say about the articles on disk: the manifest stays as it was.
+  if (!options.jsonl && finished.length > 0) {
     // An interrupted run keeps the previous run's lines for the articles it never started, so the
     // manifest still lists every article whose outputs are on disk.
     const previous = finished.length < files.length ? await previousManifest(outputDir) : new Map<string, string>();
@@ -170,23 +188,6 @@ async function previousManifest(outputDir: string): Promise<Map<string, string>>
     }
   }
   return lines;
-}
-
-/** Two inputs with one stem (`a.txt`, `a.md`) would share outputs; the later ones keep their extension. */
-function uniqueIds(files: ArticleFile[]): (ArticleFile & { id: string })[] {
-  const seen = new Set<string>();
-  return files.map((file) => {
-    const stem = articleStem(file);
-    const id = seen.has(stem) ? `${stem}${path.extname(file.path)}` : stem;
-    seen.add(id);
-    return { ...file, id };
-  });
-}
-
-function articleStem(file: ArticleFile): string {
-  const relative = path.relative(file.inputRoot, file.path);
-  const name = relative.startsWith('..') || path.isAbsolute(relative) ? path.basename(file.path) : relative;
-  return name.slice(0, name.length - path.extname(name).length).split(path.sep).join('/');
 }
 
 /**
@@ -227,13 +228,14 @@ async function installModels(
 
 async function loadServices(
   config: PipelineConfig,
+  inputRoots: string[] | null,
   problem: (lang: string | null, message: string) => void,
 ): Promise<RunServices> {
   const detector = await LanguageDetector.create(routedLanguages(config.translation.models), config.detect);
   let memory: TranslationMemory | null = null;
   if (config.cache.enabled) {
     try {
-      memory = TranslationMemory.open(config.cache.path);
+      memory = TranslationMemory.openForRun(config.cache.path, (message) => problem(null, message));
     } catch (error) {
       problem(null, `translation memory not used: ${(error as Error).message}`);
     }
@@ -242,7 +244,7 @@ async function loadServices(
   let backend: ModelTranslationBackend;
   const pool = new TranslatorPool(config.translation, { onBatch: (batch) => backend.countBatch(batch.sentences) });
   backend = new ModelTranslationBackend(pool, memory, (lang, error) => problem(lang, `${lang}: ${error.message}`));
-  return { detector, backend, pool, memory, settings: await settingsHash(config, memory) };
+  return { detector, backend, pool, memory, settings: await settingsHash(config, memory), inputRoots };
 }
 
 /**
@@ -284,7 +286,7 @@ interface FileResult {
 }
 
 async function processFile(
-  file: ArticleFile & { id: string },
+  file: IdentifiedFile,
   config: PipelineConfig,
   services: RunServices,
   options: RunOptions,
@@ -302,7 +304,7 @@ async function processFile(
 
   let read: ReadArticle;
   try {
-    read = await timed(timings, 'read', () => readArticleFile(file.path, file.inputRoot, config.input.maxBytes));
+    read = await timed(timings, 'read', () => readArticleFile(file.path, file.inputRoot, config.input.maxBytes, services.inputRoots));
   } catch (error) {
     if (error instanceof InputError) return failed(error.reason, error.message);
     return failed('unreadable', `${file.path}: ${(error as Error).message}`);
@@ -313,9 +315,12 @@ async function processFile(
   if (!options.jsonl) {
     const decision = planArticle(fingerprint, await readPreviousOutputs(config.output.dir, outputs), { force: options.force ?? false });
     if (decision.action === 'skip') {
+      const { previous } = decision;
+      // What is on disk, for the exit code and the manifest: skipped is not the same as ok.
+      const output = { status: previous.status, ...(previous.reason ? { reason: previous.reason } : {}) } as ArticleOutcome['output'];
       return {
-        outcome: { id: file.id, status: 'skipped', reason: 'up-to-date', timings, sentencesTranslated: 0 },
-        manifestLine: manifestLine({ id: file.id, source: file.path, status: 'skipped', reason: 'up-to-date', outputs, article: decision.previous }),
+        outcome: { id: file.id, status: 'skipped', reason: 'up-to-date', output, timings, sentencesTranslated: 0 },
+        manifestLine: manifestLine({ id: file.id, source: file.path, status: 'skipped', reason: 'up-to-date', output, outputs, article: previous }),
         record: null,
       };
     }

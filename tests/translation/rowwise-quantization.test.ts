@@ -31,7 +31,7 @@ const settings = (lang: 'ar' | 'vi'): TranslatorOptions => ({
   numBeams: 1,
   noRepeatNgramSize: 0,
   repetitionPenalty: 1,
-  threads: 1,
+  threadsPerWorker: 1,
 });
 
 function allNodes(graph: OnnxTypes.IGraphProto): OnnxTypes.INodeProto[] {
