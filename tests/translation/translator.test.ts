@@ -222,7 +222,8 @@ describe('Translator on a generated tiny MarianMT model', () => {
   });
 
   it('with fixedTargetTokens, generates exactly that many tokens per input, even where the model wants to stop', async () => {
-    const fixedTargetTokens = (sourceTokens: number) => (sourceTokens % 2 === 0 ? 3 * sourceTokens + 20 : 2);
+    const lengthFor = (sourceTokens: number) => (sourceTokens % 2 === 0 ? 3 * sourceTokens + 20 : 2);
+    const fixedTargetTokens = (ids: readonly number[]) => lengthFor(ids.length);
     // A model whose `</s>` is likely: without the hook most outputs end early.
     const earlyEos = path.join(modelsDir, EARLY_EOS_MODEL.id);
     const fixed = await load({ fixedTargetTokens, modelDir: earlyEos });
@@ -231,7 +232,7 @@ describe('Translator on a generated tiny MarianMT model', () => {
       const results = await fixed.translate(sentences);
       expect(results.some((result) => result.sourceTokens % 2 === 0)).toBe(true);
       expect(results.some((result) => result.sourceTokens % 2 === 1)).toBe(true);
-      for (const result of results) expect(result.targetTokens).toBe(fixedTargetTokens(result.sourceTokens));
+      for (const result of results) expect(result.targetTokens).toBe(lengthFor(result.sourceTokens));
       const unfixed = await free.translate(sentences);
       expect(unfixed.filter((result, i) => result.targetTokens < results[i]!.targetTokens).length).toBeGreaterThan(1);
     } finally {
