@@ -112,7 +112,7 @@ async function main(options: { sentences: number; lang: Lang; preset: PresetName
   const indexed = inputs.map((input, index) => ({ ...input, index }));
   for (const batch of packBatches(indexed, BATCH_TOKENS)) {
     const outputs = await decode(sessions, batch, settings);
-    batch.forEach((input, row) => (batched[input.index] = outputs[row]!));
+    for (const [row, input] of batch.entries()) batched[input.index] = outputs[row]!;
   }
   const batchedMs = performance.now() - started;
   const parted: { sentence: number; step: number; gap: number }[] = [];

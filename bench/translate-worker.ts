@@ -108,7 +108,7 @@ async function loadRunner(job: WorkerJob, tokenize: (text: string) => number[]):
             decoder instanceof GenerateBaseline
               ? await decoder.generate(batch.map((input) => input.ids), lengths.map((length) => length - 1))
               : await decoder.generate(batch.map((input) => input.ids), lengths);
-          batch.forEach((input, row) => steps.set(input.index, outputs[row]!.length + 1));
+          for (const [row, input] of batch.entries()) steps.set(input.index, outputs[row]!.length + 1);
         }
         return indices.map((index) => steps.get(index)!);
       };

@@ -157,3 +157,34 @@ export interface SummarizedArticle extends TranslatedArticle {
 export function sentencesOf<S extends SourceSentence>(article: { paragraphs: { sentences: S[] }[] }): S[] {
   return article.paragraphs.flatMap((paragraph) => paragraph.sentences);
 }
+
+/**
+ * How an article's run ended. `ok`: every output written and every sentence that needed a model got
+ * one (QA flags are warnings and do not change this); `partial`: outputs written, but something is
+ * missing (untranslated sentences, replaced bytes); `failed`: no outputs (unreadable, binary, empty,
+ * too large, a stage threw); `skipped`: outputs already up to date.
+ */
+export const ARTICLE_STATUSES = ['ok', 'partial', 'failed', 'skipped'] as const;
+export type ArticleStatus = (typeof ARTICLE_STATUSES)[number];
+
+/** Why an article's status is what it is; README lists each with its fix. */
+export const ARTICLE_REASONS = [
+  // failed: the reader could not make an article of the file
+  'binary',
+  'empty',
+  'too-large',
+  'unreadable',
+  // failed: a stage threw, or the outputs could not be written
+  'stage-error',
+  'output-error',
+  // partial
+  'invalid-utf8',
+  'invalid-utf16',
+  'model-unavailable',
+  'untranslated-sentences',
+  // ok, kept as it is
+  'unsupported-language',
+  // skipped
+  'up-to-date',
+] as const;
+export type ArticleReason = (typeof ARTICLE_REASONS)[number];

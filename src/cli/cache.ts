@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { CacheCorruptError, TranslationMemory, type CacheStats } from '../translation/memory.js';
+import { TranslationMemory, type CacheStats } from '../translation/memory.js';
 import { loadConfig } from '../config/config.js';
+import { CacheCorruptError } from '../errors.js';
 
 interface CacheOptions {
   config?: string;

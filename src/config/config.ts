@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import fg from 'fast-glob';
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
+import { ConfigError, type ConfigIssue } from '../errors.js';
 
 /**
  * The shape of `pipeline.yaml`. Every key has a default, so an empty file is a valid config; unknown
@@ -197,31 +198,6 @@ export const DEFAULT_CONFIG_FILE = 'pipeline.yaml';
 /** JSON Schema of `pipeline.yaml` as a user writes it (every key optional). */
 export function configJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(configSchema, { io: 'input' });
-}
-
-export interface ConfigIssue {
-  /** Config file as the user named it, or the CLI flag the issue comes from. */
-  file: string;
-  /** 1-based; 0 when the issue has no position (a CLI flag, a missing file). */
-  line: number;
-  col: number;
-  /** Dotted key path, e.g. `run.concurrency`, `output.formats[1]`; empty for the whole file. */
-  path: string;
-  /** What is wrong and what is accepted. */
-  problem: string;
-}
-
-/** A config that cannot be used. `message` has one line per issue: `file:LINE:COL: path problem`. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(readonly issues: ConfigIssue[]) {
-    super(issues.map(formatConfigIssue).join('\n'));
-  }
-}
-
-export function formatConfigIssue(issue: ConfigIssue): string {
-  const where = issue.line > 0 ? `${issue.file}:${issue.line}:${issue.col}` : issue.file;
-  return `${where}: ${issue.path ? `${issue.path} ` : ''}${issue.problem}`;
 }
 
 /**

@@ -5,6 +5,7 @@ import chardet from 'chardet';
 import fg from 'fast-glob';
 import iconv from 'iconv-lite';
 import type { SourceArticle } from '../article.js';
+import { InputError } from '../errors.js';
 
 /**
  * Stage 1, read: bytes → text. The encoding is detected from the bytes, never from the file name:
@@ -21,20 +22,6 @@ import type { SourceArticle } from '../article.js';
  * 6. otherwise UTF-8 with U+FFFD for the invalid bytes and an `invalid-utf8` warning, unless the result
  *    is mostly not text, which makes it binary.
  */
-
-export type InputErrorReason = 'binary' | 'empty' | 'too-large' | 'unreadable';
-
-/** An article that cannot be read. The message names the file and the fix. */
-export class InputError extends Error {
-  override readonly name = 'InputError';
-  constructor(
-    readonly path: string,
-    readonly reason: InputErrorReason,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** Something the reader had to repair; the article is usable but its status should say so (`partial`). */
 export interface ReadWarning {
@@ -184,6 +171,7 @@ function detectLegacyEncoding(bytes: Buffer): 'windows-1256' | 'windows-1258' | 
     const text = iconv.decode(sample, encoding).normalize('NFC');
     return {
       encoding,
+      // biome-ignore lint/suspicious/noFocusedTests: a property named `fit`, not jasmine's focused test
       fit: textShare(text) >= MIN_TEXT_SHARE ? fit(text) : 0,
       confidence: confidence.get(encoding) ?? 0,
     };
@@ -225,6 +213,7 @@ function shareOfLettersInWords(text: string, wordFits: (word: string) => boolean
 }
 
 /** Controls other than whitespace, and U+FFFD, are what decoding binary data produces. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const NOT_TEXT = /[\u0000-\u0008\u000E-\u001F\u007F-\u009F\uFFFD]/gu;
 
 function textShare(text: string): number {
@@ -233,6 +222,7 @@ function textShare(text: string): number {
 }
 
 /** CR LF, CR, NEL, vertical tab, form feed and the Unicode line/paragraph separators. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: vertical tab and form feed are line breaks here
 const LINE_BREAK = /\r\n?|[\u000B\u000C\u0085\u2028\u2029]/g;
 
 /**
@@ -242,6 +232,7 @@ const LINE_BREAK = /\r\n?|[\u000B\u000C\u0085\u2028\u2029]/g;
  * direction of mixed Arabic/Latin runs; ZWNJ (U+200C), which Persian and Urdu spelling needs between
  * letters of one word; ZWJ (U+200D), which joins emoji sequences and Arabic-script letters.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
 const INVISIBLE = /[\u0000-\u0008\u000E-\u001F\u007F-\u009F\u00AD\u180E\u200B\u2060-\u2064\uFEFF]/g;
 
 /** Line endings unified to `\n`, invisible characters removed, then NFC. */

@@ -5,6 +5,7 @@ import path from 'node:path';
 import fg from 'fast-glob';
 import type { LanguageCode } from '../article.js';
 import type { ModelSpec } from '../config/config.js';
+import { ModelDownloadError, type ModelLabel, ModelUnavailableError } from '../errors.js';
 
 /**
  * The model store: configured models live in `<modelsDir>/<id>/` (the transformers.js local-model
@@ -48,47 +49,6 @@ export interface ModelManifest {
   source: string;
   pulledAt: string;
   files: Record<string, ManifestFile>;
-}
-
-/** What a caller needs to name a model in a message: which one, and how to fix it. */
-export interface ModelLabel {
-  /** e.g. `Xenova/opus-mt-ar-en (ar)`. */
-  name: string;
-  /** The command (or instruction) that fixes a missing or corrupt model. */
-  fix: string;
-}
-
-/**
- * A model that cannot be used: missing, corrupt or unloadable. One message says which model, where
- * it was looked for, which file is wrong, and the command that fixes it.
- */
-export class ModelUnavailableError extends Error {
-  override readonly name = 'ModelUnavailableError';
-
-  constructor(
-    readonly model: ModelLabel,
-    readonly modelDir: string,
-    /** The bad file relative to the model folder, when one file is to blame. */
-    readonly file: string | null,
-    readonly problem: string,
-    options?: { cause?: unknown },
-  ) {
-    const where = file ? path.join(modelDir, file) : `${modelDir}${path.sep}`;
-    super(`model ${model.name} is unavailable: ${where} ${problem}. Fix: ${model.fix}`, options);
-  }
-}
-
-/** A download that failed; the message names the URL, what went wrong and what to do. */
-export class ModelDownloadError extends Error {
-  override readonly name = 'ModelDownloadError';
-
-  constructor(
-    readonly url: string,
-    message: string,
-    readonly status?: number,
-  ) {
-    super(message);
-  }
 }
 
 export async function readManifest(modelDir: string): Promise<ModelManifest | null> {

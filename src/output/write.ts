@@ -3,12 +3,16 @@ import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promi
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import {
+  ARTICLE_REASONS,
+  ARTICLE_STATUSES,
+  type ArticleReason,
+  type ArticleStatus,
   type LanguageCode,
   type ModelUse,
   type SummarizedArticle,
   type TranslatedParagraph,
 } from '../article.js';
-import { ARTICLE_STATUSES, type ArticleStatus } from '../run/report.js';
+import { OutputError } from '../errors.js';
 
 /**
  * Stage 7, write: the article as JSON (for machines), as bilingual Markdown (for people) and as one
@@ -32,7 +36,7 @@ export const articleOutputSchema = z
     schemaVersion: z.literal(1),
     id: z.string().describe('Input path relative to the input root, without extension.'),
     status: z.enum(ARTICLE_STATUSES),
-    reason: z.string().optional().describe('Why the status is not `ok`.'),
+    reason: z.enum(ARTICLE_REASONS).optional().describe('Why the status is not `ok`.'),
     source: z.strictObject({
       path: z.string(),
       bytes: z.number().int().nonnegative(),
@@ -82,7 +86,7 @@ export type ArticleOutput = z.infer<typeof articleOutputSchema>;
 
 export interface ArticleMeta {
   status: ArticleStatus;
-  reason?: string;
+  reason?: ArticleReason;
   models: ModelUse[];
   /** Milliseconds per stage. */
   timings: Record<string, number>;
@@ -236,7 +240,7 @@ export const manifestLineSchema = z
     id: z.string(),
     source: z.string().describe('Input path.'),
     status: z.enum(ARTICLE_STATUSES),
-    reason: z.string().optional(),
+    reason: z.enum(ARTICLE_REASONS).optional(),
     outputs: z
       .strictObject({ json: z.string().optional(), md: z.string().optional() })
       .describe('Output files relative to the output directory; empty when none were written.'),
@@ -253,7 +257,7 @@ export interface ManifestEntry {
   id: string;
   source: string;
   status: ArticleStatus;
-  reason?: string;
+  reason?: ArticleReason;
   outputs: { json?: string; md?: string };
   /** Absent when the article never got through the pipeline (failed to read, for instance). */
   article?: SummarizedArticle;
@@ -276,35 +280,6 @@ export function manifestLine(entry: ManifestEntry): string {
 /** Output file names of an article, relative to the output directory (`news/001.json`). */
 export function outputFileNames(id: string, formats: readonly ('json' | 'md')[]): { json?: string; md?: string } {
   return Object.fromEntries(formats.map((format) => [format, `${id}.${format}`]));
-}
-
-/** Writing an output failed; the message names the file and the fix. Nothing was left half-written. */
-export class OutputError extends Error {
-  override readonly name = 'OutputError';
-  constructor(
-    readonly path: string,
-    readonly code: string | undefined,
-    cause: unknown,
-  ) {
-    super(`cannot write ${path}: ${(cause as Error).message}; ${OutputError.fixFor(code)}`, { cause });
-  }
-
-  private static fixFor(code: string | undefined): string {
-    switch (code) {
-      case 'EACCES':
-      case 'EPERM':
-      case 'EROFS':
-        return 'make the output directory writable or choose another with --output';
-      case 'ENOTDIR':
-      case 'EEXIST':
-        return 'part of the output path is a file, not a directory; choose another output directory with --output';
-      case 'ENOSPC':
-      case 'EDQUOT':
-        return 'free disk space and run again (finished articles are skipped)';
-      default:
-        return 'check the output directory and run again';
-    }
-  }
 }
 
 /** Temp files are `.<name>.<pid>.<8 hex>.tmp` beside their target, so a later run can find leftovers. */

@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
-import { sentencesOf, type SummarizedArticle } from '../article.js';
+import { type ArticleReason, type ArticleStatus, sentencesOf, type SummarizedArticle } from '../article.js';
 import { TranslationMemory } from '../translation/memory.js';
 import { keepAllLines, removeBoilerplate } from '../stages/clean.js';
 import type { PipelineConfig } from '../config/config.js';
@@ -17,8 +17,8 @@ import {
   type ConfiguredModel,
   type PullProgress,
 } from '../models/store.js';
-import { InputError, listArticleFiles, readArticleFile, type ArticleFile, type ReadArticle } from '../input/read.js';
-import { buildRunReport, type ArticleOutcome, type ArticleStatus, type RunReport } from './report.js';
+import { listArticleFiles, readArticleFile, type ArticleFile, type ReadArticle } from '../input/read.js';
+import { buildRunReport, type ArticleOutcome, type RunReport } from './report.js';
 import { segmentSentences } from '../stages/segment.js';
 import { summarizeArticle } from '../stages/summarize.js';
 import { translateArticle } from '../stages/translate.js';
@@ -35,6 +35,7 @@ import {
   writeFileAtomic,
   type ArticleOutput,
 } from '../output/write.js';
+import { InputError } from '../errors.js';
 
 /** Bumped when the same input and settings would give different outputs, so old outputs are redone. */
 const OUTPUT_GENERATION = 1;
@@ -288,7 +289,7 @@ async function processFile(
 ): Promise<FileResult> {
   const timings: Record<string, number> = {};
   const outputs = options.jsonl ? {} : outputFileNames(file.id, config.output.formats);
-  const failed = (reason: string, message: string): FileResult => {
+  const failed = (reason: ArticleReason, message: string): FileResult => {
     options.log?.error({ file: file.path, reason }, message);
     return {
       outcome: { id: file.id, status: 'failed', reason, message, timings, sentencesTranslated: 0 },
@@ -312,7 +313,7 @@ async function processFile(
     if (previous) {
       return {
         outcome: { id: file.id, status: 'skipped', reason: 'up-to-date', timings, sentencesTranslated: 0 },
-        manifestLine: JSON.stringify({
+        manifestLine: `${JSON.stringify({
           id: file.id,
           source: file.path,
           status: 'skipped',
@@ -320,7 +321,7 @@ async function processFile(
           outputs,
           language: previous.language,
           summary: previous.summary.pairs.map((pair) => pair.target),
-        }) + '\n',
+        })}\n`,
         record: null,
       };
     }
@@ -379,7 +380,7 @@ async function runStages(
 function articleStatus(
   read: ReadArticle,
   article: SummarizedArticle,
-): { status: ArticleStatus; reason?: string; message?: string } {
+): { status: ArticleStatus; reason?: ArticleReason; message?: string } {
   const { translation } = article;
   if (translation.status === 'model-unavailable') return { status: 'partial', reason: 'model-unavailable', message: translation.message };
   if (translation.status === 'partial') return { status: 'partial', reason: 'untranslated-sentences', message: translation.message };
@@ -390,7 +391,7 @@ function articleStatus(
 }
 
 /** Statuses whose output a rerun with the same input and settings would only make again. */
-const FINAL_REASONS = new Set([undefined, 'unsupported-language', 'invalid-utf8', 'invalid-utf16', 'model-unavailable']);
+const FINAL_REASONS = new Set<ArticleReason | undefined>([undefined, 'unsupported-language', 'invalid-utf8', 'invalid-utf16', 'model-unavailable']);
 
 /** The article's JSON from an earlier run when it is final and made from the same input and settings, and its Markdown is there too. */
 async function previousOutput(outputDir: string, outputs: { json?: string; md?: string }, fingerprint: string) {

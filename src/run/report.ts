@@ -1,19 +1,11 @@
 import { z } from 'zod';
-
-/**
- * How an article's run ended. `ok`: every output written and every sentence that needed a model got
- * one (QA flags are warnings and do not change this); `partial`: outputs written, but something is
- * missing (untranslated sentences, replaced bytes); `failed`: no outputs (unreadable, binary, empty,
- * too large, a stage threw); `skipped`: outputs already up to date.
- */
-export const ARTICLE_STATUSES = ['ok', 'partial', 'failed', 'skipped'] as const;
-export type ArticleStatus = (typeof ARTICLE_STATUSES)[number];
+import type { ArticleReason, ArticleStatus } from '../article.js';
 
 /** What the runner knows about one article when it is done with it. */
 export interface ArticleOutcome {
   id: string;
   status: ArticleStatus;
-  reason?: string;
+  reason?: ArticleReason;
   /** What happened, naming the file and the fix; for statuses other than `ok`. */
   message?: string;
   /** Milliseconds spent in each stage (`read`, `clean`, …, `write`). */

@@ -49,7 +49,7 @@ const LEADING_CLOSER = /^(["'”’»)\]]+)(\s+|$)/u;
 
 function lastWord(sentence: string): string {
   const words = sentence.trimEnd().split(/\s+/);
-  return (words[words.length - 1] ?? '').replace(/^["'“‘«(\[]+/u, '');
+  return (words[words.length - 1] ?? '').replace(/^["'“‘«([]+/u, '');
 }
 
 /**

@@ -157,7 +157,11 @@ function tfidf(terms: string[], vocabulary: Map<string, number>, idf: number[]):
 function similarityMatrix(vectors: TermVector[], vocabularySize: number): Float64Array[] {
   const n = vectors.length;
   const postings: { sentence: number; weight: number }[][] = Array.from({ length: vocabularySize }, () => []);
-  vectors.forEach((vector, sentence) => vector.ids.forEach((id, k) => postings[id]!.push({ sentence, weight: vector.weights[k]! })));
+  vectors.forEach((vector, sentence) => {
+    vector.ids.forEach((id, k) => {
+      postings[id]!.push({ sentence, weight: vector.weights[k]! });
+    });
+  });
   const matrix = Array.from({ length: n }, () => new Float64Array(n));
   for (const posting of postings) {
     for (let a = 0; a < posting.length; a++) {
@@ -248,7 +252,9 @@ export function chooseSummarySentences(article: string[], options: SummaryOption
   const titleWeights = new Map<number, number>();
   if (options.title) {
     const title = tfidf(extractor.terms(options.title), vocabulary, idf);
-    title.ids.forEach((id, k) => titleWeights.set(id, title.weights[k]!));
+    title.ids.forEach((id, k) => {
+      titleWeights.set(id, title.weights[k]!);
+    });
   }
 
   const relevance = vectors.map((vector, i) => {

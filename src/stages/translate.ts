@@ -8,7 +8,7 @@ import type {
   TranslatedSentence,
   TranslationInfo,
 } from '../article.js';
-import { ModelUnavailableError } from '../models/store.js';
+import { ModelUnavailableError } from '../errors.js';
 
 /** One sentence as a translation backend returns it. */
 export interface SentenceTarget {

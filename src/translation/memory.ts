@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { SentenceFlag } from '../article.js';
+import { CacheCorruptError, CacheError } from '../errors.js';
 
 /**
  * The translation memory: every sentence a model has translated, so that the same model never
@@ -46,16 +47,6 @@ export interface CacheStats {
   bytes: number;
   sentences: number;
   models: ModelStats[];
-}
-
-/** The cache file cannot be used; the message names the file and the fix. */
-export class CacheError extends Error {
-  override name = 'CacheError';
-}
-
-/** Raised when the file is not a readable SQLite database (damaged, truncated, or something else). */
-export class CacheCorruptError extends CacheError {
-  override name = 'CacheCorruptError';
 }
 
 const SCHEMA_VERSION = 1;

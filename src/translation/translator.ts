@@ -3,14 +3,8 @@ import path from 'node:path';
 import { AutoConfig, AutoTokenizer, env, LogLevel, type PreTrainedTokenizer } from '@huggingface/transformers';
 import type { LanguageCode, ModelUse, SentenceFlag } from '../article.js';
 import type { PipelineConfig } from '../config/config.js';
-import {
-  assertModelReady,
-  configuredModels,
-  ModelUnavailableError,
-  type ConfiguredModel,
-  type ModelDtype,
-  type ModelLabel,
-} from '../models/store.js';
+import { ModelUnavailableError, type ModelLabel } from '../errors.js';
+import { assertModelReady, configuredModels, type ConfiguredModel, type ModelDtype } from '../models/store.js';
 import type { DecodeInput, SearchSettings } from './decoder.js';
 import { InferencePool } from './inference-pool.js';
 
@@ -235,7 +229,7 @@ export class Translator {
         return { ids: input.ids, maxNewTokens: Math.ceil(this.options.maxNewTokensRatio * input.ids.length) + NEW_TOKENS_MARGIN };
       });
       const { outputs } = await this.pool.decode(inputs, this.search);
-      batch.forEach((input, row) => input.resolve(outputs[row]!));
+      for (const [row, input] of batch.entries()) input.resolve(outputs[row]!);
       this.options.onBatch?.({
         sentences: batch.length,
         sourceTokens: batch.reduce((sum, input) => sum + input.ids.length, 0),

@@ -2,8 +2,9 @@ import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyOverrides, ConfigError, defaultConfig, loadConfig, parseConfig } from '../../src/config/config.js';
+import { applyOverrides, defaultConfig, loadConfig, parseConfig } from '../../src/config/config.js';
 import { generatedFiles, repoRoot } from '../../tools/write-schema.js';
+import { ConfigError } from '../../src/errors.js';
 
 function configError(text: string, file?: string): ConfigError {
   try {

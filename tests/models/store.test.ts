@@ -3,20 +3,9 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  assertModelReady,
-  listModels,
-  MANIFEST_FILE,
-  ModelDownloadError,
-  modelFiles,
-  ModelUnavailableError,
-  pullModel,
-  readManifest,
-  verifyError,
-  verifyModel,
-  type PullProgress,
-} from '../../src/models/store.js';
+import { assertModelReady, listModels, MANIFEST_FILE, modelFiles, pullModel, readManifest, verifyError, verifyModel, type PullProgress } from '../../src/models/store.js';
 import { startHub, type FakeHub } from '../helpers/hub.js';
+import { ModelDownloadError, ModelUnavailableError } from '../../src/errors.js';
 
 const ID = 'Xenova/opus-mt-ar-en';
 const REVISION = 'main';

@@ -77,7 +77,7 @@ describe('greedy search', () => {
       session_options: { intraOpNumThreads: 1 },
     })) as PreTrainedModel;
     try {
-      let lengths = new Set<number>();
+      const lengths = new Set<number>();
       for (const rule of rules) {
         const settings: SearchSettings = { ...modelSearchSettings(sessions.info), ...rule, numBeams: 1 };
         for (const input of inputsFor(tokenizer, sentences)) {

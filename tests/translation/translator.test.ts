@@ -4,7 +4,7 @@ import path from 'node:path';
 import { env } from '@huggingface/transformers';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { defaultConfig, type PipelineConfig } from '../../src/config/config.js';
-import { ModelUnavailableError } from '../../src/models/store.js';
+import { ModelUnavailableError } from '../../src/errors.js';
 import { InferencePool } from '../../src/translation/inference-pool.js';
 import {
   hasRepetitionLoop,
