@@ -308,6 +308,36 @@ describe('Translator on a generated tiny MarianMT model', () => {
   });
 });
 
+describe('Translator decoding settings', () => {
+  const modelDir = path.join(inject('modelsDir'), 'Xenova', 'opus-mt-ar-en');
+  const base = {
+    modelDir,
+    model: { lang: 'ar' as const, id: 'Xenova/opus-mt-ar-en', revision: 'main', dtype: 'fp32' as const },
+    dtype: 'fp32' as const,
+    batchTokens: 512,
+    maxInputTokens: 512,
+    maxNewTokensRatio: 2,
+    noRepeatNgramSize: 0,
+    repetitionPenalty: 1,
+    threadsPerWorker: 1,
+  };
+
+  it("takes numBeams, lengthPenalty and earlyStopping from the model's generation_config.json unless set", async () => {
+    const byModel = await Translator.load(base);
+    const bySettings = await Translator.load({ ...base, numBeams: 2, lengthPenalty: 0.6, earlyStopping: 'never' });
+    try {
+      expect(byModel.search).toMatchObject({ numBeams: 4, lengthPenalty: 1, earlyStopping: false, renormalizeLogits: true });
+      expect(bySettings.search).toMatchObject({ numBeams: 2, lengthPenalty: 0.6, earlyStopping: 'never' });
+      const decode = vi.spyOn(InferencePool.prototype, 'decode');
+      await bySettings.translate(['قال الوزير إن الاجتماع سيعقد غدا.']);
+      expect(decode.mock.calls[0]![1]).toMatchObject({ numBeams: 2, lengthPenalty: 0.6, earlyStopping: 'never' });
+    } finally {
+      vi.restoreAllMocks();
+      await Promise.all([byModel.dispose(), bySettings.dispose()]);
+    }
+  });
+});
+
 describe('Translator.load', () => {
   const modelsDir = inject('modelsDir');
 
