@@ -1,7 +1,7 @@
 /**
  * Where the decode loop's time goes, on the opus-mt-base preset and NTREX-128 sentences:
  *
- *   npm run bench:decode-profile -- [--dtype q8|fp32] [--beams 1] [--sentences 64] [--lang ar] [--threads 2]
+ *   npm run bench:decode-profile -- [--dtype q8|fp32] [--q8-activations per-row|per-batch] [--beams 1] [--sentences 64] [--lang ar] [--threads 2]
  *
  * Decodes the Translator's 512-token batches in this process (no worker), output lengths fixed to the
  * English references as in bench:translate, and splits the wall time into the encoder's runs, the
@@ -15,7 +15,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type * as ort from 'onnxruntime-node';
 import type { ModelDtype } from '../src/models/store.js';
 import { decode, modelSearchSettings, type DecodeInput } from '../src/translation/decoder.js';
-import { openSeq2SeqSessions } from '../src/translation/seq2seq-sessions.js';
+import { openSeq2SeqSessions, type Q8Activations } from '../src/translation/seq2seq-sessions.js';
 import { packBatches } from '../src/translation/translator.js';
 import { repoRoot, sharedPath } from './shared-data.js';
 
@@ -33,7 +33,7 @@ function timed(session: ort.InferenceSession, onRun: (ms: number, rows: number) 
   }) as typeof session.run;
 }
 
-async function main(options: { dtype: ModelDtype; beams: number; sentences: number; lang: Lang; threads: number }): Promise<void> {
+async function main(options: { dtype: ModelDtype; q8Activations: Q8Activations; beams: number; sentences: number; lang: Lang; threads: number }): Promise<void> {
   env.allowRemoteModels = false;
   env.logLevel = LogLevel.ERROR;
   const dir = path.join(repoRoot, 'bench', '.models', 'Xenova', `opus-mt-${options.lang}-en`);
@@ -47,7 +47,7 @@ async function main(options: { dtype: ModelDtype; beams: number; sentences: numb
     const length = tokenizer.encode(english[line]!).length - 1;
     return { ids: tokenizer.encode(sources[line]!), maxNewTokens: length, minNewTokens: length };
   });
-  const sessions = await openSeq2SeqSessions(dir, { dtype: options.dtype, intraOpThreads: options.threads });
+  const sessions = await openSeq2SeqSessions(dir, { dtype: options.dtype, q8Activations: options.q8Activations, intraOpThreads: options.threads });
   const settings = { ...modelSearchSettings(sessions.info), numBeams: options.beams };
   // Warm up untimed.
   await decode(sessions, inputs.slice(0, 4), settings);
@@ -86,6 +86,7 @@ function positiveInteger(value: string): number {
 const program = new Command('bench:decode-profile')
   .description("Splits the decode loop's time into encoder, decoder and JavaScript.")
   .addOption(new Option('--dtype <dtype>', 'weights').choices(['q8', 'fp32']).default('q8'))
+  .addOption(new Option('--q8-activations <mode>', 'q8 activation scales').choices(['per-row', 'per-batch']).default('per-row'))
   .option('--beams <n>', 'beam width (1 = greedy)', positiveInteger, 1)
   .option('--sentences <n>', 'NTREX sentences', positiveInteger, 64)
   .addOption(new Option('--lang <lang>', 'source language').choices(['ar', 'vi']).default('ar'))

@@ -78,7 +78,7 @@ async function main(options: { sentences: number; lang: Lang; preset: PresetName
     ids: tokenizer.encode(sources[line]!),
     maxNewTokens: tokenizer.encode(english[line]!).length - 1,
   }));
-  const sessions = await openSeq2SeqSessions(dir, { dtype: 'fp32', intraOpThreads: THREADS });
+  const sessions = await openSeq2SeqSessions(dir, { dtype: 'fp32', q8Activations: 'per-batch', intraOpThreads: THREADS });
   const settings = { ...modelSearchSettings(sessions.info), numBeams: 1 };
   const generator = (await AutoModelForSeq2SeqLM.from_pretrained(dir, {
     local_files_only: true,

@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { AutoTokenizer, env, LogLevel, pipeline, type TranslationPipeline } from '@huggingface/transformers';
 import { defaultConfig } from '../src/config/config.js';
 import type { ModelDtype } from '../src/models/store.js';
+import type { Q8Activations } from '../src/translation/seq2seq-sessions.js';
 import { decodingOptions, packBatches, Translator } from '../src/translation/translator.js';
 import { GenerateBaseline } from './generate-baseline.js';
 import { OrtGreedyDecoder } from './ort-greedy.js';
@@ -16,7 +17,7 @@ import { OrtGreedyDecoder } from './ort-greedy.js';
  * bare onnxruntime greedy decoder.
  */
 export type Variant =
-  | { kind: 'translator'; beams: number; workers: number; threadsPerWorker: number }
+  | { kind: 'translator'; beams: number; workers: number; threadsPerWorker: number; q8Activations?: Q8Activations }
   | { kind: 'generate' }
   | { kind: 'naive-pipeline' }
   | { kind: 'ort-greedy' };
@@ -67,6 +68,7 @@ async function loadRunner(job: WorkerJob, tokenize: (text: string) => number[]):
         ...decodingOptions(translation),
         dtype: job.dtype,
         numBeams: variant.beams,
+        q8Activations: variant.q8Activations ?? translation.q8Activations,
         workers: variant.workers,
         threadsPerWorker: variant.threadsPerWorker,
         // The hook counts tokens before `</s>`; the bench counts `</s>` too.

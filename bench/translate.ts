@@ -3,7 +3,7 @@
  * writes first, against a bare decoder, and against the machine's matrix-multiply rate.
  *
  *   npm run bench:translate -- [--preset opus-mt-base|tiny] [--dtype q8,fp32] [--sentences N] [--lang ar,vi]
- *                              [--variants a,a4,g,b,c] [--pools 1x2,2x1] [--lengths reference|1.1x]
+ *                              [--variants a,a4,ab,g,b,c] [--pools 1x2,2x1] [--lengths reference|1.1x]
  *                              [--chunk N] [--repeat R] [--smoke]
  *
  * For each dtype and language, on the same sentences (NTREX-128 from ../shared/data/mt/ntrex128, or
@@ -11,6 +11,8 @@
  *   (a) the Translator (src/translation/translator.ts), greedy, with its decode loop in worker threads
  *       (`--pools`: workers × intra-op threads each), given `--chunk` sentences per call;
  *   (a4) the same with beam search, 4 beams;
+ *   (ab) (a) on the exported q8 graphs as they are (per-batch activation scales), as (g), (b), (c) run
+ *       them; (a) and (a4) take the config's `q8Activations` (per-row by default);
  *   (g) the Translator's former path: transformers.js `generate` on the same batches (bench/generate-baseline.ts);
  *   (b) transformers.js `pipeline('translation', dir)` called once per sentence;
  *   (c) a greedy decoder written directly on onnxruntime-node sessions, batched like (a), keeping
@@ -42,7 +44,7 @@ import { repoRoot, sharedPath } from './shared-data.js';
 import type { ChunkFigures, Variant, WorkerFigures, WorkerJob } from './translate-worker.js';
 
 type Lang = 'ar' | 'vi';
-type VariantName = 'a' | 'a4' | 'g' | 'b' | 'c';
+type VariantName = 'a' | 'a4' | 'ab' | 'g' | 'b' | 'c';
 type Lengths = 'reference' | '1.1x';
 
 interface Options {
@@ -73,7 +75,13 @@ interface LabelledVariant {
 function variantsFor(options: Options): LabelledVariant[] {
   const list: LabelledVariant[] = [];
   for (const name of options.variants) {
-    if (name === 'a' || name === 'a4') {
+    if (name === 'ab') {
+      list.push({
+        variant: { kind: 'translator', beams: 1, workers: 1, threadsPerWorker: 2, q8Activations: 'per-batch' },
+        label: '(ab) greedy 1×2, per-batch q8',
+        key: 'ab',
+      });
+    } else if (name === 'a' || name === 'a4') {
       const beams = name === 'a' ? 1 : 4;
       for (const { workers, threadsPerWorker } of options.pools) {
         const pool = `${workers}×${threadsPerWorker}`;
@@ -369,6 +377,7 @@ function targets(dtype: ModelDtype, variants: LabelledVariant[], pick: (key: str
       lines.push(check(`time ${beam}/${key}`, cost, '≤ 2.5', cost <= 2.5));
     }
   }
+  if (has('ab') && has('g')) lines.push(`${dtype}: ab/g = ${(tokensPerSecond(pick('ab')) / tokensPerSecond(pick('g'))).toFixed(2)} (same q8 graphs as (g))`);
   return lines;
 }
 
@@ -401,13 +410,12 @@ const program = new Command('bench:translate')
   .option('--dtype <list>', 'weights to measure: q8, fp32 or both', listOf<ModelDtype>(['q8', 'fp32']), ['q8', 'fp32'] as ModelDtype[])
   .option('--sentences <n>', 'sentences per language', positiveInteger, 64)
   .option('--lang <list>', 'source languages: ar, vi or both', listOf<Lang>(['ar', 'vi']), ['ar', 'vi'] as Lang[])
-  .option('--variants <list>', 'a (greedy), a4 (beam 4), g (generate path), b (naive loop), c (bare decoder)', listOf<VariantName>(['a', 'a4', 'g', 'b', 'c']), [
-    'a',
-    'a4',
-    'g',
-    'b',
-    'c',
-  ] as VariantName[])
+  .option(
+    '--variants <list>',
+    'a (greedy), a4 (beam 4), ab (greedy on the exported per-batch q8 graphs), g (generate path), b (naive loop), c (bare decoder)',
+    listOf<VariantName>(['a', 'a4', 'ab', 'g', 'b', 'c']),
+    ['a', 'a4', 'ab', 'g', 'b', 'c'] as VariantName[],
+  )
   .option('--pools <list>', 'Translator workers × intra-op threads each, e.g. 1x2,2x1', poolShapes, [{ workers: 1, threadsPerWorker: 2 }])
   .addOption(new Option('--lengths <mode>', 'output lengths: the English references, or 1.1 × source').choices(['reference', '1.1x']).default('reference'))
   .option('--chunk <n>', 'sentences per turn of each variant (and per Translator call)', positiveInteger, 32)

@@ -30,6 +30,23 @@ export interface SourceArticle {
   id: string;
   source: SourceFile;
   text: string;
+  /** For a web page: what it said about itself and how its article was found; absent for text files. */
+  page?: PageInfo;
+}
+
+/** An HTML article's page metadata (null where the page does not say) and the extraction method. */
+export interface PageInfo {
+  title: string | null;
+  byline: string | null;
+  published: string | null;
+  canonicalUrl: string | null;
+  siteName: string | null;
+  /** `<html lang>`: a hint, never trusted over language ID on the text. */
+  lang: string | null;
+  /** How the article was taken out of the page, e.g. `readability`. */
+  extraction: string;
+  /** What the extraction rules took out of the article's container (captions, related links…), and why. */
+  removed: { text: string; reason: string }[];
 }
 
 export type ParagraphKind = 'title' | 'bullet' | 'body';
@@ -90,9 +107,20 @@ export interface SegmentedArticle extends DetectedArticle {
  * QA flags on one translated sentence. They are warnings: the sentence still has its target.
  * `repetition-loop`: the output repeats an n-gram in a loop; `length-ratio`: output/input length is
  * out of bounds; `split-long-input`: the source was over the model's input limit and was translated
- * in pieces; `passthrough`: not translated (already English, or a foreign-language paragraph).
+ * in pieces; `passthrough`: not translated (already English, or a foreign-language paragraph);
+ * `number-missing`, `latin-token-missing`, `address-missing`: a number, a Latin-script name or code
+ * (in Arabic or Vietnamese text), or a URL or e-mail address of the source is not in the English.
  */
-export type SentenceFlag = 'repetition-loop' | 'length-ratio' | 'split-long-input' | 'passthrough';
+export const SENTENCE_FLAGS = [
+  'repetition-loop',
+  'length-ratio',
+  'split-long-input',
+  'passthrough',
+  'number-missing',
+  'latin-token-missing',
+  'address-missing',
+] as const;
+export type SentenceFlag = (typeof SENTENCE_FLAGS)[number];
 
 export interface TranslatedSentence extends SourceSentence {
   /** English text; null when no translation could be made (see the article's translation status). */
@@ -174,6 +202,7 @@ export const ARTICLE_REASONS = [
   'empty',
   'too-large',
   'unreadable',
+  'no-article',
   // failed: a stage threw, or the outputs could not be written
   'stage-error',
   'output-error',

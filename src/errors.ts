@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { ArticleReason } from './article.js';
 
-export type InputErrorReason = Extract<ArticleReason, 'binary' | 'empty' | 'too-large' | 'unreadable'>;
+export type InputErrorReason = Extract<ArticleReason, 'binary' | 'empty' | 'too-large' | 'unreadable' | 'no-article'>;
 
 // Configuration
 
@@ -99,9 +99,17 @@ export class CacheError extends Error {
   override name = 'CacheError';
 }
 
-/** Raised when the file is not a readable SQLite database (damaged, truncated, or something else). */
+/** Raised when the file is damaged, truncated or not an SQLite database; `detail` says what was found. */
 export class CacheCorruptError extends CacheError {
   override name = 'CacheCorruptError';
+  constructor(
+    file: string,
+    readonly detail: string,
+  ) {
+    super(
+      `translation memory ${file} is damaged or not an SQLite database (${detail}); run \`newsbridge cache clear\` or delete the file (the cache is rebuilt on the next run)`,
+    );
+  }
 }
 
 // Output

@@ -11,6 +11,7 @@ import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { languageByCode } from '../src/languages.js';
 import {
   EOS_ID,
   type MarianDims,
@@ -66,7 +67,7 @@ export interface GeneratorStamp {
   eosBias: number;
 }
 
-/** The sample articles in input/ split by script, plus the English text in tools/corpus/. */
+/** The sample articles in input/ in the source language's script (Arabic or Latin), plus the English text in tools/corpus/. */
 export async function loadCorpus(sourceLang: SourceLang): Promise<{ source: string; english: string }> {
   const inputDir = path.join(repoRoot, 'input');
   const files = (await readdir(inputDir)).filter((f) => f.endsWith('.txt')).sort();
@@ -75,7 +76,8 @@ export async function loadCorpus(sourceLang: SourceLang): Promise<{ source: stri
     const letters = text.match(/\p{L}/gu) ?? [];
     return letters.filter((c) => /\p{Script=Arabic}/u.test(c)).length > letters.length / 2;
   };
-  const source = texts.filter((t) => isArabic(t) === (sourceLang === 'ar')).join('\n');
+  const arabicScript = languageByCode(sourceLang)?.script === 'Arabic';
+  const source = texts.filter((t) => isArabic(t) === arabicScript).join('\n');
   if (source.trim() === '') {
     throw new Error(`${inputDir} has no ${sourceLang} article to train the tokenizer on; add one (a .txt file) and rerun`);
   }
@@ -193,6 +195,11 @@ function parseSeed(value: string): number {
   return seed;
 }
 
+function parseLanguage(value: string): SourceLang {
+  if (!/^[a-z]{2,3}$/.test(value)) throw new InvalidArgumentError('an ISO 639 code of 2–3 lowercase letters, e.g. ar, vi, id');
+  return value;
+}
+
 async function main(argv: string[]): Promise<void> {
   const program = new Command('model:make')
     .description('Generate a MarianMT model folder (Xenova opus-mt layout) with random weights')
@@ -200,7 +207,9 @@ async function main(argv: string[]): Promise<void> {
     .requiredOption('--out <dir>', 'output folder, e.g. bench/.models/Xenova/opus-mt-ar-en')
     .option('--seed <n>', 'random seed', parseSeed, 0)
     .addOption(
-      new Option('--source <lang>', 'source language of the tokenizer corpus').choices(['ar', 'vi']).default('ar'),
+      new Option('--source <lang>', 'source language (ISO 639 code); its script picks the tokenizer corpus')
+        .argParser(parseLanguage)
+        .default('ar'),
     )
     .option('--config-only', 'write the JSON files only, no ONNX graphs', false)
     .parse(argv);

@@ -3,9 +3,10 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { applyOverrides, DEFAULT_CONFIG_FILE, loadConfig, type PipelineConfig } from '../config/config.js';
+import { OutputDirError } from '../run/output-lock.js';
 import { runPipeline, type RunEvents } from '../run/pipeline.js';
 import { renderRunSummary, type RunReport } from '../run/report.js';
-import { progressReporter } from './models.js';
+import { progressReporter } from './shared.js';
 import { ConfigError } from '../errors.js';
 
 interface RunFlags {
@@ -41,7 +42,7 @@ export function registerRunCommand(program: Command): void {
     .option('--verbose', 'structured logs (pino, JSON lines) on stderr')
     .addHelpText(
       'after',
-      '\nExit codes: 0 every article ok or up to date; 2 some articles failed or are partial; 1 usage or config error;\n130 interrupted (SIGINT), 143 terminated (SIGTERM), 141 the reader of --jsonl closed it:\narticles in flight were finished, the rest left untouched.',
+      '\nExit codes: 0 every article\'s outputs ok; 2 some articles failed or their outputs are partial (skipped ones too); 1 usage,\nconfig or output-folder error;\n130 interrupted (SIGINT), 143 terminated (SIGTERM), 141 the reader of --jsonl closed it:\narticles in flight were finished, the rest left untouched.',
     )
     .action(async (flags: RunFlags) => {
       process.exitCode = await run(flags);
@@ -95,6 +96,10 @@ async function run(flags: RunFlags): Promise<number> {
   let report: RunReport;
   try {
     report = await runPipeline({ config, force: flags.force, jsonl, log, events: progress.events, signal: stop.signal });
+  } catch (error) {
+    if (!(error instanceof OutputDirError)) throw error;
+    process.stderr.write(`newsbridge run: ${error.message}\n`);
+    return EXIT.usage;
   } finally {
     progress.stop();
     process.off('SIGINT', onSignal);
@@ -104,7 +109,8 @@ async function run(flags: RunFlags): Promise<number> {
   process.stderr.write(`${renderRunSummary(report)}\n`);
   if (jsonlFailed) return EXIT.usage;
   if (report.interrupted) return exitOnStop;
-  return report.articles.failed + report.articles.partial > 0 ? EXIT.articles : EXIT.ok;
+  // The outputs as they stand, not only what this run did: skipping a partial output is not green.
+  return report.outputs.failed + report.outputs.partial > 0 ? EXIT.articles : EXIT.ok;
 }
 
 /**

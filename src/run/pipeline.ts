@@ -3,10 +3,11 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
-import { type ArticleReason, type ArticleStatus, sentencesOf, type SummarizedArticle } from '../article.js';
+import { type ArticleReason, type ArticleStatus, type CleanedArticle, sentencesOf, type SummarizedArticle } from '../article.js';
 import { TranslationMemory } from '../translation/memory.js';
-import { keepAllLines, removeBoilerplate } from '../stages/clean.js';
+import { keepAllLines, normalizeLine, removeBoilerplate, type RepeatedLines } from '../stages/clean.js';
 import type { PipelineConfig } from '../config/config.js';
+import { routedLanguages } from '../languages.js';
 import { detectLanguage, LanguageDetector } from '../stages/detect.js';
 import {
   assertModelReady,
@@ -17,7 +18,12 @@ import {
   type ConfiguredModel,
   type PullProgress,
 } from '../models/store.js';
-import { listArticleFiles, readArticleFile, type ArticleFile, type ReadArticle } from '../input/read.js';
+import { assignArticleIds, type IdentifiedFile } from '../input/article-ids.js';
+import { readArticleFile, realInputRoots } from '../input/read-file.js';
+import { listArticleFiles, type ReadArticle } from '../input/read.js';
+import { lockOutputDir, type OutputLock } from './output-lock.js';
+import { planArticle, type PreviousOutputs } from './plan.js';
+import { findRunRepeatedLines } from './repeated-lines.js';
 import { buildRunReport, type ArticleOutcome, type RunReport } from './report.js';
 import { segmentSentences } from '../stages/segment.js';
 import { summarizeArticle } from '../stages/summarize.js';
@@ -34,7 +40,10 @@ import {
   renderArticleMarkdown,
   writeFileAtomic,
   type ArticleOutput,
+  type OutputFiles,
 } from '../output/write.js';
+import { renderArticleHtml } from '../output/html.js';
+import { DIGEST_FILE, digestEntryFromManifest, digestEntryFromOutput, renderDigestHtml, type DigestEntry } from '../output/digest.js';
 import { InputError } from '../errors.js';
 
 /** Bumped when the same input and settings would give different outputs, so old outputs are redone. */
@@ -69,6 +78,8 @@ interface RunServices {
   memory: TranslationMemory | null;
   /** Hash of everything besides the input bytes that shapes an article's output. */
   settings: string;
+  /** Real paths articles may be read from (symlinks out of them are refused); null when any target is allowed. */
+  inputRoots: string[] | null;
 }
 
 /**
@@ -77,6 +88,16 @@ interface RunServices {
  * and never stops the others. Returns the run report, also written to `run-report.json`.
  */
 export async function runPipeline(options: RunOptions): Promise<RunReport> {
+  // One run per output folder (see output-lock.ts); --jsonl writes no files and needs none.
+  const lock = options.jsonl ? null : await lockOutputDir(options.config.output.dir);
+  try {
+    return await runHoldingOutput(options, lock);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): Promise<RunReport> {
   const { config, events = {} } = options;
   const startedAt = new Date();
   const outputDir = config.output.dir;
@@ -91,18 +112,22 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     const stale = await removeStaleTempFiles(outputDir);
     if (stale.length > 0) options.log?.info({ removed: stale }, 'removed temp files left by an interrupted run');
   }
-  const files = uniqueIds(await listArticleFiles(config.input.patterns));
+  const files = assignArticleIds(await listArticleFiles(config.input.patterns));
   // Said, not failed: an empty feed is a quiet night, but a mistyped --input looks just like one.
   if (files.length === 0) problem(`no articles match input.patterns (${config.input.patterns.join(', ')}); check --input or input.patterns`);
   events.onStart?.(files.length);
 
   const notDownloaded = await installModels(config, options, problem);
-  const services = await loadServices(config, (lang, message) => {
+  const inputRoots = config.input.followOutsideSymlinks ? null : await realInputRoots(files);
+  const services = await loadServices(config, inputRoots, (lang, message) => {
     // A model that failed to download was reported already; its load failing too is no news.
     if (lang === null || !notDownloaded.has(lang)) problem(message);
   });
+  // Once per run, before any article starts: which lines each site repeats across its articles.
+  const repeatedLines = config.clean.enabled ? await findRunRepeatedLines(files, config.input.maxBytes, inputRoots, options.signal) : {};
   const outcomes: ArticleOutcome[] = new Array(files.length);
   const manifest: string[] = new Array(files.length);
+  const digest: DigestEntry[] = new Array(files.length);
   const records = new OrderedWriter(options.jsonl);
   const queue = new PQueue({ concurrency: config.run.concurrency });
   const stop = () => queue.clear();
@@ -111,9 +136,10 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     // Stopped before the first article: nothing starts (an abort that already happened fires no event).
     if (!options.signal?.aborted) files.forEach((file, index) => {
       void queue.add(async () => {
-        const done = await processFile(file, config, services, options);
+        const done = await processFile(file, config, services, repeatedLines, options);
         outcomes[index] = done.outcome;
         manifest[index] = done.manifestLine;
+        digest[index] = done.digest;
         records.put(index, done.record);
         options.log?.info({ article: done.outcome }, 'article done');
         events.onArticle?.(done.outcome);
@@ -131,10 +157,13 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
   // An output directory that cannot be written fails every article already; the run still reports.
   const writeRunFile = (name: string, text: () => string) =>
     writeFileAtomic(path.join(outputDir, name), text()).catch((error: Error) => problem(error.message));
-  if (!options.jsonl) {
-    // An interrupted run keeps the previous run's lines for the articles it never started, so the
-    // manifest still lists every article whose outputs are on disk.
-    const previous = finished.length < files.length ? await previousManifest(outputDir) : new Map<string, string>();
+  if (lock?.lost) problem(`lost the lock on output folder ${outputDir} during the run (${lock.lost.message}); another run may have written there too, so run again`);
+  // An interrupted run keeps the previous run's lines for the articles it never started, so the
+  // manifest (and the digest) still list every article whose outputs are on disk.
+  const previous = !options.jsonl && finished.length < files.length ? await previousManifest(outputDir) : new Map<string, string>();
+  // A run that processed nothing (no input matched, stopped before the first article) has nothing
+  // to say about the articles on disk: the manifest and the digest stay as they were.
+  if (!options.jsonl && finished.length > 0) {
     const lines = files.map((file, index) => manifest[index] ?? previous.get(file.id));
     await writeRunFile('manifest.jsonl', () => lines.filter(Boolean).join(''));
   }
@@ -148,6 +177,14 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     interrupted: finished.length < files.length,
   });
   if (!options.jsonl) {
+    if (config.output.formats.includes('html') && finished.length > 0) {
+      const entries = files.flatMap((file, index) => {
+        const earlier = previous.get(file.id);
+        return digest[index] ?? (earlier ? [digestEntryFromManifest(manifestLineSchema.parse(JSON.parse(earlier)))] : []);
+      });
+      await writeRunFile(DIGEST_FILE, () => renderDigestHtml({ report, entries }));
+      report.problems = [...problems];
+    }
     await writeRunFile('run-report.json', () => `${JSON.stringify(report, null, 2)}\n`);
     // Said after the report was built, so the returned report is the one place that has it.
     report.problems = [...problems];
@@ -168,23 +205,6 @@ async function previousManifest(outputDir: string): Promise<Map<string, string>>
     }
   }
   return lines;
-}
-
-/** Two inputs with one stem (`a.txt`, `a.md`) would share outputs; the later ones keep their extension. */
-function uniqueIds(files: ArticleFile[]): (ArticleFile & { id: string })[] {
-  const seen = new Set<string>();
-  return files.map((file) => {
-    const stem = articleStem(file);
-    const id = seen.has(stem) ? `${stem}${path.extname(file.path)}` : stem;
-    seen.add(id);
-    return { ...file, id };
-  });
-}
-
-function articleStem(file: ArticleFile): string {
-  const relative = path.relative(file.inputRoot, file.path);
-  const name = relative.startsWith('..') || path.isAbsolute(relative) ? path.basename(file.path) : relative;
-  return name.slice(0, name.length - path.extname(name).length).split(path.sep).join('/');
 }
 
 /**
@@ -225,13 +245,14 @@ async function installModels(
 
 async function loadServices(
   config: PipelineConfig,
+  inputRoots: string[] | null,
   problem: (lang: string | null, message: string) => void,
 ): Promise<RunServices> {
-  const detector = await LanguageDetector.create(config.detect);
+  const detector = await LanguageDetector.create(routedLanguages(config.translation.models), config.detect);
   let memory: TranslationMemory | null = null;
   if (config.cache.enabled) {
     try {
-      memory = TranslationMemory.open(config.cache.path);
+      memory = TranslationMemory.openForRun(config.cache.path, (message) => problem(null, message));
     } catch (error) {
       problem(null, `translation memory not used: ${(error as Error).message}`);
     }
@@ -240,7 +261,7 @@ async function loadServices(
   let backend: ModelTranslationBackend;
   const pool = new TranslatorPool(config.translation, { onBatch: (batch) => backend.countBatch(batch.sentences) });
   backend = new ModelTranslationBackend(pool, memory, (lang, error) => problem(lang, `${lang}: ${error.message}`));
-  return { detector, backend, pool, memory, settings: await settingsHash(config, memory) };
+  return { detector, backend, pool, memory, settings: await settingsHash(config, memory), inputRoots };
 }
 
 /**
@@ -277,14 +298,16 @@ async function settingsHash(config: PipelineConfig, memory: TranslationMemory | 
 interface FileResult {
   outcome: ArticleOutcome;
   manifestLine: string;
+  digest: DigestEntry;
   /** The article record for `--jsonl`, when the article got through the stages. */
   record: ArticleOutput | null;
 }
 
 async function processFile(
-  file: ArticleFile & { id: string },
+  file: IdentifiedFile,
   config: PipelineConfig,
   services: RunServices,
+  repeatedLines: RepeatedLines,
   options: RunOptions,
 ): Promise<FileResult> {
   const timings: Record<string, number> = {};
@@ -294,34 +317,39 @@ async function processFile(
     return {
       outcome: { id: file.id, status: 'failed', reason, message, timings, sentencesTranslated: 0 },
       manifestLine: manifestLine({ id: file.id, source: file.path, status: 'failed', reason, outputs: {} }),
+      digest: { id: file.id, status: 'failed', reason, message, language: null, title: null, summary: [] },
       record: null,
     };
   };
 
   let read: ReadArticle;
   try {
-    read = await timed(timings, 'read', () => readArticleFile(file.path, file.inputRoot, config.input.maxBytes));
+    read = await timed(timings, 'read', () => readArticleFile(file.path, file.inputRoot, config.input.maxBytes, services.inputRoots));
   } catch (error) {
     if (error instanceof InputError) return failed(error.reason, error.message);
     return failed('unreadable', `${file.path}: ${(error as Error).message}`);
   }
   const article = { ...read, id: file.id };
-  const fingerprint = sha256(`${article.source.sha256}\n${services.settings}`);
+  let cleaned: CleanedArticle;
+  try {
+    cleaned = await timed(timings, 'clean', () =>
+      config.clean.enabled ? removeBoilerplate(article, { repeatedLines }) : keepAllLines(article),
+    );
+  } catch (error) {
+    return failed('stage-error', `${file.path}: ${(error as Error).stack ?? String(error)}`);
+  }
+  const fingerprint = articleFingerprint(cleaned, services.settings);
 
-  if (!options.force && !options.jsonl) {
-    const previous = await previousOutput(config.output.dir, outputs, fingerprint);
-    if (previous) {
+  if (!options.jsonl) {
+    const decision = planArticle(fingerprint, await readPreviousOutputs(config.output.dir, outputs), { force: options.force ?? false });
+    if (decision.action === 'skip') {
+      const { previous } = decision;
+      // What is on disk, for the exit code and the manifest: skipped is not the same as ok.
+      const output = { status: previous.status, ...(previous.reason ? { reason: previous.reason } : {}) } as ArticleOutcome['output'];
       return {
-        outcome: { id: file.id, status: 'skipped', reason: 'up-to-date', timings, sentencesTranslated: 0 },
-        manifestLine: `${JSON.stringify({
-          id: file.id,
-          source: file.path,
-          status: 'skipped',
-          reason: 'up-to-date',
-          outputs,
-          language: previous.language,
-          summary: previous.summary.pairs.map((pair) => pair.target),
-        })}\n`,
+        outcome: { id: file.id, status: 'skipped', reason: 'up-to-date', output, timings, sentencesTranslated: 0 },
+        manifestLine: manifestLine({ id: file.id, source: file.path, status: 'skipped', reason: 'up-to-date', output, outputs, article: previous }),
+        digest: digestEntryFromOutput(previous, { status: 'skipped', reason: 'up-to-date', page: outputs.html }),
         record: null,
       };
     }
@@ -329,7 +357,7 @@ async function processFile(
 
   let summarized: SummarizedArticle;
   try {
-    summarized = await runStages(article, config, services, timings);
+    summarized = await runStages(cleaned, config, services, timings);
   } catch (error) {
     return failed('stage-error', `${file.path}: ${(error as Error).stack ?? String(error)}`);
   }
@@ -342,6 +370,10 @@ async function processFile(
       await timed(timings, 'write', async () => {
         // The JSON goes last: it is what marks the article done for the next run.
         if (outputs.md) await writeFileAtomic(path.join(config.output.dir, outputs.md), renderArticleMarkdown(summarized));
+        if (outputs.html) {
+          const page = renderArticleHtml(summarized, { status, ...(reason ? { reason } : {}), ...(message ? { message } : {}) });
+          await writeFileAtomic(path.join(config.output.dir, outputs.html), page);
+        }
         record.timings = { ...timings };
         if (outputs.json) await writeFileAtomic(path.join(config.output.dir, outputs.json), `${JSON.stringify(record, null, 2)}\n`);
       });
@@ -353,20 +385,29 @@ async function processFile(
   return {
     outcome: { id: file.id, status, ...(reason ? { reason } : {}), ...(message ? { message } : {}), timings, sentencesTranslated },
     manifestLine: manifestLine({ id: file.id, source: file.path, status, ...(reason ? { reason } : {}), outputs, article: summarized }),
+    digest: digestEntryFromOutput(record, { status, ...(reason ? { reason } : {}), ...(message ? { message } : {}), page: outputs.html }),
     record,
   };
 }
 
-/** The stages, in order. */
+/**
+ * What an output is made from: the input bytes, the settings, and the lines removed from the article
+ * because its site repeats them. Only those lines: a change elsewhere in the site's repeated lines
+ * leaves the article's output as it was, and its fingerprint too.
+ */
+function articleFingerprint(cleaned: CleanedArticle, settings: string): string {
+  const repeated = cleaned.removed.filter((line) => line.reason === 'repeated-across-corpus').map((line) => normalizeLine(line.text));
+  const base = `${cleaned.source.sha256}\n${settings}`;
+  return sha256(repeated.length === 0 ? base : `${base}\n${JSON.stringify([...new Set(repeated)].sort())}`);
+}
+
+/** The stages after clean, in order. */
 async function runStages(
-  article: ReadArticle,
+  cleaned: CleanedArticle,
   config: PipelineConfig,
   services: RunServices,
   timings: Record<string, number>,
 ): Promise<SummarizedArticle> {
-  const cleaned = await timed(timings, 'clean', () =>
-    config.clean.enabled ? removeBoilerplate(article) : keepAllLines(article),
-  );
   const detected = await timed(timings, 'detect', () => detectLanguage(cleaned, services.detector));
   const segmented = await timed(timings, 'segment', () => segmentSentences(detected));
   const translated = await timed(timings, 'translate', () => translateArticle(segmented, services.backend));
@@ -390,19 +431,18 @@ function articleStatus(
   return { status: 'ok' };
 }
 
-/** Statuses whose output a rerun with the same input and settings would only make again. */
-const FINAL_REASONS = new Set<ArticleReason | undefined>([undefined, 'unsupported-language', 'invalid-utf8', 'invalid-utf16', 'model-unavailable']);
-
-/** The article's JSON from an earlier run when it is final and made from the same input and settings, and its Markdown is there too. */
-async function previousOutput(outputDir: string, outputs: { json?: string; md?: string }, fingerprint: string) {
-  if (!outputs.json) return null;
+/** What the last run left for an article: its JSON, parsed, and whether the other outputs are there. */
+async function readPreviousOutputs(outputDir: string, outputs: OutputFiles): Promise<PreviousOutputs> {
+  const others = Object.entries(outputs).filter(([format]) => format !== 'json');
+  const othersPresent = (
+    await Promise.all(others.map(([, name]) => stat(path.join(outputDir, name)).then(() => true, () => false)))
+  ).every(Boolean);
+  if (!outputs.json) return { json: null, othersPresent };
   try {
-    if (outputs.md) await stat(path.join(outputDir, outputs.md));
     const parsed = articleOutputSchema.safeParse(JSON.parse(await readFile(path.join(outputDir, outputs.json), 'utf8')));
-    if (!parsed.success || parsed.data.fingerprint !== fingerprint) return null;
-    return parsed.data.status !== 'failed' && FINAL_REASONS.has(parsed.data.reason) ? parsed.data : null;
+    return { json: parsed.success ? parsed.data : null, othersPresent };
   } catch {
-    return null;
+    return { json: null, othersPresent };
   }
 }
 

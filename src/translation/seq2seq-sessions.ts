@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ModelDtype } from '../models/store.js';
+import { rowwiseQuantized } from './rowwise-quantization.js';
 
 /** What the decode loop needs to know about a Marian model. */
 export interface Seq2SeqModelInfo {
@@ -37,8 +38,16 @@ export interface Seq2SeqSessions {
   release(): Promise<void>;
 }
 
+/**
+ * How q8 models quantize activations: `per-row` (each token of each sentence on its own scale, so a
+ * sentence translates the same whatever its batch mates; see rowwise-quantization.ts) or `per-batch`
+ * (the exported graphs as they are: one scale per tensor).
+ */
+export type Q8Activations = 'per-row' | 'per-batch';
+
 export interface SessionOptions {
   dtype: ModelDtype;
+  q8Activations: Q8Activations;
   /** onnxruntime intra-op threads per session. */
   intraOpThreads: number;
 }
@@ -54,8 +63,8 @@ export function onnxFile(modelDir: string, part: 'encoder_model' | 'decoder_mode
  * The bytes a session is created from. Every session goes through here, so a load-time rewrite of the
  * graph (such as per-row activation quantization for q8) has exactly one place to plug in.
  */
-export function prepareModelBytes(bytes: Uint8Array, _options: SessionOptions): Uint8Array {
-  return bytes;
+export function prepareModelBytes(bytes: Uint8Array, options: SessionOptions): Uint8Array {
+  return options.dtype === 'q8' && options.q8Activations === 'per-row' ? rowwiseQuantized(bytes) : bytes;
 }
 
 export async function readModelInfo(modelDir: string): Promise<Seq2SeqModelInfo> {

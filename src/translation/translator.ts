@@ -7,6 +7,8 @@ import { ModelUnavailableError, type ModelLabel } from '../errors.js';
 import { assertModelReady, configuredModels, type ConfiguredModel, type ModelDtype } from '../models/store.js';
 import type { DecodeInput, SearchSettings } from './decoder.js';
 import { InferencePool } from './inference-pool.js';
+import { preservationFlags } from './qa.js';
+import type { Q8Activations } from './seq2seq-sessions.js';
 
 /**
  * The Translator: one MarianMT model, fed batches of sentences packed by a token budget. The main
@@ -42,6 +44,8 @@ export interface TranslatorOptions {
   modelDir: string;
   model: ModelUse;
   dtype: ModelDtype;
+  /** How q8 weights quantize activations; default `per-row` (batch-invariant), as in the config. */
+  q8Activations?: Q8Activations;
   /** Source tokens per batch, padding included. */
   batchTokens: number;
   /**
@@ -137,7 +141,7 @@ export class Translator {
       const [tokenizer, config, pool] = await Promise.all([
         AutoTokenizer.from_pretrained(modelDir, { local_files_only: true }),
         AutoConfig.from_pretrained(modelDir, { local_files_only: true }),
-        InferencePool.open({ modelDir, session: { dtype: options.dtype, intraOpThreads: threads }, workers: options.workers ?? 1 }),
+        InferencePool.open({ modelDir, session: { dtype: options.dtype, q8Activations: options.q8Activations ?? 'per-row', intraOpThreads: threads }, workers: options.workers ?? 1 }),
       ]);
       const maxPositions = (config as unknown as { max_position_embeddings?: number }).max_position_embeddings ?? 512;
       return new Translator(options.model, { ...options, modelDir }, tokenizer, pool, maxPositions);
@@ -194,6 +198,7 @@ export class Translator {
       .map((output) => (output.length === 0 ? '' : this.tokenizer.decode(output, { skip_special_tokens: true }).trim()))
       .filter((piece) => piece !== '')
       .join(' ');
+    flags.push(...preservationFlags(text, target, this.model.lang));
     return { target, sourceTokens, targetTokens: targetIds.length, flags };
   }
 
@@ -403,6 +408,7 @@ export function decodingOptions(
 ): Pick<
   TranslatorOptions,
   | 'dtype'
+  | 'q8Activations'
   | 'batchTokens'
   | 'maxInputTokens'
   | 'maxNewTokensRatio'
@@ -413,10 +419,11 @@ export function decodingOptions(
   | 'repetitionPenalty'
   | 'lengthRatio'
 > {
-  const { dtype, batchTokens, maxInputTokens, maxNewTokensRatio, numBeams, lengthPenalty, earlyStopping } = config;
+  const { dtype, q8Activations, batchTokens, maxInputTokens, maxNewTokensRatio, numBeams, lengthPenalty, earlyStopping } = config;
   const { noRepeatNgramSize, repetitionPenalty, lengthRatio } = config;
   return {
     dtype,
+    q8Activations,
     batchTokens,
     maxInputTokens,
     maxNewTokensRatio,

@@ -18,6 +18,8 @@ export const MODELS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.ur
 export const TEST_MODELS = [
   { id: 'Xenova/opus-mt-ar-en', seed: 1, sourceLang: 'ar' },
   { id: 'Xenova/opus-mt-vi-en', seed: 2, sourceLang: 'vi' },
+  // A third source language with no row in src/languages.ts: tests/languages.test.ts runs it end to end.
+  { id: 'Xenova/opus-mt-id-en', seed: 3, sourceLang: 'id' },
 ] as const;
 
 /** A tiny ar→en model whose `</s>` is likely, so outputs end at different lengths (decoder tests). */

@@ -35,7 +35,7 @@ async function load(id: string, dtype: 'fp32' | 'q8' = 'fp32'): Promise<Loaded> 
     const dir = path.join(inject('modelsDir'), id);
     const [tokenizer, sessions] = await Promise.all([
       AutoTokenizer.from_pretrained(dir, { local_files_only: true }),
-      openSeq2SeqSessions(dir, { dtype, intraOpThreads: 1 }),
+      openSeq2SeqSessions(dir, { dtype, q8Activations: 'per-batch', intraOpThreads: 1 }),
     ]);
     model = { tokenizer, sessions };
     loaded.set(key, model);

@@ -16,7 +16,7 @@ describe('InferencePool on a generated tiny MarianMT model', () => {
   let ids: number[];
 
   beforeAll(async () => {
-    pool = await InferencePool.open({ modelDir, session: { dtype: 'fp32', intraOpThreads: 1 }, workers: 1 });
+    pool = await InferencePool.open({ modelDir, session: { dtype: 'fp32', q8Activations: 'per-batch', intraOpThreads: 1 }, workers: 1 });
     settings = { ...modelSearchSettings(pool.info), numBeams: 1 };
     translator = await Translator.load({
       modelDir,
