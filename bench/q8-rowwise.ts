@@ -118,7 +118,7 @@ for (const mode of MODES) {
     ...(options.beams === undefined ? {} : { numBeams: options.beams }),
     threadsPerWorker: THREADS,
     // The hook counts tokens before `</s>`; fixedOutputTokens counts `</s>` too.
-    fixedTargetTokens: (sourceTokens) => fixedOutputTokens(sourceTokens) - 1,
+    fixedTargetTokens: (ids) => fixedOutputTokens(ids.length) - 1,
   });
   console.log(`load ${mode}: ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }

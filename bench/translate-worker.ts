@@ -6,20 +6,34 @@ import { createInterface } from 'node:readline';
 import { AutoTokenizer, env, LogLevel, pipeline, type TranslationPipeline } from '@huggingface/transformers';
 import { defaultConfig } from '../src/config/config.js';
 import type { ModelDtype } from '../src/models/store.js';
+import type { Q8Activations } from '../src/translation/seq2seq-sessions.js';
 import { decodingOptions, packBatches, Translator } from '../src/translation/translator.js';
+import { GenerateBaseline } from './generate-baseline.js';
 import { OrtGreedyDecoder } from './ort-greedy.js';
 
-export type Variant = 'translator' | 'naive-pipeline' | 'ort-greedy';
+/**
+ * (a) the Translator (greedy, or beam search with `beams` > 1) on `workers` × `threadsPerWorker`;
+ * (g) the Translator's former transformers.js `generate` path; (b) the naive pipeline loop; (c) the
+ * bare onnxruntime greedy decoder.
+ */
+export type Variant =
+  | { kind: 'translator'; beams: number; workers: number; threadsPerWorker: number; q8Activations?: Q8Activations }
+  | { kind: 'generate' }
+  | { kind: 'naive-pipeline' }
+  | { kind: 'ort-greedy' };
 
 export interface WorkerJob {
   variant: Variant;
   lang: 'ar' | 'vi';
   dtype: ModelDtype;
   modelDir: string;
+  /** Intra-op threads of the variants that run on the calling thread ((g), (b), (c)). */
   threads: number;
   sentences: string[];
-  /** Sentences translated once before timing (not counted). */
-  warmUp: string[];
+  /** Per sentence: decoder steps to take, the final `</s>` included. */
+  steps: number[];
+  /** Sentences translated once before timing (not counted), by index. */
+  warmUp: number;
 }
 
 /** The answer to one `run`: the time for those sentences and the work done. */
@@ -28,6 +42,8 @@ export interface ChunkFigures {
   sentences: number;
   /** Decoder steps: every generated token, the final `</s>` included. */
   targetTokens: number;
+  /** Model input tokens, `</s>` included. */
+  sourceTokens: number;
 }
 
 /** The answer to `end`. */
@@ -37,32 +53,29 @@ export interface WorkerFigures {
   peakRssBytes: number;
 }
 
-/** Every output is this many tokens, `</s>` included, whatever the (random) weights would say. */
-export function fixedOutputTokens(sourceTokens: number): number {
-  return Math.round(1.1 * sourceTokens);
-}
+/** Translates sentences (by index into the job's list); resolves to the decoder steps each took. */
+type Runner = (indices: number[]) => Promise<number[]>;
 
-/** Translates a list of sentences; resolves to the decoder steps it took per sentence. */
-type Runner = (sentences: string[]) => Promise<number[]>;
-
-async function loadRunner(job: WorkerJob): Promise<{ run: Runner; tokenize: (text: string) => number[] }> {
+async function loadRunner(job: WorkerJob, tokenize: (text: string) => number[]): Promise<Runner> {
   const translation = defaultConfig.translation;
-  switch (job.variant) {
+  const { variant } = job;
+  const stepsOf = new Map(job.sentences.map((sentence, i) => [tokenize(sentence).join(','), job.steps[i]!]));
+  switch (variant.kind) {
     case 'translator': {
       const translator = await Translator.load({
         modelDir: job.modelDir,
         model: { lang: job.lang, id: `opus-mt-${job.lang}-en`, revision: 'main', dtype: job.dtype },
         ...decodingOptions(translation),
         dtype: job.dtype,
-        numBeams: 1,
-        threadsPerWorker: job.threads,
+        numBeams: variant.beams,
+        q8Activations: variant.q8Activations ?? translation.q8Activations,
+        workers: variant.workers,
+        threadsPerWorker: variant.threadsPerWorker,
         // The hook counts tokens before `</s>`; the bench counts `</s>` too.
-        fixedTargetTokens: (sourceTokens) => fixedOutputTokens(sourceTokens) - 1,
+        fixedTargetTokens: (ids) => stepsOf.get(ids.join(','))! - 1,
       });
-      return {
-        tokenize: (sentence) => translator.tokenize(sentence),
-        run: async (sentences) => (await translator.translate(sentences)).map((result) => result.targetTokens + 1),
-      };
+      return async (indices) =>
+        (await translator.translate(indices.map((i) => job.sentences[i]!))).map((result) => result.targetTokens + 1);
     }
     case 'naive-pipeline': {
       const translate = (await pipeline('translation', job.modelDir, {
@@ -71,45 +84,35 @@ async function loadRunner(job: WorkerJob): Promise<{ run: Runner; tokenize: (tex
         local_files_only: true,
         session_options: { intraOpNumThreads: job.threads, interOpNumThreads: 1 },
       })) as TranslationPipeline;
-      const tokenize = (sentence: string) => translate.tokenizer.encode(sentence);
-      return {
-        tokenize,
-        run: async (sentences) => {
-          const steps: number[] = [];
-          for (const sentence of sentences) {
-            const length = fixedOutputTokens(tokenize(sentence).length);
-            await translate(sentence, { min_new_tokens: length, max_new_tokens: length });
-            steps.push(length);
-          }
-          return steps;
-        },
+      return async (indices) => {
+        const steps: number[] = [];
+        for (const i of indices) {
+          const length = job.steps[i]!;
+          await translate(job.sentences[i]!, { min_new_tokens: length, max_new_tokens: length });
+          steps.push(length);
+        }
+        return steps;
       };
     }
+    case 'generate':
     case 'ort-greedy': {
-      // The transformers.js tokenizer, so the model gets the same ids as in the other variants.
-      const [decoder, tokenizer] = await Promise.all([
-        OrtGreedyDecoder.load(job.modelDir, job.dtype, job.threads),
-        AutoTokenizer.from_pretrained(job.modelDir, { local_files_only: true }),
-      ]);
-      const tokenize = (sentence: string) => tokenizer.encode(sentence);
-      return {
-        tokenize,
-        run: async (sentences) => {
-          const inputs = sentences.map((sentence, index) => ({ ids: tokenize(sentence), index }));
-          const steps: number[] = new Array<number>(sentences.length).fill(0);
-          for (const batch of packBatches(inputs, translation.batchTokens)) {
-            const lengths = batch.map((input) => fixedOutputTokens(input.ids.length));
-            const outputs = await decoder.generate(
-              batch.map((input) => input.ids),
-              lengths,
-            );
-            batch.forEach((input, row) => {
-              if (outputs[row]!.length !== lengths[row]! - 1) throw new Error('ort-greedy: an output has the wrong length');
-              steps[input.index] = lengths[row]!;
-            });
-          }
-          return steps;
-        },
+      const decoder =
+        variant.kind === 'generate'
+          ? await GenerateBaseline.load(job.modelDir, job.dtype, job.threads)
+          : await OrtGreedyDecoder.load(job.modelDir, job.dtype, job.threads);
+      return async (indices) => {
+        const inputs = indices.map((index) => ({ ids: tokenize(job.sentences[index]!), index }));
+        const steps = new Map<number, number>();
+        for (const batch of packBatches(inputs, translation.batchTokens)) {
+          const lengths = batch.map((input) => job.steps[input.index]!);
+          // (g) takes tokens before `</s>`, (c) decoder steps.
+          const outputs =
+            decoder instanceof GenerateBaseline
+              ? await decoder.generate(batch.map((input) => input.ids), lengths.map((length) => length - 1))
+              : await decoder.generate(batch.map((input) => input.ids), lengths);
+          for (const [row, input] of batch.entries()) steps.set(input.index, outputs[row]!.length + 1);
+        }
+        return indices.map((index) => steps.get(index)!);
       };
     }
   }
@@ -131,21 +134,28 @@ async function main(): Promise<void> {
   env.allowRemoteModels = false;
   env.logLevel = LogLevel.ERROR;
   const loadStarted = performance.now();
-  const runner = await loadRunner(job);
+  const tokenizer = await AutoTokenizer.from_pretrained(job.modelDir, { local_files_only: true });
+  const tokenize = (text: string) => tokenizer.encode(text);
+  const run = await loadRunner(job, tokenize);
   const loadMs = performance.now() - loadStarted;
-  await runner.run(job.warmUp);
+  await run(Array.from({ length: Math.min(job.warmUp, job.sentences.length) }, (_, i) => i));
   send({ ready: true });
 
-  const expected = job.sentences.map((sentence) => fixedOutputTokens(runner.tokenize(sentence).length));
   for (let message = await next(); !message.end; message = await next()) {
     const [first, end] = message.run as [number, number];
+    const indices = Array.from({ length: end - first }, (_, i) => first + i);
     const started = performance.now();
-    const steps = await runner.run(job.sentences.slice(first, end));
+    const steps = await run(indices);
     const ms = performance.now() - started;
-    if (steps.some((count, i) => count !== expected[first + i])) {
-      throw new Error(`${job.variant}: the outputs do not have the fixed lengths the bench asks for`);
+    if (steps.some((count, i) => count !== job.steps[first + i])) {
+      throw new Error(`${job.variant.kind}: the outputs do not have the fixed lengths the bench asks for`);
     }
-    const figures: ChunkFigures = { ms, sentences: steps.length, targetTokens: steps.reduce((sum, count) => sum + count, 0) };
+    const figures: ChunkFigures = {
+      ms,
+      sentences: steps.length,
+      targetTokens: steps.reduce((sum, count) => sum + count, 0),
+      sourceTokens: indices.reduce((sum, i) => sum + tokenize(job.sentences[i]!).length, 0),
+    };
     send(figures);
   }
   const figures: WorkerFigures = { loadMs, peakRssBytes: process.resourceUsage().maxRSS * 1024 };

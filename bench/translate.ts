@@ -1,20 +1,31 @@
 /**
- * Translation throughput: the Translator against what a user writes first and against the runtime's bound.
+ * Translation throughput: the Translator against its former transformers.js path, against what a user
+ * writes first, against a bare decoder, and against the machine's matrix-multiply rate.
  *
  *   npm run bench:translate -- [--preset opus-mt-base|tiny] [--dtype q8,fp32] [--sentences N] [--lang ar,vi]
+ *                              [--variants a,a4,ab,g,b,c] [--pools 1x2,2x1] [--lengths reference|1.1x]
  *                              [--chunk N] [--repeat R] [--smoke]
  *
  * For each dtype and language, on the same sentences (NTREX-128 from ../shared/data/mt/ntrex128, or
- * the sample articles in input/ when ../shared is absent) and 2 intra-op threads, it measures:
- *   (a) the Translator (src/translator.ts) with the default batch settings, given `--chunk` sentences
- *       per call (as the pipeline gives it the sentences of the articles in flight);
+ * the sample articles in input/ when ../shared is absent), it measures:
+ *   (a) the Translator (src/translation/translator.ts), greedy, with its decode loop in worker threads
+ *       (`--pools`: workers × intra-op threads each), given `--chunk` sentences per call;
+ *   (a4) the same with beam search, 4 beams;
+ *   (ab) (a) on the exported q8 graphs as they are (per-batch activation scales), as (g), (b), (c) run
+ *       them; (a) and (a4) take the config's `q8Activations` (per-row by default);
+ *   (g) the Translator's former path: transformers.js `generate` on the same batches (bench/generate-baseline.ts);
  *   (b) transformers.js `pipeline('translation', dir)` called once per sentence;
- *   (c) a greedy decoder written directly on onnxruntime-node sessions, batched like (a) (bench/ort-greedy.ts).
- * Generated models have random weights and stop at random lengths, so every output is fixed to
- * round(1.1 × source tokens) tokens, `</s>` included, in all three. Each variant runs in a process
- * of its own (its own peak RSS) and warms up untimed; then the three take turns, a chunk each, so a
- * burst of load from elsewhere on this shared machine falls on all of them alike; with `--repeat R`
- * each chunk counts its fastest of R passes.
+ *   (c) a greedy decoder written directly on onnxruntime-node sessions, batched like (a), keeping
+ *       every row until the longest ends (bench/ort-greedy.ts).
+ * Generated models have random weights and stop at random lengths, so every output's length is fixed:
+ * by default to the token count of the sentence's English reference in NTREX-128 (same line of
+ * newstest2019-src.eng.txt), so rows of a batch finish at different steps as real translations do;
+ * `--lengths 1.1x` fixes it to round(1.1 × source tokens) as before. (g), (b), (c) use 2 intra-op
+ * threads on their own thread. Each variant runs in a process of its own (its own peak RSS) and warms
+ * up untimed; then they take turns, a chunk each, so a burst of load from elsewhere on this shared
+ * machine falls on all of them alike; with `--repeat R` each chunk counts its fastest of R passes.
+ * The same run measures onnxruntime's int8 and fp32 matrix-multiply rate on 2 threads
+ * (bench/matmul-rate.ts) and prints each variant's useful multiply-accumulates per second as a share.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -22,22 +33,29 @@ import { readFile, readdir } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { AutoTokenizer, env, LogLevel } from '@huggingface/transformers';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ModelDtype } from '../src/models/store.js';
 import { splitSentences } from '../src/stages/segment.js';
 import { isUpToDate, makeModel } from '../tools/make-model.js';
-import type { PresetName } from '../tools/model/marian-config.js';
-import { sharedPath } from './shared-data.js';
+import { PRESETS, type MarianDims, type PresetName } from '../tools/model/marian-config.js';
 import { repoRoot } from '../tools/repo-root.js';
+import { matmulRate } from './matmul-rate.js';
+import { sharedPath } from './shared-data.js';
 import type { ChunkFigures, Variant, WorkerFigures, WorkerJob } from './translate-worker.js';
 
 type Lang = 'ar' | 'vi';
+type VariantName = 'a' | 'a4' | 'ab' | 'g' | 'b' | 'c';
+type Lengths = 'reference' | '1.1x';
 
 interface Options {
   preset: PresetName;
   dtype: ModelDtype[];
   sentences: number;
   lang: Lang[];
+  variants: VariantName[];
+  pools: { workers: number; threadsPerWorker: number }[];
+  lengths: Lengths;
   chunk: number;
   repeat: number;
   smoke: boolean;
@@ -45,12 +63,43 @@ interface Options {
 
 const THREADS = 2;
 const WARM_UP_SENTENCES = 8;
-const VARIANTS: { variant: Variant; label: string }[] = [
-  { variant: 'translator', label: '(a) Translator' },
-  { variant: 'naive-pipeline', label: '(b) pipeline, 1 by 1' },
-  { variant: 'ort-greedy', label: '(c) onnxruntime greedy' },
-];
 const NTREX_FILES: Record<Lang, string> = { ar: 'newstest2019-ref.arb.txt', vi: 'newstest2019-ref.vie.txt' };
+const NTREX_ENGLISH = 'newstest2019-src.eng.txt';
+
+interface LabelledVariant {
+  variant: Variant;
+  label: string;
+  /** The key ratios and targets refer to. */
+  key: string;
+}
+
+function variantsFor(options: Options): LabelledVariant[] {
+  const list: LabelledVariant[] = [];
+  for (const name of options.variants) {
+    if (name === 'ab') {
+      list.push({
+        variant: { kind: 'translator', beams: 1, workers: 1, threadsPerWorker: 2, q8Activations: 'per-batch' },
+        label: '(ab) greedy 1×2, per-batch q8',
+        key: 'ab',
+      });
+    } else if (name === 'a' || name === 'a4') {
+      const beams = name === 'a' ? 1 : 4;
+      for (const { workers, threadsPerWorker } of options.pools) {
+        const pool = `${workers}×${threadsPerWorker}`;
+        list.push({
+          variant: { kind: 'translator', beams, workers, threadsPerWorker },
+          label: `(${name}) Translator ${beams === 1 ? 'greedy' : 'beam 4'} ${pool}`,
+          key: `${name}@${workers}x${threadsPerWorker}`,
+        });
+      }
+    } else {
+      const kinds = { g: 'generate', b: 'naive-pipeline', c: 'ort-greedy' } as const;
+      const labels = { g: '(g) generate path', b: '(b) pipeline, 1 by 1', c: '(c) onnxruntime greedy' };
+      list.push({ variant: { kind: kinds[name] }, label: labels[name], key: name });
+    }
+  }
+  return list;
+}
 
 /** `bench/.models/Xenova/opus-mt-<lang>-en` for opus-mt-base; the tiny preset gets a folder of its own. */
 function modelDir(preset: PresetName, lang: Lang): string {
@@ -67,17 +116,20 @@ async function ensureModel(preset: PresetName, lang: Lang): Promise<string> {
   return options.out;
 }
 
-/** `count` lines spread evenly over the list, so long and short documents both come in. */
+/** `count` items spread evenly over the list, so long and short documents both come in. */
 function evenlySpaced<T>(items: readonly T[], count: number): T[] {
   if (items.length <= count) return [...items];
   return Array.from({ length: count }, (_, i) => items[Math.floor((i * items.length) / count)]!);
 }
 
-async function loadSentences(lang: Lang, count: number): Promise<{ sentences: string[]; source: string }> {
+/** Sentences to translate, each with its English reference when there is one (same NTREX line). */
+async function loadSentences(lang: Lang, count: number): Promise<{ pairs: { source: string; english?: string }[]; from: string }> {
   const ntrex = sharedPath(path.join('data/mt/ntrex128', NTREX_FILES[lang]));
   if (existsSync(ntrex)) {
-    const lines = (await readFile(ntrex, 'utf8')).split('\n').map((line) => line.trim()).filter((line) => line !== '');
-    return { sentences: evenlySpaced(lines, count), source: path.relative(repoRoot, ntrex) };
+    const read = async (file: string) => (await readFile(file, 'utf8')).split('\n').map((line) => line.trim());
+    const [sources, english] = await Promise.all([read(ntrex), read(sharedPath(path.join('data/mt/ntrex128', NTREX_ENGLISH)))]);
+    const pairs = sources.flatMap((source, i) => (source !== '' && english[i] ? [{ source, english: english[i] }] : []));
+    return { pairs: evenlySpaced(pairs, count), from: path.relative(repoRoot, ntrex) };
   }
   // Without ../shared: the sample articles of that language, split as the pipeline splits them.
   const inputDir = path.join(repoRoot, 'input');
@@ -90,7 +142,10 @@ async function loadSentences(lang: Lang, count: number): Promise<{ sentences: st
     for (const line of text.split('\n')) sentences.push(...splitSentences(line, lang).filter((s) => s.split(/\s+/u).length >= 3));
   }
   if (sentences.length === 0) throw new Error(`${inputDir} has no ${lang} article and ${ntrex} is absent: no ${lang} sentences to translate`);
-  return { sentences: evenlySpaced(sentences, count), source: `${path.relative(repoRoot, inputDir)}/ (sample articles; ../shared is absent)` };
+  return {
+    pairs: evenlySpaced(sentences, count).map((source) => ({ source })),
+    from: `${path.relative(repoRoot, inputDir)}/ (sample articles; ../shared is absent)`,
+  };
 }
 
 /** A variant's worker process, answering one JSON line per request (see bench/translate-worker.ts). */
@@ -98,7 +153,10 @@ class Worker {
   private readonly child: ChildProcess;
   private readonly replies: AsyncIterator<string>;
 
-  constructor(private readonly job: WorkerJob) {
+  constructor(
+    private readonly job: WorkerJob,
+    private readonly label: string,
+  ) {
     this.child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bench', 'translate-worker.ts')], {
       cwd: repoRoot,
       stdio: ['pipe', 'pipe', 'inherit'],
@@ -110,7 +168,7 @@ class Worker {
   async request<T>(message: object | null): Promise<T> {
     if (message) this.child.stdin!.write(`${JSON.stringify(message)}\n`);
     const reply = await this.replies.next();
-    if (reply.done) throw new Error(`the ${this.job.variant} worker (${this.job.dtype}, ${this.job.lang}) stopped; see its error above`);
+    if (reply.done) throw new Error(`the ${this.label} worker (${this.job.dtype}, ${this.job.lang}) stopped; see its error above`);
     return JSON.parse(reply.value) as T;
   }
 
@@ -124,11 +182,12 @@ class Worker {
 
 /** One variant's figures on one language and dtype. */
 interface VariantFigures {
-  variant: Variant;
+  key: string;
   lang: Lang;
   dtype: ModelDtype;
   sentences: number;
   targetTokens: number;
+  sourceTokens: number;
   /** Sum over the chunks of each chunk's fastest turn. */
   ms: number;
   loadMs: number;
@@ -136,12 +195,17 @@ interface VariantFigures {
 }
 
 /**
- * Measures the three variants on one language and dtype: their workers load and warm up, then time
- * the sentences chunk by chunk in turn (the order rotating), `repeat` times, keeping each chunk's
+ * Measures the variants on one language and dtype: their workers load and warm up, then time the
+ * sentences chunk by chunk in turn (the order rotating), `repeat` times, keeping each chunk's
  * fastest time, so a burst of load from elsewhere falls on all of them alike.
  */
-async function measure(job: Omit<WorkerJob, 'variant'>, chunk: number, repeat: number): Promise<VariantFigures[]> {
-  const workers = VARIANTS.map(({ variant }) => new Worker({ ...job, variant }));
+async function measure(
+  variants: LabelledVariant[],
+  job: Omit<WorkerJob, 'variant'>,
+  chunk: number,
+  repeat: number,
+): Promise<VariantFigures[]> {
+  const workers = variants.map(({ variant, label }) => new Worker({ ...job, variant }, label));
   await Promise.all(workers.map((worker) => worker.request(null)));
   const fastest: ChunkFigures[][] = workers.map(() => []);
   for (let pass = 0, round = 0; pass < repeat; pass++) {
@@ -156,12 +220,13 @@ async function measure(job: Omit<WorkerJob, 'variant'>, chunk: number, repeat: n
     }
   }
   const ends = await Promise.all(workers.map((worker) => worker.finish()));
-  return VARIANTS.map(({ variant }, v) => ({
-    variant,
+  return variants.map(({ key }, v) => ({
+    key,
     lang: job.lang,
     dtype: job.dtype,
     sentences: fastest[v]!.reduce((sum, f) => sum + f.sentences, 0),
     targetTokens: fastest[v]!.reduce((sum, f) => sum + f.targetTokens, 0),
+    sourceTokens: fastest[v]!.reduce((sum, f) => sum + f.sourceTokens, 0),
     ms: fastest[v]!.reduce((sum, f) => sum + f.ms, 0),
     loadMs: ends[v]!.loadMs,
     peakRssBytes: ends[v]!.peakRssBytes,
@@ -170,6 +235,7 @@ async function measure(job: Omit<WorkerJob, 'variant'>, chunk: number, repeat: n
 
 interface Totals {
   targetTokens: number;
+  sourceTokens: number;
   sentences: number;
   ms: number;
   peakRssBytes: number;
@@ -178,6 +244,7 @@ interface Totals {
 function total(figures: readonly VariantFigures[]): Totals {
   return {
     targetTokens: figures.reduce((sum, f) => sum + f.targetTokens, 0),
+    sourceTokens: figures.reduce((sum, f) => sum + f.sourceTokens, 0),
     sentences: figures.reduce((sum, f) => sum + f.sentences, 0),
     ms: figures.reduce((sum, f) => sum + f.ms, 0),
     peakRssBytes: Math.max(...figures.map((f) => f.peakRssBytes)),
@@ -186,76 +253,133 @@ function total(figures: readonly VariantFigures[]): Totals {
 
 const tokensPerSecond = (t: Totals) => t.targetTokens / (t.ms / 1000);
 
-function row(dtype: string, lang: string, label: string, t: Totals, translator: Totals): string {
-  const ratio = tokensPerSecond(translator) / tokensPerSecond(t);
+/**
+ * Multiply-accumulates of the weight matrices one output token needs (decoder: self-attention 4 d²,
+ * cross-attention query and output 2 d², FFN 2 d·ffn per layer, then the d × vocabulary output layer)
+ * and one source token needs (encoder: 4 d² + 2 d·ffn per layer, plus the cross-attention keys and
+ * values of every decoder layer, 2 d²). Attention over positions is left out (small at these lengths).
+ */
+function usefulMacs(dims: MarianDims, t: Totals): number {
+  const d = dims.dModel;
+  const perTarget = dims.decoderLayers * (6 * d * d + 2 * d * dims.ffnDim) + d * dims.vocabSize;
+  const perSource = dims.encoderLayers * (4 * d * d + 2 * d * dims.ffnDim) + dims.decoderLayers * 2 * d * d;
+  return perTarget * t.targetTokens + perSource * t.sourceTokens;
+}
+
+function row(dtype: string, lang: string, label: string, t: Totals, reference: Totals, share: number): string {
   return [
     dtype.padEnd(5),
     lang.padEnd(5),
-    label.padEnd(24),
-    tokensPerSecond(t).toFixed(1).padStart(10),
-    (t.sentences / (t.ms / 1000)).toFixed(2).padStart(8),
+    label.padEnd(30),
+    tokensPerSecond(t).toFixed(1).padStart(9),
+    (t.sentences / (t.ms / 1000)).toFixed(2).padStart(7),
     (t.ms / 1000).toFixed(1).padStart(7),
-    (t.peakRssBytes / 2 ** 20).toFixed(0).padStart(9),
-    ratio.toFixed(2).padStart(7),
+    (t.peakRssBytes / 2 ** 20).toFixed(0).padStart(8),
+    (tokensPerSecond(reference) / tokensPerSecond(t)).toFixed(2).padStart(6),
+    `${(100 * share).toFixed(1)}%`.padStart(8),
   ].join(' ');
 }
 
+/** Per sentence, the decoder steps every variant takes (`</s>` included). */
+async function outputSteps(dir: string, pairs: { source: string; english?: string }[], lengths: Lengths): Promise<number[]> {
+  const tokenizer = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
+  return pairs.map(({ source, english }) =>
+    lengths === 'reference' && english !== undefined
+      ? tokenizer.encode(english).length
+      : Math.round(1.1 * tokenizer.encode(source).length),
+  );
+}
+
 async function main(options: Options): Promise<void> {
+  env.allowRemoteModels = false;
+  env.logLevel = LogLevel.ERROR;
   const preset = options.smoke ? 'tiny' : options.preset;
   const count = options.smoke ? 8 : options.sentences;
+  const variants = variantsFor(options);
   const dirs = new Map<Lang, string>();
   for (const lang of options.lang) dirs.set(lang, await ensureModel(preset, lang));
-  const inputs = new Map<Lang, string[]>();
+  const inputs = new Map<Lang, { sentences: string[]; steps: number[] }>();
   for (const lang of options.lang) {
-    const { sentences, source } = await loadSentences(lang, count);
-    inputs.set(lang, sentences);
-    console.log(`${lang}: ${sentences.length} sentences from ${source}`);
+    const { pairs, from } = await loadSentences(lang, count);
+    const steps = await outputSteps(dirs.get(lang)!, pairs, options.lengths);
+    inputs.set(lang, { sentences: pairs.map((pair) => pair.source), steps });
+    const lengthNote = options.lengths === 'reference' && pairs[0]?.english ? 'English reference token counts' : 'round(1.1 × source tokens)';
+    console.log(`${lang}: ${pairs.length} sentences from ${from}; output lengths: ${lengthNote}, mean ${(steps.reduce((a, b) => a + b, 0) / steps.length).toFixed(1)}`);
   }
 
   const loadAtStart = loadavg();
+  const rates = { int8: [await matmulRate('int8', THREADS)], fp32: [await matmulRate('fp32', THREADS)] };
   const figures: VariantFigures[] = [];
   for (const dtype of options.dtype) {
     for (const lang of options.lang) {
-      const sentences = inputs.get(lang)!;
-      const results = await measure(
-        { lang, dtype, modelDir: dirs.get(lang)!, threads: THREADS, sentences, warmUp: sentences.slice(0, WARM_UP_SENTENCES) },
-        options.chunk,
-        options.repeat,
-      );
+      const { sentences, steps } = inputs.get(lang)!;
+      const job = { lang, dtype, modelDir: dirs.get(lang)!, threads: THREADS, sentences, steps, warmUp: WARM_UP_SENTENCES };
+      const results = await measure(variants, job, options.chunk, options.repeat);
       results.forEach((result, i) => {
-        console.log(`  ${dtype} ${lang} ${VARIANTS[i]!.label}: ${(result.ms / 1000).toFixed(1)} s (model load ${(result.loadMs / 1000).toFixed(1)} s)`);
+        console.log(`  ${dtype} ${lang} ${variants[i]!.label}: ${(result.ms / 1000).toFixed(1)} s (model load ${(result.loadMs / 1000).toFixed(1)} s)`);
       });
       figures.push(...results);
     }
   }
+  rates.int8.push(await matmulRate('int8', THREADS));
+  rates.fp32.push(await matmulRate('fp32', THREADS));
   const loadAtEnd = loadavg();
+  const peak = { q8: Math.max(...rates.int8), fp32: Math.max(...rates.fp32) };
 
   console.log(
     `\nbench:translate ${process.argv.slice(2).join(' ')} — ${preset} models, ${count} sentences per language in turns of ${options.chunk}, ${options.repeat} pass(es), ` +
-      `output fixed to round(1.1 × source tokens) incl. </s>, ${THREADS} intra-op threads; ` +
+      `output lengths ${options.lengths === 'reference' ? 'of the English references' : 'round(1.1 × source tokens)'} incl. </s>; ` +
       `${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}`,
   );
   console.log(`load average (1, 5, 15 min): ${loadAtStart.map((l) => l.toFixed(2)).join(', ')} at start, ${loadAtEnd.map((l) => l.toFixed(2)).join(', ')} at end`);
-  console.log('dtype lang  variant                      tok/s   sent/s  time s  RSS MiB  (a)/x');
-  const pick = (dtype: ModelDtype, langs: readonly string[], variant: Variant) =>
-    total(figures.filter((f) => f.dtype === dtype && langs.includes(f.lang) && f.variant === variant));
+  console.log(
+    `onnxruntime matrix-multiply rate, ${THREADS} threads (best of the runs before and after): int8 ${(peak.q8 / 1e9).toFixed(1)} GMAC/s, fp32 ${(peak.fp32 / 1e9).toFixed(1)} GMAC/s`,
+  );
+  const reference = variants[0]!;
+  console.log(`dtype lang  variant                            tok/s  sent/s  time s  RSS MiB  ${reference.key}/x  MAC share`);
+  const pick = (dtype: ModelDtype, langs: readonly string[], key: string) =>
+    total(figures.filter((f) => f.dtype === dtype && langs.includes(f.lang) && f.key === key));
+  const dims = PRESETS[preset];
   const summary: string[] = [];
   for (const dtype of options.dtype) {
     const groups: [string, readonly string[]][] = [...options.lang.map((lang): [string, string[]] => [lang, [lang]])];
     if (options.lang.length > 1) groups.push(['all', options.lang]);
     for (const [name, langs] of groups) {
-      const translator = pick(dtype, langs, 'translator');
-      for (const { variant, label } of VARIANTS) console.log(row(dtype, name, label, pick(dtype, langs, variant), translator));
+      const first = pick(dtype, langs, reference.key);
+      for (const { key, label } of variants) {
+        const t = pick(dtype, langs, key);
+        console.log(row(dtype, name, label, t, first, usefulMacs(dims, t) / (t.ms / 1000) / peak[dtype]));
+      }
     }
-    const all = (variant: Variant) => tokensPerSecond(pick(dtype, options.lang, variant));
-    const overNaive = all('translator') / all('naive-pipeline');
-    const overBound = all('translator') / all('ort-greedy');
-    summary.push(
-      `${dtype}: (a)/(b) = ${overNaive.toFixed(2)} (target ≥ 2: ${overNaive >= 2 ? 'met' : 'missed'}), ` +
-        `(a)/(c) = ${overBound.toFixed(2)} (target ≥ 0.8: ${overBound >= 0.8 ? 'met' : 'missed'})`,
-    );
+    summary.push(...targets(dtype, variants, (key) => pick(dtype, options.lang, key)));
   }
   console.log(`\n${summary.join('\n')}`);
+}
+
+/** The issue's targets, for each pool shape measured: ratios of one run. */
+function targets(dtype: ModelDtype, variants: LabelledVariant[], pick: (key: string) => Totals): string[] {
+  const has = (key: string) => variants.some((v) => v.key === key);
+  const lines: string[] = [];
+  const check = (label: string, value: number, goal: string, met: boolean) => `${dtype}: ${label} = ${value.toFixed(2)} (target ${goal}: ${met ? 'met' : 'missed'})`;
+  for (const { key } of variants.filter((v) => v.key.startsWith('a@'))) {
+    const greedy = tokensPerSecond(pick(key));
+    if (has('g')) {
+      const ratio = greedy / tokensPerSecond(pick('g'));
+      lines.push(dtype === 'q8' ? check(`${key}/g`, ratio, '≥ 2, at least 1.5', ratio >= 2) : check(`${key}/g`, ratio, '≥ 1.5', ratio >= 1.5));
+    }
+    if (has('b') && dtype === 'q8') {
+      const ratio = greedy / tokensPerSecond(pick('b'));
+      lines.push(check(`${key}/b`, ratio, '≥ 3', ratio >= 3));
+    }
+    if (has('c')) lines.push(`${dtype}: ${key}/c = ${(greedy / tokensPerSecond(pick('c'))).toFixed(2)}`);
+    const beam = key.replace('a@', 'a4@');
+    if (has(beam)) {
+      const cost = pick(beam).ms / pick(key).ms;
+      lines.push(check(`time ${beam}/${key}`, cost, '≤ 2.5', cost <= 2.5));
+    }
+  }
+  if (has('ab') && has('g')) lines.push(`${dtype}: ab/g = ${(tokensPerSecond(pick('ab')) / tokensPerSecond(pick('g'))).toFixed(2)} (same q8 graphs as (g))`);
+  return lines;
 }
 
 function positiveInteger(value: string): number {
@@ -273,12 +397,28 @@ function listOf<T extends string>(allowed: readonly T[]) {
   };
 }
 
+function poolShapes(value: string): Options['pools'] {
+  return value.split(',').map((item) => {
+    const match = /^(\d+)x(\d+)$/u.exec(item.trim());
+    if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) throw new InvalidArgumentError('expected WORKERSxTHREADS items, e.g. 1x2,2x1');
+    return { workers: Number(match[1]), threadsPerWorker: Number(match[2]) };
+  });
+}
+
 const program = new Command('bench:translate')
-  .description('Target tokens/s, sentences/s and peak RSS of the Translator, a naive pipeline loop and a bare onnxruntime decoder.')
+  .description('Target tokens/s, sentences/s, peak RSS and matrix-multiply share of the Translator and the decoders it is held against.')
   .addOption(new Option('--preset <preset>', 'generated model size').choices(['opus-mt-base', 'tiny']).default('opus-mt-base'))
   .option('--dtype <list>', 'weights to measure: q8, fp32 or both', listOf<ModelDtype>(['q8', 'fp32']), ['q8', 'fp32'] as ModelDtype[])
   .option('--sentences <n>', 'sentences per language', positiveInteger, 64)
   .option('--lang <list>', 'source languages: ar, vi or both', listOf<Lang>(['ar', 'vi']), ['ar', 'vi'] as Lang[])
+  .option(
+    '--variants <list>',
+    'a (greedy), a4 (beam 4), ab (greedy on the exported per-batch q8 graphs), g (generate path), b (naive loop), c (bare decoder)',
+    listOf<VariantName>(['a', 'a4', 'ab', 'g', 'b', 'c']),
+    ['a', 'a4', 'ab', 'g', 'b', 'c'] as VariantName[],
+  )
+  .option('--pools <list>', 'Translator workers × intra-op threads each, e.g. 1x2,2x1', poolShapes, [{ workers: 1, threadsPerWorker: 2 }])
+  .addOption(new Option('--lengths <mode>', 'output lengths: the English references, or 1.1 × source').choices(['reference', '1.1x']).default('reference'))
   .option('--chunk <n>', 'sentences per turn of each variant (and per Translator call)', positiveInteger, 32)
   .option('--repeat <n>', 'passes over the sentences; each chunk counts its fastest pass', positiveInteger, 1)
   .option('--smoke', 'quick check for CI: tiny models, 8 sentences per language', false)

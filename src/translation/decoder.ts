@@ -158,10 +158,14 @@ class TopCandidates {
     this.tokens = new Int32Array(k).fill(-1);
   }
 
+  /** Whether a candidate with this score would enter (a free slot takes any, even -Infinity). */
+  admits(score: number): boolean {
+    return score > this.scores[this.k - 1]! || this.beams[this.k - 1] === -1;
+  }
+
+  /** Inserts a candidate that `admits` accepted, dropping the k-th. */
   offer(score: number, beam: number, token: number): void {
-    const last = this.k - 1;
-    if (!(score > this.scores[last]!) && this.beams[last] !== -1) return;
-    let i = last;
+    let i = this.k - 1;
     while (i > 0 && (score > this.scores[i - 1]! || this.beams[i - 1] === -1)) {
       this.scores[i] = this.scores[i - 1]!;
       this.beams[i] = this.beams[i - 1]!;
@@ -207,7 +211,11 @@ async function beamSearch(
         logSoftmax(scores);
         processors.process(scores, { tokens: beam.tokens, maxNewTokens: sentence.maxNewTokens, minNewTokens: sentence.minNewTokens });
         if (settings.renormalizeLogits) logSoftmax(scores);
-        for (let v = 0; v < vocabSize; v++) top.offer(scores[v]! + beam.score, b, v);
+        for (let v = 0; v < vocabSize; v++) {
+          const score = scores[v]! + beam.score;
+          // Most tokens fall below the current k-th best: skip the insertion for them.
+          if (top.admits(score)) top.offer(score, b, v);
+        }
       });
       // Tokens generated once this step's token is appended (`</s>` included).
       const generatedLength = sentence.beams[0]!.tokens.length;

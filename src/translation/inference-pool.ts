@@ -70,7 +70,9 @@ const WORKER_FILE = path.join(path.dirname(here), `inference-worker${path.extnam
 /** Starts the worker script; from TypeScript sources (tsx, vitest) it registers tsx in the thread first. */
 function startWorker(setup: WorkerSetup): Worker {
   if (WORKER_FILE.endsWith('.js')) return new Worker(WORKER_FILE, { workerData: setup });
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(pathToFileURL(WORKER_FILE).href)}); })`;
+  // Resolved here, from this file, so the worker finds tsx whatever the working directory.
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(pathToFileURL(WORKER_FILE).href)}); })`;
   return new Worker(bootstrap, { eval: true, workerData: setup });
 }
 

@@ -79,12 +79,12 @@ export interface TranslatorOptions {
    */
   signal?: AbortSignal;
   /**
-   * For benchmarks: each input generates exactly this many tokens (for its source token count,
-   * `</s>` included), then `</s>`; an earlier `</s>` is suppressed and `maxNewTokensRatio` is ignored.
-   * Generated models with random weights stop at random lengths, so `bench:translate` fixes them to
-   * compare runtimes on the same work.
+   * For benchmarks: each input (its source ids, `</s>` included) generates exactly this many tokens,
+   * then `</s>`; an earlier `</s>` is suppressed and `maxNewTokensRatio` is ignored. Generated models
+   * with random weights stop at random lengths, so `bench:translate` fixes them to compare runtimes
+   * on the same work.
    */
-  fixedTargetTokens?: (sourceTokens: number) => number;
+  fixedTargetTokens?: (sourceIds: readonly number[]) => number;
 }
 
 /** Generated tokens allowed beyond `ratio × source tokens`, so very short inputs can still finish. */
@@ -249,7 +249,7 @@ export class Translator {
       const fixed = this.options.fixedTargetTokens;
       const inputs = batch.map((input): DecodeInput => {
         if (fixed) {
-          const length = fixed(input.ids.length);
+          const length = fixed(input.ids);
           return { ids: input.ids, maxNewTokens: length, minNewTokens: length };
         }
         return { ids: input.ids, maxNewTokens: Math.ceil(this.options.maxNewTokensRatio * input.ids.length) + NEW_TOKENS_MARGIN };

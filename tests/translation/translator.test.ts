@@ -4,8 +4,8 @@ import path from 'node:path';
 import { env } from '@huggingface/transformers';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { defaultConfig, type PipelineConfig } from '../../src/config/config.js';
+import { ModelUnavailableError, TranslationStoppedError } from '../../src/errors.js';
 import { InferencePool } from '../../src/translation/inference-pool.js';
-import { TranslationStoppedError } from '../../src/errors.js';
 import {
   hasRepetitionLoop,
   lengthRatioWithin,
@@ -18,7 +18,6 @@ import {
   type BatchTiming,
   type TranslatorOptions,
 } from '../../src/translation/translator.js';
-import { ModelUnavailableError } from '../../src/errors.js';
 import { EARLY_EOS_MODEL } from '../../tools/test-models.js';
 
 /** Whitespace-word count plus `</s>`: enough to exercise the splitting rules without a model. */
@@ -223,7 +222,8 @@ describe('Translator on a generated tiny MarianMT model', () => {
   });
 
   it('with fixedTargetTokens, generates exactly that many tokens per input, even where the model wants to stop', async () => {
-    const fixedTargetTokens = (sourceTokens: number) => (sourceTokens % 2 === 0 ? 3 * sourceTokens + 20 : 2);
+    const lengthFor = (sourceTokens: number) => (sourceTokens % 2 === 0 ? 3 * sourceTokens + 20 : 2);
+    const fixedTargetTokens = (ids: readonly number[]) => lengthFor(ids.length);
     // A model whose `</s>` is likely: without the hook most outputs end early.
     const earlyEos = path.join(modelsDir, EARLY_EOS_MODEL.id);
     const fixed = await load({ fixedTargetTokens, modelDir: earlyEos });
@@ -232,7 +232,7 @@ describe('Translator on a generated tiny MarianMT model', () => {
       const results = await fixed.translate(sentences);
       expect(results.some((result) => result.sourceTokens % 2 === 0)).toBe(true);
       expect(results.some((result) => result.sourceTokens % 2 === 1)).toBe(true);
-      for (const result of results) expect(result.targetTokens).toBe(fixedTargetTokens(result.sourceTokens));
+      for (const result of results) expect(result.targetTokens).toBe(lengthFor(result.sourceTokens));
       const unfixed = await free.translate(sentences);
       expect(unfixed.filter((result, i) => result.targetTokens < results[i]!.targetTokens).length).toBeGreaterThan(1);
     } finally {
@@ -304,6 +304,36 @@ describe('Translator on a generated tiny MarianMT model', () => {
         // The longest output allowed still fits the decoder's 512 positions with its start token and `</s>`.
         expect(input.maxNewTokens + 2).toBeLessThanOrEqual(512);
       }
+    }
+  });
+});
+
+describe('Translator decoding settings', () => {
+  const modelDir = path.join(inject('modelsDir'), 'Xenova', 'opus-mt-ar-en');
+  const base = {
+    modelDir,
+    model: { lang: 'ar' as const, id: 'Xenova/opus-mt-ar-en', revision: 'main', dtype: 'fp32' as const },
+    dtype: 'fp32' as const,
+    batchTokens: 512,
+    maxInputTokens: 512,
+    maxNewTokensRatio: 2,
+    noRepeatNgramSize: 0,
+    repetitionPenalty: 1,
+    threadsPerWorker: 1,
+  };
+
+  it("takes numBeams, lengthPenalty and earlyStopping from the model's generation_config.json unless set", async () => {
+    const byModel = await Translator.load(base);
+    const bySettings = await Translator.load({ ...base, numBeams: 2, lengthPenalty: 0.6, earlyStopping: 'never' });
+    try {
+      expect(byModel.search).toMatchObject({ numBeams: 4, lengthPenalty: 1, earlyStopping: false, renormalizeLogits: true });
+      expect(bySettings.search).toMatchObject({ numBeams: 2, lengthPenalty: 0.6, earlyStopping: 'never' });
+      const decode = vi.spyOn(InferencePool.prototype, 'decode');
+      await bySettings.translate(['قال الوزير إن الاجتماع سيعقد غدا.']);
+      expect(decode.mock.calls[0]![1]).toMatchObject({ numBeams: 2, lengthPenalty: 0.6, earlyStopping: 'never' });
+    } finally {
+      vi.restoreAllMocks();
+      await Promise.all([byModel.dispose(), bySettings.dispose()]);
     }
   });
 });
