@@ -34,15 +34,21 @@ export interface SourceArticle {
   page?: PageInfo;
 }
 
-/** An HTML article's page metadata (null where the page does not say) and the extraction method. */
-export interface PageInfo {
+/** What a web page says about itself; null where it says nothing. */
+export interface PageMetadata {
   title: string | null;
   byline: string | null;
+  /** As the page gives it (ISO 8601 in `article:published_time` or JSON-LD, mostly). */
   published: string | null;
+  /** `<link rel="canonical">`, else `og:url`. */
   canonicalUrl: string | null;
   siteName: string | null;
   /** `<html lang>`: a hint, never trusted over language ID on the text. */
   lang: string | null;
+}
+
+/** An HTML article's page metadata and the extraction method. */
+export interface PageInfo extends PageMetadata {
   /** How the article was taken out of the page, e.g. `readability`. */
   extraction: string;
   /** What the extraction rules took out of the article's container (captions, related links…), and why. */

@@ -13,7 +13,7 @@ export { decodeArticle, listArticleFiles } from './input/read.js';
 export { readArticleFile, readerFor } from './input/read-file.js';
 export { decodeHtml, htmlReader } from './input/html-reader.js';
 export { extractArticle } from './input/html-extract.js';
-export type { ExtractedArticle, NoArticle, PageMetadata } from './input/html-extract.js';
+export type { ExtractedArticle, NoArticle } from './input/html-extract.js';
 export type { ArticleReader } from './input/reader.js';
 export type { ReadArticle, ReadWarning } from './input/read.js';
 export { findRepeatedLines, keepAllLines, RepeatedLineFinder, removeBoilerplate, siteOf } from './stages/clean.js';

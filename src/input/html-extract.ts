@@ -2,6 +2,7 @@
 // linkedom builds a standard DOM; its types and Readability's are the DOM library's.
 import { Readability } from '@mozilla/readability';
 import { parseHTML } from 'linkedom';
+import type { PageMetadata } from '../article.js';
 
 /**
  * Article extraction from a web page: Mozilla Readability (on a linkedom DOM) finds the article's
@@ -10,19 +11,6 @@ import { parseHTML } from 'linkedom';
  * blocks become paragraphs, headings and list items each their own. No rule names a site: they read
  * tags, class names, link density and the shape of a block's text, so they hold for pages never seen.
  */
-
-/** What the page says about itself; null where it says nothing. */
-export interface PageMetadata {
-  title: string | null;
-  byline: string | null;
-  /** As the page gives it (ISO 8601 in `article:published_time` or JSON-LD, mostly). */
-  published: string | null;
-  /** `<link rel="canonical">`, else `og:url`. */
-  canonicalUrl: string | null;
-  siteName: string | null;
-  /** `<html lang>`: a hint only; language ID reads the text. */
-  lang: string | null;
-}
 
 export type BlockKind = 'heading' | 'item' | 'body';
 
