@@ -47,6 +47,11 @@ export function assignArticleIds(files: readonly ArticleFile[], cwd: string = pr
   });
 }
 
+/** The id of one file read on its own: the same rule as `assignArticleIds` for a run of one. */
+export function articleId(path: string, inputRoot: string): string {
+  return assignArticleIds([{ path, inputRoot }])[0]!.id;
+}
+
 function countBy(ids: readonly string[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const id of ids) counts.set(id.toLowerCase(), (counts.get(id.toLowerCase()) ?? 0) + 1);

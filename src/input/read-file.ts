@@ -3,7 +3,8 @@ import { open, realpath, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { InputError } from '../errors.js';
 import { htmlReader } from './html-reader.js';
-import { type ArticleFile, articleId, type ReadArticle } from './read.js';
+import { articleId } from './article-ids.js';
+import type { ArticleFile, ReadArticle } from './read.js';
 import type { ArticleReader } from './reader.js';
 import { textReader } from './text-reader.js';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { realpath, stat } from 'node:fs/promises';
-import { basename, extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { extname, resolve, } from 'node:path';
 import chardet from 'chardet';
 import fg from 'fast-glob';
 import iconv from 'iconv-lite';
@@ -270,17 +270,6 @@ const BLANK = /^[\s\u200C-\u200F\u061C\u202A-\u202E\u2066-\u2069]*$/u;
 
 function isBlank(text: string): boolean {
   return BLANK.test(text);
-}
-
-/**
- * The article id: its path relative to the input root, without extension, with `/` separators. A file
- * outside the root gets its bare name, so an id can never point outside the output directory.
- */
-export function articleId(path: string, inputRoot: string): string {
-  const relativePath = relative(inputRoot, path);
-  const inside = relativePath !== '' && !relativePath.startsWith('..') && !isAbsolute(relativePath);
-  const name = inside ? relativePath : basename(path);
-  return withoutExtension(name).split(sep).join('/');
 }
 
 /** The name without its extension; a compressed file loses both (`a.html.gz` → `a`). */
