@@ -4,7 +4,7 @@ import path from 'node:path';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import { sentencesOf, type SummarizedArticle } from '../article.js';
-import { TranslationMemory } from '../translation/memory.js';
+import { TranslationMemory, type TranslationStore } from '../translation/memory.js';
 import { keepAllLines, removeBoilerplate } from '../stages/clean.js';
 import type { PipelineConfig } from '../config/config.js';
 import { detectLanguage, LanguageDetector } from '../stages/detect.js';
@@ -22,7 +22,7 @@ import { buildRunReport, type ArticleOutcome, type ArticleStatus, type RunReport
 import { segmentSentences } from '../stages/segment.js';
 import { summarizeArticle } from '../stages/summarize.js';
 import { translateArticle } from '../stages/translate.js';
-import { ModelTranslationBackend } from '../translation/backend.js';
+import { ModelTranslationBackend, type ModelUsage } from '../translation/backend.js';
 import { decodingOptions, TranslatorPool } from '../translation/translator.js';
 import {
   articleOutputSchema,
@@ -61,11 +61,11 @@ export interface RunOptions {
 }
 
 /** The services the stages use, loaded once per run and shared by every article. */
-interface RunServices {
+export interface RunServices {
   detector: LanguageDetector;
   backend: ModelTranslationBackend;
   pool: TranslatorPool;
-  memory: TranslationMemory | null;
+  memory: TranslationStore | null;
   /** Hash of everything besides the input bytes that shapes an article's output. */
   settings: string;
 }
@@ -123,14 +123,39 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
   } finally {
     options.signal?.removeEventListener('abort', stop);
     await services.pool.dispose();
-    services.memory?.close();
+    await services.memory?.close();
   }
 
+  return finishRun({ config, startedAt, files, outcomes, manifest, usage: services.backend.usage, problems, problem, jsonl: options.jsonl });
+}
+
+/** A run whose articles are done (or that was stopped), as `finishRun` needs it. */
+export interface FinishedRun {
+  config: PipelineConfig;
+  startedAt: Date;
+  /** Every article listed, in input order. */
+  files: readonly (ArticleFile & { id: string })[];
+  /** By index into `files`; holes for articles an interrupted run never finished. */
+  outcomes: readonly ArticleOutcome[];
+  manifest: readonly string[];
+  usage: ModelUsage;
+  problems: string[];
+  problem(message: string): void;
+  jsonl?: NodeJS.WritableStream;
+}
+
+/**
+ * Writes `manifest.jsonl` and `run-report.json` (unless the records went to `--jsonl`) and returns
+ * the run report; the embedded runner and a run on the queue end alike.
+ */
+export async function finishRun(run: FinishedRun): Promise<RunReport> {
+  const { config, files, outcomes, manifest, problems, problem } = run;
+  const outputDir = config.output.dir;
   const finished = outcomes.filter(Boolean);
   // An output directory that cannot be written fails every article already; the run still reports.
   const writeRunFile = (name: string, text: () => string) =>
     writeFileAtomic(path.join(outputDir, name), text()).catch((error: Error) => problem(error.message));
-  if (!options.jsonl) {
+  if (!run.jsonl) {
     // An interrupted run keeps the previous run's lines for the articles it never started, so the
     // manifest still lists every article whose outputs are on disk.
     const previous = finished.length < files.length ? await previousManifest(outputDir) : new Map<string, string>();
@@ -138,15 +163,15 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     await writeRunFile('manifest.jsonl', () => lines.filter(Boolean).join(''));
   }
   const report = buildRunReport({
-    startedAt,
+    startedAt: run.startedAt,
     finishedAt: new Date(),
     listed: files.length,
     outcomes: finished,
-    ...services.backend.usage,
+    ...run.usage,
     problems,
     interrupted: finished.length < files.length,
   });
-  if (!options.jsonl) {
+  if (!run.jsonl) {
     await writeRunFile('run-report.json', () => `${JSON.stringify(report, null, 2)}\n`);
     // Said after the report was built, so the returned report is the one place that has it.
     report.problems = [...problems];
@@ -170,7 +195,7 @@ async function previousManifest(outputDir: string): Promise<Map<string, string>>
 }
 
 /** Two inputs with one stem (`a.txt`, `a.md`) would share outputs; the later ones keep their extension. */
-function uniqueIds(files: ArticleFile[]): (ArticleFile & { id: string })[] {
+export function uniqueIds(files: ArticleFile[]): (ArticleFile & { id: string })[] {
   const seen = new Set<string>();
   return files.map((file) => {
     const stem = articleStem(file);
@@ -190,9 +215,9 @@ function articleStem(file: ArticleFile): string {
  * Downloads configured models that are missing (the same code as `models pull`), before any article
  * starts, so inference afterwards is always offline. A failed download is a run problem, said once.
  */
-async function installModels(
+export async function installModels(
   config: PipelineConfig,
-  options: RunOptions,
+  options: Pick<RunOptions, 'events'>,
   problem: (message: string) => void,
 ): Promise<Set<string>> {
   const { translation } = config;
@@ -222,18 +247,18 @@ async function installModels(
   return failed;
 }
 
-async function loadServices(
+/** `openMemory` gives the translation memory; by default the SQLite one at `cache.path` when the cache is on. */
+export async function loadServices(
   config: PipelineConfig,
   problem: (lang: string | null, message: string) => void,
+  openMemory: () => TranslationStore | null = () => (config.cache.enabled ? TranslationMemory.open(config.cache.path) : null),
 ): Promise<RunServices> {
   const detector = await LanguageDetector.create(config.detect);
-  let memory: TranslationMemory | null = null;
-  if (config.cache.enabled) {
-    try {
-      memory = TranslationMemory.open(config.cache.path);
-    } catch (error) {
-      problem(null, `translation memory not used: ${(error as Error).message}`);
-    }
+  let memory: TranslationStore | null = null;
+  try {
+    memory = openMemory();
+  } catch (error) {
+    problem(null, `translation memory not used: ${(error as Error).message}`);
   }
   // The pool reports each batch it runs to the backend, which counts them for the run report.
   let backend: ModelTranslationBackend;
@@ -247,7 +272,7 @@ async function loadServices(
  * and the models (their files' content when the translation memory can hash them cheaply, else their
  * sizes and times; `absent` when not installed, so installing a model redoes the affected articles).
  */
-async function settingsHash(config: PipelineConfig, memory: TranslationMemory | null): Promise<string> {
+export async function settingsHash(config: PipelineConfig, memory: Pick<TranslationStore, 'fingerprint'> | null): Promise<string> {
   const { translation } = config;
   const models: Record<string, string> = {};
   for (const model of configuredModels(translation.models, translation.modelsDir)) {
@@ -273,18 +298,19 @@ async function settingsHash(config: PipelineConfig, memory: TranslationMemory | 
   return sha256(JSON.stringify(shaping));
 }
 
-interface FileResult {
+export interface FileResult {
   outcome: ArticleOutcome;
   manifestLine: string;
   /** The article record for `--jsonl`, when the article got through the stages. */
   record: ArticleOutput | null;
 }
 
-async function processFile(
+/** One article through every stage and into its outputs: what `run` does per article, and a queue worker per job. */
+export async function processFile(
   file: ArticleFile & { id: string },
   config: PipelineConfig,
   services: RunServices,
-  options: RunOptions,
+  options: Pick<RunOptions, 'force' | 'jsonl' | 'log'>,
 ): Promise<FileResult> {
   const timings: Record<string, number> = {};
   const outputs = options.jsonl ? {} : outputFileNames(file.id, config.output.formats);
