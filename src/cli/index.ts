@@ -8,6 +8,9 @@ import { registerValidateCommand } from './validate.js';
 import { registerSummarizeCommand } from './summarize.js';
 import { registerDetectCommand } from './detect.js';
 import { registerSegmentCommand } from './segment.js';
+import { registerWorkerCommand } from './worker.js';
+import { registerStatusCommand } from './status.js';
+import { registerQueueCommand } from './queue.js';
 
 /** `newsbridge`: each sub-command lives in its own file beside this one and registers itself here. */
 const program = new Command('newsbridge')
@@ -22,5 +25,8 @@ registerValidateCommand(program);
 registerSummarizeCommand(program);
 registerDetectCommand(program);
 registerSegmentCommand(program);
+registerWorkerCommand(program);
+registerStatusCommand(program);
+registerQueueCommand(program);
 
 await program.parseAsync(process.argv);

@@ -96,10 +96,15 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
   events.onStart?.(files.length);
 
   const notDownloaded = await installModels(config, options, problem);
-  const services = await loadServices(config, (lang, message) => {
-    // A model that failed to download was reported already; its load failing too is no news.
-    if (lang === null || !notDownloaded.has(lang)) problem(message);
-  });
+  const services = await loadServices(
+    config,
+    (lang, message) => {
+      // A model that failed to download was reported already; its load failing too is no news.
+      if (lang === null || !notDownloaded.has(lang)) problem(message);
+    },
+    undefined,
+    options.log,
+  );
   const outcomes: ArticleOutcome[] = new Array(files.length);
   const manifest: string[] = new Array(files.length);
   const records = new OrderedWriter(options.jsonl);
@@ -247,11 +252,15 @@ export async function installModels(
   return failed;
 }
 
-/** `openMemory` gives the translation memory; by default the SQLite one at `cache.path` when the cache is on. */
+/**
+ * `openMemory` gives the translation memory; by default the SQLite one at `cache.path` when the cache
+ * is on. Each batch a model runs is logged at debug level.
+ */
 export async function loadServices(
   config: PipelineConfig,
   problem: (lang: string | null, message: string) => void,
   openMemory: () => TranslationStore | null = () => (config.cache.enabled ? TranslationMemory.open(config.cache.path) : null),
+  log?: Logger,
 ): Promise<RunServices> {
   const detector = await LanguageDetector.create(config.detect);
   let memory: TranslationStore | null = null;
@@ -262,7 +271,12 @@ export async function loadServices(
   }
   // The pool reports each batch it runs to the backend, which counts them for the run report.
   let backend: ModelTranslationBackend;
-  const pool = new TranslatorPool(config.translation, { onBatch: (batch) => backend.countBatch(batch.sentences) });
+  const pool = new TranslatorPool(config.translation, {
+    onBatch: (batch) => {
+      backend.countBatch(batch.sentences);
+      log?.debug({ sentences: batch.sentences, ms: Math.round(batch.ms) }, 'model batch');
+    },
+  });
   backend = new ModelTranslationBackend(pool, memory, (lang, error) => problem(lang, `${lang}: ${error.message}`));
   return { detector, backend, pool, memory, settings: await settingsHash(config, memory) };
 }
