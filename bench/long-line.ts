@@ -21,8 +21,9 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { removeBoilerplate } from '../src/stages/clean.js';
 import { defaultConfig } from '../src/config/config.js';
+import { routedLanguages } from '../src/languages.js';
 import { detectLanguage, LanguageDetector } from '../src/stages/detect.js';
-import { readArticleFile } from '../src/input/read.js';
+import { readArticleFile } from '../src/input/read-file.js';
 import { segmentSentences } from '../src/stages/segment.js';
 import { summarizeArticle } from '../src/stages/summarize.js';
 import { configuredModels } from '../src/models/store.js';
@@ -97,7 +98,7 @@ async function measure(shape: Shape, chars: number, modelsDir: string, translate
       targets: await translator.translate(sources),
     }),
   };
-  const detector = await LanguageDetector.create(defaultConfig.detect);
+  const detector = await LanguageDetector.create(routedLanguages(defaultConfig.translation.models), defaultConfig.detect);
   const baselineRssMb = process.memoryUsage().rss / 2 ** 20;
   const dir = mkdtempSync(path.join(tmpdir(), 'newsbridge-long-line-'));
   const ms: Record<string, number> = {};

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { HOLDER_FILE } from '../src/run/output-lock.js';
 
 /**
  * Compares two output directories of `newsbridge run` the way the crash harness needs: the same
@@ -28,11 +29,14 @@ const TIMING_KEYS = new Set([
 const RUN_REPORT = 'run-report.json';
 const MANIFEST = 'manifest.jsonl';
 
-/** Every file below `dir`, relative to it, symlinks and all; none when `dir` does not exist. */
+/**
+ * Every file below `dir`, relative to it, symlinks and all; none when `dir` does not exist. The run's
+ * lock on the folder is not an output (a killed run leaves it for the next one to take over).
+ */
 export function listFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((entry) => !entry.isDirectory())
+    .filter((entry) => !entry.isDirectory() && entry.name !== HOLDER_FILE)
     .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
     .sort();
 }

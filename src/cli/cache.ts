@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { CacheCorruptError, TranslationMemory, type CacheStats } from '../translation/memory.js';
+import { TranslationMemory, type CacheStats } from '../translation/memory.js';
 import { loadConfig } from '../config/config.js';
+import { CacheCorruptError } from '../errors.js';
+import { formatBytes, reportErrors } from './shared.js';
 
 interface CacheOptions {
   config?: string;
@@ -19,7 +21,7 @@ export function registerCacheCommand(program: Command): void {
     .option('--config <file>', 'pipeline config (default: pipeline.yaml when present)')
     .option('--json', 'print the figures as JSON')
     .action(async (options: CacheOptions & { json?: boolean }) => {
-      await reportErrors(async () => {
+      await reportErrors('cache', async () => {
         const file = await cachePath(options);
         if (!existsSync(file)) {
           console.log(options.json ? JSON.stringify({ path: file, bytes: 0, sentences: 0, models: [] }) : `no translation memory at ${file} yet`);
@@ -41,29 +43,39 @@ export function registerCacheCommand(program: Command): void {
     .option('--config <file>', 'pipeline config (default: pipeline.yaml when present)')
     .option('--model <id>', 'only the translations of this model id, e.g. Xenova/opus-mt-ar-en')
     .action(async (options: CacheOptions & { model?: string }) => {
-      await reportErrors(async () => {
+      await reportErrors('cache', async () => {
         const file = await cachePath(options);
         if (!existsSync(file)) {
           console.log(`no translation memory at ${file}; nothing to clear`);
           return;
         }
+        // A damaged file cannot be emptied row by row, whether the damage shows when it is opened or
+        // while it is cleared; it only holds what can be made again, so it goes as a whole.
+        const removeDamaged = (error: CacheCorruptError) => {
+          TranslationMemory.remove(file);
+          const all = options.model === undefined ? '' : ` (all models' translations, not only ${options.model}'s)`;
+          console.log(`removed the damaged translation memory ${file}${all}: ${error.message.split(';')[0]}; the next run starts a new one`);
+        };
         let memory: TranslationMemory;
         try {
           memory = TranslationMemory.open(file);
         } catch (error) {
-          if (!(error instanceof CacheCorruptError) || options.model !== undefined) throw error;
-          // A damaged file cannot be emptied row by row; it only holds what can be made again.
-          TranslationMemory.remove(file);
-          console.log(`removed the damaged translation memory ${file}; the next run starts a new one`);
+          if (!(error instanceof CacheCorruptError)) throw error;
+          removeDamaged(error);
           return;
         }
+        let deleted: number;
         try {
-          const deleted = memory.clear(options.model === undefined ? {} : { id: options.model });
-          const which = options.model === undefined ? '' : ` of ${options.model}`;
-          console.log(`deleted ${plural(deleted, 'cached translation')}${which} from ${file}`);
-        } finally {
+          deleted = memory.clear(options.model === undefined ? {} : { id: options.model });
+        } catch (error) {
           memory.close();
+          if (!(error instanceof CacheCorruptError)) throw error;
+          removeDamaged(error);
+          return;
         }
+        memory.close();
+        const which = options.model === undefined ? '' : ` of ${options.model}`;
+        console.log(`deleted ${plural(deleted, 'cached translation')}${which} from ${file}`);
       });
     });
 }
@@ -71,16 +83,6 @@ export function registerCacheCommand(program: Command): void {
 async function cachePath(options: CacheOptions): Promise<string> {
   const { config } = await loadConfig(options.config);
   return config.cache.path;
-}
-
-/** Config and cache errors already say what is wrong and how to fix it: print them, exit 1. */
-async function reportErrors(action: () => Promise<void>): Promise<void> {
-  try {
-    await action();
-  } catch (error) {
-    console.error(`newsbridge cache: ${(error as Error).message}`);
-    process.exitCode = 1;
-  }
 }
 
 function formatStats(stats: CacheStats): string {
@@ -91,12 +93,6 @@ function formatStats(stats: CacheStats): string {
     );
   }
   return lines.join('\n');
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 }
 
 function plural(count: number, noun: string): string {

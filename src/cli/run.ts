@@ -2,12 +2,14 @@ import { createWriteStream } from 'node:fs';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { applyOverrides, ConfigError, DEFAULT_CONFIG_FILE, loadConfig, type PipelineConfig } from '../config/config.js';
+import { applyOverrides, DEFAULT_CONFIG_FILE, loadConfig, type PipelineConfig } from '../config/config.js';
 import { QueueUnreachableError, QueueUrlError, queueUrl, redactUrl } from '../queue/connection.js';
 import { runOnQueue } from '../queue/run-on-queue.js';
+import { OutputDirError } from '../run/output-lock.js';
 import { runPipeline, type RunEvents } from '../run/pipeline.js';
 import { renderRunSummary, type RunReport } from '../run/report.js';
-import { progressReporter } from './models.js';
+import { progressReporter } from './shared.js';
+import { ConfigError } from '../errors.js';
 
 interface RunFlags {
   config?: string;
@@ -46,7 +48,7 @@ export function registerRunCommand(program: Command): void {
     .option('--detach', 'with a queue: enqueue and return without waiting for the workers')
     .addHelpText(
       'after',
-      '\nExit codes: 0 every article ok or up to date; 2 some articles failed or are partial; 1 usage or config error;\n130 interrupted (SIGINT), 143 terminated (SIGTERM), 141 the reader of --jsonl closed it:\narticles in flight were finished, the rest left untouched.',
+      '\nExit codes: 0 every article\'s outputs ok; 2 some articles failed or their outputs are partial (skipped ones too); 1 usage,\nconfig or output-folder error;\n130 interrupted (SIGINT), 143 terminated (SIGTERM), 141 the reader of --jsonl closed it:\narticles in flight were finished, the rest left untouched.',
     )
     .action(async (flags: RunFlags) => {
       process.exitCode = await run(flags);
@@ -122,7 +124,7 @@ async function run(flags: RunFlags): Promise<number> {
       report = await runPipeline({ config, force: flags.force, jsonl, log, events: progress.events, signal: stop.signal });
     }
   } catch (error) {
-    if (!(error instanceof QueueUnreachableError)) throw error;
+    if (!(error instanceof OutputDirError) && !(error instanceof QueueUnreachableError)) throw error;
     process.stderr.write(`newsbridge run: ${error.message}\n`);
     return EXIT.usage;
   } finally {
@@ -134,7 +136,8 @@ async function run(flags: RunFlags): Promise<number> {
   process.stderr.write(`${renderRunSummary(report)}\n`);
   if (jsonlFailed) return EXIT.usage;
   if (report.interrupted) return exitOnStop;
-  return report.articles.failed + report.articles.partial > 0 ? EXIT.articles : EXIT.ok;
+  // The outputs as they stand, not only what this run did: skipping a partial output is not green.
+  return report.outputs.failed + report.outputs.partial > 0 ? EXIT.articles : EXIT.ok;
 }
 
 /**

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { basename, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import chardet from 'chardet';
 import fg from 'fast-glob';
 import iconv from 'iconv-lite';
 import type { SourceArticle } from '../article.js';
+import { InputError } from '../errors.js';
+import { LANGUAGES, type Language } from '../languages.js';
 
 /**
  * Stage 1, read: bytes → text. The encoding is detected from the bytes, never from the file name:
@@ -14,27 +16,17 @@ import type { SourceArticle } from '../article.js';
  *    do for the ASCII spaces, digits and punctuation of any UTF-16 text;
  * 3. any other NUL byte: binary;
  * 4. valid UTF-8;
- * 5. the legacy code pages these languages still arrive in, windows-1256 (Arabic) and windows-1258
- *    (Vietnamese): each candidate decoding is scored by how many of its letters sit in words of one
- *    plausible script (wrong code pages produce words mixing Arabic and Latin letters, or Latin
- *    letters that do not exist in Vietnamese); chardet's n-gram confidence breaks near-ties;
- * 6. otherwise UTF-8 with U+FFFD for the invalid bytes and an `invalid-utf8` warning, unless the result
+ * 5. UTF-8 with a few invalid bytes: when the valid multi-byte characters outnumber the invalid
+ *    sequences, the file is UTF-8 that got damaged (a legacy code page almost never forms a valid
+ *    multi-byte sequence), so it stays UTF-8 with U+FFFD and an `invalid-utf8` warning;
+ * 6. the legacy code pages these languages still arrive in, windows-1256 (Arabic) and windows-1258
+ *    (Vietnamese), only when UTF-8 fails broadly: each candidate decoding is scored by how many of
+ *    its letters sit in words of one plausible script (wrong code pages produce words mixing Arabic
+ *    and Latin letters, or Latin letters that do not exist in Vietnamese); chardet's n-gram
+ *    confidence breaks near-ties;
+ * 7. otherwise UTF-8 with U+FFFD for the invalid bytes and an `invalid-utf8` warning, unless the result
  *    is mostly not text, which makes it binary.
  */
-
-export type InputErrorReason = 'binary' | 'empty' | 'too-large' | 'unreadable';
-
-/** An article that cannot be read. The message names the file and the fix. */
-export class InputError extends Error {
-  override readonly name = 'InputError';
-  constructor(
-    readonly path: string,
-    readonly reason: InputErrorReason,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** Something the reader had to repair; the article is usable but its status should say so (`partial`). */
 export interface ReadWarning {
@@ -47,9 +39,9 @@ export interface ReadArticle extends SourceArticle {
   warnings: ReadWarning[];
 }
 
-export type DetectedEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1256' | 'windows-1258';
+export type DetectedEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | LegacyEncoding;
 
-interface Decoding {
+export interface Decoding {
   encoding: DetectedEncoding;
   text: string;
   /** Bytes that were not valid in the encoding and became U+FFFD. */
@@ -78,15 +70,17 @@ export function decodeArticle(bytes: Buffer, path: string, id: string): ReadArti
       `${path}: the article is empty (${bytes.length === 0 ? 'no bytes' : 'only whitespace'}); remove the file or give it text`,
     );
   }
-  const warnings: ReadWarning[] = decoding.invalid ? [invalidBytesWarning(path, decoding.encoding)] : [];
+  const warnings: ReadWarning[] = decoding.invalid ? [invalidBytesWarning(path, decoding)] : [];
   return { id, source: { ...source, encoding: decoding.encoding }, text, warnings };
 }
 
-function invalidBytesWarning(path: string, encoding: DetectedEncoding): ReadWarning {
+function invalidBytesWarning(path: string, { encoding, text }: Decoding): ReadWarning {
   if (encoding === 'utf-8') {
+    const replaced = text.split('\uFFFD').length - 1;
+    const line = text.slice(0, text.indexOf('\uFFFD')).split(/\r\n?|\n/).length;
     return {
       reason: 'invalid-utf8',
-      message: `${path}: not valid UTF-8 nor windows-1256/1258; invalid bytes were replaced with U+FFFD; re-save the file as UTF-8`,
+      message: `${path}: not valid UTF-8 nor windows-1256/1258: ${replaced} invalid byte sequence${replaced === 1 ? '' : 's'} replaced with U+FFFD, the first on line ${line}; re-save the file as UTF-8`,
     };
   }
   return {
@@ -95,7 +89,8 @@ function invalidBytesWarning(path: string, encoding: DetectedEncoding): ReadWarn
   };
 }
 
-function decodeBytes(bytes: Buffer, path: string): Decoding {
+/** The text reader's detection (steps 1–6 above); the HTML reader falls back to it. */
+export function decodeBytes(bytes: Buffer, path: string): Decoding {
   const binary = () =>
     new InputError(
       path,
@@ -120,8 +115,10 @@ function decodeBytes(bytes: Buffer, path: string): Decoding {
     return utf8;
   }
 
-  const legacy = detectLegacyEncoding(bytes);
-  if (legacy) return { encoding: legacy, text: iconv.decode(bytes, legacy), invalid: false };
+  if (!mostlyValidUtf8(utf8.text)) {
+    const legacy = detectLegacyEncoding(bytes);
+    if (legacy) return { encoding: legacy, text: iconv.decode(bytes, legacy), invalid: false };
+  }
 
   if (textShare(utf8.text) < MIN_TEXT_SHARE) throw binary();
   return utf8;
@@ -172,18 +169,36 @@ function utf16WithoutBom(bytes: Buffer): Decoding | undefined {
   return !decoding.invalid && textShare(decoding.text) >= MIN_TEXT_SHARE ? decoding : undefined;
 }
 
-const LEGACY_CANDIDATES = [
-  { encoding: 'windows-1256', fit: arabicScriptFit },
-  { encoding: 'windows-1258', fit: vietnameseScriptFit },
-] as const;
+/**
+ * True when a lossy UTF-8 decoding has more valid non-ASCII characters than U+FFFD replacements
+ * (one per invalid sequence). Arabic or Vietnamese in a legacy code page decodes to almost nothing
+ * but replacements; UTF-8 with some damaged bytes keeps nearly all its characters.
+ */
+function mostlyValidUtf8(text: string): boolean {
+  let valid = 0;
+  let invalid = 0;
+  for (const character of text) {
+    if (character === '\uFFFD') invalid++;
+    else if (character.codePointAt(0)! > 0x7f) valid++;
+  }
+  return valid > invalid;
+}
 
-function detectLegacyEncoding(bytes: Buffer): 'windows-1256' | 'windows-1258' | undefined {
+/** The legacy code pages of the languages that have one, each with how well a decoding fits its letters. */
+const LEGACY_CANDIDATES = LANGUAGES.flatMap((language) =>
+  language.legacyEncoding ? [{ encoding: language.legacyEncoding, fit: scriptFit(language) }] : [],
+);
+
+type LegacyEncoding = NonNullable<Language['legacyEncoding']>;
+
+function detectLegacyEncoding(bytes: Buffer): LegacyEncoding | undefined {
   const sample = bytes.subarray(0, SAMPLE_BYTES);
   const confidence = new Map(chardet.analyse(sample).map((match) => [match.name.toLowerCase(), match.confidence]));
   const scored = LEGACY_CANDIDATES.map(({ encoding, fit }) => {
     const text = iconv.decode(sample, encoding).normalize('NFC');
     return {
       encoding,
+      // biome-ignore lint/suspicious/noFocusedTests: a property named `fit`, not jasmine's focused test
       fit: textShare(text) >= MIN_TEXT_SHARE ? fit(text) : 0,
       confidence: confidence.get(encoding) ?? 0,
     };
@@ -197,20 +212,19 @@ const ARABIC_SCRIPT = /[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE
 const LATIN_SCRIPT = /\p{Script=Latin}/u;
 const LETTER = /\p{L}/gu;
 
-/** Share of letters that sit in words written in one script (Arabic or Latin). */
-function arabicScriptFit(text: string): number {
-  return shareOfLettersInWords(text, (word) => !(ARABIC_SCRIPT.test(word) && LATIN_SCRIPT.test(word)));
-}
-
-const VIETNAMESE_WORD =
-  /^[a-zA-ZàáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴĐ]+$/u;
-
 /**
- * Share of letters that sit in words spelled with the Vietnamese alphabet (after NFC, so a tone mark
- * left uncombined, or a letter Vietnamese does not have, spoils its word).
+ * How well a decoded sample fits a language, as the share of letters in words it could write: for a
+ * language with marked letters (Vietnamese), words spelled with the basic Latin letters and those
+ * (after NFC, so a tone mark left uncombined, or a letter Vietnamese does not have, spoils its word);
+ * otherwise (Arabic), words that do not mix Arabic and Latin letters.
  */
-function vietnameseScriptFit(text: string): number {
-  return shareOfLettersInWords(text, (word) => VIETNAMESE_WORD.test(word));
+function scriptFit(language: Language): (text: string) => number {
+  if (language.markedLetters) {
+    const marked = language.markedLetters + language.markedLetters.toUpperCase();
+    const alphabetWord = new RegExp(`^[a-zA-Z${marked}]+$`, 'u');
+    return (text) => shareOfLettersInWords(text, (word) => alphabetWord.test(word));
+  }
+  return (text) => shareOfLettersInWords(text, (word) => !(ARABIC_SCRIPT.test(word) && LATIN_SCRIPT.test(word)));
 }
 
 function shareOfLettersInWords(text: string, wordFits: (word: string) => boolean): number {
@@ -225,6 +239,7 @@ function shareOfLettersInWords(text: string, wordFits: (word: string) => boolean
 }
 
 /** Controls other than whitespace, and U+FFFD, are what decoding binary data produces. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const NOT_TEXT = /[\u0000-\u0008\u000E-\u001F\u007F-\u009F\uFFFD]/gu;
 
 function textShare(text: string): number {
@@ -233,6 +248,7 @@ function textShare(text: string): number {
 }
 
 /** CR LF, CR, NEL, vertical tab, form feed and the Unicode line/paragraph separators. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: vertical tab and form feed are line breaks here
 const LINE_BREAK = /\r\n?|[\u000B\u000C\u0085\u2028\u2029]/g;
 
 /**
@@ -242,6 +258,7 @@ const LINE_BREAK = /\r\n?|[\u000B\u000C\u0085\u2028\u2029]/g;
  * direction of mixed Arabic/Latin runs; ZWNJ (U+200C), which Persian and Urdu spelling needs between
  * letters of one word; ZWJ (U+200D), which joins emoji sequences and Arabic-script letters.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
 const INVISIBLE = /[\u0000-\u0008\u000E-\u001F\u007F-\u009F\u00AD\u180E\u200B\u2060-\u2064\uFEFF]/g;
 
 /** Line endings unified to `\n`, invisible characters removed, then NFC. */
@@ -263,7 +280,13 @@ export function articleId(path: string, inputRoot: string): string {
   const relativePath = relative(inputRoot, path);
   const inside = relativePath !== '' && !relativePath.startsWith('..') && !isAbsolute(relativePath);
   const name = inside ? relativePath : basename(path);
-  return name.slice(0, name.length - extname(name).length).split(sep).join('/');
+  return withoutExtension(name).split(sep).join('/');
+}
+
+/** The name without its extension; a compressed file loses both (`a.html.gz` → `a`). */
+export function withoutExtension(name: string): string {
+  const uncompressed = name.endsWith('.gz') ? name.slice(0, -'.gz'.length) : name;
+  return uncompressed.slice(0, uncompressed.length - extname(uncompressed).length);
 }
 
 export interface ArticleFile {
@@ -295,63 +318,4 @@ export async function listArticleFiles(patterns: readonly string[], cwd: string 
     }
   }
   return [...found.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-/**
- * Reads one article from disk, at most `maxBytes` of it (a file that grows past the limit while being
- * read is still refused), and decodes it.
- */
-export async function readArticleFile(path: string, inputRoot: string, maxBytes: number): Promise<ReadArticle> {
-  let handle: FileHandle | undefined;
-  let bytes: Buffer;
-  try {
-    handle = await open(path, 'r');
-    const stats = await handle.stat();
-    if (!stats.isFile()) {
-      throw new InputError(path, 'unreadable', `${path}: not a regular file; narrow input.patterns to article files`);
-    }
-    if (stats.size > maxBytes) throw tooLarge(path, stats.size, maxBytes);
-    bytes = await readAtMost(handle, maxBytes + 1, stats.size + 1);
-    if (bytes.length > maxBytes) throw tooLarge(path, bytes.length, maxBytes);
-  } catch (error) {
-    if (error instanceof InputError) throw error;
-    throw unreadable(path, error as NodeJS.ErrnoException);
-  } finally {
-    await handle?.close().catch(() => undefined);
-  }
-  return decodeArticle(bytes, path, articleId(path, inputRoot));
-}
-
-/** `expected` sizes the first read (the size from stat, plus one byte to see the end of the file). */
-async function readAtMost(handle: FileHandle, limit: number, expected: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  while (total < limit) {
-    const chunk = Buffer.alloc(Math.min(limit - total, total === 0 ? expected : 64 * 1024));
-    const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
-    if (bytesRead === 0) break;
-    chunks.push(chunk.subarray(0, bytesRead));
-    total += bytesRead;
-  }
-  return Buffer.concat(chunks, total);
-}
-
-function tooLarge(path: string, size: number, maxBytes: number): InputError {
-  return new InputError(
-    path,
-    'too-large',
-    `${path}: ${size} bytes is over input.maxBytes (${maxBytes}); raise input.maxBytes in pipeline.yaml or split the article`,
-  );
-}
-
-function unreadable(path: string, error: NodeJS.ErrnoException): InputError {
-  const fixes: Record<string, string> = {
-    ENOENT: 'it does not exist (deleted or moved after it was listed, or a dangling symlink)',
-    EACCES: 'permission denied; make it readable (chmod +r) or remove it from the input',
-    EPERM: 'permission denied; make it readable (chmod +r) or remove it from the input',
-    ELOOP: 'it is a symlink loop; remove the link',
-    EISDIR: 'it is a directory; narrow input.patterns to article files',
-  };
-  const fix = (error.code && fixes[error.code]) ?? `${error.message}; check the file and run again`;
-  return new InputError(path, 'unreadable', `${path}: cannot be read: ${fix}`);
 }

@@ -4,7 +4,8 @@ import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import fg from 'fast-glob';
 import type { LanguageCode } from '../article.js';
-import type { ModelSpec } from '../config/config.js';
+import { HUB_MODEL_ID, type ModelSpec } from '../config/config.js';
+import { ModelDownloadError, type ModelLabel, ModelUnavailableError } from '../errors.js';
 
 /**
  * The model store: configured models live in `<modelsDir>/<id>/` (the transformers.js local-model
@@ -12,7 +13,8 @@ import type { ModelSpec } from '../config/config.js';
  * with each file's size and sha256 so a broken download or a damaged file is caught before use.
  */
 
-export type ModelDtype = 'q8' | 'fp32';
+export const MODEL_DTYPES = ['q8', 'fp32'] as const;
+export type ModelDtype = (typeof MODEL_DTYPES)[number];
 
 export const MANIFEST_FILE = 'newsbridge-manifest.json';
 
@@ -26,9 +28,20 @@ export function modelFiles(dtype: ModelDtype): string[] {
   return [...COMMON_FILES, ...ONNX_PARTS.map((part) => `onnx/${part}${DTYPE_SUFFIX[dtype]}.onnx`)];
 }
 
-/** `<modelsDir>/<id>/`, absolute. */
+/**
+ * `<modelsDir>/<id>/`, absolute. The config only lets hub-style ids through; this refuses anything
+ * that would still resolve outside the models folder (or onto it), whoever calls it.
+ */
 export function modelDirOf(modelsDir: string, id: string): string {
-  return path.resolve(modelsDir, ...id.split('/'));
+  const root = path.resolve(modelsDir);
+  const dir = path.resolve(root, ...id.split('/'));
+  const inside = path.relative(root, dir);
+  if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside) || !HUB_MODEL_ID.test(id)) {
+    throw new Error(
+      `model id "${id}" is not a hub id (owner/name: letters, digits, -, _ and .; no ..) and would not stay inside the models folder ${root}; fix translation.models in the config`,
+    );
+  }
+  return dir;
 }
 
 /** The command that installs a configured model. */
@@ -48,47 +61,6 @@ export interface ModelManifest {
   source: string;
   pulledAt: string;
   files: Record<string, ManifestFile>;
-}
-
-/** What a caller needs to name a model in a message: which one, and how to fix it. */
-export interface ModelLabel {
-  /** e.g. `Xenova/opus-mt-ar-en (ar)`. */
-  name: string;
-  /** The command (or instruction) that fixes a missing or corrupt model. */
-  fix: string;
-}
-
-/**
- * A model that cannot be used: missing, corrupt or unloadable. One message says which model, where
- * it was looked for, which file is wrong, and the command that fixes it.
- */
-export class ModelUnavailableError extends Error {
-  override readonly name = 'ModelUnavailableError';
-
-  constructor(
-    readonly model: ModelLabel,
-    readonly modelDir: string,
-    /** The bad file relative to the model folder, when one file is to blame. */
-    readonly file: string | null,
-    readonly problem: string,
-    options?: { cause?: unknown },
-  ) {
-    const where = file ? path.join(modelDir, file) : `${modelDir}${path.sep}`;
-    super(`model ${model.name} is unavailable: ${where} ${problem}. Fix: ${model.fix}`, options);
-  }
-}
-
-/** A download that failed; the message names the URL, what went wrong and what to do. */
-export class ModelDownloadError extends Error {
-  override readonly name = 'ModelDownloadError';
-
-  constructor(
-    readonly url: string,
-    message: string,
-    readonly status?: number,
-  ) {
-    super(message);
-  }
 }
 
 export async function readManifest(modelDir: string): Promise<ModelManifest | null> {
@@ -203,7 +175,7 @@ export async function listModels(modelsDir: string): Promise<InstalledModel[]> {
   const models: InstalledModel[] = [];
   for (const config of configs.sort()) {
     const id = path.posix.dirname(config);
-    const dir = modelDirOf(root, id);
+    const dir = path.join(root, id);
     const dtypes: ModelDtype[] = [];
     for (const dtype of ['q8', 'fp32'] as const) {
       const sizes = await Promise.all(modelFiles(dtype).map((file) => fileSize(path.join(dir, file))));

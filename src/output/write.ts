@@ -1,14 +1,21 @@
 import { randomBytes } from 'node:crypto';
+import type { Dirent } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import {
+  ARTICLE_REASONS,
+  ARTICLE_STATUSES,
+  SENTENCE_FLAGS,
+  type ArticleReason,
+  type ArticleStatus,
   type LanguageCode,
   type ModelUse,
   type SummarizedArticle,
   type TranslatedParagraph,
 } from '../article.js';
-import { ARTICLE_STATUSES, type ArticleStatus } from '../run/report.js';
+import { OutputError } from '../errors.js';
+import { isRightToLeft, TARGET_LANGUAGE } from '../languages.js';
 
 /**
  * Stage 7, write: the article as JSON (for machines), as bilingual Markdown (for people) and as one
@@ -32,13 +39,28 @@ export const articleOutputSchema = z
     schemaVersion: z.literal(1),
     id: z.string().describe('Input path relative to the input root, without extension.'),
     status: z.enum(ARTICLE_STATUSES),
-    reason: z.string().optional().describe('Why the status is not `ok`.'),
+    reason: z.enum(ARTICLE_REASONS).optional().describe('Why the status is not `ok`.'),
     source: z.strictObject({
       path: z.string(),
       bytes: z.number().int().nonnegative(),
       encoding: z.string().describe('Detected encoding of the original bytes.'),
       sha256: z.string().regex(/^[0-9a-f]{64}$/),
     }),
+    page: z
+      .strictObject({
+        title: z.string().nullable(),
+        byline: z.string().nullable(),
+        published: z.string().nullable().describe('As the page gives it (mostly ISO 8601).'),
+        canonicalUrl: z.string().nullable(),
+        siteName: z.string().nullable(),
+        lang: z.string().nullable().describe('`<html lang>`: a hint only; `language` is what the text is.'),
+        extraction: z.string().describe('How the article was taken out of the page: `readability` (Readability on linkedom, then the structure rules).'),
+        removed: z
+          .array(z.strictObject({ text: z.string(), reason: z.string() }))
+          .describe('Blocks the extraction rules took out of the article container: `caption`, `navigation`, `widget`, `link-list`, `byline`, `timestamp`, `title-repeat`, `empty-section`.'),
+      })
+      .optional()
+      .describe('For an HTML input: what the page said about itself (null where it says nothing) and how its article was found.'),
     language: languageGuessSchema,
     title: z.string().nullable(),
     paragraphs: z.array(
@@ -51,7 +73,7 @@ export const articleOutputSchema = z
           z.strictObject({
             source: z.string(),
             target: z.string().nullable().describe('English; null when no translation could be made.'),
-            flags: z.array(z.enum(['repetition-loop', 'length-ratio', 'split-long-input', 'passthrough'])),
+            flags: z.array(z.enum(SENTENCE_FLAGS)),
           }),
         ),
       }),
@@ -82,7 +104,7 @@ export type ArticleOutput = z.infer<typeof articleOutputSchema>;
 
 export interface ArticleMeta {
   status: ArticleStatus;
-  reason?: string;
+  reason?: ArticleReason;
   models: ModelUse[];
   /** Milliseconds per stage. */
   timings: Record<string, number>;
@@ -97,6 +119,7 @@ export function renderArticleJson(article: SummarizedArticle, meta: ArticleMeta)
     status: meta.status,
     ...(meta.reason !== undefined ? { reason: meta.reason } : {}),
     source: { ...article.source },
+    ...(article.page ? { page: { ...article.page, removed: article.page.removed.map((block) => ({ ...block })) } } : {}),
     language: { lang: article.language.lang, confidence: article.language.confidence },
     title: article.title,
     paragraphs: article.paragraphs.map((paragraph) => ({
@@ -130,12 +153,11 @@ export function articleJsonText(article: SummarizedArticle, meta: ArticleMeta): 
   return `${JSON.stringify(renderArticleJson(article, meta), null, 2)}\n`;
 }
 
-const RTL_LANGUAGES = new Set(['ar', 'fa', 'ur', 'he', 'yi', 'ps', 'sd', 'ug', 'ckb', 'dv', 'ku']);
 /** First strong character of Hebrew, Arabic, Syriac, Thaana or N'Ko script. */
 const RTL_FIRST_STRONG = /^[^\p{L}]*[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]/u;
 
 function directionOf(lang: LanguageCode, text: string): 'rtl' | 'ltr' {
-  if (RTL_LANGUAGES.has(lang)) return 'rtl';
+  if (isRightToLeft(lang)) return 'rtl';
   return lang === 'und' && RTL_FIRST_STRONG.test(text) ? 'rtl' : 'ltr';
 }
 
@@ -153,6 +175,19 @@ function escapeMarkdown(text: string): string {
   return text
     .replace(/[\\`*_[\]<>#|~]/g, (character) => `\\${character}`)
     .replace(/^(\s*)([-+=]|\d+[.)])(?=\s|$)/, (_match, space: string, marker: string) => `${space}\\${marker}`);
+}
+
+/** Characters that would end a Markdown line or hide in it: line breaks and other controls. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/gu;
+
+/**
+ * Text from a path or a message, for one line of Markdown: escaped like article text, and line
+ * breaks and other control characters shown as `\u000a` so that a file name cannot start a new
+ * block. Paths go in as text, not as code spans: a backtick in a name would close the span.
+ */
+function escapeInline(text: string): string {
+  return escapeMarkdown(text).replace(CONTROL, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 const BULLET_MARKER = /^\s*[-*+•·▪●◦–—]\s*/u;
@@ -174,7 +209,7 @@ function englishOf(paragraph: TranslatedParagraph, article: SummarizedArticle, s
 function bilingual(lang: LanguageCode, source: string, english: string, prefix = ''): string {
   const sourceText = prefix + escapeMarkdown(source);
   if (english === escapeMarkdown(source)) return block(lang, sourceText);
-  return `${block(lang, sourceText)}\n\n${block('en', prefix + english, 'ltr')}`;
+  return `${block(lang, sourceText)}\n\n${block(TARGET_LANGUAGE, prefix + english, 'ltr')}`;
 }
 
 /** Bilingual Markdown: title, summary first, then every paragraph in the source and in English. */
@@ -188,16 +223,16 @@ export function renderArticleMarkdown(article: SummarizedArticle): string {
   } else if (article.title !== null) {
     parts.push(block(lang, `# ${escapeMarkdown(article.title)}`));
   } else {
-    parts.push(`# ${escapeMarkdown(article.id)}`);
+    parts.push(`# ${escapeInline(article.id)}`);
   }
 
   const details = [
-    `Source: \`${article.source.path}\` (${article.source.encoding})`,
+    `Source: ${escapeInline(article.source.path)} (${article.source.encoding})`,
     `language: ${lang} (${article.language.confidence.toFixed(2)})`,
     `translation: ${article.translation.status}`,
   ];
   parts.push(`> ${details.join(' · ')}`);
-  if (article.translation.message) parts.push(`> ${escapeMarkdown(article.translation.message)}`);
+  if (article.translation.message) parts.push(`> ${escapeInline(article.translation.message)}`);
 
   parts.push('## Summary');
   if (article.summary.pairs.length === 0) parts.push('_(no summary: the article has no sentences)_');
@@ -236,7 +271,11 @@ export const manifestLineSchema = z
     id: z.string(),
     source: z.string().describe('Input path.'),
     status: z.enum(ARTICLE_STATUSES),
-    reason: z.string().optional(),
+    reason: z.enum(ARTICLE_REASONS).optional(),
+    output: z
+      .strictObject({ status: z.enum(['ok', 'partial']), reason: z.string().optional() })
+      .optional()
+      .describe('For a `skipped` article: the status and reason of the outputs it kept (`partial`, `model-unavailable`, …).'),
     outputs: z
       .strictObject({ json: z.string().optional(), md: z.string().optional() })
       .describe('Output files relative to the output directory; empty when none were written.'),
@@ -253,10 +292,15 @@ export interface ManifestEntry {
   id: string;
   source: string;
   status: ArticleStatus;
-  reason?: string;
+  reason?: ArticleReason;
+  /** For a `skipped` article: the status and reason of the outputs it kept. */
+  output?: { status: 'ok' | 'partial'; reason?: ArticleReason };
   outputs: { json?: string; md?: string };
-  /** Absent when the article never got through the pipeline (failed to read, for instance). */
-  article?: SummarizedArticle;
+  /**
+   * The article, or its output from an earlier run for a skipped one; absent when the article never
+   * got through the pipeline (failed to read, for instance).
+   */
+  article?: Pick<SummarizedArticle, 'language'> & { summary: { pairs: { target: string | null }[] } };
 }
 
 /** One line of `manifest.jsonl`, newline included. */
@@ -266,6 +310,7 @@ export function manifestLine(entry: ManifestEntry): string {
     source: entry.source,
     status: entry.status,
     ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
+    ...(entry.output !== undefined ? { output: entry.output } : {}),
     outputs: { ...entry.outputs },
     language: entry.article ? { lang: entry.article.language.lang, confidence: entry.article.language.confidence } : null,
     summary: entry.article ? entry.article.summary.pairs.map((pair) => pair.target) : [],
@@ -276,35 +321,6 @@ export function manifestLine(entry: ManifestEntry): string {
 /** Output file names of an article, relative to the output directory (`news/001.json`). */
 export function outputFileNames(id: string, formats: readonly ('json' | 'md')[]): { json?: string; md?: string } {
   return Object.fromEntries(formats.map((format) => [format, `${id}.${format}`]));
-}
-
-/** Writing an output failed; the message names the file and the fix. Nothing was left half-written. */
-export class OutputError extends Error {
-  override readonly name = 'OutputError';
-  constructor(
-    readonly path: string,
-    readonly code: string | undefined,
-    cause: unknown,
-  ) {
-    super(`cannot write ${path}: ${(cause as Error).message}; ${OutputError.fixFor(code)}`, { cause });
-  }
-
-  private static fixFor(code: string | undefined): string {
-    switch (code) {
-      case 'EACCES':
-      case 'EPERM':
-      case 'EROFS':
-        return 'make the output directory writable or choose another with --output';
-      case 'ENOTDIR':
-      case 'EEXIST':
-        return 'part of the output path is a file, not a directory; choose another output directory with --output';
-      case 'ENOSPC':
-      case 'EDQUOT':
-        return 'free disk space and run again (finished articles are skipped)';
-      default:
-        return 'check the output directory and run again';
-    }
-  }
 }
 
 /** Temp files are `.<name>.<pid>.<8 hex>.tmp` beside their target, so a later run can find leftovers. */
@@ -343,7 +359,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
  * starts writing, never while another run writes into the same directory.
  */
 export async function removeStaleTempFiles(directory: string): Promise<string[]> {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await readdir(directory, { recursive: true, withFileTypes: true });
   } catch (error) {

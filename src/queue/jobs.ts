@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type PgBoss from 'pg-boss';
+import type { ArticleReason } from '../article.js';
 import type { PipelineConfig } from '../config/config.js';
-import type { ArticleFile } from '../input/read.js';
+import type { IdentifiedFile } from '../input/article-ids.js';
 import { manifestLine } from '../output/write.js';
 import type { ArticleOutcome } from '../run/report.js';
 import type { ModelUsage } from '../translation/backend.js';
@@ -16,7 +17,7 @@ import { ARTICLE_QUEUE } from './connection.js';
 export interface ArticleJob {
   /** The run's output directory, absolute. */
   run: string;
-  file: ArticleFile & { id: string };
+  file: IdentifiedFile;
   config: PipelineConfig;
   /** Process even when the outputs are up to date (`run --force`). */
   force: boolean;
@@ -78,7 +79,7 @@ export async function endedJobs(db: PgBoss.Db, ids: readonly string[]): Promise<
 /** The outcome of an ended job: the worker's, or, for a job no worker could finish, why not. */
 export function outcomeOf(job: EndedJob, articleId: string, source: string): { outcome: ArticleOutcome; manifestLine: string } {
   if (job.output?.outcome && job.output.manifestLine) return { outcome: job.output.outcome, manifestLine: job.output.manifestLine };
-  const [reason, message] =
+  const [reason, message]: [ArticleReason, string] =
     job.state === 'cancelled'
       ? ['cancelled', `${source}: its job was cancelled in the queue (a newer version of the article replaced it, or an operator cancelled it); run again to process it`]
       : ['worker-lost', `${source}: every worker that took it stopped before finishing it (killed, out of memory, or past the queue's lock timeout); see the workers' logs, then \`newsbridge queue retry-failed\``];

@@ -2,9 +2,10 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type PgBoss from 'pg-boss';
 import type { PipelineConfig } from '../config/config.js';
+import { assignArticleIds } from '../input/article-ids.js';
 import { listArticleFiles } from '../input/read.js';
 import { removeStaleTempFiles } from '../output/write.js';
-import { finishRun, settingsHash, uniqueIds, type RunOptions } from '../run/pipeline.js';
+import { finishRun, settingsHash, type RunOptions } from '../run/pipeline.js';
 import type { ArticleOutcome, RunReport } from '../run/report.js';
 import type { ModelUsage } from '../translation/backend.js';
 import { hashModelFiles, sha256OfFile } from '../translation/memory.js';
@@ -50,7 +51,7 @@ export async function runOnQueue(options: QueueRunOptions): Promise<{ enqueued: 
   try {
     const run = path.resolve(config.output.dir);
     const jobConfig = configForWorkers(config);
-    const files = uniqueIds(await listArticleFiles(config.input.patterns)).map((file) => ({
+    const files = assignArticleIds(await listArticleFiles(config.input.patterns)).map((file) => ({
       ...file,
       path: path.resolve(file.path),
       inputRoot: path.resolve(file.inputRoot),

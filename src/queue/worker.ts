@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import { configSchema, type PipelineConfig } from '../config/config.js';
+import { realInputRoots } from '../input/read-file.js';
 import { installModels, loadServices, processFile, type RunServices } from '../run/pipeline.js';
 import type { ModelUsage } from '../translation/backend.js';
 import { PostgresTranslationMemory } from '../translation/postgres-memory.js';
@@ -59,6 +60,8 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
         const notDownloaded = await installModels(config, {}, problem);
         const services = await loadServices(
           config,
+          // Each job says where its article may be read from (below).
+          null,
           (lang, message) => (lang === null || !notDownloaded.has(lang)) && problem(message),
           () => (config.cache.enabled ? memory : null),
           log,
@@ -85,7 +88,9 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     try {
       const run = await loadRun(config);
       const failuresBefore = memory.failures;
-      const done = await processFile(file, config, run, { force: job.data.force || job.retryCount > 0, log });
+      // Symlinks out of the article's input folder are refused as in `run`, unless the config allows them.
+      const inputRoots = config.input.followOutsideSymlinks ? null : await realInputRoots([file]);
+      const done = await processFile(file, config, { ...run, inputRoots }, { force: job.data.force || job.retryCount > 0, log });
       result = { outcome: done.outcome, manifestLine: done.manifestLine, worker: processName, usage: usageSince(run), problems: run.problems };
       if (memory.failures > failuresBefore) retry = `${file.path}: the shared translation memory could not be reached while translating it`;
       else if (done.outcome.status === 'failed' && RETRIED_REASONS.has(done.outcome.reason ?? '')) retry = done.outcome.message ?? done.outcome.reason;

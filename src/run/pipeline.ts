@@ -3,10 +3,11 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
-import { sentencesOf, type SummarizedArticle } from '../article.js';
+import { type ArticleReason, type ArticleStatus, sentencesOf, type SummarizedArticle } from '../article.js';
 import { TranslationMemory, type TranslationStore } from '../translation/memory.js';
 import { keepAllLines, removeBoilerplate } from '../stages/clean.js';
 import type { PipelineConfig } from '../config/config.js';
+import { routedLanguages } from '../languages.js';
 import { detectLanguage, LanguageDetector } from '../stages/detect.js';
 import {
   assertModelReady,
@@ -17,8 +18,12 @@ import {
   type ConfiguredModel,
   type PullProgress,
 } from '../models/store.js';
-import { InputError, listArticleFiles, readArticleFile, type ArticleFile, type ReadArticle } from '../input/read.js';
-import { buildRunReport, type ArticleOutcome, type ArticleStatus, type RunReport } from './report.js';
+import { assignArticleIds, type IdentifiedFile } from '../input/article-ids.js';
+import { readArticleFile, realInputRoots } from '../input/read-file.js';
+import { listArticleFiles, type ReadArticle } from '../input/read.js';
+import { lockOutputDir, type OutputLock } from './output-lock.js';
+import { planArticle, type PreviousOutputs } from './plan.js';
+import { buildRunReport, type ArticleOutcome, type RunReport } from './report.js';
 import { segmentSentences } from '../stages/segment.js';
 import { summarizeArticle } from '../stages/summarize.js';
 import { translateArticle } from '../stages/translate.js';
@@ -35,6 +40,7 @@ import {
   writeFileAtomic,
   type ArticleOutput,
 } from '../output/write.js';
+import { InputError } from '../errors.js';
 
 /** Bumped when the same input and settings would give different outputs, so old outputs are redone. */
 const OUTPUT_GENERATION = 1;
@@ -68,6 +74,8 @@ export interface RunServices {
   memory: TranslationStore | null;
   /** Hash of everything besides the input bytes that shapes an article's output. */
   settings: string;
+  /** Real paths articles may be read from (symlinks out of them are refused); null when any target is allowed. */
+  inputRoots: string[] | null;
 }
 
 /**
@@ -76,6 +84,16 @@ export interface RunServices {
  * and never stops the others. Returns the run report, also written to `run-report.json`.
  */
 export async function runPipeline(options: RunOptions): Promise<RunReport> {
+  // One run per output folder (see output-lock.ts); --jsonl writes no files and needs none.
+  const lock = options.jsonl ? null : await lockOutputDir(options.config.output.dir);
+  try {
+    return await runHoldingOutput(options, lock);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): Promise<RunReport> {
   const { config, events = {} } = options;
   const startedAt = new Date();
   const outputDir = config.output.dir;
@@ -90,14 +108,16 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     const stale = await removeStaleTempFiles(outputDir);
     if (stale.length > 0) options.log?.info({ removed: stale }, 'removed temp files left by an interrupted run');
   }
-  const files = uniqueIds(await listArticleFiles(config.input.patterns));
+  const files = assignArticleIds(await listArticleFiles(config.input.patterns));
   // Said, not failed: an empty feed is a quiet night, but a mistyped --input looks just like one.
   if (files.length === 0) problem(`no articles match input.patterns (${config.input.patterns.join(', ')}); check --input or input.patterns`);
   events.onStart?.(files.length);
 
   const notDownloaded = await installModels(config, options, problem);
+  const inputRoots = config.input.followOutsideSymlinks ? null : await realInputRoots(files);
   const services = await loadServices(
     config,
+    inputRoots,
     (lang, message) => {
       // A model that failed to download was reported already; its load failing too is no news.
       if (lang === null || !notDownloaded.has(lang)) problem(message);
@@ -131,6 +151,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     await services.memory?.close();
   }
 
+  if (lock?.lost) problem(`lost the lock on output folder ${outputDir} during the run (${lock.lost.message}); another run may have written there too, so run again`);
   return finishRun({ config, startedAt, files, outcomes, manifest, usage: services.backend.usage, problems, problem, jsonl: options.jsonl });
 }
 
@@ -139,7 +160,7 @@ export interface FinishedRun {
   config: PipelineConfig;
   startedAt: Date;
   /** Every article listed, in input order. */
-  files: readonly (ArticleFile & { id: string })[];
+  files: readonly IdentifiedFile[];
   /** By index into `files`; holes for articles an interrupted run never finished. */
   outcomes: readonly ArticleOutcome[];
   manifest: readonly string[];
@@ -160,7 +181,9 @@ export async function finishRun(run: FinishedRun): Promise<RunReport> {
   // An output directory that cannot be written fails every article already; the run still reports.
   const writeRunFile = (name: string, text: () => string) =>
     writeFileAtomic(path.join(outputDir, name), text()).catch((error: Error) => problem(error.message));
-  if (!run.jsonl) {
+  // A run that processed nothing (no input matched, stopped before the first article) has nothing
+  // to say about the articles on disk: the manifest stays as it was.
+  if (!run.jsonl && finished.length > 0) {
     // An interrupted run keeps the previous run's lines for the articles it never started, so the
     // manifest still lists every article whose outputs are on disk.
     const previous = finished.length < files.length ? await previousManifest(outputDir) : new Map<string, string>();
@@ -197,23 +220,6 @@ async function previousManifest(outputDir: string): Promise<Map<string, string>>
     }
   }
   return lines;
-}
-
-/** Two inputs with one stem (`a.txt`, `a.md`) would share outputs; the later ones keep their extension. */
-export function uniqueIds(files: ArticleFile[]): (ArticleFile & { id: string })[] {
-  const seen = new Set<string>();
-  return files.map((file) => {
-    const stem = articleStem(file);
-    const id = seen.has(stem) ? `${stem}${path.extname(file.path)}` : stem;
-    seen.add(id);
-    return { ...file, id };
-  });
-}
-
-function articleStem(file: ArticleFile): string {
-  const relative = path.relative(file.inputRoot, file.path);
-  const name = relative.startsWith('..') || path.isAbsolute(relative) ? path.basename(file.path) : relative;
-  return name.slice(0, name.length - path.extname(name).length).split(path.sep).join('/');
 }
 
 /**
@@ -253,16 +259,18 @@ export async function installModels(
 }
 
 /**
- * `openMemory` gives the translation memory; by default the SQLite one at `cache.path` when the cache
+ * `openMemory` gives the translation memory: by default the SQLite one at `cache.path` when the cache
  * is on. Each batch a model runs is logged at debug level.
  */
 export async function loadServices(
   config: PipelineConfig,
+  inputRoots: string[] | null,
   problem: (lang: string | null, message: string) => void,
-  openMemory: () => TranslationStore | null = () => (config.cache.enabled ? TranslationMemory.open(config.cache.path) : null),
+  openMemory: () => TranslationStore | null = () =>
+    config.cache.enabled ? TranslationMemory.openForRun(config.cache.path, (message) => problem(null, message)) : null,
   log?: Logger,
 ): Promise<RunServices> {
-  const detector = await LanguageDetector.create(config.detect);
+  const detector = await LanguageDetector.create(routedLanguages(config.translation.models), config.detect);
   let memory: TranslationStore | null = null;
   try {
     memory = openMemory();
@@ -278,7 +286,7 @@ export async function loadServices(
     },
   });
   backend = new ModelTranslationBackend(pool, memory, (lang, error) => problem(lang, `${lang}: ${error.message}`));
-  return { detector, backend, pool, memory, settings: await settingsHash(config, memory) };
+  return { detector, backend, pool, memory, settings: await settingsHash(config, memory), inputRoots };
 }
 
 /**
@@ -321,14 +329,14 @@ export interface FileResult {
 
 /** One article through every stage and into its outputs: what `run` does per article, and a queue worker per job. */
 export async function processFile(
-  file: ArticleFile & { id: string },
+  file: IdentifiedFile,
   config: PipelineConfig,
   services: RunServices,
   options: Pick<RunOptions, 'force' | 'jsonl' | 'log'>,
 ): Promise<FileResult> {
   const timings: Record<string, number> = {};
   const outputs = options.jsonl ? {} : outputFileNames(file.id, config.output.formats);
-  const failed = (reason: string, message: string): FileResult => {
+  const failed = (reason: ArticleReason, message: string): FileResult => {
     options.log?.error({ file: file.path, reason }, message);
     return {
       outcome: { id: file.id, status: 'failed', reason, message, timings, sentencesTranslated: 0 },
@@ -339,7 +347,7 @@ export async function processFile(
 
   let read: ReadArticle;
   try {
-    read = await timed(timings, 'read', () => readArticleFile(file.path, file.inputRoot, config.input.maxBytes));
+    read = await timed(timings, 'read', () => readArticleFile(file.path, file.inputRoot, config.input.maxBytes, services.inputRoots));
   } catch (error) {
     if (error instanceof InputError) return failed(error.reason, error.message);
     return failed('unreadable', `${file.path}: ${(error as Error).message}`);
@@ -347,20 +355,15 @@ export async function processFile(
   const article = { ...read, id: file.id };
   const fingerprint = sha256(`${article.source.sha256}\n${services.settings}`);
 
-  if (!options.force && !options.jsonl) {
-    const previous = await previousOutput(config.output.dir, outputs, fingerprint);
-    if (previous) {
+  if (!options.jsonl) {
+    const decision = planArticle(fingerprint, await readPreviousOutputs(config.output.dir, outputs), { force: options.force ?? false });
+    if (decision.action === 'skip') {
+      const { previous } = decision;
+      // What is on disk, for the exit code and the manifest: skipped is not the same as ok.
+      const output = { status: previous.status, ...(previous.reason ? { reason: previous.reason } : {}) } as ArticleOutcome['output'];
       return {
-        outcome: { id: file.id, status: 'skipped', reason: 'up-to-date', timings, sentencesTranslated: 0 },
-        manifestLine: JSON.stringify({
-          id: file.id,
-          source: file.path,
-          status: 'skipped',
-          reason: 'up-to-date',
-          outputs,
-          language: previous.language,
-          summary: previous.summary.pairs.map((pair) => pair.target),
-        }) + '\n',
+        outcome: { id: file.id, status: 'skipped', reason: 'up-to-date', output, timings, sentencesTranslated: 0 },
+        manifestLine: manifestLine({ id: file.id, source: file.path, status: 'skipped', reason: 'up-to-date', output, outputs, article: previous }),
         record: null,
       };
     }
@@ -419,7 +422,7 @@ async function runStages(
 function articleStatus(
   read: ReadArticle,
   article: SummarizedArticle,
-): { status: ArticleStatus; reason?: string; message?: string } {
+): { status: ArticleStatus; reason?: ArticleReason; message?: string } {
   const { translation } = article;
   if (translation.status === 'model-unavailable') return { status: 'partial', reason: 'model-unavailable', message: translation.message };
   if (translation.status === 'partial') return { status: 'partial', reason: 'untranslated-sentences', message: translation.message };
@@ -429,19 +432,18 @@ function articleStatus(
   return { status: 'ok' };
 }
 
-/** Statuses whose output a rerun with the same input and settings would only make again. */
-const FINAL_REASONS = new Set([undefined, 'unsupported-language', 'invalid-utf8', 'invalid-utf16', 'model-unavailable']);
-
-/** The article's JSON from an earlier run when it is final and made from the same input and settings, and its Markdown is there too. */
-async function previousOutput(outputDir: string, outputs: { json?: string; md?: string }, fingerprint: string) {
-  if (!outputs.json) return null;
+/** What the last run left for an article: its JSON, parsed, and whether the other outputs are there. */
+async function readPreviousOutputs(outputDir: string, outputs: { json?: string; md?: string }): Promise<PreviousOutputs> {
+  const others = Object.entries(outputs).filter(([format]) => format !== 'json');
+  const othersPresent = (
+    await Promise.all(others.map(([, name]) => stat(path.join(outputDir, name)).then(() => true, () => false)))
+  ).every(Boolean);
+  if (!outputs.json) return { json: null, othersPresent };
   try {
-    if (outputs.md) await stat(path.join(outputDir, outputs.md));
     const parsed = articleOutputSchema.safeParse(JSON.parse(await readFile(path.join(outputDir, outputs.json), 'utf8')));
-    if (!parsed.success || parsed.data.fingerprint !== fingerprint) return null;
-    return parsed.data.status !== 'failed' && FINAL_REASONS.has(parsed.data.reason) ? parsed.data : null;
+    return { json: parsed.success ? parsed.data : null, othersPresent };
   } catch {
-    return null;
+    return { json: null, othersPresent };
   }
 }
 

@@ -1,21 +1,15 @@
 import { z } from 'zod';
-
-/**
- * How an article's run ended. `ok`: every output written and every sentence that needed a model got
- * one (QA flags are warnings and do not change this); `partial`: outputs written, but something is
- * missing (untranslated sentences, replaced bytes); `failed`: no outputs (unreadable, binary, empty,
- * too large, a stage threw); `skipped`: outputs already up to date.
- */
-export const ARTICLE_STATUSES = ['ok', 'partial', 'failed', 'skipped'] as const;
-export type ArticleStatus = (typeof ARTICLE_STATUSES)[number];
+import type { ArticleReason, ArticleStatus } from '../article.js';
 
 /** What the runner knows about one article when it is done with it. */
 export interface ArticleOutcome {
   id: string;
   status: ArticleStatus;
-  reason?: string;
+  reason?: ArticleReason;
   /** What happened, naming the file and the fix; for statuses other than `ok`. */
   message?: string;
+  /** For a `skipped` article: the status of the outputs it kept, which an earlier run made. */
+  output?: { status: 'ok' | 'partial'; reason?: ArticleReason };
   /** Milliseconds spent in each stage (`read`, `clean`, …, `write`). */
   timings: Record<string, number>;
   /** Sentences that got an English target from a model or the translation memory. */
@@ -38,6 +32,15 @@ export const runReportSchema = z.strictObject({
     skipped: z.number().int().nonnegative(),
     /** Articles an interrupted run never started; their outputs were left as they were. */
     notStarted: z.number().int().nonnegative(),
+  }),
+  /**
+   * The state of the outputs once the run is done, per article it got to: its new status, or for a
+   * skipped article the status of the outputs it kept. The exit code follows these counts.
+   */
+  outputs: z.strictObject({
+    ok: z.number().int().nonnegative(),
+    partial: z.number().int().nonnegative(),
+    failed: z.number().int().nonnegative(),
   }),
   /** Articles per reason (`too-large`, `model-unavailable`, `up-to-date`, …). */
   reasons: z.record(z.string(), z.number().int().nonnegative()),
@@ -84,11 +87,14 @@ export function buildRunReport(run: RunTotals): RunReport {
     skipped: 0,
     notStarted: Math.max(0, run.listed - run.outcomes.length),
   };
+  const outputs = { ok: 0, partial: 0, failed: 0 };
   const reasons: Record<string, number> = {};
   const stageMs: Record<string, number> = {};
   let sentencesTranslated = 0;
   for (const outcome of run.outcomes) {
     articles[outcome.status] += 1;
+    const kept = outcome.status === 'skipped' ? (outcome.output?.status ?? 'ok') : outcome.status;
+    outputs[kept] += 1;
     if (outcome.reason) reasons[outcome.reason] = (reasons[outcome.reason] ?? 0) + 1;
     for (const [stage, ms] of Object.entries(outcome.timings)) stageMs[stage] = round((stageMs[stage] ?? 0) + ms);
     sentencesTranslated += outcome.sentencesTranslated;
@@ -101,6 +107,7 @@ export function buildRunReport(run: RunTotals): RunReport {
     durationMs,
     interrupted: run.interrupted ?? false,
     articles,
+    outputs,
     reasons,
     stageMs,
     articlesPerSecond: seconds > 0 ? round(processed / seconds) : 0,
@@ -119,7 +126,9 @@ export function renderRunSummary(report: RunReport): string {
   const counts = `${articles.ok} ok, ${articles.partial} partial, ${articles.failed} failed, ${articles.skipped} skipped`;
   const rate = `${report.articlesPerSecond} articles/s, ${report.sentencesTranslatedPerSecond} sentences translated/s`;
   const stopped = report.interrupted ? ` (interrupted: ${articles.notStarted} not started)` : '';
-  return `${articles.total} articles: ${counts} in ${(report.durationMs / 1000).toFixed(1)} s (${rate}, ${report.modelCalls} model calls)${stopped}`;
+  const skippedIncomplete = report.outputs.partial + report.outputs.failed - articles.partial - articles.failed;
+  const kept = skippedIncomplete > 0 ? `; ${skippedIncomplete} skipped article${skippedIncomplete === 1 ? '' : 's'} still partial from an earlier run` : '';
+  return `${articles.total} articles: ${counts}${kept} in ${(report.durationMs / 1000).toFixed(1)} s (${rate}, ${report.modelCalls} model calls)${stopped}`;
 }
 
 function round(value: number): number {

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { SentenceFlag } from '../article.js';
+import { CacheCorruptError, CacheError } from '../errors.js';
 
 /**
  * The translation memory: every sentence a model has translated, so that the same model never
@@ -71,21 +72,15 @@ export interface CacheStats {
   models: ModelStats[];
 }
 
-/** The cache file cannot be used; the message names the file and the fix. */
-export class CacheError extends Error {
-  override name = 'CacheError';
-}
-
-/** Raised when the file is not a readable SQLite database (damaged, truncated, or something else). */
-export class CacheCorruptError extends CacheError {
-  override name = 'CacheCorruptError';
-}
-
-const SCHEMA_VERSION = 1;
+/**
+ * 2: each translation carries a checksum. A version-1 memory is emptied of its translations when it
+ * is opened (they can all be made again); the weights' file digests are kept.
+ */
+const SCHEMA_VERSION = 2;
 /** A second run on the same cache waits this long for the other's write to finish. */
 const BUSY_TIMEOUT_MS = 30_000;
 
-const SCHEMA = `
+const TRANSLATION_TABLES = `
   CREATE TABLE models (
     key INTEGER PRIMARY KEY,
     id TEXT NOT NULL,
@@ -100,9 +95,12 @@ const SCHEMA = `
     target TEXT NOT NULL,
     flags TEXT NOT NULL,
     created_at INTEGER NOT NULL,
+    checksum TEXT NOT NULL,
     UNIQUE (model, source)
   );
-  CREATE TABLE file_digests (
+`;
+const DIGEST_TABLE = `
+  CREATE TABLE IF NOT EXISTS file_digests (
     path TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
     stamp TEXT NOT NULL,
@@ -115,6 +113,7 @@ interface TranslationRow {
   target: string;
   flags: string;
   created_at: number;
+  checksum: string;
 }
 
 interface DigestRow {
@@ -123,19 +122,27 @@ interface DigestRow {
   sha256: string;
 }
 
-export class TranslationMemory implements TranslationStore {
-  private readonly modelKeys = new Map<string, number>();
-  private readonly selectModel;
-  private readonly insertModel;
-  private readonly selectTranslations;
-  private readonly upsertTranslation;
-  private readonly selectDigest;
-  private readonly upsertDigest;
+/**
+ * What a stored translation must hash to: the model that made it, the source, the English and the
+ * flags. Catches damage SQLite's own checks cannot see (a same-length edit of the English).
+ */
+function checksumOf(model: ModelKey, source: string, target: string, flags: string): string {
+  return createHash('sha256')
+    .update(JSON.stringify([model.id, model.revision, model.dtype, model.fingerprint, source, target, flags]))
+    .digest('hex')
+    .slice(0, 32);
+}
 
-  private constructor(
-    readonly path: string,
-    private readonly db: Database.Database,
-  ) {
+/** An open database with its prepared statements. */
+class Connection {
+  readonly selectModel;
+  readonly insertModel;
+  readonly selectTranslations;
+  readonly upsertTranslation;
+  readonly selectDigest;
+  readonly upsertDigest;
+
+  constructor(readonly db: Database.Database) {
     this.selectModel = db
       .prepare<[string, string, string, string], number>(
         'SELECT key FROM models WHERE id = ? AND revision = ? AND dtype = ? AND fingerprint = ?',
@@ -145,13 +152,13 @@ export class TranslationMemory implements TranslationStore {
     // One statement for any number of sentences: the list goes in as a JSON array, so there is no
     // limit on bound variables and no statement per chunk size.
     this.selectTranslations = db.prepare<[number, string], TranslationRow>(
-      `SELECT source, target, flags, created_at FROM translations
+      `SELECT source, target, flags, created_at, checksum FROM translations
        WHERE model = ? AND source IN (SELECT value FROM json_each(?))`,
     );
     this.upsertTranslation = db.prepare(
-      `INSERT INTO translations (model, source, target, flags, created_at) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO translations (model, source, target, flags, created_at, checksum) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (model, source) DO UPDATE SET target = excluded.target, flags = excluded.flags,
-         created_at = excluded.created_at`,
+         created_at = excluded.created_at, checksum = excluded.checksum`,
     );
     this.selectDigest = db.prepare<[string], DigestRow>('SELECT size, stamp, sha256 FROM file_digests WHERE path = ?');
     this.upsertDigest = db.prepare(
@@ -160,8 +167,8 @@ export class TranslationMemory implements TranslationStore {
     );
   }
 
-  /** Opens (or creates, with its directory) the translation memory at `file`. */
-  static open(file: string): TranslationMemory {
+  /** Opens (or creates, with its directory) the database at `file` and checks it is whole. */
+  static open(file: string): Connection {
     const resolved = path.resolve(file);
     if (existsAsDirectory(resolved)) {
       throw new CacheError(`translation memory ${file} is a directory; set cache.path in the config to a file path`);
@@ -179,10 +186,53 @@ export class TranslationMemory implements TranslationStore {
     }
     try {
       guard(file, () => initialize(db, file));
-      return new TranslationMemory(file, db);
+      return new Connection(db);
     } catch (error) {
       db.close();
-      throw error;
+      if (error instanceof CacheError) throw error;
+      throw new CacheError(`cannot open translation memory ${file}: ${(error as Error).message}; check the free space and permissions of its disk`);
+    }
+  }
+}
+
+/** Says a problem with the translation memory once; the run goes on without what it could not do. */
+export type MemoryProblem = (message: string) => void;
+
+export class TranslationMemory implements TranslationStore {
+  private readonly modelKeys = new Map<string, number>();
+  private readonly said = new Set<'damaged' | 'unwritable' | 'unreadable' | 'unusable'>();
+
+  private constructor(
+    readonly path: string,
+    /** Null once the memory could not be opened again after damage: every lookup misses. */
+    private connection: Connection | null,
+    /** Set for a run: damage and failed writes are said here instead of thrown. */
+    private readonly onProblem?: MemoryProblem,
+  ) {}
+
+  /**
+   * Opens (or creates, with its directory) the translation memory at `file`, after an integrity
+   * check. Throws `CacheCorruptError` when the file is damaged: for `cache stats`, `cache clear`.
+   */
+  static open(file: string): TranslationMemory {
+    return new TranslationMemory(file, Connection.open(file));
+  }
+
+  /**
+   * The translation memory for a run, which never stops for it: a damaged file (failed integrity
+   * check, a translation that does not match its checksum, now or later) is moved aside and a new
+   * memory started; a write that fails (a full disk) leaves the translations to the outputs alone
+   * and is tried again with the next batch. Each kind of problem is said once through `onProblem`.
+   * Throws `CacheError` only when no memory can be opened at all.
+   */
+  static openForRun(file: string, onProblem: MemoryProblem): TranslationMemory {
+    try {
+      return new TranslationMemory(file, Connection.open(file), onProblem);
+    } catch (error) {
+      if (!(error instanceof CacheCorruptError)) throw error;
+      const memory = new TranslationMemory(file, null, onProblem);
+      memory.recover(error);
+      return memory;
     }
   }
 
@@ -193,13 +243,17 @@ export class TranslationMemory implements TranslationStore {
 
   /** The cached translations of `sources` made by `model`, keyed by source sentence. */
   lookup(model: ModelKey, sources: readonly string[]): Map<string, CachedTranslation> {
-    const found = new Map<string, CachedTranslation>();
-    if (sources.length === 0) return found;
-    return guard(this.path, () => {
-      const key = this.modelKey(model, false);
+    if (sources.length === 0) return new Map();
+    // On damage nothing read so far is trusted: the fallback is a fresh, empty map.
+    return this.reading(new Map<string, CachedTranslation>(), (connection) => {
+      const found = new Map<string, CachedTranslation>();
+      const key = this.modelKey(connection, model);
       if (key === undefined) return found;
       const unique = JSON.stringify([...new Set(sources)]);
-      for (const row of this.selectTranslations.iterate(key, unique)) {
+      for (const row of connection.selectTranslations.iterate(key, unique)) {
+        if (row.checksum !== checksumOf(model, row.source, row.target, row.flags)) {
+          throw new CacheCorruptError(this.path, `the stored translation of "${row.source.slice(0, 60)}" does not match its checksum`);
+        }
         found.set(row.source, {
           target: row.target,
           flags: JSON.parse(row.flags) as SentenceFlag[],
@@ -210,18 +264,29 @@ export class TranslationMemory implements TranslationStore {
     });
   }
 
-  /** Stores translations made by `model`, all in one transaction: all of them or none survive a crash. */
+  /**
+   * Stores translations made by `model`, all in one transaction: all of them or none survive a crash.
+   * For a run, a failed write is said once and the batch is simply not remembered.
+   */
   store(model: ModelKey, entries: readonly TranslationEntry[]): void {
     if (entries.length === 0) return;
-    guard(this.path, () =>
-      this.db.transaction(() => {
-        const key = this.modelKey(model, true)!;
-        const now = Date.now();
-        for (const entry of entries) {
-          this.upsertTranslation.run(key, entry.source, entry.target, JSON.stringify(entry.flags), now);
-        }
-      }).immediate(),
-    );
+    this.writing((connection) => {
+      const created: [string, number][] = [];
+      connection.db
+        .transaction(() => {
+          const known = this.modelKey(connection, model);
+          const key = known ?? Number(connection.insertModel.run(model.id, model.revision, model.dtype, model.fingerprint).lastInsertRowid);
+          if (known === undefined) created.push([modelName(model), key]);
+          const now = Date.now();
+          for (const entry of entries) {
+            const flags = JSON.stringify(entry.flags);
+            connection.upsertTranslation.run(key, entry.source, entry.target, flags, now, checksumOf(model, entry.source, entry.target, flags));
+          }
+        })
+        .immediate();
+      // Remembered only once committed: a rolled-back insert leaves no key behind.
+      for (const [name, key] of created) this.modelKeys.set(name, key);
+    });
   }
 
   /** One process uses the file at a time (a run), so nobody else can be translating the same sentences. */
@@ -236,8 +301,9 @@ export class TranslationMemory implements TranslationStore {
   }
 
   stats(): CacheStats {
+    const { db } = this.strict();
     return guard(this.path, () => {
-      const models = this.db
+      const models = db
         .prepare<[], ModelStats>(
           `SELECT m.id, m.revision, m.dtype, m.fingerprint, count(t.model) AS sentences
            FROM models m LEFT JOIN translations t ON t.model = m.key
@@ -255,18 +321,19 @@ export class TranslationMemory implements TranslationStore {
    * of them; returns how many sentences were deleted. The file shrinks accordingly.
    */
   clear(filter: Partial<ModelKey> = {}): number {
+    const { db } = this.strict();
     return guard(this.path, () => {
       const fields = (['id', 'revision', 'dtype', 'fingerprint'] as const).filter((field) => filter[field] !== undefined);
       const where = fields.map((field) => `${field} = ?`).join(' AND ') || 'TRUE';
       const values = fields.map((field) => filter[field]);
-      const deleted = this.db.transaction(() => {
+      const deleted = db.transaction(() => {
         const keys = `SELECT key FROM models WHERE ${where}`;
-        const { changes } = this.db.prepare(`DELETE FROM translations WHERE model IN (${keys})`).run(...values);
-        this.db.prepare(`DELETE FROM models WHERE ${where}`).run(...values);
+        const { changes } = db.prepare(`DELETE FROM translations WHERE model IN (${keys})`).run(...values);
+        db.prepare(`DELETE FROM models WHERE ${where}`).run(...values);
         return changes;
       }).immediate();
       this.modelKeys.clear();
-      this.db.exec('VACUUM');
+      db.exec('VACUUM');
       return deleted;
     });
   }
@@ -285,29 +352,164 @@ export class TranslationMemory implements TranslationStore {
   }
 
   close(): void {
-    this.db.close();
+    this.connection?.db.close();
+    this.connection = null;
   }
 
   private async fileDigest(file: string): Promise<string> {
     const info = await stat(file, { bigint: true });
     const size = Number(info.size);
     const stamp = `${info.ino}:${info.mtimeNs}:${info.ctimeNs}`;
-    const known = guard(this.path, () => this.selectDigest.get(file));
+    const known = this.reading(undefined, (connection) => connection.selectDigest.get(file));
     if (known && known.size === size && known.stamp === stamp) return known.sha256;
     const sha256 = await sha256OfFile(file);
-    guard(this.path, () => this.upsertDigest.run(file, size, stamp, sha256));
+    this.writing((connection) => connection.upsertDigest.run(file, size, stamp, sha256));
     return sha256;
   }
 
-  private modelKey(model: ModelKey, create: boolean): number | undefined {
-    const name = JSON.stringify([model.id, model.revision, model.dtype, model.fingerprint]);
-    let key = this.modelKeys.get(name) ?? this.selectModel.get(model.id, model.revision, model.dtype, model.fingerprint);
-    if (key === undefined && create) {
-      key = Number(this.insertModel.run(model.id, model.revision, model.dtype, model.fingerprint).lastInsertRowid);
-    }
+  /** The model's row key when it has one (remembered: it never changes once committed). */
+  private modelKey(connection: Connection, model: ModelKey): number | undefined {
+    const name = modelName(model);
+    const key = this.modelKeys.get(name) ?? connection.selectModel.get(model.id, model.revision, model.dtype, model.fingerprint);
     if (key !== undefined) this.modelKeys.set(name, key);
     return key;
   }
+
+  /** The connection for `stats` and `clear`, which report problems instead of working around them. */
+  private strict(): Connection {
+    if (!this.connection) throw new CacheError(`translation memory ${this.path} is closed`);
+    return this.connection;
+  }
+
+  /** Runs a read; for a run, damage is recovered from and any other failure said once, and `fallback` returned. */
+  private reading<T>(fallback: T, action: (connection: Connection) => T): T {
+    return this.safely(fallback, action, 'unreadable', 'could not be read');
+  }
+
+  /** Runs a write; for a run, a failure (a full disk) is said once and the write skipped; the next one tries again. */
+  private writing(action: (connection: Connection) => unknown): void {
+    this.safely(undefined, action, 'unwritable', 'cannot store translations');
+  }
+
+  private safely<T>(fallback: T, action: (connection: Connection) => T, kind: 'unreadable' | 'unwritable', what: string): T {
+    const connection = this.connection;
+    if (!connection) {
+      if (this.onProblem) return fallback;
+      throw new CacheError(`translation memory ${this.path} is closed`);
+    }
+    try {
+      return guard(this.path, () => action(connection));
+    } catch (error) {
+      if (!this.onProblem) throw error;
+      if (error instanceof CacheCorruptError) {
+        this.recover(error);
+      } else if (isSqliteError(error)) {
+        this.sayOnce(
+          kind,
+          `translation memory ${this.path} ${what} (${(error as Error).message}); the translations still reach the outputs but are not remembered${kind === 'unwritable' ? ' until it can be written again: free space on its disk, or set cache.path elsewhere' : ''}`,
+        );
+      } else {
+        throw error;
+      }
+      return fallback;
+    }
+  }
+
+  /** Moves a damaged memory aside and starts a new one in its place, saying so once. */
+  private recover(damage: CacheCorruptError): void {
+    try {
+      this.connection?.db.close();
+    } catch {
+      // Closing a damaged database may fail too; it is being replaced either way.
+    }
+    this.connection = null;
+    this.modelKeys.clear();
+    const aside = `${this.path}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    try {
+      renameSync(this.path, aside);
+      for (const suffix of ['-wal', '-shm']) rmSync(`${this.path}${suffix}`, { force: true });
+      this.connection = Connection.open(this.path);
+      this.sayOnce(
+        'damaged',
+        `translation memory ${this.path} was damaged (${damage.detail}); it was moved aside to ${aside} and a new one started, so its translations are made again`,
+      );
+    } catch (error) {
+      this.sayOnce(
+        'unusable',
+        `translation memory ${this.path} was damaged (${damage.detail}) and could not be replaced (${(error as Error).message}); this run goes on without it. Fix: run \`newsbridge cache clear\` or delete the file`,
+      );
+    }
+  }
+
+  private sayOnce(kind: 'damaged' | 'unwritable' | 'unreadable' | 'unusable', message: string): void {
+    if (this.said.has(kind)) return;
+    this.said.add(kind);
+    this.onProblem?.(message);
+  }
+}
+
+function modelName(model: ModelKey): string {
+  return JSON.stringify([model.id, model.revision, model.dtype, model.fingerprint]);
+}
+
+function initialize(db: Database.Database, file: string): void {
+  // The whole file is checked once, before anything is read from it: a damaged page is found here
+  // rather than as wrong or missing translations later.
+  const integrity = db.pragma('integrity_check(1)', { simple: true }) as string;
+  if (integrity !== 'ok') {
+    throw new CacheCorruptError(file, `integrity check: ${integrity.replace(/\s+/g, ' ').replace(/\*\*\* in database main \*\*\* /, '')}`);
+  }
+  db.pragma('journal_mode = WAL');
+  // In WAL mode a commit survives a killed process either way; NORMAL only risks the last commits
+  // (never consistency) on power loss, and a lost cached translation is simply made again.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version === SCHEMA_VERSION) return;
+  if (version > SCHEMA_VERSION) {
+    throw new CacheError(
+      `translation memory ${file} was written by a newer newsbridge (schema ${version}); upgrade newsbridge, or run \`newsbridge cache clear\` to start a new cache`,
+    );
+  }
+  db.transaction(() => {
+    const tables = db.prepare("SELECT group_concat(name) FROM sqlite_master WHERE type = 'table'").pluck().get() as string | null;
+    if (version === 1 && tables !== null) {
+      // Version 1 stored no checksums; its translations are dropped rather than trusted unchecked.
+      db.exec('DROP TABLE translations; DROP TABLE models;');
+    } else if (tables !== null) {
+      throw new CacheError(
+        `${file} is an SQLite database but not a newsbridge translation memory; point cache.path elsewhere, or delete the file`,
+      );
+    }
+    db.exec(TRANSLATION_TABLES + DIGEST_TABLE);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}
+
+function isSqliteError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('SQLITE_');
+}
+
+/** Turns SQLite's "not a database" / "malformed" errors into one that names the file and the fix. */
+function guard<T>(file: string, action: () => T): T {
+  try {
+    return action();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && (code.startsWith('SQLITE_NOTADB') || code.startsWith('SQLITE_CORRUPT'))) {
+      throw new CacheCorruptError(file, (error as Error).message);
+    }
+    throw error;
+  }
+}
+
+function existsAsDirectory(file: string): boolean {
+  return statSync(file, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+
+function fileSize(file: string): number {
+  return statSync(file, { throwIfNoEntry: false })?.size ?? 0;
 }
 
 /** sha256 over the names and digests of a model's `files`, in name order; `digest` hashes one file. */
@@ -330,52 +532,4 @@ export async function sha256OfFile(file: string): Promise<string> {
 /** Empty targets come from empty sources, which the Translator never sends to a model: nothing to keep. */
 export function storableEntries(entries: readonly TranslationEntry[]): TranslationEntry[] {
   return entries.filter((entry) => entry.source.trim() !== '');
-}
-
-function initialize(db: Database.Database, file: string): void {
-  db.pragma('journal_mode = WAL');
-  // In WAL mode a commit survives a killed process either way; NORMAL only risks the last commits
-  // (never consistency) on power loss, and a lost cached translation is simply made again.
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version === SCHEMA_VERSION) return;
-  if (version > SCHEMA_VERSION) {
-    throw new CacheError(
-      `translation memory ${file} was written by a newer newsbridge (schema ${version}); upgrade newsbridge, or run \`newsbridge cache clear\` to start a new cache`,
-    );
-  }
-  db.transaction(() => {
-    const tables = db.prepare('SELECT count(*) FROM sqlite_master').pluck().get() as number;
-    if (tables > 0) {
-      throw new CacheError(
-        `${file} is an SQLite database but not a newsbridge translation memory; point cache.path elsewhere, or delete the file`,
-      );
-    }
-    db.exec(SCHEMA);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  }).immediate();
-}
-
-/** Turns SQLite's "not a database" / "malformed" errors into one that names the file and the fix. */
-function guard<T>(file: string, action: () => T): T {
-  try {
-    return action();
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string' && (code.startsWith('SQLITE_NOTADB') || code.startsWith('SQLITE_CORRUPT'))) {
-      throw new CacheCorruptError(
-        `translation memory ${file} is damaged or not an SQLite database (${(error as Error).message}); run \`newsbridge cache clear\` or delete the file (the cache is rebuilt on the next run)`,
-      );
-    }
-    throw error;
-  }
-}
-
-function existsAsDirectory(file: string): boolean {
-  return statSync(file, { throwIfNoEntry: false })?.isDirectory() ?? false;
-}
-
-function fileSize(file: string): number {
-  return statSync(file, { throwIfNoEntry: false })?.size ?? 0;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import type { SentenceFlag } from '../article.js';
 import {
   hashModelFiles,

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -76,4 +76,30 @@ describe('newsbridge cache', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/missing\.yaml/);
   });
+});
+
+describe('newsbridge cache on a file damaged in the middle', () => {
+  beforeEach(() => {
+    const memory = TranslationMemory.open(cacheFile);
+    memory.store(arabic, Array.from({ length: 3000 }, (_, i) => ({ source: `جملة ${i}`, target: `sentence ${i}`, flags: [] })));
+    memory.close();
+    const bytes = readFileSync(cacheFile);
+    bytes.fill(0x5a, Math.floor(bytes.length / 2), Math.floor(bytes.length / 2) + 8192);
+    writeFileSync(cacheFile, bytes);
+  });
+
+  it('stats says it is damaged instead of looking healthy', async () => {
+    const stats = await newsbridge('cache', 'stats', '--config', config);
+    expect(stats.code).toBe(1);
+    expect(stats.stderr).toMatch(/tm\.sqlite is damaged .*integrity check.*newsbridge cache clear/);
+  });
+
+  for (const args of [[], ['--model', 'Xenova/opus-mt-ar-en']]) {
+    it(`clear ${args.join(' ')} removes it`.trim(), async () => {
+      const clear = await newsbridge('cache', 'clear', '--config', config, ...args);
+      expect(clear.code).toBe(0);
+      expect(clear.stdout).toMatch(/removed the damaged translation memory/);
+      expect(existsSync(cacheFile)).toBe(false);
+    });
+  }
 });

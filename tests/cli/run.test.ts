@@ -111,7 +111,7 @@ describe('newsbridge run', () => {
       expect(result.stdout).toContain(flag);
     }
     expect(result.stdout).toMatch(
-      /Exit codes: 0 .*; 2 .*; 1 usage or config error;\s+130 interrupted \(SIGINT\), 143 terminated \(SIGTERM\), 141 the reader of --jsonl closed it/,
+      /Exit codes: 0 .*; 2 .*; 1 usage,\s+config or output-folder error;\s+130 interrupted \(SIGINT\), 143 terminated \(SIGTERM\), 141 the reader of --jsonl closed it/,
     );
   });
 

@@ -2,8 +2,9 @@ import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyOverrides, ConfigError, defaultConfig, loadConfig, parseConfig } from '../../src/config/config.js';
+import { applyOverrides, defaultConfig, loadConfig, parseConfig } from '../../src/config/config.js';
 import { generatedFiles, repoRoot } from '../../tools/write-schema.js';
+import { ConfigError } from '../../src/errors.js';
 
 function configError(text: string, file?: string): ConfigError {
   try {
@@ -69,7 +70,7 @@ describe('parseConfig', () => {
 
   it('reports a missing required key at the key of the mapping that lacks it', () => {
     expect(configError('translation:\n  models:\n    ar:\n      revision: v1\n').message).toBe(
-      'pipeline.yaml:3:5: translation.models.ar.id is missing; accepted: a non-empty string',
+      'pipeline.yaml:3:5: translation.models.ar.id is missing; accepted: Hub model id `owner/name` (letters, digits, `-`, `_`, `.`; no `..` or `--`), resolved locally as `<modelsDir>/<id>/`',
     );
   });
 
@@ -154,7 +155,7 @@ describe('applyOverrides', () => {
     const file = join(directory, 'report (1).txt');
     await writeFile(file, 'text');
     const config = applyOverrides(defaultConfig, { input: [`${directory}/`, file] });
-    expect(config.input.patterns).toEqual([`${directory}/**/*.{txt,md}`, `${directory}/report \\(1\\).txt`]);
+    expect(config.input.patterns).toEqual([`${directory}/**/*.{txt,md,html,htm,html.gz,htm.gz}`, `${directory}/report \\(1\\).txt`]);
   });
 
   it('changes nothing without flags', () => {
@@ -196,5 +197,29 @@ describe('published config files', () => {
     expect(schema.properties.run?.additionalProperties).toBe(false);
     expect(schema.properties.run?.properties.concurrency?.default).toBe(defaultConfig.run.concurrency);
     expect(schema.properties.translation?.properties.dtype?.default).toBe('q8');
+  });
+});
+
+describe('parseConfig: hostile files', () => {
+  it('refuses a YAML alias bomb with a positioned message instead of expanding it', () => {
+    const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (const [previous, name] of [['a', 'b'], ['b', 'c'], ['c', 'd'], ['d', 'e'], ['e', 'f'], ['f', 'g']]) {
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(',')}]`);
+    }
+    const error = configError(levels.join('\n'), 'bomb.yaml');
+    expect(error.message).toMatch(/^bomb\.yaml:2:\d+: YAML aliases expand to too much data .*instead of using &anchors and \*aliases$/);
+  });
+
+  it('accepts hub model ids and refuses ids that would leave the models folder', () => {
+    expect(parseConfig('translation:\n  models:\n    ar: { id: onnx-community/opus-mt-ar-en }\n    vi: { id: gpt2 }\n').translation.models).toEqual({
+      ar: { id: 'onnx-community/opus-mt-ar-en', revision: 'main' },
+      vi: { id: 'gpt2', revision: 'main' },
+    });
+    for (const id of ['../../somewhere', '../../../etc', 'owner/../../etc', '/etc/passwd', 'a/b/c', 'owner/name--x', '.hidden/x']) {
+      const error = configError(`translation:\n  models:\n    ar: { id: "${id}" }\n`);
+      expect(error.issues).toEqual([
+        expect.objectContaining({ line: 3, path: 'translation.models.ar.id', problem: expect.stringContaining('accepted: Hub model id `owner/name`') }),
+      ]);
+    }
   });
 });

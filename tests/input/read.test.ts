@@ -1,12 +1,16 @@
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
-import { articleId, decodeArticle, InputError, listArticleFiles, normalizeText, readArticleFile } from '../../src/input/read.js';
+import { articleId, decodeArticle, listArticleFiles, normalizeText } from '../../src/input/read.js';
+import { readArticleFile, realInputRoots } from '../../src/input/read-file.js';
 import { defaultConfig } from '../../src/config/config.js';
 import { ARABIC_ARTICLE, HUGE_BYTES, VIETNAMESE_ARTICLE, writeBadInputs } from '../helpers/bad-inputs.js';
+import { InputError } from '../../src/errors.js';
 
 const ARABIC_LINE = 'قال رئيس الوزراء الياباني، الجمعة، إنه يريد تعزيز التعاون العسكري.';
 const VIETNAMESE_LINE = 'Tận dụng tối đa hợp tác công nghiệp quốc phòng Nhật-Mỹ.';
@@ -284,5 +288,85 @@ describe('listArticleFiles', () => {
     expect(paths).not.toContain('input/folder.txt');
     expect(files.find((file) => file.path === 'extra/note.md')).toEqual({ path: 'extra/note.md', inputRoot: 'extra' });
     expect(files.find((file) => file.path === 'input/copies/duplicate-b.txt')?.inputRoot).toBe('input');
+  });
+});
+
+describe('decodeArticle: UTF-8 with a few bad bytes stays UTF-8', () => {
+  const sampleArabic = readFileSync('input/000_d3c511104db8d652.txt');
+  const sampleVietnamese = readFileSync('input/004_218d8854b8495f3e.txt');
+
+  /** `count` 0xFF bytes spread evenly over the file, each put between two characters. */
+  function withBadBytes(bytes: Buffer, count: number): Buffer {
+    const parts: Buffer[] = [];
+    let start = 0;
+    for (let k = 1; k <= count; k++) {
+      let at = Math.floor((bytes.length * k) / (count + 1));
+      while (at < bytes.length && (bytes[at]! & 0xc0) === 0x80) at++;
+      parts.push(bytes.subarray(start, at), Buffer.from([0xff]));
+      start = at;
+    }
+    parts.push(bytes.subarray(start));
+    return Buffer.concat(parts);
+  }
+
+  for (const [language, sample] of [
+    ['Arabic', sampleArabic],
+    ['Vietnamese', sampleVietnamese],
+  ] as const) {
+    for (const count of [1, 10, 100]) {
+      it(`${language} sample article with ${count} invalid byte${count > 1 ? 's' : ''}: utf-8, invalid-utf8, the rest of the text intact`, () => {
+        const article = decodeArticle(withBadBytes(sample, count), 'input/damaged.txt', 'damaged');
+        expect(article.source.encoding).toBe('utf-8');
+        expect(article.warnings.map((warning) => warning.reason)).toEqual(['invalid-utf8']);
+        expect(article.warnings[0]!.message).toContain(`${count} invalid byte sequence${count > 1 ? 's' : ''} replaced`);
+        expect(article.text.split('\ufffd').join('')).toBe(normalizeText(sample.toString('utf8')));
+      });
+    }
+  }
+
+  it('still takes real windows-1256 and windows-1258 files for what they are', () => {
+    const arabic = normalizeText(sampleArabic.toString('utf8'));
+    const vietnamese = normalizeText(sampleVietnamese.toString('utf8'));
+    const asArabic = decodeArticle(iconv.encode(arabic, 'windows-1256'), 'a.txt', 'a');
+    expect(asArabic.source.encoding).toBe('windows-1256');
+    expect(asArabic.warnings).toEqual([]);
+    expect(asArabic.text).toBe(arabic);
+    const asVietnamese = decodeArticle(windows1258Bytes(vietnamese), 'v.txt', 'v');
+    expect(asVietnamese.source.encoding).toBe('windows-1258');
+    expect(asVietnamese.text).toBe(vietnamese);
+  });
+});
+
+describe('readArticleFile: what is not a regular file inside the input folders', () => {
+  it('refuses a FIFO at once instead of waiting for a writer', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'newsbridge-fifo-'));
+    execFileSync('mkfifo', [join(root, 'feed.txt')]);
+    const error = await readArticleFile(join(root, 'feed.txt'), root, defaultConfig.input.maxBytes).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InputError);
+    expect(error).toMatchObject({ reason: 'unreadable', message: expect.stringContaining('not a regular file but a named pipe (FIFO)') });
+  });
+
+  it('refuses a symlink whose target is outside the input roots, and reads one that stays inside', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'newsbridge-symlink-out-'));
+    await mkdir(join(cwd, 'input', 'news'), { recursive: true });
+    await writeFile(join(cwd, 'secret.txt'), 'root:x:0:0:root:/root:/bin/bash\n');
+    await writeFile(join(cwd, 'input', 'news', 'real.txt'), ARABIC_ARTICLE);
+    await symlink(join(cwd, 'secret.txt'), join(cwd, 'input', 'p.txt'));
+    await symlink(join('news', 'real.txt'), join(cwd, 'input', 'inside.txt'));
+
+    const files = await listArticleFiles(['input/**/*.txt'], cwd);
+    const roots = await realInputRoots(files, cwd);
+    const read = (name: string, allowed: readonly string[] | null) =>
+      readArticleFile(join(cwd, 'input', name), join(cwd, 'input'), defaultConfig.input.maxBytes, allowed);
+
+    const refused = await read('p.txt', roots).catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(InputError);
+    expect(refused).toMatchObject({
+      reason: 'unreadable',
+      message: expect.stringMatching(/p\.txt: links to .*secret\.txt, outside the input folders.*input\.followOutsideSymlinks: true$/),
+    });
+    expect((await read('inside.txt', roots)).text).toBe(ARABIC_ARTICLE);
+    // Configured to follow them (input.followOutsideSymlinks), the runner passes no roots.
+    expect((await read('p.txt', null)).text).toContain('root:x:0:0');
   });
 });

@@ -7,9 +7,8 @@ import {
   assertModelReady,
   listModels,
   MANIFEST_FILE,
-  ModelDownloadError,
+  modelDirOf,
   modelFiles,
-  ModelUnavailableError,
   pullModel,
   readManifest,
   verifyError,
@@ -17,6 +16,7 @@ import {
   type PullProgress,
 } from '../../src/models/store.js';
 import { startHub, type FakeHub } from '../helpers/hub.js';
+import { ModelDownloadError, ModelUnavailableError } from '../../src/errors.js';
 
 const ID = 'Xenova/opus-mt-ar-en';
 const REVISION = 'main';
@@ -195,5 +195,21 @@ describe('listModels', () => {
     expect(models.map((m) => ({ id: m.id, dtypes: m.dtypes, revision: m.manifest?.revision }))).toEqual([
       { id: ID, dtypes: ['q8'], revision: 'main' },
     ]);
+  });
+});
+
+describe('model ids that would leave the models folder', () => {
+  it('modelDirOf refuses them and pullModel writes nothing outside', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'newsbridge-escape-'));
+    const models = path.join(root, 'a', 'b', 'models');
+    expect(modelDirOf(models, 'Xenova/opus-mt-ar-en')).toBe(path.join(models, 'Xenova', 'opus-mt-ar-en'));
+    for (const id of ['../../somewhere', '../../../etc', 'x/../../..', '.', '']) {
+      expect(() => modelDirOf(models, id)).toThrow(/is not a hub id .*would not stay inside the models folder/);
+    }
+    await expect(
+      pullModel({ id: '../../somewhere', revision: REVISION, modelsDir: models, dtype: 'q8', mirror: hub.url }),
+    ).rejects.toThrow(/would not stay inside the models folder/);
+    expect(await stat(path.join(root, 'a', 'somewhere')).catch(() => null)).toBeNull();
+    expect(await stat(path.join(root, 'somewhere')).catch(() => null)).toBeNull();
   });
 });

@@ -2,22 +2,12 @@ import { chmod, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import MarkdownIt from 'markdown-it';
 import { z } from 'zod';
-import {
-  articleJsonText,
-  articleOutputSchema,
-  manifestLine,
-  manifestLineSchema,
-  OutputError,
-  outputFileNames,
-  removeStaleTempFiles,
-  renderArticleJson,
-  renderArticleMarkdown,
-  writeFileAtomic,
-  type ArticleMeta,
-} from '../../src/output/write.js';
+import { articleJsonText, articleOutputSchema, manifestLine, manifestLineSchema, outputFileNames, removeStaleTempFiles, renderArticleJson, renderArticleMarkdown, writeFileAtomic, type ArticleMeta } from '../../src/output/write.js';
 import { repoRoot } from '../../tools/write-schema.js';
 import { arabicArticle, untranslatedArabicArticle } from '../fixtures/summarized-article.js';
+import { OutputError } from '../../src/errors.js';
 
 const meta: ArticleMeta = {
   status: 'ok',
@@ -280,4 +270,28 @@ describe('writeFileAtomic', () => {
     expect((await readdir(directory)).sort()).toEqual(['notes.tmp', 'sub']);
     expect(await removeStaleTempFiles(join(directory, 'missing'))).toEqual([]);
   });
+});
+
+describe('renderArticleMarkdown: what comes from a path or an input stays text', () => {
+  const markdown = new MarkdownIt({ html: true });
+  const hostileNames = [
+    'input/x`<img src=x onerror=alert(1)>`.txt',
+    'input/x\n<script>alert(1)</script>\n.txt',
+    'input/[click](javascript:alert(1)) <b>bold</b> *x*.txt',
+  ];
+
+  for (const name of hostileNames) {
+    it(`renders the source line of ${JSON.stringify(name)} as plain text`, () => {
+      const article = { ...arabicArticle(), id: name.replace(/^input\//, '').replace(/\.txt$/, ''), title: null };
+      article.source = { ...article.source, path: name };
+      article.translation = { ...article.translation, message: `${name}: model unavailable\n<iframe src=x>` };
+      const html = markdown.render(renderArticleMarkdown(article));
+      expect(html).not.toMatch(/<(img|script|iframe|b)\b/);
+      expect(html).not.toMatch(/href="javascript:/);
+      // The details line and the message are one blockquote of plain text: no markup of any kind.
+      const quote = /<blockquote>[\s\S]*?<\/blockquote>/.exec(html)?.[0] ?? '';
+      expect(quote).toContain('Source: input/');
+      expect(quote.replace(/<\/?(blockquote|p)>/g, '')).not.toMatch(/<[a-z]/);
+    });
+  }
 });

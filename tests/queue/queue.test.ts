@@ -75,7 +75,7 @@ async function query<T>(url: string, text: string, values: unknown[] = []): Prom
 async function stopWorkers(name: string, workers: StartedRun[]): Promise<string[]> {
   for (const worker of workers) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGTERM');
   const logs = await Promise.all(workers.map(async (worker) => (await worker.done).stderr));
-  logs.forEach((log, i) => writeFileSync(path.join(work, `${name}-worker-${i}.log`), log));
+  for (const [i, log] of logs.entries()) writeFileSync(path.join(work, `${name}-worker-${i}.log`), log);
   return logs;
 }
 

@@ -18,10 +18,16 @@ export const MODELS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.ur
 export const TEST_MODELS = [
   { id: 'Xenova/opus-mt-ar-en', seed: 1, sourceLang: 'ar' },
   { id: 'Xenova/opus-mt-vi-en', seed: 2, sourceLang: 'vi' },
+  // A third source language with no row in src/languages.ts: tests/languages.test.ts runs it end to end.
+  { id: 'Xenova/opus-mt-id-en', seed: 3, sourceLang: 'id' },
 ] as const;
 
-export function testModelOptions(model: (typeof TEST_MODELS)[number]): MakeModelOptions {
-  return { preset: 'tiny', out: path.join(MODELS_DIR, model.id), seed: model.seed, sourceLang: model.sourceLang };
+/** A tiny ar→en model whose `</s>` is likely, so outputs end at different lengths (decoder tests). */
+export const EARLY_EOS_MODEL = { id: 'newsbridge/early-eos-ar-en', seed: 3, sourceLang: 'ar', eosBias: 1.35 } as const;
+
+export function testModelOptions(model: (typeof TEST_MODELS)[number] | typeof EARLY_EOS_MODEL): MakeModelOptions {
+  const eosBias = 'eosBias' in model ? model.eosBias : undefined;
+  return { preset: 'tiny', out: path.join(MODELS_DIR, model.id), seed: model.seed, sourceLang: model.sourceLang, eosBias };
 }
 
 /** A lock directory, so concurrent vitest runs (several developers' sessions) generate once. */
@@ -48,7 +54,7 @@ async function withLock<T>(lockDir: string, work: () => Promise<T>): Promise<T> 
 
 export default async function setup(project: TestProject): Promise<void> {
   await withLock(`${MODELS_DIR}.lock`, async () => {
-    for (const model of TEST_MODELS) {
+    for (const model of [...TEST_MODELS, EARLY_EOS_MODEL]) {
       const options = testModelOptions(model);
       if (!(await isUpToDate(options))) await makeModel(options);
     }

@@ -69,7 +69,7 @@ describe('removeBoilerplate by line shape', () => {
   });
 
   it('keeps an unpunctuated line as long as the paragraphs around it', () => {
-    const long = 'This paragraph has no final stop but it is as long as the others around it ' + 'and keeps going '.repeat(8);
+    const long = `This paragraph has no final stop but it is as long as the others around it ${'and keeps going '.repeat(8)}`;
     const text = [prose(1, 20), long.trim(), prose(2, 20)].join('\n');
     expect(removeBoilerplate(article(text)).removed).toEqual([]);
   });

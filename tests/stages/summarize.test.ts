@@ -167,7 +167,7 @@ describe('summarizeArticle', () => {
 
   it('keeps a null target for an untranslated sentence', () => {
     const untranslated = article([{ kind: 'body', sentences: ['Một câu.', 'Hai câu.'] }], null);
-    untranslated.paragraphs[0]!.sentences.forEach((sentence) => (sentence.target = null));
+    for (const sentence of untranslated.paragraphs[0]!.sentences) sentence.target = null;
     expect(summarizeArticle(untranslated, three).summary.pairs).toEqual([
       { source: 'Một câu.', target: null },
       { source: 'Hai câu.', target: null },

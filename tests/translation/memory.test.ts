@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CacheCorruptError, CacheError, TranslationMemory, type ModelKey } from '../../src/translation/memory.js';
+import { TranslationMemory, type ModelKey } from '../../src/translation/memory.js';
+import { CacheCorruptError, CacheError } from '../../src/errors.js';
+import { mountSmallDisk } from '../helpers/tmpfs.js';
 
 const arabic: ModelKey = { id: 'Xenova/opus-mt-ar-en', revision: 'main', dtype: 'q8', fingerprint: 'aaa' };
 
@@ -52,8 +54,8 @@ describe('TranslationMemory', () => {
       { ...arabic, dtype: 'fp32' },
       { ...arabic, fingerprint: 'bbb' },
     ];
-    variants.forEach((model, index) => memory.store(model, [{ source: 'نص', target: `text ${index}`, flags: [] }]));
-    variants.forEach((model, index) => expect(memory.lookup(model, ['نص']).get('نص')?.target).toBe(`text ${index}`));
+    for (const [index, model] of variants.entries()) memory.store(model, [{ source: 'نص', target: `text ${index}`, flags: [] }]);
+    for (const [index, model] of variants.entries()) expect(memory.lookup(model, ['نص']).get('نص')?.target).toBe(`text ${index}`);
     expect(memory.lookup({ ...arabic, fingerprint: 'never-stored' }, ['نص']).size).toBe(0);
     expect(memory.stats().models).toHaveLength(variants.length);
   });
@@ -234,5 +236,79 @@ describe('TranslationMemory', () => {
       const memory = openMemory();
       await expect(memory.fingerprint(dir, ['missing.onnx'])).rejects.toThrow(/missing\.onnx/);
     });
+  });
+});
+
+describe('TranslationMemory for a run: damage and full disks never cost a translation', () => {
+  const entries = Array.from({ length: 40 }, (_, i) => ({ source: `جملة رقم ${i}`, target: `sentence number ${i}`, flags: [] }));
+  const sources = entries.map((entry) => entry.source);
+
+  function openForRun(at = file): { memory: TranslationMemory; problems: string[] } {
+    const problems: string[] = [];
+    const memory = TranslationMemory.openForRun(at, (message) => problems.push(message));
+    open.push(memory);
+    return { memory, problems };
+  }
+
+  it('garbage in the middle of the file: the integrity check catches it on open, the file goes aside, a new memory works', () => {
+    const first = openMemory();
+    first.store(arabic, entries);
+    first.store({ ...arabic, id: 'Xenova/opus-mt-vi-en' }, Array.from({ length: 3000 }, (_, i) => ({ source: `s${i}`, target: `t${i}`, flags: [] })));
+    first.close();
+    const bytes = readFileSync(file);
+    bytes.fill(0x5a, Math.floor(bytes.length / 2), Math.floor(bytes.length / 2) + 8192);
+    writeFileSync(file, bytes);
+
+    expect(() => openMemory()).toThrow(CacheCorruptError);
+    const { memory, problems } = openForRun();
+    expect(problems).toEqual([expect.stringMatching(/cache\.sqlite was damaged \(.*integrity check.*\); it was moved aside to .*cache\.sqlite\.damaged-.* and a new one started/)]);
+    const aside = readdirSync(path.dirname(file)).filter((name) => name.startsWith('cache.sqlite.damaged-'));
+    expect(aside).toHaveLength(1);
+    expect(memory.lookup(arabic, sources).size).toBe(0);
+    memory.store(arabic, entries);
+    expect(memory.lookup(arabic, sources).size).toBe(entries.length);
+    expect(problems).toHaveLength(1);
+  });
+
+  it('a same-length edit of a stored English sentence passes SQLite but not its checksum: never served, said once', () => {
+    const first = openMemory();
+    first.store(arabic, entries);
+    first.close();
+    const bytes = readFileSync(file);
+    const at = bytes.indexOf('sentence number 7');
+    expect(at).toBeGreaterThan(0);
+    bytes.write('sentence NUMBER 7', at);
+    writeFileSync(file, bytes);
+
+    const { memory, problems } = openForRun();
+    const found = memory.lookup(arabic, sources);
+    expect([...found.values()].map((hit) => hit.target)).not.toContain('sentence NUMBER 7');
+    expect(found.size).toBe(0);
+    expect(problems).toEqual([expect.stringMatching(/was damaged \(the stored translation of "جملة رقم 7" does not match its checksum\); it was moved aside/)]);
+    memory.store(arabic, entries);
+    expect(memory.lookup(arabic, sources).get('جملة رقم 7')?.target).toBe('sentence number 7');
+    expect(problems).toHaveLength(1);
+  });
+
+  it('on a full disk: a write that fails is said once, nothing is thrown, and writes work again once there is space', () => {
+    const disk = mountSmallDisk(path.join(dir, 'small-disk'), '1m');
+    try {
+      const { memory, problems } = openForRun(path.join(disk.dir, 'cache.sqlite'));
+      memory.store(arabic, entries.slice(0, 1));
+      disk.fill();
+      const many = Array.from({ length: 2000 }, (_, i) => ({ source: `مصدر ${i} ${'ع'.repeat(200)}`, target: `target ${i} ${'x'.repeat(200)}`, flags: [] }));
+      expect(() => memory.store({ ...arabic, id: 'Xenova/opus-mt-vi-en' }, many)).not.toThrow();
+      expect(() => memory.store({ ...arabic, id: 'Xenova/opus-mt-vi-en' }, many)).not.toThrow();
+      expect(problems).toEqual([expect.stringMatching(/cache\.sqlite cannot store translations \(database or disk is full\); the translations still reach the outputs/)]);
+      disk.free();
+      // The model row of the failed write was rolled back with it; the next write makes it again.
+      memory.store({ ...arabic, id: 'Xenova/opus-mt-vi-en' }, many.slice(0, 10));
+      expect(memory.lookup({ ...arabic, id: 'Xenova/opus-mt-vi-en' }, many.slice(0, 10).map((entry) => entry.source)).size).toBe(10);
+      expect(memory.lookup(arabic, sources.slice(0, 1)).size).toBe(1);
+      expect(problems).toHaveLength(1);
+      memory.close();
+    } finally {
+      disk.unmount();
+    }
   });
 });

@@ -1,0 +1,79 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lockOutputDir } from '../../src/run/output-lock.js';
+import { ARABIC_ARTICLE } from '../helpers/bad-inputs.js';
+import { runCli } from './cli-run.js';
+
+/** `newsbridge run` facing hostile configs and paths: a clear message and exit 1, never a stack trace. */
+
+let scratch: string;
+beforeAll(async () => {
+  scratch = await mkdtemp(path.join(tmpdir(), 'newsbridge-cli-safety-'));
+});
+afterAll(() => rm(scratch, { recursive: true, force: true }));
+
+describe('setup errors', () => {
+  it('a YAML alias bomb in the config: a positioned message, exit 1', async () => {
+    const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (const [previous, name] of [['a', 'b'], ['b', 'c'], ['c', 'd'], ['d', 'e'], ['e', 'f'], ['f', 'g']]) {
+      lines.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(',')}]`);
+    }
+    const config = path.join(scratch, 'bomb.yaml');
+    await writeFile(config, `${lines.join('\n')}\n`);
+    for (const command of [['run', '--offline'], ['validate']]) {
+      const result = await runCli([...command, '--config', config]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/bomb\.yaml:2:\d+: YAML aliases expand to too much data/);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('an --output name longer than the file system allows: a clear message, exit 1', async () => {
+    const input = path.join(scratch, 'long-input');
+    await mkdir(input, { recursive: true });
+    await writeFile(path.join(input, 'a.txt'), ARABIC_ARTICLE);
+    const result = await runCli(['run', '--offline', '--no-cache', '--input', input, '--output', path.join(scratch, 'o'.repeat(300))]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/output folder .*o{300} cannot be created: its name is too long .*choose a shorter --output/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('an output folder another run holds: the holder named, exit 1, the folder untouched', async () => {
+    const input = path.join(scratch, 'locked-input');
+    const output = path.join(scratch, 'locked-output');
+    await mkdir(input, { recursive: true });
+    await writeFile(path.join(input, 'a.txt'), ARABIC_ARTICLE);
+    await mkdir(output, { recursive: true });
+    await writeFile(path.join(output, 'manifest.jsonl'), '{"previous":"run"}\n');
+    const lock = await lockOutputDir(output);
+    try {
+      const result = await runCli(['run', '--offline', '--no-cache', '--input', input, '--output', output]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`newsbridge run: output folder ${output} is in use by newsbridge run ${process.pid} on ${hostname()}`);
+    } finally {
+      await lock?.release();
+    }
+    expect(await readFile(path.join(output, 'manifest.jsonl'), 'utf8')).toBe('{"previous":"run"}\n');
+  });
+});
+
+describe('exit codes follow the outputs', () => {
+  it('a rerun that skips model-unavailable outputs exits 2, and its manifest keeps their status', async () => {
+    const input = path.join(scratch, 'no-models-input');
+    const output = path.join(scratch, 'no-models-output');
+    await mkdir(input, { recursive: true });
+    await writeFile(path.join(input, 'a.txt'), ARABIC_ARTICLE);
+    const args = ['run', '--offline', '--no-cache', '--input', input, '--output', output, '--models-dir', path.join(scratch, 'no-models')];
+    const first = await runCli(args);
+    expect(first.code).toBe(2);
+    const second = await runCli(args);
+    expect(second.stderr).toMatch(/0 ok, 0 partial, 0 failed, 1 skipped; 1 skipped article still partial from an earlier run/);
+    expect(second.code).toBe(2);
+    const [line] = (await readFile(path.join(output, 'manifest.jsonl'), 'utf8')).trim().split('\n').map((text) => JSON.parse(text) as Record<string, unknown>);
+    expect(line).toMatchObject({ id: 'a', status: 'skipped', reason: 'up-to-date', output: { status: 'partial', reason: 'model-unavailable' } });
+    const report = JSON.parse(await readFile(path.join(output, 'run-report.json'), 'utf8')) as Record<string, unknown>;
+    expect(report).toMatchObject({ articles: { skipped: 1 }, outputs: { ok: 0, partial: 1, failed: 0 } });
+  });
+});
