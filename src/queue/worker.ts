@@ -3,7 +3,7 @@ import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import { configSchema, type PipelineConfig } from '../config/config.js';
 import { realInputRoots } from '../input/read-file.js';
-import { installModels, loadServices, processFile, type RunServices } from '../run/pipeline.js';
+import { installModels, loadServices, processFile, type FileResult, type RunServices } from '../run/pipeline.js';
 import type { ModelUsage } from '../translation/backend.js';
 import { PostgresTranslationMemory } from '../translation/postgres-memory.js';
 import { ARTICLE_QUEUE, openPool, processName, startQueue } from './connection.js';
@@ -87,13 +87,22 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     let retry: string | undefined;
     try {
       const run = await loadRun(config);
-      const failuresBefore = memory.failures;
       // Symlinks out of the article's input folder are refused as in `run`, unless the config allows them.
       const inputRoots = config.input.followOutsideSymlinks ? null : await realInputRoots([file]);
-      const done = await processFile(file, config, { ...run, inputRoots }, { force: job.data.force || job.retryCount > 0, log });
+      let force = job.data.force || job.retryCount > 0;
+      let done: FileResult;
+      for (;;) {
+        const failuresBefore = memory.failures;
+        done = await processFile(file, config, { ...run, inputRoots }, { force, log });
+        if (memory.failures === failuresBefore) break;
+        // The database went away while the article was translated (a restart): not the article's
+        // fault, so no retry of its own is spent; it is done again once the database is back.
+        log.warn({ job: job.id, article: file.id }, 'the shared translation memory could not be reached; the article is done again when it can');
+        await untilStored(log, () => memory.ping());
+        force = true;
+      }
       result = { outcome: done.outcome, manifestLine: done.manifestLine, worker: processName, usage: usageSince(run), problems: run.problems };
-      if (memory.failures > failuresBefore) retry = `${file.path}: the shared translation memory could not be reached while translating it`;
-      else if (done.outcome.status === 'failed' && RETRIED_REASONS.has(done.outcome.reason ?? '')) retry = done.outcome.message ?? done.outcome.reason;
+      if (done.outcome.status === 'failed' && RETRIED_REASONS.has(done.outcome.reason ?? '')) retry = done.outcome.message ?? done.outcome.reason;
     } catch (error) {
       retry = `${file.path}: ${(error as Error).message}`;
     } finally {
@@ -155,7 +164,7 @@ function usageSince(run: LoadedRun): ModelUsage {
   return since;
 }
 
-/** Stores a job's result, trying again while the database is away (restarting): a result is never dropped. */
+/** Runs `store` (storing a job's result, reaching the database) until the database takes it: a result is never dropped. */
 async function untilStored(log: Logger, store: () => Promise<unknown>): Promise<void> {
   for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
     try {

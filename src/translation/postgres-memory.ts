@@ -137,6 +137,11 @@ export class PostgresTranslationMemory implements TranslationStore {
     });
   }
 
+  /** Resolves when the database answers; throws while it does not. */
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }
