@@ -214,6 +214,9 @@ export const ARTICLE_REASONS = [
   // failed: a stage threw, or the outputs could not be written
   'stage-error',
   'output-error',
+  // failed on a queue (newsbridge worker): every worker that took it died, or its job was cancelled
+  'worker-lost',
+  'cancelled',
   // partial
   'invalid-utf8',
   'invalid-utf16',

@@ -9,6 +9,9 @@ import { registerSummarizeCommand } from './summarize.js';
 import { registerDetectCommand } from './detect.js';
 import { registerSegmentCommand } from './segment.js';
 import { registerExtractCommand } from './extract.js';
+import { registerWorkerCommand } from './worker.js';
+import { registerStatusCommand } from './status.js';
+import { registerQueueCommand } from './queue.js';
 
 /** `newsbridge`: each sub-command lives in its own file beside this one and registers itself here. */
 const program = new Command('newsbridge')
@@ -24,5 +27,8 @@ registerSummarizeCommand(program);
 registerDetectCommand(program);
 registerSegmentCommand(program);
 registerExtractCommand(program);
+registerWorkerCommand(program);
+registerStatusCommand(program);
+registerQueueCommand(program);
 
 await program.parseAsync(process.argv);

@@ -3,6 +3,8 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { applyOverrides, DEFAULT_CONFIG_FILE, loadConfig, type PipelineConfig } from '../config/config.js';
+import { QueueUnreachableError, QueueUrlError, queueUrl, redactUrl } from '../queue/connection.js';
+import { runOnQueue } from '../queue/run-on-queue.js';
 import { OutputDirError } from '../run/output-lock.js';
 import { runPipeline, type RunEvents } from '../run/pipeline.js';
 import { renderRunSummary, type RunReport } from '../run/report.js';
@@ -20,6 +22,8 @@ interface RunFlags {
   cache: boolean;
   jsonl?: string;
   verbose?: boolean;
+  queue?: string;
+  detach?: boolean;
 }
 
 /** Exit codes of `newsbridge run`, as documented in the README. */
@@ -40,6 +44,8 @@ export function registerRunCommand(program: Command): void {
     .option('--no-cache', 'do not use the translation memory')
     .option('--jsonl <dest>', 'stream article records as JSON lines to <dest> ("-" for stdout) instead of writing output files')
     .option('--verbose', 'structured logs (pino, JSON lines) on stderr')
+    .option('--queue <postgres-url>', 'enqueue the articles for `newsbridge worker`s instead of processing them here (default: queue.url, NEWSBRIDGE_QUEUE_URL)')
+    .option('--detach', 'with a queue: enqueue and return without waiting for the workers')
     .addHelpText(
       'after',
       '\nExit codes: 0 every article\'s outputs ok; 2 some articles failed or their outputs are partial (skipped ones too); 1 usage,\nconfig or output-folder error;\n130 interrupted (SIGINT), 143 terminated (SIGTERM), 141 the reader of --jsonl closed it:\narticles in flight were finished, the rest left untouched.',
@@ -64,6 +70,15 @@ async function run(flags: RunFlags): Promise<number> {
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);
+    return EXIT.usage;
+  }
+  let url: string | undefined;
+  try {
+    url = queueUrl(flags.queue, config.queue.url);
+    if (url && flags.jsonl !== undefined) throw new QueueUrlError('--jsonl streams records from this process; it cannot be used with a queue (--queue, queue.url or NEWSBRIDGE_QUEUE_URL)');
+  } catch (error) {
+    if (!(error instanceof QueueUrlError)) throw error;
+    process.stderr.write(`newsbridge run: ${error.message}\n`);
     return EXIT.usage;
   }
 
@@ -95,9 +110,21 @@ async function run(flags: RunFlags): Promise<number> {
   const progress = runProgress(Boolean(flags.verbose));
   let report: RunReport;
   try {
-    report = await runPipeline({ config, force: flags.force, jsonl, log, events: progress.events, signal: stop.signal });
+    if (url) {
+      const queued = await runOnQueue({ url, detach: flags.detach, config, force: flags.force, log, events: progress.events, signal: stop.signal });
+      if (!queued.report) {
+        const { articles, added, replaced } = queued.enqueued;
+        process.stderr.write(
+          `${articles} articles on the queue at ${redactUrl(url)}: ${added} added, ${articles - added} there already, ${replaced} stale jobs replaced.\nWatch: newsbridge status --queue <url>; run this again without --detach to wait and write manifest.jsonl and run-report.json.\n`,
+        );
+        return EXIT.ok;
+      }
+      report = queued.report;
+    } else {
+      report = await runPipeline({ config, force: flags.force, jsonl, log, events: progress.events, signal: stop.signal });
+    }
   } catch (error) {
-    if (!(error instanceof OutputDirError)) throw error;
+    if (!(error instanceof OutputDirError) && !(error instanceof QueueUnreachableError)) throw error;
     process.stderr.write(`newsbridge run: ${error.message}\n`);
     return EXIT.usage;
   } finally {

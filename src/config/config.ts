@@ -238,6 +238,33 @@ export const configSchema = z
       })
       .prefault({})
       .describe('Translation memory.'),
+    queue: z
+      .strictObject({
+        url: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'PostgreSQL URL of the job queue and shared translation memory, to spread `run` over `newsbridge worker`s on several machines; also `--queue` or NEWSBRIDGE_QUEUE_URL. Unset: everything runs in this process. Keep the password out of this file (PGPASSWORD, or the environment variable).',
+          ),
+        lockTimeoutSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(86_399)
+          .default(900)
+          .describe('A job its worker has not finished after this long is handed to another worker (its worker is taken for dead); make it longer than the slowest article.'),
+        retries: z
+          .number()
+          .int()
+          .min(0)
+          .max(20)
+          .default(2)
+          .describe('Further attempts at an article whose attempt failed in a way another could fix (a read, write or stage error, a lost worker).'),
+        retryDelaySeconds: z.number().int().min(1).default(30).describe('Wait before the first retry, doubled (with jitter) for each next one.'),
+      })
+      .prefault({})
+      .describe('Running on several machines (`newsbridge run --queue`, `newsbridge worker`).'),
   })
   .describe('newsbridge pipeline configuration (pipeline.yaml).');
 

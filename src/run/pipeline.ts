@@ -4,7 +4,7 @@ import path from 'node:path';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import { type ArticleReason, type ArticleStatus, type CleanedArticle, sentencesOf, type SummarizedArticle } from '../article.js';
-import { TranslationMemory } from '../translation/memory.js';
+import { TranslationMemory, type TranslationStore } from '../translation/memory.js';
 import { keepAllLines, normalizeLine, removeBoilerplate, type RepeatedLines } from '../stages/clean.js';
 import type { PipelineConfig } from '../config/config.js';
 import { routedLanguages } from '../languages.js';
@@ -29,7 +29,7 @@ import { segmentSentences } from '../stages/segment.js';
 import { summarizeArticle } from '../stages/summarize.js';
 import { translateArticle } from '../stages/translate.js';
 import { TranslationStoppedError } from '../errors.js';
-import { ModelTranslationBackend } from '../translation/backend.js';
+import { ModelTranslationBackend, type ModelUsage } from '../translation/backend.js';
 import { decodingOptions, TranslatorPool } from '../translation/translator.js';
 import {
   articleOutputSchema,
@@ -71,11 +71,11 @@ export interface RunOptions {
 }
 
 /** The services the stages use, loaded once per run and shared by every article. */
-interface RunServices {
+export interface RunServices {
   detector: LanguageDetector;
   backend: ModelTranslationBackend;
   pool: TranslatorPool;
-  memory: TranslationMemory | null;
+  memory: TranslationStore | null;
   /** Hash of everything besides the input bytes that shapes an article's output. */
   settings: string;
   /** Real paths articles may be read from (symlinks out of them are refused); null when any target is allowed. */
@@ -119,10 +119,17 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
 
   const notDownloaded = await installModels(config, options, problem);
   const inputRoots = config.input.followOutsideSymlinks ? null : await realInputRoots(files);
-  const services = await loadServices(config, inputRoots, options.signal, (lang, message) => {
-    // A model that failed to download was reported already; its load failing too is no news.
-    if (lang === null || !notDownloaded.has(lang)) problem(message);
-  });
+  const services = await loadServices(
+    config,
+    inputRoots,
+    options.signal,
+    (lang, message) => {
+      // A model that failed to download was reported already; its load failing too is no news.
+      if (lang === null || !notDownloaded.has(lang)) problem(message);
+    },
+    undefined,
+    options.log,
+  );
   // Once per run, before any article starts: which lines each site repeats across its articles.
   const repeatedLines = config.clean.enabled ? await findRunRepeatedLines(files, config.input.maxBytes, inputRoots, options.signal) : {};
   const outcomes: ArticleOutcome[] = new Array(files.length);
@@ -152,17 +159,44 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
   } finally {
     options.signal?.removeEventListener('abort', stop);
     await services.pool.dispose();
-    services.memory?.close();
+    await services.memory?.close();
   }
 
+  if (lock?.lost) problem(`lost the lock on output folder ${outputDir} during the run (${lock.lost.message}); another run may have written there too, so run again`);
+  return finishRun({ config, startedAt, files, outcomes, manifest, digest, usage: services.backend.usage, problems, problem, jsonl: options.jsonl });
+}
+
+/** A run whose articles are done (or that was stopped), as `finishRun` needs it. */
+export interface FinishedRun {
+  config: PipelineConfig;
+  startedAt: Date;
+  /** Every article listed, in input order. */
+  files: readonly IdentifiedFile[];
+  /** By index into `files`; holes for articles an interrupted run never finished. */
+  outcomes: readonly ArticleOutcome[];
+  manifest: readonly string[];
+  /** The digest's entries by index, where the run made them; the others come from manifest lines. */
+  digest?: readonly (DigestEntry | undefined)[];
+  usage: ModelUsage;
+  problems: string[];
+  problem(message: string): void;
+  jsonl?: NodeJS.WritableStream;
+}
+
+/**
+ * Writes `manifest.jsonl` and `run-report.json` (unless the records went to `--jsonl`) and returns
+ * the run report; the embedded runner and a run on the queue end alike.
+ */
+export async function finishRun(run: FinishedRun): Promise<RunReport> {
+  const { config, files, outcomes, manifest, problems, problem } = run;
+  const outputDir = config.output.dir;
   const finished = outcomes.filter(Boolean);
   // An output directory that cannot be written fails every article already; the run still reports.
   const writeRunFile = (name: string, text: () => string) =>
     writeFileAtomic(path.join(outputDir, name), text()).catch((error: Error) => problem(error.message));
-  if (lock?.lost) problem(`lost the lock on output folder ${outputDir} during the run (${lock.lost.message}); another run may have written there too, so run again`);
   // A run that processed nothing (no input matched, stopped before the first article) has nothing
   // to say about the articles on disk: the manifest and the digest stay as they were.
-  const listsArticles = !options.jsonl && finished.length > 0;
+  const listsArticles = !run.jsonl && finished.length > 0;
   // An interrupted run keeps the previous run's lines for the articles it never started, so the
   // manifest (and the digest) still list every article whose outputs are on disk.
   const previous = listsArticles && finished.length < files.length ? await previousManifest(outputDir) : new Map<string, string>();
@@ -171,22 +205,22 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
     await writeRunFile('manifest.jsonl', () => lines.filter(Boolean).join(''));
   }
   const report = buildRunReport({
-    startedAt,
+    startedAt: run.startedAt,
     finishedAt: new Date(),
     listed: files.length,
     outcomes: finished,
-    ...services.backend.usage,
+    ...run.usage,
     problems,
     interrupted: finished.length < files.length,
   });
-  if (!options.jsonl) {
+  if (!run.jsonl) {
     if (listsArticles && config.output.formats.includes('html')) {
+      // A queue run has no digest entries of its own: its articles' manifest lines say the same.
       const entries = files.flatMap((file, index) => {
-        const earlier = previous.get(file.id);
-        return digest[index] ?? (earlier ? [digestEntryFromManifest(manifestLineSchema.parse(JSON.parse(earlier)))] : []);
+        const line = manifest[index] ?? previous.get(file.id);
+        return run.digest?.[index] ?? (line ? [digestEntryFromManifest(manifestLineSchema.parse(JSON.parse(line)))] : []);
       });
       await writeRunFile(DIGEST_FILE, () => renderDigestHtml({ report, entries }));
-      report.problems = [...problems];
     }
     await writeRunFile('run-report.json', () => `${JSON.stringify(report, null, 2)}\n`);
     // Said after the report was built, so the returned report is the one place that has it.
@@ -214,9 +248,9 @@ async function previousManifest(outputDir: string): Promise<Map<string, string>>
  * Downloads configured models that are missing (the same code as `models pull`), before any article
  * starts, so inference afterwards is always offline. A failed download is a run problem, said once.
  */
-async function installModels(
+export async function installModels(
   config: PipelineConfig,
-  options: RunOptions,
+  options: Pick<RunOptions, 'events' | 'signal'>,
   problem: (message: string) => void,
 ): Promise<Set<string>> {
   const { translation } = config;
@@ -250,25 +284,36 @@ async function installModels(
   return failed;
 }
 
-async function loadServices(
+/**
+ * `openMemory` gives the translation memory: by default the SQLite one at `cache.path` when the cache
+ * is on. Each batch a model runs is logged at debug level.
+ */
+export async function loadServices(
   config: PipelineConfig,
   inputRoots: string[] | null,
   signal: AbortSignal | undefined,
   problem: (lang: string | null, message: string) => void,
+  openMemory: () => TranslationStore | null = () =>
+    config.cache.enabled ? TranslationMemory.openForRun(config.cache.path, (message) => problem(null, message)) : null,
+  log?: Logger,
 ): Promise<RunServices> {
   const detector = await LanguageDetector.create(routedLanguages(config.translation.models), config.detect);
-  let memory: TranslationMemory | null = null;
-  if (config.cache.enabled) {
-    try {
-      memory = TranslationMemory.openForRun(config.cache.path, (message) => problem(null, message));
-    } catch (error) {
-      problem(null, `translation memory not used: ${(error as Error).message}`);
-    }
+  let memory: TranslationStore | null = null;
+  try {
+    memory = openMemory();
+  } catch (error) {
+    problem(null, `translation memory not used: ${(error as Error).message}`);
   }
   // The pool reports each batch it runs to the backend, which counts them for the run report.
   let backend: ModelTranslationBackend;
   // The run's stop signal reaches the Translators, which stop between batches.
-  const pool = new TranslatorPool(config.translation, { onBatch: (batch) => backend.countBatch(batch.sentences), signal });
+  const pool = new TranslatorPool(config.translation, {
+    onBatch: (batch) => {
+      backend.countBatch(batch.sentences);
+      log?.debug({ sentences: batch.sentences, ms: Math.round(batch.ms) }, 'model batch');
+    },
+    signal,
+  });
   backend = new ModelTranslationBackend(pool, memory, (lang, error) => problem(lang, `${lang}: ${error.message}`));
   return { detector, backend, pool, memory, settings: await settingsHash(config, memory), inputRoots };
 }
@@ -278,7 +323,7 @@ async function loadServices(
  * and the models (their files' content when the translation memory can hash them cheaply, else their
  * sizes and times; `absent` when not installed, so installing a model redoes the affected articles).
  */
-async function settingsHash(config: PipelineConfig, memory: TranslationMemory | null): Promise<string> {
+export async function settingsHash(config: PipelineConfig, memory: Pick<TranslationStore, 'fingerprint'> | null): Promise<string> {
   const { translation } = config;
   const models: Record<string, string> = {};
   for (const model of configuredModels(translation.models, translation.modelsDir)) {
@@ -304,7 +349,7 @@ async function settingsHash(config: PipelineConfig, memory: TranslationMemory | 
   return sha256(JSON.stringify(shaping));
 }
 
-interface FileResult {
+export interface FileResult {
   outcome: ArticleOutcome;
   manifestLine: string;
   digest: DigestEntry;
@@ -312,12 +357,13 @@ interface FileResult {
   record: ArticleOutput | null;
 }
 
-async function processFile(
+/** One article through every stage and into its outputs: what `run` does per article, and a queue worker per job. */
+export async function processFile(
   file: IdentifiedFile,
   config: PipelineConfig,
   services: RunServices,
   repeatedLines: RepeatedLines,
-  options: RunOptions,
+  options: Pick<RunOptions, 'force' | 'jsonl' | 'log'>,
 ): Promise<FileResult | null> {
   const timings: Record<string, number> = {};
   const outputs = options.jsonl ? {} : outputFileNames(file.id, config.output.formats);

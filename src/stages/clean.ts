@@ -89,7 +89,7 @@ export function normalizeLine(text: string): string {
  * The site an article belongs to: the folder it was read from. A night's crawl keeps each site (or
  * each section of one) in a folder of its own, and boilerplate is a site's, not the whole run's.
  */
-export function siteOf(article: SourceArticle): string {
+export function siteOf(article: { source: { path: string } }): string {
   const slash = article.source.path.replace(/\\/gu, '/').lastIndexOf('/');
   return slash < 0 ? '.' : article.source.path.slice(0, slash) || '/';
 }

@@ -1,5 +1,5 @@
 import type { LanguageCode, ModelUse } from '../article.js';
-import type { ModelKey, TranslationMemory } from './memory.js';
+import type { ModelKey, TranslationEntry, TranslationStore } from './memory.js';
 import { modelFiles } from '../models/store.js';
 import type { SentenceTarget, TranslationBackend } from '../stages/translate.js';
 import type { Translator, TranslatorPool } from './translator.js';
@@ -30,7 +30,7 @@ export class ModelTranslationBackend implements TranslationBackend {
   /** `onUnavailable` hears once per language that its model cannot be loaded. */
   constructor(
     private readonly pool: TranslatorPool,
-    private readonly memory: TranslationMemory | null,
+    private readonly memory: TranslationStore | null,
     private readonly onUnavailable?: (lang: LanguageCode, error: Error) => void,
   ) {}
 
@@ -55,7 +55,7 @@ export class ModelTranslationBackend implements TranslationBackend {
     let key: ModelKey | undefined;
     if (this.memory) {
       key = await this.modelKey(lang, translator);
-      for (const [source, cached] of this.memory.lookup(key, unique)) known.set(source, { target: cached.target, flags: cached.flags });
+      for (const [source, cached] of await this.memory.lookup(key, unique)) known.set(source, { target: cached.target, flags: cached.flags });
     }
     // Sentences another article's request is translating right now (a duplicate article in the same
     // run): wait for that translation instead of making it twice.
@@ -65,27 +65,29 @@ export class ModelTranslationBackend implements TranslationBackend {
       return pending !== undefined ? [{ source, pending }] : [];
     });
     const missing = unique.filter((source) => !known.has(source) && !inFlight.has(source));
+    let translated: ReadonlySet<string> = new Set();
     if (missing.length > 0) {
-      const batch = translator.translate(missing);
+      const batch =
+        this.memory && key
+          ? this.memory.translateOnce(key, missing, (todo) => translateWith(translator, todo))
+          : translateWith(translator, missing).then((entries) => ({ entries, translated: new Set(missing) }));
       missing.forEach((source, i) => {
-        const one = batch.then((fresh) => ({ target: fresh[i]!.target, flags: fresh[i]!.flags }));
+        const one = batch.then(({ entries }) => ({ target: entries[i]!.target, flags: entries[i]!.flags }));
         // Whoever shares it awaits it; a failure reaches them there, and this request below.
         one.catch(() => undefined);
         inFlight.set(source, one);
       });
       try {
         const fresh = await batch;
-        const entries = missing.map((source, i) => ({ source, target: fresh[i]!.target, flags: fresh[i]!.flags }));
-        for (const entry of entries) known.set(entry.source, { target: entry.target, flags: entry.flags });
-        // Empty targets come from empty sources, which the Translator never sends to the model.
-        if (this.memory && key) this.memory.store(key, entries.filter((entry) => entry.source.trim() !== ''));
+        for (const entry of fresh.entries) known.set(entry.source, { target: entry.target, flags: entry.flags });
+        translated = fresh.translated;
       } finally {
         for (const source of missing) inFlight.delete(source);
       }
     }
     for (const { source, pending } of shared) known.set(source, await pending);
-    const answered = new Set(missing);
-    this.usage.cacheHits += sources.filter((source) => !answered.has(source)).length;
+    // What another process translated first (a shared memory) counts as a memory hit too.
+    this.usage.cacheHits += sources.filter((source) => !translated.has(source)).length;
     return { model: translator.model, targets: sources.map((source) => known.get(source)!) };
   }
 
@@ -109,4 +111,9 @@ export class ModelTranslationBackend implements TranslationBackend {
     }
     return key;
   }
+}
+
+async function translateWith(translator: Translator, sources: string[]): Promise<TranslationEntry[]> {
+  const fresh = await translator.translate(sources);
+  return sources.map((source, i) => ({ source, target: fresh[i]!.target, flags: fresh[i]!.flags }));
 }

@@ -38,6 +38,29 @@ export interface TranslationEntry {
   flags: SentenceFlag[];
 }
 
+/**
+ * What the translate stage's backend needs of a translation memory: the SQLite file of one machine
+ * ({@link TranslationMemory}) or the PostgreSQL table a cluster shares (`PostgresTranslationMemory`).
+ */
+export interface TranslationStore {
+  /** The stored translations of `sources` made by `model`, keyed by source sentence. */
+  lookup(model: ModelKey, sources: readonly string[]): Map<string, CachedTranslation> | Promise<Map<string, CachedTranslation>>;
+  /**
+   * Gets `sources` (none of them found by `lookup` a moment ago) translated by `translate` and stores
+   * them; returns every source's translation in order and the sources `translate` made. A memory that
+   * several processes share hands a sentence another process is translating over once it is stored,
+   * so no sentence reaches two models.
+   */
+  translateOnce(
+    model: ModelKey,
+    sources: readonly string[],
+    translate: (sources: string[]) => Promise<TranslationEntry[]>,
+  ): Promise<{ entries: TranslationEntry[]; translated: ReadonlySet<string> }>;
+  /** A fingerprint of the model's weights; see {@link TranslationMemory.fingerprint}. */
+  fingerprint(modelDir: string, files: readonly string[]): Promise<string>;
+  close(): void | Promise<void>;
+}
+
 export interface ModelStats extends ModelKey {
   sentences: number;
 }
@@ -176,7 +199,7 @@ class Connection {
 /** Says a problem with the translation memory once; the run goes on without what it could not do. */
 export type MemoryProblem = (message: string) => void;
 
-export class TranslationMemory {
+export class TranslationMemory implements TranslationStore {
   private readonly modelKeys = new Map<string, number>();
   private readonly said = new Set<'damaged' | 'unwritable' | 'unreadable' | 'unusable'>();
 
@@ -267,6 +290,17 @@ export class TranslationMemory {
     });
   }
 
+  /** One process uses the file at a time (a run), so nobody else can be translating the same sentences. */
+  async translateOnce(
+    model: ModelKey,
+    sources: readonly string[],
+    translate: (sources: string[]) => Promise<TranslationEntry[]>,
+  ): Promise<{ entries: TranslationEntry[]; translated: ReadonlySet<string> }> {
+    const entries = await translate([...sources]);
+    this.store(model, storableEntries(entries));
+    return { entries, translated: new Set(sources) };
+  }
+
   stats(): CacheStats {
     const { db } = this.strict();
     return guard(this.path, () => {
@@ -314,12 +348,8 @@ export class TranslationMemory {
    * second, so each file's digest is remembered here by path, size, inode, mtime and ctime, and
    * recomputed when any of those changes (ctime cannot be set back, so a rewrite is always noticed).
    */
-  async fingerprint(modelDir: string, files: readonly string[]): Promise<string> {
-    const whole = createHash('sha256');
-    for (const file of [...files].sort()) {
-      whole.update(`${file}\0${await this.fileDigest(path.resolve(modelDir, file))}\n`);
-    }
-    return whole.digest('hex');
+  fingerprint(modelDir: string, files: readonly string[]): Promise<string> {
+    return hashModelFiles(modelDir, files, (file) => this.fileDigest(file));
   }
 
   close(): void {
@@ -481,4 +511,20 @@ function existsAsDirectory(file: string): boolean {
 
 function fileSize(file: string): number {
   return statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+}
+
+/** sha256 over the names and digests of a model's `files`, in name order; `digest` hashes one file. */
+export async function hashModelFiles(
+  modelDir: string,
+  files: readonly string[],
+  digest: (file: string) => Promise<string>,
+): Promise<string> {
+  const whole = createHash('sha256');
+  for (const file of [...files].sort()) whole.update(`${file}\0${await digest(path.resolve(modelDir, file))}\n`);
+  return whole.digest('hex');
+}
+
+/** Empty targets come from empty sources, which the Translator never sends to a model: nothing to keep. */
+export function storableEntries(entries: readonly TranslationEntry[]): TranslationEntry[] {
+  return entries.filter((entry) => entry.source.trim() !== '');
 }

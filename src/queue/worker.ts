@@ -1,0 +1,193 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type PgBoss from 'pg-boss';
+import type { Logger } from 'pino';
+import { configSchema, type PipelineConfig } from '../config/config.js';
+import { realInputRoots } from '../input/read-file.js';
+import { installModels, loadServices, processFile, type FileResult, type RunServices } from '../run/pipeline.js';
+import type { ModelUsage } from '../translation/backend.js';
+import { PostgresTranslationMemory } from '../translation/postgres-memory.js';
+import { ARTICLE_QUEUE, openPool, processName, startQueue } from './connection.js';
+import type { ArticleJob, ArticleJobResult } from './jobs.js';
+import { recordWorker } from './status.js';
+
+export interface WorkerOptions {
+  url: string;
+  /** Articles processed at once. */
+  concurrency: number;
+  log: Logger;
+  /** When aborted, no further job is taken; the jobs in hand are finished and reported, then `runWorker` returns. */
+  signal: AbortSignal;
+}
+
+/** A worker renews the lock of each job it holds this many times per lock timeout. */
+const HEARTBEATS_PER_TIMEOUT = 3;
+/** How often a worker with a free slot asks for jobs. */
+const POLL_MS = 1000;
+/** Failures another attempt could fix (a machine's disk, network or database); the others are the input's own. */
+const RETRIED_REASONS = new Set(['unreadable', 'stage-error', 'output-error']);
+
+/** A run's services in this worker, and the model work already reported in a job result. */
+interface LoadedRun extends RunServices {
+  problems: string[];
+  reported: ModelUsage;
+}
+
+/**
+ * `newsbridge worker`: takes article jobs from the queue, runs each through the same code as
+ * `newsbridge run` (`processFile`) and stores its outcome in the queue. An attempt that failed in a
+ * way another could fix is failed, so pg-boss retries it (with backoff) until its retries are spent;
+ * it then stays `failed`. A job taken after an earlier attempt (a dead worker's, a failed one) is
+ * done with `force`, so its outcome is the article's own, not "up to date" because of files the
+ * earlier attempt wrote.
+ */
+export async function runWorker(options: WorkerOptions): Promise<void> {
+  const { url, log, signal } = options;
+  const boss = await startQueue(url, 'worker', (message) => log.warn({ error: message }, 'queue error'));
+  const memory = await PostgresTranslationMemory.open(openPool(url, 'memory', options.concurrency + 2), processName);
+  const runs = new Map<string, Promise<LoadedRun>>();
+  const inHand = new Map<string, Promise<void>>();
+
+  const loadRun = (config: PipelineConfig): Promise<LoadedRun> => {
+    const key = JSON.stringify(config);
+    let loaded = runs.get(key);
+    if (!loaded) {
+      loaded = (async () => {
+        const problems: string[] = [];
+        const problem = (message: string) => {
+          problems.push(message);
+          log.warn({ problem: message }, 'run problem');
+        };
+        const notDownloaded = await installModels(config, {}, problem);
+        const services = await loadServices(
+          config,
+          // Each job says where its article may be read from (below).
+          null,
+          // A worker stops between jobs (SIGTERM finishes the jobs in hand), never inside one.
+          undefined,
+          (lang, message) => (lang === null || !notDownloaded.has(lang)) && problem(message),
+          () => (config.cache.enabled ? memory : null),
+          log,
+        );
+        return { ...services, problems, reported: { modelCalls: 0, sentencesToModel: 0, cacheHits: 0 } };
+      })();
+      runs.set(key, loaded);
+    }
+    return loaded;
+  };
+
+  const work = async (job: PgBoss.JobWithMetadata<ArticleJob>): Promise<void> => {
+    const { file } = job.data;
+    // Through the schema again: jsonb keeps no key order, and the output fingerprint hashes the
+    // settings as JSON, in the schema's order.
+    const config = configSchema.parse(job.data.config);
+    log.info({ job: job.id, article: file.id, attempt: job.retryCount + 1 }, 'article started');
+    const heartbeat = setInterval(
+      () => void keepJob(boss, job.id).catch((error: Error) => log.warn({ job: job.id, error: error.message }, 'cannot renew the job lock')),
+      (Number(job.expireInSeconds) * 1000) / HEARTBEATS_PER_TIMEOUT,
+    );
+    let result: ArticleJobResult | undefined;
+    let retry: string | undefined;
+    try {
+      const run = await loadRun(config);
+      // Symlinks out of the article's input folder are refused as in `run`, unless the config allows them.
+      const inputRoots = config.input.followOutsideSymlinks ? null : await realInputRoots([file]);
+      let force = job.data.force || job.retryCount > 0;
+      let done: FileResult;
+      for (;;) {
+        const failuresBefore = memory.failures;
+        const processed = await processFile(file, config, { ...run, inputRoots }, job.data.repeatedLines ?? {}, { force, log });
+        // The worker's services get no stop signal, so an article is never left half done here.
+        if (processed === null) throw new Error('the article was stopped before it was done');
+        done = processed;
+        if (memory.failures === failuresBefore) break;
+        // The database went away while the article was translated (a restart): not the article's
+        // fault, so no retry of its own is spent; it is done again once the database is back.
+        log.warn({ job: job.id, article: file.id }, 'the shared translation memory could not be reached; the article is done again when it can');
+        await untilStored(log, () => memory.ping());
+        force = true;
+      }
+      result = { outcome: done.outcome, manifestLine: done.manifestLine, worker: processName, usage: usageSince(run), problems: run.problems };
+      if (done.outcome.status === 'failed' && RETRIED_REASONS.has(done.outcome.reason ?? '')) retry = done.outcome.message ?? done.outcome.reason;
+    } catch (error) {
+      retry = `${file.path}: ${(error as Error).message}`;
+    } finally {
+      clearInterval(heartbeat);
+    }
+    log.info({ job: job.id, article: file.id, status: result?.outcome.status, reason: result?.outcome.reason, retry }, 'article done');
+    const output = { ...result, worker: processName, ...(retry ? { message: retry } : {}) };
+    await untilStored(log, () => (retry ? boss.fail(ARTICLE_QUEUE, job.id, output) : boss.complete(ARTICLE_QUEUE, job.id, output)));
+  };
+
+  const recordHeld = () =>
+    recordWorker(boss, processName, [...inHand.keys()]).catch((error: Error) => log.warn({ error: error.message }, 'cannot record this worker'));
+  await recordHeld();
+  log.info({ worker: processName, concurrency: options.concurrency }, 'worker started');
+  try {
+    while (!signal.aborted) {
+      const free = options.concurrency - inHand.size;
+      let jobs: PgBoss.JobWithMetadata<ArticleJob>[] = [];
+      if (free > 0) {
+        try {
+          jobs = await boss.fetch<ArticleJob>(ARTICLE_QUEUE, { batchSize: free, includeMetadata: true });
+        } catch (error) {
+          log.warn({ error: (error as Error).message }, 'cannot fetch jobs; trying again');
+        }
+      }
+      for (const job of jobs) {
+        const done = work(job).finally(() => {
+          inHand.delete(job.id);
+          void recordHeld();
+        });
+        inHand.set(job.id, done);
+      }
+      if (jobs.length > 0) await recordHeld();
+      if (jobs.length === 0 || inHand.size >= options.concurrency) {
+        // Until a slot frees up (when full), the next poll, or the signal to stop.
+        await Promise.race([sleep(POLL_MS, undefined, { signal }).catch(() => undefined), ...(free === 0 ? inHand.values() : [])]);
+      }
+    }
+    if (inHand.size > 0) log.info({ jobs: inHand.size }, 'stopping: finishing the jobs in hand');
+    await Promise.all(inHand.values());
+  } finally {
+    await recordWorker(boss, processName, null).catch(() => undefined);
+    await boss.stop({ graceful: false, wait: true });
+    for (const run of runs.values()) await (await run).pool.dispose();
+    await memory.close();
+    log.info({ worker: processName }, 'worker stopped');
+  }
+}
+
+/** The run's model work since its previous job result, so the results of a run add up to its total. */
+function usageSince(run: LoadedRun): ModelUsage {
+  const now = { ...run.backend.usage };
+  const since = {
+    modelCalls: now.modelCalls - run.reported.modelCalls,
+    sentencesToModel: now.sentencesToModel - run.reported.sentencesToModel,
+    cacheHits: now.cacheHits - run.reported.cacheHits,
+  };
+  run.reported = now;
+  return since;
+}
+
+/** Runs `store` (storing a job's result, reaching the database) until the database takes it: a result is never dropped. */
+async function untilStored(log: Logger, store: () => Promise<unknown>): Promise<void> {
+  for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
+    try {
+      await store();
+      return;
+    } catch (error) {
+      log.warn({ error: (error as Error).message, retryInMs: wait }, 'cannot store the result in the queue; trying again');
+      await sleep(wait);
+    }
+  }
+}
+
+/**
+ * Restarts the lock timeout of a job this worker holds. pg-boss 10 (the last for Node 20) times a job
+ * out a fixed time after it started and has no heartbeat of its own, so the worker moves the start;
+ * a job is then taken over a lock timeout after its worker stopped renewing it (died), however long
+ * the article takes.
+ */
+async function keepJob(boss: PgBoss, id: string): Promise<void> {
+  await boss.getDb().executeSql(`UPDATE pgboss.job SET started_on = now() WHERE name = $1 AND id = $2 AND state = 'active'`, [ARTICLE_QUEUE, id]);
+}
