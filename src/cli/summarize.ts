@@ -19,7 +19,9 @@ const summarizeRecordSchema = jsonObject
   .pipe(
     z.object({
       id: z.unknown().refine((id) => id !== undefined, 'has no "id"'),
-      sentences: z.array(z.string(), { error: '"sentences" must be an array of strings' }).optional(),
+      sentences: z
+        .array(z.string({ error: '"sentences" must be an array of strings' }), { error: '"sentences" must be an array of strings' })
+        .optional(),
       text: z.string().optional(),
       title: z.string({ error: '"title" must be a string' }).nullable().optional(),
       lang: z.string({ error: '"lang" must be a string such as "vi"' }).optional(),
