@@ -9,8 +9,11 @@
  * - `extract`: `newsbridge extract` (Readability, structure rules);
  * - `pipeline`: `extract` then the clean stage, the paragraphs a run translates (title left out).
  * `--pages` prints each page's precision and recall for the last variant.
+ * `--published DIR` checks the scorer instead: it scores the extractor outputs a clone of the
+ * benchmark keeps (`DIR/output/*.json` against `DIR/ground-truth.json`), to compare with its README,
+ * on all its pages and on the dev pages alone.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Readability } from '@mozilla/readability';
@@ -24,7 +27,7 @@ import { sharedPath } from './shared-data.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { limit: { type: 'string' }, variant: { type: 'string', multiple: true }, pages: { type: 'boolean' } },
+  options: { limit: { type: 'string' }, variant: { type: 'string', multiple: true }, pages: { type: 'boolean' }, published: { type: 'string' } },
 });
 const dir = positionals[0] ?? sharedPath('data/html/aeb-dev');
 const limit = values.limit ? Number(values.limit) : Infinity;
@@ -77,6 +80,29 @@ const VARIANTS: Record<string, (page: Page) => string> = {
     }
   },
 };
+
+if (values.published) {
+  await scorePublished(values.published);
+  process.exit(0);
+}
+
+/** The benchmark's own outputs, scored here: on all pages the figures must be those its README publishes. */
+async function scorePublished(benchmark: string): Promise<void> {
+  type Bodies = Record<string, { articleBody?: string }>;
+  const truth = JSON.parse(await readFile(path.join(benchmark, 'ground-truth.json'), 'utf8')) as Bodies;
+  const devIds = Object.keys(JSON.parse(await readFile(path.join(dir, 'ground-truth.json'), 'utf8')) as Bodies);
+  const allIds = Object.keys(truth);
+  const row = (ids: string[], predicted: Bodies) => {
+    const score = scoreExtraction(ids.map((id) => matchShingles(truth[id]?.articleBody ?? '', predicted[id]?.articleBody ?? '')));
+    return [score.f1, score.precision, score.recall].map((value) => value.toFixed(3).padStart(6)).join(' ');
+  };
+  console.log(`${'extractor'.padEnd(22)} ${`all ${allIds.length} pages: F1, P, R`.padEnd(22)} dev ${devIds.length} pages: F1, P, R`);
+  for (const file of (await readdir(path.join(benchmark, 'output'))).filter((name) => name.endsWith('.json')).sort()) {
+    const saved = JSON.parse(await readFile(path.join(benchmark, 'output', file), 'utf8')) as Bodies | { version: string; output: Bodies };
+    const predicted = 'output' in saved && 'version' in saved ? (saved.output as Bodies) : (saved as Bodies);
+    console.log(`${path.basename(file, '.json').padEnd(22)} ${row(allIds, predicted)}  ${row(devIds, predicted)}`);
+  }
+}
 
 const names = values.variant ?? Object.keys(VARIANTS);
 for (const name of names) if (!VARIANTS[name]) throw new Error(`unknown --variant ${name}; one of ${Object.keys(VARIANTS).join(', ')}`);

@@ -29,7 +29,8 @@ import { summarizeArticle } from '../src/stages/summarize.js';
 import { configuredModels } from '../src/models/store.js';
 import { translateArticle, type TranslationBackend } from '../src/stages/translate.js';
 import { Translator } from '../src/translation/translator.js';
-import { ensureTinyModels, repoRoot } from '../tools/newsbridge-process.js';
+import { repoRoot } from '../tools/repo-root.js';
+import { ensureTestModels } from '../tools/test-models.js';
 
 const WORDS = (
   'Giá xăng giảm lần thứ ba liên tiếp Liên Bộ Công Thương Tài chính vừa quyết định giảm giá xăng dầu từ 15h chiều nay ' +
@@ -145,7 +146,7 @@ if (options.child) {
   const figures = await measure(shape, Number(options.child), path.join(repoRoot, 'tests', '.models'), Boolean(options.translate));
   process.stdout.write(`${JSON.stringify(figures)}\n`);
 } else {
-  await ensureTinyModels();
+  await ensureTestModels();
   const sizes = Array.from({ length: options.steps }, (_, i) => Math.round(options.chars / 2 ** (options.steps - 1 - i)));
   const rows: Figures[] = [];
   for (const size of sizes) {

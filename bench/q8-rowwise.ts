@@ -2,7 +2,8 @@
  * What per-row q8 activations (`translation.q8Activations: per-row`, src/translation/rowwise-quantization.ts)
  * buy and cost, against the exported graphs (`per-batch`), on one generated model:
  *
- *   npm run bench:q8-rowwise -- [--preset opus-mt-base|tiny] [--lang ar|vi] [--sentences N] [--chunk N] [--repeat R]
+ *   npm run bench:q8-rowwise -- [--preset opus-mt-base|tiny] [--lang ar|vi] [--sentences N] [--check N] [--chunk N]
+ *                              [--repeat R] [--beams N]
  *
  * - load: seconds to load each Translator (per-row includes reading and rewriting the two graphs);
  * - batch invariance: each of the first `--check` sentences translated alone, then all of them in
@@ -28,7 +29,8 @@ import type { Q8Activations } from '../src/translation/seq2seq-sessions.js';
 import { decodingOptions, type SentenceTranslation, Translator } from '../src/translation/translator.js';
 import { isUpToDate, makeModel } from '../tools/make-model.js';
 import type { PresetName } from '../tools/model/marian-config.js';
-import { repoRoot, sharedPath } from './shared-data.js';
+import { sharedPath } from './shared-data.js';
+import { repoRoot } from '../tools/repo-root.js';
 
 type Lang = 'ar' | 'vi';
 const THREADS = 2;
@@ -49,8 +51,9 @@ const program = new Command('bench:q8-rowwise')
   .option('--check <n>', 'sentences checked alone against batched, and against fp32', positiveInt, 16)
   .option('--chunk <n>', 'sentences per Translator call when timing', positiveInt, 16)
   .option('--repeat <n>', 'passes per chunk; the fastest counts', positiveInt, 1)
+  .option('--beams <n>', "beam size (default: the config's, i.e. the model's generation_config.json)", positiveInt)
   .parse();
-const options = program.opts<{ preset: PresetName; lang: Lang; sentences: number; check: number; chunk: number; repeat: number }>();
+const options = program.opts<{ preset: PresetName; lang: Lang; sentences: number; check: number; chunk: number; repeat: number; beams?: number }>();
 
 async function ensureModel(): Promise<string> {
   const base = path.join(repoRoot, 'bench', '.models', ...(options.preset === 'tiny' ? ['tiny'] : []));
@@ -99,7 +102,7 @@ const modelDir = await ensureModel();
 const { sentences, source } = await loadSentences(options.sentences);
 console.log(
   `q8 per-row vs per-batch activations: ${options.preset} ${options.lang}→en, ${sentences.length} sentences from ${source}, ` +
-    `${THREADS} threads, chunk ${options.chunk}, repeat ${options.repeat}`,
+    `${THREADS} threads, chunk ${options.chunk}, repeat ${options.repeat}, beams ${options.beams ?? "the model's"}`,
 );
 console.log(`machine: ${cpus().length} vCPU, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
@@ -112,6 +115,7 @@ for (const mode of MODES) {
     ...decodingOptions(defaultConfig.translation),
     dtype: 'q8',
     q8Activations: mode,
+    ...(options.beams === undefined ? {} : { numBeams: options.beams }),
     threadsPerWorker: THREADS,
     // The hook counts tokens before `</s>`; fixedOutputTokens counts `</s>` too.
     fixedTargetTokens: (sourceTokens) => fixedOutputTokens(sourceTokens) - 1,

@@ -136,14 +136,16 @@ export interface TranslatedParagraph extends SegmentedParagraph {
  * `translated`: every sentence that needed a model got one; `passthrough`: the article is English;
  * `unsupported-language`: no model for its language (kept as it is); `model-unavailable`: the model
  * for its language could not be loaded (`message` says why and how to fix it); `partial`: some
- * sentences failed to translate.
+ * sentences failed to translate; `over-budget`: the article is longer than the translation budget,
+ * and the sentences past it were not sent to the model.
  */
 export type TranslationStatus =
   | 'translated'
   | 'passthrough'
   | 'unsupported-language'
   | 'model-unavailable'
-  | 'partial';
+  | 'partial'
+  | 'over-budget';
 
 export interface ModelUse {
   lang: LanguageCode;
@@ -211,6 +213,7 @@ export const ARTICLE_REASONS = [
   'invalid-utf16',
   'model-unavailable',
   'untranslated-sentences',
+  'over-budget',
   // ok, kept as it is
   'unsupported-language',
   // skipped

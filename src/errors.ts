@@ -87,6 +87,8 @@ export class ModelDownloadError extends Error {
     readonly url: string,
     message: string,
     readonly status?: number,
+    /** Set when newsbridge cut the download: no data (stalled), too slow (deadline), or asked to stop. */
+    readonly cutoff?: 'stalled' | 'deadline' | 'stopped',
   ) {
     super(message);
   }
@@ -140,5 +142,18 @@ export class OutputError extends Error {
       default:
         return 'check the output directory and run again';
     }
+  }
+}
+
+// Translation
+
+/**
+ * A backend throws this when the run was stopped (SIGINT/SIGTERM) before the sentences reached the
+ * model; the article is then not finished at all rather than finished without its English.
+ */
+export class TranslationStoppedError extends Error {
+  override readonly name = 'TranslationStoppedError';
+  constructor() {
+    super('translation stopped before this sentence reached the model');
   }
 }

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { languageByCode } from '../src/languages.js';
 import {
@@ -34,6 +34,7 @@ import {
 import { randomMarianWeights } from './model/marian-weights.js';
 import { type Graph, serializeModel } from './model/onnx-graph.js';
 import { quantizeDynamic } from './model/quantize.js';
+import { repoRoot } from './repo-root.js';
 
 /** Bump when the generated files change, so cached test models are regenerated. */
 export const GENERATOR_VERSION = 7;
@@ -41,7 +42,6 @@ export const STAMP_FILE = 'generator-stamp.json';
 
 const SOURCE_PIECE_BIAS = -4;
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface MakeModelOptions {
   preset: PresetName;

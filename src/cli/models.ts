@@ -38,8 +38,18 @@ export function registerModelsCommand(program: Command): void {
         const dtype = options.dtype ?? config.translation.dtype;
         const mirror = options.mirror ?? config.translation.mirror;
         const progress = progressReporter();
+        // SIGINT/SIGTERM stop the download at once; what arrived stays in `.part` for the next pull.
+        const stop = new AbortController();
+        let stoppedBy: NodeJS.Signals | undefined;
+        const onSignal = (signal: NodeJS.Signals) => {
+          stoppedBy = signal;
+          stop.abort();
+        };
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
         let failed = 0;
         for (const model of selectModels(config, options.only)) {
+          if (stop.signal.aborted) break;
           try {
             await pullModel({
               id: model.id,
@@ -47,6 +57,9 @@ export function registerModelsCommand(program: Command): void {
               modelsDir: config.translation.modelsDir,
               dtype,
               mirror,
+              stallMs: config.translation.downloadStallSeconds * 1000,
+              fileDeadlineMs: config.translation.downloadFileSeconds * 1000,
+              signal: stop.signal,
               onProgress: (p) => progress.update(model, p),
             });
             progress.stop();
@@ -57,7 +70,10 @@ export function registerModelsCommand(program: Command): void {
             console.error(`newsbridge models pull: ${model.lang}: ${(error as Error).message}`);
           }
         }
-        if (failed > 0) process.exitCode = 1;
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        if (stoppedBy) process.exitCode = stoppedBy === 'SIGTERM' ? 143 : 130;
+        else if (failed > 0) process.exitCode = 1;
       });
     });
 

@@ -126,6 +126,26 @@ export const configSchema = z
           .url()
           .default('https://huggingface.co')
           .describe('Model hub or mirror with the hub URL layout (`<mirror>/<id>/resolve/<revision>/<file>`).'),
+        downloadStallSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .default(60)
+          .describe('A model download that receives no data for this many seconds is dropped and retried (resuming).'),
+        downloadFileSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .default(1800)
+          .describe('A model file not downloaded within this many seconds (retries included) fails; the next pull resumes it.'),
+        maxArticleChars: z
+          .number()
+          .int()
+          .min(1)
+          .default(100_000)
+          .describe(
+            'Characters of one article sent to the models, in reading order; past them sentences stay untranslated (status `partial`, reason `over-budget`).',
+          ),
         batchTokens: z
           .number()
           .int()

@@ -45,6 +45,7 @@ export type DroppedBlockReason =
   | 'timestamp'
   | 'title-repeat'
   | 'empty-section'
+  | 'header'
   | 'widget';
 
 export interface ExtractedArticle {
@@ -98,7 +99,9 @@ const HEADING_TAGS = new Set(['H1', 'H2', 'H3', 'H4', 'H5', 'H6']);
 const NESTED_BLOCKS = 'p, h1, h2, h3, h4, h5, h6, li, blockquote, pre, table, ul, ol, dl';
 
 export function extractArticle(html: string): ExtractedArticle | NoArticle {
-  const { document } = parseHTML(html);
+  let { document } = parseHTML(html);
+  // linkedom builds no <html> for text without a tag; a browser would put that text in the body.
+  if (!document.documentElement) document = parseHTML(`<html><body>${html}</body></html>`).document;
   const meta = pageMetadata(document);
   if (document.body) markWidgets(document.body);
   // keepClasses: the structure rules read class names; serializer: the content as a DOM node.
@@ -159,10 +162,17 @@ export function articleBlocks(
 
   // A heading whose section lost all it had introduced what was taken out ("Related", "More:"); so
   // does a heading at the very end. A heading straight above another heading keeps its place.
+  const firstText = [...keptBlocks.entries()].find(([, block]) => block.kind !== 'heading')?.[0] ?? 0;
   const blocks = [...candidates.keys()].flatMap((index) => {
     const block = keptBlocks.get(index);
     if (!block) return [];
     if (block.kind !== 'heading') return [block];
+    // Headings above the first paragraph are the title's company (kicker, deck), and the title
+    // already leads the text.
+    if (index < firstText) {
+      drop(block.text, 'header');
+      return [];
+    }
     let next = index + 1;
     while (next < candidates.length && !keptBlocks.has(next) && candidates[next]!.kind !== 'heading') next++;
     const emptied = next > index + 1 && (next === candidates.length || candidates[next]!.kind === 'heading');

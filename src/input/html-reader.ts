@@ -16,6 +16,9 @@ export const htmlReader: ArticleReader = {
   handles: (path) => /\.html?(?:\.gz)?$/i.test(path),
   read(bytes, file) {
     const html = decodeHtml(unpack(bytes, file.path, file.maxBytes), file.path);
+    if (html.text.trim() === '') {
+      throw new InputError(file.path, 'empty', `${file.path}: the page is empty (${bytes.length === 0 ? 'no bytes' : 'only whitespace'}); remove the file or save the page again`);
+    }
     const extracted = extractArticle(html.text);
     if (!extracted.found) {
       throw new InputError(

@@ -6,6 +6,7 @@ import fg from 'fast-glob';
 import type { LanguageCode } from '../article.js';
 import { HUB_MODEL_ID, type ModelSpec } from '../config/config.js';
 import { ModelDownloadError, type ModelLabel, ModelUnavailableError } from '../errors.js';
+import { writeFileAtomic } from '../output/atomic-write.js';
 
 /**
  * The model store: configured models live in `<modelsDir>/<id>/` (the transformers.js local-model
@@ -205,10 +206,16 @@ export interface PullOptions {
   onProgress?: (progress: PullProgress) => void;
   /** Attempts per file; each retry resumes from what is already on disk. */
   attempts?: number;
+  /** A download that receives no byte for this long (headers included) is dropped and retried. Default 60 s. */
+  stallMs?: number;
+  /** A file not complete this long after its first request fails, retries included. Default 30 min. */
+  fileDeadlineMs?: number;
+  /** Stops the pull (SIGINT/SIGTERM): the file being downloaded keeps its `.part` to resume from. */
+  signal?: AbortSignal;
 }
 
-/** How long a server may take to start answering a request. */
-const RESPONSE_TIMEOUT_MS = 30_000;
+const DEFAULT_STALL_MS = 60_000;
+const DEFAULT_FILE_DEADLINE_MS = 30 * 60_000;
 
 export function fileUrl(mirror: string, id: string, revision: string, file: string): string {
   return `${mirror.replace(/\/+$/, '')}/${id}/resolve/${encodeURIComponent(revision)}/${file}`;
@@ -249,18 +256,78 @@ export async function pullModel(options: PullOptions): Promise<ModelManifest> {
   return manifest;
 }
 
+/** Why a download was cut short by us rather than by the server. */
+type Cutoff = 'stalled' | 'deadline' | 'stopped';
+
 async function downloadWithRetries(url: string, target: string, file: string, options: PullOptions): Promise<number> {
   const attempts = options.attempts ?? 3;
+  const deadline = Date.now() + (options.fileDeadlineMs ?? DEFAULT_FILE_DEADLINE_MS);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await downloadFile(url, target, (bytesDone, bytesTotal, state) =>
+      return await downloadFile(url, target, { deadline, stallMs: options.stallMs ?? DEFAULT_STALL_MS, signal: options.signal }, (bytesDone, bytesTotal, state) =>
         options.onProgress?.({ file, bytesDone, bytesTotal, state }),
       );
     } catch (error) {
-      const permanent = error instanceof ModelDownloadError && error.status !== undefined && error.status < 500;
+      const permanent =
+        error instanceof ModelDownloadError &&
+        ((error.status !== undefined && error.status < 500) || error.cutoff === 'deadline' || error.cutoff === 'stopped');
       if (permanent || attempt >= attempts) throw error;
     }
   }
+}
+
+interface DownloadLimits {
+  /** Epoch ms by which the file must be complete. */
+  deadline: number;
+  stallMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * One AbortSignal for a download attempt: it aborts when no byte has come for `stallMs` (call
+ * `alive` on every chunk), when the file's deadline passes, or when the caller stops the pull.
+ */
+function downloadWatch(limits: DownloadLimits) {
+  const controller = new AbortController();
+  const cut = (why: Cutoff) => {
+    if (!controller.signal.aborted) controller.abort(why);
+  };
+  let stall = setTimeout(() => cut('stalled'), limits.stallMs);
+  const deadline = setTimeout(() => cut('deadline'), Math.max(0, limits.deadline - Date.now()));
+  const stop = () => cut('stopped');
+  if (limits.signal?.aborted) stop();
+  limits.signal?.addEventListener('abort', stop, { once: true });
+  const aborted = new Promise<never>((_resolve, reject) => {
+    const fail = () => reject(new Error(`cut: ${String(controller.signal.reason)}`));
+    if (controller.signal.aborted) fail();
+    else controller.signal.addEventListener('abort', fail, { once: true });
+  });
+  aborted.catch(() => undefined);
+  return {
+    signal: controller.signal,
+    /** Rejects when the attempt is cut. */
+    aborted,
+    /** Why the attempt was cut, if it was. */
+    cutoff: (): Cutoff | undefined => (controller.signal.aborted ? (controller.signal.reason as Cutoff) : undefined),
+    alive: () => {
+      clearTimeout(stall);
+      stall = setTimeout(() => cut('stalled'), limits.stallMs);
+    },
+    dispose: () => {
+      clearTimeout(stall);
+      clearTimeout(deadline);
+      limits.signal?.removeEventListener('abort', stop);
+    },
+  };
+}
+
+function cutoffError(url: string, cutoff: Cutoff, done: number, limits: DownloadLimits): ModelDownloadError {
+  const message = {
+    stalled: `download of ${url} stalled: no data for ${limits.stallMs / 1000} s after ${done} bytes; run the pull again to resume`,
+    deadline: `download of ${url} did not finish in time (${done} bytes so far); the mirror is too slow — run the pull again to resume, or use another --mirror`,
+    stopped: `download of ${url} was stopped after ${done} bytes; run the pull again to resume`,
+  }[cutoff];
+  return new ModelDownloadError(url, message, undefined, cutoff);
 }
 
 const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/;
@@ -269,6 +336,25 @@ const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/;
 async function downloadFile(
   url: string,
   target: string,
+  limits: DownloadLimits,
+  progress: (done: number, total: number | null, state: PullProgress['state']) => void,
+): Promise<number> {
+  const watch = downloadWatch(limits);
+  try {
+    return await downloadWatched(url, target, watch, progress);
+  } catch (error) {
+    const cutoff = watch.cutoff();
+    if (cutoff) throw cutoffError(url, cutoff, await fileSize(`${target}.part`).then((size) => size ?? 0), limits);
+    throw error;
+  } finally {
+    watch.dispose();
+  }
+}
+
+async function downloadWatched(
+  url: string,
+  target: string,
+  watch: ReturnType<typeof downloadWatch>,
   progress: (done: number, total: number | null, state: PullProgress['state']) => void,
 ): Promise<number> {
   const part = `${target}.part`;
@@ -280,16 +366,14 @@ async function downloadFile(
   try {
     const offset = (await handle.stat()).size;
     let response: Response;
-    // A network that drops packets would otherwise hang the pull (and a run that pulls) for minutes.
-    const answer = new AbortController();
-    const noAnswer = setTimeout(() => answer.abort(new Error(`no answer in ${RESPONSE_TIMEOUT_MS / 1000} s`)), RESPONSE_TIMEOUT_MS);
+    // The watch's signal cuts a server that does not answer, stops sending, or is too slow overall,
+    // and a pull the user stops: a network that drops packets cannot hang a pull (or a run).
     try {
-      response = await fetch(url, { headers: offset > 0 ? { Range: `bytes=${offset}-` } : {}, signal: answer.signal });
+      response = await fetch(url, { headers: offset > 0 ? { Range: `bytes=${offset}-` } : {}, signal: watch.signal });
     } catch (error) {
       throw new ModelDownloadError(url, `could not reach ${url}: ${(error as Error).cause ?? (error as Error).message}`);
-    } finally {
-      clearTimeout(noAnswer);
     }
+    watch.alive();
     if (response.status === 206) {
       const range = CONTENT_RANGE.exec(response.headers.get('content-range') ?? '');
       if (!range || Number(range[1]) !== offset) {
@@ -322,10 +406,20 @@ async function downloadFile(
     progress(done, total, 'downloading');
     if (response.status !== 416 && response.body) {
       try {
-        for await (const chunk of response.body) {
-          await handle.write(chunk);
-          done += chunk.byteLength;
-          progress(done, total, 'downloading');
+        // Each read races the watch: an abort that lands between reads must not wait on a stream
+        // that may never settle.
+        const reader = response.body.getReader();
+        try {
+          for (;;) {
+            const { done: ended, value: chunk } = await Promise.race([reader.read(), watch.aborted]);
+            if (ended) break;
+            watch.alive();
+            await handle.write(chunk);
+            done += chunk.byteLength;
+            progress(done, total, 'downloading');
+          }
+        } finally {
+          reader.cancel().catch(() => undefined);
         }
       } catch (error) {
         throw new ModelDownloadError(
@@ -364,15 +458,7 @@ async function syncDir(dir: string): Promise<void> {
 }
 
 async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  const tmp = `${file}.part`;
-  const handle = await open(tmp, 'w');
-  try {
-    await handle.writeFile(`${JSON.stringify(value, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, file);
+  await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
   await syncDir(path.dirname(file));
 }
 

@@ -1,7 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import type { Dirent } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import {
   ARTICLE_REASONS,
@@ -15,7 +11,6 @@ import {
   type TranslatedParagraph,
 } from '../article.js';
 import type { OutputFormat } from '../config/config.js';
-import { OutputError } from '../errors.js';
 import { isRightToLeft, TARGET_LANGUAGE } from '../languages.js';
 
 /**
@@ -58,7 +53,7 @@ export const articleOutputSchema = z
         extraction: z.string().describe('How the article was taken out of the page: `readability` (Readability on linkedom, then the structure rules).'),
         removed: z
           .array(z.strictObject({ text: z.string(), reason: z.string() }))
-          .describe('Blocks the extraction rules took out of the article container: `caption`, `navigation`, `widget`, `link-list`, `byline`, `timestamp`, `title-repeat`, `empty-section`.'),
+          .describe('Blocks the extraction rules took out of the article container: `caption`, `navigation`, `widget`, `link-list`, `byline`, `timestamp`, `title-repeat`, `header`, `empty-section`.'),
       })
       .optional()
       .describe('For an HTML input: what the page said about itself (null where it says nothing) and how its article was found.'),
@@ -89,7 +84,7 @@ export const articleOutputSchema = z
       pairs: z.array(z.strictObject({ source: z.string(), target: z.string().nullable() })),
     }),
     translation: z.strictObject({
-      status: z.enum(['translated', 'passthrough', 'unsupported-language', 'model-unavailable', 'partial']),
+      status: z.enum(['translated', 'passthrough', 'unsupported-language', 'model-unavailable', 'partial', 'over-budget']),
       message: z.string().optional(),
     }),
     models: z.array(modelUseSchema),
@@ -325,55 +320,4 @@ export type OutputFiles = Partial<Record<OutputFormat, string>>;
 /** Output file names of an article, relative to the output directory (`news/001.json`). */
 export function outputFileNames(id: string, formats: readonly OutputFormat[]): OutputFiles {
   return Object.fromEntries(formats.map((format) => [format, `${id}.${format}`]));
-}
-
-/** Temp files are `.<name>.<pid>.<8 hex>.tmp` beside their target, so a later run can find leftovers. */
-const TEMP_FILE = /^\..+\.\d+\.[0-9a-f]{8}\.tmp$/;
-
-/**
- * Writes `data` to `path` so that `path` is either its old content or the whole new one, never part:
- * the data goes to a temp file in the same directory (same file system, so the rename is atomic),
- * is fsynced, then renamed over the target. On failure the temp file is removed.
- *
- * Written here rather than with `write-file-atomic` because that package names temp files with an
- * opaque hash suffix, and after a SIGKILL the runner must be able to recognise and remove them
- * (`removeStaleTempFiles`).
- */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const directory = dirname(path);
-  const temp = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  let handle: FileHandle | undefined;
-  try {
-    await mkdir(directory, { recursive: true });
-    handle = await open(temp, 'wx');
-    await handle.writeFile(data);
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await rename(temp, path);
-  } catch (error) {
-    await handle?.close().catch(() => undefined);
-    await rm(temp, { force: true }).catch(() => undefined);
-    throw new OutputError(path, (error as NodeJS.ErrnoException).code, error);
-  }
-}
-
-/**
- * Removes temp files a killed run left under `directory`; returns their paths. Call it before a run
- * starts writing, never while another run writes into the same directory.
- */
-export async function removeStaleTempFiles(directory: string): Promise<string[]> {
-  let entries: Dirent[];
-  try {
-    entries = await readdir(directory, { recursive: true, withFileTypes: true });
-  } catch (error) {
-    // No directory there (or a file in its place): no temp files either; writing will say what is wrong.
-    if (['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) return [];
-    throw error;
-  }
-  const stale = entries
-    .filter((entry) => entry.isFile() && TEMP_FILE.test(entry.name))
-    .map((entry) => join(entry.parentPath, entry.name));
-  await Promise.all(stale.map((path) => rm(path, { force: true })));
-  return stale;
 }

@@ -3,9 +3,9 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
-import { type ArticleReason, type ArticleStatus, sentencesOf, type SummarizedArticle } from '../article.js';
+import { type ArticleReason, type ArticleStatus, type CleanedArticle, sentencesOf, type SummarizedArticle } from '../article.js';
 import { TranslationMemory } from '../translation/memory.js';
-import { keepAllLines, removeBoilerplate } from '../stages/clean.js';
+import { keepAllLines, normalizeLine, removeBoilerplate, type RepeatedLines } from '../stages/clean.js';
 import type { PipelineConfig } from '../config/config.js';
 import { routedLanguages } from '../languages.js';
 import { detectLanguage, LanguageDetector } from '../stages/detect.js';
@@ -23,10 +23,12 @@ import { readArticleFile, realInputRoots } from '../input/read-file.js';
 import { listArticleFiles, type ReadArticle } from '../input/read.js';
 import { lockOutputDir, type OutputLock } from './output-lock.js';
 import { planArticle, type PreviousOutputs } from './plan.js';
+import { findRunRepeatedLines } from './repeated-lines.js';
 import { buildRunReport, type ArticleOutcome, type RunReport } from './report.js';
 import { segmentSentences } from '../stages/segment.js';
 import { summarizeArticle } from '../stages/summarize.js';
 import { translateArticle } from '../stages/translate.js';
+import { TranslationStoppedError } from '../errors.js';
 import { ModelTranslationBackend } from '../translation/backend.js';
 import { decodingOptions, TranslatorPool } from '../translation/translator.js';
 import {
@@ -34,16 +36,15 @@ import {
   manifestLine,
   manifestLineSchema,
   outputFileNames,
-  removeStaleTempFiles,
   renderArticleJson,
   renderArticleMarkdown,
-  writeFileAtomic,
   type ArticleOutput,
   type OutputFiles,
 } from '../output/write.js';
 import { renderArticleHtml } from '../output/html.js';
 import { DIGEST_FILE, digestEntryFromManifest, digestEntryFromOutput, renderDigestHtml, type DigestEntry } from '../output/digest.js';
 import { InputError } from '../errors.js';
+import { removeStaleTempFiles, writeFileAtomic } from '../output/atomic-write.js';
 
 /** Bumped when the same input and settings would give different outputs, so old outputs are redone. */
 const OUTPUT_GENERATION = 1;
@@ -118,10 +119,12 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
 
   const notDownloaded = await installModels(config, options, problem);
   const inputRoots = config.input.followOutsideSymlinks ? null : await realInputRoots(files);
-  const services = await loadServices(config, inputRoots, (lang, message) => {
+  const services = await loadServices(config, inputRoots, options.signal, (lang, message) => {
     // A model that failed to download was reported already; its load failing too is no news.
     if (lang === null || !notDownloaded.has(lang)) problem(message);
   });
+  // Once per run, before any article starts: which lines each site repeats across its articles.
+  const repeatedLines = config.clean.enabled ? await findRunRepeatedLines(files, config.input.maxBytes, inputRoots, options.signal) : {};
   const outcomes: ArticleOutcome[] = new Array(files.length);
   const manifest: string[] = new Array(files.length);
   const digest: DigestEntry[] = new Array(files.length);
@@ -133,7 +136,9 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
     // Stopped before the first article: nothing starts (an abort that already happened fires no event).
     if (!options.signal?.aborted) files.forEach((file, index) => {
       void queue.add(async () => {
-        const done = await processFile(file, config, services, options);
+        const done = await processFile(file, config, services, repeatedLines, options);
+        // Stopped mid-article: it is left as it was, like the articles that never started.
+        if (!done) return;
         outcomes[index] = done.outcome;
         manifest[index] = done.manifestLine;
         digest[index] = done.digest;
@@ -217,6 +222,7 @@ async function installModels(
   const { translation } = config;
   const failed = new Set<string>();
   for (const model of configuredModels(translation.models, translation.modelsDir)) {
+    if (options.signal?.aborted) break;
     const ready = await assertModelReady(model.dir, translation.dtype, model.label).then(
       () => true,
       () => false,
@@ -229,6 +235,9 @@ async function installModels(
         modelsDir: translation.modelsDir,
         dtype: translation.dtype,
         mirror: translation.mirror,
+        stallMs: translation.downloadStallSeconds * 1000,
+        fileDeadlineMs: translation.downloadFileSeconds * 1000,
+        signal: options.signal,
         onProgress: (progress) => options.events?.onDownload?.(model, progress),
       });
     } catch (error) {
@@ -244,6 +253,7 @@ async function installModels(
 async function loadServices(
   config: PipelineConfig,
   inputRoots: string[] | null,
+  signal: AbortSignal | undefined,
   problem: (lang: string | null, message: string) => void,
 ): Promise<RunServices> {
   const detector = await LanguageDetector.create(routedLanguages(config.translation.models), config.detect);
@@ -257,7 +267,8 @@ async function loadServices(
   }
   // The pool reports each batch it runs to the backend, which counts them for the run report.
   let backend: ModelTranslationBackend;
-  const pool = new TranslatorPool(config.translation, { onBatch: (batch) => backend.countBatch(batch.sentences) });
+  // The run's stop signal reaches the Translators, which stop between batches.
+  const pool = new TranslatorPool(config.translation, { onBatch: (batch) => backend.countBatch(batch.sentences), signal });
   backend = new ModelTranslationBackend(pool, memory, (lang, error) => problem(lang, `${lang}: ${error.message}`));
   return { detector, backend, pool, memory, settings: await settingsHash(config, memory), inputRoots };
 }
@@ -286,7 +297,7 @@ async function settingsHash(config: PipelineConfig, memory: TranslationMemory | 
     clean: config.clean,
     detect: config.detect,
     // The batch budget too: q8 outputs can differ with the batch a sentence shares.
-    translation: { models: translation.models, ...decodingOptions(translation) },
+    translation: { models: translation.models, maxArticleChars: translation.maxArticleChars, ...decodingOptions(translation) },
     summary: config.summary,
     models,
   };
@@ -305,8 +316,9 @@ async function processFile(
   file: IdentifiedFile,
   config: PipelineConfig,
   services: RunServices,
+  repeatedLines: RepeatedLines,
   options: RunOptions,
-): Promise<FileResult> {
+): Promise<FileResult | null> {
   const timings: Record<string, number> = {};
   const outputs = options.jsonl ? {} : outputFileNames(file.id, config.output.formats);
   const failed = (reason: ArticleReason, message: string): FileResult => {
@@ -327,7 +339,15 @@ async function processFile(
     return failed('unreadable', `${file.path}: ${(error as Error).message}`);
   }
   const article = { ...read, id: file.id };
-  const fingerprint = sha256(`${article.source.sha256}\n${services.settings}`);
+  let cleaned: CleanedArticle;
+  try {
+    cleaned = await timed(timings, 'clean', () =>
+      config.clean.enabled ? removeBoilerplate(article, { repeatedLines }) : keepAllLines(article),
+    );
+  } catch (error) {
+    return failed('stage-error', `${file.path}: ${(error as Error).stack ?? String(error)}`);
+  }
+  const fingerprint = articleFingerprint(cleaned, services.settings);
 
   if (!options.jsonl) {
     const decision = planArticle(fingerprint, await readPreviousOutputs(config.output.dir, outputs), { force: options.force ?? false });
@@ -346,8 +366,9 @@ async function processFile(
 
   let summarized: SummarizedArticle;
   try {
-    summarized = await runStages(article, config, services, timings);
+    summarized = await runStages(cleaned, config, services, timings);
   } catch (error) {
+    if (error instanceof TranslationStoppedError) return null;
     return failed('stage-error', `${file.path}: ${(error as Error).stack ?? String(error)}`);
   }
 
@@ -379,19 +400,27 @@ async function processFile(
   };
 }
 
-/** The stages, in order. */
+/**
+ * What an output is made from: the input bytes, the settings, and the lines removed from the article
+ * because its site repeats them. Only those lines: a change elsewhere in the site's repeated lines
+ * leaves the article's output as it was, and its fingerprint too.
+ */
+function articleFingerprint(cleaned: CleanedArticle, settings: string): string {
+  const repeated = cleaned.removed.filter((line) => line.reason === 'repeated-across-corpus').map((line) => normalizeLine(line.text));
+  const base = `${cleaned.source.sha256}\n${settings}`;
+  return sha256(repeated.length === 0 ? base : `${base}\n${JSON.stringify([...new Set(repeated)].sort())}`);
+}
+
+/** The stages after clean, in order. */
 async function runStages(
-  article: ReadArticle,
+  cleaned: CleanedArticle,
   config: PipelineConfig,
   services: RunServices,
   timings: Record<string, number>,
 ): Promise<SummarizedArticle> {
-  const cleaned = await timed(timings, 'clean', () =>
-    config.clean.enabled ? removeBoilerplate(article) : keepAllLines(article),
-  );
   const detected = await timed(timings, 'detect', () => detectLanguage(cleaned, services.detector));
   const segmented = await timed(timings, 'segment', () => segmentSentences(detected));
-  const translated = await timed(timings, 'translate', () => translateArticle(segmented, services.backend));
+  const translated = await timed(timings, 'translate', () => translateArticle(segmented, services.backend, { maxChars: config.translation.maxArticleChars }));
   return timed(timings, 'summarize', () => summarizeArticle(translated, config.summary));
 }
 
@@ -406,6 +435,7 @@ function articleStatus(
   const { translation } = article;
   if (translation.status === 'model-unavailable') return { status: 'partial', reason: 'model-unavailable', message: translation.message };
   if (translation.status === 'partial') return { status: 'partial', reason: 'untranslated-sentences', message: translation.message };
+  if (translation.status === 'over-budget') return { status: 'partial', reason: 'over-budget', message: translation.message };
   const warning = read.warnings[0];
   if (warning) return { status: 'partial', reason: warning.reason, message: warning.message };
   if (translation.status === 'unsupported-language') return { status: 'ok', reason: 'unsupported-language', message: translation.message };

@@ -8,7 +8,7 @@ import type {
   TranslatedSentence,
   TranslationInfo,
 } from '../article.js';
-import { ModelUnavailableError } from '../errors.js';
+import { ModelUnavailableError, TranslationStoppedError } from '../errors.js';
 import { TARGET_LANGUAGE } from '../languages.js';
 
 /** One sentence as a translation backend returns it. */
@@ -49,13 +49,39 @@ function routeOf(article: SegmentedArticle, paragraph: Paragraph): LanguageCode 
  * whose language has no model is `unsupported-language`. A model that cannot be loaded leaves its
  * sentences' targets null and says so in `translation`, so every other stage still runs.
  */
-export async function translateArticle(article: SegmentedArticle, backend: TranslationBackend): Promise<TranslatedArticle> {
+export interface TranslateOptions {
+  /**
+   * Characters of source text one article may send to the models, in reading order; the sentences
+   * past it keep a null target and the article is `over-budget`. One huge article then costs a
+   * bounded time and memory instead of stopping the run. Default: no limit.
+   */
+  maxChars?: number;
+}
+
+export async function translateArticle(
+  article: SegmentedArticle,
+  backend: TranslationBackend,
+  options: TranslateOptions = {},
+): Promise<TranslatedArticle> {
+  const maxChars = options.maxChars ?? Infinity;
   const sourcesByLanguage = new Map<LanguageCode, string[]>();
+  let spent = 0;
+  let overBudget = 0;
+  let total = 0;
   for (const paragraph of article.paragraphs) {
     const lang = routeOf(article, paragraph);
     if (lang === TARGET_LANGUAGE || !backend.supports(lang)) continue;
     const sources = sourcesByLanguage.get(lang) ?? [];
-    sources.push(...paragraph.sentences.map((sentence) => sentence.source));
+    for (const sentence of paragraph.sentences) {
+      total += 1;
+      // Once one sentence does not fit, none after it is sent: the English stops at one place.
+      if (overBudget > 0 || spent + sentence.source.length > maxChars) {
+        overBudget += 1;
+        continue;
+      }
+      spent += sentence.source.length;
+      sources.push(sentence.source);
+    }
     sourcesByLanguage.set(lang, sources);
   }
 
@@ -68,6 +94,8 @@ export async function translateArticle(article: SegmentedArticle, backend: Trans
       targets.set(lang, translated.targets);
       models.push(translated.model);
     } catch (error) {
+      // A stopped run does not finish this article: it is left as it was, not written half-done.
+      if (error instanceof TranslationStoppedError) throw error;
       failure ??= error as Error;
     }
   }
@@ -86,7 +114,19 @@ export async function translateArticle(article: SegmentedArticle, backend: Trans
     });
     return { ...paragraph, sentences };
   });
-  return { ...article, paragraphs, translation: translationInfo(article, paragraphs, models, failure, backend) };
+  const info = translationInfo(article, paragraphs, models, failure, backend);
+  if (overBudget > 0 && (info.status === 'translated' || info.status === 'partial' && !failure)) {
+    return {
+      ...article,
+      paragraphs,
+      translation: {
+        status: 'over-budget',
+        message: `the last ${overBudget} of ${total} sentences were left untranslated: the article is longer than translation.maxArticleChars (${maxChars} characters); raise it to translate more`,
+        models,
+      },
+    };
+  }
+  return { ...article, paragraphs, translation: info };
 }
 
 function translationInfo(

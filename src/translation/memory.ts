@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { SentenceFlag } from '../article.js';
 import { CacheCorruptError, CacheError } from '../errors.js';
+import { sha256File } from '../models/store.js';
 
 /**
  * The translation memory: every sentence a model has translated, so that the same model never
@@ -332,9 +333,7 @@ export class TranslationMemory {
     const stamp = `${info.ino}:${info.mtimeNs}:${info.ctimeNs}`;
     const known = this.reading(undefined, (connection) => connection.selectDigest.get(file));
     if (known && known.size === size && known.stamp === stamp) return known.sha256;
-    const hash = createHash('sha256');
-    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-    const sha256 = hash.digest('hex');
+    const sha256 = await sha256File(file);
     this.writing((connection) => connection.upsertDigest.run(file, size, stamp, sha256));
     return sha256;
   }

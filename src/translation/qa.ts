@@ -5,6 +5,7 @@
  * each kind that is in the source and not in the English flags the sentence.
  */
 import type { LanguageCode, SentenceFlag } from '../article.js';
+import { languageByCode } from '../languages.js';
 
 export interface MissingFromTranslation {
   /** Source numbers, as written, whose value is nowhere in the English. */
@@ -97,9 +98,9 @@ export function missingFromTranslation(source: string, target: string, lang: Lan
 }
 
 /**
- * Latin-script tokens that a translation into English should keep as they are. In text in another
- * script (Arabic), every token with a Latin letter: names, acronyms, codes (`NSATU`, `F-35`,
- * `iPhone`). In Latin-script text (Vietnamese), only tokens with no letter outside ASCII (no
+ * Latin-script tokens that a translation into English should keep as they are. In a language written
+ * in another script (Arabic; per languages.ts, else the script most of the text is in), every token with a Latin letter: names, acronyms, codes (`NSATU`, `F-35`,
+ * `iPhone`). In a Latin-script language (Vietnamese), only tokens with no letter outside ASCII (no
  * Vietnamese diacritic, no đ) that look like an acronym or a code: two capitals or more (`NSATU`,
  * `XNUMX`, `JSDF`) or letters with digits (`F-35`, `A321`); Vietnamese abbreviations of Vietnamese
  * words (`UBND`) excepted. Plain capitalized words are left out there: `Nam` or `Long` may be
@@ -107,9 +108,11 @@ export function missingFromTranslation(source: string, target: string, lang: Lan
  */
 export function foreignLatinTokens(text: string, lang: LanguageCode): string[] {
   const tokens = [...text.matchAll(LATIN_TOKEN)].map((match) => match[0]).filter((token) => /\p{Script=Latin}/u.test(token));
+  // A language without a row in languages.ts: the script most of the text is written in.
   const letters = text.match(/\p{L}/gu)?.length ?? 0;
   const latinLetters = text.match(/\p{Script=Latin}/gu)?.length ?? 0;
-  if (latinLetters * 2 < letters) return tokens;
+  const script = languageByCode(lang)?.script ?? (latinLetters * 2 >= letters ? 'Latin' : 'other');
+  if (script !== 'Latin') return tokens;
   return tokens.filter((token) => {
     if (/[^ -~]/u.test(token) || NUMBER_WITH_UNIT.test(token) || (lang === 'vi' && VIETNAMESE_ACRONYMS.has(token))) return false;
     const capitals = token.match(/[A-Z]/gu)?.length ?? 0;

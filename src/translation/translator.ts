@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { AutoConfig, AutoTokenizer, env, LogLevel, type PreTrainedTokenizer } from '@huggingface/transformers';
 import type { LanguageCode, ModelUse, SentenceFlag } from '../article.js';
+import { TranslationStoppedError } from '../errors.js';
 import type { PipelineConfig } from '../config/config.js';
 import { ModelUnavailableError, type ModelLabel } from '../errors.js';
 import { assertModelReady, configuredModels, type ConfiguredModel, type ModelDtype } from '../models/store.js';
@@ -72,6 +73,11 @@ export interface TranslatorOptions {
   /** Names the model in errors, with the command that fixes it. */
   label?: ModelLabel;
   onBatch?: (timing: BatchTiming) => void;
+  /**
+   * Stops translating: checked before every batch, so a stop takes effect within one batch; the
+   * inputs still queued are rejected with `TranslationStoppedError`.
+   */
+  signal?: AbortSignal;
   /**
    * For benchmarks: each input generates exactly this many tokens (for its source token count,
    * `</s>` included), then `</s>`; an earlier `</s>` is suppressed and `maxNewTokensRatio` is ignored.
@@ -181,7 +187,13 @@ export class Translator {
     const pieces: number[][] = [];
     // `</s>` once for the whole sentence, as if it had been tokenized in one piece.
     let sourceTokens = 1;
-    for (const chunk of cutAtSpaces(text, MAX_TOKENIZED_CHARS)) {
+    for (const [index, chunk] of cutAtSpaces(text, MAX_TOKENIZED_CHARS).entries()) {
+      if (index > 0) {
+        // Tokenizing is synchronous: between chunks of a long line the event loop gets a turn (a
+        // signal is heard) and a stop ends the work here.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.options.signal?.aborted) throw new TranslationStoppedError();
+      }
       const ids = this.tokenize(chunk);
       sourceTokens += ids.length - 1;
       if (ids.length <= this.inputLimit) pieces.push(ids);
@@ -217,7 +229,16 @@ export class Translator {
   private async drain(): Promise<void> {
     while (this.pending.length > 0) {
       const round = this.pending.splice(0);
-      await Promise.all(packBatches(round, this.options.batchTokens).map((batch) => this.runBatch(batch)));
+      const batches = packBatches(round, this.options.batchTokens);
+      // As many batches at a time as there are workers, so a stop is heard between them.
+      for (let start = 0; start < batches.length; start += this.pool.threads.length) {
+        if (this.options.signal?.aborted) {
+          const stopped = new TranslationStoppedError();
+          for (const input of [...batches.slice(start).flat(), ...this.pending.splice(0)]) input.reject(stopped);
+          break;
+        }
+        await Promise.all(batches.slice(start, start + this.pool.threads.length).map((batch) => this.runBatch(batch)));
+      }
     }
     this.draining = false;
   }
@@ -447,7 +468,7 @@ export class TranslatorPool {
 
   constructor(
     private readonly config: TranslationConfig & { modelsDir: string },
-    private readonly extra: Pick<TranslatorOptions, 'onBatch'> = {},
+    private readonly extra: Pick<TranslatorOptions, 'onBatch' | 'signal'> = {},
   ) {
     this.models = new Map(configuredModels(config.models, config.modelsDir).map((model) => [model.lang, model]));
   }

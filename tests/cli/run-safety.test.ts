@@ -1,8 +1,12 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { modelFiles } from '../../src/models/store.js';
 import { lockOutputDir } from '../../src/run/output-lock.js';
+import { startHub } from '../helpers/hub.js';
 import { ARABIC_ARTICLE } from '../helpers/bad-inputs.js';
 import { runCli } from './cli-run.js';
 
@@ -75,5 +79,58 @@ describe('exit codes follow the outputs', () => {
     expect(line).toMatchObject({ id: 'a', status: 'skipped', reason: 'up-to-date', output: { status: 'partial', reason: 'model-unavailable' } });
     const report = JSON.parse(await readFile(path.join(output, 'run-report.json'), 'utf8')) as Record<string, unknown>;
     expect(report).toMatchObject({ articles: { skipped: 1 }, outputs: { ok: 0, partial: 1, failed: 0 } });
+  });
+});
+
+describe('a mirror that sends one byte at a time', () => {
+  const id = 'Xenova/opus-mt-ar-en';
+  const encoder = 'onnx/encoder_model_quantized.onnx';
+
+  /** Starts newsbridge, sends `signal` once the encoder's partial download exists, and resolves with the exit code. */
+  async function stopWhileDownloading(args: string[], modelsDir: string, signal: NodeJS.Signals): Promise<{ code: number | null; stderr: string }> {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/cli/index.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const part = path.join(modelsDir, id, `${encoder}.part`);
+    while (!(await stat(part).then((info) => info.size > 0, () => false))) await new Promise((resolve) => setTimeout(resolve, 50));
+    child.kill(signal);
+    return { code: await closed, stderr };
+  }
+
+  it('models pull stops on SIGTERM (143) and on SIGINT (130), keeping the partial file', async () => {
+    const files = new Map(modelFiles('q8').map((file) => [`/${id}/resolve/main/${file}`, randomBytes(4096)]));
+    const hub = await startHub(files);
+    hub.trickle(`/${id}/resolve/main/${encoder}`, 100);
+    try {
+      for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+        const modelsDir = path.join(scratch, `pull-${signal}`);
+        const result = await stopWhileDownloading(['models', 'pull', '--only', 'ar', '--mirror', hub.url, '--models-dir', modelsDir], modelsDir, signal);
+        expect(result.code).toBe(code);
+        expect(result.stderr).toMatch(/was stopped after \d+ bytes; run the pull again to resume/);
+      }
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it('run stops on SIGTERM while it downloads a model (143), with nothing processed', async () => {
+    const files = new Map(modelFiles('q8').map((file) => [`/${id}/resolve/main/${file}`, randomBytes(4096)]));
+    const hub = await startHub(files);
+    hub.trickle(`/${id}/resolve/main/${encoder}`, 100);
+    try {
+      const root = path.join(scratch, 'run-download');
+      const modelsDir = path.join(root, 'models');
+      await mkdir(path.join(root, 'input'), { recursive: true });
+      await writeFile(path.join(root, 'input', 'a.txt'), ARABIC_ARTICLE);
+      const config = path.join(root, 'pipeline.yaml');
+      await writeFile(config, `translation:\n  mirror: ${hub.url}\n  models:\n    ar: { id: ${id} }\n`);
+      const args = ['run', '--config', config, '--no-cache', '--input', path.join(root, 'input'), '--output', path.join(root, 'output'), '--models-dir', modelsDir];
+      const result = await stopWhileDownloading(args, modelsDir, 'SIGTERM');
+      expect(result.code).toBe(143);
+      expect(result.stderr).toMatch(/interrupted: 1 not started/);
+    } finally {
+      await hub.close();
+    }
   });
 });

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyOverrides, defaultConfig, loadConfig, parseConfig } from '../../src/config/config.js';
-import { generatedFiles, repoRoot } from '../../tools/write-schema.js';
+import { generatedFiles } from '../../tools/write-schema.js';
+import { repoRoot } from '../../tools/repo-root.js';
 import { ConfigError } from '../../src/errors.js';
 
 function configError(text: string, file?: string): ConfigError {

@@ -21,17 +21,33 @@ export interface FakeHub {
   cutNextResponse(file: string, afterBytes: number): void;
   /** Answer 200 with the whole file even when a Range is asked for. */
   ignoreRange: boolean;
+  /** Serve the file one byte every `intervalMs`, as a mirror at the end of a bad link does. */
+  trickle(file: string, intervalMs: number): void;
+  /** Send this many bytes of the file, then nothing more, keeping the connection open. */
+  stallAfter(file: string, bytes: number): void;
+  /** Forget the trickles and stalls set so far. */
+  clearFaults(): void;
   close(): Promise<void>;
 }
 
 export async function startHub(files: Map<string, Buffer>): Promise<FakeHub> {
   const cuts = new Map<string, number>();
+  const trickles = new Map<string, number>();
+  const stalls = new Map<string, number>();
+  const timers = new Set<NodeJS.Timeout>();
   const hub: Omit<FakeHub, 'url'> & { url: string } = {
     url: '',
     requests: [],
     ignoreRange: false,
     cutNextResponse: (file, afterBytes) => void cuts.set(file, afterBytes),
+    trickle: (file, intervalMs) => void trickles.set(file, intervalMs),
+    stallAfter: (file, bytes) => void stalls.set(file, bytes),
+    clearFaults: () => {
+      trickles.clear();
+      stalls.clear();
+    },
     close: async () => {
+      for (const timer of timers) clearInterval(timer);
       server.closeAllConnections();
       server.close();
       await once(server, 'close');
@@ -59,6 +75,27 @@ export async function startHub(files: Map<string, Buffer>): Promise<FakeHub> {
       });
     } else {
       response.writeHead(200, { 'content-length': body.length });
+    }
+    const trickle = trickles.get(urlPath);
+    if (trickle !== undefined) {
+      let at = start;
+      const timer = setInterval(() => {
+        if (at >= body.length || response.destroyed) {
+          clearInterval(timer);
+          timers.delete(timer);
+          if (!response.destroyed) response.end();
+          return;
+        }
+        response.write(body.subarray(at, at + 1));
+        at += 1;
+      }, trickle);
+      timers.add(timer);
+      return;
+    }
+    const stall = stalls.get(urlPath);
+    if (stall !== undefined) {
+      response.write(body.subarray(start, start + stall));
+      return;
     }
     const cut = cuts.get(urlPath);
     if (cut !== undefined) {

@@ -72,6 +72,16 @@ describe('extractArticle', () => {
     expect(article.blocks.map((block) => block.text)).toEqual(ARABIC_PARAGRAPHS);
   });
 
+  it('takes out a heading above the first paragraph (a deck), keeping headings inside the article', () => {
+    const html = newsPage({ title: 'Council rebuilds the bridge', paragraphs: ENGLISH_PARAGRAPHS, heading: 'What comes next' }).replace(
+      '<p class="byline">',
+      '<h2>A decade of debate ends with a vote to rebuild</h2><p class="byline">',
+    );
+    const article = found(html);
+    expect(article.dropped).toContainEqual({ text: 'A decade of debate ends with a vote to rebuild', reason: 'header' });
+    expect(article.blocks.filter((block) => block.kind === 'heading').map((block) => block.text)).toEqual(['What comes next']);
+  });
+
   it('splits a paragraph at <br> into lines, and keeps a sentence that is all link', () => {
     const html = newsPage({
       title: 'Council rebuilds the bridge',

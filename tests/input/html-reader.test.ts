@@ -81,6 +81,13 @@ describe('htmlReader', () => {
     );
   });
 
+  it('ends an empty page as empty, and reads markup-less text as a browser would (one paragraph in the body)', () => {
+    expect(() => read(Buffer.from(''), 'input/empty.html')).toThrow(expect.objectContaining({ reason: 'empty', message: 'input/empty.html: the page is empty (no bytes); remove the file or save the page again' }));
+    expect(() => read(gzipSync(Buffer.from(' \n ')), 'input/blank.html.gz')).toThrow(expect.objectContaining({ reason: 'empty' }));
+    expect(() => read(Buffer.from('just a few words'), 'input/words.html')).toThrow(expect.objectContaining({ reason: 'no-article' }));
+    expect(read(Buffer.from(ENGLISH_PARAGRAPHS.join(' ')), 'input/text.html').text).toContain(ENGLISH_PARAGRAPHS[3]);
+  });
+
   it('ends a page with no article as no-article, naming the file and the fix', () => {
     let error: unknown;
     try {

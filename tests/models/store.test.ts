@@ -13,6 +13,7 @@ import {
   readManifest,
   verifyError,
   verifyModel,
+  type PullOptions,
   type PullProgress,
 } from '../../src/models/store.js';
 import { startHub, type FakeHub } from '../helpers/hub.js';
@@ -30,7 +31,7 @@ const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex
 let hub: FakeHub;
 let modelsDir: string;
 const modelDir = () => path.join(modelsDir, 'Xenova', 'opus-mt-ar-en');
-const pull = (extra: { attempts?: number; onProgress?: (p: PullProgress) => void } = {}) =>
+const pull = (extra: Partial<PullOptions> = {}) =>
   pullModel({ id: ID, revision: REVISION, modelsDir, dtype: 'q8', mirror: hub.url, ...extra });
 
 beforeAll(async () => {
@@ -41,6 +42,7 @@ beforeEach(async () => {
   modelsDir = await mkdtemp(path.join(tmpdir(), 'newsbridge-models-'));
   hub.requests.length = 0;
   hub.ignoreRange = false;
+  hub.clearFaults();
 });
 afterEach(() => rm(modelsDir, { recursive: true, force: true }));
 
@@ -211,5 +213,36 @@ describe('model ids that would leave the models folder', () => {
     ).rejects.toThrow(/would not stay inside the models folder/);
     expect(await stat(path.join(root, 'a', 'somewhere')).catch(() => null)).toBeNull();
     expect(await stat(path.join(root, 'somewhere')).catch(() => null)).toBeNull();
+  });
+});
+
+describe('pullModel from a slow or stuck mirror', () => {
+  const encoderPath = `/${ID}/resolve/${REVISION}/${ENCODER}`;
+  const requestsFor = (file: string) => hub.requests.filter((request) => request.path === file).length;
+
+  it('drops a download that stops sending, keeps what arrived to resume from, and retries it', async () => {
+    hub.stallAfter(encoderPath, 100);
+    const error = await pull({ attempts: 2, stallMs: 300 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ModelDownloadError);
+    // The retry resumed from the 100 bytes of the first attempt and got 100 more before it stalled too.
+    expect((error as ModelDownloadError).message).toMatch(/stalled: no data for 0\.3 s after 200 bytes; run the pull again to resume/);
+    expect(hub.requests.filter((request) => request.path === encoderPath).map((request) => request.range)).toEqual([undefined, 'bytes=100-']);
+    expect((await stat(path.join(modelDir(), `${ENCODER}.part`))).size).toBe(200);
+  });
+
+  it('gives up on a file at its deadline when bytes only trickle in, without retrying', async () => {
+    hub.trickle(encoderPath, 20);
+    const error = await pull({ attempts: 3, stallMs: 5000, fileDeadlineMs: 400 }).catch((caught: unknown) => caught);
+    expect((error as ModelDownloadError).message).toMatch(/did not finish in time \(\d+ bytes so far\); the mirror is too slow/);
+    expect(requestsFor(encoderPath)).toBe(1);
+  });
+
+  it('stops at once when the caller aborts (SIGINT/SIGTERM), keeping the partial file', async () => {
+    hub.trickle(encoderPath, 20);
+    const stop = new AbortController();
+    const pulling = pull({ signal: stop.signal, onProgress: (p) => void (p.file === ENCODER && p.bytesDone >= 3 && stop.abort()) });
+    const error = await pulling.catch((caught: unknown) => caught);
+    expect((error as ModelDownloadError).message).toMatch(/download of .*encoder_model_quantized\.onnx was stopped after \d+ bytes; run the pull again to resume/);
+    expect(requestsFor(encoderPath)).toBe(1);
   });
 });

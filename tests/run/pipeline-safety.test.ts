@@ -234,3 +234,26 @@ describe('the translation memory never costs a translation', () => {
     expect(again.report.modelCalls).toBe(0);
   });
 });
+
+describe('one huge article', () => {
+  const sentences = (outputDir: string, id: string) =>
+    readFile(path.join(outputDir, `${id}.json`), 'utf8').then((text) => articleOutputSchema.parse(JSON.parse(text)).paragraphs.flatMap((p) => p.sentences));
+
+  it('is translated up to translation.maxArticleChars; the rest stays untranslated as over-budget, and a rerun keeps it', async () => {
+    const root = await workspace();
+    const long = Array.from({ length: 12 }, (_, i) => `وقال المتحدث إن العدد بلغ ${i} مزارعا في المنطقة الشمالية من البلاد.`).join(' ');
+    await writeFile(path.join(root, 'input', 'long.txt'), `${ARABIC_ARTICLE}\n${long}`);
+    const config = configFor(root, (c) => ({ ...c, translation: { ...c.translation, maxArticleChars: 400 } }));
+    const first = await run(config);
+    expect(first.outcomes.get('long')).toMatchObject({ status: 'partial', reason: 'over-budget' });
+    expect(first.outcomes.get('long')?.message).toMatch(/^the last \d+ of \d+ sentences were left untranslated: .*translation\.maxArticleChars \(400 characters\)/);
+    const all = await sentences(config.output.dir, 'long');
+    const translated = all.filter((sentence) => sentence.target !== null);
+    expect(translated.length).toBeGreaterThan(0);
+    expect(translated.reduce((sum, sentence) => sum + sentence.source.length, 0)).toBeLessThanOrEqual(400);
+    // The English stops at one place: every sentence before it translated, none after.
+    expect(all.findIndex((sentence) => sentence.target === null)).toBe(translated.length);
+    const second = await run(config);
+    expect(second.outcomes.get('long')).toMatchObject({ status: 'skipped', output: { status: 'partial', reason: 'over-budget' } });
+  });
+});

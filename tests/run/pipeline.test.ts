@@ -390,6 +390,46 @@ describe('models that cannot be used', () => {
   });
 });
 
+describe('lines a site repeats across the night', () => {
+  const plug = 'Đăng ký nhận bản tin của chúng tôi để đọc tin mới mỗi sáng.';
+  const credit = 'Ảnh: Reuters';
+  /** A short story of its own (no line shared with the others but the extra ones). */
+  const story = (n: number, extra: string[]) =>
+    [`Tin vắn số ${n} trong ngày hôm nay`, `Sáng nay, tỉnh số ${n} đã đón ${n * 7} đoàn khách quốc tế.`, ...extra, `Du khách tăng ${n * 3} phần trăm so với năm ngoái.`, plug].join('\n');
+
+  it('removes them from the site\'s articles only, and redoes exactly the articles whose removed lines change', async () => {
+    const root = await workspace();
+    const write = async (file: string, text: string) => {
+      await mkdir(path.dirname(path.join(root, 'input', file)), { recursive: true });
+      await writeFile(path.join(root, 'input', file), text);
+    };
+    for (const n of [1, 2, 3, 4]) await write(`site-a/${n}.txt`, story(n, n <= 2 ? [credit] : []));
+    for (const n of [5, 6]) await write(`site-b/${n}.txt`, story(n, []));
+    const config = configFor(root);
+
+    const first = await run(config);
+    expect(first.report.articles).toMatchObject({ total: 6, ok: 6 });
+    for (const n of [1, 2, 3, 4]) {
+      const output = await readOutput(root, `site-a/${n}`);
+      expect(output.removed).toEqual([{ line: n <= 2 ? 5 : 4, text: plug, reason: 'repeated-across-corpus' }]);
+      expect(sentences(output).map((sentence) => sentence.source)).not.toContain(plug);
+      expect(output.title).toBe(`Tin vắn số ${n} trong ngày hôm nay`);
+    }
+    // Site b has the plug in two articles only: below what makes a line the site's.
+    expect(sentences(await readOutput(root, 'site-b/5')).map((sentence) => sentence.source)).toContain(plug);
+
+    const again = await run(config);
+    expect(again.report.articles).toMatchObject({ total: 6, skipped: 6 });
+
+    // A fifth article with the credit makes it the site's: the three that have it are done, the others skipped.
+    await write('site-a/7.txt', story(7, [credit]));
+    const third = await run(config);
+    expect(third.outcomes.filter((o) => o.status === 'ok').map((o) => o.id).sort()).toEqual(['site-a/1', 'site-a/2', 'site-a/7']);
+    expect(third.report.articles).toMatchObject({ total: 7, ok: 3, skipped: 4 });
+    expect((await readOutput(root, 'site-a/1')).removed.map((r) => r.text)).toEqual([credit, plug]);
+  });
+});
+
 describe('output modes and stopping', () => {
   it('streams records as JSON lines in input order with --jsonl, writing no files', async () => {
     const root = await workspace();

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { isUpToDate, makeModel } from '../../tools/make-model.js';
 import { PRESETS, parameterCount } from '../../tools/model/marian-config.js';
 import { cacheNames } from '../../tools/model/marian-onnx.js';
-import { TEST_MODELS, testModelOptions } from '../setup/models.js';
+import { TEST_MODELS, testModelOptions } from '../../tools/test-models.js';
 
 const modelsDir = inject('modelsDir');
 const AR = 'Xenova/opus-mt-ar-en';

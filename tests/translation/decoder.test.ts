@@ -4,7 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { decode, modelSearchSettings, type DecodeInput, type SearchSettings } from '../../src/translation/decoder.js';
 import { openSeq2SeqSessions, type Seq2SeqSessions } from '../../src/translation/seq2seq-sessions.js';
-import { EARLY_EOS_MODEL } from '../setup/models.js';
+import { EARLY_EOS_MODEL } from '../../tools/test-models.js';
 
 const AR = [
   'قال الوزير إن الاجتماع سيعقد غدا.',

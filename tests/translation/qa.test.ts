@@ -44,7 +44,7 @@ describe('missingFromTranslation: Latin-script tokens', () => {
   });
 
   it('separates a Latin name written against an Arabic word', () => {
-    expect(foreignLatinTokens('ذهب الفريق إلىNottingham أمس لخوض المباراة', 'ar')).toEqual(['Nottingham']);
+    expect(foreignLatinTokens('ذهب إلىNottingham أمس', 'ar')).toEqual(['Nottingham']);
   });
 
   it('in Vietnamese text, takes only acronyms and codes with no Vietnamese letter', () => {

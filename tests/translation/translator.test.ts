@@ -5,6 +5,7 @@ import { env } from '@huggingface/transformers';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { defaultConfig, type PipelineConfig } from '../../src/config/config.js';
 import { InferencePool } from '../../src/translation/inference-pool.js';
+import { TranslationStoppedError } from '../../src/errors.js';
 import {
   hasRepetitionLoop,
   lengthRatioWithin,
@@ -18,7 +19,7 @@ import {
   type TranslatorOptions,
 } from '../../src/translation/translator.js';
 import { ModelUnavailableError } from '../../src/errors.js';
-import { EARLY_EOS_MODEL } from '../setup/models.js';
+import { EARLY_EOS_MODEL } from '../../tools/test-models.js';
 
 /** Whitespace-word count plus `</s>`: enough to exercise the splitting rules without a model. */
 const countWords = (text: string) => text.split(/\s+/u).filter((w) => w !== '').length + 1;
@@ -391,3 +392,36 @@ describe('TranslatorPool', () => {
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('Translator: stopping between batches', () => {
+  it('runs no batch after its signal aborts, and rejects what is still queued with TranslationStoppedError', async () => {
+    const stop = new AbortController();
+    let batches = 0;
+    const translator = await Translator.load({
+      modelDir: path.join(inject('modelsDir'), 'Xenova', 'opus-mt-ar-en'),
+      model: { lang: 'ar', id: 'Xenova/opus-mt-ar-en', revision: 'main', dtype: 'q8' },
+      dtype: 'q8',
+      batchTokens: 64,
+      maxInputTokens: 512,
+      maxNewTokensRatio: 1,
+      numBeams: 1,
+      noRepeatNgramSize: 0,
+      repetitionPenalty: 1,
+      signal: stop.signal,
+      onBatch: () => {
+        batches += 1;
+        if (batches === 2) stop.abort();
+      },
+    });
+    try {
+      const many = Array.from({ length: 200 }, (_, i) => `قال المتحدث إن العدد بلغ ${i} مزارعا في المنطقة.`);
+      await expect(translator.translate(many)).rejects.toBeInstanceOf(TranslationStoppedError);
+      expect(batches).toBe(2);
+      // A stopped Translator stays stopped: nothing new reaches the model either.
+      await expect(translator.translate(['وقال الوزير.'])).rejects.toBeInstanceOf(TranslationStoppedError);
+      expect(batches).toBe(2);
+    } finally {
+      await translator.dispose();
+    }
+  });
+});
