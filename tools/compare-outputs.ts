@@ -132,10 +132,12 @@ interface ManifestRecord {
   id: string;
   status?: string;
   reason?: string;
+  /** A skipped article's kept status: said by the run that skipped it, not by the one that wrote it. */
+  output?: unknown;
 }
 
-function withoutRunStatus(record: ManifestRecord): Omit<ManifestRecord, 'status' | 'reason'> {
-  const { status: _status, reason: _reason, ...rest } = record;
+function withoutRunStatus(record: ManifestRecord): Omit<ManifestRecord, 'status' | 'reason' | 'output'> {
+  const { status: _status, reason: _reason, output: _output, ...rest } = record;
   return rest;
 }
 

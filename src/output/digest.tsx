@@ -1,3 +1,5 @@
+// JSX settings in the file as well as in tsconfig.json, so tsx compiles it right from any working directory.
+/** @jsxRuntime automatic @jsxImportSource preact */
 import type { ArticleReason, ArticleStatus, LanguageCode, LanguageGuess } from '../article.js';
 import type { RunReport } from '../run/report.js';
 import { sourceAttributes } from './html.js';

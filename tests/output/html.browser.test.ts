@@ -7,6 +7,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import fg from 'fast-glob';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { defaultConfig, type PipelineConfig } from '../../src/config/config.js';
@@ -33,26 +34,24 @@ const errors: string[] = [];
 
 beforeAll(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), 'newsbridge-browser-'));
-  await mkdir(path.join(scratch, 'input'));
-  for (const name of await readdir(SAMPLE_INPUT)) await cp(path.join(SAMPLE_INPUT, name), path.join(scratch, 'input', name));
-  // So that sorting by status or by language changes the order: the Vietnamese article once more, first,
-  // and an empty file, which fails, after the samples.
+  const input = path.join(scratch, 'input');
+  await mkdir(input);
+  for (const name of await readdir(SAMPLE_INPUT)) await cp(path.join(SAMPLE_INPUT, name), path.join(input, name));
+  // Two extra articles, so that sorting by status or by language changes the order and the digest has a
+  // problem to show: the Vietnamese sample once more, listed first, and an empty file, listed last.
   const vietnamese = (await readdir(SAMPLE_INPUT)).sort().at(-1)!;
-  await cp(path.join(SAMPLE_INPUT, vietnamese), path.join(scratch, 'input', `${EXTRA_COPY}.txt`));
-  await writeFile(path.join(scratch, 'input', 'empty.txt'), '');
+  await cp(path.join(SAMPLE_INPUT, vietnamese), path.join(input, `${EXTRA_COPY}.txt`));
+  await writeFile(path.join(input, 'zz-empty.txt'), '');
   outputDir = path.join(scratch, 'output');
   const config: PipelineConfig = {
     ...defaultConfig,
-    // Relative, run from the scratch folder, so the pages name their source as `input/…` as a real run does.
-    input: { ...defaultConfig.input, patterns: ['input/**/*.{txt,md}'] },
+    input: { ...defaultConfig.input, patterns: [`${fg.convertPathToPattern(input)}/*.txt`] },
     output: { dir: outputDir, formats: ['json', 'md', 'html'] },
     // The tiny models decode to their length limit: a ratio of 1 halves the time and changes nothing here.
     translation: { ...defaultConfig.translation, modelsDir: inject('modelsDir'), download: false, maxNewTokensRatio: 1 },
     cache: { ...defaultConfig.cache, path: path.join(scratch, 'cache.sqlite') },
   };
-  const cwd = process.cwd();
-  process.chdir(scratch);
-  const report = await runPipeline({ config }).finally(() => process.chdir(cwd));
+  const report = await runPipeline({ config });
   expect(report.articles).toMatchObject({ total: 7, ok: 6, failed: 1 });
   outputs = await Promise.all(
     (await readdir(outputDir))
@@ -211,7 +210,7 @@ describe('the digest in Chromium', () => {
 
   it('shows the failed article among the problems at the top', async () => {
     const page = await open('index.html');
-    expect(await page.locator('.problems li').allTextContents()).toEqual(['empty: failed (empty)']);
+    expect(await page.locator('.problems li').allTextContents()).toEqual(['zz-empty: failed (empty)']);
     await page.close();
   });
 

@@ -53,7 +53,7 @@ describe('compareOutputs', () => {
       'news/a.json': article('hello', 1.5),
       'news/a.md': '# a\n\nhello\n',
       'b.md': '# b\n',
-      'manifest.jsonl': `${JSON.stringify({ id: 'news/a', status: 'skipped', reason: 'up-to-date' })}\n${manifest('b')}`,
+      'manifest.jsonl': `${JSON.stringify({ id: 'news/a', status: 'skipped', reason: 'up-to-date', output: { status: 'ok' } })}\n${manifest('b')}`,
     });
     expect(compareOutputs(expected, actual)).toEqual([]);
   });
