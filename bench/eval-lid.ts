@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { defaultConfig } from '../src/config/config.js';
+import { routedLanguages } from '../src/languages.js';
 import { LanguageDetector } from '../src/stages/detect.js';
 import { sharedPath } from './shared-data.js';
 
@@ -20,7 +21,8 @@ const ISO_639_1: Record<string, string> = {
   rus: 'ru', heb: 'he', hin: 'hi', tha: 'th', deu: 'de', ita: 'it', nld: 'nl', pol: 'pl', ukr: 'uk', jpn: 'ja',
   kor: 'ko', ben: 'bn', swa: 'sw', swh: 'sw', zho: 'zh', cmn: 'zh', lzh: 'zh', yue: 'zh', wuu: 'zh',
 };
-const ROUTED = ['ar', 'vi', 'en'];
+/** The languages the default config routes; lines of other languages sent to one of them are errors. */
+const ROUTED = routedLanguages(defaultConfig.translation.models);
 const BUCKETS = [
   { name: '<20', test: (n: number) => n < 20 },
   { name: '20-60', test: (n: number) => n >= 20 && n <= 60 },
@@ -53,7 +55,7 @@ const samples = picked.map((row) => {
   return { gold, text: cells[textColumn] ?? '' };
 });
 
-const detector = await LanguageDetector.create(defaultConfig.detect);
+const detector = await LanguageDetector.create(ROUTED, defaultConfig.detect);
 let predictions: string[] = [];
 let seconds = Infinity;
 for (let pass = 0; pass < Math.max(1, Number(values.passes)); pass++) {

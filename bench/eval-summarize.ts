@@ -1,6 +1,12 @@
 /**
  * `npm run eval:summarize -- <file.jsonl> [--sentences 3] [--limit N] [--lang L]`
  *
+ * Records with `references[]` (EASC: five human summaries each) are scored against all of them as
+ * rouge-score's `score_multi` does (the best reference per measure) and against the first alone.
+ * Arabic (`--lang ar`, or guessed from the script) is normalised on both sides first: tatweel and
+ * diacritics dropped, أ/إ/آ → ا, as the EASC references are written. A paired bootstrap over articles
+ * (2,000 resamples, fixed seed) gives the 95 % interval of summarizer − Lead-N.
+ *
  * Scores the summarizer (`summarizeRecord`, the code behind `newsbridge summarize --jsonl`) and Lead-3 with
  * the same ROUGE scorer on records `{id, sentences[], reference, title?}`, e.g.
  * ../shared/data/summarization/cnndm-dev.jsonl. English is scored as rouge-score with Porter stemming
@@ -11,12 +17,13 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { summarizeRecord } from '../src/cli/summarize.js';
-import { scoreRouge, type RougeOptions, type RougeScores } from './rouge.js';
+import { normalizeArabicForRouge, scoreRouge, scoreRougeMulti, type RougeOptions, type RougeScores } from './rouge.js';
 
 interface EvalRecord {
   id: string;
   sentences: string[];
   reference: string;
+  references?: string[];
   title?: string;
 }
 
@@ -59,25 +66,34 @@ const allRecords: EvalRecord[] = readFileSync(file, 'utf8')
 const records = allRecords.slice(0, limit);
 
 const vietnameseLetters = /[ăâđêôơư]/iu;
-const lang = values.lang ?? (records.some((r) => vietnameseLetters.test(r.reference)) ? 'vi' : 'en');
+const guessed = records.some((r) => /\p{Script=Arabic}/u.test(r.reference)) ? 'ar' : records.some((r) => vietnameseLetters.test(r.reference)) ? 'vi' : 'en';
+const lang = values.lang ?? guessed;
 const rougeOptions: RougeOptions = lang === 'en' ? { tokenization: 'ascii', stem: true } : { tokenization: 'unicode', stem: false };
+const normalize = lang === 'ar' ? normalizeArabicForRouge : (text: string) => text;
 
-/** Sentence ends: PTB references end sentences with a detached ` .`, others with `. ` before a capital. */
+/**
+ * Sentence ends: PTB references end sentences with a detached ` .`, others with `. ` before a capital;
+ * Arabic has no capitals, so any stop followed by a space ends a sentence.
+ */
 function referenceSentences(reference: string): string[] {
-  return reference
-    .split(/(?<=[.!?…])\s+(?=[\p{Lu}\p{N}"“‘'(])|(?<=\s[.!?])\s+/u)
+  const ends = lang === 'ar' ? /(?<=[.!?؟…])\s+/u : /(?<=[.!?…])\s+(?=[\p{Lu}\p{N}"“‘'(])|(?<=\s[.!?])\s+/u;
+  return normalize(reference)
+    .split(ends)
     .filter((sentence) => sentence.trim() !== '');
 }
 
-type Totals = { rouge1: number; rouge2: number; rougeLsum: number };
-const add = (totals: Totals, scores: RougeScores) => {
-  totals.rouge1 += scores.rouge1.f1;
-  totals.rouge2 += scores.rouge2.f1;
-  totals.rougeLsum += scores.rougeLsum.f1;
+/** Per-article F1 of each measure, in record order. */
+type Scores = { rouge1: number[]; rouge2: number[]; rougeLsum: number[] };
+const measures = ['rouge1', 'rouge2', 'rougeLsum'] as const;
+const scores = (): Scores => ({ rouge1: [], rouge2: [], rougeLsum: [] });
+const add = (totals: Scores, result: RougeScores) => {
+  for (const measure of measures) totals[measure].push(result[measure].f1);
 };
 
-const summarizer: Totals = { rouge1: 0, rouge2: 0, rougeLsum: 0 };
-const lead: Totals = { rouge1: 0, rouge2: 0, rougeLsum: 0 };
+const multiReference = records.every((record) => Array.isArray(record.references) && record.references.length > 0);
+/** Against the one `reference` (EASC: the first of the five), and against all `references` when every record has them. */
+const summarizer = { first: scores(), all: scores() };
+const lead = { first: scores(), all: scores() };
 let differs = 0;
 let fromLead = 0;
 let chosenTotal = 0;
@@ -93,9 +109,39 @@ for (const record of records) {
   fromLead += indices.filter((index) => index < size).length;
   chosenTotal += indices.length;
   for (const index of indices) positions.set(Math.min(index, 10), (positions.get(Math.min(index, 10)) ?? 0) + 1);
+  const chosen = indices.map((index) => normalize(record.sentences[index]!));
+  const leadSentences = leadIndices.map((index) => normalize(record.sentences[index]!));
   const reference = referenceSentences(record.reference);
-  add(summarizer, scoreRouge(reference, indices.map((index) => record.sentences[index]!), rougeOptions));
-  add(lead, scoreRouge(reference, leadIndices.map((index) => record.sentences[index]!), rougeOptions));
+  add(summarizer.first, scoreRouge(reference, chosen, rougeOptions));
+  add(lead.first, scoreRouge(reference, leadSentences, rougeOptions));
+  if (multiReference) {
+    const references = record.references!.map(referenceSentences);
+    add(summarizer.all, scoreRougeMulti(references, chosen, rougeOptions));
+    add(lead.all, scoreRougeMulti(references, leadSentences, rougeOptions));
+  }
+}
+
+/** 95 % interval of mean(a − b) by a paired bootstrap over articles (2,000 resamples, fixed seed). */
+function bootstrap(a: number[], b: number[]): [number, number] {
+  let seed = 20261130;
+  const random = () => {
+    // mulberry32: a small seeded generator, so the interval is the same on every run.
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const means: number[] = [];
+  for (let r = 0; r < 2000; r++) {
+    let sum = 0;
+    for (let k = 0; k < a.length; k++) {
+      const i = Math.floor(random() * a.length);
+      sum += a[i]! - b[i]!;
+    }
+    means.push((100 * sum) / a.length);
+  }
+  means.sort((x, y) => x - y);
+  return [means[Math.floor(0.025 * means.length)]!, means[Math.floor(0.975 * means.length)]!];
 }
 
 /** A 300-sentence article made of the file's first 300 sentences (all of them, whatever --limit says). */
@@ -113,12 +159,27 @@ function syntheticTiming(): number {
   return runs.sort((a, b) => a - b)[Math.floor(runs.length / 2)]!;
 }
 
-const pct = (value: number) => ((100 * value) / records.length).toFixed(2).padStart(6);
-const tokenization = rougeOptions.tokenization === 'ascii' ? 'rouge-score tokens, Porter stem' : 'Unicode syllables, no stem';
+const mean = (values: number[]) => (100 * values.reduce((sum, value) => sum + value, 0)) / values.length;
+const pct = (values: number[]) => mean(values).toFixed(2).padStart(6);
+const signed = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(2)}`;
+const tokenization =
+  rougeOptions.tokenization === 'ascii'
+    ? 'rouge-score tokens, Porter stem'
+    : lang === 'ar'
+      ? 'Unicode words, Arabic normalised (tatweel, diacritics, أ/إ/آ → ا), no stem'
+      : 'Unicode syllables, no stem';
 console.log(`${file}: ${records.length} articles, ${size} sentences, lang ${lang}, ROUGE F1 (${tokenization})`);
-console.log('             ROUGE-1  ROUGE-2  ROUGE-Lsum');
-console.log(`summarizer   ${pct(summarizer.rouge1)}   ${pct(summarizer.rouge2)}   ${pct(summarizer.rougeLsum)}`);
-console.log(`Lead-${size}       ${pct(lead.rouge1)}   ${pct(lead.rouge2)}   ${pct(lead.rougeLsum)}`);
+for (const against of multiReference ? (['all', 'first'] as const) : (['first'] as const)) {
+  if (multiReference) console.log(against === 'all' ? `against all ${records[0]!.references!.length} references (best per measure, as rouge-score score_multi):` : 'against the first reference:');
+  console.log('             ROUGE-1  ROUGE-2  ROUGE-Lsum');
+  console.log(`summarizer   ${pct(summarizer[against].rouge1)}   ${pct(summarizer[against].rouge2)}   ${pct(summarizer[against].rougeLsum)}`);
+  console.log(`Lead-${size}       ${pct(lead[against].rouge1)}   ${pct(lead[against].rouge2)}   ${pct(lead[against].rougeLsum)}`);
+  const difference = measures.map((measure) => {
+    const [low, high] = bootstrap(summarizer[against][measure], lead[against][measure]);
+    return `${signed(mean(summarizer[against][measure]) - mean(lead[against][measure]))} [${signed(low)}, ${signed(high)}]`;
+  });
+  console.log(`difference   ${difference.join('  ')}  (95 % paired bootstrap)`);
+}
 console.log(
   `choice differs from Lead-${size} in ${differs}/${records.length} articles (${((100 * differs) / records.length).toFixed(0)}%); ` +
     `${((100 * fromLead) / Math.max(chosenTotal, 1)).toFixed(0)}% of chosen sentences are lead sentences`,

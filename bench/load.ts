@@ -19,7 +19,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { writeCorpus } from '../tools/corpus.js';
-import { ensureTinyModels, repoRoot, runNewsbridge, writeRunConfig } from '../tools/newsbridge-process.js';
+import { runNewsbridge, writeRunConfig } from '../tools/newsbridge-process.js';
+import { repoRoot } from '../tools/repo-root.js';
+import { ensureTestModels } from '../tools/test-models.js';
 
 interface Options {
   n: number;
@@ -99,7 +101,7 @@ async function warmCache(work: string, cache: string, modelsDir: string, options
 
 async function main(options: Options): Promise<number> {
   if (!existsSync(vietnameseDir)) throw new Error(`${vietnameseDir} not found: bench:load needs ../shared beside the repository`);
-  const modelsDir = await ensureTinyModels();
+  const modelsDir = await ensureTestModels();
   const work = mkdtempSync(path.join(tmpdir(), 'newsbridge-load-'));
   const cache = options.cold ? null : path.join(work, 'cache.sqlite');
   if (cache) await warmCache(work, cache, modelsDir, options);

@@ -21,14 +21,16 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { removeBoilerplate } from '../src/stages/clean.js';
 import { defaultConfig } from '../src/config/config.js';
+import { routedLanguages } from '../src/languages.js';
 import { detectLanguage, LanguageDetector } from '../src/stages/detect.js';
-import { readArticleFile } from '../src/input/read.js';
+import { readArticleFile } from '../src/input/read-file.js';
 import { segmentSentences } from '../src/stages/segment.js';
 import { summarizeArticle } from '../src/stages/summarize.js';
 import { configuredModels } from '../src/models/store.js';
 import { translateArticle, type TranslationBackend } from '../src/stages/translate.js';
 import { Translator } from '../src/translation/translator.js';
-import { ensureTinyModels, repoRoot } from '../tools/newsbridge-process.js';
+import { repoRoot } from '../tools/repo-root.js';
+import { ensureTestModels } from '../tools/test-models.js';
 
 const WORDS = (
   'Giá xăng giảm lần thứ ba liên tiếp Liên Bộ Công Thương Tài chính vừa quyết định giảm giá xăng dầu từ 15h chiều nay ' +
@@ -97,7 +99,7 @@ async function measure(shape: Shape, chars: number, modelsDir: string, translate
       targets: await translator.translate(sources),
     }),
   };
-  const detector = await LanguageDetector.create(defaultConfig.detect);
+  const detector = await LanguageDetector.create(routedLanguages(defaultConfig.translation.models), defaultConfig.detect);
   const baselineRssMb = process.memoryUsage().rss / 2 ** 20;
   const dir = mkdtempSync(path.join(tmpdir(), 'newsbridge-long-line-'));
   const ms: Record<string, number> = {};
@@ -144,7 +146,7 @@ if (options.child) {
   const figures = await measure(shape, Number(options.child), path.join(repoRoot, 'tests', '.models'), Boolean(options.translate));
   process.stdout.write(`${JSON.stringify(figures)}\n`);
 } else {
-  await ensureTinyModels();
+  await ensureTestModels();
   const sizes = Array.from({ length: options.steps }, (_, i) => Math.round(options.chars / 2 ** (options.steps - 1 - i)));
   const rows: Figures[] = [];
   for (const size of sizes) {

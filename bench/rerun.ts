@@ -13,7 +13,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { ensureTinyModels, repoRoot, runNewsbridge, writeRunConfig, type NewsbridgeRun } from '../tools/newsbridge-process.js';
+import { runNewsbridge, writeRunConfig, type NewsbridgeRun } from '../tools/newsbridge-process.js';
+import { repoRoot } from '../tools/repo-root.js';
+import { ensureTestModels } from '../tools/test-models.js';
 
 interface Options {
   limit?: number;
@@ -67,7 +69,7 @@ async function main(options: Options): Promise<number> {
   const files = readdirSync(options.corpus).filter((file) => file.endsWith('.txt')).sort().slice(0, options.limit);
   for (const file of files) copyFileSync(path.join(options.corpus, file), path.join(inputDir, file));
   const configFile = path.join(work, 'pipeline.yaml');
-  writeRunConfig(configFile, { inputDir, out, cache: path.join(work, 'cache.sqlite'), modelsDir: await ensureTinyModels() });
+  writeRunConfig(configFile, { inputDir, out, cache: path.join(work, 'cache.sqlite'), modelsDir: await ensureTestModels() });
   console.log(`bench:rerun: ${files.length} articles from ${options.corpus}, tiny generated models, work folder ${work}`);
 
   const first = await measuredRun('first (cold)', configFile, out);

@@ -11,6 +11,9 @@ import { stemmer } from 'stemmer';
  * - `unicode` keeps every letter, digit and combining mark (`[^\p{L}\p{N}\p{M}]+` → space). rouge-score's
  *   default would delete the non-ASCII letters of Vietnamese (`được` → `c`), so Vietnamese is scored
  *   with this one: tokens are syllables with their diacritics. No stemming.
+ * Several references are scored as rouge-score's `score_multi` does: for each measure, the reference
+ * with the highest F1 (`scoreRougeMulti`). Arabic texts go through `normalizeArabicForRouge` first,
+ * on both sides, as the EASC references were written that way.
  */
 
 export type RougeTokenization = 'ascii' | 'unicode';
@@ -141,4 +144,26 @@ export function scoreRouge(reference: string[], candidate: string[], options: Ro
       candidateSentences.filter((s) => s.length > 0),
     ),
   };
+}
+
+/**
+ * Against several references, as rouge-score's `score_multi`: for each measure, the score against the
+ * reference where its F1 is highest (the first of equals).
+ */
+export function scoreRougeMulti(references: string[][], candidate: string[], options: RougeOptions): RougeScores {
+  const all = references.map((reference) => scoreRouge(reference, candidate, options));
+  const best = (measure: keyof RougeScores) => all.reduce((top, scores) => (scores[measure].f1 > top[measure].f1 ? scores : top))[measure];
+  return { rouge1: best('rouge1'), rouge2: best('rouge2'), rougeLsum: best('rougeLsum') };
+}
+
+/** Tatweel, harakat and Quranic marks. */
+const arabicMarks = /[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]/gu;
+
+/**
+ * The spelling EASC's references use: tatweel and diacritics dropped, alef with hamza or madda
+ * (أ إ آ) written as bare alef. Without it a summary that copies the article's `أعلن` misses the
+ * reference's `اعلن`.
+ */
+export function normalizeArabicForRouge(text: string): string {
+  return text.normalize('NFC').replace(arabicMarks, '').replace(/[أإآ]/gu, 'ا');
 }

@@ -54,7 +54,8 @@ async function loadRunner(job: WorkerJob): Promise<{ run: Runner; tokenize: (tex
         model: { lang: job.lang, id: `opus-mt-${job.lang}-en`, revision: 'main', dtype: job.dtype },
         ...decodingOptions(translation),
         dtype: job.dtype,
-        threads: job.threads,
+        numBeams: 1,
+        threadsPerWorker: job.threads,
         // The hook counts tokens before `</s>`; the bench counts `</s>` too.
         fixedTargetTokens: (sourceTokens) => fixedOutputTokens(sourceTokens) - 1,
       });

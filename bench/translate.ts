@@ -27,7 +27,8 @@ import type { ModelDtype } from '../src/models/store.js';
 import { splitSentences } from '../src/stages/segment.js';
 import { isUpToDate, makeModel } from '../tools/make-model.js';
 import type { PresetName } from '../tools/model/marian-config.js';
-import { repoRoot, sharedPath } from './shared-data.js';
+import { sharedPath } from './shared-data.js';
+import { repoRoot } from '../tools/repo-root.js';
 import type { ChunkFigures, Variant, WorkerFigures, WorkerJob } from './translate-worker.js';
 
 type Lang = 'ar' | 'vi';

@@ -30,6 +30,23 @@ export interface SourceArticle {
   id: string;
   source: SourceFile;
   text: string;
+  /** For a web page: what it said about itself and how its article was found; absent for text files. */
+  page?: PageInfo;
+}
+
+/** An HTML article's page metadata (null where the page does not say) and the extraction method. */
+export interface PageInfo {
+  title: string | null;
+  byline: string | null;
+  published: string | null;
+  canonicalUrl: string | null;
+  siteName: string | null;
+  /** `<html lang>`: a hint, never trusted over language ID on the text. */
+  lang: string | null;
+  /** How the article was taken out of the page, e.g. `readability`. */
+  extraction: string;
+  /** What the extraction rules took out of the article's container (captions, related links…), and why. */
+  removed: { text: string; reason: string }[];
 }
 
 export type ParagraphKind = 'title' | 'bullet' | 'body';
@@ -90,9 +107,20 @@ export interface SegmentedArticle extends DetectedArticle {
  * QA flags on one translated sentence. They are warnings: the sentence still has its target.
  * `repetition-loop`: the output repeats an n-gram in a loop; `length-ratio`: output/input length is
  * out of bounds; `split-long-input`: the source was over the model's input limit and was translated
- * in pieces; `passthrough`: not translated (already English, or a foreign-language paragraph).
+ * in pieces; `passthrough`: not translated (already English, or a foreign-language paragraph);
+ * `number-missing`, `latin-token-missing`, `address-missing`: a number, a Latin-script name or code
+ * (in Arabic or Vietnamese text), or a URL or e-mail address of the source is not in the English.
  */
-export type SentenceFlag = 'repetition-loop' | 'length-ratio' | 'split-long-input' | 'passthrough';
+export const SENTENCE_FLAGS = [
+  'repetition-loop',
+  'length-ratio',
+  'split-long-input',
+  'passthrough',
+  'number-missing',
+  'latin-token-missing',
+  'address-missing',
+] as const;
+export type SentenceFlag = (typeof SENTENCE_FLAGS)[number];
 
 export interface TranslatedSentence extends SourceSentence {
   /** English text; null when no translation could be made (see the article's translation status). */
@@ -159,3 +187,36 @@ export interface SummarizedArticle extends TranslatedArticle {
 export function sentencesOf<S extends SourceSentence>(article: { paragraphs: { sentences: S[] }[] }): S[] {
   return article.paragraphs.flatMap((paragraph) => paragraph.sentences);
 }
+
+/**
+ * How an article's run ended. `ok`: every output written and every sentence that needed a model got
+ * one (QA flags are warnings and do not change this); `partial`: outputs written, but something is
+ * missing (untranslated sentences, replaced bytes); `failed`: no outputs (unreadable, binary, empty,
+ * too large, a stage threw); `skipped`: outputs already up to date.
+ */
+export const ARTICLE_STATUSES = ['ok', 'partial', 'failed', 'skipped'] as const;
+export type ArticleStatus = (typeof ARTICLE_STATUSES)[number];
+
+/** Why an article's status is what it is; README lists each with its fix. */
+export const ARTICLE_REASONS = [
+  // failed: the reader could not make an article of the file
+  'binary',
+  'empty',
+  'too-large',
+  'unreadable',
+  'no-article',
+  // failed: a stage threw, or the outputs could not be written
+  'stage-error',
+  'output-error',
+  // partial
+  'invalid-utf8',
+  'invalid-utf16',
+  'model-unavailable',
+  'untranslated-sentences',
+  'over-budget',
+  // ok, kept as it is
+  'unsupported-language',
+  // skipped
+  'up-to-date',
+] as const;
+export type ArticleReason = (typeof ARTICLE_REASONS)[number];

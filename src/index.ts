@@ -3,14 +3,21 @@
  * need (config, language detector, Translator, translation memory, model store).
  */
 export * from './article.js';
-export { applyOverrides, ConfigError, configSchema, defaultConfig, loadConfig, parseConfig } from './config/config.js';
+export * from './errors.js';
+export { applyOverrides, configSchema, defaultConfig, loadConfig, parseConfig } from './config/config.js';
 export type { ConfigOverrides, ModelSpec, PipelineConfig } from './config/config.js';
 export { runPipeline } from './run/pipeline.js';
 export type { RunEvents, RunOptions } from './run/pipeline.js';
 export { OutputDirError, OutputLockedError } from './run/output-lock.js';
-export { decodeArticle, InputError, listArticleFiles, readArticleFile } from './input/read.js';
+export { decodeArticle, listArticleFiles } from './input/read.js';
+export { readArticleFile, readerFor } from './input/read-file.js';
+export { decodeHtml, htmlReader } from './input/html-reader.js';
+export { extractArticle } from './input/html-extract.js';
+export type { ExtractedArticle, NoArticle, PageMetadata } from './input/html-extract.js';
+export type { ArticleReader } from './input/reader.js';
 export type { ReadArticle, ReadWarning } from './input/read.js';
-export { findRepeatedLines, keepAllLines, removeBoilerplate } from './stages/clean.js';
+export { findRepeatedLines, keepAllLines, RepeatedLineFinder, removeBoilerplate, siteOf } from './stages/clean.js';
+export type { CleanOptions, RepeatedLines } from './stages/clean.js';
 export { detectLanguage, LanguageDetector } from './stages/detect.js';
 export { segmentSentences, splitSentences } from './stages/segment.js';
 export { translateArticle } from './stages/translate.js';
@@ -21,7 +28,11 @@ export type { SentenceTranslation, TranslatorOptions } from './translation/trans
 export { chooseSummarySentences, summarizeArticle } from './stages/summarize.js';
 export { articleOutputSchema, manifestLineSchema, renderArticleJson, renderArticleMarkdown, writeFileAtomic } from './output/write.js';
 export type { ArticleOutput, ManifestLine } from './output/write.js';
+export { renderArticleHtml } from './output/html.js';
+export type { PageStatus } from './output/html.js';
+export { digestEntryFromManifest, digestEntryFromOutput, renderDigestHtml } from './output/digest.js';
+export type { DigestEntry, RunDigest } from './output/digest.js';
 export { buildRunReport, runReportSchema } from './run/report.js';
-export type { ArticleOutcome, ArticleStatus, RunReport } from './run/report.js';
+export type { ArticleOutcome, RunReport } from './run/report.js';
 export { TranslationMemory } from './translation/memory.js';
-export { listModels, ModelUnavailableError, pullModel, verifyModel } from './models/store.js';
+export { listModels, pullModel, verifyModel } from './models/store.js';

@@ -2,11 +2,12 @@ import { isDeepStrictEqual } from 'node:util';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { HOLDER_FILE } from '../src/run/output-lock.js';
+import { DIGEST_FILE } from '../src/output/digest.js';
 
 /**
  * Compares two output directories of `newsbridge run` the way the crash harness needs: the same
  * files, each the same apart from timing fields, and nothing else (no temp or partial files).
- * `run-report.json` describes one run, not the outputs, so it is left out.
+ * `run-report.json` and the digest `index.html` describe one run, not the outputs, so they are left out.
  */
 
 export interface OutputDifference {
@@ -26,7 +27,8 @@ const TIMING_KEYS = new Set([
   'sentencesTranslatedPerSecond',
 ]);
 
-const RUN_REPORT = 'run-report.json';
+/** Files about the run itself: its timings, its statuses (`skipped` after a resume), its problems. */
+const RUN_FILES = new Set(['run-report.json', DIGEST_FILE]);
 const MANIFEST = 'manifest.jsonl';
 
 /**
@@ -61,8 +63,8 @@ export interface CompareOptions {
 }
 
 export function compareOutputs(expectedDir: string, actualDir: string, options: CompareOptions = {}): OutputDifference[] {
-  const expected = new Set(listFiles(expectedDir).filter((file) => file !== RUN_REPORT));
-  const actual = listFiles(actualDir).filter((file) => file !== RUN_REPORT);
+  const expected = new Set(listFiles(expectedDir).filter((file) => !RUN_FILES.has(file)));
+  const actual = listFiles(actualDir).filter((file) => !RUN_FILES.has(file));
   const differences: OutputDifference[] = [];
   for (const file of actual) {
     if (!expected.has(file)) differences.push({ file, problem: 'not in the uninterrupted run (a temporary or stray file)' });

@@ -28,7 +28,9 @@ import { Command, InvalidArgumentError } from 'commander';
 import { TranslationMemory } from '../src/translation/memory.js';
 import { compareOutputs, listFiles, type OutputDifference } from './compare-outputs.js';
 import { seededRandom, writeCorpus } from './corpus.js';
-import { ensureTinyModels, repoRoot, startNewsbridge, writeRunConfig, type NewsbridgeRun, type StartedRun } from './newsbridge-process.js';
+import { startNewsbridge, writeRunConfig, type NewsbridgeRun, type StartedRun } from './newsbridge-process.js';
+import { repoRoot } from './repo-root.js';
+import { ensureTestModels } from './test-models.js';
 
 interface HarnessOptions {
   n: number;
@@ -282,7 +284,7 @@ async function main(options: HarnessOptions): Promise<number> {
   const started = performance.now();
   const work = options.work ? path.resolve(options.work) : mkdtempSync(path.join(tmpdir(), 'newsbridge-crash-'));
   mkdirSync(work, { recursive: true });
-  const modelsDir = await ensureTinyModels();
+  const modelsDir = await ensureTestModels();
   const inputDir = path.join(work, 'input');
   rmSync(inputDir, { recursive: true, force: true });
   const corpus = writeCorpus({

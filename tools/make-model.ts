@@ -9,8 +9,9 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { languageByCode } from '../src/languages.js';
 import {
   EOS_ID,
   type MarianDims,
@@ -33,15 +34,14 @@ import {
 import { randomMarianWeights } from './model/marian-weights.js';
 import { type Graph, serializeModel } from './model/onnx-graph.js';
 import { quantizeDynamic } from './model/quantize.js';
+import { repoRoot } from './repo-root.js';
 
 /** Bump when the generated files change, so cached test models are regenerated. */
 export const GENERATOR_VERSION = 7;
 export const STAMP_FILE = 'generator-stamp.json';
 
 const SOURCE_PIECE_BIAS = -4;
-const EOS_BIAS = 0;
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface MakeModelOptions {
   preset: PresetName;
@@ -50,6 +50,11 @@ export interface MakeModelOptions {
   sourceLang?: SourceLang;
   /** Write only the JSON files (config, tokenizer), not the ONNX graphs. */
   configOnly?: boolean;
+  /**
+   * Output bias of `</s>` (default 0, as likely as any English piece). Tests of beam search raise it
+   * so that hypotheses end at different lengths and the stopping rules have work to do.
+   */
+  eosBias?: number;
 }
 
 export interface GeneratorStamp {
@@ -59,9 +64,10 @@ export interface GeneratorStamp {
   sourceLang: SourceLang;
   corpusSha256: string;
   configOnly: boolean;
+  eosBias: number;
 }
 
-/** The sample articles in input/ split by script, plus the English text in tools/corpus/. */
+/** The sample articles in input/ in the source language's script (Arabic or Latin), plus the English text in tools/corpus/. */
 export async function loadCorpus(sourceLang: SourceLang): Promise<{ source: string; english: string }> {
   const inputDir = path.join(repoRoot, 'input');
   const files = (await readdir(inputDir)).filter((f) => f.endsWith('.txt')).sort();
@@ -70,7 +76,8 @@ export async function loadCorpus(sourceLang: SourceLang): Promise<{ source: stri
     const letters = text.match(/\p{L}/gu) ?? [];
     return letters.filter((c) => /\p{Script=Arabic}/u.test(c)).length > letters.length / 2;
   };
-  const source = texts.filter((t) => isArabic(t) === (sourceLang === 'ar')).join('\n');
+  const arabicScript = languageByCode(sourceLang)?.script === 'Arabic';
+  const source = texts.filter((t) => isArabic(t) === arabicScript).join('\n');
   if (source.trim() === '') {
     throw new Error(`${inputDir} has no ${sourceLang} article to train the tokenizer on; add one (a .txt file) and rerun`);
   }
@@ -87,6 +94,7 @@ function stampFor(options: MakeModelOptions, { source, english }: { source: stri
     sourceLang,
     corpusSha256: createHash('sha256').update(source).update('\0').update(english).digest('hex'),
     configOnly: options.configOnly ?? false,
+    eosBias: options.eosBias ?? 0,
   };
 }
 
@@ -96,10 +104,10 @@ function stampFor(options: MakeModelOptions, { source, english }: { source: stri
  * below. `</s>` is no likelier than any English piece, so greedy decoding mostly runs to the length
  * limit: random weights stop at random lengths, and callers bound max_new_tokens.
  */
-export function finalLogitsBias(dims: MarianDims, vocabulary: MarianVocabulary): Float32Array {
+export function finalLogitsBias(dims: MarianDims, vocabulary: MarianVocabulary, eosBias = 0): Float32Array {
   const bias = new Float32Array(dims.vocabSize).fill(SOURCE_PIECE_BIAS);
   for (const id of vocabulary.targetPieceIds) bias[id] = 0;
-  bias[EOS_ID] = EOS_BIAS;
+  bias[EOS_ID] = eosBias;
   return bias;
 }
 
@@ -144,7 +152,7 @@ export async function makeModel(options: MakeModelOptions): Promise<void> {
   });
 
   if (!options.configOnly) {
-    const weights = randomMarianWeights(dims, seed, finalLogitsBias(dims, vocabulary));
+    const weights = randomMarianWeights(dims, seed, finalLogitsBias(dims, vocabulary, options.eosBias));
     await mkdir(path.join(staging, 'onnx'));
     await writeOnnxPair(path.join(staging, 'onnx'), 'encoder_model', buildEncoderGraph(weights));
     await writeOnnxPair(path.join(staging, 'onnx'), 'decoder_model_merged', buildMergedDecoderGraph(weights));
@@ -187,6 +195,11 @@ function parseSeed(value: string): number {
   return seed;
 }
 
+function parseLanguage(value: string): SourceLang {
+  if (!/^[a-z]{2,3}$/.test(value)) throw new InvalidArgumentError('an ISO 639 code of 2–3 lowercase letters, e.g. ar, vi, id');
+  return value;
+}
+
 async function main(argv: string[]): Promise<void> {
   const program = new Command('model:make')
     .description('Generate a MarianMT model folder (Xenova opus-mt layout) with random weights')
@@ -194,7 +207,9 @@ async function main(argv: string[]): Promise<void> {
     .requiredOption('--out <dir>', 'output folder, e.g. bench/.models/Xenova/opus-mt-ar-en')
     .option('--seed <n>', 'random seed', parseSeed, 0)
     .addOption(
-      new Option('--source <lang>', 'source language of the tokenizer corpus').choices(['ar', 'vi']).default('ar'),
+      new Option('--source <lang>', 'source language (ISO 639 code); its script picks the tokenizer corpus')
+        .argParser(parseLanguage)
+        .default('ar'),
     )
     .option('--config-only', 'write the JSON files only, no ONNX graphs', false)
     .parse(argv);

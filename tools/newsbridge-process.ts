@@ -1,10 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { MODELS_DIR, TEST_MODELS, testModelOptions } from '../tests/setup/models.js';
-import { isUpToDate, makeModel } from './make-model.js';
+import { repoRoot } from './repo-root.js';
 
 /**
  * Runs the `newsbridge` CLI as a child process, the way a nightly job does, and measures it: wall
@@ -12,7 +10,6 @@ import { isUpToDate, makeModel } from './make-model.js';
  * real runs.
  */
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(repoRoot, 'src', 'cli', 'index.ts');
 
 export interface NewsbridgeRun {
@@ -95,13 +92,4 @@ export function writeRunConfig(file: string, run: RunConfig): void {
     cache: { path: run.cache, enabled: run.cacheEnabled ?? true },
   };
   writeFileSync(file, stringify(config));
-}
-
-/** Generates the tiny test models (tests/.models) unless they are up to date; returns their folder. */
-export async function ensureTinyModels(): Promise<string> {
-  for (const model of TEST_MODELS) {
-    const options = testModelOptions(model);
-    if (!(await isUpToDate(options))) await makeModel(options);
-  }
-  return MODELS_DIR;
 }

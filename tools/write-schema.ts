@@ -1,18 +1,18 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { Document, isMap, isScalar, type YAMLMap } from 'yaml';
 import { z } from 'zod';
 import { configJsonSchema, defaultConfig } from '../src/config/config.js';
 import { runReportSchema } from '../src/run/report.js';
 import { articleOutputSchema, manifestLineSchema } from '../src/output/write.js';
+import { repoRoot } from './repo-root.js';
 
 /**
  * `npm run schema`: writes the JSON Schemas of the config and the outputs, and the documented default
  * `pipeline.yaml`, all from the zod schemas, so none of them can drift from the code.
  */
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 interface SchemaNode {
   description?: string;

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { CacheCorruptError, TranslationMemory, type CacheStats } from '../translation/memory.js';
+import { TranslationMemory, type CacheStats } from '../translation/memory.js';
 import { loadConfig } from '../config/config.js';
+import { CacheCorruptError } from '../errors.js';
+import { formatBytes, reportErrors } from './shared.js';
 
 interface CacheOptions {
   config?: string;
@@ -19,7 +21,7 @@ export function registerCacheCommand(program: Command): void {
     .option('--config <file>', 'pipeline config (default: pipeline.yaml when present)')
     .option('--json', 'print the figures as JSON')
     .action(async (options: CacheOptions & { json?: boolean }) => {
-      await reportErrors(async () => {
+      await reportErrors('cache', async () => {
         const file = await cachePath(options);
         if (!existsSync(file)) {
           console.log(options.json ? JSON.stringify({ path: file, bytes: 0, sentences: 0, models: [] }) : `no translation memory at ${file} yet`);
@@ -41,7 +43,7 @@ export function registerCacheCommand(program: Command): void {
     .option('--config <file>', 'pipeline config (default: pipeline.yaml when present)')
     .option('--model <id>', 'only the translations of this model id, e.g. Xenova/opus-mt-ar-en')
     .action(async (options: CacheOptions & { model?: string }) => {
-      await reportErrors(async () => {
+      await reportErrors('cache', async () => {
         const file = await cachePath(options);
         if (!existsSync(file)) {
           console.log(`no translation memory at ${file}; nothing to clear`);
@@ -83,16 +85,6 @@ async function cachePath(options: CacheOptions): Promise<string> {
   return config.cache.path;
 }
 
-/** Config and cache errors already say what is wrong and how to fix it: print them, exit 1. */
-async function reportErrors(action: () => Promise<void>): Promise<void> {
-  try {
-    await action();
-  } catch (error) {
-    console.error(`newsbridge cache: ${(error as Error).message}`);
-    process.exitCode = 1;
-  }
-}
-
 function formatStats(stats: CacheStats): string {
   const lines = [`translation memory ${stats.path}: ${plural(stats.sentences, 'sentence')}, ${formatBytes(stats.bytes)}`];
   for (const model of stats.models) {
@@ -101,12 +93,6 @@ function formatStats(stats: CacheStats): string {
     );
   }
   return lines.join('\n');
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 }
 
 function plural(count: number, noun: string): string {

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import type { LanguageGuess } from '../article.js';
 import { loadConfig } from '../config/config.js';
+import { routedLanguages } from '../languages.js';
 import { LanguageDetector } from '../stages/detect.js';
 import { mapTextRecords, runTextCommand } from './text-records.js';
 
@@ -43,7 +44,10 @@ export function registerDetectCommand(program: Command): void {
     .option('--config <file>', 'pipeline config for detect.minConfidence and detect.minChars (default: pipeline.yaml when present)')
     .action((flags: DetectFlags) =>
       runTextCommand('detect', flags.jsonl, {
-        setup: async () => LanguageDetector.create((await loadConfig(flags.config)).config.detect),
+        setup: async () => {
+          const { config } = await loadConfig(flags.config);
+          return LanguageDetector.create(routedLanguages(config.translation.models), config.detect);
+        },
         jsonLines: detectJsonLines,
         text: (detector, text) => {
           const guess = rounded(detector.detect(text));

@@ -8,6 +8,7 @@ import { registerValidateCommand } from './validate.js';
 import { registerSummarizeCommand } from './summarize.js';
 import { registerDetectCommand } from './detect.js';
 import { registerSegmentCommand } from './segment.js';
+import { registerExtractCommand } from './extract.js';
 
 /** `newsbridge`: each sub-command lives in its own file beside this one and registers itself here. */
 const program = new Command('newsbridge')
@@ -22,5 +23,6 @@ registerValidateCommand(program);
 registerSummarizeCommand(program);
 registerDetectCommand(program);
 registerSegmentCommand(program);
+registerExtractCommand(program);
 
 await program.parseAsync(process.argv);

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { applyOverrides, loadConfig, type PipelineConfig } from '../config/config.js';
 import {
@@ -11,8 +10,9 @@ import {
   verifyError,
   verifyModel,
   type ConfiguredModel,
-  type PullProgress,
+  type ModelDtype,
 } from '../models/store.js';
+import { dtypeOption, progressReporter, reportErrors } from './shared.js';
 
 interface ModelsOptions {
   config?: string;
@@ -29,14 +29,13 @@ export function registerModelsCommand(program: Command): void {
     .description('Download the configured models (the files the configured dtype needs) from the hub or a mirror.')
     .option('--only <lang>', 'only the model of this source language, e.g. ar')
     .option('--mirror <url>', 'base URL with the hub layout <url>/<id>/resolve/<revision>/<file> (default: translation.mirror)')
-    .option('--dtype <dtype>', 'q8 or fp32 (default: translation.dtype)')
+    .addOption(dtypeOption())
     .option('--models-dir <dir>', 'where models live (default: translation.modelsDir)')
     .option('--config <file>', 'pipeline config (default: pipeline.yaml when present)')
-    .action(async (options: ModelsOptions & { mirror?: string; dtype?: string }) => {
-      await reportErrors(async () => {
+    .action(async (options: ModelsOptions & { mirror?: string; dtype?: ModelDtype }) => {
+      await reportErrors('models', async () => {
         const config = await modelsConfig(options);
         const dtype = options.dtype ?? config.translation.dtype;
-        if (dtype !== 'q8' && dtype !== 'fp32') throw new Error(`--dtype is "${dtype}"; accepted: q8, fp32`);
         const mirror = options.mirror ?? config.translation.mirror;
         const progress = progressReporter();
         // SIGINT/SIGTERM stop the download at once; what arrived stays in `.part` for the next pull.
@@ -85,7 +84,7 @@ export function registerModelsCommand(program: Command): void {
     .option('--models-dir <dir>', 'where models live (default: translation.modelsDir)')
     .option('--config <file>', 'pipeline config (default: pipeline.yaml when present)')
     .action(async (options: ModelsOptions) => {
-      await reportErrors(async () => {
+      await reportErrors('models', async () => {
         const config = await modelsConfig(options);
         for (const model of selectModels(config, options.only)) {
           try {
@@ -108,7 +107,7 @@ export function registerModelsCommand(program: Command): void {
     .option('--models-dir <dir>', 'where models live (default: translation.modelsDir)')
     .option('--config <file>', 'pipeline config (default: pipeline.yaml when present)')
     .action(async (options: ModelsOptions) => {
-      await reportErrors(async () => {
+      await reportErrors('models', async () => {
         const config = await modelsConfig(options);
         const { modelsDir, dtype } = config.translation;
         const installed = await listModels(modelsDir);
@@ -149,69 +148,4 @@ function selectModels(config: PipelineConfig, only: string | undefined): Configu
     throw new Error(`--only ${only}: no model is configured for "${only}"; configured: ${known} (translation.models)`);
   }
   return selected;
-}
-
-export interface ProgressReporter {
-  update(model: ConfiguredModel, progress: PullProgress): void;
-  stop(): void;
-}
-
-/** Bars on a terminal; one line per finished file otherwise (logs, CI). */
-export function progressReporter(): ProgressReporter {
-  if (!process.stderr.isTTY) {
-    return {
-      update(model, p) {
-        if (p.state === 'done') console.error(`${model.lang}: ${p.file} downloaded (${formatBytes(p.bytesDone)})`);
-        if (p.state === 'verified') console.error(`${model.lang}: ${p.file} already present (sha256 ok)`);
-      },
-      stop() {},
-    };
-  }
-  let bars: cliProgress.MultiBar | null = null;
-  const byFile = new Map<string, cliProgress.SingleBar>();
-  return {
-    update(model, p) {
-      bars ??= new cliProgress.MultiBar(
-        {
-          stream: process.stderr,
-          format: ' {bar} {percentage}% {name} {size}',
-          barsize: 20,
-          hideCursor: true,
-          clearOnComplete: false,
-        },
-        cliProgress.Presets.shades_classic,
-      );
-      const key = `${model.lang}/${p.file}`;
-      const total = p.bytesTotal ?? Math.max(p.bytesDone, 1);
-      const payload = { name: `${model.lang} ${p.file}`, size: `${formatBytes(p.bytesDone)} / ${p.bytesTotal === null ? '?' : formatBytes(total)}` };
-      let bar = byFile.get(key);
-      if (!bar) {
-        bar = bars.create(total, p.bytesDone, payload);
-        byFile.set(key, bar);
-      }
-      bar.setTotal(total);
-      bar.update(p.bytesDone, payload);
-    },
-    stop() {
-      bars?.stop();
-      bars = null;
-      byFile.clear();
-    },
-  };
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-}
-
-/** Errors from the store and the config already say what is wrong and how to fix it: print, exit 1. */
-async function reportErrors(action: () => Promise<void>): Promise<void> {
-  try {
-    await action();
-  } catch (error) {
-    console.error(`newsbridge models: ${(error as Error).message}`);
-    process.exitCode = 1;
-  }
 }

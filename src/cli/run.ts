@@ -2,11 +2,12 @@ import { createWriteStream } from 'node:fs';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { applyOverrides, ConfigError, DEFAULT_CONFIG_FILE, loadConfig, type PipelineConfig } from '../config/config.js';
+import { applyOverrides, DEFAULT_CONFIG_FILE, loadConfig, type PipelineConfig } from '../config/config.js';
 import { OutputDirError } from '../run/output-lock.js';
 import { runPipeline, type RunEvents } from '../run/pipeline.js';
 import { renderRunSummary, type RunReport } from '../run/report.js';
-import { progressReporter } from './models.js';
+import { progressReporter } from './shared.js';
+import { ConfigError } from '../errors.js';
 
 interface RunFlags {
   config?: string;

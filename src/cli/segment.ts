@@ -2,8 +2,9 @@ import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import type { LanguageCode } from '../article.js';
 import { loadConfig } from '../config/config.js';
+import { routedLanguages } from '../languages.js';
 import { LanguageDetector } from '../stages/detect.js';
-import { splitSentences } from '../stages/segment.js';
+import { splitText } from '../stages/segment.js';
 import { mapTextRecords, runTextCommand } from './text-records.js';
 
 interface SegmentFlags {
@@ -15,14 +16,6 @@ interface SegmentFlags {
 export interface SegmentRecord {
   id: unknown;
   sentences: string[];
-}
-
-/** Sentences of a text whose lines are paragraphs: a sentence never crosses a line. */
-export function sentencesOfText(text: string, lang: LanguageCode): string[] {
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .flatMap((paragraph) => splitSentences(paragraph, lang));
 }
 
 /**
@@ -49,7 +42,7 @@ export function segmentJsonLines(
 ): Promise<number> {
   return mapTextRecords(
     input,
-    (record): SegmentRecord => ({ id: record.id, sentences: sentencesOfText(record.text, lang(record.text, record.lang)) }),
+    (record): SegmentRecord => ({ id: record.id, sentences: splitText(record.text, lang(record.text, record.lang)) }),
     write,
     warn,
   );
@@ -73,10 +66,10 @@ export function registerSegmentCommand(program: Command): void {
             throw new Error(`--lang is "${flags.lang}"; accepted: a language code such as ar, vi or en`);
           }
           const { config } = await loadConfig(flags.config);
-          return languageOf(flags.lang ? null : await LanguageDetector.create(config.detect), flags.lang);
+          return languageOf(flags.lang ? null : await LanguageDetector.create(routedLanguages(config.translation.models), config.detect), flags.lang);
         },
         jsonLines: segmentJsonLines,
-        text: (lang, text) => sentencesOfText(text, lang(text)),
+        text: (lang, text) => splitText(text, lang(text)),
       }),
     );
 }

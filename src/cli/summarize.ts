@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/config.js';
-import { splitSentences } from '../stages/segment.js';
+import { z } from 'zod';
+import { splitText } from '../stages/segment.js';
 import { chooseSummarySentences, type SummaryLength } from '../stages/summarize.js';
-import { mapJsonLines, runTextCommand } from './text-records.js';
+import { jsonObject, mapJsonLines, runTextCommand } from './text-records.js';
 
 interface SummarizeFlags {
   sentences?: string;
@@ -14,13 +15,20 @@ interface SummarizeFlags {
 }
 
 /** One input line of `--jsonl`: text to split into sentences, or the sentences themselves. */
-export interface SummarizeRecord {
-  id: unknown;
-  text?: string;
-  sentences?: string[];
-  title?: string | null;
-  lang?: string;
-}
+const summarizeRecordSchema = jsonObject
+  .pipe(
+    z.object({
+      id: z.unknown().refine((id) => id !== undefined, 'has no "id"'),
+      sentences: z.array(z.string(), { error: '"sentences" must be an array of strings' }).optional(),
+      text: z.string().optional(),
+      title: z.string({ error: '"title" must be a string' }).nullable().optional(),
+      lang: z.string({ error: '"lang" must be a string such as "vi"' }).optional(),
+    }),
+  )
+  .refine((record) => record.sentences !== undefined || record.text !== undefined, {
+    error: 'needs "text" (a string) or "sentences" (an array of strings)',
+  });
+export type SummarizeRecord = z.infer<typeof summarizeRecordSchema>;
 
 export interface SummaryRecord {
   id: unknown;
@@ -28,34 +36,12 @@ export interface SummaryRecord {
   summary: string[];
 }
 
-/** Sentences of plain text, as the pipeline's segment stage splits them; a line is a paragraph. */
-function sentencesOfText(text: string, lang: string | undefined): string[] {
-  return text.split('\n').flatMap((paragraph) => splitSentences(paragraph, lang ?? 'und'));
-}
-
 /** The summary of one record; `newsbridge summarize` and `npm run eval:summarize` both use it. */
 export function summarizeRecord(record: SummarizeRecord, length: SummaryLength, lang?: string): SummaryRecord {
   const language = record.lang ?? lang;
-  const sentences = record.sentences ?? sentencesOfText(record.text ?? '', language);
+  const sentences = record.sentences ?? splitText(record.text ?? '', language ?? 'und');
   const indices = chooseSummarySentences(sentences, { ...length, lang: language, title: record.title ?? null });
   return { id: record.id, indices, summary: indices.map((index) => sentences[index]!) };
-}
-
-/** What is wrong with a parsed `--jsonl` line, or null when it can be summarized. */
-function recordProblem(value: unknown): string | null {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'is not a JSON object';
-  const record = value as Record<string, unknown>;
-  if (!('id' in record)) return 'has no "id"';
-  if (record.sentences !== undefined) {
-    if (!Array.isArray(record.sentences) || !record.sentences.every((s) => typeof s === 'string')) {
-      return '"sentences" must be an array of strings';
-    }
-  } else if (typeof record.text !== 'string') {
-    return 'needs "text" (a string) or "sentences" (an array of strings)';
-  }
-  if (record.title !== undefined && record.title !== null && typeof record.title !== 'string') return '"title" must be a string';
-  if (record.lang !== undefined && typeof record.lang !== 'string') return '"lang" must be a string such as "vi"';
-  return null;
 }
 
 function parseLength(flags: SummarizeFlags, defaults: SummaryLength): SummaryLength {
@@ -78,7 +64,7 @@ export function summarizeJsonLines(
   length: SummaryLength,
   lang?: string,
 ): Promise<number> {
-  const format = { problem: recordProblem, expected: '{"id", "text"} or {"id", "sentences": [...]}' };
+  const format = { schema: summarizeRecordSchema, expected: '{"id", "text"} or {"id", "sentences": [...]}' };
   return mapJsonLines(input, format, (record: SummarizeRecord) => summarizeRecord(record, length, lang), write, warn);
 }
 

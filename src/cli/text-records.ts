@@ -1,27 +1,24 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { z } from 'zod';
+
+/** A JSON object (not an array or null), said as the messages of the `--jsonl` commands say it. */
+export const jsonObject = z.record(z.string(), z.unknown(), { error: 'is not a JSON object' });
 
 /** One `--jsonl` input line of the single-stage analysis commands (`detect`, `segment`). */
-export interface TextRecord {
-  id: unknown;
-  text: string;
-  lang?: string;
-}
-
-/** What is wrong with a parsed line, or null when it is a usable record. */
-function recordProblem(value: unknown): string | null {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'is not a JSON object';
-  const record = value as Record<string, unknown>;
-  if (!('id' in record)) return 'has no "id"';
-  if (typeof record.text !== 'string') return 'needs "text" (a string)';
-  if (record.lang !== undefined && typeof record.lang !== 'string') return '"lang" must be a string such as "vi"';
-  return null;
-}
+const textRecordSchema = jsonObject.pipe(
+  z.object({
+    id: z.unknown().refine((id) => id !== undefined, 'has no "id"'),
+    text: z.string({ error: 'needs "text" (a string)' }),
+    lang: z.string({ error: '"lang" must be a string such as "vi"' }).optional(),
+  }),
+);
+export type TextRecord = z.infer<typeof textRecordSchema>;
 
 /** How a `--jsonl` command checks its input lines. */
-export interface JsonLinesFormat {
-  /** What is wrong with a parsed line, or null when it is a usable record. */
-  problem(value: unknown): string | null;
+export interface JsonLinesFormat<R> {
+  /** A usable record; each issue's message says what is wrong with the line. */
+  schema: z.ZodType<R>;
   /** The expected shape, as the warning about a bad line shows it. */
   expected: string;
 }
@@ -33,7 +30,7 @@ export interface JsonLinesFormat {
  */
 export async function mapJsonLines<R>(
   input: Readable,
-  format: JsonLinesFormat,
+  format: JsonLinesFormat<R>,
   handle: (record: R) => object,
   write: (line: string) => void,
   warn: (message: string) => void,
@@ -51,13 +48,13 @@ export async function mapJsonLines<R>(
       warn(`stdin:${lineNumber}: not valid JSON (${(error as Error).message}); each line must be one object like {"id": 1, "text": "…"}`);
       continue;
     }
-    const problem = format.problem(value);
-    if (problem) {
+    const record = format.schema.safeParse(value);
+    if (!record.success) {
       bad++;
-      warn(`stdin:${lineNumber}: the object ${problem}; expected ${format.expected}`);
+      warn(`stdin:${lineNumber}: the object ${record.error.issues[0]?.message}; expected ${format.expected}`);
       continue;
     }
-    write(JSON.stringify(handle(value as R)));
+    write(JSON.stringify(handle(record.data)));
   }
   return bad;
 }
@@ -69,7 +66,7 @@ export function mapTextRecords(
   write: (line: string) => void,
   warn: (message: string) => void,
 ): Promise<number> {
-  return mapJsonLines(input, { problem: recordProblem, expected: '{"id": …, "text": "…"}' }, handle, write, warn);
+  return mapJsonLines(input, { schema: textRecordSchema, expected: '{"id": …, "text": "…"}' }, handle, write, warn);
 }
 
 /** How one analysis command (`detect`, `segment`, `summarize`) reads stdin and answers. */

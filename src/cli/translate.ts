@@ -3,13 +3,15 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { applyOverrides, loadConfig } from '../config/config.js';
 import { configuredModels, type ModelDtype } from '../models/store.js';
-import { Translator, type TranslatorOptions } from '../translation/translator.js';
+import { splitSentences } from '../stages/segment.js';
+import { decodingOptions, Translator, type TranslatorOptions } from '../translation/translator.js';
+import { dtypeOption } from './shared.js';
 
 interface TranslateOptions {
   from: string;
   model?: string;
   modelsDir?: string;
-  dtype?: string;
+  dtype?: ModelDtype;
   config?: string;
 }
 
@@ -26,7 +28,7 @@ export function registerTranslateCommand(program: Command): void {
     .requiredOption('--from <lang>', 'source language, e.g. ar or vi')
     .option('--model <dir>', 'a model folder to use instead of the configured model for --from')
     .option('--models-dir <dir>', 'where models live (default: translation.modelsDir)')
-    .option('--dtype <dtype>', 'q8 or fp32 (default: translation.dtype)')
+    .addOption(dtypeOption())
     .option('--config <file>', 'pipeline config (default: pipeline.yaml when present)')
     .action(async (options: TranslateOptions) => {
       let translator: Translator | null = null;
@@ -46,17 +48,7 @@ async function translatorOptions(options: TranslateOptions): Promise<TranslatorO
   const { config: fileConfig } = await loadConfig(options.config);
   const config = applyOverrides(fileConfig, { modelsDir: options.modelsDir }).translation;
   const dtype = options.dtype ?? config.dtype;
-  if (dtype !== 'q8' && dtype !== 'fp32') throw new Error(`--dtype is "${dtype}"; accepted: q8, fp32`);
-  const settings = {
-    dtype: dtype as ModelDtype,
-    batchTokens: config.batchTokens,
-    maxInputTokens: config.maxInputTokens,
-    maxNewTokensRatio: config.maxNewTokensRatio,
-    numBeams: config.numBeams,
-    noRepeatNgramSize: config.noRepeatNgramSize,
-    repetitionPenalty: config.repetitionPenalty,
-    lengthRatio: config.lengthRatio,
-  };
+  const settings = { ...decodingOptions(config), dtype };
   if (options.model !== undefined) {
     const modelDir = path.resolve(options.model);
     return {
@@ -87,14 +79,12 @@ async function translatorOptions(options: TranslateOptions): Promise<TranslatorO
  * Flags go to stderr with the line number, so nothing suspicious passes silently.
  */
 async function translateLines(translator: Translator, lang: string): Promise<void> {
-  const segmenter = new Intl.Segmenter(lang, { granularity: 'sentence' });
   const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
   let chunk: string[] = [];
   let firstLine = 1;
   const flush = async () => {
-    const sentencesPerLine = chunk.map((line) =>
-      Array.from(segmenter.segment(line), (s) => s.segment.trim()).filter((s) => s !== ''),
-    );
+    // Split as the pipeline's segment stage splits a paragraph (Arabic punctuation, abbreviations).
+    const sentencesPerLine = chunk.map((line) => splitSentences(line, lang));
     const results = await translator.translate(sentencesPerLine.flat());
     let next = 0;
     const output = sentencesPerLine.map((sentences, i) => {

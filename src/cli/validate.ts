@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from '../config/config.js';
+import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/config.js';
+import { ConfigError } from '../errors.js';
 
 interface ValidateOptions {
   config?: string;

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import fg from 'fast-glob';
 import { isMap, isNode, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { z } from 'zod';
+import { ConfigError, type ConfigIssue } from '../errors.js';
 
 /**
  * The shape of `pipeline.yaml`. Every key has a default, so an empty file is a valid config; unknown
@@ -20,6 +21,10 @@ import { z } from 'zod';
 const HUB_ID_PART = '[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?';
 export const HUB_MODEL_ID = new RegExp(`^(?!.*(?:\\.\\.|--))${HUB_ID_PART}(?:/${HUB_ID_PART})?$`);
 
+/** Per-article output files, each `<id>.<format>`. */
+export const OUTPUT_FORMATS = ['json', 'md', 'html'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
 const modelSpec = z.strictObject({
   id: z
     .string()
@@ -30,6 +35,9 @@ const modelSpec = z.strictObject({
   revision: z.string().min(1).default('main').describe('Branch, tag or commit on the hub; `main` unless pinned.'),
 });
 
+/** Article files by name: plain text and saved web pages (gzipped or not). */
+export const ARTICLE_FILES = '*.{txt,md,html,htm,html.gz,htm.gz}';
+
 export const configSchema = z
   .strictObject({
     input: z
@@ -37,7 +45,7 @@ export const configSchema = z
         patterns: z
           .array(z.string().min(1))
           .min(1)
-          .default(['input/**/*.{txt,md}'])
+          .default([`input/**/${ARTICLE_FILES}`])
           .describe('fast-glob patterns of the articles to read, relative to the working directory.'),
         maxBytes: z
           .number()
@@ -58,10 +66,12 @@ export const configSchema = z
       .strictObject({
         dir: z.string().min(1).default('output').describe('Directory for per-article outputs, manifest.jsonl and run-report.json.'),
         formats: z
-          .array(z.enum(['json', 'md']))
+          .array(z.enum(OUTPUT_FORMATS))
           .min(1)
-          .default(['json', 'md'])
-          .describe('Per-article outputs to write: `json` (machine-readable) and/or `md` (bilingual, readable).'),
+          .default(['json', 'md', 'html'])
+          .describe(
+            'Per-article outputs to write: `json` (machine-readable), `md` (bilingual, readable) and/or `html` (a bilingual page, side by side, and the run digest `index.html`).',
+          ),
       })
       .prefault({})
       .describe('Where the outputs go.'),
@@ -103,6 +113,12 @@ export const configSchema = z
           .describe('Source language → model. Languages not listed pass through as `unsupported-language`.'),
         modelsDir: z.string().min(1).default('models').describe('Directory holding the downloaded models.'),
         dtype: z.enum(['q8', 'fp32']).default('q8').describe('Model weights to use: quantized `q8` (fast, small) or `fp32`.'),
+        q8Activations: z
+          .enum(['per-row', 'per-batch'])
+          .default('per-row')
+          .describe(
+            'How q8 models quantize activations: `per-row` gives each token its own scale, so a sentence translates the same whatever it is batched with; `per-batch` runs the exported graphs as they are (faster, but batch mates change the output).',
+          ),
         download: z
           .boolean()
           .default(true)
@@ -155,8 +171,20 @@ export const configSchema = z
           .int()
           .min(1)
           .max(8)
-          .default(1)
-          .describe('Passed to generation as num_beams; transformers.js v4 decodes greedily whatever the value, so keep 1.'),
+          .optional()
+          .describe(
+            "Beam width; 1 is greedy search (fastest). Default: the model's generation_config.json num_beams (4 for opus-mt-ar-en, 6 for opus-mt-vi-en).",
+          ),
+        lengthPenalty: z
+          .number()
+          .optional()
+          .describe("Beam search: a finished hypothesis scores log-probability / length^lengthPenalty. Default: the model's, else 1."),
+        earlyStopping: z
+          .union([z.boolean(), z.literal('never')])
+          .optional()
+          .describe(
+            "Beam search: true stops a sentence once numBeams hypotheses are finished; false (Hugging Face's default) when none of the live beams can still beat them; 'never' only at the length limit. Default: the model's, else false.",
+          ),
         noRepeatNgramSize: z
           .number()
           .int()
@@ -164,6 +192,20 @@ export const configSchema = z
           .default(0)
           .describe('Forbid repeating n-grams of this size in the output; 0 turns it off.'),
         repetitionPenalty: z.number().min(1).default(1).describe('Penalty on repeated tokens; 1 turns it off.'),
+        workers: z
+          .number()
+          .int()
+          .min(1)
+          .max(16)
+          .default(1)
+          .describe('Worker threads per translation model, each with its own onnxruntime sessions; decoding never runs on the main thread.'),
+        threadsPerWorker: z
+          .number()
+          .int()
+          .min(1)
+          .max(64)
+          .default(2)
+          .describe('onnxruntime intra-op threads of each worker.'),
         lengthRatio: z
           .strictObject({
             min: z.number().min(0).default(0.3).describe('Below this output/input token ratio a sentence is flagged.'),
@@ -210,31 +252,6 @@ export const DEFAULT_CONFIG_FILE = 'pipeline.yaml';
 /** JSON Schema of `pipeline.yaml` as a user writes it (every key optional). */
 export function configJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(configSchema, { io: 'input' });
-}
-
-export interface ConfigIssue {
-  /** Config file as the user named it, or the CLI flag the issue comes from. */
-  file: string;
-  /** 1-based; 0 when the issue has no position (a CLI flag, a missing file). */
-  line: number;
-  col: number;
-  /** Dotted key path, e.g. `run.concurrency`, `output.formats[1]`; empty for the whole file. */
-  path: string;
-  /** What is wrong and what is accepted. */
-  problem: string;
-}
-
-/** A config that cannot be used. `message` has one line per issue: `file:LINE:COL: path problem`. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(readonly issues: ConfigIssue[]) {
-    super(issues.map(formatConfigIssue).join('\n'));
-  }
-}
-
-export function formatConfigIssue(issue: ConfigIssue): string {
-  const where = issue.line > 0 ? `${issue.file}:${issue.line}:${issue.col}` : issue.file;
-  return `${where}: ${issue.path ? `${issue.path} ` : ''}${issue.problem}`;
 }
 
 /**
@@ -285,7 +302,12 @@ export function parseConfig(text: string, file: string = DEFAULT_CONFIG_FILE): P
     // yaml refuses aliases that expand past a limit (a "billion laughs" file); anything else is a bug.
     if (!(error instanceof ReferenceError)) throw error;
     let offset: number | undefined;
-    visit(doc, { Alias: (_key, node) => ((offset ??= node.range?.[0]), visit.BREAK) });
+    visit(doc, {
+      Alias: (_key, node) => {
+        offset = node.range?.[0];
+        return visit.BREAK;
+      },
+    });
     const position = offset === undefined ? { line: 0, col: 0 } : lineCounter.linePos(offset);
     throw new ConfigError([
       {
@@ -449,7 +471,7 @@ function describeSchema(node: JsonSchemaNode): string {
 
 /** CLI flags that override the config file. */
 export interface ConfigOverrides {
-  /** Files, directories (every `.txt`/`.md` below) or glob patterns; replaces `input.patterns`. */
+  /** Files, directories (every article file below: `.txt`, `.md`, `.html`, `.htm`, `.html.gz`) or glob patterns; replaces `input.patterns`. */
   input?: string | string[];
   output?: string;
   concurrency?: number | string;
@@ -518,5 +540,5 @@ function inputPattern(input: string): string {
   }
   if (kind === 'pattern') return input;
   const escaped = fg.convertPathToPattern(input.replace(/[\\/]+$/, ''));
-  return kind === 'directory' ? `${escaped}/**/*.{txt,md}` : escaped;
+  return kind === 'directory' ? `${escaped}/**/${ARTICLE_FILES}` : escaped;
 }

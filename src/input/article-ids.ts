@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { ArticleFile } from './read.js';
+import { type ArticleFile, withoutExtension } from './read.js';
 
 /**
  * Ids name an article's outputs (`<id>.json`, `<id>.md`, `<id>.html`), so they must be unique within
@@ -26,7 +26,7 @@ export function assignArticleIds(files: readonly ArticleFile[], cwd: string = pr
     const name = relative.startsWith('..') || path.isAbsolute(relative) ? path.basename(file.path) : relative;
     return name.split(path.sep).join('/');
   });
-  const ids = names.map((name) => name.slice(0, name.length - path.posix.extname(name).length));
+  const ids = names.map(withoutExtension);
   for (let changed = true; changed; ) {
     changed = false;
     const counts = countBy(ids);

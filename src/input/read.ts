@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { basename, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import chardet from 'chardet';
 import fg from 'fast-glob';
 import iconv from 'iconv-lite';
 import type { SourceArticle } from '../article.js';
+import { InputError } from '../errors.js';
+import { LANGUAGES, type Language } from '../languages.js';
 
 /**
  * Stage 1, read: bytes → text. The encoding is detected from the bytes, never from the file name:
@@ -27,20 +28,6 @@ import type { SourceArticle } from '../article.js';
  *    is mostly not text, which makes it binary.
  */
 
-export type InputErrorReason = 'binary' | 'empty' | 'too-large' | 'unreadable';
-
-/** An article that cannot be read. The message names the file and the fix. */
-export class InputError extends Error {
-  override readonly name = 'InputError';
-  constructor(
-    readonly path: string,
-    readonly reason: InputErrorReason,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /** Something the reader had to repair; the article is usable but its status should say so (`partial`). */
 export interface ReadWarning {
   /** Bytes not valid in the detected encoding were replaced with U+FFFD. */
@@ -52,9 +39,9 @@ export interface ReadArticle extends SourceArticle {
   warnings: ReadWarning[];
 }
 
-export type DetectedEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1256' | 'windows-1258';
+export type DetectedEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | LegacyEncoding;
 
-interface Decoding {
+export interface Decoding {
   encoding: DetectedEncoding;
   text: string;
   /** Bytes that were not valid in the encoding and became U+FFFD. */
@@ -102,7 +89,8 @@ function invalidBytesWarning(path: string, { encoding, text }: Decoding): ReadWa
   };
 }
 
-function decodeBytes(bytes: Buffer, path: string): Decoding {
+/** The text reader's detection (steps 1–6 above); the HTML reader falls back to it. */
+export function decodeBytes(bytes: Buffer, path: string): Decoding {
   const binary = () =>
     new InputError(
       path,
@@ -196,18 +184,21 @@ function mostlyValidUtf8(text: string): boolean {
   return valid > invalid;
 }
 
-const LEGACY_CANDIDATES = [
-  { encoding: 'windows-1256', fit: arabicScriptFit },
-  { encoding: 'windows-1258', fit: vietnameseScriptFit },
-] as const;
+/** The legacy code pages of the languages that have one, each with how well a decoding fits its letters. */
+const LEGACY_CANDIDATES = LANGUAGES.flatMap((language) =>
+  language.legacyEncoding ? [{ encoding: language.legacyEncoding, fit: scriptFit(language) }] : [],
+);
 
-function detectLegacyEncoding(bytes: Buffer): 'windows-1256' | 'windows-1258' | undefined {
+type LegacyEncoding = NonNullable<Language['legacyEncoding']>;
+
+function detectLegacyEncoding(bytes: Buffer): LegacyEncoding | undefined {
   const sample = bytes.subarray(0, SAMPLE_BYTES);
   const confidence = new Map(chardet.analyse(sample).map((match) => [match.name.toLowerCase(), match.confidence]));
   const scored = LEGACY_CANDIDATES.map(({ encoding, fit }) => {
     const text = iconv.decode(sample, encoding).normalize('NFC');
     return {
       encoding,
+      // biome-ignore lint/suspicious/noFocusedTests: a property named `fit`, not jasmine's focused test
       fit: textShare(text) >= MIN_TEXT_SHARE ? fit(text) : 0,
       confidence: confidence.get(encoding) ?? 0,
     };
@@ -221,20 +212,19 @@ const ARABIC_SCRIPT = /[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE
 const LATIN_SCRIPT = /\p{Script=Latin}/u;
 const LETTER = /\p{L}/gu;
 
-/** Share of letters that sit in words written in one script (Arabic or Latin). */
-function arabicScriptFit(text: string): number {
-  return shareOfLettersInWords(text, (word) => !(ARABIC_SCRIPT.test(word) && LATIN_SCRIPT.test(word)));
-}
-
-const VIETNAMESE_WORD =
-  /^[a-zA-ZàáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴĐ]+$/u;
-
 /**
- * Share of letters that sit in words spelled with the Vietnamese alphabet (after NFC, so a tone mark
- * left uncombined, or a letter Vietnamese does not have, spoils its word).
+ * How well a decoded sample fits a language, as the share of letters in words it could write: for a
+ * language with marked letters (Vietnamese), words spelled with the basic Latin letters and those
+ * (after NFC, so a tone mark left uncombined, or a letter Vietnamese does not have, spoils its word);
+ * otherwise (Arabic), words that do not mix Arabic and Latin letters.
  */
-function vietnameseScriptFit(text: string): number {
-  return shareOfLettersInWords(text, (word) => VIETNAMESE_WORD.test(word));
+function scriptFit(language: Language): (text: string) => number {
+  if (language.markedLetters) {
+    const marked = language.markedLetters + language.markedLetters.toUpperCase();
+    const alphabetWord = new RegExp(`^[a-zA-Z${marked}]+$`, 'u');
+    return (text) => shareOfLettersInWords(text, (word) => alphabetWord.test(word));
+  }
+  return (text) => shareOfLettersInWords(text, (word) => !(ARABIC_SCRIPT.test(word) && LATIN_SCRIPT.test(word)));
 }
 
 function shareOfLettersInWords(text: string, wordFits: (word: string) => boolean): number {
@@ -249,6 +239,7 @@ function shareOfLettersInWords(text: string, wordFits: (word: string) => boolean
 }
 
 /** Controls other than whitespace, and U+FFFD, are what decoding binary data produces. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const NOT_TEXT = /[\u0000-\u0008\u000E-\u001F\u007F-\u009F\uFFFD]/gu;
 
 function textShare(text: string): number {
@@ -257,6 +248,7 @@ function textShare(text: string): number {
 }
 
 /** CR LF, CR, NEL, vertical tab, form feed and the Unicode line/paragraph separators. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: vertical tab and form feed are line breaks here
 const LINE_BREAK = /\r\n?|[\u000B\u000C\u0085\u2028\u2029]/g;
 
 /**
@@ -266,6 +258,7 @@ const LINE_BREAK = /\r\n?|[\u000B\u000C\u0085\u2028\u2029]/g;
  * direction of mixed Arabic/Latin runs; ZWNJ (U+200C), which Persian and Urdu spelling needs between
  * letters of one word; ZWJ (U+200D), which joins emoji sequences and Arabic-script letters.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
 const INVISIBLE = /[\u0000-\u0008\u000E-\u001F\u007F-\u009F\u00AD\u180E\u200B\u2060-\u2064\uFEFF]/g;
 
 /** Line endings unified to `\n`, invisible characters removed, then NFC. */
@@ -287,7 +280,13 @@ export function articleId(path: string, inputRoot: string): string {
   const relativePath = relative(inputRoot, path);
   const inside = relativePath !== '' && !relativePath.startsWith('..') && !isAbsolute(relativePath);
   const name = inside ? relativePath : basename(path);
-  return name.slice(0, name.length - extname(name).length).split(sep).join('/');
+  return withoutExtension(name).split(sep).join('/');
+}
+
+/** The name without its extension; a compressed file loses both (`a.html.gz` → `a`). */
+export function withoutExtension(name: string): string {
+  const uncompressed = name.endsWith('.gz') ? name.slice(0, -'.gz'.length) : name;
+  return uncompressed.slice(0, uncompressed.length - extname(uncompressed).length);
 }
 
 export interface ArticleFile {
@@ -319,95 +318,4 @@ export async function listArticleFiles(patterns: readonly string[], cwd: string 
     }
   }
   return [...found.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-/**
- * The real paths of the folders articles may be read from: the input roots, symlinks resolved. A
- * root that does not exist has no articles and is left out.
- */
-export async function realInputRoots(files: readonly ArticleFile[], cwd: string = process.cwd()): Promise<string[]> {
-  const roots = new Set(files.map((file) => resolve(cwd, file.inputRoot)));
-  const real = await Promise.all([...roots].map((root) => realpath(root).catch(() => null)));
-  return real.filter((root): root is string => root !== null);
-}
-
-function isInside(file: string, folder: string): boolean {
-  const relativePath = relative(folder, file);
-  return relativePath !== '' && !relativePath.startsWith(`..${sep}`) && relativePath !== '..' && !isAbsolute(relativePath);
-}
-
-/**
- * Reads one article from disk, at most `maxBytes` of it (a file that grows past the limit while being
- * read is still refused), and decodes it. With `roots` (real paths, see `realInputRoots`), a file whose
- * real path lies outside all of them — a symlink out of the input folders — is refused instead.
- * Anything but a regular file is refused without reading it: the file is opened non-blocking, so a
- * FIFO (or a device) cannot hang the run.
- */
-export async function readArticleFile(
-  path: string,
-  inputRoot: string,
-  maxBytes: number,
-  roots: readonly string[] | null = null,
-): Promise<ReadArticle> {
-  let handle: FileHandle | undefined;
-  let bytes: Buffer;
-  try {
-    const real = await realpath(path);
-    if (roots && !roots.some((root) => isInside(real, root))) {
-      throw new InputError(
-        path,
-        'unreadable',
-        `${path}: links to ${real}, outside the input folders, so it is not read; move the file into the input folder, or set input.followOutsideSymlinks: true`,
-      );
-    }
-    handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK);
-    const stats = await handle.stat();
-    if (!stats.isFile()) {
-      const kind = stats.isFIFO() ? 'a named pipe (FIFO)' : stats.isSocket() ? 'a socket' : stats.isDirectory() ? 'a directory' : 'a device';
-      throw new InputError(path, 'unreadable', `${path}: not a regular file but ${kind}; remove it or narrow input.patterns to article files`);
-    }
-    if (stats.size > maxBytes) throw tooLarge(path, stats.size, maxBytes);
-    bytes = await readAtMost(handle, maxBytes + 1, stats.size + 1);
-    if (bytes.length > maxBytes) throw tooLarge(path, bytes.length, maxBytes);
-  } catch (error) {
-    if (error instanceof InputError) throw error;
-    throw unreadable(path, error as NodeJS.ErrnoException);
-  } finally {
-    await handle?.close().catch(() => undefined);
-  }
-  return decodeArticle(bytes, path, articleId(path, inputRoot));
-}
-
-/** `expected` sizes the first read (the size from stat, plus one byte to see the end of the file). */
-async function readAtMost(handle: FileHandle, limit: number, expected: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  while (total < limit) {
-    const chunk = Buffer.alloc(Math.min(limit - total, total === 0 ? expected : 64 * 1024));
-    const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
-    if (bytesRead === 0) break;
-    chunks.push(chunk.subarray(0, bytesRead));
-    total += bytesRead;
-  }
-  return Buffer.concat(chunks, total);
-}
-
-function tooLarge(path: string, size: number, maxBytes: number): InputError {
-  return new InputError(
-    path,
-    'too-large',
-    `${path}: ${size} bytes is over input.maxBytes (${maxBytes}); raise input.maxBytes in pipeline.yaml or split the article`,
-  );
-}
-
-function unreadable(path: string, error: NodeJS.ErrnoException): InputError {
-  const fixes: Record<string, string> = {
-    ENOENT: 'it does not exist (deleted or moved after it was listed, or a dangling symlink)',
-    EACCES: 'permission denied; make it readable (chmod +r) or remove it from the input',
-    EPERM: 'permission denied; make it readable (chmod +r) or remove it from the input',
-    ELOOP: 'it is a symlink loop; remove the link',
-    EISDIR: 'it is a directory; narrow input.patterns to article files',
-  };
-  const fix = (error.code && fixes[error.code]) ?? `${error.message}; check the file and run again`;
-  return new InputError(path, 'unreadable', `${path}: cannot be read: ${fix}`);
 }

@@ -6,6 +6,7 @@ import fg from 'fast-glob';
 import protobuf from 'protobufjs/minimal.js';
 import type { LanguageCode } from '../article.js';
 import { HUB_MODEL_ID, type ModelSpec } from '../config/config.js';
+import { ModelDownloadError, type ModelLabel, ModelUnavailableError } from '../errors.js';
 
 /**
  * The model store: configured models live in `<modelsDir>/<id>/` (the transformers.js local-model
@@ -13,7 +14,8 @@ import { HUB_MODEL_ID, type ModelSpec } from '../config/config.js';
  * with each file's size and sha256 so a broken download or a damaged file is caught before use.
  */
 
-export type ModelDtype = 'q8' | 'fp32';
+export const MODEL_DTYPES = ['q8', 'fp32'] as const;
+export type ModelDtype = (typeof MODEL_DTYPES)[number];
 
 export const MANIFEST_FILE = 'newsbridge-manifest.json';
 
@@ -60,49 +62,6 @@ export interface ModelManifest {
   source: string;
   pulledAt: string;
   files: Record<string, ManifestFile>;
-}
-
-/** What a caller needs to name a model in a message: which one, and how to fix it. */
-export interface ModelLabel {
-  /** e.g. `Xenova/opus-mt-ar-en (ar)`. */
-  name: string;
-  /** The command (or instruction) that fixes a missing or corrupt model. */
-  fix: string;
-}
-
-/**
- * A model that cannot be used: missing, corrupt or unloadable. One message says which model, where
- * it was looked for, which file is wrong, and the command that fixes it.
- */
-export class ModelUnavailableError extends Error {
-  override readonly name = 'ModelUnavailableError';
-
-  constructor(
-    readonly model: ModelLabel,
-    readonly modelDir: string,
-    /** The bad file relative to the model folder, when one file is to blame. */
-    readonly file: string | null,
-    readonly problem: string,
-    options?: { cause?: unknown },
-  ) {
-    const where = file ? path.join(modelDir, file) : `${modelDir}${path.sep}`;
-    super(`model ${model.name} is unavailable: ${where} ${problem}. Fix: ${model.fix}`, options);
-  }
-}
-
-/** A download that failed; the message names the URL, what went wrong and what to do. */
-export class ModelDownloadError extends Error {
-  override readonly name = 'ModelDownloadError';
-
-  constructor(
-    readonly url: string,
-    message: string,
-    readonly status?: number,
-    /** Set when newsbridge cut the download: no data (stalled), too slow (deadline), or asked to stop. */
-    readonly cutoff?: 'stalled' | 'deadline' | 'stopped',
-  ) {
-    super(message);
-  }
 }
 
 export async function readManifest(modelDir: string): Promise<ModelManifest | null> {

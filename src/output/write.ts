@@ -1,14 +1,22 @@
 import { randomBytes } from 'node:crypto';
+import type { Dirent } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import {
+  ARTICLE_REASONS,
+  ARTICLE_STATUSES,
+  SENTENCE_FLAGS,
+  type ArticleReason,
+  type ArticleStatus,
   type LanguageCode,
   type ModelUse,
   type SummarizedArticle,
   type TranslatedParagraph,
 } from '../article.js';
-import { ARTICLE_STATUSES, type ArticleStatus } from '../run/report.js';
+import type { OutputFormat } from '../config/config.js';
+import { OutputError } from '../errors.js';
+import { isRightToLeft, TARGET_LANGUAGE } from '../languages.js';
 
 /**
  * Stage 7, write: the article as JSON (for machines), as bilingual Markdown (for people) and as one
@@ -32,13 +40,28 @@ export const articleOutputSchema = z
     schemaVersion: z.literal(1),
     id: z.string().describe('Input path relative to the input root, without extension.'),
     status: z.enum(ARTICLE_STATUSES),
-    reason: z.string().optional().describe('Why the status is not `ok`.'),
+    reason: z.enum(ARTICLE_REASONS).optional().describe('Why the status is not `ok`.'),
     source: z.strictObject({
       path: z.string(),
       bytes: z.number().int().nonnegative(),
       encoding: z.string().describe('Detected encoding of the original bytes.'),
       sha256: z.string().regex(/^[0-9a-f]{64}$/),
     }),
+    page: z
+      .strictObject({
+        title: z.string().nullable(),
+        byline: z.string().nullable(),
+        published: z.string().nullable().describe('As the page gives it (mostly ISO 8601).'),
+        canonicalUrl: z.string().nullable(),
+        siteName: z.string().nullable(),
+        lang: z.string().nullable().describe('`<html lang>`: a hint only; `language` is what the text is.'),
+        extraction: z.string().describe('How the article was taken out of the page: `readability` (Readability on linkedom, then the structure rules).'),
+        removed: z
+          .array(z.strictObject({ text: z.string(), reason: z.string() }))
+          .describe('Blocks the extraction rules took out of the article container: `caption`, `navigation`, `widget`, `link-list`, `byline`, `timestamp`, `title-repeat`, `empty-section`.'),
+      })
+      .optional()
+      .describe('For an HTML input: what the page said about itself (null where it says nothing) and how its article was found.'),
     language: languageGuessSchema,
     title: z.string().nullable(),
     paragraphs: z.array(
@@ -51,7 +74,7 @@ export const articleOutputSchema = z
           z.strictObject({
             source: z.string(),
             target: z.string().nullable().describe('English; null when no translation could be made.'),
-            flags: z.array(z.enum(['repetition-loop', 'length-ratio', 'split-long-input', 'passthrough'])),
+            flags: z.array(z.enum(SENTENCE_FLAGS)),
           }),
         ),
       }),
@@ -82,7 +105,7 @@ export type ArticleOutput = z.infer<typeof articleOutputSchema>;
 
 export interface ArticleMeta {
   status: ArticleStatus;
-  reason?: string;
+  reason?: ArticleReason;
   models: ModelUse[];
   /** Milliseconds per stage. */
   timings: Record<string, number>;
@@ -97,6 +120,7 @@ export function renderArticleJson(article: SummarizedArticle, meta: ArticleMeta)
     status: meta.status,
     ...(meta.reason !== undefined ? { reason: meta.reason } : {}),
     source: { ...article.source },
+    ...(article.page ? { page: { ...article.page, removed: article.page.removed.map((block) => ({ ...block })) } } : {}),
     language: { lang: article.language.lang, confidence: article.language.confidence },
     title: article.title,
     paragraphs: article.paragraphs.map((paragraph) => ({
@@ -130,12 +154,11 @@ export function articleJsonText(article: SummarizedArticle, meta: ArticleMeta): 
   return `${JSON.stringify(renderArticleJson(article, meta), null, 2)}\n`;
 }
 
-const RTL_LANGUAGES = new Set(['ar', 'fa', 'ur', 'he', 'yi', 'ps', 'sd', 'ug', 'ckb', 'dv', 'ku']);
 /** First strong character of Hebrew, Arabic, Syriac, Thaana or N'Ko script. */
 const RTL_FIRST_STRONG = /^[^\p{L}]*[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]/u;
 
-function directionOf(lang: LanguageCode, text: string): 'rtl' | 'ltr' {
-  if (RTL_LANGUAGES.has(lang)) return 'rtl';
+export function directionOf(lang: LanguageCode, text: string): 'rtl' | 'ltr' {
+  if (isRightToLeft(lang)) return 'rtl';
   return lang === 'und' && RTL_FIRST_STRONG.test(text) ? 'rtl' : 'ltr';
 }
 
@@ -156,6 +179,7 @@ function escapeMarkdown(text: string): string {
 }
 
 /** Characters that would end a Markdown line or hide in it: line breaks and other controls. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/gu;
 
 /**
@@ -186,7 +210,7 @@ function englishOf(paragraph: TranslatedParagraph, article: SummarizedArticle, s
 function bilingual(lang: LanguageCode, source: string, english: string, prefix = ''): string {
   const sourceText = prefix + escapeMarkdown(source);
   if (english === escapeMarkdown(source)) return block(lang, sourceText);
-  return `${block(lang, sourceText)}\n\n${block('en', prefix + english, 'ltr')}`;
+  return `${block(lang, sourceText)}\n\n${block(TARGET_LANGUAGE, prefix + english, 'ltr')}`;
 }
 
 /** Bilingual Markdown: title, summary first, then every paragraph in the source and in English. */
@@ -248,13 +272,13 @@ export const manifestLineSchema = z
     id: z.string(),
     source: z.string().describe('Input path.'),
     status: z.enum(ARTICLE_STATUSES),
-    reason: z.string().optional(),
+    reason: z.enum(ARTICLE_REASONS).optional(),
     output: z
       .strictObject({ status: z.enum(['ok', 'partial']), reason: z.string().optional() })
       .optional()
       .describe('For a `skipped` article: the status and reason of the outputs it kept (`partial`, `model-unavailable`, …).'),
     outputs: z
-      .strictObject({ json: z.string().optional(), md: z.string().optional() })
+      .strictObject({ json: z.string().optional(), md: z.string().optional(), html: z.string().optional() })
       .describe('Output files relative to the output directory; empty when none were written.'),
     language: languageGuessSchema.nullable().describe('Null when the article was not read.'),
     summary: z
@@ -269,10 +293,15 @@ export interface ManifestEntry {
   id: string;
   source: string;
   status: ArticleStatus;
-  reason?: string;
-  outputs: { json?: string; md?: string };
-  /** Absent when the article never got through the pipeline (failed to read, for instance). */
-  article?: SummarizedArticle;
+  reason?: ArticleReason;
+  /** For a `skipped` article: the status and reason of the outputs it kept. */
+  output?: { status: 'ok' | 'partial'; reason?: ArticleReason };
+  outputs: OutputFiles;
+  /**
+   * The article, or its output from an earlier run for a skipped one; absent when the article never
+   * got through the pipeline (failed to read, for instance).
+   */
+  article?: Pick<SummarizedArticle, 'language'> & { summary: { pairs: { target: string | null }[] } };
 }
 
 /** One line of `manifest.jsonl`, newline included. */
@@ -282,6 +311,7 @@ export function manifestLine(entry: ManifestEntry): string {
     source: entry.source,
     status: entry.status,
     ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
+    ...(entry.output !== undefined ? { output: entry.output } : {}),
     outputs: { ...entry.outputs },
     language: entry.article ? { lang: entry.article.language.lang, confidence: entry.article.language.confidence } : null,
     summary: entry.article ? entry.article.summary.pairs.map((pair) => pair.target) : [],
@@ -289,38 +319,12 @@ export function manifestLine(entry: ManifestEntry): string {
   return `${JSON.stringify(line)}\n`;
 }
 
+/** An article's output files by format, relative to the output directory. */
+export type OutputFiles = Partial<Record<OutputFormat, string>>;
+
 /** Output file names of an article, relative to the output directory (`news/001.json`). */
-export function outputFileNames(id: string, formats: readonly ('json' | 'md')[]): { json?: string; md?: string } {
+export function outputFileNames(id: string, formats: readonly OutputFormat[]): OutputFiles {
   return Object.fromEntries(formats.map((format) => [format, `${id}.${format}`]));
-}
-
-/** Writing an output failed; the message names the file and the fix. Nothing was left half-written. */
-export class OutputError extends Error {
-  override readonly name = 'OutputError';
-  constructor(
-    readonly path: string,
-    readonly code: string | undefined,
-    cause: unknown,
-  ) {
-    super(`cannot write ${path}: ${(cause as Error).message}; ${OutputError.fixFor(code)}`, { cause });
-  }
-
-  private static fixFor(code: string | undefined): string {
-    switch (code) {
-      case 'EACCES':
-      case 'EPERM':
-      case 'EROFS':
-        return 'make the output directory writable or choose another with --output';
-      case 'ENOTDIR':
-      case 'EEXIST':
-        return 'part of the output path is a file, not a directory; choose another output directory with --output';
-      case 'ENOSPC':
-      case 'EDQUOT':
-        return 'free disk space and run again (finished articles are skipped)';
-      default:
-        return 'check the output directory and run again';
-    }
-  }
 }
 
 /** Temp files are `.<name>.<pid>.<8 hex>.tmp` beside their target, so a later run can find leftovers. */
@@ -359,7 +363,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
  * starts writing, never while another run writes into the same directory.
  */
 export async function removeStaleTempFiles(directory: string): Promise<string[]> {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await readdir(directory, { recursive: true, withFileTypes: true });
   } catch (error) {

@@ -3,10 +3,11 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
-import { sentencesOf, type SummarizedArticle } from '../article.js';
+import { type ArticleReason, type ArticleStatus, type CleanedArticle, sentencesOf, type SummarizedArticle } from '../article.js';
 import { TranslationMemory } from '../translation/memory.js';
-import { keepAllLines, removeBoilerplate } from '../stages/clean.js';
+import { keepAllLines, normalizeLine, removeBoilerplate, type RepeatedLines } from '../stages/clean.js';
 import type { PipelineConfig } from '../config/config.js';
+import { routedLanguages } from '../languages.js';
 import { detectLanguage, LanguageDetector } from '../stages/detect.js';
 import {
   assertModelReady,
@@ -18,9 +19,12 @@ import {
   type PullProgress,
 } from '../models/store.js';
 import { assignArticleIds, type IdentifiedFile } from '../input/article-ids.js';
-import { InputError, listArticleFiles, readArticleFile, realInputRoots, type ReadArticle } from '../input/read.js';
+import { readArticleFile, realInputRoots } from '../input/read-file.js';
+import { listArticleFiles, type ReadArticle } from '../input/read.js';
 import { lockOutputDir, type OutputLock } from './output-lock.js';
-import { buildRunReport, type ArticleOutcome, type ArticleStatus, type RunReport } from './report.js';
+import { planArticle, type PreviousOutputs } from './plan.js';
+import { findRunRepeatedLines } from './repeated-lines.js';
+import { buildRunReport, type ArticleOutcome, type RunReport } from './report.js';
 import { segmentSentences } from '../stages/segment.js';
 import { summarizeArticle } from '../stages/summarize.js';
 import { translateArticle, TranslationStoppedError } from '../stages/translate.js';
@@ -36,7 +40,11 @@ import {
   renderArticleMarkdown,
   writeFileAtomic,
   type ArticleOutput,
+  type OutputFiles,
 } from '../output/write.js';
+import { renderArticleHtml } from '../output/html.js';
+import { DIGEST_FILE, digestEntryFromManifest, digestEntryFromOutput, renderDigestHtml, type DigestEntry } from '../output/digest.js';
+import { InputError } from '../errors.js';
 
 /** Bumped when the same input and settings would give different outputs, so old outputs are redone. */
 const OUTPUT_GENERATION = 1;
@@ -115,8 +123,11 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
     // A model that failed to download was reported already; its load failing too is no news.
     if (lang === null || !notDownloaded.has(lang)) problem(message);
   });
+  // Once per run, before any article starts: which lines each site repeats across its articles.
+  const repeatedLines = config.clean.enabled ? await findRunRepeatedLines(files, config.input.maxBytes, inputRoots, options.signal) : {};
   const outcomes: ArticleOutcome[] = new Array(files.length);
   const manifest: string[] = new Array(files.length);
+  const digest: DigestEntry[] = new Array(files.length);
   const records = new OrderedWriter(options.jsonl);
   const queue = new PQueue({ concurrency: config.run.concurrency });
   const stop = () => queue.clear();
@@ -125,11 +136,12 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
     // Stopped before the first article: nothing starts (an abort that already happened fires no event).
     if (!options.signal?.aborted) files.forEach((file, index) => {
       void queue.add(async () => {
-        const done = await processFile(file, config, services, options);
+        const done = await processFile(file, config, services, repeatedLines, options);
         // Stopped mid-article: it is left as it was, like the articles that never started.
         if (!done) return;
         outcomes[index] = done.outcome;
         manifest[index] = done.manifestLine;
+        digest[index] = done.digest;
         records.put(index, done.record);
         options.log?.info({ article: done.outcome }, 'article done');
         events.onArticle?.(done.outcome);
@@ -148,12 +160,12 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
   const writeRunFile = (name: string, text: () => string) =>
     writeFileAtomic(path.join(outputDir, name), text()).catch((error: Error) => problem(error.message));
   if (lock?.lost) problem(`lost the lock on output folder ${outputDir} during the run (${lock.lost.message}); another run may have written there too, so run again`);
+  // An interrupted run keeps the previous run's lines for the articles it never started, so the
+  // manifest (and the digest) still list every article whose outputs are on disk.
+  const previous = !options.jsonl && finished.length < files.length ? await previousManifest(outputDir) : new Map<string, string>();
   // A run that processed nothing (no input matched, stopped before the first article) has nothing
-  // to say about the articles on disk: the manifest stays as it was.
+  // to say about the articles on disk: the manifest and the digest stay as they were.
   if (!options.jsonl && finished.length > 0) {
-    // An interrupted run keeps the previous run's lines for the articles it never started, so the
-    // manifest still lists every article whose outputs are on disk.
-    const previous = finished.length < files.length ? await previousManifest(outputDir) : new Map<string, string>();
     const lines = files.map((file, index) => manifest[index] ?? previous.get(file.id));
     await writeRunFile('manifest.jsonl', () => lines.filter(Boolean).join(''));
   }
@@ -167,6 +179,14 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
     interrupted: finished.length < files.length,
   });
   if (!options.jsonl) {
+    if (config.output.formats.includes('html') && finished.length > 0) {
+      const entries = files.flatMap((file, index) => {
+        const earlier = previous.get(file.id);
+        return digest[index] ?? (earlier ? [digestEntryFromManifest(manifestLineSchema.parse(JSON.parse(earlier)))] : []);
+      });
+      await writeRunFile(DIGEST_FILE, () => renderDigestHtml({ report, entries }));
+      report.problems = [...problems];
+    }
     await writeRunFile('run-report.json', () => `${JSON.stringify(report, null, 2)}\n`);
     // Said after the report was built, so the returned report is the one place that has it.
     report.problems = [...problems];
@@ -235,7 +255,7 @@ async function loadServices(
   signal: AbortSignal | undefined,
   problem: (lang: string | null, message: string) => void,
 ): Promise<RunServices> {
-  const detector = await LanguageDetector.create(config.detect);
+  const detector = await LanguageDetector.create(routedLanguages(config.translation.models), config.detect);
   let memory: TranslationMemory | null = null;
   if (config.cache.enabled) {
     try {
@@ -286,6 +306,7 @@ async function settingsHash(config: PipelineConfig, memory: TranslationMemory | 
 interface FileResult {
   outcome: ArticleOutcome;
   manifestLine: string;
+  digest: DigestEntry;
   /** The article record for `--jsonl`, when the article got through the stages. */
   record: ArticleOutput | null;
 }
@@ -294,15 +315,17 @@ async function processFile(
   file: IdentifiedFile,
   config: PipelineConfig,
   services: RunServices,
+  repeatedLines: RepeatedLines,
   options: RunOptions,
 ): Promise<FileResult | null> {
   const timings: Record<string, number> = {};
   const outputs = options.jsonl ? {} : outputFileNames(file.id, config.output.formats);
-  const failed = (reason: string, message: string): FileResult => {
+  const failed = (reason: ArticleReason, message: string): FileResult => {
     options.log?.error({ file: file.path, reason }, message);
     return {
       outcome: { id: file.id, status: 'failed', reason, message, timings, sentencesTranslated: 0 },
       manifestLine: manifestLine({ id: file.id, source: file.path, status: 'failed', reason, outputs: {} }),
+      digest: { id: file.id, status: 'failed', reason, message, language: null, title: null, summary: [] },
       record: null,
     };
   };
@@ -315,25 +338,26 @@ async function processFile(
     return failed('unreadable', `${file.path}: ${(error as Error).message}`);
   }
   const article = { ...read, id: file.id };
-  const fingerprint = sha256(`${article.source.sha256}\n${services.settings}`);
+  let cleaned: CleanedArticle;
+  try {
+    cleaned = await timed(timings, 'clean', () =>
+      config.clean.enabled ? removeBoilerplate(article, { repeatedLines }) : keepAllLines(article),
+    );
+  } catch (error) {
+    return failed('stage-error', `${file.path}: ${(error as Error).stack ?? String(error)}`);
+  }
+  const fingerprint = articleFingerprint(cleaned, services.settings);
 
-  if (!options.force && !options.jsonl) {
-    const previous = await previousOutput(config.output.dir, outputs, fingerprint);
-    if (previous) {
+  if (!options.jsonl) {
+    const decision = planArticle(fingerprint, await readPreviousOutputs(config.output.dir, outputs), { force: options.force ?? false });
+    if (decision.action === 'skip') {
+      const { previous } = decision;
       // What is on disk, for the exit code and the manifest: skipped is not the same as ok.
       const output = { status: previous.status, ...(previous.reason ? { reason: previous.reason } : {}) } as ArticleOutcome['output'];
       return {
         outcome: { id: file.id, status: 'skipped', reason: 'up-to-date', output, timings, sentencesTranslated: 0 },
-        manifestLine: JSON.stringify({
-          id: file.id,
-          source: file.path,
-          status: 'skipped',
-          reason: 'up-to-date',
-          output,
-          outputs,
-          language: previous.language,
-          summary: previous.summary.pairs.map((pair) => pair.target),
-        }) + '\n',
+        manifestLine: manifestLine({ id: file.id, source: file.path, status: 'skipped', reason: 'up-to-date', output, outputs, article: previous }),
+        digest: digestEntryFromOutput(previous, { status: 'skipped', reason: 'up-to-date', page: outputs.html }),
         record: null,
       };
     }
@@ -341,7 +365,7 @@ async function processFile(
 
   let summarized: SummarizedArticle;
   try {
-    summarized = await runStages(article, config, services, timings);
+    summarized = await runStages(cleaned, config, services, timings);
   } catch (error) {
     if (error instanceof TranslationStoppedError) return null;
     return failed('stage-error', `${file.path}: ${(error as Error).stack ?? String(error)}`);
@@ -355,6 +379,10 @@ async function processFile(
       await timed(timings, 'write', async () => {
         // The JSON goes last: it is what marks the article done for the next run.
         if (outputs.md) await writeFileAtomic(path.join(config.output.dir, outputs.md), renderArticleMarkdown(summarized));
+        if (outputs.html) {
+          const page = renderArticleHtml(summarized, { status, ...(reason ? { reason } : {}), ...(message ? { message } : {}) });
+          await writeFileAtomic(path.join(config.output.dir, outputs.html), page);
+        }
         record.timings = { ...timings };
         if (outputs.json) await writeFileAtomic(path.join(config.output.dir, outputs.json), `${JSON.stringify(record, null, 2)}\n`);
       });
@@ -366,20 +394,29 @@ async function processFile(
   return {
     outcome: { id: file.id, status, ...(reason ? { reason } : {}), ...(message ? { message } : {}), timings, sentencesTranslated },
     manifestLine: manifestLine({ id: file.id, source: file.path, status, ...(reason ? { reason } : {}), outputs, article: summarized }),
+    digest: digestEntryFromOutput(record, { status, ...(reason ? { reason } : {}), ...(message ? { message } : {}), page: outputs.html }),
     record,
   };
 }
 
-/** The stages, in order. */
+/**
+ * What an output is made from: the input bytes, the settings, and the lines removed from the article
+ * because its site repeats them. Only those lines: a change elsewhere in the site's repeated lines
+ * leaves the article's output as it was, and its fingerprint too.
+ */
+function articleFingerprint(cleaned: CleanedArticle, settings: string): string {
+  const repeated = cleaned.removed.filter((line) => line.reason === 'repeated-across-corpus').map((line) => normalizeLine(line.text));
+  const base = `${cleaned.source.sha256}\n${settings}`;
+  return sha256(repeated.length === 0 ? base : `${base}\n${JSON.stringify([...new Set(repeated)].sort())}`);
+}
+
+/** The stages after clean, in order. */
 async function runStages(
-  article: ReadArticle,
+  cleaned: CleanedArticle,
   config: PipelineConfig,
   services: RunServices,
   timings: Record<string, number>,
 ): Promise<SummarizedArticle> {
-  const cleaned = await timed(timings, 'clean', () =>
-    config.clean.enabled ? removeBoilerplate(article) : keepAllLines(article),
-  );
   const detected = await timed(timings, 'detect', () => detectLanguage(cleaned, services.detector));
   const segmented = await timed(timings, 'segment', () => segmentSentences(detected));
   const translated = await timed(timings, 'translate', () => translateArticle(segmented, services.backend, { maxChars: config.translation.maxArticleChars }));
@@ -393,7 +430,7 @@ async function runStages(
 function articleStatus(
   read: ReadArticle,
   article: SummarizedArticle,
-): { status: ArticleStatus; reason?: string; message?: string } {
+): { status: ArticleStatus; reason?: ArticleReason; message?: string } {
   const { translation } = article;
   if (translation.status === 'model-unavailable') return { status: 'partial', reason: 'model-unavailable', message: translation.message };
   if (translation.status === 'partial') return { status: 'partial', reason: 'untranslated-sentences', message: translation.message };
@@ -404,19 +441,18 @@ function articleStatus(
   return { status: 'ok' };
 }
 
-/** Statuses whose output a rerun with the same input and settings would only make again. */
-const FINAL_REASONS = new Set([undefined, 'unsupported-language', 'invalid-utf8', 'invalid-utf16', 'model-unavailable', 'over-budget']);
-
-/** The article's JSON from an earlier run when it is final and made from the same input and settings, and its Markdown is there too. */
-async function previousOutput(outputDir: string, outputs: { json?: string; md?: string }, fingerprint: string) {
-  if (!outputs.json) return null;
+/** What the last run left for an article: its JSON, parsed, and whether the other outputs are there. */
+async function readPreviousOutputs(outputDir: string, outputs: OutputFiles): Promise<PreviousOutputs> {
+  const others = Object.entries(outputs).filter(([format]) => format !== 'json');
+  const othersPresent = (
+    await Promise.all(others.map(([, name]) => stat(path.join(outputDir, name)).then(() => true, () => false)))
+  ).every(Boolean);
+  if (!outputs.json) return { json: null, othersPresent };
   try {
-    if (outputs.md) await stat(path.join(outputDir, outputs.md));
     const parsed = articleOutputSchema.safeParse(JSON.parse(await readFile(path.join(outputDir, outputs.json), 'utf8')));
-    if (!parsed.success || parsed.data.fingerprint !== fingerprint) return null;
-    return parsed.data.status !== 'failed' && FINAL_REASONS.has(parsed.data.reason) ? parsed.data : null;
+    return { json: parsed.success ? parsed.data : null, othersPresent };
   } catch {
-    return null;
+    return { json: null, othersPresent };
   }
 }
 

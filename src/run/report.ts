@@ -1,23 +1,15 @@
 import { z } from 'zod';
-
-/**
- * How an article's run ended. `ok`: every output written and every sentence that needed a model got
- * one (QA flags are warnings and do not change this); `partial`: outputs written, but something is
- * missing (untranslated sentences, replaced bytes); `failed`: no outputs (unreadable, binary, empty,
- * too large, a stage threw); `skipped`: outputs already up to date.
- */
-export const ARTICLE_STATUSES = ['ok', 'partial', 'failed', 'skipped'] as const;
-export type ArticleStatus = (typeof ARTICLE_STATUSES)[number];
+import type { ArticleReason, ArticleStatus } from '../article.js';
 
 /** What the runner knows about one article when it is done with it. */
 export interface ArticleOutcome {
   id: string;
   status: ArticleStatus;
-  reason?: string;
+  reason?: ArticleReason;
   /** What happened, naming the file and the fix; for statuses other than `ok`. */
   message?: string;
   /** For a `skipped` article: the status of the outputs it kept, which an earlier run made. */
-  output?: { status: 'ok' | 'partial'; reason?: string };
+  output?: { status: 'ok' | 'partial'; reason?: ArticleReason };
   /** Milliseconds spent in each stage (`read`, `clean`, …, `write`). */
   timings: Record<string, number>;
   /** Sentences that got an English target from a model or the translation memory. */

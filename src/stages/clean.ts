@@ -11,13 +11,19 @@ import type { CleanParagraph, CleanedArticle, RemovedLine, SourceArticle } from 
  * - between them (the body): only lines that look like the headline of another article — no final
  *   stop, one clause, and much shorter than the paragraphs around them — are removed; subheads,
  *   captions and list items are short in a different way and stay.
- * Image placeholders are removed wherever they are, and so are lines seen in many articles of the
- * same run when the caller passes them (`repeatedLines`).
+ * Image placeholders are removed wherever they are, and so are lines repeated across the articles of
+ * the same site in the run when the caller passes them (`repeatedLines`, see `findRepeatedLines`).
  */
 
+/**
+ * Lines repeated across a run's articles, by site (`siteOf`), each as `normalizeLine` gives it, sorted.
+ * A plain value: a run finds it once, before any article starts, and hands it to each article's cleaning.
+ */
+export type RepeatedLines = Record<string, string[]>;
+
 export interface CleanOptions {
-  /** Lines, as `normalizeLine` gives them, seen in many articles of the same run (see `findRepeatedLines`). */
-  repeatedLines?: ReadonlySet<string>;
+  /** The run's repeated lines; the article's own site's lines are removed from it. */
+  repeatedLines?: RepeatedLines;
 }
 
 /** Removal reasons, as recorded in `RemovedLine.reason`. */
@@ -60,6 +66,10 @@ const HEADLINE_MIN_WORDS = 6;
 const HEADLINE_MIN_CHARS = 45;
 /** An injected headline is at most this share of the article's median prose paragraph. */
 const HEADLINE_MAX_SHARE_OF_MEDIAN = 0.6;
+/** Fewest stories (articles, versions of one counted once) of a site a line must occur in to be its boilerplate. */
+const REPEATED_MIN_STORIES = 3;
+/** Share of a site's stories a prose line must occur in to be the site's boilerplate. */
+const REPEATED_PROSE_MIN_SHARE = 0.5;
 
 interface Line {
   /** 1-based line number in the decoded text. */
@@ -75,14 +85,106 @@ export function normalizeLine(text: string): string {
   return text.replace(/\s+/gu, ' ').trim().toLowerCase();
 }
 
-/** Lines that occur in at least `minArticles` of the given articles (once per article counted). */
-export function findRepeatedLines(articles: readonly SourceArticle[], minArticles = 3): Set<string> {
-  const seenIn = new Map<string, number>();
-  for (const article of articles) {
-    const lines = new Set(article.text.split('\n').map(normalizeLine).filter((line) => line !== ''));
-    for (const line of lines) seenIn.set(line, (seenIn.get(line) ?? 0) + 1);
+/**
+ * The site an article belongs to: the folder it was read from. A night's crawl keeps each site (or
+ * each section of one) in a folder of its own, and boilerplate is a site's, not the whole run's.
+ */
+export function siteOf(article: SourceArticle): string {
+  const slash = article.source.path.replace(/\\/gu, '/').lastIndexOf('/');
+  return slash < 0 ? '.' : article.source.path.slice(0, slash) || '/';
+}
+
+/** One site's articles as the finder keeps them: line ids only, and which articles tell one story. */
+interface Site {
+  /** Id of each distinct normalized line, whether it is prose-shaped, and the articles it is the title of. */
+  lineIds: Map<string, number>;
+  prose: boolean[];
+  titleOf: number[][];
+  /** For each line id, the articles (by index) it occurs in. */
+  postings: number[][];
+  /** For each article, its number of distinct lines and its parent in the union-find of stories. */
+  sizes: number[];
+  parent: number[];
+}
+
+function story(site: Site, article: number): number {
+  let root = article;
+  while (site.parent[root] !== root) root = site.parent[root]!;
+  site.parent[article] = root;
+  return root;
+}
+
+/**
+ * Counts lines across a run's articles, one article at a time (a run never holds every text), and says
+ * which lines each site repeats. Articles of a site that share more than half of their lines (the
+ * shorter one's) are one story — versions of an update, or one file under two names — and count once.
+ * A line is then repeated when it occurs in at least `REPEATED_MIN_STORIES` of the site's stories;
+ * a prose line (a sentence of a few words) must also be in `REPEATED_PROSE_MIN_SHARE` of them,
+ * because a paragraph in a few stories is more likely one statement quoted by each than a plug: a
+ * newsletter or copyright line stands in nearly every article of its site. A line that is the title
+ * of exactly one story is that story's headline, which the site's other articles link to, and stays.
+ */
+export class RepeatedLineFinder {
+  private readonly sites = new Map<string, Site>();
+
+  add(article: SourceArticle): void {
+    const name = siteOf(article);
+    let site = this.sites.get(name);
+    if (!site) {
+      site = { lineIds: new Map(), prose: [], postings: [], sizes: [], parent: [], titleOf: [] };
+      this.sites.set(name, site);
+    }
+    const index = site.sizes.length;
+    const lines = toLines(article.text);
+    const title = findTitle(lines, (i) => isImagePlaceholder(lines[i]!));
+    const ids = new Set<number>();
+    for (const [i, line] of lines.entries()) {
+      const normalized = normalizeLine(line.text);
+      let id = site.lineIds.get(normalized);
+      if (id === undefined) {
+        id = site.prose.length;
+        site.lineIds.set(normalized, id);
+        site.prose.push(line.prose);
+        site.postings.push([]);
+        site.titleOf.push([]);
+      }
+      if (i === title) site.titleOf[id]!.push(index);
+      ids.add(id);
+    }
+    site.sizes.push(ids.size);
+    site.parent.push(index);
+    const shared = new Map<number, number>();
+    for (const id of ids) for (const other of site.postings[id]!) shared.set(other, (shared.get(other) ?? 0) + 1);
+    for (const [other, count] of shared) {
+      if (2 * count > Math.min(ids.size, site.sizes[other]!)) site.parent[story(site, other)] = story(site, index);
+    }
+    for (const id of ids) site.postings[id]!.push(index);
   }
-  return new Set([...seenIn].filter(([, count]) => count >= minArticles).map(([line]) => line));
+
+  result(): RepeatedLines {
+    const repeated: RepeatedLines = {};
+    for (const [name, site] of [...this.sites].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const stories = new Set(site.parent.map((_, article) => story(site, article))).size;
+      const proseMin = Math.max(REPEATED_MIN_STORIES, Math.ceil(REPEATED_PROSE_MIN_SHARE * stories));
+      const found = [...site.lineIds]
+        .filter(([, id]) => {
+          const count = new Set(site.postings[id]!.map((article) => story(site, article))).size;
+          const titleOf = new Set(site.titleOf[id]!.map((article) => story(site, article))).size;
+          return count >= (site.prose[id] ? proseMin : REPEATED_MIN_STORIES) && titleOf !== 1;
+        })
+        .map(([line]) => line)
+        .sort();
+      if (found.length > 0) repeated[name] = found;
+    }
+    return repeated;
+  }
+}
+
+/** The repeated lines of a set of articles (see `RepeatedLineFinder`). */
+export function findRepeatedLines(articles: Iterable<SourceArticle>): RepeatedLines {
+  const finder = new RepeatedLineFinder();
+  for (const article of articles) finder.add(article);
+  return finder.result();
 }
 
 function toLines(text: string): Line[] {
@@ -139,6 +241,33 @@ function isInjectedHeadline(line: Line, before: Line | undefined, after: Line | 
   );
 }
 
+function isImagePlaceholder(line: Line): boolean {
+  return IMAGE_PLACEHOLDER.test(line.text) && line.words <= NAVIGATION_MAX_WORDS;
+}
+
+/**
+ * The first and last lines of the article's own prose (bullets count), leaving out the lines `skip`
+ * says are not the article's. A title may end with `?` or `!`, so the body starts at the first bullet
+ * or full-stop paragraph.
+ */
+function proseZone(lines: Line[], skip: (index: number) => boolean): { first?: number; last?: number } {
+  const content = lines.map((line, i) => ((line.prose || line.bullet) && !skip(i) ? i : -1)).filter((i) => i >= 0);
+  const first = content.find((i) => lines[i]!.bullet || FULL_STOP_END.test(lines[i]!.text)) ?? content[0];
+  return { first, last: content[content.length - 1] };
+}
+
+/** The title: the longest title-shaped line before the body, among the lines `skip` leaves. */
+function findTitle(lines: Line[], skip: (index: number) => boolean): number | undefined {
+  const { first } = proseZone(lines, skip);
+  let title: number | undefined;
+  for (let i = 0; first !== undefined && i < first; i++) {
+    const line = lines[i]!;
+    if (skip(i) || !isTitleShaped(line)) continue;
+    if (title === undefined || line.text.length > lines[title]!.text.length) title = i;
+  }
+  return title;
+}
+
 /** The article's lines as paragraphs with nothing removed and no title, for runs with cleaning off. */
 export function keepAllLines(article: SourceArticle): CleanedArticle {
   const paragraphs: CleanParagraph[] = toLines(article.text).map((line) =>
@@ -156,25 +285,22 @@ export function removeBoilerplate(article: SourceArticle, options: CleanOptions 
     if (!reasons.has(index)) reasons.set(index, reason);
   };
 
+  const siteLines = new Set(options.repeatedLines?.[siteOf(article)] ?? []);
+  const repeated = new Set<number>();
   lines.forEach((line, i) => {
-    if (options.repeatedLines?.has(normalizeLine(line.text))) remove(i, 'repeated-across-corpus');
-    else if (IMAGE_PLACEHOLDER.test(line.text) && line.words <= NAVIGATION_MAX_WORDS) remove(i, 'image-placeholder');
+    if (siteLines.has(normalizeLine(line.text))) {
+      repeated.add(i);
+      remove(i, 'repeated-across-corpus');
+    } else if (isImagePlaceholder(line)) {
+      remove(i, 'image-placeholder');
+    }
   });
 
-  const contentIndices = lines.map((line, i) => (line.prose || line.bullet ? i : -1)).filter((i) => i >= 0);
-  let titleIndex: number | undefined;
-  if (contentIndices.length > 0) {
-    // A title may end with `?` or `!`, so the body starts at the first bullet or full-stop paragraph.
-    const fullStop = lines.findIndex((line) => line.bullet || (line.prose && FULL_STOP_END.test(line.text)));
-    const first = fullStop >= 0 ? fullStop : contentIndices[0]!;
-    const last = contentIndices[contentIndices.length - 1]!;
+  // The zones are drawn by the article's own prose: a site's plug is no paragraph of it.
+  const { first, last } = proseZone(lines, (i) => repeated.has(i));
+  const titleIndex = findTitle(lines, (i) => reasons.has(i));
 
-    // Header: the longest title-shaped line is the title.
-    for (let i = 0; i < first; i++) {
-      const line = lines[i]!;
-      if (reasons.has(i) || !isTitleShaped(line)) continue;
-      if (titleIndex === undefined || line.text.length > lines[titleIndex]!.text.length) titleIndex = i;
-    }
+  if (first !== undefined && last !== undefined) {
     for (let i = 0; i < first; i++) {
       const line = lines[i]!;
       if (i === titleIndex || reasons.has(i)) continue;
@@ -184,7 +310,7 @@ export function removeBoilerplate(article: SourceArticle, options: CleanOptions 
 
     // Footer: the run of boilerplate at the very end, read backwards; a line that is not
     // boilerplate-shaped (a line-up, a quote) ends it, and what stands before it stays.
-    const medianProse = median(lines.filter((line) => line.prose).map((line) => line.text.length));
+    const medianProse = median(lines.filter((line, i) => line.prose && !repeated.has(i)).map((line) => line.text.length));
     for (let i = lines.length - 1; i > last; i--) {
       const line = lines[i]!;
       if (reasons.has(i)) continue;

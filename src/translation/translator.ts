@@ -1,32 +1,21 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import {
-  AutoModelForSeq2SeqLM,
-  AutoTokenizer,
-  env,
-  LogitsProcessor,
-  LogitsProcessorList,
-  LogLevel,
-  Tensor,
-  type PreTrainedModel,
-  type PreTrainedTokenizer,
-} from '@huggingface/transformers';
+import { AutoConfig, AutoTokenizer, env, LogLevel, type PreTrainedTokenizer } from '@huggingface/transformers';
 import type { LanguageCode, ModelUse, SentenceFlag } from '../article.js';
 import { TranslationStoppedError } from '../stages/translate.js';
 import type { PipelineConfig } from '../config/config.js';
-import {
-  assertModelReady,
-  configuredModels,
-  ModelUnavailableError,
-  type ConfiguredModel,
-  type ModelDtype,
-  type ModelLabel,
-} from '../models/store.js';
+import { ModelUnavailableError, type ModelLabel } from '../errors.js';
+import { assertModelReady, configuredModels, type ConfiguredModel, type ModelDtype } from '../models/store.js';
+import type { DecodeInput, SearchSettings } from './decoder.js';
+import { InferencePool } from './inference-pool.js';
+import { preservationFlags } from './qa.js';
+import type { Q8Activations } from './seq2seq-sessions.js';
 
 /**
- * The Translator: one MarianMT model (transformers.js on onnxruntime-node), fed batches of sentences
- * packed by a token budget. It never truncates an input (long ones are split and flagged) and never
- * hides a suspicious output (decoding loops and odd lengths are flagged).
+ * The Translator: one MarianMT model, fed batches of sentences packed by a token budget. The main
+ * thread tokenizes (transformers.js), batches and routes; the decode loop (./decoder.ts) runs in
+ * worker threads (./inference-pool.ts). It never truncates an input (long ones are split and flagged)
+ * and never hides a suspicious output (decoding loops and odd lengths are flagged).
  */
 
 export interface SentenceTranslation {
@@ -56,6 +45,8 @@ export interface TranslatorOptions {
   modelDir: string;
   model: ModelUse;
   dtype: ModelDtype;
+  /** How q8 weights quantize activations; default `per-row` (batch-invariant), as in the config. */
+  q8Activations?: Q8Activations;
   /** Source tokens per batch, padding included. */
   batchTokens: number;
   /**
@@ -65,13 +56,20 @@ export interface TranslatorOptions {
    */
   maxInputTokens: number;
   maxNewTokensRatio: number;
-  numBeams: number;
+  /** Beam width; 1 is greedy search. Default: the model's generation_config.json `num_beams`. */
+  numBeams?: number;
+  /** Beam search: exponent of the length that divides a hypothesis's log-probability. Default: the model's, else 1. */
+  lengthPenalty?: number;
+  /** Beam search: stop when `numBeams` hypotheses are finished (true), by Hugging Face's bound (false) or never early. Default: the model's, else false. */
+  earlyStopping?: boolean | 'never';
   noRepeatNgramSize: number;
   repetitionPenalty: number;
   /** Target/source token ratio (special tokens excluded) outside these bounds flags `length-ratio`; default 0.3–3. */
   lengthRatio?: LengthRatioBounds;
-  /** onnxruntime intra-op threads; default: the machine's cores, at most 2. */
-  threads?: number;
+  /** Worker threads running the model, each with its own sessions; default 1. */
+  workers?: number;
+  /** onnxruntime intra-op threads per worker; default: the machine's cores, at most 2. */
+  threadsPerWorker?: number;
   /** Names the model in errors, with the command that fixes it. */
   label?: ModelLabel;
   onBatch?: (timing: BatchTiming) => void;
@@ -103,29 +101,36 @@ interface QueuedInput {
 export class Translator {
   private readonly pending: QueuedInput[] = [];
   private draining = false;
-  private readonly eosId: number;
-  private readonly padId: number;
   private readonly lengthRatio: LengthRatioBounds;
   /** Longest model input after which a sentence is split; see `TranslatorOptions.maxInputTokens`. */
   readonly inputLimit: number;
+  /** The search every batch uses: the options over the model's generation_config.json. */
+  readonly search: SearchSettings;
 
   private constructor(
     readonly model: ModelUse,
     private readonly options: TranslatorOptions,
     private readonly tokenizer: PreTrainedTokenizer,
-    private readonly seq2seq: PreTrainedModel,
+    private readonly pool: InferencePool,
+    maxPositions: number,
   ) {
-    const config = seq2seq.config as unknown as { eos_token_id: number; pad_token_id: number; max_position_embeddings?: number };
-    this.eosId = config.eos_token_id;
-    this.padId = config.pad_token_id;
     this.lengthRatio = options.lengthRatio ?? DEFAULT_LENGTH_RATIO;
     // The decoder holds the start token, the output and the final `</s>` in its position table.
-    const positions = config.max_position_embeddings ?? 512;
-    const outputRoom = Math.floor((positions - 2 - NEW_TOKENS_MARGIN) / options.maxNewTokensRatio);
-    this.inputLimit = Math.min(options.maxInputTokens, positions, outputRoom);
+    const outputRoom = Math.floor((maxPositions - 2 - NEW_TOKENS_MARGIN) / options.maxNewTokensRatio);
+    this.inputLimit = Math.min(options.maxInputTokens, maxPositions, outputRoom);
+    const generation = pool.info.generation;
+    this.search = {
+      numBeams: options.numBeams ?? generation.numBeams,
+      lengthPenalty: options.lengthPenalty ?? generation.lengthPenalty,
+      earlyStopping: options.earlyStopping ?? generation.earlyStopping,
+      badWordsIds: generation.badWordsIds,
+      renormalizeLogits: generation.renormalizeLogits,
+      noRepeatNgramSize: options.noRepeatNgramSize,
+      repetitionPenalty: options.repetitionPenalty,
+    };
   }
 
-  /** Loads the model from its folder only (never from the network). */
+  /** Loads the model from its folder only (never from the network): the tokenizer here, the sessions in the workers. */
   static async load(options: TranslatorOptions): Promise<Translator> {
     const modelDir = path.resolve(options.modelDir);
     const label = options.label ?? {
@@ -136,19 +141,16 @@ export class Translator {
     env.allowRemoteModels = false;
     // MarianTokenizer warns on every load that it runs on tokenizer.json; that is our setup, not news.
     env.logLevel = LogLevel.ERROR;
-    // An absolute path is not a hub id, so transformers.js reads it as it is, whatever env.localModelPath says.
-    const threads = options.threads ?? Math.min(2, availableParallelism());
+    const threads = options.threadsPerWorker ?? Math.min(2, availableParallelism());
     try {
-      const [tokenizer, seq2seq] = await Promise.all([
+      // An absolute path is not a hub id, so transformers.js reads it as it is, whatever env.localModelPath says.
+      const [tokenizer, config, pool] = await Promise.all([
         AutoTokenizer.from_pretrained(modelDir, { local_files_only: true }),
-        AutoModelForSeq2SeqLM.from_pretrained(modelDir, {
-          local_files_only: true,
-          dtype: options.dtype,
-          device: 'cpu',
-          session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 },
-        }),
+        AutoConfig.from_pretrained(modelDir, { local_files_only: true }),
+        InferencePool.open({ modelDir, session: { dtype: options.dtype, q8Activations: options.q8Activations ?? 'per-row', intraOpThreads: threads }, workers: options.workers ?? 1 }),
       ]);
-      return new Translator(options.model, { ...options, modelDir }, tokenizer, seq2seq);
+      const maxPositions = (config as unknown as { max_position_embeddings?: number }).max_position_embeddings ?? 512;
+      return new Translator(options.model, { ...options, modelDir }, tokenizer, pool, maxPositions);
     } catch (error) {
       throw new ModelUnavailableError(label, modelDir, null, `could not be loaded (${(error as Error).message})`, {
         cause: error,
@@ -159,6 +161,11 @@ export class Translator {
   /** The model folder, absolute. */
   get modelDir(): string {
     return this.options.modelDir;
+  }
+
+  /** The worker threads (for diagnostics and tests). */
+  get threads(): InferencePool['threads'] {
+    return this.pool.threads;
   }
 
   /** Model input ids for a text, `</s>` included; never truncated. */
@@ -203,6 +210,7 @@ export class Translator {
       .map((output) => (output.length === 0 ? '' : this.tokenizer.decode(output, { skip_special_tokens: true }).trim()))
       .filter((piece) => piece !== '')
       .join(' ');
+    flags.push(...preservationFlags(text, target, this.model.lang));
     return { target, sourceTokens, targetTokens: targetIds.length, flags };
   }
 
@@ -217,125 +225,49 @@ export class Translator {
     });
   }
 
+  /** Sends each round's batches to the pool at once: with several workers they decode side by side. */
   private async drain(): Promise<void> {
     while (this.pending.length > 0) {
       const round = this.pending.splice(0);
-      const batches = packBatches(round, this.options.batchTokens);
-      for (const [index, batch] of batches.entries()) {
-        if (this.options.signal?.aborted) {
-          const stopped = new TranslationStoppedError();
-          for (const input of [...batches.slice(index).flat(), ...this.pending.splice(0)]) input.reject(stopped);
-          break;
-        }
-        await this.runBatch(batch);
-      }
+      await Promise.all(packBatches(round, this.options.batchTokens).map((batch) => this.runBatch(batch)));
     }
     this.draining = false;
   }
 
   private async runBatch(batch: QueuedInput[]): Promise<void> {
     const started = performance.now();
+    const stopped = () => {
+      const error = new TranslationStoppedError();
+      for (const input of batch) input.reject(error);
+    };
+    if (this.options.signal?.aborted) return stopped();
     try {
-      const width = Math.max(...batch.map((input) => input.ids.length));
-      const ids = new BigInt64Array(batch.length * width).fill(BigInt(this.padId));
-      const mask = new BigInt64Array(batch.length * width);
-      batch.forEach((input, row) => {
-        input.ids.forEach((id, col) => {
-          ids[row * width + col] = BigInt(id);
-          mask[row * width + col] = 1n;
-        });
-      });
       const fixed = this.options.fixedTargetTokens;
-      const limits = batch.map((input) =>
-        fixed ? fixed(input.ids.length) : Math.ceil(this.options.maxNewTokensRatio * input.ids.length) + NEW_TOKENS_MARGIN,
-      );
-      const logitsProcessor = new LogitsProcessorList();
-      logitsProcessor.push(new FinishedRowsProcessor(limits, this.eosId, fixed !== undefined));
-      const output = (await this.seq2seq.generate({
-        input_ids: new Tensor('int64', ids, [batch.length, width]),
-        attention_mask: new Tensor('int64', mask, [batch.length, width]),
-        // One past the longest limit: FinishedRowsProcessor ends each row at its own limit, and the
-        // forced `</s>` transformers.js puts at max_new_tokens - 1 would otherwise cut the longest row short.
-        max_new_tokens: Math.max(...limits) + 1,
-        num_beams: this.options.numBeams,
-        no_repeat_ngram_size: this.options.noRepeatNgramSize,
-        repetition_penalty: this.options.repetitionPenalty,
-        logits_processor: logitsProcessor,
-      })) as Tensor;
-      const rows = output.tolist() as bigint[][];
-      let targetTokens = 0;
-      batch.forEach((input, row) => {
-        const generated = generatedIds(rows[row] ?? [], this.eosId);
-        targetTokens += generated.length;
-        input.resolve(generated);
+      const inputs = batch.map((input): DecodeInput => {
+        if (fixed) {
+          const length = fixed(input.ids.length);
+          return { ids: input.ids, maxNewTokens: length, minNewTokens: length };
+        }
+        return { ids: input.ids, maxNewTokens: Math.ceil(this.options.maxNewTokensRatio * input.ids.length) + NEW_TOKENS_MARGIN };
       });
+      // The pool checks the signal again when a worker takes the batch: a stop lands between batches.
+      const { outputs } = await this.pool.decode(inputs, this.search, this.options.signal);
+      for (const [row, input] of batch.entries()) input.resolve(outputs[row]!);
       this.options.onBatch?.({
         sentences: batch.length,
         sourceTokens: batch.reduce((sum, input) => sum + input.ids.length, 0),
-        targetTokens,
+        targetTokens: outputs.reduce((sum, output) => sum + output.length, 0),
         ms: performance.now() - started,
       });
     } catch (error) {
+      if (this.options.signal?.aborted) return stopped();
       for (const input of batch) input.reject(error);
     }
   }
 
   async dispose(): Promise<void> {
-    await this.seq2seq.dispose();
+    await this.pool.close();
   }
-}
-
-/**
- * transformers.js keeps decoding a row after it has emitted `</s>` until every row stops, and stops
- * only when all rows end on `</s>` in the same step. Forcing `</s>` on rows that are finished (or have
- * reached their own length limit) makes a batch stop when its last row does, and bounds each row by
- * its own input length rather than the batch's longest.
- */
-class FinishedRowsProcessor extends LogitsProcessor {
-  private readonly finished: boolean[];
-
-  constructor(
-    /** Per row: most tokens it may generate before `</s>`. */
-    private readonly limits: number[],
-    private readonly eosId: number,
-    /** Suppress `</s>` before a row's limit, so every row runs exactly to it. */
-    private readonly exactLength = false,
-  ) {
-    super();
-    this.finished = limits.map(() => false);
-  }
-
-  override _call(inputIds: bigint[][], logits: Tensor): Tensor {
-    const eos = BigInt(this.eosId);
-    inputIds.forEach((row, i) => {
-      // row[0] is the decoder start token.
-      if (row.length > 1 && row[row.length - 1] === eos) this.finished[i] = true;
-      if (this.finished[i] || row.length - 1 >= (this.limits[i] ?? 0)) {
-        const scores = rowScores(logits, i);
-        scores.fill(-Infinity);
-        scores[this.eosId] = 0;
-      } else if (this.exactLength) {
-        rowScores(logits, i)[this.eosId] = -Infinity;
-      }
-    });
-    return logits;
-  }
-}
-
-/** Row `i` of a [rows, vocabulary] logits tensor, as a view that writes through. */
-function rowScores(logits: Tensor, i: number): Float32Array {
-  return (logits as unknown as Tensor[])[i]!.data as Float32Array;
-}
-
-/** The generated ids of one output row: after the decoder start token, up to the first `</s>`. */
-function generatedIds(row: bigint[], eosId: number): number[] {
-  const ids: number[] = [];
-  for (let i = 1; i < row.length; i++) {
-    const id = Number(row[i]);
-    if (id === eosId) break;
-    ids.push(id);
-  }
-  return ids;
 }
 
 /**
@@ -489,15 +421,38 @@ export function lengthRatioWithin(sourceTokens: number, targetTokens: number, bo
 
 type TranslationConfig = PipelineConfig['translation'];
 
-/** The Translator settings that come from the `translation` section of the config. */
+/** The Translator settings of the `translation` config that decide the output (not how it is computed: workers, threads). */
 export function decodingOptions(
   config: TranslationConfig,
 ): Pick<
   TranslatorOptions,
-  'dtype' | 'batchTokens' | 'maxInputTokens' | 'maxNewTokensRatio' | 'numBeams' | 'noRepeatNgramSize' | 'repetitionPenalty' | 'lengthRatio'
+  | 'dtype'
+  | 'q8Activations'
+  | 'batchTokens'
+  | 'maxInputTokens'
+  | 'maxNewTokensRatio'
+  | 'numBeams'
+  | 'lengthPenalty'
+  | 'earlyStopping'
+  | 'noRepeatNgramSize'
+  | 'repetitionPenalty'
+  | 'lengthRatio'
 > {
-  const { dtype, batchTokens, maxInputTokens, maxNewTokensRatio, numBeams, noRepeatNgramSize, repetitionPenalty, lengthRatio } = config;
-  return { dtype, batchTokens, maxInputTokens, maxNewTokensRatio, numBeams, noRepeatNgramSize, repetitionPenalty, lengthRatio };
+  const { dtype, q8Activations, batchTokens, maxInputTokens, maxNewTokensRatio, numBeams, lengthPenalty, earlyStopping } = config;
+  const { noRepeatNgramSize, repetitionPenalty, lengthRatio } = config;
+  return {
+    dtype,
+    q8Activations,
+    batchTokens,
+    maxInputTokens,
+    maxNewTokensRatio,
+    numBeams,
+    lengthPenalty,
+    earlyStopping,
+    noRepeatNgramSize,
+    repetitionPenalty,
+    lengthRatio,
+  };
 }
 
 /**
@@ -511,7 +466,7 @@ export class TranslatorPool {
 
   constructor(
     private readonly config: TranslationConfig & { modelsDir: string },
-    private readonly extra: Pick<TranslatorOptions, 'onBatch' | 'threads' | 'signal'> = {},
+    private readonly extra: Pick<TranslatorOptions, 'onBatch' | 'signal'> = {},
   ) {
     this.models = new Map(configuredModels(config.models, config.modelsDir).map((model) => [model.lang, model]));
   }
@@ -529,6 +484,8 @@ export class TranslatorPool {
         modelDir: model.dir,
         model: { lang, id: model.id, revision: model.revision, dtype: this.config.dtype },
         ...decodingOptions(this.config),
+        workers: this.config.workers,
+        threadsPerWorker: this.config.threadsPerWorker,
         label: model.label,
         ...this.extra,
       });

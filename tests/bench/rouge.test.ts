@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lcsIndices, rougeLsum, rougeTokens, scoreRouge, type RougeOptions } from '../../bench/rouge.js';
+import { lcsIndices, normalizeArabicForRouge, rougeLsum, rougeTokens, scoreRouge, scoreRougeMulti, type RougeOptions } from '../../bench/rouge.js';
 
 /**
  * Expected figures are rouge-score's own test cases (google-research/rouge, rouge_scorer_test.py,
@@ -104,5 +104,22 @@ describe('rouge tokenization', () => {
   it('treats decomposed and precomposed Vietnamese as the same syllable', () => {
     const unicode: RougeOptions = { tokenization: 'unicode', stem: false };
     expect(rougeTokens('được'.normalize('NFD'), unicode)).toEqual(rougeTokens('được', unicode));
+  });
+
+  it('takes, for each measure, the reference where F1 is highest, as score_multi does', () => {
+    const references = [['the cat ran'], ['a dog ran in the park today']];
+    const multi = scoreRougeMulti(references, ['cat ran in the park'], plain);
+    const each = references.map((reference) => scoreRouge(reference, ['cat ran in the park'], plain));
+    expect(multi.rouge1).toEqual(each[0]!.rouge1);
+    expect(multi.rouge2).toEqual(each[1]!.rouge2);
+    expect(multi.rouge1.f1).toBe(Math.max(...each.map((scores) => scores.rouge1.f1)));
+  });
+
+  it('reads Arabic with and without tatweel, diacritics and hamza on alef as the same words', () => {
+    const unicode: RougeOptions = { tokenization: 'unicode', stem: false };
+    expect(normalizeArabicForRouge('أعلنَ الرئيـــس إطلاقَ آلية')).toBe('اعلن الرئيس اطلاق الية');
+    const scores = scoreRouge([normalizeArabicForRouge('اعلن الرئيس اطلاق الية')], [normalizeArabicForRouge('أعلنَ الرئيـــس إطلاقَ آلية')], unicode);
+    expect(scores.rouge1.f1).toBe(1);
+    expect(scoreRouge(['اعلن الرئيس اطلاق الية'], ['أعلنَ الرئيـــس إطلاقَ آلية'], unicode).rouge1.f1).toBeLessThan(0.5);
   });
 });

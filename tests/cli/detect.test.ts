@@ -2,11 +2,15 @@ import { Readable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { detectJsonLines } from '../../src/cli/detect.js';
 import { LanguageDetector } from '../../src/stages/detect.js';
+import { defaultConfig } from '../../src/config/config.js';
+import { routedLanguages } from '../../src/languages.js';
 import { runCli } from './cli-run.js';
 
+
+const ROUTED = routedLanguages(defaultConfig.translation.models);
 let detector: LanguageDetector;
 beforeAll(async () => {
-  detector = await LanguageDetector.create();
+  detector = await LanguageDetector.create(ROUTED);
 });
 
 async function detectLines(lines: string[]) {

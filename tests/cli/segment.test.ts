@@ -1,12 +1,16 @@
 import { Readable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { languageOf, segmentJsonLines, sentencesOfText } from '../../src/cli/segment.js';
+import { languageOf, segmentJsonLines } from '../../src/cli/segment.js';
 import { LanguageDetector } from '../../src/stages/detect.js';
+import { defaultConfig } from '../../src/config/config.js';
+import { routedLanguages } from '../../src/languages.js';
 import { runCli } from './cli-run.js';
 
+
+const ROUTED = routedLanguages(defaultConfig.translation.models);
 let detector: LanguageDetector;
 beforeAll(async () => {
-  detector = await LanguageDetector.create();
+  detector = await LanguageDetector.create(ROUTED);
 });
 
 async function segmentLines(lines: string[], fixed?: string) {
@@ -34,16 +38,6 @@ describe('segmentJsonLines', () => {
     expect(out).toEqual([{ id: 'b', sentences: ['One.', 'Two.'] }]);
     expect(bad).toBe(1);
     expect(warnings).toEqual(['stdin:1: the object is not a JSON object; expected {"id": …, "text": "…"}']);
-  });
-});
-
-describe('sentencesOfText', () => {
-  it('treats each line as a paragraph: a sentence never crosses a line', () => {
-    expect(sentencesOfText('A headline without a stop\nThe first sentence. The second one.\n\n', 'en')).toEqual([
-      'A headline without a stop',
-      'The first sentence.',
-      'The second one.',
-    ]);
   });
 });
 

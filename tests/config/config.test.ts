@@ -2,8 +2,10 @@ import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyOverrides, ConfigError, defaultConfig, loadConfig, parseConfig } from '../../src/config/config.js';
-import { generatedFiles, repoRoot } from '../../tools/write-schema.js';
+import { applyOverrides, defaultConfig, loadConfig, parseConfig } from '../../src/config/config.js';
+import { generatedFiles } from '../../tools/write-schema.js';
+import { repoRoot } from '../../tools/repo-root.js';
+import { ConfigError } from '../../src/errors.js';
 
 function configError(text: string, file?: string): ConfigError {
   try {
@@ -44,7 +46,7 @@ describe('parseConfig', () => {
 
   it('points at a bad enum value inside a list and lists the accepted values', () => {
     const error = configError('output:\n  formats:\n    - json\n    - pdf\n');
-    expect(error.message).toBe('pipeline.yaml:4:7: output.formats[1] is "pdf" (a string); accepted: json, md');
+    expect(error.message).toBe('pipeline.yaml:4:7: output.formats[1] is "pdf" (a string); accepted: json, md, html');
   });
 
   it('reports out-of-range numbers, bad URLs and bad language keys, every issue in line order', () => {
@@ -154,7 +156,7 @@ describe('applyOverrides', () => {
     const file = join(directory, 'report (1).txt');
     await writeFile(file, 'text');
     const config = applyOverrides(defaultConfig, { input: [`${directory}/`, file] });
-    expect(config.input.patterns).toEqual([`${directory}/**/*.{txt,md}`, `${directory}/report \\(1\\).txt`]);
+    expect(config.input.patterns).toEqual([`${directory}/**/*.{txt,md,html,htm,html.gz,htm.gz}`, `${directory}/report \\(1\\).txt`]);
   });
 
   it('changes nothing without flags', () => {

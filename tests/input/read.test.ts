@@ -6,9 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
-import { articleId, decodeArticle, InputError, listArticleFiles, normalizeText, readArticleFile, realInputRoots } from '../../src/input/read.js';
+import { articleId, decodeArticle, listArticleFiles, normalizeText } from '../../src/input/read.js';
+import { readArticleFile, realInputRoots } from '../../src/input/read-file.js';
 import { defaultConfig } from '../../src/config/config.js';
 import { ARABIC_ARTICLE, HUGE_BYTES, VIETNAMESE_ARTICLE, writeBadInputs } from '../helpers/bad-inputs.js';
+import { InputError } from '../../src/errors.js';
 
 const ARABIC_LINE = 'قال رئيس الوزراء الياباني، الجمعة، إنه يريد تعزيز التعاون العسكري.';
 const VIETNAMESE_LINE = 'Tận dụng tối đa hợp tác công nghiệp quốc phòng Nhật-Mỹ.';

@@ -8,9 +8,7 @@ import {
   listModels,
   MANIFEST_FILE,
   modelDirOf,
-  ModelDownloadError,
   modelFiles,
-  ModelUnavailableError,
   pullModel,
   readManifest,
   verifyError,
@@ -19,6 +17,7 @@ import {
   type PullProgress,
 } from '../../src/models/store.js';
 import { plausibleModelFile, startHub, type FakeHub } from '../helpers/hub.js';
+import { ModelDownloadError, ModelUnavailableError } from '../../src/errors.js';
 
 const ID = 'Xenova/opus-mt-ar-en';
 const REVISION = 'main';

@@ -4,21 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import MarkdownIt from 'markdown-it';
 import { z } from 'zod';
-import {
-  articleJsonText,
-  articleOutputSchema,
-  manifestLine,
-  manifestLineSchema,
-  OutputError,
-  outputFileNames,
-  removeStaleTempFiles,
-  renderArticleJson,
-  renderArticleMarkdown,
-  writeFileAtomic,
-  type ArticleMeta,
-} from '../../src/output/write.js';
-import { repoRoot } from '../../tools/write-schema.js';
+import { articleJsonText, articleOutputSchema, manifestLine, manifestLineSchema, outputFileNames, removeStaleTempFiles, renderArticleJson, renderArticleMarkdown, writeFileAtomic, type ArticleMeta } from '../../src/output/write.js';
+import { repoRoot } from '../../tools/repo-root.js';
 import { arabicArticle, untranslatedArabicArticle } from '../fixtures/summarized-article.js';
+import { OutputError } from '../../src/errors.js';
 
 const meta: ArticleMeta = {
   status: 'ok',

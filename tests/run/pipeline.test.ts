@@ -10,6 +10,7 @@ import { defaultConfig, type PipelineConfig } from '../../src/config/config.js';
 import { runPipeline, type RunEvents } from '../../src/run/pipeline.js';
 import { runReportSchema, type ArticleOutcome, type RunReport } from '../../src/run/report.js';
 import { articleOutputSchema, manifestLineSchema, type ArticleOutput, type ManifestLine } from '../../src/output/write.js';
+import { parsePage } from '../helpers/html-dom.js';
 import { ARABIC_ARTICLE, LONG_LINE_CHARS, VIETNAMESE_ARTICLE, writeBadInputs } from '../helpers/bad-inputs.js';
 
 /**
@@ -129,6 +130,10 @@ async function readManifest(outputDir: string): Promise<ManifestLine[]> {
   return text.trimEnd().split('\n').map((line) => manifestLineSchema.parse(JSON.parse(line)));
 }
 
+async function readDigest(outputDir: string): Promise<Document> {
+  return parsePage(await readFile(path.join(outputDir, 'index.html'), 'utf8'));
+}
+
 async function readRunReport(outputDir: string): Promise<RunReport> {
   return runReportSchema.parse(JSON.parse(await readFile(path.join(outputDir, 'run-report.json'), 'utf8')));
 }
@@ -178,7 +183,7 @@ describe('the five sample articles, run after run (one shared workspace, in orde
     const manifest = await readManifest(path.join(root, 'output'));
     expect(manifest.map((line) => line.id)).toEqual(ids);
     for (const line of manifest) {
-      expect(line).toMatchObject({ status: 'ok', outputs: { json: `${line.id}.json`, md: `${line.id}.md` } });
+      expect(line).toMatchObject({ status: 'ok', outputs: { json: `${line.id}.json`, md: `${line.id}.md`, html: `${line.id}.html` } });
       expect(line.summary).toEqual((await readOutput(root, line.id)).summary.pairs.map((p) => p.target));
     }
   });
@@ -200,6 +205,23 @@ describe('the five sample articles, run after run (one shared workspace, in orde
     expect(Object.keys(written.stageMs).sort()).toEqual(['clean', 'detect', 'read', 'segment', 'summarize', 'translate', 'write']);
   });
 
+  it('writes each article as a bilingual page, a row per sentence, and the digest linking to every page', async () => {
+    const digest = await readDigest(path.join(root, 'output'));
+    expect([...digest.querySelectorAll('ol.articles h3 a')].map((a) => a.getAttribute('href'))).toEqual(ids.map((id) => `./${id}.html`));
+    expect(digest.querySelector('.problems')).toBeNull();
+    for (const id of ids) {
+      const output = await readOutput(root, id);
+      const page = parsePage(await readFile(path.join(root, 'output', `${id}.html`), 'utf8'));
+      const body = output.paragraphs.filter((paragraph) => paragraph.kind !== 'title').flatMap((paragraph) => paragraph.sentences);
+      const rows = [...page.querySelectorAll('.paragraph > .pair')];
+      expect(rows.map((row) => [row.children[0]!.textContent, row.children[1]!.querySelector('span')!.textContent])).toEqual(
+        body.map((sentence) => [sentence.source, sentence.target]),
+      );
+      expect(rows[0]!.children[0]).toMatchObject({ lang: output.language.lang, dir: output.language.lang === 'ar' ? 'rtl' : 'ltr' });
+      expect(page.querySelectorAll('.summary > .pair')).toHaveLength(3);
+    }
+  });
+
   it('skips every article on a second run, with no model calls and the outputs left as they were', async () => {
     const before = await Promise.all(ids.map((id) => readFile(path.join(root, 'output', `${id}.json`), 'utf8')));
     const again = await run(configFor(root));
@@ -214,14 +236,20 @@ describe('the five sample articles, run after run (one shared workspace, in orde
     const manifest = await readManifest(path.join(root, 'output'));
     expect(manifest.map((line) => [line.id, line.status, line.reason])).toEqual(ids.map((id) => [id, 'skipped', 'up-to-date']));
     expect(manifest[0]!.summary).toEqual(JSON.parse(before[0]!).summary.pairs.map((p: { target: string }) => p.target));
+    const digest = await readDigest(path.join(root, 'output'));
+    expect([...digest.querySelectorAll('ol.articles > li')].map((li) => [li.getAttribute('data-status'), li.querySelector('h3 a')?.getAttribute('href')])).toEqual(
+      ids.map((id) => ['skipped', `./${id}.html`]),
+    );
   });
 
   it('processes an article again when one of its outputs was deleted', async () => {
-    await rm(path.join(root, 'output', `${ids[1]}.md`));
-    const again = await run(configFor(root));
-    expect(again.report).toMatchObject({ articles: { total: 5, ok: 1, skipped: 4 }, modelCalls: 0 });
-    expect(again.outcomes.find((o) => o.status === 'ok')?.id).toBe(ids[1]);
-    expect(await exists(path.join(root, 'output', `${ids[1]}.md`))).toBe(true);
+    for (const format of ['md', 'html']) {
+      await rm(path.join(root, 'output', `${ids[1]}.${format}`));
+      const again = await run(configFor(root));
+      expect(again.report).toMatchObject({ articles: { total: 5, ok: 1, skipped: 4 }, modelCalls: 0 });
+      expect(again.outcomes.find((o) => o.status === 'ok')?.id).toBe(ids[1]);
+      expect(await exists(path.join(root, 'output', `${ids[1]}.${format}`))).toBe(true);
+    }
   });
 
   it('processes every article again with force, from the translation memory, to the same outputs', async () => {
@@ -362,6 +390,46 @@ describe('models that cannot be used', () => {
   });
 });
 
+describe('lines a site repeats across the night', () => {
+  const plug = 'Đăng ký nhận bản tin của chúng tôi để đọc tin mới mỗi sáng.';
+  const credit = 'Ảnh: Reuters';
+  /** A short story of its own (no line shared with the others but the extra ones). */
+  const story = (n: number, extra: string[]) =>
+    [`Tin vắn số ${n} trong ngày hôm nay`, `Sáng nay, tỉnh số ${n} đã đón ${n * 7} đoàn khách quốc tế.`, ...extra, `Du khách tăng ${n * 3} phần trăm so với năm ngoái.`, plug].join('\n');
+
+  it('removes them from the site\'s articles only, and redoes exactly the articles whose removed lines change', async () => {
+    const root = await workspace();
+    const write = async (file: string, text: string) => {
+      await mkdir(path.dirname(path.join(root, 'input', file)), { recursive: true });
+      await writeFile(path.join(root, 'input', file), text);
+    };
+    for (const n of [1, 2, 3, 4]) await write(`site-a/${n}.txt`, story(n, n <= 2 ? [credit] : []));
+    for (const n of [5, 6]) await write(`site-b/${n}.txt`, story(n, []));
+    const config = configFor(root);
+
+    const first = await run(config);
+    expect(first.report.articles).toMatchObject({ total: 6, ok: 6 });
+    for (const n of [1, 2, 3, 4]) {
+      const output = await readOutput(root, `site-a/${n}`);
+      expect(output.removed).toEqual([{ line: n <= 2 ? 5 : 4, text: plug, reason: 'repeated-across-corpus' }]);
+      expect(sentences(output).map((sentence) => sentence.source)).not.toContain(plug);
+      expect(output.title).toBe(`Tin vắn số ${n} trong ngày hôm nay`);
+    }
+    // Site b has the plug in two articles only: below what makes a line the site's.
+    expect(sentences(await readOutput(root, 'site-b/5')).map((sentence) => sentence.source)).toContain(plug);
+
+    const again = await run(config);
+    expect(again.report.articles).toMatchObject({ total: 6, skipped: 6 });
+
+    // A fifth article with the credit makes it the site's: the three that have it are done, the others skipped.
+    await write('site-a/7.txt', story(7, [credit]));
+    const third = await run(config);
+    expect(third.outcomes.filter((o) => o.status === 'ok').map((o) => o.id).sort()).toEqual(['site-a/1', 'site-a/2', 'site-a/7']);
+    expect(third.report.articles).toMatchObject({ total: 7, ok: 3, skipped: 4 });
+    expect((await readOutput(root, 'site-a/1')).removed.map((r) => r.text)).toEqual([credit, plug]);
+  });
+});
+
 describe('output modes and stopping', () => {
   it('streams records as JSON lines in input order with --jsonl, writing no files', async () => {
     const root = await workspace();
@@ -416,6 +484,9 @@ describe('output modes and stopping', () => {
     const after = await readManifest(path.join(root, 'output'));
     expect(after.map((line) => line.id)).toEqual(ids);
     expect(after.slice(2)).toEqual(before.slice(2));
+    const digest = await readDigest(path.join(root, 'output'));
+    expect([...digest.querySelectorAll('ol.articles h3 a')].map((a) => a.getAttribute('href'))).toEqual(ids.map((id) => `./${id}.html`));
+    expect(digest.querySelector('.problems')!.textContent).toContain('The run was interrupted: 4 articles were not started');
   });
 
   it('says so when no article matches the input patterns', async () => {
@@ -513,6 +584,22 @@ describe('bad input never stops the run', () => {
     }
   });
 
+  it('lists every file in the digest with its status, the failed ones unlinked and named among the problems', async () => {
+    const digest = await readDigest(path.join(root, 'output'));
+    const entries = [...digest.querySelectorAll('ol.articles > li')].map((li) => ({
+      id: li.querySelector('.entry-id')!.textContent!,
+      status: li.getAttribute('data-status'),
+      href: li.querySelector('h3 a')?.getAttribute('href') ?? null,
+    }));
+    expect(entries.map((entry) => entry.id).sort()).toEqual(expected.map(([id]) => id).sort());
+    for (const entry of entries) {
+      const line = manifest.get(entry.id)!;
+      expect(entry).toEqual({ id: entry.id, status: line.status, href: line.outputs.html ? `./${line.outputs.html}` : null });
+    }
+    const problems = [...digest.querySelectorAll('.problems li')].map((li) => li.textContent);
+    for (const [id, status, reason] of expected.filter(([, status]) => status !== 'ok')) expect(problems).toContain(`${id}: ${status} (${reason})`);
+  });
+
   it('decodes UTF-16 with and without a BOM and windows-1256, and translates them', async () => {
     for (const [id, encoding, lang] of [
       ['utf16le-bom', 'utf-16le', 'ar'],
@@ -600,7 +687,9 @@ describe('output that cannot be written', () => {
     for (const outcome of result.outcomes) {
       expect(outcome.message).toMatch(new RegExp(`^cannot write ${outputDir}/${outcome.id}\\.(md|json): ENOTDIR: not a directory.*; part of the output path is a file, not a directory; choose another output directory with --output$`));
     }
-    expect(result.problems).toEqual([expect.stringContaining(`cannot write ${path.join(outputDir, 'manifest.jsonl')}`), expect.stringContaining(`cannot write ${path.join(outputDir, 'run-report.json')}`)]);
+    expect(result.problems).toEqual(
+      ['manifest.jsonl', 'index.html', 'run-report.json'].map((name) => expect.stringContaining(`cannot write ${path.join(outputDir, name)}`)),
+    );
     expect(result.report.problems).toEqual(result.problems);
   });
 
@@ -610,7 +699,7 @@ describe('output that cannot be written', () => {
     await writeFile(path.join(root, 'input', 'b.txt'), vietnamese(50));
     await run(configFor(root));
     const outputDir = path.join(root, 'output');
-    const before = await Promise.all(['a.json', 'a.md', 'b.json', 'b.md', 'manifest.jsonl', 'run-report.json'].map((f) => readFile(path.join(outputDir, f))));
+    const before = await Promise.all(['a.json', 'a.md', 'a.html', 'b.json', 'b.md', 'b.html', 'manifest.jsonl', 'run-report.json', 'index.html'].map((f) => readFile(path.join(outputDir, f))));
 
     diskFull.on = true;
     const full = await run(configFor(root), { force: true });
@@ -620,8 +709,8 @@ describe('output that cannot be written', () => {
       expect(outcome).toMatchObject({ status: 'failed', reason: 'output-error' });
       expect(outcome.message).toMatch(/^cannot write .*\/[ab]\.md: ENOSPC: no space left on device, write; free disk space and run again/);
     }
-    expect(full.report.problems).toHaveLength(2);
-    const after = await Promise.all(['a.json', 'a.md', 'b.json', 'b.md', 'manifest.jsonl', 'run-report.json'].map((f) => readFile(path.join(outputDir, f))));
+    expect(full.report.problems).toHaveLength(3);
+    const after = await Promise.all(['a.json', 'a.md', 'a.html', 'b.json', 'b.md', 'b.html', 'manifest.jsonl', 'run-report.json', 'index.html'].map((f) => readFile(path.join(outputDir, f))));
     expect(after).toEqual(before);
     expect((await readdir(outputDir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
 

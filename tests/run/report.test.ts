@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { buildRunReport, renderRunSummary, runReportSchema, type ArticleOutcome } from '../../src/run/report.js';
-import { repoRoot } from '../../tools/write-schema.js';
+import { repoRoot } from '../../tools/repo-root.js';
 
 const outcomes: ArticleOutcome[] = [
   { id: 'a', status: 'ok', timings: { read: 2, translate: 1000 }, sentencesTranslated: 30 },

@@ -1,59 +1,15 @@
 /**
- * Vitest global setup: generates the tiny test models once per test run (skipped when the stamp in
- * each folder shows the same generator version, options and corpus) in the transformers.js
- * local-model layout, `tests/.models/<model id>/`, and provides that folder to tests:
+ * Vitest global setup: generates the tiny test models once per test run (tools/test-models.ts) and
+ * provides their folder to tests:
  *
  *   import { inject } from 'vitest';
  *   env.localModelPath = inject('modelsDir');
  */
-import { mkdir, rmdir, stat } from 'node:fs/promises';
-import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import { type MakeModelOptions, isUpToDate, makeModel } from '../../tools/make-model.js';
-
-export const MODELS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../.models');
-
-export const TEST_MODELS = [
-  { id: 'Xenova/opus-mt-ar-en', seed: 1, sourceLang: 'ar' },
-  { id: 'Xenova/opus-mt-vi-en', seed: 2, sourceLang: 'vi' },
-] as const;
-
-export function testModelOptions(model: (typeof TEST_MODELS)[number]): MakeModelOptions {
-  return { preset: 'tiny', out: path.join(MODELS_DIR, model.id), seed: model.seed, sourceLang: model.sourceLang };
-}
-
-/** A lock directory, so concurrent vitest runs (several developers' sessions) generate once. */
-async function withLock<T>(lockDir: string, work: () => Promise<T>): Promise<T> {
-  const staleAfterMs = 120_000;
-  await mkdir(path.dirname(lockDir), { recursive: true });
-  for (;;) {
-    try {
-      await mkdir(lockDir);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const since = await stat(lockDir).then((s) => Date.now() - s.mtimeMs, () => 0);
-      if (since > staleAfterMs) await rmdir(lockDir).catch(() => undefined);
-      else await sleep(200);
-    }
-  }
-  try {
-    return await work();
-  } finally {
-    await rmdir(lockDir);
-  }
-}
+import { ensureTestModels } from '../../tools/test-models.js';
 
 export default async function setup(project: TestProject): Promise<void> {
-  await withLock(`${MODELS_DIR}.lock`, async () => {
-    for (const model of TEST_MODELS) {
-      const options = testModelOptions(model);
-      if (!(await isUpToDate(options))) await makeModel(options);
-    }
-  });
-  project.provide('modelsDir', MODELS_DIR);
+  project.provide('modelsDir', await ensureTestModels());
 }
 
 declare module 'vitest' {

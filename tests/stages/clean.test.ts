@@ -2,10 +2,15 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SourceArticle } from '../../src/article.js';
-import { findRepeatedLines, keepAllLines, normalizeLine, removeBoilerplate } from '../../src/stages/clean.js';
+import { findRepeatedLines, keepAllLines, normalizeLine, removeBoilerplate, siteOf } from '../../src/stages/clean.js';
 
 function article(text: string, id = 'test'): SourceArticle {
   return { id, source: { path: `${id}.txt`, bytes: Buffer.byteLength(text), encoding: 'utf-8', sha256: '' }, text };
+}
+
+/** An article of a site: read from the folder `site`. */
+function siteArticle(site: string, n: number, lines: string[]): SourceArticle {
+  return article(lines.join('\n'), `${site}/${n}`);
 }
 
 function seed(name: string): SourceArticle {
@@ -69,7 +74,7 @@ describe('removeBoilerplate by line shape', () => {
   });
 
   it('keeps an unpunctuated line as long as the paragraphs around it', () => {
-    const long = 'This paragraph has no final stop but it is as long as the others around it ' + 'and keeps going '.repeat(8);
+    const long = `This paragraph has no final stop but it is as long as the others around it ${'and keeps going '.repeat(8)}`;
     const text = [prose(1, 20), long.trim(), prose(2, 20)].join('\n');
     expect(removeBoilerplate(article(text)).removed).toEqual([]);
   });
@@ -129,19 +134,80 @@ describe('removeBoilerplate by line shape', () => {
     ]);
   });
 
-  it('removes lines seen across many articles of the run when given them', () => {
-    const runs = [1, 2, 3].map((n) => article([prose(n), 'Follow us on the social networks', prose(n + 10)].join('\n'), `a${n}`));
-    const repeated = findRepeatedLines(runs, 3);
-    expect(repeated).toEqual(new Set([normalizeLine('Follow us on the social networks')]));
-    const cleaned = removeBoilerplate(runs[0]!, { repeatedLines: repeated });
-    expect(cleaned.removed).toEqual([{ line: 2, text: 'Follow us on the social networks', reason: 'repeated-across-corpus' }]);
-    expect(findRepeatedLines(runs, 4).size).toBe(0);
-  });
-
   it('keeps every line of an article with no prose, as it cannot tell', () => {
     const cleaned = removeBoilerplate(article('one line\nanother line'));
     expect(cleaned.removed).toEqual([]);
     expect(cleaned.paragraphs.map((p) => p.text)).toEqual(['one line', 'another line']);
+  });
+});
+
+describe('lines repeated across the articles of a site', () => {
+  const plug = 'Subscribe to our newsletter to read the news first every morning.';
+  const credit = 'Photo: Reuters';
+  /** `count` distinct stories of one site, each with a title, three paragraphs and the site's plug. */
+  const night = (site: string, extra: (n: number) => string[] = () => [], count = 6) =>
+    Array.from({ length: count }, (_, i) => i + 1).map((n) => siteArticle(site, n, [`Headline number ${n} of the night`, prose(n), ...extra(n), prose(n + 10), prose(n + 20), plug]));
+
+  it('finds a line in every article of a site, and removes it from each, with nothing else', () => {
+    const articles = night('site-a');
+    const repeated = findRepeatedLines(articles);
+    expect(repeated).toEqual({ 'site-a': [normalizeLine(plug)] });
+    for (const a of articles) {
+      const cleaned = removeBoilerplate(a, { repeatedLines: repeated });
+      expect(cleaned.removed).toEqual([{ line: 5, text: plug, reason: 'repeated-across-corpus' }]);
+      expect(cleaned.title).toBe(removeBoilerplate(a).title);
+    }
+  });
+
+  it('counts a site as the folder its articles come from: one site\'s lines are not removed from another', () => {
+    const other = [1, 2].map((n) => siteArticle('site-b', n, [prose(n + 40), credit, plug]));
+    const repeated = findRepeatedLines([...night('site-a', (n) => (n <= 2 ? [credit] : [])), ...other]);
+    expect(repeated).toEqual({ 'site-a': [normalizeLine(plug)] });
+    expect(removeBoilerplate(other[0]!, { repeatedLines: repeated }).removed).toEqual([]);
+    expect(siteOf(other[0]!)).toBe('site-b');
+    expect(siteOf(article('text', 'flat'))).toBe('.');
+  });
+
+  it('needs a short line in three stories, and a sentence in half of them', () => {
+    const quote = 'The minister said the harbour would reopen on Monday morning.';
+    // Three of eight stories: the short credit is the site's, the sentence may be one quote they share.
+    const articles = night('s', (n) => (n <= 3 ? [credit, quote] : []), 8);
+    expect(findRepeatedLines(articles).s).toEqual([normalizeLine(credit), normalizeLine(plug)]);
+    expect(findRepeatedLines(articles.slice(1)).s).toEqual([normalizeLine(plug)]);
+    // In half of the stories the sentence is the site's.
+    expect(findRepeatedLines(night('s', (n) => (n <= 4 ? [quote] : []), 8)).s).toEqual([normalizeLine(plug), normalizeLine(quote)]);
+  });
+
+  it('counts versions of one story (or one file under two names) once', () => {
+    const story = [`Headline of the update`, prose(1), prose(2), prose(3), prose(4)];
+    const versions = [1, 2, 3, 4].map((n) => siteArticle('s', n, [...story, `${prose(100 + n)}`]));
+    expect(findRepeatedLines(versions)).toEqual({});
+    const copies = [1, 2, 3].map((n) => siteArticle('s', n, [credit, prose(1), prose(2)]));
+    expect(findRepeatedLines(copies)).toEqual({});
+  });
+
+  it('keeps the headline of one story that the site\'s other articles link to, and removes a line heading many', () => {
+    const linked = 'Headline number 1 of the night';
+    const articles = night('s', (n) => (n > 1 && n <= 4 ? [linked] : []));
+    expect(findRepeatedLines(articles).s).toEqual([normalizeLine(plug)]);
+    expect(removeBoilerplate(articles[0]!, { repeatedLines: findRepeatedLines(articles) }).title).toBe(linked);
+
+    const banner = 'The Harbour Times, the news of the coast since 1901';
+    const bannered = night('s').map((a) => ({ ...a, text: `${banner}\n${a.text}` }));
+    const repeated = findRepeatedLines(bannered);
+    expect(repeated.s).toEqual([normalizeLine(plug), normalizeLine(banner)].sort());
+    const cleaned = removeBoilerplate(bannered[2]!, { repeatedLines: repeated });
+    expect(removeBoilerplate(bannered[2]!).title).toBe(banner);
+    expect(cleaned.title).toBe('Headline number 3 of the night');
+    expect(cleaned.removed.map((r) => r.text)).toEqual([banner, plug]);
+  });
+
+  it('draws the zones without the site\'s lines: a plug at the top leaves the header and the title as they were', () => {
+    const articles = night('s').map((a) => ({ ...a, text: `${plug}\n${a.text.replace(`\n${plug}`, '')}` }));
+    const repeated = findRepeatedLines(articles);
+    const cleaned = removeBoilerplate(articles[0]!, { repeatedLines: repeated });
+    expect(cleaned.title).toBe('Headline number 1 of the night');
+    expect(cleaned.removed).toEqual([{ line: 1, text: plug, reason: 'repeated-across-corpus' }]);
   });
 });
 

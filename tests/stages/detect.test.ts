@@ -4,10 +4,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { CleanedArticle } from '../../src/article.js';
 import { removeBoilerplate } from '../../src/stages/clean.js';
 import { LanguageDetector, detectLanguage } from '../../src/stages/detect.js';
+import { defaultConfig } from '../../src/config/config.js';
+import { routedLanguages } from '../../src/languages.js';
 
+
+const ROUTED = routedLanguages(defaultConfig.translation.models);
 let detector: LanguageDetector;
 beforeAll(async () => {
-  detector = await LanguageDetector.create();
+  detector = await LanguageDetector.create(ROUTED);
 });
 
 function cleaned(paragraphs: string[]): CleanedArticle {
@@ -56,6 +60,16 @@ describe('LanguageDetector.detect', () => {
     }
   });
 
+  it('does not send short Malay lines that fastText reads as English to English (issue 14)', () => {
+    // fastText: en 0.57; the second model has no English in it.
+    expect(detector.detect('Maaf, Tom.').lang).not.toBe('en');
+    // All capitals: fastText, trained on mixed case, says en 0.97 (UDHR, Malay).
+    expect(detector.detect('PERISYTIHARAN HAK ASASI MANUSIA SEJAGAT').lang).not.toBe('en');
+    for (const english of ['Well done, Tom!', 'Take it easy.', 'See you soon.', 'GOVERNMENT ANNOUNCES NEW BUDGET']) {
+      expect(detector.detect(english).lang, english).toBe('en');
+    }
+  });
+
   it('answers und, with no guess, for text too short to tell', () => {
     expect(detector.detect('OK')).toEqual({ lang: 'und', confidence: 0 });
     expect(detector.detect('12 345 678 90')).toEqual({ lang: 'und', confidence: 0 });
@@ -75,9 +89,9 @@ describe('LanguageDetector.detect', () => {
   });
 
   it('follows minChars and minConfidence from the options', async () => {
-    const strict = await LanguageDetector.create({ minChars: 200 });
+    const strict = await LanguageDetector.create(ROUTED, { minChars: 200 });
     expect(strict.detect(ARABIC[0]!).lang).toBe('und');
-    const sure = await LanguageDetector.create({ minConfidence: 0.999999 });
+    const sure = await LanguageDetector.create(ROUTED, { minConfidence: 0.999999 });
     const guess = sure.detect('Ông già kia là ai vậy?');
     expect(guess.lang).toBe('und');
     expect(guess.confidence).toBeGreaterThan(0);
@@ -102,6 +116,21 @@ describe('detectLanguage', () => {
     expect(result.language.lang).toBe('ar');
     expect(result.paragraphs[0]!.language.lang).toBe('ar');
     expect(result.paragraphs.every((p) => p.flags.length === 0)).toBe(true);
+  });
+
+  it('lets a web page’s <html lang> settle an unsure article only when the text’s best guess agrees', () => {
+    const paragraphs = [
+      'Thủ tướng cho biết chính phủ sẽ tăng cường hợp tác quốc phòng với Nhật Bản trong những năm tới.',
+      'The prime minister said the government would strengthen defence cooperation with Japan in the coming years.',
+      'Le premier ministre a déclaré que le gouvernement renforcerait la coopération avec le Japon dans les années à venir.',
+    ];
+    const page = (lang: string) => ({ title: null, byline: null, published: null, canonicalUrl: null, siteName: null, lang, extraction: 'readability', removed: [] });
+    const unsure = detectLanguage(cleaned(paragraphs), detector).language;
+    expect(unsure.lang).toBe('und');
+    expect(detectLanguage({ ...cleaned(paragraphs), page: page('fr-FR') }, detector).language).toEqual({ lang: 'fr', confidence: unsure.confidence });
+    expect(detectLanguage({ ...cleaned(paragraphs), page: page('vi') }, detector).language.lang).toBe('und');
+    // Sure of the text: a template's lang="en" on an Arabic page changes nothing.
+    expect(detectLanguage({ ...cleaned([ARABIC[0]!, ARABIC[1]!]), page: page('en') }, detector).language.lang).toBe('ar');
   });
 
   it('gives short paragraphs the article language instead of und', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DetectedArticle } from '../../src/article.js';
-import { segmentSentences, splitSentences } from '../../src/stages/segment.js';
+import { segmentSentences, splitSentences, splitText } from '../../src/stages/segment.js';
 
 describe('splitSentences', () => {
   it('splits Arabic at the full stop, the question mark and the exclamation mark', () => {
@@ -94,5 +94,125 @@ describe('segmentSentences', () => {
     ]);
     expect(result.paragraphs[1]!.flags).toEqual(['foreign-language']);
     expect(result.language).toEqual(article.language);
+  });
+});
+
+describe('splitText', () => {
+  it('treats each line as a paragraph: a sentence never crosses a line', () => {
+    expect(splitText('A headline without a stop\nThe first sentence. The second one.\n\n', 'en')).toEqual([
+      'A headline without a stop',
+      'The first sentence.',
+      'The second one.',
+    ]);
+  });
+});
+
+describe('splitSentences on news text (issue 14)', () => {
+  it('ends a sentence at an abbreviation when a sentence opens after it, in Vietnamese and Arabic too', () => {
+    expect(splitSentences('Hoa Kỳ nên tăng gấp đôi viện trợ A.I. Khi Trung Quốc trở nên tích cực hơn.', 'vi')).toEqual([
+      'Hoa Kỳ nên tăng gấp đôi viện trợ A.I.',
+      'Khi Trung Quốc trở nên tích cực hơn.',
+    ]);
+    expect(splitSentences('Ông làm việc tại TP.HCM. Sau đó ông ra Hà Nội.', 'vi')).toEqual(['Ông làm việc tại TP.HCM.', 'Sau đó ông ra Hà Nội.']);
+    expect(splitSentences('بنيت المدينة عام 300 ق.م. وكانت عاصمة المملكة.', 'ar')).toEqual([
+      'بنيت المدينة عام 300 ق.م.',
+      'وكانت عاصمة المملكة.',
+    ]);
+    expect(splitSentences('The office stays closed until Oct. In order to reopen, it needs staff.', 'en')).toEqual([
+      'The office stays closed until Oct.',
+      'In order to reopen, it needs staff.',
+    ]);
+  });
+
+  it('keeps titles, place words and initials with the name, and splits after a one-letter word that is not one', () => {
+    expect(splitSentences('PGS.TS. Nguyễn Văn A làm việc ở P. 5, Q. 3, TP. Hồ Chí Minh.', 'vi')).toEqual([
+      'PGS.TS. Nguyễn Văn A làm việc ở P. 5, Q. 3, TP. Hồ Chí Minh.',
+    ]);
+    expect(splitSentences('George W. Bush thăm Hà Nội.', 'vi')).toEqual(['George W. Bush thăm Hà Nội.']);
+    // Ý (Italy) and a school grade A end sentences; names after initials are not Vietnamese words.
+    expect(splitSentences('Trận đấu diễn ra tại Naples, Ý. Chelsea sẽ gặp Videoton.', 'vi')).toEqual([
+      'Trận đấu diễn ra tại Naples, Ý.',
+      'Chelsea sẽ gặp Videoton.',
+    ]);
+    expect(splitSentences('Học sinh đạt điểm A. Dữ liệu được thu thập từ 74 trường.', 'vi')).toEqual([
+      'Học sinh đạt điểm A.',
+      'Dữ liệu được thu thập từ 74 trường.',
+    ]);
+  });
+
+  it('does not split an Arabic abbreviation whose stop is wrapped in direction marks', () => {
+    expect(splitSentences('وقال د\u202a.\u202c ديفيد سميث إن الوضع خطير. وغادر.', 'ar')).toEqual([
+      'وقال د\u202a.\u202c ديفيد سميث إن الوضع خطير.',
+      'وغادر.',
+    ]);
+    expect(splitSentences('التقى أ\u200f.\u200fد\u200f. محمد علي بالوزير.', 'ar')).toEqual(['التقى أ\u200f.\u200fد\u200f. محمد علي بالوزير.']);
+  });
+
+  it('splits before a sentence that opens with a number, and never inside one', () => {
+    expect(splitSentences('Nhiều người cho rằng bà không nên ra tranh cử. 32% ủng hộ bà ra tranh cử.', 'vi')).toEqual([
+      'Nhiều người cho rằng bà không nên ra tranh cử.',
+      '32% ủng hộ bà ra tranh cử.',
+    ]);
+    expect(splitSentences('Mã này tăng 2,8% lên 27.150 đồng. Bitcoin đạt mốc 13.858 USD.', 'vi')).toEqual([
+      'Mã này tăng 2,8% lên 27.150 đồng.',
+      'Bitcoin đạt mốc 13.858 USD.',
+    ]);
+    expect(splitSentences('ارتفع السعر إلى 1.500 دولار. وقال التاجر إن الطلب قوي.', 'ar')).toEqual([
+      'ارتفع السعر إلى 1.500 دولار.',
+      'وقال التاجر إن الطلب قوي.',
+    ]);
+  });
+
+  it('splits after an e-mail address or URL that ends a sentence, never inside one', () => {
+    expect(splitSentences('Liên hệ email tuvan@ghv.com.vn hoặc website https://ksol.vn. Thời gian làm việc từ 8 giờ.', 'vi')).toEqual([
+      'Liên hệ email tuvan@ghv.com.vn hoặc website https://ksol.vn.',
+      'Thời gian làm việc từ 8 giờ.',
+    ]);
+    expect(splitSentences('للتواصل: info.desk@example.com. وقال المتحدث إن الخط مفتوح.', 'ar')).toEqual([
+      'للتواصل: info.desk@example.com.',
+      'وقال المتحدث إن الخط مفتوح.',
+    ]);
+    expect(splitSentences('Write to Jane.Doe@example.com. She answers.', 'en')).toEqual(['Write to Jane.Doe@example.com.', 'She answers.']);
+  });
+
+  it('splits after an ellipsis before a new sentence, not before a lower-case word', () => {
+    expect(splitSentences('Họ lập công ty ma để trục lợi... Ủy ban chứng khoán sẽ điều tra.', 'vi')).toEqual([
+      'Họ lập công ty ma để trục lợi...',
+      'Ủy ban chứng khoán sẽ điều tra.',
+    ]);
+    expect(splitSentences('Từ dịch bệnh, thương mại, nhân quyền… Giới phân tích lo ngại.', 'vi')).toEqual([
+      'Từ dịch bệnh, thương mại, nhân quyền…',
+      'Giới phân tích lo ngại.',
+    ]);
+    expect(splitSentences('Ông nói... rằng mọi việc ổn.', 'vi')).toEqual(['Ông nói... rằng mọi việc ổn.']);
+    expect(splitSentences('وانتظر الناس طويلا... ثم جاء الرد.', 'ar')).toEqual(['وانتظر الناس طويلا...', 'ثم جاء الرد.']);
+  });
+
+  it('keeps a quote with the attribution after it', () => {
+    expect(splitSentences('“Có cá mập ở đó!” Hammel chia sẻ thêm. Cậu bé được đưa đi.', 'vi')).toEqual([
+      '“Có cá mập ở đó!” Hammel chia sẻ thêm.',
+      'Cậu bé được đưa đi.',
+    ]);
+    expect(splitSentences('"Are you ready?" CNN reported. Then the rain came.', 'en')).toEqual([
+      '"Are you ready?" CNN reported.',
+      'Then the rain came.',
+    ]);
+  });
+
+  it('splits tokenized text, punctuation spaced out, as it splits normal text', () => {
+    const normal = 'Hà Nội, ngày 5. Ông nói: “Chúng tôi sẵn sàng.” Sau đó ông rời đi.';
+    const tokenized = 'Hà Nội , ngày 5 . Ông nói : “Chúng tôi sẵn sàng . ” Sau đó ông rời đi .';
+    expect(splitSentences(tokenized, 'vi')).toEqual(['Hà Nội , ngày 5 .', 'Ông nói : “Chúng tôi sẵn sàng . ”', 'Sau đó ông rời đi .']);
+    expect(splitSentences(normal, 'vi')).toHaveLength(3);
+    expect(splitSentences('قال الوزير : " نحن مستعدون . " ثم غادر .', 'ar')).toEqual(['قال الوزير : " نحن مستعدون . "', 'ثم غادر .']);
+  });
+
+  it('splits numbered and lettered lists that open a paragraph before each item', () => {
+    expect(splitSentences('1. Giảm thuế 2. Tăng chi tiêu công 3. Hỗ trợ doanh nghiệp', 'vi')).toEqual([
+      '1. Giảm thuế',
+      '2. Tăng chi tiêu công',
+      '3. Hỗ trợ doanh nghiệp',
+    ]);
+    expect(splitSentences('The vote was 2. Then 3 more came.', 'en')).toEqual(['The vote was 2.', 'Then 3 more came.']);
   });
 });

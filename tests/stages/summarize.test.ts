@@ -22,6 +22,24 @@ describe('chooseSummarySentences', () => {
     expect(indices).not.toContain(8);
   });
 
+  it('leans on the lead as the summary grows: at five sentences the first five are the lead, as the first three are at three', () => {
+    const article = [
+      'The city council approved the new harbour budget on Monday evening.',
+      'Fishermen say the old piers have been closed since the spring storms.',
+      'A local school will open a sailing club for children next month.',
+      'Ticket prices for the summer ferry rise by ten percent.',
+      'The mayor thanked volunteers who cleaned the beaches after the storm.',
+      'Bus drivers in the region plan a strike over wages and hours.',
+      'The bus strike would stop buses across the region for two days.',
+      'Union leaders said bus drivers want higher wages and shorter hours.',
+      'Regional bus companies said the strike over wages would hurt commuters.',
+      'Commuters fear the regional bus strike will close schools and shops.',
+    ];
+    // The bus story, central to the second half, wins one place at three sentences and at five alike.
+    expect(chooseSummarySentences(article, { ...three, lang: 'en' })).toEqual([0, 1, 5]);
+    expect(chooseSummarySentences(article, { sentences: 5, ratio: 0, lang: 'en' })).toEqual([0, 1, 2, 3, 5]);
+  });
+
   it('never chooses a sentence that repeats one already chosen', () => {
     const sentences = [
       'Floods forced thousands of families from their homes in the northern province on Tuesday.',
@@ -167,7 +185,7 @@ describe('summarizeArticle', () => {
 
   it('keeps a null target for an untranslated sentence', () => {
     const untranslated = article([{ kind: 'body', sentences: ['Một câu.', 'Hai câu.'] }], null);
-    untranslated.paragraphs[0]!.sentences.forEach((sentence) => (sentence.target = null));
+    for (const sentence of untranslated.paragraphs[0]!.sentences) sentence.target = null;
     expect(summarizeArticle(untranslated, three).summary.pairs).toEqual([
       { source: 'Một câu.', target: null },
       { source: 'Hai câu.', target: null },

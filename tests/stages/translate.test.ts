@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LanguageCode, ModelUse, SegmentedArticle, SegmentedParagraph, SentenceFlag } from '../../src/article.js';
-import { ModelUnavailableError } from '../../src/models/store.js';
 import { translateArticle, type SentenceTarget, type TranslationBackend } from '../../src/stages/translate.js';
+import { ModelUnavailableError } from '../../src/errors.js';
 
 /** A stand-in "model": English is the source reversed, so every target shows which source it came from. */
 const english = (source: string) => `en:${[...source].reverse().join('')}`;

@@ -29,19 +29,21 @@ beforeEach(() => {
     'b.md': '# b\n',
     'manifest.jsonl': manifest('news/a', 'b'),
     'run-report.json': '{"articles":{"ok":2}}',
+    'index.html': '<p>2 ok, run finished 02:00</p>\n',
   });
 });
 
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 describe('compareOutputs', () => {
-  it('accepts outputs that differ only in timings, manifest order and the run report', () => {
+  it('accepts outputs that differ only in timings, manifest order, the run report and the digest', () => {
     write(actual, {
       'news/a.json': article('hello', 99),
       'news/a.md': '# a\n\nhello\n',
       'b.md': '# b\n',
       'manifest.jsonl': manifest('b', 'news/a'),
       'run-report.json': '{"articles":{"skipped":2}}',
+      'index.html': '<p>2 skipped, run finished 02:05</p>\n',
     });
     expect(compareOutputs(expected, actual)).toEqual([]);
   });

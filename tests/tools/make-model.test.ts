@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { isUpToDate, makeModel } from '../../tools/make-model.js';
 import { PRESETS, parameterCount } from '../../tools/model/marian-config.js';
 import { cacheNames } from '../../tools/model/marian-onnx.js';
-import { TEST_MODELS, testModelOptions } from '../setup/models.js';
+import { TEST_MODELS, testModelOptions } from '../../tools/test-models.js';
 
 const modelsDir = inject('modelsDir');
 const AR = 'Xenova/opus-mt-ar-en';
@@ -188,9 +188,9 @@ describe('ONNX graphs', () => {
     expect(inputs['past_key_values.0.encoder.key']).toMatchObject({
       shape: ['batch_size', tiny.heads, 'encoder_sequence_length_out', headDim],
     });
-    expect(inputs['use_cache_branch']).toMatchObject({ type: 'bool', shape: [1] });
+    expect(inputs.use_cache_branch).toMatchObject({ type: 'bool', shape: [1] });
     const outputs = Object.fromEntries(session.outputMetadata.map((m) => [m.name, m]));
-    expect(outputs['logits']).toMatchObject({ shape: ['batch_size', 'decoder_sequence_length', tiny.vocabSize] });
+    expect(outputs.logits).toMatchObject({ shape: ['batch_size', 'decoder_sequence_length', tiny.vocabSize] });
     expect(outputs['present.0.decoder.key']).toMatchObject({
       shape: ['batch_size', tiny.heads, 'past_decoder_sequence_length + 1', headDim],
     });

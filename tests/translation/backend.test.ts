@@ -4,9 +4,9 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TranslationMemory } from '../../src/translation/memory.js';
 import { defaultConfig } from '../../src/config/config.js';
-import { ModelUnavailableError } from '../../src/models/store.js';
 import { ModelTranslationBackend } from '../../src/translation/backend.js';
 import { TranslatorPool } from '../../src/translation/translator.js';
+import { ModelUnavailableError } from '../../src/errors.js';
 
 const SENTENCES = [
   'Giá xăng giảm lần thứ ba liên tiếp.',

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CacheCorruptError, CacheError, TranslationMemory, type ModelKey } from '../../src/translation/memory.js';
+import { TranslationMemory, type ModelKey } from '../../src/translation/memory.js';
+import { CacheCorruptError, CacheError } from '../../src/errors.js';
 import { mountSmallDisk } from '../helpers/tmpfs.js';
 
 const arabic: ModelKey = { id: 'Xenova/opus-mt-ar-en', revision: 'main', dtype: 'q8', fingerprint: 'aaa' };
@@ -53,8 +54,8 @@ describe('TranslationMemory', () => {
       { ...arabic, dtype: 'fp32' },
       { ...arabic, fingerprint: 'bbb' },
     ];
-    variants.forEach((model, index) => memory.store(model, [{ source: 'نص', target: `text ${index}`, flags: [] }]));
-    variants.forEach((model, index) => expect(memory.lookup(model, ['نص']).get('نص')?.target).toBe(`text ${index}`));
+    for (const [index, model] of variants.entries()) memory.store(model, [{ source: 'نص', target: `text ${index}`, flags: [] }]);
+    for (const [index, model] of variants.entries()) expect(memory.lookup(model, ['نص']).get('نص')?.target).toBe(`text ${index}`);
     expect(memory.lookup({ ...arabic, fingerprint: 'never-stored' }, ['نص']).size).toBe(0);
     expect(memory.stats().models).toHaveLength(variants.length);
   });

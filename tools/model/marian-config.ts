@@ -4,7 +4,8 @@
  */
 
 export type PresetName = 'tiny' | 'opus-mt-base';
-export type SourceLang = 'ar' | 'vi';
+/** ISO 639 code of the source language (`ar`, `vi`, or any other: its script picks the tokenizer corpus). */
+export type SourceLang = string;
 
 export interface MarianDims {
   dModel: number;

@@ -93,7 +93,7 @@ export function sinusoidalPositions(count: number, dim: number): Float32Array {
   const half = Math.ceil(dim / 2);
   for (let pos = 0; pos < count; pos++) {
     for (let j = 0; j < dim; j++) {
-      const angle = pos / Math.pow(10000, (2 * Math.floor(j / 2)) / dim);
+      const angle = pos / 10000 ** ((2 * Math.floor(j / 2)) / dim);
       if (j % 2 === 0) table[pos * dim + j / 2] = Math.sin(angle);
       else table[pos * dim + half + (j - 1) / 2] = Math.cos(angle);
     }

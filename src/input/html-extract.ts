@@ -1,0 +1,304 @@
+/// <reference lib="dom" />
+// linkedom builds a standard DOM; its types and Readability's are the DOM library's.
+import { Readability } from '@mozilla/readability';
+import { parseHTML } from 'linkedom';
+
+/**
+ * Article extraction from a web page: Mozilla Readability (on a linkedom DOM) finds the article's
+ * container, then rules on the page's structure take out what Readability keeps inside it —
+ * captions, related-article lists, share and newsletter prompts, bylines and timestamps — and the
+ * blocks become paragraphs, headings and list items each their own. No rule names a site: they read
+ * tags, class names, link density and the shape of a block's text, so they hold for pages never seen.
+ */
+
+/** What the page says about itself; null where it says nothing. */
+export interface PageMetadata {
+  title: string | null;
+  byline: string | null;
+  /** As the page gives it (ISO 8601 in `article:published_time` or JSON-LD, mostly). */
+  published: string | null;
+  /** `<link rel="canonical">`, else `og:url`. */
+  canonicalUrl: string | null;
+  siteName: string | null;
+  /** `<html lang>`: a hint only; language ID reads the text. */
+  lang: string | null;
+}
+
+export type BlockKind = 'heading' | 'item' | 'body';
+
+export interface ExtractedBlock {
+  kind: BlockKind;
+  text: string;
+}
+
+/** A block the structure rules took out, and why. */
+export interface DroppedBlock {
+  text: string;
+  reason: DroppedBlockReason;
+}
+
+export type DroppedBlockReason =
+  | 'caption'
+  | 'navigation'
+  | 'link-list'
+  | 'byline'
+  | 'timestamp'
+  | 'title-repeat'
+  | 'empty-section'
+  | 'widget';
+
+export interface ExtractedArticle {
+  found: true;
+  /** `readability` here; recorded with the article so outputs say how their text was found. */
+  method: typeof EXTRACTION_METHOD;
+  meta: PageMetadata;
+  blocks: ExtractedBlock[];
+  dropped: DroppedBlock[];
+}
+
+export interface NoArticle {
+  found: false;
+  meta: PageMetadata;
+  /** Why the page holds no article, for the status message. */
+  why: string;
+}
+
+export const EXTRACTION_METHOD = 'readability';
+
+/** Fewest words of article text; below it the page is a stub (a 404, a login wall, a teaser). */
+const MIN_ARTICLE_WORDS = 50;
+/** Share of a block's text inside links above which it is navigation or a list of other articles. */
+const MAX_LINK_SHARE = 0.5;
+/** A widget-named element holding more than this share of the text is the article's wrapper, not a widget. */
+const MAX_WIDGET_SHARE = 0.5;
+/** The attribute `markWidgets` sets; Readability keeps `data-` attributes. */
+const WIDGET_MARK = 'data-newsbridge-widget';
+/** Most words of a block that is only a byline or a timestamp. */
+const MAX_LABEL_WORDS = 14;
+
+/** Elements that are never article prose. */
+const NOT_PROSE = 'figure, figcaption, picture, nav, aside, form, button, select, noscript, iframe, svg, [hidden], [aria-hidden="true"]';
+/**
+ * Class or id words that mark widgets and page furniture. Matched as whole words of the attribute
+ * (`post-share-bar` has `share`, `shared-content` does not).
+ */
+const WIDGET_WORD =
+  /(?:^|[-_\s])(?:caption|credits?|byline|author|share|sharing|social|related|recommended|newsletter|subscribe|subscription|promo|advert|advertisement|ad|ads|breadcrumbs?|comments?|tags|cookie|disclaimer|signup|sidebar|popular|trending)(?:$|[-_\s])/i;
+/** A clock time (`08:38`, `4:10pm`, `20h13`): with few words and no sentence, a timestamp line. */
+const CLOCK_TIME = /(?<![\p{L}\p{N}])\d{1,2}[:h]\d{2}(?![\p{L}\p{N}])/u;
+const MERIDIEM = /\d{1,2}[:h]\d{2}\s*[ap]\.?m\b/iu;
+/** A bare web or mail address: a cited source, which related-article lists never show. */
+const CITATION = /^(?:https?:\/\/\S+|\S+@\S+\.\w+)$|\s\S+@\S+\.\w+$/u;
+const YEAR = /(?<![\p{L}\p{N}])(?:19|20)\d{2}(?![\p{L}\p{N}])/u;
+const SENTENCE_END = /[.!?؟。]["'”’»)\]]*$/u;
+
+const BLOCK_TAGS = new Set(['P', 'H1', 'H2', 'H3', 'H4', 'H5', 'H6', 'LI', 'BLOCKQUOTE', 'PRE', 'DD', 'DT', 'TD', 'TH']);
+const TEXT_NODE = 3;
+const HEADING_TAGS = new Set(['H1', 'H2', 'H3', 'H4', 'H5', 'H6']);
+const NESTED_BLOCKS = 'p, h1, h2, h3, h4, h5, h6, li, blockquote, pre, table, ul, ol, dl';
+
+export function extractArticle(html: string): ExtractedArticle | NoArticle {
+  const { document } = parseHTML(html);
+  const meta = pageMetadata(document);
+  if (document.body) markWidgets(document.body);
+  // keepClasses: the structure rules read class names; serializer: the content as a DOM node.
+  const parsed = new Readability<HTMLElement>(document, { keepClasses: true, serializer: (node) => node as HTMLElement }).parse();
+  if (!parsed?.content) return { found: false, meta, why: 'Readability found no article container on the page' };
+  const merged: PageMetadata = {
+    ...meta,
+    title: clean(parsed.title) ?? meta.title,
+    byline: clean(parsed.byline) ?? meta.byline,
+    published: meta.published ?? clean(parsed.publishedTime),
+    siteName: clean(parsed.siteName) ?? meta.siteName,
+  };
+  const { blocks, dropped } = articleBlocks(parsed.content, merged);
+  const words = blocks.reduce((sum, block) => sum + wordCount(block.text), 0);
+  if (words < MIN_ARTICLE_WORDS) {
+    return { found: false, meta: merged, why: `the page's article text is ${words} words (fewer than ${MIN_ARTICLE_WORDS}): a stub, an error page or a login wall` };
+  }
+  return { found: true, method: EXTRACTION_METHOD, meta: merged, blocks, dropped };
+}
+
+/** Read before Readability, which rewrites the document. */
+function pageMetadata(document: Document): PageMetadata {
+  const metaContent = (selector: string) => clean(document.querySelector(selector)?.getAttribute('content'));
+  return {
+    title: metaContent('meta[property="og:title"]') ?? clean(document.querySelector('title')?.textContent),
+    byline: metaContent('meta[name="author"]'),
+    published: metaContent('meta[property="article:published_time"]') ?? clean(document.querySelector('time[datetime]')?.getAttribute('datetime')),
+    canonicalUrl: clean(document.querySelector('link[rel="canonical"]')?.getAttribute('href')) ?? metaContent('meta[property="og:url"]'),
+    siteName: metaContent('meta[property="og:site_name"]'),
+    lang: clean(document.documentElement?.getAttribute('lang')),
+  };
+}
+
+/** The content's blocks in reading order, after the structure rules. */
+export function articleBlocks(
+  content: Element,
+  meta: PageMetadata,
+): { blocks: ExtractedBlock[]; dropped: DroppedBlock[] } {
+  const dropped: DroppedBlock[] = [];
+  const drop = dropper(dropped);
+  removeFurniture(content, drop);
+
+  const candidates = contentBlocks(content);
+
+  const title = normalizeForMatch(meta.title ?? '');
+  const byline = normalizeForMatch(meta.byline ?? '');
+  const keptBlocks = new Map<number, ExtractedBlock>();
+  for (const [index, candidate] of candidates.entries()) {
+    const { text, kind } = candidate;
+    const words = wordCount(text);
+    const matchText = normalizeForMatch(text);
+    if (candidate.linkShare > MAX_LINK_SHARE && !SENTENCE_END.test(text) && !CITATION.test(text)) drop(text, 'link-list');
+    else if (title !== '' && matchText === title) drop(text, 'title-repeat');
+    else if (words <= MAX_LABEL_WORDS && byline !== '' && matchText.includes(byline)) drop(text, 'byline');
+    else if (words <= MAX_LABEL_WORDS && !SENTENCE_END.test(text) && isTimestamp(text)) drop(text, 'timestamp');
+    else keptBlocks.set(index, { kind, text });
+  }
+
+  // A heading whose section lost all it had introduced what was taken out ("Related", "More:"); so
+  // does a heading at the very end. A heading straight above another heading keeps its place.
+  const blocks = [...candidates.keys()].flatMap((index) => {
+    const block = keptBlocks.get(index);
+    if (!block) return [];
+    if (block.kind !== 'heading') return [block];
+    let next = index + 1;
+    while (next < candidates.length && !keptBlocks.has(next) && candidates[next]!.kind !== 'heading') next++;
+    const emptied = next > index + 1 && (next === candidates.length || candidates[next]!.kind === 'heading');
+    if (emptied || index === candidates.length - 1) {
+      drop(block.text, 'empty-section');
+      return [];
+    }
+    return [block];
+  });
+  return { blocks, dropped };
+}
+
+export interface ContentBlock extends ExtractedBlock {
+  /** Share of the block's characters inside links. */
+  linkShare: number;
+}
+
+/** The blocks of an article container as they are, before any rule: one per paragraph, heading, item or `<br>`-separated line. */
+export function contentBlocks(content: Element): ContentBlock[] {
+  const blocks: ContentBlock[] = [];
+  for (const element of blockElements(content)) {
+    const kind: BlockKind = HEADING_TAGS.has(element.tagName) ? 'heading' : element.tagName === 'LI' ? 'item' : 'body';
+    for (const line of linesOf(element)) blocks.push({ kind, ...line });
+  }
+  return blocks;
+}
+
+function dropper(dropped: DroppedBlock[]) {
+  return (text: string, reason: DroppedBlockReason) => {
+    if (text !== '') dropped.push({ text, reason });
+  };
+}
+
+/**
+ * Marks the elements whose class or id names a widget, and everything inside them, before Readability
+ * runs: Readability unwraps a `<div class="newsletter">` around one `<p>` into the bare `<p>`, and the
+ * class that told would be lost. Marking, not removing, leaves Readability's choice of container as
+ * it would be. An element that holds most of the page's text, or is its body, main or article, is not
+ * marked whatever its class says (`<body class="has-sidebar">`).
+ */
+function markWidgets(body: Element): void {
+  const total = blockText(body).length;
+  for (const element of body.querySelectorAll('[class], [id]')) {
+    if (element.matches('body, main, article') || !isWidget(element)) continue;
+    if (blockText(element).length > MAX_WIDGET_SHARE * total) continue;
+    for (const inside of [element, ...element.querySelectorAll('*')]) inside.setAttribute(WIDGET_MARK, '');
+  }
+}
+
+/** Takes out captions, navigation, forms, and widgets (by class or id, or marked by `markWidgets`). */
+function removeFurniture(root: Element, drop: (text: string, reason: DroppedBlockReason) => void): void {
+  for (const element of [...root.querySelectorAll(NOT_PROSE)]) {
+    if (!root.contains(element)) continue;
+    drop(blockText(element), element.matches('figure, figcaption, picture') ? 'caption' : 'navigation');
+    element.remove();
+  }
+  // Marks over most of the text came from a wrapper around the article itself: they say nothing.
+  const marked = [...root.querySelectorAll(`[${WIDGET_MARK}]`)].filter((element) => !element.parentElement?.hasAttribute(WIDGET_MARK));
+  const markedText = marked.reduce((sum, element) => sum + blockText(element).length, 0);
+  const honorMarks = markedText <= MAX_WIDGET_SHARE * blockText(root).length;
+  for (const element of [...root.querySelectorAll(`[class], [id], [${WIDGET_MARK}]`)]) {
+    if (!root.contains(element) || !((honorMarks && element.hasAttribute(WIDGET_MARK)) || isWidget(element))) continue;
+    drop(blockText(element), 'widget');
+    element.remove();
+  }
+}
+
+function isWidget(element: Element): boolean {
+  const words = `${element.getAttribute('class') ?? ''} ${element.getAttribute('id') ?? ''}`;
+  return WIDGET_WORD.test(words);
+}
+
+/** A date with a time or a year, and little else: `Nov. 20, 2019 5:52 AM EST`, `22 de outubro de 2010 às 20:13`. */
+function isTimestamp(line: string): boolean {
+  const text = westernDigits(line);
+  const words = wordCount(text);
+  return (CLOCK_TIME.test(text) && (YEAR.test(text) || MERIDIEM.test(text) || words <= 4)) || (YEAR.test(text) && words <= 6);
+}
+
+/** Arabic-Indic and Persian digits as 0–9, so one pattern reads dates in either. */
+function westernDigits(text: string): string {
+  return text.replace(/[\u0660-\u0669\u06F0-\u06F9]/gu, (digit) => {
+    const code = digit.codePointAt(0)!;
+    return String(code >= 0x06f0 ? code - 0x06f0 : code - 0x0660);
+  });
+}
+
+/** Innermost block elements: a block that holds other blocks gives its text through them. */
+function* blockElements(root: Element): Generator<Element> {
+  for (const child of root.children) {
+    if (BLOCK_TAGS.has(child.tagName) && !child.querySelector(NESTED_BLOCKS)) yield child;
+    else if (child.children.length > 0 && child.querySelector(NESTED_BLOCKS)) yield* blockElements(child);
+    else if (wordCount(child.textContent ?? '') > 0) yield child;
+  }
+}
+
+/** A block's text, one line per `<br>`-separated run, spaces collapsed, with the share of it inside links. */
+function linesOf(element: Element): { text: string; linkShare: number }[] {
+  const lines = [{ raw: '', linked: 0 }];
+  const walk = (node: Node, inLink: boolean) => {
+    for (const child of node.childNodes) {
+      const line = lines[lines.length - 1]!;
+      if (child.nodeType === TEXT_NODE) {
+        const text = child.textContent ?? '';
+        line.raw += text;
+        if (inLink) line.linked += text.replace(/\s+/gu, '').length;
+      } else if ((child as Element).tagName === 'BR') {
+        lines.push({ raw: '', linked: 0 });
+      } else {
+        walk(child, inLink || (child as Element).tagName === 'A');
+      }
+    }
+  };
+  walk(element, false);
+  return lines
+    .map(({ raw, linked }) => {
+      const text = raw.replace(/\s+/gu, ' ').trim();
+      const length = text.replace(/\s+/gu, '').length;
+      return { text, linkShare: length === 0 ? 0 : linked / length };
+    })
+    .filter((line) => line.text !== '');
+}
+
+function blockText(element: Element): string {
+  return (element.textContent ?? '').replace(/\s+/gu, ' ').trim();
+}
+
+function wordCount(text: string): number {
+  return text.match(/[\p{L}\p{N}]+/gu)?.length ?? 0;
+}
+
+function normalizeForMatch(text: string): string {
+  return text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+}
+
+function clean(value: string | null | undefined): string | null {
+  const text = value?.replace(/\s+/gu, ' ').trim();
+  return text ? text : null;
+}

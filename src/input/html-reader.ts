@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { InputError } from '../errors.js';
+import { type ExtractedBlock, extractArticle } from './html-extract.js';
+import { decodeBytes, normalizeText, type ReadArticle } from './read.js';
+import type { ArticleReader } from './reader.js';
+
+/**
+ * A saved web page (`.html`, `.htm`, either gzipped): decoded as a browser would, its article found
+ * (see `extractArticle`), and its text laid out as the text reader's is — the title on the first
+ * line, then one line per paragraph, heading or list item (`• ` before an item) — so the stages
+ * after it treat both alike. The page's metadata rides along in `page`.
+ */
+export const htmlReader: ArticleReader = {
+  format: 'html',
+  handles: (path) => /\.html?(?:\.gz)?$/i.test(path),
+  read(bytes, file) {
+    const html = decodeHtml(unpack(bytes, file.path, file.maxBytes), file.path);
+    const extracted = extractArticle(html.text);
+    if (!extracted.found) {
+      throw new InputError(
+        file.path,
+        'no-article',
+        `${file.path}: no article in this page: ${extracted.why}; if it is an article, save the full page (not a preview), or remove it from the input`,
+      );
+    }
+    const { meta } = extracted;
+    const lines = [meta.title ?? '', ...extracted.blocks.map(blockLine)];
+    const article: ReadArticle = {
+      id: file.id,
+      source: { path: file.path, bytes: bytes.length, encoding: html.encoding, sha256: createHash('sha256').update(bytes).digest('hex') },
+      text: normalizeText(lines.join('\n')),
+      page: { ...meta, extraction: extracted.method, removed: extracted.dropped },
+      warnings: [],
+    };
+    return article;
+  },
+};
+
+function blockLine(block: ExtractedBlock): string {
+  return block.kind === 'item' ? `• ${block.text}` : block.text;
+}
+
+function unpack(bytes: Buffer, path: string, maxBytes: number): Buffer {
+  if (!path.toLowerCase().endsWith('.gz')) return bytes;
+  try {
+    return gunzipSync(bytes, { maxOutputLength: maxBytes });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new InputError(path, 'too-large', `${path}: unpacks to more than input.maxBytes (${maxBytes}); raise input.maxBytes in pipeline.yaml`);
+    }
+    throw new InputError(path, 'unreadable', `${path}: not a valid gzip file (${(error as Error).message}); re-save it, or drop the .gz from its name if it is not compressed`);
+  }
+}
+
+export interface HtmlDecoding {
+  /** The WHATWG name of the encoding used, e.g. `utf-8`, `windows-1256`. */
+  encoding: string;
+  text: string;
+}
+
+/** `<meta charset=…>` and `<meta http-equiv="Content-Type" content="…; charset=…">` alike. */
+const META_TAG = /<meta\b[^>]*>/gi;
+const CHARSET = /\bcharset\s*=\s*["']?\s*([^\s"'>;/]+)/i;
+/** The HTML standard looks for the `<meta>` declaration in the first 1024 bytes. */
+const PRESCAN_BYTES = 1024;
+
+/**
+ * The HTML standard's order: a byte order mark; else the encoding a `<meta>` in the first 1024 bytes
+ * declares (UTF-16 declared in the bytes themselves means UTF-8, as the standard says); else the text
+ * reader's detection from the bytes (windows-1256 Arabic pages that declare nothing).
+ */
+export function decodeHtml(bytes: Buffer, path: string): HtmlDecoding {
+  const bom = bomEncoding(bytes);
+  if (bom) return { encoding: bom, text: new TextDecoder(bom).decode(bytes) };
+  const declared = declaredEncoding(bytes);
+  if (declared) return { encoding: declared.encoding, text: declared.decode(bytes) };
+  const detected = decodeBytes(bytes, path);
+  return { encoding: detected.encoding, text: detected.text };
+}
+
+function bomEncoding(bytes: Buffer): string | undefined {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return 'utf-8';
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'utf-16le';
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf-16be';
+  return undefined;
+}
+
+function declaredEncoding(bytes: Buffer): TextDecoder | undefined {
+  const head = bytes.subarray(0, PRESCAN_BYTES).toString('latin1').replace(/<!--[\s\S]*?-->/g, '');
+  for (const [tag] of head.matchAll(META_TAG)) {
+    const label = CHARSET.exec(tag)?.[1];
+    if (!label) continue;
+    try {
+      const decoder = new TextDecoder(label);
+      return decoder.encoding.startsWith('utf-16') ? new TextDecoder('utf-8') : decoder;
+    } catch {
+      // A label no browser knows is passed over, as the standard says.
+    }
+  }
+  return undefined;
+}

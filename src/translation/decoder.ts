@@ -1,0 +1,340 @@
+/**
+ * The decode loop: greedy search and beam search over a MarianMT encoder and merged decoder
+ * (onnxruntime-node sessions), one decoder step per token with the key/value cache. The encoder runs
+ * once per batch. Rows that are done leave the batch at the step they finish: their cache rows,
+ * encoder states and mask rows are dropped, so no step is spent on a finished row (after CTranslate2's
+ * `decoding.cc`). Semantics follow Hugging Face `generate` for MarianMT: greedy is the argmax of the
+ * processed logits (no softmax); beam search is `BeamSearchScorer` (log-softmax, processors, 2 × beams
+ * candidates, `</s>` candidates outside the top `num_beams` ignored, length penalty on the generated
+ * length, early stopping true/false/"never").
+ */
+import * as ort from 'onnxruntime-node';
+import { argmax, logSoftmax, processorsFor, type HypothesisView, type LogitsProcessorList } from './logits-processors.js';
+import type { Seq2SeqModelInfo, Seq2SeqSessions } from './seq2seq-sessions.js';
+
+/** One model input of a batch. */
+export interface DecodeInput {
+  /** Source ids, `</s>` included. */
+  ids: readonly number[];
+  /** Generated tokens after which `</s>` is forced. */
+  maxNewTokens: number;
+  /** Generated tokens before which `</s>` is suppressed (benchmarks fix output lengths with it); default 0. */
+  minNewTokens?: number;
+}
+
+export interface SearchSettings {
+  numBeams: number;
+  /** Exponent of the generated length that divides a finished hypothesis's log-probability. */
+  lengthPenalty: number;
+  earlyStopping: boolean | 'never';
+  repetitionPenalty: number;
+  noRepeatNgramSize: number;
+  badWordsIds: readonly (readonly number[])[];
+  /** Log-softmax again after the processors (Hugging Face `renormalize_logits`; beam search only). */
+  renormalizeLogits: boolean;
+}
+
+/** The search settings a model's generation_config.json gives, with no repetition rules. */
+export function modelSearchSettings(info: Seq2SeqModelInfo): SearchSettings {
+  const { numBeams, lengthPenalty, earlyStopping, badWordsIds, renormalizeLogits } = info.generation;
+  return { numBeams, lengthPenalty, earlyStopping, badWordsIds, renormalizeLogits, repetitionPenalty: 1, noRepeatNgramSize: 0 };
+}
+
+/** Decodes a batch; returns each input's generated ids (without the decoder start token and `</s>`), in input order. */
+export async function decode(sessions: Seq2SeqSessions, inputs: readonly DecodeInput[], settings: SearchSettings): Promise<number[][]> {
+  if (inputs.length === 0) return [];
+  const processors = processorsFor({ ...settings, eosId: sessions.info.eosId });
+  const state = await BatchState.encode(sessions, inputs.map((input) => input.ids));
+  try {
+    return settings.numBeams > 1
+      ? await beamSearch(state, inputs, settings, processors)
+      : await greedySearch(state, inputs, processors);
+  } finally {
+    state.clear();
+  }
+}
+
+async function greedySearch(state: BatchState, inputs: readonly DecodeInput[], processors: LogitsProcessorList): Promise<number[][]> {
+  const { decoderStartId, eosId, vocabSize } = state.info;
+  const hypotheses = inputs.map(
+    (input): Hypothesis => ({ tokens: [decoderStartId], maxNewTokens: input.maxNewTokens, minNewTokens: input.minNewTokens ?? 0 }),
+  );
+  /** Input index of each row of the batch. */
+  let rows = inputs.map((_, i) => i);
+  let next = rows.map(() => decoderStartId);
+  while (rows.length > 0) {
+    const logits = await state.step(next);
+    const kept: number[] = [];
+    const keptTokens: number[] = [];
+    rows.forEach((input, row) => {
+      const scores = logits.subarray(row * vocabSize, (row + 1) * vocabSize);
+      const hypothesis = hypotheses[input]!;
+      processors.process(scores, hypothesis);
+      const token = argmax(scores);
+      if (token === eosId) return;
+      hypothesis.tokens.push(token);
+      kept.push(row);
+      keptTokens.push(token);
+    });
+    if (kept.length < rows.length) state.keepRows(kept);
+    rows = kept.map((row) => rows[row]!);
+    next = keptTokens;
+  }
+  return hypotheses.map((hypothesis) => hypothesis.tokens.slice(1));
+}
+
+interface Hypothesis extends HypothesisView {
+  tokens: number[];
+}
+
+interface Beam {
+  tokens: number[];
+  /** Sum of the token log-probabilities. */
+  score: number;
+}
+
+/** A sentence under beam search: its live beams and its finished hypotheses (Hugging Face `BeamHypotheses`). */
+class BeamSentence {
+  beams: Beam[];
+  readonly finished: { score: number; tokens: number[] }[] = [];
+  private worstScore = 1e9;
+
+  constructor(
+    readonly numBeams: number,
+    private readonly lengthPenalty: number,
+    private readonly earlyStopping: boolean | 'never',
+    readonly maxNewTokens: number,
+    readonly minNewTokens: number,
+    decoderStartId: number,
+  ) {
+    // All beams start alike; only the first counts at the first step.
+    this.beams = Array.from({ length: numBeams }, (_, b) => ({ tokens: [decoderStartId], score: b === 0 ? 0 : -1e9 }));
+  }
+
+  /** Keeps a finished hypothesis if it is among the best `numBeams`; `generatedLength` counts `</s>` when it ends on one. */
+  addFinished(tokens: number[], sumLogProbs: number, generatedLength: number): void {
+    const score = sumLogProbs / generatedLength ** this.lengthPenalty;
+    if (this.finished.length < this.numBeams || score > this.worstScore) {
+      this.finished.push({ score, tokens });
+      if (this.finished.length > this.numBeams) {
+        const order = this.finished.map((h, i) => ({ score: h.score, i })).sort((a, b) => compare(a.score, b.score) || a.i - b.i);
+        this.finished.splice(order[0]!.i, 1);
+        this.worstScore = order[1]!.score;
+      } else {
+        this.worstScore = Math.min(score, this.worstScore);
+      }
+    }
+  }
+
+  /** Whether no live beam can still beat the finished ones (`curLength` counts tokens generated after this step). */
+  isDone(bestSumLogProbs: number, generatedLength: number): boolean {
+    if (this.finished.length < this.numBeams) return false;
+    if (this.earlyStopping === true) return true;
+    const length = this.earlyStopping === 'never' && this.lengthPenalty > 0 ? this.maxNewTokens + 1 : generatedLength;
+    return this.worstScore >= bestSumLogProbs / length ** this.lengthPenalty;
+  }
+
+  /** The best finished hypothesis (the last added on a tie, as Hugging Face's sort-and-pop). */
+  best(): number[] {
+    let best = this.finished[0]!;
+    for (const hypothesis of this.finished) if (hypothesis.score >= best.score) best = hypothesis;
+    return best.tokens.slice(1);
+  }
+}
+
+function compare(a: number, b: number): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The `k` best (score, beam, token) candidates of a sentence, best first; earlier beam and token win a tie. */
+class TopCandidates {
+  readonly scores: Float64Array;
+  readonly beams: Int32Array;
+  readonly tokens: Int32Array;
+
+  constructor(readonly k: number) {
+    this.scores = new Float64Array(k).fill(-Infinity);
+    this.beams = new Int32Array(k).fill(-1);
+    this.tokens = new Int32Array(k).fill(-1);
+  }
+
+  offer(score: number, beam: number, token: number): void {
+    const last = this.k - 1;
+    if (!(score > this.scores[last]!) && this.beams[last] !== -1) return;
+    let i = last;
+    while (i > 0 && (score > this.scores[i - 1]! || this.beams[i - 1] === -1)) {
+      this.scores[i] = this.scores[i - 1]!;
+      this.beams[i] = this.beams[i - 1]!;
+      this.tokens[i] = this.tokens[i - 1]!;
+      i--;
+    }
+    this.scores[i] = score;
+    this.beams[i] = beam;
+    this.tokens[i] = token;
+  }
+}
+
+async function beamSearch(
+  state: BatchState,
+  inputs: readonly DecodeInput[],
+  settings: SearchSettings,
+  processors: LogitsProcessorList,
+): Promise<number[][]> {
+  const { decoderStartId, eosId, vocabSize } = state.info;
+  const n = settings.numBeams;
+  const results: number[][] = inputs.map(() => []);
+  const sentences = inputs.map(
+    (input) => new BeamSentence(n, settings.lengthPenalty, settings.earlyStopping, input.maxNewTokens, input.minNewTokens ?? 0, decoderStartId),
+  );
+  /** Input index of each live sentence, in batch order. */
+  let live = inputs.map((_, i) => i);
+  // The first step runs one row per sentence (its beams are identical), the later ones a row per beam.
+  let rowsPerSentence = 1;
+  let next = live.map(() => decoderStartId);
+  const scores = new Float64Array(vocabSize);
+  while (live.length > 0) {
+    const logits = await state.step(next);
+    const keptRows: number[] = [];
+    const keptTokens: number[] = [];
+    const stillLive: number[] = [];
+    live.forEach((input, position) => {
+      const sentence = sentences[input]!;
+      const rowOf = (beam: number) => position * rowsPerSentence + (rowsPerSentence === 1 ? 0 : beam);
+      const top = new TopCandidates(2 * n);
+      sentence.beams.forEach((beam, b) => {
+        const row = rowOf(b);
+        for (let v = 0; v < vocabSize; v++) scores[v] = logits[row * vocabSize + v]!;
+        logSoftmax(scores);
+        processors.process(scores, { tokens: beam.tokens, maxNewTokens: sentence.maxNewTokens, minNewTokens: sentence.minNewTokens });
+        if (settings.renormalizeLogits) logSoftmax(scores);
+        for (let v = 0; v < vocabSize; v++) top.offer(scores[v]! + beam.score, b, v);
+      });
+      // Tokens generated once this step's token is appended (`</s>` included).
+      const generatedLength = sentence.beams[0]!.tokens.length;
+      const nextBeams: (Beam & { row: number })[] = [];
+      for (let rank = 0; rank < top.k && nextBeams.length < n; rank++) {
+        const from = sentence.beams[top.beams[rank]!]!;
+        if (top.tokens[rank] === eosId) {
+          if (rank < n) sentence.addFinished(from.tokens, top.scores[rank]!, generatedLength);
+        } else {
+          nextBeams.push({ tokens: [...from.tokens, top.tokens[rank]!], score: top.scores[rank]!, row: rowOf(top.beams[rank]!) });
+        }
+      }
+      if (sentence.isDone(top.scores[0]!, generatedLength)) {
+        results[input] = sentence.best();
+      } else if (generatedLength + 1 >= sentence.maxNewTokens + 2) {
+        // The length limit: the live beams are finished as they are, without `</s>`.
+        for (const beam of nextBeams) sentence.addFinished(beam.tokens, beam.score, beam.tokens.length - 1);
+        results[input] = sentence.best();
+      } else {
+        sentence.beams = nextBeams;
+        stillLive.push(input);
+        for (const beam of nextBeams) {
+          keptRows.push(beam.row);
+          keptTokens.push(beam.tokens.at(-1)!);
+        }
+      }
+    });
+    if (stillLive.length === 0) break;
+    state.keepRows(keptRows);
+    live = stillLive;
+    next = keptTokens;
+    rowsPerSentence = n;
+  }
+  return results;
+}
+
+/**
+ * A batch on its way through the decoder: encoder states, mask and key/value cache, one row per
+ * hypothesis. `keepRows` selects (and may repeat or reorder) rows for the next step.
+ */
+class BatchState {
+  private step_ = 0;
+  /** The cache fed to the next step, by input name (`past_key_values.{i}.{decoder,encoder}.{key,value}`). */
+  private past = new Map<string, ort.Tensor>();
+
+  private constructor(
+    private readonly sessions: Seq2SeqSessions,
+    private encoderStates: ort.Tensor,
+    private encoderMask: ort.Tensor,
+  ) {
+    const { decoderLayers, heads, headDim } = sessions.info;
+    const rows = encoderStates.dims[0]!;
+    const empty = new ort.Tensor('float32', new Float32Array(0), [rows, heads, 0, headDim]);
+    for (let layer = 0; layer < decoderLayers; layer++) {
+      for (const name of cacheNames(layer)) this.past.set(`past_key_values.${name}`, empty);
+    }
+  }
+
+  get info(): Seq2SeqModelInfo {
+    return this.sessions.info;
+  }
+
+  static async encode(sessions: Seq2SeqSessions, inputs: readonly (readonly number[])[]): Promise<BatchState> {
+    const rows = inputs.length;
+    const width = Math.max(...inputs.map((ids) => ids.length));
+    const ids = new BigInt64Array(rows * width).fill(BigInt(sessions.info.padId));
+    const mask = new BigInt64Array(rows * width);
+    inputs.forEach((input, r) => {
+      input.forEach((id, c) => {
+        ids[r * width + c] = BigInt(id);
+        mask[r * width + c] = 1n;
+      });
+    });
+    const attentionMask = new ort.Tensor('int64', mask, [rows, width]);
+    const { last_hidden_state: states } = await sessions.encoder.run({
+      input_ids: new ort.Tensor('int64', ids, [rows, width]),
+      attention_mask: attentionMask,
+    });
+    return new BatchState(sessions, states!, attentionMask);
+  }
+
+  /** Runs one decoder step on one token per row; returns the logits, [rows × vocabulary]. */
+  async step(tokens: readonly number[]): Promise<Float32Array> {
+    const rows = tokens.length;
+    const feeds: Record<string, ort.Tensor> = {
+      encoder_attention_mask: this.encoderMask,
+      input_ids: new ort.Tensor('int64', BigInt64Array.from(tokens, BigInt), [rows, 1]),
+      encoder_hidden_states: this.encoderStates,
+      use_cache_branch: new ort.Tensor('bool', [this.step_ > 0], [1]),
+    };
+    for (const [name, tensor] of this.past) feeds[name] = tensor;
+    const result = await this.sessions.decoder.run(feeds);
+    for (const [name, tensor] of Object.entries(result)) {
+      if (!name.startsWith('present.')) continue;
+      // The cross-attention keys and values come out of the first step only; later steps return placeholders.
+      if (this.step_ === 0 || name.includes('.decoder.')) this.past.set(name.replace('present.', 'past_key_values.'), tensor as ort.Tensor);
+    }
+    this.step_++;
+    return result.logits!.data as Float32Array;
+  }
+
+  /** Keeps these rows (by index into the current batch, in this order) for the next step. */
+  keepRows(rows: readonly number[]): void {
+    this.encoderStates = gatherRows(this.encoderStates, rows);
+    this.encoderMask = gatherRows(this.encoderMask, rows);
+    for (const [name, tensor] of this.past) this.past.set(name, gatherRows(tensor, rows));
+  }
+
+  clear(): void {
+    this.past.clear();
+  }
+}
+
+function cacheNames(layer: number): string[] {
+  return ['decoder.key', 'decoder.value', 'encoder.key', 'encoder.value'].map((part) => `${layer}.${part}`);
+}
+
+/** Rows of a tensor along its first axis, copied in the given order. */
+function gatherRows(tensor: ort.Tensor, rows: readonly number[]): ort.Tensor {
+  const [count, ...rest] = tensor.dims;
+  const block = rest.reduce((product, size) => product * size, 1);
+  const identity = rows.length === count && rows.every((row, i) => row === i);
+  if (identity) return tensor;
+  const source = tensor.data as Float32Array | BigInt64Array;
+  const target = new (source.constructor as Float32ArrayConstructor | BigInt64ArrayConstructor)(rows.length * block);
+  rows.forEach((row, i) => {
+    (target as Float32Array).set((source as Float32Array).subarray(row * block, (row + 1) * block), i * block);
+  });
+  return new ort.Tensor(tensor.type as 'float32', target as Float32Array, [rows.length, ...rest]);
+}

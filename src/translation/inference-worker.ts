@@ -1,0 +1,27 @@
+/**
+ * An inference worker thread: opens its own onnxruntime-node sessions on the model files, then
+ * decodes the batches the pool sends, one at a time (see inference-pool.ts for the protocol).
+ */
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { decode } from './decoder.js';
+import type { DecodeRequest, WorkerMessage, WorkerSetup } from './inference-pool.js';
+import { openSeq2SeqSessions } from './seq2seq-sessions.js';
+
+const port = parentPort!;
+const setup = workerData as WorkerSetup;
+const send = (message: WorkerMessage) => port.postMessage(message);
+
+try {
+  const sessions = await openSeq2SeqSessions(setup.modelDir, setup.session);
+  port.on('message', (request: DecodeRequest) => {
+    // Anything else is a bug on the sending side: the worker stops, and the pool fails only the batch it held.
+    if (typeof request?.id !== 'number' || !Array.isArray(request.inputs)) throw new Error(`unexpected message: ${JSON.stringify(request)}`);
+    decode(sessions, request.inputs, request.settings).then(
+      (outputs) => send({ id: request.id, outputs, threadId }),
+      (error: unknown) => send({ id: request.id, error: (error as Error).message ?? String(error) }),
+    );
+  });
+  send({ ready: sessions.info });
+} catch (error) {
+  send({ loadError: (error as Error).message ?? String(error) });
+}

@@ -1,0 +1,119 @@
+/**
+ * The two onnxruntime-node sessions of a MarianMT export (`encoder_model`, `decoder_model_merged`)
+ * and the model facts the decode loop needs, read from the folder's config.json and
+ * generation_config.json. Session bytes pass through `prepareModelBytes`, the one place where a
+ * load-time graph rewrite applies.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { ModelDtype } from '../models/store.js';
+import { rowwiseQuantized } from './rowwise-quantization.js';
+
+/** What the decode loop needs to know about a Marian model. */
+export interface Seq2SeqModelInfo {
+  decoderStartId: number;
+  eosId: number;
+  padId: number;
+  decoderLayers: number;
+  heads: number;
+  headDim: number;
+  vocabSize: number;
+  /** The model's generation_config.json: beams, length penalty, banned tokens. */
+  generation: GenerationDefaults;
+}
+
+export interface GenerationDefaults {
+  numBeams: number;
+  lengthPenalty: number;
+  earlyStopping: boolean | 'never';
+  badWordsIds: number[][];
+  renormalizeLogits: boolean;
+}
+
+export interface Seq2SeqSessions {
+  encoder: ort.InferenceSession;
+  decoder: ort.InferenceSession;
+  info: Seq2SeqModelInfo;
+  release(): Promise<void>;
+}
+
+/**
+ * How q8 models quantize activations: `per-row` (each token of each sentence on its own scale, so a
+ * sentence translates the same whatever its batch mates; see rowwise-quantization.ts) or `per-batch`
+ * (the exported graphs as they are: one scale per tensor).
+ */
+export type Q8Activations = 'per-row' | 'per-batch';
+
+export interface SessionOptions {
+  dtype: ModelDtype;
+  q8Activations: Q8Activations;
+  /** onnxruntime intra-op threads per session. */
+  intraOpThreads: number;
+}
+
+const DTYPE_SUFFIX: Record<ModelDtype, string> = { fp32: '', q8: '_quantized' };
+
+/** The ONNX file of one part of the export for a dtype. */
+export function onnxFile(modelDir: string, part: 'encoder_model' | 'decoder_model_merged', dtype: ModelDtype): string {
+  return path.join(modelDir, 'onnx', `${part}${DTYPE_SUFFIX[dtype]}.onnx`);
+}
+
+/**
+ * The bytes a session is created from. Every session goes through here, so a load-time rewrite of the
+ * graph (such as per-row activation quantization for q8) has exactly one place to plug in.
+ */
+export function prepareModelBytes(bytes: Uint8Array, options: SessionOptions): Uint8Array {
+  return options.dtype === 'q8' && options.q8Activations === 'per-row' ? rowwiseQuantized(bytes) : bytes;
+}
+
+export async function readModelInfo(modelDir: string): Promise<Seq2SeqModelInfo> {
+  const config = JSON.parse(await readFile(path.join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  let generation: Record<string, unknown> = {};
+  try {
+    generation = JSON.parse(await readFile(path.join(modelDir, 'generation_config.json'), 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  // generation_config.json wins over config.json, as in Hugging Face's `generate`.
+  const setting = <T>(key: string, fallback: T): T => (generation[key] ?? config[key] ?? fallback) as T;
+  const heads = config.decoder_attention_heads as number;
+  const padId = config.pad_token_id as number;
+  return {
+    decoderStartId: setting('decoder_start_token_id', padId),
+    eosId: setting('eos_token_id', 0),
+    padId,
+    decoderLayers: config.decoder_layers as number,
+    heads,
+    headDim: (config.d_model as number) / heads,
+    vocabSize: config.vocab_size as number,
+    generation: {
+      numBeams: setting('num_beams', 1),
+      lengthPenalty: setting('length_penalty', 1),
+      earlyStopping: setting('early_stopping', false),
+      badWordsIds: setting('bad_words_ids', [] as number[][]),
+      renormalizeLogits: setting('renormalize_logits', false),
+    },
+  };
+}
+
+export async function openSeq2SeqSessions(modelDir: string, options: SessionOptions): Promise<Seq2SeqSessions> {
+  const sessionOptions: ort.InferenceSession.SessionOptions = { intraOpNumThreads: options.intraOpThreads, interOpNumThreads: 1 };
+  const open = async (part: 'encoder_model' | 'decoder_model_merged') => {
+    const file = onnxFile(modelDir, part, options.dtype);
+    try {
+      return await ort.InferenceSession.create(prepareModelBytes(await readFile(file), options), sessionOptions);
+    } catch (error) {
+      throw new Error(`${file}: ${(error as Error).message}`, { cause: error });
+    }
+  };
+  const [info, encoder, decoder] = await Promise.all([readModelInfo(modelDir), open('encoder_model'), open('decoder_model_merged')]);
+  return {
+    encoder,
+    decoder,
+    info,
+    release: async () => {
+      await Promise.all([encoder.release(), decoder.release()]);
+    },
+  };
+}

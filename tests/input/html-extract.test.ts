@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { extractArticle } from '../../src/input/html-extract.js';
+import {
+  ARABIC_HEADING,
+  ARABIC_PARAGRAPHS,
+  ARABIC_TITLE,
+  ENGLISH_PARAGRAPHS,
+  LOGIN_WALL_PAGE,
+  NOT_FOUND_PAGE,
+  SECTION_FRONT_PAGE,
+  newsPage,
+} from '../fixtures/pages.js';
+
+function found(html: string) {
+  const extracted = extractArticle(html);
+  if (!extracted.found) throw new Error(`expected an article: ${extracted.why}`);
+  return extracted;
+}
+
+describe('extractArticle', () => {
+  it('keeps the article paragraphs, in order, with the heading as its own block', () => {
+    const article = found(newsPage({ title: 'Council rebuilds the bridge', paragraphs: ENGLISH_PARAGRAPHS, heading: 'What comes next' }));
+    expect(article.blocks).toEqual([
+      { kind: 'body', text: ENGLISH_PARAGRAPHS[0] },
+      { kind: 'body', text: ENGLISH_PARAGRAPHS[1] },
+      { kind: 'heading', text: 'What comes next' },
+      { kind: 'body', text: ENGLISH_PARAGRAPHS[2] },
+      { kind: 'body', text: ENGLISH_PARAGRAPHS[3] },
+    ]);
+    expect(article.method).toBe('readability');
+  });
+
+  it('takes out the caption, byline, timestamp, newsletter plug and related list (each with its reason) and the share buttons', () => {
+    const article = found(newsPage({ title: 'Council rebuilds the bridge', paragraphs: ENGLISH_PARAGRAPHS }));
+    const reasons = Object.fromEntries(article.dropped.map((block) => [block.text, block.reason]));
+    expect(reasons).toMatchObject({
+      'Farmers at work in a wheat field near the river, photographed last spring.': 'caption',
+      'By Jane Reporter': 'widget',
+      'March 5, 2024 08:30 AM': 'timestamp',
+      'Get the best stories of the week in your inbox: sign up for our newsletter today.': 'widget',
+      'Wheat prices climb to their highest level in five years': 'link-list',
+      Related: 'empty-section',
+    });
+    const text = article.blocks.map((block) => block.text).join('\n');
+    expect(text).not.toMatch(/Share|newsletter|Wheat prices|Jane Reporter|Home|All rights reserved/);
+  });
+
+  it('reads the page metadata: title, byline, published date, canonical URL, site name, <html lang>', () => {
+    const article = found(newsPage({ title: ARABIC_TITLE, paragraphs: ARABIC_PARAGRAPHS, lang: 'ar', dir: 'rtl' }));
+    expect(article.meta).toEqual({
+      title: ARABIC_TITLE,
+      byline: 'Jane Reporter',
+      published: '2024-03-05T08:30:00Z',
+      canonicalUrl: 'https://courier.example/news/2024/03/farmers-plan',
+      siteName: 'Daily Courier',
+      lang: 'ar',
+    });
+  });
+
+  it('extracts an Arabic article: paragraphs and heading intact, right to left as written', () => {
+    const article = found(newsPage({ title: ARABIC_TITLE, paragraphs: ARABIC_PARAGRAPHS, heading: ARABIC_HEADING, lang: 'ar', dir: 'rtl' }));
+    expect(article.blocks.map((block) => block.text)).toEqual([...ARABIC_PARAGRAPHS.slice(0, 2), ARABIC_HEADING, ...ARABIC_PARAGRAPHS.slice(2)]);
+  });
+
+  it('takes out an Arabic timestamp line written in Arabic-Indic digits', () => {
+    const html = newsPage({ title: ARABIC_TITLE, paragraphs: ARABIC_PARAGRAPHS, lang: 'ar', dir: 'rtl' }).replace(
+      '<p>March 5, 2024 08:30 AM</p>',
+      '<p>الثلاثاء ١٩ نوفمبر ٢٠١٩ - ٠٨:٣٨</p>',
+    );
+    const article = found(html);
+    expect(article.dropped).toContainEqual({ text: 'الثلاثاء ١٩ نوفمبر ٢٠١٩ - ٠٨:٣٨', reason: 'timestamp' });
+    expect(article.blocks.map((block) => block.text)).toEqual(ARABIC_PARAGRAPHS);
+  });
+
+  it('splits a paragraph at <br> into lines, and keeps a sentence that is all link', () => {
+    const html = newsPage({
+      title: 'Council rebuilds the bridge',
+      paragraphs: [
+        ...ENGLISH_PARAGRAPHS.slice(0, 2),
+        'Tour dates:<br>June 9 – West Palm Beach<br>June 10 – Tampa',
+        `<a href="/vote">${ENGLISH_PARAGRAPHS[2]}</a>`,
+        ENGLISH_PARAGRAPHS[3]!,
+      ],
+    });
+    const texts = found(html).blocks.map((block) => block.text);
+    expect(texts).toContain('June 9 – West Palm Beach');
+    expect(texts).toContain('June 10 – Tampa');
+    expect(texts).toContain(ENGLISH_PARAGRAPHS[2]);
+  });
+
+  it.each([
+    ['a 404 page', NOT_FOUND_PAGE],
+    ['a section front', SECTION_FRONT_PAGE],
+    ['a login wall', LOGIN_WALL_PAGE],
+  ])('finds no article in %s, and says why', (_name, html) => {
+    const extracted = extractArticle(html);
+    expect(extracted.found).toBe(false);
+    if (!extracted.found) expect(extracted.why).toMatch(/article/);
+  });
+});

@@ -1,0 +1,115 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import iconv from 'iconv-lite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InputError } from '../../src/errors.js';
+import { decodeHtml, htmlReader } from '../../src/input/html-reader.js';
+import { readArticleFile, readerFor } from '../../src/input/read-file.js';
+import { ARABIC_HEADING, ARABIC_PARAGRAPHS, ARABIC_TITLE, ENGLISH_PARAGRAPHS, NOT_FOUND_PAGE, newsPage } from '../fixtures/pages.js';
+
+const MAX_BYTES = 1024 * 1024;
+const arabicPage = (charset?: string) =>
+  newsPage({ title: ARABIC_TITLE, paragraphs: ARABIC_PARAGRAPHS, heading: ARABIC_HEADING, lang: 'ar', dir: 'rtl', ...(charset ? { charset } : {}) });
+const read = (bytes: Buffer, file = 'input/page.html') => htmlReader.read(bytes, { path: file, id: 'page', maxBytes: MAX_BYTES });
+
+describe('decodeHtml: the HTML standard order', () => {
+  it('decodes a windows-1256 Arabic page by its <meta charset>', () => {
+    const decoded = decodeHtml(iconv.encode(arabicPage('windows-1256'), 'windows-1256'), 'a.html');
+    expect(decoded.encoding).toBe('windows-1256');
+    expect(decoded.text).toContain(ARABIC_PARAGRAPHS[0]);
+  });
+
+  it('reads the charset of a <meta http-equiv="Content-Type"> too', () => {
+    const html = arabicPage().replace('<head>', '<head><meta http-equiv="Content-Type" content="text/html; charset=windows-1256">');
+    const decoded = decodeHtml(iconv.encode(html, 'windows-1256'), 'a.html');
+    expect(decoded.encoding).toBe('windows-1256');
+    expect(decoded.text).toContain(ARABIC_TITLE);
+  });
+
+  it('falls back to the text reader’s byte-level detection when nothing is declared', () => {
+    const decoded = decodeHtml(iconv.encode(arabicPage(), 'windows-1256'), 'a.html');
+    expect(decoded.encoding).toBe('windows-1256');
+    expect(decoded.text).toContain(ARABIC_PARAGRAPHS[1]);
+  });
+
+  it('lets a byte order mark win over the <meta> declaration', () => {
+    const bytes = Buffer.concat([Buffer.from([0xff, 0xfe]), iconv.encode(arabicPage('windows-1256'), 'utf-16le')]);
+    const decoded = decodeHtml(bytes, 'a.html');
+    expect(decoded.encoding).toBe('utf-16le');
+    expect(decoded.text).toContain(ARABIC_PARAGRAPHS[2]);
+  });
+
+  it('takes a declared UTF-16 in ASCII bytes as UTF-8, and passes over a label no browser knows', () => {
+    expect(decodeHtml(Buffer.from(arabicPage('utf-16')), 'a.html')).toMatchObject({ encoding: 'utf-8' });
+    const unknown = decodeHtml(Buffer.from(arabicPage('klingon-8')), 'a.html');
+    expect(unknown.encoding).toBe('utf-8');
+    expect(unknown.text).toContain(ARABIC_TITLE);
+  });
+});
+
+describe('htmlReader', () => {
+  it('lays the article out as the text reader does: title first, one line per paragraph or heading', () => {
+    const article = read(iconv.encode(arabicPage('windows-1256'), 'windows-1256'));
+    expect(article.text.split('\n')).toEqual([ARABIC_TITLE, ...ARABIC_PARAGRAPHS.slice(0, 2), ARABIC_HEADING, ...ARABIC_PARAGRAPHS.slice(2)]);
+    expect(article.source).toMatchObject({ path: 'input/page.html', encoding: 'windows-1256' });
+    expect(article.page).toEqual({
+      title: ARABIC_TITLE,
+      byline: 'Jane Reporter',
+      published: '2024-03-05T08:30:00Z',
+      canonicalUrl: 'https://courier.example/news/2024/03/farmers-plan',
+      siteName: 'Daily Courier',
+      lang: 'ar',
+      extraction: 'readability',
+      removed: expect.arrayContaining([{ text: 'Farmers at work in a wheat field near the river, photographed last spring.', reason: 'caption' }]),
+    });
+  });
+
+  it('unpacks a gzipped page, hashing the bytes as stored', () => {
+    const packed = gzipSync(Buffer.from(newsPage({ title: 'Council rebuilds the bridge', paragraphs: ENGLISH_PARAGRAPHS })));
+    const article = read(packed, 'input/page.html.gz');
+    expect(article.text).toContain(ENGLISH_PARAGRAPHS[3]);
+    expect(article.source.bytes).toBe(packed.length);
+  });
+
+  it('refuses a gzipped page that unpacks past input.maxBytes, and one that is not gzip', () => {
+    const bomb = gzipSync(Buffer.alloc(4 * MAX_BYTES, 0x20));
+    expect(() => read(bomb, 'input/bomb.html.gz')).toThrow(expect.objectContaining({ reason: 'too-large', message: expect.stringContaining('input/bomb.html.gz') }));
+    expect(() => read(Buffer.from('<html>not packed</html>'), 'input/plain.html.gz')).toThrow(
+      expect.objectContaining({ reason: 'unreadable', message: expect.stringMatching(/^input\/plain\.html\.gz: not a valid gzip file/) }),
+    );
+  });
+
+  it('ends a page with no article as no-article, naming the file and the fix', () => {
+    let error: unknown;
+    try {
+      read(Buffer.from(NOT_FOUND_PAGE), 'input/missing.html');
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(InputError);
+    expect(error).toMatchObject({ reason: 'no-article', path: 'input/missing.html' });
+    expect((error as Error).message).toMatch(/^input\/missing\.html: no article in this page: .+; if it is an article, save the full page/);
+  });
+});
+
+describe('readerFor and readArticleFile', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'newsbridge-html-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('gives .html, .htm and their .gz to the HTML reader, the rest to the text reader', () => {
+    expect(['a.html', 'b.HTM', 'c.html.gz', 'd.htm.gz'].map((file) => readerFor(file).format)).toEqual(['html', 'html', 'html', 'html']);
+    expect(['a.txt', 'b.md', 'c.gz', 'html.txt'].map((file) => readerFor(file).format)).toEqual(['text', 'text', 'text', 'text']);
+  });
+
+  it('reads a .html.gz from disk with the id of its path without both extensions', async () => {
+    await writeFile(path.join(dir, 'story.html.gz'), gzipSync(Buffer.from(newsPage({ title: 'Council rebuilds the bridge', paragraphs: ENGLISH_PARAGRAPHS }))));
+    const article = await readArticleFile(path.join(dir, 'story.html.gz'), dir, MAX_BYTES);
+    expect(article.id).toBe('story');
+    expect(article.text.split('\n')[0]).toBe('Council rebuilds the bridge');
+  });
+});

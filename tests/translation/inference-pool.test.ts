@@ -1,0 +1,93 @@
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { threadId } from 'node:worker_threads';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { modelSearchSettings, type SearchSettings } from '../../src/translation/decoder.js';
+import { InferencePool, InferenceWorkerError } from '../../src/translation/inference-pool.js';
+import { Translator } from '../../src/translation/translator.js';
+
+const SENTENCE = 'قال رئيس الوزراء الياباني فوميو كيشيدا، الجمعة، إنه يريد تعزيز التعاون العسكري مع الولايات المتحدة.';
+
+describe('InferencePool on a generated tiny MarianMT model', () => {
+  const modelDir = path.join(inject('modelsDir'), 'Xenova', 'opus-mt-ar-en');
+  let pool: InferencePool;
+  let settings: SearchSettings;
+  let translator: Translator;
+  let ids: number[];
+
+  beforeAll(async () => {
+    pool = await InferencePool.open({ modelDir, session: { dtype: 'fp32', q8Activations: 'per-batch', intraOpThreads: 1 }, workers: 1 });
+    settings = { ...modelSearchSettings(pool.info), numBeams: 1 };
+    translator = await Translator.load({
+      modelDir,
+      model: { lang: 'ar', id: 'Xenova/opus-mt-ar-en', revision: 'main', dtype: 'fp32' },
+      dtype: 'fp32',
+      batchTokens: 4096,
+      maxInputTokens: 512,
+      maxNewTokensRatio: 2,
+      numBeams: 1,
+      noRepeatNgramSize: 0,
+      repetitionPenalty: 1,
+      threadsPerWorker: 1,
+    });
+    ids = translator.tokenize(SENTENCE);
+  });
+
+  afterAll(async () => {
+    await Promise.all([pool.close(), translator.dispose()]);
+  });
+
+  it('decodes in a worker thread, not on the main thread', async () => {
+    const { outputs, threadId: worker } = await pool.decode([{ ids, maxNewTokens: 5 }], settings);
+    expect(outputs[0]).toHaveLength(5);
+    expect(worker).not.toBe(threadId);
+    expect(pool.threads.map((thread) => thread.threadId)).toContain(worker);
+  });
+
+  it('a session that throws fails only its own batch; the worker goes on', async () => {
+    const outOfVocabulary = [...ids.slice(0, 3), pool.info.vocabSize + 10, ids.at(-1)!];
+    const [bad, good] = await Promise.allSettled([
+      pool.decode([{ ids: outOfVocabulary, maxNewTokens: 5 }], settings),
+      pool.decode([{ ids, maxNewTokens: 5 }], settings),
+    ]);
+    expect(bad.status).toBe('rejected');
+    expect(String((bad as PromiseRejectedResult).reason)).toMatch(/Gather|indices/);
+    expect(good.status).toBe('fulfilled');
+  });
+
+  it('a worker that dies mid-batch fails only the batch it held; a new worker takes the queue', async () => {
+    const [first] = pool.threads;
+    const held = pool.decode([{ ids, maxNewTokens: 400, minNewTokens: 400 }], settings);
+    const queued = pool.decode([{ ids, maxNewTokens: 7 }], settings);
+    // A message the worker cannot read makes it throw and stop, between two of its decoder steps.
+    first!.postMessage('not a decode request');
+    await expect(held).rejects.toBeInstanceOf(InferenceWorkerError);
+    const { outputs, threadId: replacement } = await queued;
+    expect(outputs[0]).toHaveLength(7);
+    expect(replacement).not.toBe(first!.threadId);
+    expect(pool.threads).toHaveLength(1);
+    expect((await pool.decode([{ ids, maxNewTokens: 3 }], settings)).outputs[0]).toHaveLength(3);
+  });
+
+  it('keeps the event loop responsive while a long batch decodes', async () => {
+    // Many long sentences in one batch: seconds of decoding.
+    const long = Array.from({ length: 6 }, () => SENTENCE).join(' ');
+    const sentences = Array.from({ length: 24 }, (_, i) => `${i} ${long}`);
+    const lag = monitorEventLoopDelay({ resolution: 5 });
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    lag.enable();
+    const started = performance.now();
+    const results = await translator.translate(sentences);
+    const elapsed = performance.now() - started;
+    lag.disable();
+    clearInterval(timer);
+    expect(results.every((result) => result.targetTokens > 0)).toBe(true);
+    // Decoding ran off the main thread, so timers kept firing all along: the worst delay is a small
+    // part of the decoding time (a blocked loop would show delays of whole decoder runs).
+    const maxLagMs = lag.max / 1e6;
+    expect(elapsed).toBeGreaterThan(500);
+    expect(maxLagMs).toBeLessThan(elapsed / 5);
+    expect(ticks).toBeGreaterThan(elapsed / 10 / 4);
+  });
+});
