@@ -123,6 +123,10 @@ function compareManifest(expectedText: string, actualText: string, options: Comp
     const comparable = (record: ManifestRecord) => (skipped ? withoutRunStatus(record) : record);
     const at = firstDifference(withoutTimings(comparable(reference)), withoutTimings(comparable(line)), '');
     if (at !== null) return `article ${line.id} differs at ${at}`;
+    // A skipped line carries the status of the outputs it kept: that is the reference run's status.
+    if (skipped && (line.output?.status !== reference.status || line.output?.reason !== reference.reason)) {
+      return `article ${line.id} differs at output (skipped over ${JSON.stringify(line.output)}, the outputs are ${reference.status}${reference.reason ? `/${reference.reason}` : ''})`;
+    }
   }
   const missing = [...expected.keys()].filter((id) => !seen.has(id));
   return missing.length === 0 || options.allowMissing ? null : `articles missing: ${missing.join(', ')}`;
@@ -132,8 +136,7 @@ interface ManifestRecord {
   id: string;
   status?: string;
   reason?: string;
-  /** A skipped article's kept status: said by the run that skipped it, not by the one that wrote it. */
-  output?: unknown;
+  output?: { status: string; reason?: string };
 }
 
 function withoutRunStatus(record: ManifestRecord): Omit<ManifestRecord, 'status' | 'reason' | 'output'> {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import fg from 'fast-glob';
+import protobuf from 'protobufjs/minimal.js';
 import type { LanguageCode } from '../article.js';
 import { HUB_MODEL_ID, type ModelSpec } from '../config/config.js';
 import { ModelDownloadError, type ModelLabel, ModelUnavailableError } from '../errors.js';
@@ -114,7 +115,7 @@ export async function assertModelReady(modelDir: string, dtype: ModelDtype, mode
 
 export interface FileProblem {
   file: string;
-  problem: 'missing' | 'size' | 'sha256';
+  problem: 'missing' | 'size' | 'sha256' | 'format';
   detail: string;
 }
 
@@ -141,8 +142,12 @@ export async function verifyModel(modelDir: string): Promise<VerifyReport> {
       report.problems.push({ file, problem: 'size', detail: `has ${bytes} bytes, the manifest says ${expected.bytes}` });
     } else {
       const sha256 = await sha256File(full);
+      const format = sha256 === expected.sha256 ? await fileProblem(full, file) : null;
       if (sha256 !== expected.sha256) {
         report.problems.push({ file, problem: 'sha256', detail: `has sha256 ${sha256}, the manifest says ${expected.sha256}` });
+      } else if (format) {
+        // The manifest records what arrived; a pull before downloads were checked may have recorded an error page.
+        report.problems.push({ file, problem: 'format', detail: `${format}; run \`newsbridge models pull\` to replace it` });
       }
     }
   }
@@ -239,16 +244,26 @@ export async function pullModel(options: PullOptions): Promise<ModelManifest> {
     pulledAt: new Date().toISOString(),
     files: sameSource ? { ...previous.files } : {},
   };
+  // What the hub says each file is; a mirror without the API still has the resolve headers.
+  const published = await publishedFiles(options);
   for (const file of modelFiles(options.dtype)) {
     const target = path.join(modelDir, file);
     const known = manifest.files[file];
-    if (known && (await fileSize(target)) === known.bytes && (await sha256File(target)) === known.sha256) {
+    const expected = published?.get(file);
+    // A file is kept only if it is what the manifest recorded and what the hub publishes, and parses:
+    // a bad file recorded by an earlier pull is replaced now.
+    if (
+      known &&
+      (await fileSize(target)) === known.bytes &&
+      (await sha256File(target)) === known.sha256 &&
+      (await fileProblem(target, file, expected)) === null
+    ) {
       options.onProgress?.({ file, bytesDone: known.bytes, bytesTotal: known.bytes, state: 'verified' });
       continue;
     }
     const url = fileUrl(options.mirror, options.id, options.revision, file);
     await mkdir(path.dirname(target), { recursive: true });
-    const bytes = await downloadWithRetries(url, target, file, options);
+    const bytes = await downloadWithRetries(url, target, file, options, (part, linked) => fileProblem(part, file, { ...linked, ...expected }));
     manifest.files[file] = { bytes, sha256: await sha256File(target) };
     await writeJsonAtomic(path.join(modelDir, MANIFEST_FILE), manifest);
   }
@@ -259,12 +274,15 @@ export async function pullModel(options: PullOptions): Promise<ModelManifest> {
 /** Why a download was cut short by us rather than by the server. */
 type Cutoff = 'stalled' | 'deadline' | 'stopped';
 
-async function downloadWithRetries(url: string, target: string, file: string, options: PullOptions): Promise<number> {
+/** Checks a downloaded file (at its `.part` path) before it takes its real name; says what is wrong, or null. */
+type DownloadCheck = (part: string, linked: PublishedFile) => Promise<string | null>;
+
+async function downloadWithRetries(url: string, target: string, file: string, options: PullOptions, check: DownloadCheck): Promise<number> {
   const attempts = options.attempts ?? 3;
   const deadline = Date.now() + (options.fileDeadlineMs ?? DEFAULT_FILE_DEADLINE_MS);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await downloadFile(url, target, { deadline, stallMs: options.stallMs ?? DEFAULT_STALL_MS, signal: options.signal }, (bytesDone, bytesTotal, state) =>
+      return await downloadFile(url, target, { deadline, stallMs: options.stallMs ?? DEFAULT_STALL_MS, signal: options.signal }, check, (bytesDone, bytesTotal, state) =>
         options.onProgress?.({ file, bytesDone, bytesTotal, state }),
       );
     } catch (error) {
@@ -337,11 +355,12 @@ async function downloadFile(
   url: string,
   target: string,
   limits: DownloadLimits,
+  check: DownloadCheck,
   progress: (done: number, total: number | null, state: PullProgress['state']) => void,
 ): Promise<number> {
   const watch = downloadWatch(limits);
   try {
-    return await downloadWatched(url, target, watch, progress);
+    return await downloadWatched(url, target, watch, check, progress);
   } catch (error) {
     const cutoff = watch.cutoff();
     if (cutoff) throw cutoffError(url, cutoff, await fileSize(`${target}.part`).then((size) => size ?? 0), limits);
@@ -355,8 +374,10 @@ async function downloadWatched(
   url: string,
   target: string,
   watch: ReturnType<typeof downloadWatch>,
+  check: DownloadCheck,
   progress: (done: number, total: number | null, state: PullProgress['state']) => void,
 ): Promise<number> {
+  let linked: PublishedFile = {};
   const part = `${target}.part`;
   // Open before fetching so the body is read as soon as it arrives: a stream that errors drops
   // whatever it had buffered and not yet handed out.
@@ -374,6 +395,7 @@ async function downloadWatched(
       throw new ModelDownloadError(url, `could not reach ${url}: ${(error as Error).cause ?? (error as Error).message}`);
     }
     watch.alive();
+    linked = linkedHeaders(response.headers);
     if (response.status === 206) {
       const range = CONTENT_RANGE.exec(response.headers.get('content-range') ?? '');
       if (!range || Number(range[1]) !== offset) {
@@ -435,6 +457,14 @@ async function downloadWatched(
   if (total !== null && done !== total) {
     throw new ModelDownloadError(url, `download of ${url} stopped at ${done} of ${total} bytes; run the pull again to resume`);
   }
+  const problem = await check(part, linked);
+  if (problem) {
+    await rm(part, { force: true });
+    throw new ModelDownloadError(
+      url,
+      `${url} sent a file that ${problem}; it was discarded, not installed. The mirror is serving damaged or wrong files: try again, or use another --mirror`,
+    );
+  }
   await rename(part, target);
   await syncDir(path.dirname(target));
   progress(done, done, 'done');
@@ -476,4 +506,92 @@ export function configuredModels(models: Record<LanguageCode, ModelSpec>, models
     dir: modelDirOf(modelsDir, spec.id),
     label: { name: `${spec.id} (${lang})`, fix: `run \`${pullCommand(lang, modelsDir)}\`` },
   }));
+}
+
+/** What the hub publishes about a file: its size and, for LFS files (the ONNX weights), its sha256. */
+export interface PublishedFile {
+  bytes?: number;
+  sha256?: string;
+}
+
+/**
+ * The hub's list of a revision's files, `<mirror>/api/models/<id>/revision/<revision>?blobs=true`:
+ * `siblings[]` with `rfilename`, `size` and, for LFS files, `lfs: { sha256, size }`. Null when the
+ * mirror does not serve the API (then the resolve responses' `X-Linked-Size`/`X-Linked-Etag` and
+ * the format checks are what is left).
+ */
+async function publishedFiles(options: PullOptions): Promise<Map<string, PublishedFile> | null> {
+  const url = `${options.mirror.replace(/\/+$/, '')}/api/models/${options.id}/revision/${encodeURIComponent(options.revision)}?blobs=true`;
+  const timeout = AbortSignal.timeout(options.stallMs ?? DEFAULT_STALL_MS);
+  try {
+    const response = await fetch(url, { signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout });
+    if (!response.ok) {
+      await response.body?.cancel();
+      return null;
+    }
+    const info = (await response.json()) as { siblings?: { rfilename?: unknown; size?: unknown; lfs?: { sha256?: unknown; size?: unknown } }[] };
+    const files = new Map<string, PublishedFile>();
+    for (const sibling of info.siblings ?? []) {
+      if (typeof sibling.rfilename !== 'string') continue;
+      const bytes = typeof sibling.lfs?.size === 'number' ? sibling.lfs.size : typeof sibling.size === 'number' ? sibling.size : undefined;
+      const sha256 = typeof sibling.lfs?.sha256 === 'string' ? sibling.lfs.sha256 : undefined;
+      files.set(sibling.rfilename, { ...(bytes !== undefined ? { bytes } : {}), ...(sha256 ? { sha256 } : {}) });
+    }
+    return files;
+  } catch {
+    return null;
+  }
+}
+
+/** `X-Linked-Size` and `X-Linked-Etag` (the sha256 of an LFS file, quoted) of a resolve response. */
+function linkedHeaders(headers: Headers): PublishedFile {
+  const size = Number(headers.get('x-linked-size') ?? NaN);
+  const etag = /^(?:W\/)?"?([0-9a-f]{64})"?$/.exec(headers.get('x-linked-etag') ?? '')?.[1];
+  return { ...(Number.isSafeInteger(size) ? { bytes: size } : {}), ...(etag ? { sha256: etag } : {}) };
+}
+
+/**
+ * What is wrong with a model file, or null: its size or sha256 differs from what the hub publishes,
+ * or it does not parse as what its name says (JSON; an ONNX model: a protobuf whose top-level fields
+ * include the IR version and the graph). An HTML error page served with status 200 fails here.
+ */
+export async function fileProblem(fullPath: string, file: string, published: PublishedFile = {}): Promise<string | null> {
+  const size = await fileSize(fullPath);
+  if (size === null) return 'is missing';
+  if (published.bytes !== undefined && size !== published.bytes) return `has ${size} bytes where the hub publishes ${published.bytes}`;
+  if (published.sha256 !== undefined) {
+    const sha256 = await sha256File(fullPath);
+    if (sha256 !== published.sha256) return `has sha256 ${sha256} where the hub publishes ${published.sha256}`;
+  }
+  if (file.endsWith('.json')) {
+    const text = await readFile(fullPath, 'utf8');
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      return `is not valid JSON (${(error as Error).message}; it starts ${JSON.stringify(text.slice(0, 40))})`;
+    }
+  } else if (file.endsWith('.onnx')) {
+    const problem = onnxProblem(await readFile(fullPath));
+    if (problem) return `is not an ONNX model (${problem})`;
+  }
+  return null;
+}
+
+/** Walks the top-level protobuf fields of an ONNX ModelProto without decoding the weights. */
+function onnxProblem(bytes: Uint8Array): string | null {
+  const reader = protobuf.Reader.create(bytes);
+  const fields = new Set<number>();
+  try {
+    while (reader.pos < reader.len) {
+      const tag = reader.uint32();
+      if (tag >>> 3 === 0) return `field 0 at byte ${reader.pos}`;
+      fields.add(tag >>> 3);
+      reader.skipType(tag & 7);
+    }
+  } catch (error) {
+    return `${(error as Error).message}; it starts ${JSON.stringify(Buffer.from(bytes.subarray(0, 24)).toString('latin1'))}`;
+  }
+  // ModelProto: 1 ir_version, 7 graph.
+  if (!fields.has(1) || !fields.has(7)) return 'no IR version or graph';
+  return null;
 }

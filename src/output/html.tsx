@@ -67,7 +67,7 @@ const NO_ENGLISH: Record<TranslationStatus, string> = {
   partial: 'no English: this sentence failed to translate',
   'model-unavailable': 'no English: the translation model is not installed',
   'unsupported-language': 'no English: no translation model for this language',
-  'over-budget': 'no English: the article is longer than the translation budget (translation.maxArticleChars)',
+  'over-budget': 'no English: past the translation budget for one article (translation.maxArticleChars)',
 };
 
 const ARTICLE_CSS = `

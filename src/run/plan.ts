@@ -18,7 +18,14 @@ export type ArticleDecision =
   | { action: 'process'; because: 'new' | 'forced' | 'changed' | 'incomplete' | 'not-final' | 'failed' };
 
 /** Reasons whose output a rerun with the same input and settings would only make again. */
-const FINAL_REASONS = new Set<ArticleReason | undefined>([undefined, 'unsupported-language', 'invalid-utf8', 'invalid-utf16', 'model-unavailable', 'over-budget']);
+const FINAL_REASONS = new Set<ArticleReason | undefined>([
+  undefined,
+  'unsupported-language',
+  'invalid-utf8',
+  'invalid-utf16',
+  'model-unavailable',
+  'over-budget',
+]);
 
 /**
  * Skip when the outputs were made from the same input and settings (`fingerprint`), are all there,

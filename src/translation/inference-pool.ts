@@ -56,6 +56,7 @@ interface Task {
   request: DecodeRequest;
   resolve: (result: DecodeResult) => void;
   reject: (error: Error) => void;
+  signal?: AbortSignal;
 }
 
 interface Slot {
@@ -111,10 +112,11 @@ export class InferencePool {
     return this.slots.map((slot) => slot.worker);
   }
 
-  decode(inputs: DecodeInput[], settings: SearchSettings): Promise<DecodeResult> {
+  /** Decodes a batch; with `signal`, a batch still queued when it aborts is rejected instead of run. */
+  decode(inputs: DecodeInput[], settings: SearchSettings, signal?: AbortSignal): Promise<DecodeResult> {
     if (this.closed) return Promise.reject(new Error('the inference pool is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ request: { id: this.nextId++, inputs, settings }, resolve, reject });
+      this.queue.push({ request: { id: this.nextId++, inputs, settings }, resolve, reject, signal });
       this.dispatch();
     });
   }
@@ -173,8 +175,12 @@ export class InferencePool {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
       if (!slot.ready || slot.task) continue;
-      slot.task = this.queue.shift()!;
-      slot.worker.postMessage(slot.task.request);
+      // Batches whose caller stopped are dropped here, as a worker comes free: between batches.
+      while (this.queue[0]?.signal?.aborted) this.queue.shift()!.reject(new Error('stopped before the batch reached a worker'));
+      const task = this.queue.shift();
+      if (!task) return;
+      slot.task = task;
+      slot.worker.postMessage(task.request);
     }
   }
 }

@@ -229,22 +229,18 @@ export class Translator {
   private async drain(): Promise<void> {
     while (this.pending.length > 0) {
       const round = this.pending.splice(0);
-      const batches = packBatches(round, this.options.batchTokens);
-      // As many batches at a time as there are workers, so a stop is heard between them.
-      for (let start = 0; start < batches.length; start += this.pool.threads.length) {
-        if (this.options.signal?.aborted) {
-          const stopped = new TranslationStoppedError();
-          for (const input of [...batches.slice(start).flat(), ...this.pending.splice(0)]) input.reject(stopped);
-          break;
-        }
-        await Promise.all(batches.slice(start, start + this.pool.threads.length).map((batch) => this.runBatch(batch)));
-      }
+      await Promise.all(packBatches(round, this.options.batchTokens).map((batch) => this.runBatch(batch)));
     }
     this.draining = false;
   }
 
   private async runBatch(batch: QueuedInput[]): Promise<void> {
     const started = performance.now();
+    const stopped = () => {
+      const error = new TranslationStoppedError();
+      for (const input of batch) input.reject(error);
+    };
+    if (this.options.signal?.aborted) return stopped();
     try {
       const fixed = this.options.fixedTargetTokens;
       const inputs = batch.map((input): DecodeInput => {
@@ -254,7 +250,8 @@ export class Translator {
         }
         return { ids: input.ids, maxNewTokens: Math.ceil(this.options.maxNewTokensRatio * input.ids.length) + NEW_TOKENS_MARGIN };
       });
-      const { outputs } = await this.pool.decode(inputs, this.search);
+      // The pool checks the signal again when a worker takes the batch: a stop lands between batches.
+      const { outputs } = await this.pool.decode(inputs, this.search, this.options.signal);
       for (const [row, input] of batch.entries()) input.resolve(outputs[row]!);
       this.options.onBatch?.({
         sentences: batch.length,
@@ -263,6 +260,7 @@ export class Translator {
         ms: performance.now() - started,
       });
     } catch (error) {
+      if (this.options.signal?.aborted) return stopped();
       for (const input of batch) input.reject(error);
     }
   }

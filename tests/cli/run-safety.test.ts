@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelFiles } from '../../src/models/store.js';
 import { lockOutputDir } from '../../src/run/output-lock.js';
-import { startHub } from '../helpers/hub.js';
+import { plausibleModelFile, startHub } from '../helpers/hub.js';
 import { ARABIC_ARTICLE } from '../helpers/bad-inputs.js';
 import { runCli } from './cli-run.js';
 
@@ -99,7 +98,7 @@ describe('a mirror that sends one byte at a time', () => {
   }
 
   it('models pull stops on SIGTERM (143) and on SIGINT (130), keeping the partial file', async () => {
-    const files = new Map(modelFiles('q8').map((file) => [`/${id}/resolve/main/${file}`, randomBytes(4096)]));
+    const files = new Map(modelFiles('q8').map((file) => [`/${id}/resolve/main/${file}`, plausibleModelFile(file, 4096)]));
     const hub = await startHub(files);
     hub.trickle(`/${id}/resolve/main/${encoder}`, 100);
     try {
@@ -115,7 +114,7 @@ describe('a mirror that sends one byte at a time', () => {
   });
 
   it('run stops on SIGTERM while it downloads a model (143), with nothing processed', async () => {
-    const files = new Map(modelFiles('q8').map((file) => [`/${id}/resolve/main/${file}`, randomBytes(4096)]));
+    const files = new Map(modelFiles('q8').map((file) => [`/${id}/resolve/main/${file}`, plausibleModelFile(file, 4096)]));
     const hub = await startHub(files);
     hub.trickle(`/${id}/resolve/main/${encoder}`, 100);
     try {

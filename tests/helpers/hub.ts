@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -9,6 +10,23 @@ import path from 'node:path';
  * Range support, plus the faults a real network has: a connection cut mid-file, a server that
  * ignores Range.
  */
+/**
+ * Files that pass the store's format checks without being a real model: JSON for `.json`, and for
+ * `.onnx` a protobuf with an IR version (field 1) and a "graph" (field 7) of `size` random bytes.
+ */
+export function plausibleModelFile(file: string, size: number): Buffer {
+  if (file.endsWith('.json')) return Buffer.from(JSON.stringify({ file, padding: randomBytes(size).toString('hex') }));
+  const length: number[] = [];
+  for (let rest = size; ; rest >>>= 7) {
+    if (rest < 0x80) {
+      length.push(rest);
+      break;
+    }
+    length.push((rest & 0x7f) | 0x80);
+  }
+  return Buffer.concat([Buffer.from([0x08, 0x08, 0x3a, ...length]), randomBytes(size)]);
+}
+
 export interface HubRequest {
   path: string;
   range: string | undefined;
@@ -25,14 +43,26 @@ export interface FakeHub {
   trickle(file: string, intervalMs: number): void;
   /** Send this many bytes of the file, then nothing more, keeping the connection open. */
   stallAfter(file: string, bytes: number): void;
-  /** Forget the trickles and stalls set so far. */
+  /** Forget the trickles, stalls and corruptions set so far, and publish metadata again. */
   clearFaults(): void;
+  /** Serve the file with some bytes flipped (same length), while the API publishes the real ones. */
+  corrupt(file: string): void;
+  /** Answer the file with an HTML error page and status 200, as a misconfigured proxy does. */
+  serveHtml(file: string): void;
+  /** Serve the hub's API (`/api/models/<id>/revision/<rev>`: siblings with size and, for `.onnx`, LFS sha256). */
+  publishApi: boolean;
+  /** Send the resolve headers `X-Linked-Size`/`X-Linked-Etag` with `.onnx` files. Both false: a plain file mirror. */
+  publishHeaders: boolean;
+  /** Requests to the API, kept apart from `requests`. */
+  apiRequests: string[];
   close(): Promise<void>;
 }
 
 export async function startHub(files: Map<string, Buffer>): Promise<FakeHub> {
   const cuts = new Map<string, number>();
   const trickles = new Map<string, number>();
+  const corrupted = new Set<string>();
+  const html = new Set<string>();
   const stalls = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
   const hub: Omit<FakeHub, 'url'> & { url: string } = {
@@ -45,7 +75,16 @@ export async function startHub(files: Map<string, Buffer>): Promise<FakeHub> {
     clearFaults: () => {
       trickles.clear();
       stalls.clear();
+      corrupted.clear();
+      html.clear();
+      hub.publishApi = true;
+      hub.publishHeaders = true;
     },
+    corrupt: (file) => void corrupted.add(file),
+    serveHtml: (file) => void html.add(file),
+    publishApi: true,
+    publishHeaders: true,
+    apiRequests: [],
     close: async () => {
       for (const timer of timers) clearInterval(timer);
       server.closeAllConnections();
@@ -55,8 +94,34 @@ export async function startHub(files: Map<string, Buffer>): Promise<FakeHub> {
   };
   const server: Server = createServer((request, response) => {
     const urlPath = decodeURIComponent(new URL(request.url ?? '/', 'http://hub').pathname);
+    const api = /^\/api\/models\/(.+)\/revision\/([^/]+)$/.exec(urlPath);
+    if (api) {
+      hub.apiRequests.push(urlPath);
+      const prefix = `/${api[1]}/resolve/${api[2]}/`;
+      const siblings = [...files].filter(([key]) => key.startsWith(prefix)).map(([key, bytes]) => {
+        const rfilename = key.slice(prefix.length);
+        const sha256 = createHash('sha256').update(bytes).digest('hex');
+        return { rfilename, size: bytes.length, ...(rfilename.endsWith('.onnx') ? { lfs: { sha256, size: bytes.length, pointerSize: 134 } } : {}) };
+      });
+      if (!hub.publishApi || siblings.length === 0) response.writeHead(404).end('{"error":"Repository not found"}');
+      else response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: api[1], siblings }));
+      return;
+    }
     hub.requests.push({ path: urlPath, range: request.headers.range });
-    const body = files.get(urlPath);
+    if (html.has(urlPath)) {
+      response.writeHead(200, { 'content-type': 'text/html' }).end('<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>');
+      return;
+    }
+    const original = files.get(urlPath);
+    const linked =
+      original && hub.publishHeaders && urlPath.endsWith('.onnx')
+        ? { 'x-linked-size': original.length, 'x-linked-etag': `"${createHash('sha256').update(original).digest('hex')}"` }
+        : {};
+    let body = original;
+    if (original && corrupted.has(urlPath)) {
+      body = Buffer.from(original);
+      for (let at = Math.floor(body.length / 3); at < body.length; at += 997) body[at] = body[at]! ^ 0xff;
+    }
     if (!body) {
       response.writeHead(404, 'Not Found').end('Entry not found');
       return;
@@ -70,11 +135,12 @@ export async function startHub(files: Map<string, Buffer>): Promise<FakeHub> {
         return;
       }
       response.writeHead(206, {
+        ...linked,
         'content-length': body.length - start,
         'content-range': `bytes ${start}-${body.length - 1}/${body.length}`,
       });
     } else {
-      response.writeHead(200, { 'content-length': body.length });
+      response.writeHead(200, { ...linked, 'content-length': body.length });
     }
     const trickle = trickles.get(urlPath);
     if (trickle !== undefined) {

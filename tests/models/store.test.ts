@@ -16,7 +16,7 @@ import {
   type PullOptions,
   type PullProgress,
 } from '../../src/models/store.js';
-import { startHub, type FakeHub } from '../helpers/hub.js';
+import { plausibleModelFile, startHub, type FakeHub } from '../helpers/hub.js';
 import { ModelDownloadError, ModelUnavailableError } from '../../src/errors.js';
 
 const ID = 'Xenova/opus-mt-ar-en';
@@ -24,8 +24,8 @@ const REVISION = 'main';
 const ENCODER = 'onnx/encoder_model_quantized.onnx';
 const label = { name: `${ID} (ar)`, fix: 'run `newsbridge models pull --only ar`' };
 
-/** Stand-in files: the store moves bytes and does not look inside them. */
-const contents = new Map(modelFiles('q8').map((file, i) => [file, randomBytes(20_000 + i * 1000)]));
+/** Stand-in files: not a model, but JSON where JSON is due and a protobuf where ONNX is. */
+const contents = new Map(modelFiles('q8').map((file, i) => [file, plausibleModelFile(file, 20_000 + i * 1000)]));
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 let hub: FakeHub;
@@ -43,6 +43,7 @@ beforeEach(async () => {
   hub.requests.length = 0;
   hub.ignoreRange = false;
   hub.clearFaults();
+  hub.apiRequests.length = 0;
 });
 afterEach(() => rm(modelsDir, { recursive: true, force: true }));
 
@@ -244,5 +245,56 @@ describe('pullModel from a slow or stuck mirror', () => {
     const error = await pulling.catch((caught: unknown) => caught);
     expect((error as ModelDownloadError).message).toMatch(/download of .*encoder_model_quantized\.onnx was stopped after \d+ bytes; run the pull again to resume/);
     expect(requestsFor(encoderPath)).toBe(1);
+  });
+});
+
+describe('pullModel against what the hub publishes', () => {
+  const path_ = (file: string) => `/${ID}/resolve/${REVISION}/${file}`;
+
+  it('refuses an ONNX file with flipped bytes (sha256 from the hub API), installing nothing under its name', async () => {
+    hub.corrupt(path_(ENCODER));
+    const error = await pull({ attempts: 1 }).catch((caught: unknown) => caught);
+    expect((error as Error).message).toMatch(/encoder_model_quantized\.onnx sent a file that has sha256 [0-9a-f]{64} where the hub publishes [0-9a-f]{64}; it was discarded, not installed/);
+    expect(hub.apiRequests).toEqual([`/api/models/${ID}/revision/${REVISION}`]);
+    expect(await stat(path.join(modelDir(), ENCODER)).catch(() => null)).toBeNull();
+    expect(await stat(path.join(modelDir(), `${ENCODER}.part`)).catch(() => null)).toBeNull();
+  });
+
+  it('refuses flipped bytes from a mirror without the API, by the X-Linked-Etag of the resolve response', async () => {
+    hub.corrupt(path_(ENCODER));
+    hub.publishApi = false;
+    const error = await pull({ attempts: 1 }).catch((caught: unknown) => caught);
+    expect((error as Error).message).toMatch(/encoder_model_quantized\.onnx sent a file that has sha256 [0-9a-f]{64} where the hub publishes [0-9a-f]{64}/);
+  });
+
+  for (const file of ['config.json', ENCODER]) {
+    it(`refuses an HTML error page served with 200 as ${file}, from a mirror that publishes nothing`, async () => {
+      hub.publishApi = false;
+      hub.publishHeaders = false;
+      hub.serveHtml(path_(file));
+      const error = await pull({ attempts: 1 }).catch((caught: unknown) => caught);
+      expect((error as Error).message).toMatch(
+        file.endsWith('.json') ? /config\.json sent a file that is not valid JSON .*it starts "<!DOCTYPE html>/ : /sent a file that is not an ONNX model \(invalid wire type/,
+      );
+      expect(await stat(path.join(modelDir(), file)).catch(() => null)).toBeNull();
+    });
+  }
+
+  it('replaces on the next pull a bad file an earlier pull recorded in the manifest, and verify names it', async () => {
+    await pull();
+    const page = Buffer.from('<!DOCTYPE html><html><body>502 Bad Gateway</body></html>');
+    await writeFile(path.join(modelDir(), ENCODER), page);
+    const manifest = (await readManifest(modelDir()))!;
+    manifest.files[ENCODER] = { bytes: page.length, sha256: sha256(page) };
+    await writeFile(path.join(modelDir(), MANIFEST_FILE), JSON.stringify(manifest));
+
+    const report = await verifyModel(modelDir());
+    expect(report.problems).toEqual([{ file: ENCODER, problem: 'format', detail: expect.stringMatching(/is not an ONNX model .*run `newsbridge models pull`/) }]);
+
+    hub.requests.length = 0;
+    await pull();
+    expect(hub.requests.map((request) => request.path)).toEqual([path_(ENCODER)]);
+    expect(sha256(await readFile(path.join(modelDir(), ENCODER)))).toBe(sha256(contents.get(ENCODER)!));
+    expect((await verifyModel(modelDir())).problems).toEqual([]);
   });
 });

@@ -58,6 +58,18 @@ describe('compareOutputs', () => {
     expect(compareOutputs(expected, actual)).toEqual([]);
   });
 
+  it('finds a skipped line whose kept outputs have another status than the reference', () => {
+    write(actual, {
+      'news/a.json': article('hello', 1.5),
+      'news/a.md': '# a\n\nhello\n',
+      'b.md': '# b\n',
+      'manifest.jsonl': `${JSON.stringify({ id: 'news/a', status: 'skipped', reason: 'up-to-date', output: { status: 'partial', reason: 'model-unavailable' } })}\n${manifest('b')}`,
+    });
+    expect(compareOutputs(expected, actual)).toEqual([
+      { file: 'manifest.jsonl', problem: expect.stringMatching(/article news\/a differs at output \(skipped over .*partial.*, the outputs are ok\)/) as unknown as string },
+    ]);
+  });
+
   it('finds changed, truncated, missing, duplicated and stray files', () => {
     write(actual, {
       'news/a.json': article('hello', 1.5).slice(0, 30),

