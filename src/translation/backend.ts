@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { LanguageCode, ModelUse } from '../article.js';
 import type { ModelKey, TranslationEntry, TranslationStore } from './memory.js';
 import { modelFiles } from '../models/store.js';
@@ -106,7 +107,8 @@ export class ModelTranslationBackend implements TranslationBackend {
       const { id, revision, dtype } = translator.model;
       key = this.memory!
         .fingerprint(translator.modelDir, modelFiles(dtype as 'q8' | 'fp32'))
-        .then((fingerprint) => ({ id, revision, dtype, fingerprint }));
+        // The same weights decoded otherwise (beams, q8 activations) translate otherwise.
+        .then((weights) => ({ id, revision, dtype, fingerprint: sha256(`${weights}\n${translator.decoding}`) }));
       this.keys.set(lang, key);
     }
     return key;
@@ -116,4 +118,8 @@ export class ModelTranslationBackend implements TranslationBackend {
 async function translateWith(translator: Translator, sources: string[]): Promise<TranslationEntry[]> {
   const fresh = await translator.translate(sources);
   return sources.map((source, i) => ({ source, target: fresh[i]!.target, flags: fresh[i]!.flags }));
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }

@@ -15,8 +15,9 @@ import { sha256File } from '../models/store.js';
 
 /**
  * What produced a translation. `fingerprint` identifies the weights actually used, not just their
- * name: a model re-downloaded under the same id and revision (`main` moves) but with other weights
- * must not reuse the old translations. See {@link TranslationMemory.fingerprint}.
+ * name (a model re-downloaded under the same id and revision, `main` moves, but with other weights
+ * must not reuse the old translations; see {@link TranslationMemory.fingerprint}), together with the
+ * decoding settings that shape the output (beams, q8 activations: `Translator.decoding`).
  */
 export interface ModelKey {
   id: string;

@@ -106,6 +106,12 @@ export class Translator {
   readonly inputLimit: number;
   /** The search every batch uses: the options over the model's generation_config.json. */
   readonly search: SearchSettings;
+  /**
+   * Everything besides the weights that decides this Translator's output, as one string: the search,
+   * how q8 activations are quantized, and where long inputs are split. Part of the translation
+   * memory's key, so a sentence translated with other settings is translated again.
+   */
+  readonly decoding: string;
 
   private constructor(
     readonly model: ModelUse,
@@ -128,6 +134,12 @@ export class Translator {
       noRepeatNgramSize: options.noRepeatNgramSize,
       repetitionPenalty: options.repetitionPenalty,
     };
+    this.decoding = JSON.stringify({
+      search: this.search,
+      q8Activations: options.dtype === 'q8' ? (options.q8Activations ?? 'per-row') : null,
+      inputLimit: this.inputLimit,
+      maxNewTokensRatio: options.maxNewTokensRatio,
+    });
   }
 
   /** Loads the model from its folder only (never from the network): the tokenizer here, the sessions in the workers. */

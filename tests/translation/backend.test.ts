@@ -21,10 +21,15 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 /** A backend as the pipeline builds it: the pool reports its batches to the backend's counters. */
-function backendWith(modelsDir: string, memory: TranslationMemory | null, onUnavailable?: (lang: string, error: Error) => void) {
+function backendWith(
+  modelsDir: string,
+  memory: TranslationMemory | null,
+  onUnavailable?: (lang: string, error: Error) => void,
+  decoding: Partial<typeof defaultConfig.translation> = {},
+) {
   let backend: ModelTranslationBackend;
   const pool = new TranslatorPool(
-    { ...defaultConfig.translation, modelsDir, maxNewTokensRatio: 1 },
+    { ...defaultConfig.translation, modelsDir, maxNewTokensRatio: 1, ...decoding },
     { onBatch: (batch) => backend.countBatch(batch.sentences) },
   );
   backend = new ModelTranslationBackend(pool, memory, onUnavailable);
@@ -69,6 +74,24 @@ describe('ModelTranslationBackend', () => {
     const rerun = await second.backend.translate('vi', sources);
     expect(second.backend.usage).toEqual({ modelCalls: 0, sentencesToModel: 0, cacheHits: 4 });
     expect(rerun.targets).toEqual(translated.targets);
+  });
+
+  it('does not answer from translations made with other decoding settings (beams, q8 activations)', async () => {
+    const memory = TranslationMemory.open(path.join(dir, 'settings.sqlite'));
+    const greedy = backendWith(inject('modelsDir'), memory, undefined, { numBeams: 1 });
+    open.push({ pool: greedy.pool, memory: null });
+    await greedy.backend.translate('vi', [SENTENCES[0]!]);
+    const beams = backendWith(inject('modelsDir'), memory, undefined, { numBeams: 2 });
+    const perBatch = backendWith(inject('modelsDir'), memory, undefined, { numBeams: 1, q8Activations: 'per-batch' });
+    const sameAgain = backendWith(inject('modelsDir'), memory, undefined, { numBeams: 1 });
+    open.push({ pool: beams.pool, memory: null }, { pool: perBatch.pool, memory: null }, { pool: sameAgain.pool, memory });
+    await beams.backend.translate('vi', [SENTENCES[0]!]);
+    await perBatch.backend.translate('vi', [SENTENCES[0]!]);
+    await sameAgain.backend.translate('vi', [SENTENCES[0]!]);
+    expect(beams.backend.usage.sentencesToModel).toBe(1);
+    expect(perBatch.backend.usage.sentencesToModel).toBe(1);
+    expect(sameAgain.backend.usage).toEqual({ modelCalls: 0, sentencesToModel: 0, cacheHits: 1 });
+    expect(memory.stats().sentences).toBe(3);
   });
 
   it('sends only the sentences the memory does not know', async () => {
