@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { decodeHtml, htmlReader } from '../../src/input/html-reader.js';
 import { readArticleFile, readerFor } from '../../src/input/read-file.js';
-import { ARABIC_HEADING, ARABIC_PARAGRAPHS, ARABIC_TITLE, ENGLISH_PARAGRAPHS, NOT_FOUND_PAGE, newsPage } from '../fixtures/pages.js';
+import { ARABIC_HEADING, ARABIC_PAGE_META, ARABIC_PARAGRAPHS, ARABIC_TITLE, ENGLISH_PARAGRAPHS, NOT_FOUND_PAGE, newsPage } from '../fixtures/pages.js';
 
 const MAX_BYTES = 1024 * 1024;
 const arabicPage = (charset?: string) =>
@@ -55,12 +55,7 @@ describe('htmlReader', () => {
     expect(article.text.split('\n')).toEqual([ARABIC_TITLE, ...ARABIC_PARAGRAPHS.slice(0, 2), ARABIC_HEADING, ...ARABIC_PARAGRAPHS.slice(2)]);
     expect(article.source).toMatchObject({ path: 'input/page.html', encoding: 'windows-1256' });
     expect(article.page).toEqual({
-      title: ARABIC_TITLE,
-      byline: 'Jane Reporter',
-      published: '2024-03-05T08:30:00Z',
-      canonicalUrl: 'https://courier.example/news/2024/03/farmers-plan',
-      siteName: 'Daily Courier',
-      lang: 'ar',
+      ...ARABIC_PAGE_META,
       extraction: 'readability',
       removed: expect.arrayContaining([{ text: 'Farmers at work in a wheat field near the river, photographed last spring.', reason: 'caption' }]),
     });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ARTICLE_FILES, defaultConfig, type PipelineConfig } from '../../src/config/config.js';
 import { articleOutputSchema } from '../../src/output/write.js';
 import { runPipeline } from '../../src/run/pipeline.js';
-import { ARABIC_HEADING, ARABIC_PARAGRAPHS, ARABIC_TITLE, ENGLISH_PARAGRAPHS, SECTION_FRONT_PAGE, newsPage } from '../fixtures/pages.js';
+import { ARABIC_HEADING, ARABIC_PAGE_META, ARABIC_PARAGRAPHS, ARABIC_TITLE, ENGLISH_PARAGRAPHS, SECTION_FRONT_PAGE, newsPage } from '../fixtures/pages.js';
 
 // End to end: saved web pages through every stage with the generated tiny models (random weights:
 // the English is gibberish, but it is the real model path).
@@ -48,12 +48,7 @@ describe('HTML articles in a run', () => {
     expect(arabic.language.lang).toBe('ar');
     expect(arabic.title).toBe(ARABIC_TITLE);
     expect(arabic.page).toEqual({
-      title: ARABIC_TITLE,
-      byline: 'Jane Reporter',
-      published: '2024-03-05T08:30:00Z',
-      canonicalUrl: 'https://courier.example/news/2024/03/farmers-plan',
-      siteName: 'Daily Courier',
-      lang: 'ar',
+      ...ARABIC_PAGE_META,
       extraction: 'readability',
       removed: expect.arrayContaining([{ text: 'Farmers at work in a wheat field near the river, photographed last spring.', reason: 'caption' }]),
     });
