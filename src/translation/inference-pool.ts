@@ -35,6 +35,14 @@ export interface DecodeRequest {
   settings: SearchSettings;
 }
 
+/** Asks a worker to release its sessions and exit on its own. */
+export interface CloseRequest {
+  close: true;
+}
+
+/** How long a closing worker gets to release its sessions before it is terminated. */
+const CLOSE_GRACE_MS = 10_000;
+
 export type WorkerMessage =
   | { ready: Seq2SeqModelInfo }
   | { loadError: string }
@@ -124,7 +132,7 @@ export class InferencePool {
   async close(): Promise<void> {
     this.closed = true;
     for (const task of this.queue.splice(0)) task.reject(new Error('the inference pool is closed'));
-    await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
+    await Promise.all(this.slots.map((slot) => closeWorker(slot.worker)));
   }
 
   private attach(slot: Slot): void {
@@ -199,4 +207,20 @@ function waitReady(worker: Worker): Promise<Seq2SeqModelInfo> {
     };
     worker.on('message', onMessage).on('error', onError).on('exit', onExit);
   });
+}
+
+/**
+ * Lets a worker release its onnxruntime sessions and exit by itself: terminating a thread while
+ * onnxruntime-node holds native state there can abort the whole process ("terminate called after
+ * throwing an instance of 'Napi::Error'"). Terminated only if it has not exited after a grace period.
+ */
+async function closeWorker(worker: Worker): Promise<void> {
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  worker.postMessage({ close: true } satisfies CloseRequest);
+  const grace = setTimeout(() => void worker.terminate(), CLOSE_GRACE_MS);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(grace);
+  }
 }

@@ -4,7 +4,7 @@
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { decode } from './decoder.js';
-import type { DecodeRequest, WorkerMessage, WorkerSetup } from './inference-pool.js';
+import type { CloseRequest, DecodeRequest, WorkerMessage, WorkerSetup } from './inference-pool.js';
 import { openSeq2SeqSessions } from './seq2seq-sessions.js';
 
 const port = parentPort!;
@@ -13,7 +13,12 @@ const send = (message: WorkerMessage) => port.postMessage(message);
 
 try {
   const sessions = await openSeq2SeqSessions(setup.modelDir, setup.session);
-  port.on('message', (request: DecodeRequest) => {
+  port.on('message', (request: DecodeRequest | CloseRequest) => {
+    if ('close' in request) {
+      // The pool is closing: release the native sessions, then let the thread end by itself.
+      void sessions.release().finally(() => port.close());
+      return;
+    }
     // Anything else is a bug on the sending side: the worker stops, and the pool fails only the batch it held.
     if (typeof request?.id !== 'number' || !Array.isArray(request.inputs)) throw new Error(`unexpected message: ${JSON.stringify(request)}`);
     decode(sessions, request.inputs, request.settings).then(
