@@ -56,6 +56,9 @@ export interface WorkerFigures {
 /** Translates sentences (by index into the job's list); resolves to the decoder steps each took. */
 type Runner = (indices: number[]) => Promise<number[]>;
 
+/** Releases what the variant holds; a Translator's worker threads would keep the process alive. */
+let releaseVariant: () => Promise<void> = async () => {};
+
 async function loadRunner(job: WorkerJob, tokenize: (text: string) => number[]): Promise<Runner> {
   const translation = defaultConfig.translation;
   const { variant } = job;
@@ -74,6 +77,7 @@ async function loadRunner(job: WorkerJob, tokenize: (text: string) => number[]):
         // The hook counts tokens before `</s>`; the bench counts `</s>` too.
         fixedTargetTokens: (ids) => stepsOf.get(ids.join(','))! - 1,
       });
+      releaseVariant = () => translator.dispose();
       return async (indices) =>
         (await translator.translate(indices.map((i) => job.sentences[i]!))).map((result) => result.targetTokens + 1);
     }
@@ -161,6 +165,7 @@ async function main(): Promise<void> {
   const figures: WorkerFigures = { loadMs, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
   send(figures);
   input.close();
+  await releaseVariant();
 }
 
 await main();
