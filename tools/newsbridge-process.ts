@@ -29,13 +29,24 @@ export interface StartedRun {
   done: Promise<NewsbridgeRun>;
 }
 
+export interface StartOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /**
+   * In a process group of its own: a test that stops it (SIGSTOP) keeps job control's side effects
+   * (SIGHUP to a stopped, orphaned group) away from the caller's group.
+   */
+  detached?: boolean;
+}
+
 /** Starts `newsbridge <args>` (through tsx, from the sources) in `cwd`. */
-export function startNewsbridge(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): StartedRun {
+export function startNewsbridge(args: readonly string[], options: StartOptions = {}): StartedRun {
   const started = performance.now();
   const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   let stdout = '';
   let stderr = '';

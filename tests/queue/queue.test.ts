@@ -43,7 +43,7 @@ function configFor(name: string, inputDir: string, pattern = '**/*.txt'): Pipeli
 const started: StartedRun[] = [];
 
 function startWorker(url: string): StartedRun {
-  const worker = startNewsbridge(['worker', '--queue', url, '--verbose']);
+  const worker = startNewsbridge(['worker', '--queue', url, '--verbose'], { detached: true });
   started.push(worker);
   return worker;
 }
