@@ -41,7 +41,7 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
     throw error;
   }
   let nextId = 0;
-  const command = (message: Omit<ServerCommand, 'id'>) =>
+  const command = (message: { command: 'start' | 'stop' } | { command: 'createDatabase'; name: string }) =>
     new Promise<void>((resolve, reject) => {
       const id = nextId++;
       const onReply = (reply: ServerReply) => {
