@@ -4,12 +4,12 @@
  * once per batch. Rows that are done leave the batch at the step they finish: their cache rows,
  * encoder states and mask rows are dropped, so no step is spent on a finished row (after CTranslate2's
  * `decoding.cc`). Semantics follow Hugging Face `generate` for MarianMT: greedy is the argmax of the
- * processed logits (no softmax); beam search is `BeamSearchScorer` (log-softmax, processors, 2 × beams
+ * processed logits (no softmax); beam search is `BeamSearchScorer` (log-softmax in onnxruntime, processors, 2 × beams
  * candidates, `</s>` candidates outside the top `num_beams` ignored, length penalty on the generated
  * length, early stopping true/false/"never").
  */
 import * as ort from 'onnxruntime-node';
-import { argmax, logSoftmax, processorsFor, type HypothesisView, type LogitsProcessorList } from './logits-processors.js';
+import { argmax, processorsFor, type HypothesisView, type LogitsProcessorList } from './logits-processors.js';
 import type { Seq2SeqModelInfo, Seq2SeqSessions } from './seq2seq-sessions.js';
 
 /** One model input of a batch. */
@@ -195,24 +195,35 @@ async function beamSearch(
   // The first step runs one row per sentence (its beams are identical), the later ones a row per beam.
   let rowsPerSentence = 1;
   let next = live.map(() => decoderStartId);
-  const scores = new Float64Array(vocabSize);
   while (live.length > 0) {
     const logits = await state.step(next);
+    const rowCount = next.length;
+    // Log-probabilities, then each row's processors (the row's hypothesis decides them), then the
+    // optional renormalisation: whole-vocabulary passes run in onnxruntime, the edits here touch a few tokens.
+    let scores = await state.sessions.logSoftmax.run(logits, rowCount);
+    live.forEach((input, position) => {
+      const sentence = sentences[input]!;
+      for (let r = 0; r < rowsPerSentence; r++) {
+        const row = position * rowsPerSentence + r;
+        const hypothesis = { tokens: sentence.beams[r]!.tokens, maxNewTokens: sentence.maxNewTokens, minNewTokens: sentence.minNewTokens };
+        processors.process(scores.subarray(row * vocabSize, (row + 1) * vocabSize), hypothesis);
+      }
+    });
+    if (settings.renormalizeLogits) scores = await state.sessions.logSoftmax.run(scores, rowCount);
     const keptRows: number[] = [];
     const keptTokens: number[] = [];
+    // The beams of a sentence share its encoder rows: any of the sentence's rows will do, so a step
+    // where every sentence stays keeps them in place instead of copying them.
+    const keptEncoderRows: number[] = [];
     const stillLive: number[] = [];
     live.forEach((input, position) => {
       const sentence = sentences[input]!;
       const rowOf = (beam: number) => position * rowsPerSentence + (rowsPerSentence === 1 ? 0 : beam);
       const top = new TopCandidates(2 * n);
       sentence.beams.forEach((beam, b) => {
-        const row = rowOf(b);
-        for (let v = 0; v < vocabSize; v++) scores[v] = logits[row * vocabSize + v]!;
-        logSoftmax(scores);
-        processors.process(scores, { tokens: beam.tokens, maxNewTokens: sentence.maxNewTokens, minNewTokens: sentence.minNewTokens });
-        if (settings.renormalizeLogits) logSoftmax(scores);
+        const offset = rowOf(b) * vocabSize;
         for (let v = 0; v < vocabSize; v++) {
-          const score = scores[v]! + beam.score;
+          const score = scores[offset + v]! + beam.score;
           // Most tokens fall below the current k-th best: skip the insertion for them.
           if (top.admits(score)) top.offer(score, b, v);
         }
@@ -237,14 +248,15 @@ async function beamSearch(
       } else {
         sentence.beams = nextBeams;
         stillLive.push(input);
-        for (const beam of nextBeams) {
+        nextBeams.forEach((beam, b) => {
           keptRows.push(beam.row);
           keptTokens.push(beam.tokens.at(-1)!);
-        }
+          keptEncoderRows.push(rowOf(b));
+        });
       }
     });
     if (stillLive.length === 0) break;
-    state.keepRows(keptRows);
+    state.keepRows(keptRows, keptEncoderRows);
     live = stillLive;
     next = keptTokens;
     rowsPerSentence = n;
@@ -262,7 +274,7 @@ class BatchState {
   private past = new Map<string, ort.Tensor>();
 
   private constructor(
-    private readonly sessions: Seq2SeqSessions,
+    readonly sessions: Seq2SeqSessions,
     private encoderStates: ort.Tensor,
     private encoderMask: ort.Tensor,
   ) {
@@ -317,11 +329,15 @@ class BatchState {
     return result.logits!.data as Float32Array;
   }
 
-  /** Keeps these rows (by index into the current batch, in this order) for the next step. */
-  keepRows(rows: readonly number[]): void {
-    this.encoderStates = gatherRows(this.encoderStates, rows);
-    this.encoderMask = gatherRows(this.encoderMask, rows);
-    for (const [name, tensor] of this.past) this.past.set(name, gatherRows(tensor, rows));
+  /**
+   * Keeps these rows (by index into the current batch, in this order) for the next step. The
+   * encoder's states, mask and cross-attention cache take `encoderRows` instead where given: rows
+   * whose encoder side is the same (beams of one sentence) are interchangeable there.
+   */
+  keepRows(rows: readonly number[], encoderRows: readonly number[] = rows): void {
+    this.encoderStates = gatherRows(this.encoderStates, encoderRows);
+    this.encoderMask = gatherRows(this.encoderMask, encoderRows);
+    for (const [name, tensor] of this.past) this.past.set(name, gatherRows(tensor, name.endsWith('.decoder.key') || name.endsWith('.decoder.value') ? rows : encoderRows));
   }
 
   clear(): void {

@@ -100,22 +100,6 @@ export class ForcedEosProcessor implements LogitsProcessor {
   }
 }
 
-/** Log-softmax in place (Hugging Face `LogitNormalization`, what `renormalize_logits` adds last). */
-export class LogSoftmaxProcessor implements LogitsProcessor {
-  process(scores: Float32Array | Float64Array): void {
-    logSoftmax(scores);
-  }
-}
-
-export function logSoftmax(scores: Float32Array | Float64Array): void {
-  let max = -Infinity;
-  for (let i = 0; i < scores.length; i++) if (scores[i]! > max) max = scores[i]!;
-  let sum = 0;
-  for (let i = 0; i < scores.length; i++) sum += Math.exp(scores[i]! - max);
-  const shift = max + Math.log(sum);
-  for (let i = 0; i < scores.length; i++) scores[i] = scores[i]! - shift;
-}
-
 /** Index of the highest score, the first one on a tie (as transformers.js' greedy `max`). */
 export function argmax(scores: Float32Array | Float64Array): number {
   let best = 0;

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ModelDtype } from '../models/store.js';
+import { type LogSoftmax, openLogSoftmax } from './log-softmax.js';
 import { rowwiseQuantized } from './rowwise-quantization.js';
 
 /** What the decode loop needs to know about a Marian model. */
@@ -34,6 +35,8 @@ export interface GenerationDefaults {
 export interface Seq2SeqSessions {
   encoder: ort.InferenceSession;
   decoder: ort.InferenceSession;
+  /** Beam search's log-probabilities over the vocabulary. */
+  logSoftmax: LogSoftmax;
   info: Seq2SeqModelInfo;
   release(): Promise<void>;
 }
@@ -108,12 +111,14 @@ export async function openSeq2SeqSessions(modelDir: string, options: SessionOpti
     }
   };
   const [info, encoder, decoder] = await Promise.all([readModelInfo(modelDir), open('encoder_model'), open('decoder_model_merged')]);
+  const logSoftmax = await openLogSoftmax(info.vocabSize, options.intraOpThreads);
   return {
     encoder,
     decoder,
+    logSoftmax,
     info,
     release: async () => {
-      await Promise.all([encoder.release(), decoder.release()]);
+      await Promise.all([encoder.release(), decoder.release(), logSoftmax.release()]);
     },
   };
 }

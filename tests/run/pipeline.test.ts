@@ -3,7 +3,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
+import pino from 'pino';
 import fg from 'fast-glob';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { defaultConfig, type PipelineConfig } from '../../src/config/config.js';
@@ -427,6 +428,39 @@ describe('lines a site repeats across the night', () => {
     expect(third.outcomes.filter((o) => o.status === 'ok').map((o) => o.id).sort()).toEqual(['site-a/1', 'site-a/2', 'site-a/7']);
     expect(third.report.articles).toMatchObject({ total: 7, ok: 3, skipped: 4 });
     expect((await readOutput(root, 'site-a/1')).removed.map((r) => r.text)).toEqual([credit, plug]);
+  });
+});
+
+describe('translation beside the other stages', () => {
+  const ENGLISH_ARTICLES = 40;
+  it('reads, cleans, segments, summarizes and writes other articles while a model batch decodes', async () => {
+    const root = await workspace();
+    // An Arabic article long enough for several model batches, and English articles that need no
+    // model but take a moment each (segmenting and summarizing a few hundred sentences). Three at a
+    // time: the English ones go through one slot after another from the start, before, while and
+    // after the model loads and decodes.
+    const paragraphs = Array.from({ length: 96 }, (_, i) => `${ARABIC_ARTICLE.split('\n')[1]} وبلغ العدد ${i + 1} في المنطقة.`);
+    await writeFile(path.join(root, 'input', 'a.txt'), `${ARABIC_ARTICLE.split('\n')[0]}\n${paragraphs.join('\n')}`);
+    const english = Array.from({ length: 300 }, (_, i) => `Farmers in district ${i} said the new plan would help them on ${i % 7 === 0 ? 'Sunday' : 'Monday'}.`).join(' ');
+    for (let i = 0; i < ENGLISH_ARTICLES; i++) await writeFile(path.join(root, 'input', `e${String(i).padStart(2, '0')}.txt`), `Farm plan ${i}\n${english} Article ${i}.`);
+    const lines: { time: number; msg: string; ms?: number; article?: ArticleOutcome }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+
+    const report = await runPipeline({ config: configFor(root, { concurrency: 3 }), log: pino({ level: 'debug' }, sink) });
+    expect(report.articles).toMatchObject({ total: ENGLISH_ARTICLES + 1, ok: ENGLISH_ARTICLES + 1 });
+
+    const batches = lines.filter((line) => line.msg === 'model batch').map((line) => ({ start: line.time - line.ms!, end: line.time }));
+    expect(batches.length).toBeGreaterThan(1);
+    const englishDone = lines.filter((line) => line.msg === 'article done' && line.article!.id.startsWith('e')).map((line) => line.time);
+    expect(englishDone).toHaveLength(ENGLISH_ARTICLES);
+    // The main thread finished English articles while a batch was decoding in an inference worker.
+    const duringBatch = englishDone.filter((time) => batches.some((batch) => batch.start < time && time < batch.end));
+    expect(duringBatch.length).toBeGreaterThan(0);
   });
 });
 
