@@ -5,7 +5,7 @@
  *
  * Decodes the Translator's 512-token batches in this process (no worker), output lengths fixed to the
  * English references as in bench:translate, and splits the wall time into the encoder's runs, the
- * decoder's runs (onnxruntime, by row count) and the rest (our JavaScript: processors, argmax or
+ * decoder's runs (onnxruntime, by row count), beam search's log-softmax runs and the rest (our JavaScript: processors, argmax or
  * beam bookkeeping, dropping rows).
  */
 import { readFile } from 'node:fs/promises';
@@ -55,6 +55,7 @@ async function main(options: { dtype: ModelDtype; q8Activations: Q8Activations; 
 
   let encoderMs = 0;
   let decoderMs = 0;
+  let logSoftmaxMs = 0;
   let steps = 0;
   let rowSteps = 0;
   timed(sessions.encoder, (ms) => (encoderMs += ms));
@@ -63,6 +64,13 @@ async function main(options: { dtype: ModelDtype; q8Activations: Q8Activations; 
     steps++;
     rowSteps += rows;
   });
+  const logSoftmax = sessions.logSoftmax.run.bind(sessions.logSoftmax);
+  sessions.logSoftmax.run = async (scores, rows) => {
+    const started = performance.now();
+    const result = await logSoftmax(scores, rows);
+    logSoftmaxMs += performance.now() - started;
+    return result;
+  };
   const started = performance.now();
   for (const batch of packBatches(inputs, 512)) await decode(sessions, batch, settings);
   const totalMs = performance.now() - started;
@@ -74,7 +82,8 @@ async function main(options: { dtype: ModelDtype; q8Activations: Q8Activations; 
   console.log(`total ${(totalMs / 1000).toFixed(2)} s, ${(tokens / (totalMs / 1000)).toFixed(1)} tok/s`);
   console.log(`  encoder runs      ${share(encoderMs)}`);
   console.log(`  decoder runs      ${share(decoderMs)}: ${steps} steps, ${(rowSteps / steps).toFixed(1)} rows per step, ${(decoderMs / steps).toFixed(1)} ms per step`);
-  console.log(`  our JavaScript    ${share(totalMs - encoderMs - decoderMs)} (processors, argmax/beam scoring, dropping rows, feeds)`);
+  if (options.beams > 1) console.log(`  log-softmax runs  ${share(logSoftmaxMs)} (onnxruntime, beam search only)`);
+  console.log(`  our JavaScript    ${share(totalMs - encoderMs - decoderMs - logSoftmaxMs)} (processors, argmax/beam scoring, dropping rows, feeds)`);
   await sessions.release();
 }
 

@@ -158,9 +158,12 @@ class TopCandidates {
     this.tokens = new Int32Array(k).fill(-1);
   }
 
+  /** The k-th best score so far (-Infinity while a slot is free). */
+  lowest = -Infinity;
+
   /** Whether a candidate with this score would enter (a free slot takes any, even -Infinity). */
   admits(score: number): boolean {
-    return score > this.scores[this.k - 1]! || this.beams[this.k - 1] === -1;
+    return score > this.lowest || this.beams[this.k - 1] === -1;
   }
 
   /** Inserts a candidate that `admits` accepted, dropping the k-th. */
@@ -175,6 +178,7 @@ class TopCandidates {
     this.scores[i] = score;
     this.beams[i] = beam;
     this.tokens[i] = token;
+    this.lowest = this.scores[this.k - 1]!;
   }
 }
 
@@ -198,18 +202,28 @@ async function beamSearch(
   while (live.length > 0) {
     const logits = await state.step(next);
     const rowCount = next.length;
-    // Log-probabilities, then each row's processors (the row's hypothesis decides them), then the
-    // optional renormalisation: whole-vocabulary passes run in onnxruntime, the edits here touch a few tokens.
-    let scores = await state.sessions.logSoftmax.run(logits, rowCount);
-    live.forEach((input, position) => {
-      const sentence = sentences[input]!;
-      for (let r = 0; r < rowsPerSentence; r++) {
-        const row = position * rowsPerSentence + r;
-        const hypothesis = { tokens: sentence.beams[r]!.tokens, maxNewTokens: sentence.maxNewTokens, minNewTokens: sentence.minNewTokens };
-        processors.process(scores.subarray(row * vocabSize, (row + 1) * vocabSize), hypothesis);
-      }
-    });
-    if (settings.renormalizeLogits) scores = await state.sessions.logSoftmax.run(scores, rowCount);
+    // Log-probabilities, each row's processors (its hypothesis decides them), then the optional
+    // renormalisation. The whole-vocabulary passes run in onnxruntime; processors touch a few tokens.
+    // Bans and forced tokens commute with log-softmax, so with renormalisation they are made on the
+    // logits and one pass does (Hugging Face makes two, equal up to rounding).
+    const processRows = (target: Float32Array) =>
+      live.forEach((input, position) => {
+        const sentence = sentences[input]!;
+        for (let r = 0; r < rowsPerSentence; r++) {
+          const row = position * rowsPerSentence + r;
+          const hypothesis = { tokens: sentence.beams[r]!.tokens, maxNewTokens: sentence.maxNewTokens, minNewTokens: sentence.minNewTokens };
+          processors.process(target.subarray(row * vocabSize, (row + 1) * vocabSize), hypothesis);
+        }
+      });
+    let scores: Float32Array;
+    if (settings.renormalizeLogits && processors.masksOnly) {
+      processRows(logits);
+      scores = await state.sessions.logSoftmax.run(logits, rowCount);
+    } else {
+      scores = await state.sessions.logSoftmax.run(logits, rowCount);
+      processRows(scores);
+      if (settings.renormalizeLogits) scores = await state.sessions.logSoftmax.run(scores, rowCount);
+    }
     const keptRows: number[] = [];
     const keptTokens: number[] = [];
     // The beams of a sentence share its encoder rows: any of the sentence's rows will do, so a step
@@ -221,11 +235,12 @@ async function beamSearch(
       const rowOf = (beam: number) => position * rowsPerSentence + (rowsPerSentence === 1 ? 0 : beam);
       const top = new TopCandidates(2 * n);
       sentence.beams.forEach((beam, b) => {
-        const offset = rowOf(b) * vocabSize;
+        const row = scores.subarray(rowOf(b) * vocabSize, (rowOf(b) + 1) * vocabSize);
+        const beamScore = beam.score;
         for (let v = 0; v < vocabSize; v++) {
-          const score = scores[offset + v]! + beam.score;
-          // Most tokens fall below the current k-th best: skip the insertion for them.
-          if (top.admits(score)) top.offer(score, b, v);
+          const score = row[v]! + beamScore;
+          // Most tokens fall below the current k-th best: one comparison skips them.
+          if (score > top.lowest || top.admits(score)) top.offer(score, b, v);
         }
       });
       // Tokens generated once this step's token is appended (`</s>` included).

@@ -16,12 +16,21 @@ export interface HypothesisView {
 }
 
 export interface LogitsProcessor {
+  /**
+   * Whether the processor only bans tokens (sets them to -Infinity) or forces one. Such edits commute
+   * with log-softmax, so beam search can make them on the raw logits and normalise once.
+   */
+  readonly masksOnly: boolean;
   process(scores: Float32Array | Float64Array, hypothesis: HypothesisView): void;
 }
 
 /** Runs processors in order. */
 export class LogitsProcessorList implements LogitsProcessor {
-  constructor(private readonly processors: readonly LogitsProcessor[]) {}
+  readonly masksOnly: boolean;
+
+  constructor(private readonly processors: readonly LogitsProcessor[]) {
+    this.masksOnly = processors.every((processor) => processor.masksOnly);
+  }
 
   process(scores: Float32Array | Float64Array, hypothesis: HypothesisView): void {
     for (const processor of this.processors) processor.process(scores, hypothesis);
@@ -33,6 +42,8 @@ export class LogitsProcessorList implements LogitsProcessor {
  * `penalty` when positive, multiplies it when negative (CTRL's penalty, as Hugging Face applies it).
  */
 export class RepetitionPenaltyProcessor implements LogitsProcessor {
+  readonly masksOnly = false;
+
   constructor(private readonly penalty: number) {}
 
   process(scores: Float32Array | Float64Array, { tokens }: HypothesisView): void {
@@ -45,6 +56,8 @@ export class RepetitionPenaltyProcessor implements LogitsProcessor {
 
 /** Bans every token that would repeat an n-gram of size `size` already in the hypothesis. */
 export class NoRepeatNGramProcessor implements LogitsProcessor {
+  readonly masksOnly = true;
+
   constructor(private readonly size: number) {}
 
   process(scores: Float32Array | Float64Array, { tokens }: HypothesisView): void {
@@ -66,6 +79,8 @@ export class NoRepeatNGramProcessor implements LogitsProcessor {
  * (for MarianMT: `<pad>`, the decoder start token, is never generated).
  */
 export class BadWordsProcessor implements LogitsProcessor {
+  readonly masksOnly = true;
+
   constructor(private readonly badWords: readonly (readonly number[])[]) {}
 
   process(scores: Float32Array | Float64Array, { tokens }: HypothesisView): void {
@@ -81,6 +96,8 @@ export class BadWordsProcessor implements LogitsProcessor {
 
 /** Suppresses `</s>` until the hypothesis has `minNewTokens` generated tokens. */
 export class MinNewTokensProcessor implements LogitsProcessor {
+  readonly masksOnly = true;
+
   constructor(private readonly eosId: number) {}
 
   process(scores: Float32Array | Float64Array, { tokens, minNewTokens }: HypothesisView): void {
@@ -90,6 +107,8 @@ export class MinNewTokensProcessor implements LogitsProcessor {
 
 /** Forces `</s>` once the hypothesis has `maxNewTokens` generated tokens: every output ends, none is cut. */
 export class ForcedEosProcessor implements LogitsProcessor {
+  readonly masksOnly = true;
+
   constructor(private readonly eosId: number) {}
 
   process(scores: Float32Array | Float64Array, { tokens, maxNewTokens }: HypothesisView): void {

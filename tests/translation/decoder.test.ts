@@ -275,12 +275,13 @@ describe('beam search', () => {
     expect(sessions.info.generation).toMatchObject({ numBeams: 4, renormalizeLogits: true, badWordsIds: [[sessions.info.padId]] });
   });
 
-  it('without renormalisation and with a repetition penalty, still equals the reference', async () => {
+  // A repetition penalty changes scores (not only bans), so the processors run between two log-softmax passes.
+  it.each([false, true])('with a repetition penalty, renormalisation %s, still equals the reference', async (renormalizeLogits) => {
     const { tokenizer, sessions } = await load(EARLY_EOS_MODEL.id);
     const settings: SearchSettings = {
       ...modelSearchSettings(sessions.info),
       numBeams: 3,
-      renormalizeLogits: false,
+      renormalizeLogits,
       repetitionPenalty: 1.3,
     };
     const inputs = inputsFor(tokenizer, AR);
