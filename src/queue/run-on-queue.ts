@@ -8,6 +8,7 @@ import { realInputRoots } from '../input/read-file.js';
 import { findRunRepeatedLines } from '../run/repeated-lines.js';
 import { siteOf } from '../stages/clean.js';
 import { removeStaleTempFiles } from '../output/atomic-write.js';
+import { lockOutputDir } from '../run/output-lock.js';
 import { finishRun, settingsHash, type RunOptions } from '../run/pipeline.js';
 import type { ArticleOutcome, RunReport } from '../run/report.js';
 import type { ModelUsage } from '../translation/backend.js';
@@ -40,7 +41,9 @@ const INSERT_CHUNK = 500;
  * the article and its fingerprint (its bytes and the settings), so an unchanged article is never
  * queued twice and a changed one replaces its stale job. Then, unless detached, it waits for the
  * workers, reporting each article as it ends, and writes `manifest.jsonl` and `run-report.json`
- * exactly as `newsbridge run` does.
+ * exactly as `newsbridge run` does. It holds the output folder's lock meanwhile (one run per output
+ * folder, as `newsbridge run`); a detached run holds it while it enqueues, so it never queues work
+ * into a folder another run is writing.
  */
 export async function runOnQueue(options: QueueRunOptions): Promise<{ enqueued: Enqueued; report: RunReport | null }> {
   const { config, url, events = {} } = options;
@@ -51,7 +54,11 @@ export async function runOnQueue(options: QueueRunOptions): Promise<{ enqueued: 
     options.log?.warn({ problem: message }, 'run problem');
     events.onProblem?.(message);
   };
-  const boss = await startQueue(url, 'run', (message) => options.log?.warn({ error: message }, 'queue error'));
+  const lock = await lockOutputDir(config.output.dir);
+  const boss = await startQueue(url, 'run', (message) => options.log?.warn({ error: message }, 'queue error')).catch(async (error: unknown) => {
+    await lock?.release();
+    throw error;
+  });
   try {
     const run = path.resolve(config.output.dir);
     const jobConfig = configForWorkers(config);
@@ -107,10 +114,12 @@ export async function runOnQueue(options: QueueRunOptions): Promise<{ enqueued: 
       const stale = await removeStaleTempFiles(run);
       if (stale.length > 0) options.log?.info({ removed: stale }, 'removed temp files left by a worker that died');
     }
+    if (lock?.lost) problem(`lost the lock on output folder ${run} during the run (${lock.lost.message}); another run may have written there too, so run again`);
     const report = await finishRun({ config, startedAt, files, outcomes, manifest, usage, problems, problem });
     return { enqueued, report };
   } finally {
     await boss.stop({ graceful: false, wait: true });
+    await lock?.release();
   }
 }
 

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { configSchema, type PipelineConfig } from '../../src/config/config.js';
 import { runOnQueue } from '../../src/queue/run-on-queue.js';
+import { lockOutputDir, OutputLockedError } from '../../src/run/output-lock.js';
 import { runPipeline } from '../../src/run/pipeline.js';
 import type { RunReport } from '../../src/run/report.js';
 import { compareOutputs } from '../../tools/compare-outputs.js';
@@ -189,13 +190,17 @@ describe('newsbridge run --queue with newsbridge workers', () => {
     expect(new Set(articlesDone).size).toBe(reference.report.articles.total);
   }, 300_000);
 
-  it('enqueuing an unchanged corpus twice adds nothing; an edited article replaces its stale job and is the only one redone', async () => {
+  it('refuses an output folder another run holds; enqueuing an unchanged corpus twice adds nothing; an edited article replaces its stale job and is the only one redone', async () => {
     const url = await server.database('dedup');
     const inputDir = path.join(work, 'dedup-input');
     cpSync(path.join(repoRoot, 'input'), inputDir, { recursive: true });
     const config = configFor('dedup', inputDir);
     const [first, edited] = readdirSync(inputDir).sort();
 
+    // One run per output folder: while another run holds it, nothing is queued into it.
+    const held = await lockOutputDir(config.output.dir);
+    await expect(runOnQueue({ url, config, detach: true })).rejects.toThrow(OutputLockedError);
+    await held!.release();
     expect((await runOnQueue({ url, config, detach: true })).enqueued).toEqual({ articles: 5, added: 5, replaced: 0 });
     expect((await runOnQueue({ url, config, detach: true })).enqueued).toEqual({ articles: 5, added: 0, replaced: 0 });
     writeFileSync(path.join(inputDir, edited!), `${readFileSync(path.join(inputDir, edited!), 'utf8')}\nMột đoạn mới được thêm vào.\n`);
