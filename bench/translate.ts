@@ -78,8 +78,8 @@ function variantsFor(options: Options): LabelledVariant[] {
   for (const name of options.variants) {
     if (name === 'ab') {
       list.push({
-        variant: { kind: 'translator', beams: 1, workers: 1, threadsPerWorker: 2, q8Activations: 'per-batch' },
-        label: '(ab) greedy 1×2, per-batch q8',
+        variant: { kind: 'translator', beams: 1, workers: 2, threadsPerWorker: 1, q8Activations: 'per-batch' },
+        label: '(ab) greedy 2×1, per-batch q8',
         key: 'ab',
       });
     } else if (name === 'a' || name === 'a4') {
@@ -417,7 +417,7 @@ const program = new Command('bench:translate')
     listOf<VariantName>(['a', 'a4', 'ab', 'g', 'b', 'c']),
     ['a', 'a4', 'ab', 'g', 'b', 'c'] as VariantName[],
   )
-  .option('--pools <list>', 'Translator workers × intra-op threads each, e.g. 1x2,2x1', poolShapes, [{ workers: 1, threadsPerWorker: 2 }])
+  .option('--pools <list>', 'Translator workers × intra-op threads each, e.g. 1x2,2x1', poolShapes, [{ workers: 2, threadsPerWorker: 1 }])
   .addOption(new Option('--lengths <mode>', 'output lengths: the English references, or 1.1 × source').choices(['reference', '1.1x']).default('reference'))
   .option('--chunk <n>', 'sentences per turn of each variant (and per Translator call)', positiveInteger, 32)
   .option('--repeat <n>', 'passes over the sentences; each chunk counts its fastest pass', positiveInteger, 1)

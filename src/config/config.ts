@@ -196,14 +196,14 @@ export const configSchema = z
           .int()
           .min(1)
           .max(16)
-          .default(1)
+          .default(2)
           .describe('Worker threads per translation model, each with its own onnxruntime sessions; decoding never runs on the main thread.'),
         threadsPerWorker: z
           .number()
           .int()
           .min(1)
           .max(64)
-          .default(2)
+          .default(1)
           .describe('onnxruntime intra-op threads of each worker.'),
         lengthRatio: z
           .strictObject({
