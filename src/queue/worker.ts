@@ -142,8 +142,9 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       }
       if (jobs.length > 0) await recordHeld();
       if (jobs.length === 0 || inHand.size >= options.concurrency) {
-        // Until a slot frees up (when full), the next poll, or the signal to stop.
-        await Promise.race([sleep(POLL_MS, undefined, { signal }).catch(() => undefined), ...(free === 0 ? inHand.values() : [])]);
+        // Until a slot frees up (when full, counting the jobs just taken), the next poll, or the signal to stop.
+        const full = inHand.size >= options.concurrency;
+        await Promise.race([sleep(POLL_MS, undefined, { signal }).catch(() => undefined), ...(full ? inHand.values() : [])]);
       }
     }
     if (inHand.size > 0) log.info({ jobs: inHand.size }, 'stopping: finishing the jobs in hand');
