@@ -116,7 +116,8 @@ async function main(options: Options): Promise<number> {
   ];
   console.log('');
   for (const { goal, ok, value, timing } of goals) {
-    console.log(`${ok ? 'PASS' : 'FAIL'}  ${goal}: ${value}${timing ? ' (a timing: not in the exit code)' : ''}`);
+    // A missed timing is reported as such, not as a failure: on a small corpus process start-up dominates.
+    console.log(`${ok ? 'PASS' : timing ? 'MISS' : 'FAIL'}  ${goal}: ${value}${timing ? ' (a timing: not in the exit code)' : ''}`);
   }
   rmSync(work, { recursive: true, force: true });
   // Timings depend on the machine and on the corpus size (process start-up dominates a small one),
