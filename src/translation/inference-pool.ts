@@ -99,20 +99,21 @@ export class InferencePool {
 
   /** Starts the workers and waits until every one has loaded the model; a load error is thrown here. */
   static async open(options: InferencePoolOptions): Promise<InferencePool> {
-    let pool: InferencePool | undefined;
     const starts = Array.from({ length: options.workers }, () => {
       const worker = startWorker({ modelDir: options.modelDir, session: options.session });
       return { worker, ready: waitReady(worker) };
     });
-    try {
-      const infos = await Promise.all(starts.map((start) => start.ready));
-      pool = new InferencePool(options, infos[0]!);
-      for (const { worker } of starts) pool.attach({ worker, ready: true, task: null });
-      return pool;
-    } catch (error) {
-      await Promise.all(starts.map((start) => start.worker.terminate()));
-      throw error;
+    // Every worker finishes loading, or fails to, before any is stopped: terminating a thread while
+    // onnxruntime is still creating its sessions there can abort the whole process.
+    const loaded = await Promise.allSettled(starts.map((start) => start.ready));
+    const failure = loaded.find((result) => result.status === 'rejected');
+    if (failure) {
+      await Promise.all(starts.map((start) => closeWorker(start.worker)));
+      throw failure.reason;
     }
+    const pool = new InferencePool(options, (loaded[0] as PromiseFulfilledResult<Seq2SeqModelInfo>).value);
+    for (const { worker } of starts) pool.attach({ worker, ready: true, task: null });
+    return pool;
   }
 
   /** The worker threads (for diagnostics and tests). */
@@ -168,7 +169,7 @@ export class InferencePool {
       (error: Error) => {
         // The model cannot be loaded any more (deleted or damaged mid-run): with no worker left, nothing can run.
         this.slots.splice(this.slots.indexOf(replacement), 1);
-        void worker.terminate();
+        void closeWorker(worker);
         this.loadError = error;
         this.dispatch();
       },
@@ -215,6 +216,8 @@ function waitReady(worker: Worker): Promise<Seq2SeqModelInfo> {
  * throwing an instance of 'Napi::Error'"). Terminated only if it has not exited after a grace period.
  */
 async function closeWorker(worker: Worker): Promise<void> {
+  // Exited already (a worker whose model failed to load ends by itself): no 'exit' event is to come.
+  if (worker.threadId === -1) return;
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   worker.postMessage({ close: true } satisfies CloseRequest);
   const grace = setTimeout(() => void worker.terminate(), CLOSE_GRACE_MS);

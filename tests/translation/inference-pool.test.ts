@@ -1,3 +1,5 @@
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { threadId } from 'node:worker_threads';
@@ -89,5 +91,23 @@ describe('InferencePool on a generated tiny MarianMT model', () => {
     expect(elapsed).toBeGreaterThan(500);
     expect(maxLagMs).toBeLessThan(elapsed / 5);
     expect(ticks).toBeGreaterThan(elapsed / 10 / 4);
+  });
+
+  it('a model that fails to load in some workers while others still load: open rejects, naming the file, and the process lives on', async () => {
+    // Each worker opens its encoder, then fails on the damaged decoder, at its own moment: stopping the
+    // others while onnxruntime is still creating their sessions used to abort the whole process.
+    const damaged = mkdtempSync(path.join(tmpdir(), 'newsbridge-pool-'));
+    try {
+      cpSync(modelDir, damaged, { recursive: true });
+      writeFileSync(path.join(damaged, 'onnx', 'decoder_model_merged.onnx'), 'not an onnx file');
+      const opening = InferencePool.open({ modelDir: damaged, session: { dtype: 'fp32', q8Activations: 'per-batch', intraOpThreads: 1 }, workers: 4 });
+      await expect(opening).rejects.toThrow(/decoder_model_merged\.onnx/);
+      // The pool still works for a good model afterwards, in the same process.
+      const good = await InferencePool.open({ modelDir, session: { dtype: 'fp32', q8Activations: 'per-batch', intraOpThreads: 1 }, workers: 2 });
+      expect((await good.decode([{ ids, maxNewTokens: 3 }], settings)).outputs[0]).toHaveLength(3);
+      await good.close();
+    } finally {
+      rmSync(damaged, { recursive: true, force: true });
+    }
   });
 });
