@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { modelSearchSettings, type SearchSettings } from '../../src/translation/decoder.js';
 import { InferencePool, InferenceWorkerError } from '../../src/translation/inference-pool.js';
 import { Translator } from '../../src/translation/translator.js';
+import { tinyTranslatorOptions } from '../helpers/translator-options.js';
 
 const SENTENCE = 'قال رئيس الوزراء الياباني فوميو كيشيدا، الجمعة، إنه يريد تعزيز التعاون العسكري مع الولايات المتحدة.';
 
@@ -20,18 +21,7 @@ describe('InferencePool on a generated tiny MarianMT model', () => {
   beforeAll(async () => {
     pool = await InferencePool.open({ modelDir, session: { dtype: 'fp32', q8Activations: 'per-batch', intraOpThreads: 1 }, workers: 1 });
     settings = { ...modelSearchSettings(pool.info), numBeams: 1 };
-    translator = await Translator.load({
-      modelDir,
-      model: { lang: 'ar', id: 'Xenova/opus-mt-ar-en', revision: 'main', dtype: 'fp32' },
-      dtype: 'fp32',
-      batchTokens: 4096,
-      maxInputTokens: 512,
-      maxNewTokensRatio: 2,
-      numBeams: 1,
-      noRepeatNgramSize: 0,
-      repetitionPenalty: 1,
-      threadsPerWorker: 1,
-    });
+    translator = await Translator.load(tinyTranslatorOptions(inject('modelsDir'), 'ar', 'fp32', { batchTokens: 4096 }));
     ids = translator.tokenize(SENTENCE);
   });
 

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { splitSentences } from '../../src/stages/segment.js';
 import { foreignLatinTokens, missingFromTranslation, preservationFlags } from '../../src/translation/qa.js';
 import { Translator } from '../../src/translation/translator.js';
+import { tinyTranslatorOptions } from '../helpers/translator-options.js';
 
 describe('missingFromTranslation: numbers', () => {
   it('reads Arabic-Indic and Persian digits, the Arabic decimal and thousands separators', () => {
@@ -82,20 +82,10 @@ describe('preservationFlags', () => {
 });
 
 describe('the Translator on seed 004 (XNUMX)', () => {
-  const modelDir = path.join(inject('modelsDir'), 'Xenova', 'opus-mt-vi-en');
   let translator: Translator;
   beforeAll(async () => {
-    translator = await Translator.load({
-      modelDir,
-      model: { lang: 'vi', id: 'Xenova/opus-mt-vi-en', revision: 'main', dtype: 'q8' },
-      dtype: 'q8',
-      batchTokens: 512,
-      maxInputTokens: 512,
-      maxNewTokensRatio: 2,
-      numBeams: 1,
-      noRepeatNgramSize: 0,
-      repetitionPenalty: 1,
-    });
+    // Intra-op threads left to the Translator's default.
+    translator = await Translator.load(tinyTranslatorOptions(inject('modelsDir'), 'vi', 'q8', { threadsPerWorker: undefined }));
   });
   afterAll(() => translator.dispose());
 

@@ -9,6 +9,7 @@ import { ModelUnavailableError } from '../../src/errors.js';
 import { splitSentences } from '../../src/stages/segment.js';
 import { rowwiseQuantized, UnsupportedQuantizedGraphError } from '../../src/translation/rowwise-quantization.js';
 import { type SentenceTranslation, Translator, type TranslatorOptions } from '../../src/translation/translator.js';
+import { tinyTranslatorOptions } from '../helpers/translator-options.js';
 import { GraphBuilder, type Graph, NameRegistry, serializeModel } from '../../tools/model/onnx-graph.js';
 import { quantizeDynamic, quantizeSymmetricInt8 } from '../../tools/model/quantize.js';
 
@@ -21,18 +22,7 @@ const padId = async (lang: 'ar' | 'vi') =>
   (JSON.parse(await readFile(path.join(modelDir(lang), 'config.json'), 'utf8')) as { pad_token_id: number }).pad_token_id;
 
 /** A q8 Translator with one batch for everything it is given at once. */
-const settings = (lang: 'ar' | 'vi'): TranslatorOptions => ({
-  modelDir: modelDir(lang),
-  model: { lang, id: `Xenova/opus-mt-${lang}-en`, revision: 'main', dtype: 'q8' },
-  dtype: 'q8',
-  batchTokens: 8192,
-  maxInputTokens: 512,
-  maxNewTokensRatio: 2,
-  numBeams: 1,
-  noRepeatNgramSize: 0,
-  repetitionPenalty: 1,
-  threadsPerWorker: 1,
-});
+const settings = (lang: 'ar' | 'vi'): TranslatorOptions => tinyTranslatorOptions(modelsDir, lang, 'q8', { batchTokens: 8192 });
 
 function allNodes(graph: OnnxTypes.IGraphProto): OnnxTypes.INodeProto[] {
   return (graph.node ?? []).flatMap((node) => [node, ...(node.attribute ?? []).flatMap((a) => (a.g ? allNodes(a.g) : []))]);
