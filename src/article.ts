@@ -214,6 +214,8 @@ export const ARTICLE_REASONS = [
   // failed: a stage threw, or the outputs could not be written
   'stage-error',
   'output-error',
+  // failed: the file changed while it was processed, every time it was started over
+  'input-changed',
   // failed on a queue (newsbridge worker): every worker that took it died, or its job was cancelled
   'worker-lost',
   'cancelled',

@@ -24,7 +24,7 @@ const HEARTBEATS_PER_TIMEOUT = 3;
 /** How often a worker with a free slot asks for jobs. */
 const POLL_MS = 1000;
 /** Failures another attempt could fix (a machine's disk, network or database); the others are the input's own. */
-const RETRIED_REASONS = new Set(['unreadable', 'stage-error', 'output-error']);
+const RETRIED_REASONS = new Set(['unreadable', 'stage-error', 'output-error', 'input-changed']);
 
 /** A run's services in this worker, and the model work already reported in a job result. */
 interface LoadedRun extends RunServices {

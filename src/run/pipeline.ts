@@ -45,6 +45,7 @@ import { renderArticleHtml } from '../output/html.js';
 import { DIGEST_FILE, digestEntryFromManifest, digestEntryFromOutput, renderDigestHtml, type DigestEntry } from '../output/digest.js';
 import { InputError } from '../errors.js';
 import { removeStaleTempFiles, writeFileAtomic } from '../output/atomic-write.js';
+import { sha256File } from '../models/store.js';
 
 /** Bumped when the same input and settings would give different outputs, so old outputs are redone. */
 const OUTPUT_GENERATION = 1;
@@ -357,6 +358,9 @@ export interface FileResult {
   record: ArticleOutput | null;
 }
 
+/** Times an article whose file changes while it is processed is started over before it fails `input-changed`. */
+const INPUT_CHANGE_ATTEMPTS = 3;
+
 /** One article through every stage and into its outputs: what `run` does per article, and a queue worker per job. */
 export async function processFile(
   file: IdentifiedFile,
@@ -364,6 +368,7 @@ export async function processFile(
   services: RunServices,
   repeatedLines: RepeatedLines,
   options: Pick<RunOptions, 'force' | 'jsonl' | 'log'>,
+  attempt = 1,
 ): Promise<FileResult | null> {
   const timings: Record<string, number> = {};
   const outputs = options.jsonl ? {} : outputFileNames(file.id, config.output.formats);
@@ -418,6 +423,17 @@ export async function processFile(
     return failed('stage-error', `${file.path}: ${(error as Error).stack ?? String(error)}`);
   }
 
+  // Outputs describe the bytes that were read. If the file has changed since, they would be marked done for
+  // a version that is gone, and on a queue they could land over the outputs of the job for its new version.
+  if (!options.jsonl && !(await stillReads(file.path, read.source.sha256))) {
+    options.log?.warn({ file: file.path, attempt }, 'the file changed while it was processed; starting over');
+    if (attempt < INPUT_CHANGE_ATTEMPTS) return processFile(file, config, services, repeatedLines, options, attempt + 1);
+    return failed(
+      'input-changed',
+      `${file.path}: the file changed while it was processed, ${INPUT_CHANGE_ATTEMPTS} times in a row, so its outputs were left as they were; run again once whatever writes it has finished`,
+    );
+  }
+
   const { status, reason, message } = articleStatus(read, summarized);
   const meta = { status, ...(reason ? { reason } : {}), models: summarized.translation.models, timings, fingerprint };
   const record = renderArticleJson(summarized, meta);
@@ -444,6 +460,15 @@ export async function processFile(
     digest: digestEntryFromOutput(record, { status, ...(reason ? { reason } : {}), ...(message ? { message } : {}), page: outputs.html }),
     record,
   };
+}
+
+/** Whether the file still holds the bytes hashed to `sha256` (false when it is gone or unreadable). */
+async function stillReads(file: string, sha256: string): Promise<boolean> {
+  try {
+    return (await sha256File(file)) === sha256;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -461,6 +461,65 @@ describe('translation beside the other stages', () => {
     // The main thread finished English articles while a batch was decoding in an inference worker.
     const duringBatch = englishDone.filter((time) => batches.some((batch) => batch.start < time && time < batch.end));
     expect(duringBatch.length).toBeGreaterThan(0);
+  });
+});
+
+describe('an article whose file changes while it is processed', () => {
+  /** A logger that calls `midTranslation` each time a model batch is logged: the article is being translated. */
+  const onModelBatch = (midTranslation: () => void) =>
+    pino(
+      { level: 'debug' },
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) if (JSON.parse(line).msg === 'model batch') midTranslation();
+          done();
+        },
+      }),
+    );
+  const sha256Of = (text: string) => createHash('sha256').update(text).digest('hex');
+
+  it('is started over on the new bytes: its outputs describe the file as it is now, and a rerun skips it', async () => {
+    const root = await workspace();
+    const file = path.join(root, 'input', 'a.txt');
+    await writeFile(file, arabic(1));
+    let edits = 0;
+    const report = await runPipeline({
+      config: configFor(root),
+      log: onModelBatch(() => {
+        if (edits++ === 0) writeFileSync(file, arabic(2));
+      }),
+    });
+    expect(edits).toBeGreaterThan(1);
+    expect(report.articles).toMatchObject({ total: 1, ok: 1 });
+    const output = await readOutput(root, 'a');
+    expect(output.source.sha256).toBe(sha256Of(arabic(2)));
+    expect(sentences(output).at(-1)!.source).toContain('بلغ 2 ');
+    expect((await run(configFor(root))).report.articles).toMatchObject({ total: 1, skipped: 1 });
+  });
+
+  it('fails input-changed when it changes on every attempt, leaving the earlier outputs as they were', async () => {
+    const root = await workspace();
+    const file = path.join(root, 'input', 'a.txt');
+    await writeFile(file, arabic(1));
+    await run(configFor(root));
+    const before = await readFile(path.join(root, 'output', 'a.json'), 'utf8');
+
+    await writeFile(file, arabic(2));
+    let version = 10;
+    const outcomes: ArticleOutcome[] = [];
+    const report = await runPipeline({
+      config: configFor(root),
+      events: { onArticle: (outcome) => outcomes.push(outcome) },
+      // Each attempt has a sentence new to the translation memory, so each reaches the model and is edited under.
+      log: onModelBatch(() => writeFileSync(file, arabic(++version))),
+    });
+    expect(version).toBe(13);
+    expect(report.articles).toMatchObject({ total: 1, failed: 1 });
+    expect(outcomes[0]).toMatchObject({ status: 'failed', reason: 'input-changed' });
+    expect(outcomes[0]!.message).toContain(file);
+    expect(outcomes[0]!.message).toContain('3 times in a row');
+    expect(await readFile(path.join(root, 'output', 'a.json'), 'utf8')).toBe(before);
+    expect((await readManifest(path.join(root, 'output')))[0]).toMatchObject({ status: 'failed', reason: 'input-changed' });
   });
 });
 
