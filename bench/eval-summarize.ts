@@ -5,7 +5,8 @@
  * rouge-score's `score_multi` does (the best reference per measure) and against the first alone.
  * Arabic (`--lang ar`, or guessed from the script) is normalised on both sides first: tatweel and
  * diacritics dropped, أ/إ/آ → ا, as the EASC references are written. A paired bootstrap over articles
- * (2,000 resamples, fixed seed) gives the 95 % interval of summarizer − Lead-N.
+ * (2,000 resamples, fixed seed) gives the 95 % interval of summarizer − Lead-N. Records with a `source`
+ * (EASC: Wikipedia, Alwatan Newspaper, Alrai Newspaper) also get the difference per source.
  *
  * Scores the summarizer (`summarizeRecord`, the code behind `newsbridge summarize --jsonl`) and Lead-3 with
  * the same ROUGE scorer on records `{id, sentences[], reference, title?}`, e.g.
@@ -25,6 +26,8 @@ interface EvalRecord {
   reference: string;
   references?: string[];
   title?: string;
+  /** Where the article comes from (EASC: Wikipedia or a newspaper); the difference to Lead-N is also printed per source. */
+  source?: string;
 }
 
 const { values, positionals } = parseArgs({
@@ -179,6 +182,21 @@ for (const against of multiReference ? (['all', 'first'] as const) : (['first'] 
     return `${signed(mean(summarizer[against][measure]) - mean(lead[against][measure]))} [${signed(low)}, ${signed(high)}]`;
   });
   console.log(`difference   ${difference.join('  ')}  (95 % paired bootstrap)`);
+}
+const sources = [...new Set(records.map((record) => record.source).filter((source) => typeof source === 'string'))];
+if (sources.length > 1) {
+  console.log(`difference to Lead-${size} by source (ROUGE-1, ROUGE-2; 95 % paired bootstrap of ROUGE-1):`);
+  for (const source of sources) {
+    const rows = records.flatMap((record, index) => (record.source === source ? [index] : []));
+    const pick = (values: number[]) => rows.map((index) => values[index]!);
+    const describe = (against: 'all' | 'first') => {
+      const [r1, l1, r2, l2] = [summarizer[against].rouge1, lead[against].rouge1, summarizer[against].rouge2, lead[against].rouge2].map(pick) as [number[], number[], number[], number[]];
+      const [low, high] = bootstrap(r1, l1);
+      return `${signed(mean(r1) - mean(l1))} ${signed(mean(r2) - mean(l2))} [${signed(low)}, ${signed(high)}]`;
+    };
+    const parts = multiReference ? [`all references ${describe('all')}`, `first ${describe('first')}`] : [describe('first')];
+    console.log(`  ${source} (${rows.length}): ${parts.join('; ')}`);
+  }
 }
 console.log(
   `choice differs from Lead-${size} in ${differs}/${records.length} articles (${((100 * differs) / records.length).toFixed(0)}%); ` +
