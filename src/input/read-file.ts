@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, realpath, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
@@ -70,6 +71,26 @@ export async function readArticleFile(
     await handle?.close().catch(() => undefined);
   }
   return readerFor(path).read(bytes, { path, id: articleId(path, inputRoot), maxBytes });
+}
+
+/**
+ * Whether `path` still holds the bytes that hashed to `sha256` when it was read: false when they changed, or the file is
+ * gone, unreadable, over `maxBytes` or no longer a regular file. Opened as `readArticleFile` opens it, so a named pipe
+ * put in its place cannot hang the check.
+ */
+export async function stillHolds(path: string, sha256: string, maxBytes: number): Promise<boolean> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const stats = await handle.stat();
+    if (!stats.isFile() || stats.size > maxBytes) return false;
+    const bytes = await readAtMost(handle, maxBytes + 1, stats.size + 1);
+    return createHash('sha256').update(bytes).digest('hex') === sha256;
+  } catch {
+    return false;
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
 }
 
 /** `expected` sizes the first read (the size from stat, plus one byte to see the end of the file). */

@@ -19,7 +19,7 @@ import {
   type PullProgress,
 } from '../models/store.js';
 import { assignArticleIds, type IdentifiedFile } from '../input/article-ids.js';
-import { readArticleFile, realInputRoots } from '../input/read-file.js';
+import { readArticleFile, realInputRoots, stillHolds } from '../input/read-file.js';
 import { listArticleFiles, type ReadArticle } from '../input/read.js';
 import { lockOutputDir, type OutputLock } from './output-lock.js';
 import { planArticle, type PreviousOutputs } from './plan.js';
@@ -45,7 +45,6 @@ import { renderArticleHtml } from '../output/html.js';
 import { DIGEST_FILE, digestEntryFromManifest, digestEntryFromOutput, renderDigestHtml, type DigestEntry } from '../output/digest.js';
 import { InputError } from '../errors.js';
 import { removeStaleTempFiles, writeFileAtomic } from '../output/atomic-write.js';
-import { sha256File } from '../models/store.js';
 
 /** Bumped when the same input and settings would give different outputs, so old outputs are redone. */
 const OUTPUT_GENERATION = 1;
@@ -425,7 +424,7 @@ export async function processFile(
 
   // Outputs describe the bytes that were read. If the file has changed since, they would be marked done for
   // a version that is gone, and on a queue they could land over the outputs of the job for its new version.
-  if (!options.jsonl && !(await stillReads(file.path, read.source.sha256))) {
+  if (!options.jsonl && !(await stillHolds(file.path, read.source.sha256, config.input.maxBytes))) {
     options.log?.warn({ file: file.path, attempt }, 'the file changed while it was processed; starting over');
     if (attempt < INPUT_CHANGE_ATTEMPTS) return processFile(file, config, services, repeatedLines, options, attempt + 1);
     return failed(
@@ -460,15 +459,6 @@ export async function processFile(
     digest: digestEntryFromOutput(record, { status, ...(reason ? { reason } : {}), ...(message ? { message } : {}), page: outputs.html }),
     record,
   };
-}
-
-/** Whether the file still holds the bytes hashed to `sha256` (false when it is gone or unreadable). */
-async function stillReads(file: string, sha256: string): Promise<boolean> {
-  try {
-    return (await sha256File(file)) === sha256;
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { articleId } from '../../src/input/article-ids.js';
 import { decodeArticle, listArticleFiles, normalizeText } from '../../src/input/read.js';
-import { readArticleFile, realInputRoots } from '../../src/input/read-file.js';
+import { readArticleFile, realInputRoots, stillHolds } from '../../src/input/read-file.js';
 import { defaultConfig } from '../../src/config/config.js';
 import { ARABIC_ARTICLE, HUGE_BYTES, VIETNAMESE_ARTICLE, writeBadInputs } from '../helpers/bad-inputs.js';
 import { InputError } from '../../src/errors.js';
@@ -371,3 +371,25 @@ describe('readArticleFile: what is not a regular file inside the input folders',
     expect((await read('p.txt', null)).text).toContain('root:x:0:0');
   });
 });
+
+describe('stillHolds: whether a file still has the bytes it was read with', () => {
+  it('is true for the same bytes, false once they change, the file is gone or is over the size limit', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'newsbridge-still-holds-'));
+    const file = join(root, 'a.txt');
+    await writeFile(file, ARABIC_ARTICLE);
+    const { sha256 } = (await readArticleFile(file, root, defaultConfig.input.maxBytes)).source;
+    expect(await stillHolds(file, sha256, defaultConfig.input.maxBytes)).toBe(true);
+    expect(await stillHolds(file, sha256, 10)).toBe(false);
+    await writeFile(file, `${ARABIC_ARTICLE}\n`);
+    expect(await stillHolds(file, sha256, defaultConfig.input.maxBytes)).toBe(false);
+    await rm(file);
+    expect(await stillHolds(file, sha256, defaultConfig.input.maxBytes)).toBe(false);
+  });
+
+  it('answers false at once when a FIFO has taken the file\'s place, instead of waiting for a writer', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'newsbridge-still-holds-fifo-'));
+    execFileSync('mkfifo', [join(root, 'a.txt')]);
+    expect(await stillHolds(join(root, 'a.txt'), createHash('sha256').update('').digest('hex'), defaultConfig.input.maxBytes)).toBe(false);
+  });
+});
+
