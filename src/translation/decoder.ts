@@ -215,15 +215,20 @@ async function beamSearch(
           processors.process(target.subarray(row * vocabSize, (row + 1) * vocabSize), hypothesis);
         }
       });
-    let scores: Float32Array;
+    // Only a row's 2 × beams best tokens can be among its sentence's 2 × beams best, so when nothing
+    // follows the last pass, onnxruntime hands back just those; otherwise every row's every token.
+    const perRow = Math.min(2 * n, vocabSize);
+    let best: { values: Float32Array; tokens: Int32Array } | null = null;
+    let scores: Float32Array | null = null;
     if (settings.renormalizeLogits && processors.masksOnly) {
       processRows(logits);
-      scores = await state.sessions.logSoftmax.run(logits, rowCount);
+      best = await state.sessions.logSoftmax.top(logits, rowCount, perRow);
     } else {
       scores = await state.sessions.logSoftmax.run(logits, rowCount);
       processRows(scores);
       if (settings.renormalizeLogits) scores = await state.sessions.logSoftmax.run(scores, rowCount);
     }
+    const byToken = new Int32Array(perRow);
     const keptRows: number[] = [];
     const keptTokens: number[] = [];
     // The beams of a sentence share its encoder rows: any of the sentence's rows will do, so a step
@@ -235,8 +240,19 @@ async function beamSearch(
       const rowOf = (beam: number) => position * rowsPerSentence + (rowsPerSentence === 1 ? 0 : beam);
       const top = new TopCandidates(2 * n);
       sentence.beams.forEach((beam, b) => {
-        const row = scores.subarray(rowOf(b) * vocabSize, (rowOf(b) + 1) * vocabSize);
         const beamScore = beam.score;
+        if (best) {
+          // In token order, as the full scan below offers them, so equal scores rank the same way.
+          const start = rowOf(b) * perRow;
+          for (let j = 0; j < perRow; j++) byToken[j] = start + j;
+          byToken.sort((x, y) => best.tokens[x]! - best.tokens[y]!);
+          for (const j of byToken) {
+            const score = best.values[j]! + beamScore;
+            if (score > top.lowest || top.admits(score)) top.offer(score, b, best.tokens[j]!);
+          }
+          return;
+        }
+        const row = scores!.subarray(rowOf(b) * vocabSize, (rowOf(b) + 1) * vocabSize);
         for (let v = 0; v < vocabSize; v++) {
           const score = row[v]! + beamScore;
           // Most tokens fall below the current k-th best: one comparison skips them.

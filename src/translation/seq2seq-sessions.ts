@@ -111,7 +111,7 @@ export async function openSeq2SeqSessions(modelDir: string, options: SessionOpti
     }
   };
   const [info, encoder, decoder] = await Promise.all([readModelInfo(modelDir), open('encoder_model'), open('decoder_model_merged')]);
-  const logSoftmax = await openLogSoftmax(info.vocabSize, options.intraOpThreads);
+  const logSoftmax = await openLogSoftmax(info.vocabSize);
   return {
     encoder,
     decoder,
