@@ -172,27 +172,42 @@ describe('TranslationMemory', () => {
 
   it('waits for another process that is writing instead of failing as busy', async () => {
     openMemory().close();
-    // A second process holds the write lock for a while, as another run's store() would.
+    // A second process holds the write lock, as another run's store() would, until it sees that this
+    // process is about to store, and a moment longer; it prints when it let go.
+    const storing = `${file}.storing`;
     const holder = spawn(
       process.execPath,
       [
         '-e',
-        `const Database = require('better-sqlite3');
+        `const fs = require('node:fs');
+         const Database = require('better-sqlite3');
          const db = new Database(process.argv[1]);
          db.exec('BEGIN IMMEDIATE');
          console.log('locked');
-         setTimeout(() => { db.exec('COMMIT'); db.close(); }, 700);`,
+         const poll = setInterval(() => {
+           if (!fs.existsSync(process.argv[2])) return;
+           clearInterval(poll);
+           setTimeout(() => { db.exec('COMMIT'); console.log('released ' + Date.now()); db.close(); }, 200);
+         }, 10);`,
         file,
+        storing,
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
+    let output = '';
+    holder.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
+    const exited = new Promise((resolve) => holder.once('exit', resolve));
     const memory = openMemory();
-    const started = Date.now();
+    writeFileSync(storing, '');
     memory.store(arabic, [{ source: 'a', target: 'b', flags: [] }]);
-    expect(Date.now() - started).toBeGreaterThan(300);
+    const stored = Date.now();
+    await exited;
+    // The store finished only after the holder let go: it waited for the lock rather than failing.
+    const released = Number(/released (\d+)/.exec(output)?.[1]);
+    expect(released).toBeGreaterThan(0);
+    expect(stored).toBeGreaterThanOrEqual(released);
     expect(memory.lookup(arabic, ['a']).size).toBe(1);
-    await new Promise((resolve) => holder.once('exit', resolve));
   });
 
   describe('fingerprint', () => {
