@@ -8,7 +8,7 @@ import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promi
 import { basename, dirname, join } from 'node:path';
 import { OutputError } from '../errors.js';
 
-/** Temp files are `.<name>.<pid>.<8 hex>.tmp` beside their target, so a later run can find leftovers. */
+/** Temp files are `.<name>.<pid>.<8 hex>.tmp` beside their target (see `tempFileName`), so a later run can find leftovers. */
 const TEMP_FILE = /^\..+\.\d+\.[0-9a-f]{8}\.tmp$/;
 
 /**
@@ -22,7 +22,7 @@ const TEMP_FILE = /^\..+\.\d+\.[0-9a-f]{8}\.tmp$/;
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const directory = dirname(path);
-  const temp = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const temp = join(directory, tempFileName(basename(path)));
   let handle: FileHandle | undefined;
   try {
     await mkdir(directory, { recursive: true });
@@ -37,6 +37,25 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await rm(temp, { force: true }).catch(() => undefined);
     throw new OutputError(path, (error as NodeJS.ErrnoException).code, error);
   }
+}
+
+/** The longest file name most file systems take (ext4, XFS, btrfs, APFS, tmpfs): 255 bytes, not characters. */
+const NAME_MAX = 255;
+
+/**
+ * `.<name>.<pid>.<8 hex>.tmp`, with `<name>` cut (at a character boundary) so the whole fits in
+ * NAME_MAX bytes whenever `name` does: the pid and the random part keep it unique.
+ */
+export function tempFileName(name: string): string {
+  const suffix = `.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  let budget = NAME_MAX - 1 - Buffer.byteLength(suffix);
+  let kept = '';
+  for (const char of name) {
+    budget -= Buffer.byteLength(char);
+    if (budget < 0) break;
+    kept += char;
+  }
+  return `.${kept}${suffix}`;
 }
 
 /**
