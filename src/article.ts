@@ -223,6 +223,7 @@ export const ARTICLE_REASONS = [
   'invalid-utf8',
   'invalid-utf16',
   'model-unavailable',
+  'too-complex',
   'untranslated-sentences',
   'over-budget',
   // ok, kept as it is

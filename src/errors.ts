@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { ArticleReason } from './article.js';
 
-export type InputErrorReason = Extract<ArticleReason, 'binary' | 'empty' | 'too-large' | 'unreadable' | 'no-article'>;
+export type InputErrorReason = Extract<ArticleReason, 'binary' | 'empty' | 'too-large' | 'unreadable' | 'no-article' | 'too-complex'>;
 
 // Configuration
 

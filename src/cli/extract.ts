@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/config.js';
+import { DEFAULT_CONFIG_FILE, loadConfig, type PipelineConfig } from '../config/config.js';
 import { ConfigError, InputError } from '../errors.js';
 import type { ReadArticle } from '../input/read.js';
 import { readArticleFile } from '../input/read-file.js';
@@ -20,12 +20,12 @@ export function registerExtractCommand(program: Command): void {
     .description('Print the article text the reader takes from each file (for a web page: title, then one line per paragraph).')
     .argument('<files...>', 'article files: .html, .htm, .html.gz, .txt, .md')
     .option('--jsonl', 'one JSON line per file: {"id", "title", "text", "meta"} (meta: the page metadata and extraction method, null for text files)')
-    .option('--config <file>', `config file for input.maxBytes (default: ${DEFAULT_CONFIG_FILE} when present)`)
+    .option('--config <file>', `config file for input.maxBytes and input.html (default: ${DEFAULT_CONFIG_FILE} when present)`)
     .addHelpText('after', '\nExit codes: 0 every file gave an article, 1 bad config, 2 some file gave none (said on stderr).')
     .action(async (files: string[], options: ExtractOptions) => {
-      let maxBytes: number;
+      let input: PipelineConfig['input'];
       try {
-        maxBytes = (await loadConfig(options.config)).config.input.maxBytes;
+        input = (await loadConfig(options.config)).config.input;
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         process.stderr.write(`${error.message}\n`);
@@ -36,7 +36,7 @@ export function registerExtractCommand(program: Command): void {
       for (const file of files) {
         let article: ReadArticle;
         try {
-          article = await readArticleFile(file, '.', maxBytes);
+          article = await readArticleFile(file, '.', input.maxBytes, null, { html: input.html });
         } catch (error) {
           if (!(error instanceof InputError)) throw error;
           process.stderr.write(`${error.message}\n`);

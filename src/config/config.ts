@@ -58,6 +58,32 @@ export const configSchema = z
           .describe(
             'Read symlinked articles whose target lies outside the input folders; by default they are refused (status `failed`, reason `unreadable`).',
           ),
+        html: z
+          .strictObject({
+            maxDepth: z
+              .number()
+              .int()
+              .min(16)
+              .default(256)
+              .describe(
+                'Deepest nesting of elements a web page may have (real news pages stay under 60); a deeper page fails `too-complex` before it is parsed.',
+              ),
+            maxElements: z
+              .number()
+              .int()
+              .min(100)
+              .default(100_000)
+              .describe('Most elements a web page may have (real news pages have a few thousand); a page with more fails `too-complex` before it is parsed.'),
+            extractSeconds: z
+              .number()
+              .positive()
+              .default(30)
+              .describe(
+                "Longest a web page's article extraction may take; past it the extraction (in its own worker thread) is stopped and the page fails `too-complex`.",
+              ),
+          })
+          .prefault({})
+          .describe('Limits on reading a web page, so one hostile page only fails itself.'),
       })
       .prefault({})
       .describe('Where the articles come from.'),

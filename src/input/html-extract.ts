@@ -1,8 +1,10 @@
 /// <reference lib="dom" />
 // linkedom builds a standard DOM; its types and Readability's are the DOM library's.
 import { Readability } from '@mozilla/readability';
+import { Parser } from 'htmlparser2';
 import { parseHTML } from 'linkedom';
 import type { PageMetadata } from '../article.js';
+import { defaultConfig, type PipelineConfig } from '../config/config.js';
 
 /**
  * Article extraction from a web page: Mozilla Readability (on a linkedom DOM) finds the article's
@@ -47,10 +49,15 @@ export interface ExtractedArticle {
 
 export interface NoArticle {
   found: false;
+  /** `too-complex`: the page is past `input.html`'s limits and was not parsed. */
+  reason: 'no-article' | 'too-complex';
   meta: PageMetadata;
   /** Why the page holds no article, for the status message. */
   why: string;
 }
+
+/** `input.html.maxDepth` and `maxElements`. */
+export type PageLimits = Pick<PipelineConfig['input']['html'], 'maxDepth' | 'maxElements'>;
 
 export const EXTRACTION_METHOD = 'readability';
 
@@ -86,7 +93,9 @@ const TEXT_NODE = 3;
 const HEADING_TAGS = new Set(['H1', 'H2', 'H3', 'H4', 'H5', 'H6']);
 const NESTED_BLOCKS = 'p, h1, h2, h3, h4, h5, h6, li, blockquote, pre, table, ul, ol, dl';
 
-export function extractArticle(html: string): ExtractedArticle | NoArticle {
+export function extractArticle(html: string, limits: PageLimits = defaultConfig.input.html): ExtractedArticle | NoArticle {
+  const tooComplex = pastLimits(html, limits);
+  if (tooComplex) return { found: false, reason: 'too-complex', meta: NO_METADATA, why: tooComplex };
   let { document } = parseHTML(html);
   // linkedom builds no <html> for text without a tag; a browser would put that text in the body.
   if (!document.documentElement) document = parseHTML(`<html><body>${html}</body></html>`).document;
@@ -94,7 +103,7 @@ export function extractArticle(html: string): ExtractedArticle | NoArticle {
   if (document.body) markWidgets(document.body);
   // keepClasses: the structure rules read class names; serializer: the content as a DOM node.
   const parsed = new Readability<HTMLElement>(document, { keepClasses: true, serializer: (node) => node as HTMLElement }).parse();
-  if (!parsed?.content) return { found: false, meta, why: 'Readability found no article container on the page' };
+  if (!parsed?.content) return { found: false, reason: 'no-article', meta, why: 'Readability found no article container on the page' };
   const merged: PageMetadata = {
     ...meta,
     title: clean(parsed.title) ?? meta.title,
@@ -105,9 +114,45 @@ export function extractArticle(html: string): ExtractedArticle | NoArticle {
   const { blocks, dropped } = articleBlocks(parsed.content, merged);
   const words = blocks.reduce((sum, block) => sum + wordCount(block.text), 0);
   if (words < MIN_ARTICLE_WORDS) {
-    return { found: false, meta: merged, why: `the page's article text is ${words} words (fewer than ${MIN_ARTICLE_WORDS}): a stub, an error page or a login wall` };
+    return { found: false, reason: 'no-article', meta: merged, why: `the page's article text is ${words} words (fewer than ${MIN_ARTICLE_WORDS}): a stub, an error page or a login wall` };
   }
   return { found: true, method: EXTRACTION_METHOD, meta: merged, blocks, dropped };
+}
+
+const NO_METADATA: PageMetadata = { title: null, byline: null, published: null, canonicalUrl: null, siteName: null, lang: null };
+
+/**
+ * Why the page is past the limits, or null. Counted by htmlparser2's tokenizer, the parser linkedom
+ * builds its DOM with (so implied end tags nest as they will in the DOM), before any DOM exists, and
+ * stopped at the first element past a limit: linkedom's parse grows with the square of the depth
+ * (200,000 nested `<div>`s take minutes), Readability faster still (it overflows the stack near
+ * 8,000 levels), and so does htmlparser2's own bookkeeping once it is past a few hundred levels.
+ */
+function pastLimits(html: string, limits: PageLimits): string | null {
+  let depth = 0;
+  let elements = 0;
+  let past: string | null = null;
+  const raise = (limit: string) => `so its article is not extracted; if it is a real article, raise ${limit} in pipeline.yaml`;
+  const counter: Parser = new Parser(
+    {
+      onopentag() {
+        elements++;
+        depth++;
+        if (depth > limits.maxDepth) {
+          past = `the page nests elements more than input.html.maxDepth (${limits.maxDepth}) deep (news pages stay under 60), ${raise('input.html.maxDepth')}`;
+        } else if (elements > limits.maxElements) {
+          past = `the page has more than input.html.maxElements (${limits.maxElements}) elements (news pages have a few thousand), ${raise('input.html.maxElements')}`;
+        }
+        if (past) counter.pause();
+      },
+      onclosetag() {
+        depth--;
+      },
+    },
+    { decodeEntities: false },
+  );
+  counter.write(html);
+  return past;
 }
 
 /** Read before Readability, which rewrites the document. */

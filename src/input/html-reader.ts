@@ -19,7 +19,8 @@ export const htmlReader: ArticleReader = {
     if (html.text.trim() === '') {
       throw new InputError(file.path, 'empty', `${file.path}: the page is empty (${bytes.length === 0 ? 'no bytes' : 'only whitespace'}); remove the file or save the page again`);
     }
-    const extracted = extractArticle(html.text);
+    const extracted = extractArticle(html.text, file.limits);
+    if (!extracted.found && extracted.reason === 'too-complex') throw new InputError(file.path, 'too-complex', `${file.path}: ${extracted.why}`);
     if (!extracted.found) {
       throw new InputError(
         file.path,

@@ -2,9 +2,12 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, realpath, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { defaultConfig, type PipelineConfig } from '../config/config.js';
 import { InputError } from '../errors.js';
 import { htmlReader } from './html-reader.js';
 import { articleId } from './article-ids.js';
+import type { ExtractedPages } from './extracted-pages.js';
+import { readPageInWorker } from './extraction-pool.js';
 import type { ArticleFile, ReadArticle } from './read.js';
 import type { ArticleReader } from './reader.js';
 import { textReader } from './text-reader.js';
@@ -31,18 +34,31 @@ function isInside(file: string, folder: string): boolean {
   return relativePath !== '' && !relativePath.startsWith(`..${sep}`) && relativePath !== '..' && !isAbsolute(relativePath);
 }
 
+export interface ReadOptions {
+  /** `input.html`: a page's limits and extraction deadline; the defaults when absent. */
+  html?: PipelineConfig['input']['html'];
+  /** Stops a page's extraction at once; the read then rejects with `ReadStoppedError`. */
+  signal?: AbortSignal;
+  /** Keep what a page gave here (the corpus pass), for `takeFrom` later in the run. */
+  keepIn?: ExtractedPages;
+  /** Take a page's reading from here if these bytes were read before in the run. */
+  takeFrom?: ExtractedPages;
+}
+
 /**
  * Reads one article from disk, at most `maxBytes` of it (a file that grows past the limit while being
  * read is still refused), and hands it to the reader for its format. With `roots` (real paths, see
  * `realInputRoots`), a file whose real path lies outside all of them — a symlink out of the input
  * folders — is refused instead. Anything but a regular file is refused without reading it: the file
- * is opened non-blocking, so a FIFO (or a device) cannot hang the run.
+ * is opened non-blocking, so a FIFO (or a device) cannot hang the run. A web page is read in a worker
+ * thread with a deadline (see extraction-pool.ts).
  */
 export async function readArticleFile(
   path: string,
   inputRoot: string,
   maxBytes: number,
   roots: readonly string[] | null = null,
+  options: ReadOptions = {},
 ): Promise<ReadArticle> {
   let handle: FileHandle | undefined;
   let bytes: Buffer;
@@ -70,7 +86,14 @@ export async function readArticleFile(
   } finally {
     await handle?.close().catch(() => undefined);
   }
-  return readerFor(path).read(bytes, { path, id: articleId(path, inputRoot), maxBytes });
+  const reader = readerFor(path);
+  const { html = defaultConfig.input.html } = options;
+  const file = { path, id: articleId(path, inputRoot), maxBytes, limits: html };
+  if (reader !== htmlReader) return reader.read(bytes, file);
+  const kept = options.takeFrom?.take(path, bytes);
+  if (kept) return kept;
+  const reading = readPageInWorker(bytes, file, { deadlineSeconds: html.extractSeconds, signal: options.signal });
+  return options.keepIn ? options.keepIn.keep(path, bytes, reading) : reading;
 }
 
 /**

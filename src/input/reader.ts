@@ -1,3 +1,4 @@
+import type { PageLimits } from './html-extract.js';
 import type { ReadArticle } from './read.js';
 
 /**
@@ -18,4 +19,6 @@ export interface ReaderFile {
   id: string;
   /** `input.maxBytes`; a reader that unpacks (`.html.gz`) holds the unpacked bytes to it too. */
   maxBytes: number;
+  /** `input.html`'s limits on a page's DOM; the defaults when absent. */
+  limits?: PageLimits;
 }

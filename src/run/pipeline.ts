@@ -20,6 +20,8 @@ import {
 } from '../models/store.js';
 import { assignArticleIds, type IdentifiedFile } from '../input/article-ids.js';
 import { readArticleFile, realInputRoots, stillHolds } from '../input/read-file.js';
+import { ExtractedPages } from '../input/extracted-pages.js';
+import { ReadStoppedError } from '../input/extraction-pool.js';
 import { listArticleFiles, type ReadArticle } from '../input/read.js';
 import { lockOutputDir, type OutputLock } from './output-lock.js';
 import { planArticle, type PreviousOutputs } from './plan.js';
@@ -131,7 +133,12 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
     options.log,
   );
   // Once per run, before any article starts: which lines each site repeats across its articles.
-  const repeatedLines = config.clean.enabled ? await findRunRepeatedLines(files, config.input.maxBytes, inputRoots, options.signal) : {};
+  // Each web page the corpus pass reads is kept for its processing, so no page is extracted twice.
+  const extractedPages = new ExtractedPages();
+  if (config.clean.enabled) options.log?.info({ articles: files.length }, 'corpus pass: reading every article for the lines its site repeats');
+  const repeatedLines = config.clean.enabled
+    ? await findRunRepeatedLines(files, config.input.maxBytes, inputRoots, options.signal, { html: config.input.html, keepIn: extractedPages })
+    : {};
   const outcomes: ArticleOutcome[] = new Array(files.length);
   const manifest: string[] = new Array(files.length);
   const digest: DigestEntry[] = new Array(files.length);
@@ -143,7 +150,7 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
     // Stopped before the first article: nothing starts (an abort that already happened fires no event).
     if (!options.signal?.aborted) files.forEach((file, index) => {
       void queue.add(async () => {
-        const done = await processFile(file, config, services, repeatedLines, options);
+        const done = await processFile(file, config, services, repeatedLines, { ...options, extractedPages });
         // Stopped mid-article: it is left as it was, like the articles that never started.
         if (!done) return;
         outcomes[index] = done.outcome;
@@ -366,7 +373,10 @@ export async function processFile(
   config: PipelineConfig,
   services: RunServices,
   repeatedLines: RepeatedLines,
-  options: Pick<RunOptions, 'force' | 'jsonl' | 'log'>,
+  options: Pick<RunOptions, 'force' | 'jsonl' | 'log' | 'signal'> & {
+    /** The web pages the run's corpus pass read; each is taken from here instead of being extracted again. */
+    extractedPages?: ExtractedPages;
+  },
   attempt = 1,
 ): Promise<FileResult | null> {
   const timings: Record<string, number> = {};
@@ -383,9 +393,18 @@ export async function processFile(
 
   let read: ReadArticle;
   try {
-    read = await timed(timings, 'read', () => readArticleFile(file.path, file.inputRoot, config.input.maxBytes, services.inputRoots));
+    options.log?.debug({ file: file.path }, 'reading the article');
+    read = await timed(timings, 'read', () =>
+      readArticleFile(file.path, file.inputRoot, config.input.maxBytes, services.inputRoots, {
+        html: config.input.html,
+        signal: options.signal,
+        takeFrom: options.extractedPages,
+      }),
+    );
   } catch (error) {
     if (error instanceof InputError) return failed(error.reason, error.message);
+    // Stopped while its page was extracted: left as it was, like the articles that never started.
+    if (error instanceof ReadStoppedError) return null;
     return failed('unreadable', `${file.path}: ${(error as Error).message}`);
   }
   const article = { ...read, id: file.id };

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { defaultConfig } from '../../src/config/config.js';
 import { extractArticle } from '../../src/input/html-extract.js';
 import {
   ARABIC_HEADING,
@@ -9,6 +10,7 @@ import {
   LOGIN_WALL_PAGE,
   NOT_FOUND_PAGE,
   SECTION_FRONT_PAGE,
+  nestedPage,
   newsPage,
 } from '../fixtures/pages.js';
 
@@ -98,7 +100,39 @@ describe('extractArticle', () => {
     ['a login wall', LOGIN_WALL_PAGE],
   ])('finds no article in %s, and says why', (_name, html) => {
     const extracted = extractArticle(html);
-    expect(extracted.found).toBe(false);
+    expect(extracted).toMatchObject({ found: false, reason: 'no-article' });
     if (!extracted.found) expect(extracted.why).toMatch(/article/);
+  });
+});
+
+describe('extractArticle: limits on the page, checked before it is parsed', () => {
+  const limits = defaultConfig.input.html;
+
+  it.each([200_000, 8_000])('fails a page of %i nested <div>s as too-complex, naming input.html.maxDepth (it hung the run, and crashed Readability at 8,000)', (depth) => {
+    const extracted = extractArticle(nestedPage(depth));
+    expect(extracted).toMatchObject({ found: false, reason: 'too-complex' });
+    if (!extracted.found) expect(extracted.why).toContain(`more than input.html.maxDepth (${limits.maxDepth}) deep`);
+    if (!extracted.found) expect(extracted.why).toContain('raise input.html.maxDepth in pipeline.yaml');
+  });
+
+  it('fails a page with more elements than input.html.maxElements as too-complex', () => {
+    const spans = '<span>x</span>'.repeat(limits.maxElements);
+    const extracted = extractArticle(newsPage({ title: 'Council rebuilds the bridge', paragraphs: [spans, ...ENGLISH_PARAGRAPHS] }));
+    expect(extracted).toMatchObject({ found: false, reason: 'too-complex' });
+    if (!extracted.found) expect(extracted.why).toContain(`more than input.html.maxElements (${limits.maxElements}) elements`);
+  });
+
+  it('takes the limits as settings: a page just past the default depth extracts when it is raised, as the page would unnested', () => {
+    const depth = limits.maxDepth + 10;
+    expect(extractArticle(nestedPage(depth))).toMatchObject({ found: false, reason: 'too-complex' });
+    const raised = extractArticle(nestedPage(depth), { ...limits, maxDepth: depth + 20 });
+    const plain = found(newsPage({ title: 'Council rebuilds the bridge', paragraphs: ENGLISH_PARAGRAPHS }));
+    expect(raised).toMatchObject({ found: true, blocks: plain.blocks });
+  });
+
+  it('counts depth as the DOM nests, with implied end tags: a thousand unclosed <p>s are siblings, not a deep page', () => {
+    const paragraphs = Array.from({ length: 1000 }, (_, index) => `<p>${ENGLISH_PARAGRAPHS[index % ENGLISH_PARAGRAPHS.length]}`).join('\n');
+    const page = `<!doctype html><html lang="en"><head><title>Council</title></head><body><article>${paragraphs}</article></body></html>`;
+    expect(found(page).blocks).toHaveLength(1000);
   });
 });

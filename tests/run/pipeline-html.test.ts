@@ -1,14 +1,29 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fg from 'fast-glob';
 import iconv from 'iconv-lite';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ARTICLE_FILES, defaultConfig, type PipelineConfig } from '../../src/config/config.js';
 import { articleOutputSchema } from '../../src/output/write.js';
+import { runReportSchema } from '../../src/run/report.js';
 import { runPipeline } from '../../src/run/pipeline.js';
-import { ARABIC_HEADING, ARABIC_PAGE_META, ARABIC_PARAGRAPHS, ARABIC_TITLE, ENGLISH_PARAGRAPHS, SECTION_FRONT_PAGE, newsPage } from '../fixtures/pages.js';
+import type { ArticleOutcome } from '../../src/run/report.js';
+import { ARABIC_ARTICLE } from '../helpers/bad-inputs.js';
+import {
+  ARABIC_HEADING,
+  ARABIC_PAGE_META,
+  ARABIC_PARAGRAPHS,
+  ARABIC_TITLE,
+  ENGLISH_PARAGRAPHS,
+  SECTION_FRONT_PAGE,
+  nestedPage,
+  newsPage,
+} from '../fixtures/pages.js';
 
 // End to end: saved web pages through every stage with the generated tiny models (random weights:
 // the English is gibberish, but it is the real model path).
@@ -24,13 +39,13 @@ beforeAll(async () => {
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
-function config(): PipelineConfig {
+function config(at = root): PipelineConfig {
   return {
     ...defaultConfig,
-    input: { ...defaultConfig.input, patterns: [`${fg.convertPathToPattern(path.join(root, 'input'))}/**/${ARTICLE_FILES}`] },
-    output: { ...defaultConfig.output, dir: path.join(root, 'output') },
+    input: { ...defaultConfig.input, patterns: [`${fg.convertPathToPattern(path.join(at, 'input'))}/**/${ARTICLE_FILES}`] },
+    output: { ...defaultConfig.output, dir: path.join(at, 'output') },
     translation: { ...defaultConfig.translation, modelsDir: inject('modelsDir'), download: false, maxNewTokensRatio: 1 },
-    cache: { ...defaultConfig.cache, path: path.join(root, 'cache.sqlite') },
+    cache: { ...defaultConfig.cache, path: path.join(at, 'cache.sqlite') },
   };
 }
 
@@ -70,5 +85,120 @@ describe('HTML articles in a run', () => {
 
     const manifest = (await readFile(path.join(root, 'output', 'manifest.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
     expect(manifest.find((line) => line.id === 'web/world')).toMatchObject({ status: 'failed', reason: 'no-article' });
+  });
+});
+
+/**
+ * A hostile page takes minutes in Readability by its structure: 5,000 nested `<div>`s, with the
+ * depth limit raised so it gets there (linkedom's parse alone grows with the square of the depth).
+ */
+const SLOW_DEPTH = 5_000;
+const slowPageLimits = (extractSeconds: number) => ({ ...defaultConfig.input.html, maxDepth: SLOW_DEPTH * 2, extractSeconds });
+
+/** A run folder of its own with these input files. */
+async function runFolder(name: string, files: Record<string, string | Buffer>): Promise<string> {
+  const at = path.join(root, name);
+  await mkdir(path.join(at, 'input'), { recursive: true });
+  for (const [file, content] of Object.entries(files)) await writeFile(path.join(at, 'input', file), content);
+  return at;
+}
+
+const englishPage = () => newsPage({ title: 'Council rebuilds the bridge', paragraphs: ENGLISH_PARAGRAPHS, lang: 'en' });
+
+describe('hostile pages fail only themselves', () => {
+  it('fails a page of 200,000 nested <div>s as too-complex, and the other articles of the run end ok', async () => {
+    const at = await runFolder('nested', { 'deep.html': nestedPage(200_000), 'bridge.html': englishPage(), 'news.txt': ARABIC_ARTICLE });
+    const outcomes: ArticleOutcome[] = [];
+    const report = await runPipeline({ config: config(at), events: { onArticle: (outcome) => outcomes.push(outcome) } });
+    expect(report.articles).toMatchObject({ total: 3, ok: 2, failed: 1 });
+    const deep = outcomes.find((outcome) => outcome.id === 'deep');
+    expect(deep).toMatchObject({ status: 'failed', reason: 'too-complex' });
+    expect(deep?.message).toContain('raise input.html.maxDepth in pipeline.yaml');
+    expect(outcomes.filter((outcome) => outcome.id !== 'deep').map((outcome) => outcome.status)).toEqual(['ok', 'ok']);
+  });
+
+  it('stops an extraction past input.html.extractSeconds (the page fails too-complex), and extracts each page once: the corpus pass’s verdict is reused', async () => {
+    const extractSeconds = 1;
+    const at = await runFolder('deadline', { 'deep.html': nestedPage(SLOW_DEPTH), 'bridge.html': englishPage() });
+    const runWith = async (clean: boolean) => {
+      const outcomes: ArticleOutcome[] = [];
+      const settings = config(at);
+      const report = await runPipeline({
+        config: { ...settings, input: { ...settings.input, html: slowPageLimits(extractSeconds) }, clean: { enabled: clean } },
+        force: true,
+        events: { onArticle: (outcome) => outcomes.push(outcome) },
+      });
+      return { report, deep: outcomes.find((outcome) => outcome.id === 'deep')!, bridge: outcomes.find((outcome) => outcome.id === 'bridge')! };
+    };
+    for (const clean of [false, true]) {
+      const { report, deep, bridge } = await runWith(clean);
+      expect(report.articles).toMatchObject({ total: 2, ok: 1, failed: 1 });
+      expect(bridge.status).toBe('ok');
+      expect(deep).toMatchObject({ status: 'failed', reason: 'too-complex' });
+      expect(deep.message).toContain(`took longer than input.html.extractSeconds (${extractSeconds} s)`);
+      // Without a corpus pass the article's own read waits out the deadline; after one, it takes the
+      // verdict the corpus pass reached instead of waiting it out a second time.
+      if (clean) expect(deep.timings.read).toBeLessThan(extractSeconds * 1000);
+      else expect(deep.timings.read).toBeGreaterThanOrEqual(extractSeconds * 1000);
+    }
+  });
+
+  it('when stopped while a page is extracted, ends at once, leaving that article and the ones not started as they were', async () => {
+    const at = await runFolder('stopped', { 'a.html': nestedPage(SLOW_DEPTH), 'b.html': englishPage(), 'c.txt': ARABIC_ARTICLE });
+    const settings = config(at);
+    const stop = new AbortController();
+    // The run's own log says when the slow page's read has begun.
+    const log = pino(
+      { level: 'debug' },
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          const line = JSON.parse(chunk.toString('utf8'));
+          if (line.msg === 'reading the article' && String(line.file).endsWith('a.html')) stop.abort();
+          done();
+        },
+      }),
+    );
+    const report = await runPipeline({
+      config: { ...settings, input: { ...settings.input, html: slowPageLimits(3600) }, clean: { enabled: false }, run: { concurrency: 1 } },
+      log,
+      signal: stop.signal,
+    });
+    expect(stop.signal.aborted).toBe(true);
+    expect(report.interrupted).toBe(true);
+    expect(report.articles).toMatchObject({ total: 3, notStarted: 3 });
+    expect((await readdir(path.join(at, 'output'))).filter((name) => /^[abc]\./.test(name))).toEqual([]);
+  });
+
+  it('newsbridge run: SIGTERM during the corpus pass’s extraction of a slow page exits 143 promptly, interrupted, nothing written', async () => {
+    const at = await runFolder('sigterm', { 'a.html': nestedPage(SLOW_DEPTH), 'b.txt': ARABIC_ARTICLE, 'c.txt': ARABIC_ARTICLE.replace('.', '!') });
+    const configFile = path.join(at, 'pipeline.yaml');
+    await writeFile(
+      configFile,
+      [
+        'input:',
+        '  html:',
+        `    maxDepth: ${SLOW_DEPTH * 2}`,
+        '    extractSeconds: 3600',
+        'translation:',
+        '  download: false',
+        '  maxNewTokensRatio: 1',
+        'cache:',
+        `  path: ${JSON.stringify(path.join(at, 'cache.sqlite'))}`,
+      ].join('\n'),
+    );
+    const args = ['run', '--verbose', '--config', configFile, '--input', path.join(at, 'input'), '--output', path.join(at, 'output'), '--models-dir', inject('modelsDir')];
+    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/cli/index.ts'), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: '1' } });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+      if (stderr.includes('corpus pass: reading every article') && child.signalCode === null && !child.killed) child.kill('SIGTERM');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(143);
+    expect(stderr).toContain('SIGTERM: finishing the articles in flight');
+    const report = runReportSchema.parse(JSON.parse(await readFile(path.join(at, 'output', 'run-report.json'), 'utf8')));
+    expect(report.interrupted).toBe(true);
+    expect(report.articles).toMatchObject({ total: 3, notStarted: 3 });
+    expect((await readdir(path.join(at, 'output'))).filter((name) => /^[abc]\./.test(name))).toEqual([]);
   });
 });
