@@ -89,6 +89,8 @@ export class ModelDownloadError extends Error {
     readonly status?: number,
     /** Set when newsbridge cut the download: no data (stalled), too slow (deadline), or asked to stop. */
     readonly cutoff?: 'stalled' | 'deadline' | 'stopped',
+    /** How long the server asked to wait before a retry (`Retry-After` of a 429 or 503), in ms. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }

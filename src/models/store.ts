@@ -2,8 +2,11 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import fg from 'fast-glob';
+import pRetry, { AbortError } from 'p-retry';
 import protobuf from 'protobufjs/minimal.js';
+import { z } from 'zod';
 import type { LanguageCode } from '../article.js';
 import { HUB_MODEL_ID, type ModelSpec } from '../config/config.js';
 import { ModelDownloadError, type ModelLabel, ModelUnavailableError } from '../errors.js';
@@ -209,8 +212,13 @@ export interface PullOptions {
   /** Base URL with the hub's layout, e.g. `https://huggingface.co`. */
   mirror: string;
   onProgress?: (progress: PullProgress) => void;
-  /** Attempts per file; each retry resumes from what is already on disk. */
+  /** Attempts per request (each file, and the hub's file list); each retry of a file resumes from what is already on disk. */
   attempts?: number;
+  /**
+   * Wait before the first retry; each later one waits twice as long as the one before, times a
+   * random 1–2 so that clients failed by the same outage do not come back together. Default 1 s.
+   */
+  retryDelayMs?: number;
   /** A download that receives no byte for this long (headers included) is dropped and retried. Default 60 s. */
   stallMs?: number;
   /** A file not complete this long after its first request fails, retries included. Default 30 min. */
@@ -221,6 +229,9 @@ export interface PullOptions {
 
 const DEFAULT_STALL_MS = 60_000;
 const DEFAULT_FILE_DEADLINE_MS = 30 * 60_000;
+const DEFAULT_ATTEMPTS = 3;
+const DEFAULT_RETRY_DELAY_MS = 1000;
+const MAX_RETRY_DELAY_MS = 60_000;
 
 export function fileUrl(mirror: string, id: string, revision: string, file: string): string {
   return `${mirror.replace(/\/+$/, '')}/${id}/resolve/${encodeURIComponent(revision)}/${file}`;
@@ -234,6 +245,7 @@ export function fileUrl(mirror: string, id: string, revision: string, file: stri
  */
 export async function pullModel(options: PullOptions): Promise<ModelManifest> {
   const modelDir = modelDirOf(options.modelsDir, options.id);
+  assertNoCredentials(options.mirror);
   await mkdir(modelDir, { recursive: true });
   const previous = await readManifest(modelDir);
   const sameSource = previous?.id === options.id && previous.revision === options.revision;
@@ -278,19 +290,87 @@ type Cutoff = 'stalled' | 'deadline' | 'stopped';
 type DownloadCheck = (part: string, linked: PublishedFile) => Promise<string | null>;
 
 async function downloadWithRetries(url: string, target: string, file: string, options: PullOptions, check: DownloadCheck): Promise<number> {
-  const attempts = options.attempts ?? 3;
   const deadline = Date.now() + (options.fileDeadlineMs ?? DEFAULT_FILE_DEADLINE_MS);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await downloadFile(url, target, { deadline, stallMs: options.stallMs ?? DEFAULT_STALL_MS, signal: options.signal }, check, (bytesDone, bytesTotal, state) =>
-        options.onProgress?.({ file, bytesDone, bytesTotal, state }),
-      );
-    } catch (error) {
-      const permanent =
-        error instanceof ModelDownloadError &&
-        ((error.status !== undefined && error.status < 500) || error.cutoff === 'deadline' || error.cutoff === 'stopped');
-      if (permanent || attempt >= attempts) throw error;
+  return withRetries(url, options, deadline, () =>
+    downloadFile(url, target, { deadline, stallMs: options.stallMs ?? DEFAULT_STALL_MS, signal: options.signal }, check, (bytesDone, bytesTotal, state) =>
+      options.onProgress?.({ file, bytesDone, bytesTotal, state }),
+    ),
+  );
+}
+
+/**
+ * A failure worth trying again: a 5xx or 429, a network failure, a download dropped as stalled or
+ * cut short, a damaged file. Any other 4xx is the request's fault, and a stop or a passed deadline
+ * is final.
+ */
+function retryable(error: unknown): boolean {
+  if (!(error instanceof ModelDownloadError)) return false;
+  if (error.status !== undefined) return error.status >= 500 || error.status === 429;
+  return error.cutoff !== 'deadline' && error.cutoff !== 'stopped';
+}
+
+/**
+ * Runs one request with `options.attempts` tries, backing off exponentially with jitter between
+ * them (p-retry), and waiting at least what a 429's or 503's `Retry-After` asks. Gives up at
+ * `deadline` (epoch ms): a server that asks for a wait past it fails the request at once.
+ */
+async function withRetries<T>(url: string, options: PullOptions, deadline: number, attempt: () => Promise<T>): Promise<T> {
+  try {
+    return await pRetry(
+      async () => {
+        try {
+          return await attempt();
+        } catch (error) {
+          throw retryable(error) ? error : new AbortError(error as Error);
+        }
+      },
+      {
+        retries: (options.attempts ?? DEFAULT_ATTEMPTS) - 1,
+        minTimeout: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
+        maxTimeout: MAX_RETRY_DELAY_MS,
+        randomize: true,
+        maxRetryTime: Math.max(0, deadline - Date.now()),
+        signal: options.signal,
+        onFailedAttempt: async ({ error, retriesLeft }) => {
+          const wait = error instanceof ModelDownloadError ? error.retryAfterMs : undefined;
+          if (wait === undefined || retriesLeft === 0) return;
+          if (Date.now() + wait > deadline) {
+            throw new ModelDownloadError(url, `${error.message}; it asks to be retried in ${Math.ceil(wait / 1000)} s, past the deadline (translation.downloadFileSeconds)`, (error as ModelDownloadError).status);
+          }
+          // p-retry's backoff follows this wait: Retry-After is a lower bound, the backoff still spreads clients out.
+          await sleep(wait, undefined, { signal: options.signal });
+        },
+      },
+    );
+  } catch (error) {
+    // A stop that lands between attempts rejects with the signal's reason rather than a download error.
+    if (options.signal?.aborted && !(error instanceof ModelDownloadError)) {
+      throw new ModelDownloadError(url, `download of ${url} was stopped; run the pull again to resume`, undefined, 'stopped');
     }
+    throw error;
+  }
+}
+
+/**
+ * `Retry-After` of a 429 or 503, in ms from now: delay-seconds or an HTTP date (RFC 9110 §10.2.3).
+ * Undefined when absent or unreadable, and for other statuses.
+ */
+function retryAfterMs(response: Response): number | undefined {
+  if (response.status !== 429 && response.status !== 503) return undefined;
+  const value = response.headers.get('retry-after')?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** fetch refuses a URL with credentials, and a message would print them: refuse such a mirror up front, without them. */
+function assertNoCredentials(mirror: string): void {
+  const url = URL.canParse(mirror) ? new URL(mirror) : null;
+  if (url && (url.username || url.password)) {
+    url.username = '';
+    url.password = '';
+    throw new ModelDownloadError(url.href, `the mirror URL ${url.href} (credentials hidden) carries a user name or password in it, which newsbridge does not send; give the mirror URL without them`);
   }
 }
 
@@ -422,7 +502,7 @@ async function downloadWatched(
       total = length === null ? null : Number(length);
     } else {
       await response.body?.cancel();
-      throw new ModelDownloadError(url, `${url} answered ${response.status} ${response.statusText}: ${statusHint(response.status)}`, response.status);
+      throw new ModelDownloadError(url, `${url} answered ${response.status} ${response.statusText}: ${statusHint(response.status)}`, response.status, undefined, retryAfterMs(response));
     }
 
     progress(done, total, 'downloading');
@@ -474,6 +554,7 @@ async function downloadWatched(
 function statusHint(status: number): string {
   if (status === 404) return 'check the model id and revision in pipeline.yaml (translation.models) and the mirror URL';
   if (status === 401 || status === 403) return 'the server refused access; check the mirror URL';
+  if (status === 429) return 'the server is limiting requests; run the pull again later';
   return 'the server failed; run the pull again later';
 }
 
@@ -514,33 +595,75 @@ export interface PublishedFile {
   sha256?: string;
 }
 
+/** The part of the hub's file list (`/api/models/<id>/revision/<revision>?blobs=true`) the store reads. */
+const HubFileList = z.object({
+  siblings: z.array(
+    z.object({
+      rfilename: z.string().min(1),
+      size: z.number().int().nonnegative().optional(),
+      lfs: z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().nonnegative() }).optional(),
+    }),
+  ),
+});
+
 /**
  * The hub's list of a revision's files, `<mirror>/api/models/<id>/revision/<revision>?blobs=true`:
- * `siblings[]` with `rfilename`, `size` and, for LFS files, `lfs: { sha256, size }`. Null when the
- * mirror does not serve the API (then the resolve responses' `X-Linked-Size`/`X-Linked-Etag` and
- * the format checks are what is left).
+ * `siblings[]` with `rfilename`, `size` and, for LFS files, `lfs: { sha256, size }`. Null only when
+ * the list is not published (404: a mirror without the API, which still sends the resolve
+ * responses' `X-Linked-Size`/`X-Linked-Etag`, and the format checks are what is left). Any other
+ * failure — another 4xx, a 5xx or a network error after the retries, a list that is not JSON or
+ * not of that shape — throws: the sha256 check is never dropped without saying so.
  */
 async function publishedFiles(options: PullOptions): Promise<Map<string, PublishedFile> | null> {
   const url = `${options.mirror.replace(/\/+$/, '')}/api/models/${options.id}/revision/${encodeURIComponent(options.revision)}?blobs=true`;
-  const timeout = AbortSignal.timeout(options.stallMs ?? DEFAULT_STALL_MS);
+  const failed = (problem: string, fix: string, response?: Response) =>
+    new ModelDownloadError(
+      url,
+      `the hub's file list of ${options.id}@${options.revision} (${url}) ${problem}; without it the files cannot be checked against the sha256 the hub publishes, so none was downloaded. Fix: ${fix}`,
+      response?.status,
+      undefined,
+      response && retryAfterMs(response),
+    );
+  const deadline = Date.now() + (options.fileDeadlineMs ?? DEFAULT_FILE_DEADLINE_MS);
+  const text = await withRetries(url, options, deadline, async () => {
+    const timeout = AbortSignal.timeout(options.stallMs ?? DEFAULT_STALL_MS);
+    try {
+      const response = await fetch(url, { signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout });
+      if (response.status === 404) {
+        await response.body?.cancel();
+        return null;
+      }
+      if (!response.ok) {
+        await response.body?.cancel();
+        const status = `${response.status} ${response.statusText}`;
+        const fix = response.status >= 500 || response.status === 429 ? 'run the pull again later, or use another --mirror' : 'check the mirror URL and that the model is public';
+        throw failed(`answered ${status}`, fix, response);
+      }
+      return await response.text();
+    } catch (error) {
+      if (error instanceof ModelDownloadError) throw error;
+      if (options.signal?.aborted) throw new ModelDownloadError(url, `reading the hub's file list of ${options.id} (${url}) was stopped; run the pull again`, undefined, 'stopped');
+      throw failed(`could not be fetched (${String((error as Error).cause ?? (error as Error).message)})`, 'check the network and the mirror URL, and run the pull again');
+    }
+  });
+  if (text === null) return null;
+  let json: unknown;
   try {
-    const response = await fetch(url, { signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout });
-    if (!response.ok) {
-      await response.body?.cancel();
-      return null;
-    }
-    const info = (await response.json()) as { siblings?: { rfilename?: unknown; size?: unknown; lfs?: { sha256?: unknown; size?: unknown } }[] };
-    const files = new Map<string, PublishedFile>();
-    for (const sibling of info.siblings ?? []) {
-      if (typeof sibling.rfilename !== 'string') continue;
-      const bytes = typeof sibling.lfs?.size === 'number' ? sibling.lfs.size : typeof sibling.size === 'number' ? sibling.size : undefined;
-      const sha256 = typeof sibling.lfs?.sha256 === 'string' ? sibling.lfs.sha256 : undefined;
-      files.set(sibling.rfilename, { ...(bytes !== undefined ? { bytes } : {}), ...(sha256 ? { sha256 } : {}) });
-    }
-    return files;
-  } catch {
-    return null;
+    json = JSON.parse(text);
+  } catch (error) {
+    throw failed(`is not JSON (${(error as Error).message}; it starts ${JSON.stringify(text.slice(0, 40))})`, 'the mirror does not serve the hub API correctly: use another --mirror');
   }
+  const list = HubFileList.safeParse(json);
+  if (!list.success) {
+    const issue = list.error.issues[0]!;
+    throw failed(`is not a list of the revision's files (${issue.path.join('.') || 'the answer'}: ${issue.message})`, 'the mirror does not serve the hub API correctly: use another --mirror');
+  }
+  const files = new Map<string, PublishedFile>();
+  for (const sibling of list.data.siblings) {
+    const bytes = sibling.lfs?.size ?? sibling.size;
+    files.set(sibling.rfilename, { ...(bytes !== undefined ? { bytes } : {}), ...(sibling.lfs ? { sha256: sibling.lfs.sha256 } : {}) });
+  }
+  return files;
 }
 
 /** `X-Linked-Size` and `X-Linked-Etag` (the sha256 of an LFS file, quoted) of a resolve response. */

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 
@@ -30,7 +30,12 @@ export function plausibleModelFile(file: string, size: number): Buffer {
 export interface HubRequest {
   path: string;
   range: string | undefined;
+  /** `Date.now()` when the request arrived, to measure the waits between retries. */
+  at: number;
 }
+
+/** A canned answer: a status with headers and body, or `reset` (the connection dropped before any answer). */
+export type HubAnswer = { status: number; headers?: Record<string, string>; body?: string } | 'reset';
 
 export interface FakeHub {
   url: string;
@@ -43,7 +48,12 @@ export interface FakeHub {
   trickle(file: string, intervalMs: number): void;
   /** Send this many bytes of the file, then nothing more, keeping the connection open. */
   stallAfter(file: string, bytes: number): void;
-  /** Forget the trickles, stalls and corruptions set so far, and publish metadata again. */
+  /**
+   * Give the next requests for this path (a resolve path, or an API path `/api/models/<id>/revision/<rev>`)
+   * these answers, one each in order; later requests are served as usual.
+   */
+  answerNext(path: string, answers: HubAnswer[]): void;
+  /** Forget the trickles, stalls, corruptions and canned answers set so far, and publish metadata again. */
   clearFaults(): void;
   /** Serve the file with some bytes flipped (same length), while the API publishes the real ones. */
   corrupt(file: string): void;
@@ -65,6 +75,15 @@ export async function startHub(files: Map<string, Buffer>): Promise<FakeHub> {
   const html = new Set<string>();
   const stalls = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
+  const canned = new Map<string, HubAnswer[]>();
+  /** Sends the next canned answer for the path, if there is one; says whether it did. */
+  const answerCanned = (urlPath: string, response: ServerResponse): boolean => {
+    const answer = canned.get(urlPath)?.shift();
+    if (answer === undefined) return false;
+    if (answer === 'reset') response.socket?.destroy();
+    else response.writeHead(answer.status, answer.headers).end(answer.body ?? '');
+    return true;
+  };
   const hub: Omit<FakeHub, 'url'> & { url: string } = {
     url: '',
     requests: [],
@@ -72,7 +91,9 @@ export async function startHub(files: Map<string, Buffer>): Promise<FakeHub> {
     cutNextResponse: (file, afterBytes) => void cuts.set(file, afterBytes),
     trickle: (file, intervalMs) => void trickles.set(file, intervalMs),
     stallAfter: (file, bytes) => void stalls.set(file, bytes),
+    answerNext: (file, answers) => void canned.set(file, [...answers]),
     clearFaults: () => {
+      canned.clear();
       trickles.clear();
       stalls.clear();
       corrupted.clear();
@@ -97,6 +118,7 @@ export async function startHub(files: Map<string, Buffer>): Promise<FakeHub> {
     const api = /^\/api\/models\/(.+)\/revision\/([^/]+)$/.exec(urlPath);
     if (api) {
       hub.apiRequests.push(urlPath);
+      if (answerCanned(urlPath, response)) return;
       const prefix = `/${api[1]}/resolve/${api[2]}/`;
       const siblings = [...files].filter(([key]) => key.startsWith(prefix)).map(([key, bytes]) => {
         const rfilename = key.slice(prefix.length);
@@ -107,7 +129,8 @@ export async function startHub(files: Map<string, Buffer>): Promise<FakeHub> {
       else response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: api[1], siblings }));
       return;
     }
-    hub.requests.push({ path: urlPath, range: request.headers.range });
+    hub.requests.push({ path: urlPath, range: request.headers.range, at: Date.now() });
+    if (answerCanned(urlPath, response)) return;
     if (html.has(urlPath)) {
       response.writeHead(200, { 'content-type': 'text/html' }).end('<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>');
       return;

@@ -31,8 +31,9 @@ const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex
 let hub: FakeHub;
 let modelsDir: string;
 const modelDir = () => path.join(modelsDir, 'Xenova', 'opus-mt-ar-en');
+// Retries wait 1–2 ms, doubling: the tests that are about the waits set their own.
 const pull = (extra: Partial<PullOptions> = {}) =>
-  pullModel({ id: ID, revision: REVISION, modelsDir, dtype: 'q8', mirror: hub.url, ...extra });
+  pullModel({ id: ID, revision: REVISION, modelsDir, dtype: 'q8', mirror: hub.url, retryDelayMs: 1, ...extra });
 
 beforeAll(async () => {
   hub = await startHub(new Map([...contents].map(([file, bytes]) => [`/${ID}/resolve/${REVISION}/${file}`, bytes])));
@@ -106,6 +107,7 @@ describe('pullModel', () => {
     const seen: PullProgress[] = [];
     await pull({ onProgress: (p) => seen.push(p) });
     expect(hub.requests).toEqual([]);
+    expect(seen.map((p) => p.file).sort()).toEqual(modelFiles('q8').sort());
     expect(seen.every((p) => p.state === 'verified')).toBe(true);
   });
 
@@ -296,5 +298,159 @@ describe('pullModel against what the hub publishes', () => {
     expect(hub.requests.map((request) => request.path)).toEqual([path_(ENCODER)]);
     expect(sha256(await readFile(path.join(modelDir(), ENCODER)))).toBe(sha256(contents.get(ENCODER)!));
     expect((await verifyModel(modelDir())).problems).toEqual([]);
+  });
+});
+
+describe('pullModel when the hub API answers something other than a file list', () => {
+  const API = `/api/models/${ID}/revision/${REVISION}`;
+  const listUrl = () => `${hub.url}${API}?blobs=true`;
+  const refused = async (extra: Partial<PullOptions> = {}) => {
+    const error = await pull(extra).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ModelDownloadError);
+    // Nothing was downloaded without the published hashes to check it against.
+    expect(hub.requests).toEqual([]);
+    expect(await stat(modelDir()).then((s) => s.isDirectory())).toBe(true);
+    expect(await readManifest(modelDir())).toBeNull();
+    return (error as Error).message;
+  };
+
+  it('fails naming the model and the URL when the list is not JSON (a proxy page with 200)', async () => {
+    hub.answerNext(API, [{ status: 200, headers: { 'content-type': 'text/html' }, body: '<!DOCTYPE html><html>502</html>' }]);
+    const message = await refused();
+    expect(message).toContain(`the hub's file list of ${ID}@${REVISION} (${listUrl()}) is not JSON (`);
+    expect(message).toContain(
+      `; it starts "<!DOCTYPE html><html>502</html>"); without it the files cannot be checked against the sha256 the hub publishes, so none was downloaded. ` +
+        'Fix: the mirror does not serve the hub API correctly: use another --mirror',
+    );
+  });
+
+  for (const [shape, body, where] of [
+    ['no siblings', { id: ID }, 'siblings'],
+    ['an LFS entry without a sha256', { siblings: [{ rfilename: ENCODER, size: 10, lfs: { size: 10 } }] }, 'siblings.0.lfs.sha256'],
+    ['a size that is a string', { siblings: [{ rfilename: 'config.json', size: '10' }] }, 'siblings.0.size'],
+  ] as const) {
+    it(`fails naming the field when the list has ${shape}`, async () => {
+      hub.answerNext(API, [{ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }]);
+      const message = await refused();
+      expect(message).toContain(`the hub's file list of ${ID}@${REVISION} (${listUrl()}) is not a list of the revision's files (${where}: `);
+      expect(message).toContain('Fix: the mirror does not serve the hub API correctly');
+    });
+  }
+
+  it('retries a 5xx, then fails naming the status when it persists', async () => {
+    hub.answerNext(API, [{ status: 500 }, { status: 502 }, { status: 503 }]);
+    const message = await refused({ attempts: 3 });
+    expect(hub.apiRequests).toHaveLength(3);
+    expect(message).toMatch(/^the hub's file list of .* answered 503 Service Unavailable; .*Fix: run the pull again later, or use another --mirror$/);
+  });
+
+  it('pulls with the hashes checked when a 5xx passes within the attempts', async () => {
+    hub.answerNext(API, [{ status: 503 }]);
+    hub.corrupt(`/${ID}/resolve/${REVISION}/${ENCODER}`);
+    hub.publishHeaders = false;
+    // The only sha256 left is the API's: the retried list must be what catches the flipped bytes.
+    const error = await pull({ attempts: 2 }).catch((caught: unknown) => caught);
+    expect(hub.apiRequests).toHaveLength(2);
+    expect((error as Error).message).toMatch(/encoder_model_quantized\.onnx sent a file that has sha256 [0-9a-f]{64} where the hub publishes [0-9a-f]{64}/);
+  });
+
+  it('does not retry a 4xx other than 404 and 429, and fails', async () => {
+    hub.answerNext(API, [{ status: 403 }]);
+    const message = await refused({ attempts: 3 });
+    expect(hub.apiRequests).toHaveLength(1);
+    expect(message).toContain(`(${listUrl()}) answered 403 Forbidden; `);
+  });
+
+  it('fails on a network error after the retries', async () => {
+    hub.answerNext(API, ['reset', 'reset']);
+    const message = await refused({ attempts: 2 });
+    expect(hub.apiRequests).toHaveLength(2);
+    expect(message).toMatch(/^the hub's file list of .* could not be fetched \(.*\); .*Fix: check the network and the mirror URL/);
+  });
+
+  it('falls back to the resolve headers only when the list is not published (404)', async () => {
+    hub.answerNext(API, [{ status: 404, body: '{"error":"Repository not found"}' }]);
+    await pull();
+    expect(hub.apiRequests).toHaveLength(1);
+    expect((await verifyModel(modelDir())).problems).toEqual([]);
+  });
+
+  it('refuses a mirror URL with credentials, never printing them', async () => {
+    const mirror = hub.url.replace('http://', 'http://reader:hf_secret@');
+    const error = await pull({ mirror }).catch((caught: unknown) => caught);
+    expect((error as Error).message).toBe(
+      `the mirror URL ${hub.url}/ (credentials hidden) carries a user name or password in it, which newsbridge does not send; give the mirror URL without them`,
+    );
+    expect(hub.apiRequests).toEqual([]);
+  });
+});
+
+describe('pullModel retries with backoff', () => {
+  const CONFIG = `/${ID}/resolve/${REVISION}/config.json`;
+  const gaps = (file: string) => {
+    const times = hub.requests.filter((request) => request.path === file).map((request) => request.at);
+    return times.slice(1).map((at, i) => at - times[i]!);
+  };
+  // Timers and Date.now() count whole milliseconds.
+  const CLOCK_SLACK_MS = 2;
+
+  it('honours Retry-After in seconds and as an HTTP date on 503 and 429, well beyond the backoff', async () => {
+    // Whole seconds only, so the date is 1 to 2 s ahead.
+    const date = new Date(Date.now() + 2000).toUTCString();
+    hub.answerNext(CONFIG, [
+      { status: 503, headers: { 'retry-after': '1' } },
+      { status: 429, headers: { 'retry-after': date } },
+    ]);
+    const retryDelayMs = 20;
+    await pull({ retryDelayMs, attempts: 3 });
+    const requests = hub.requests.filter((request) => request.path === CONFIG);
+    expect(requests).toHaveLength(3);
+    // The backoff alone waits at most 2 × 20 ms, then 4 × 20 ms: these waits are Retry-After's.
+    expect(gaps(CONFIG)[0]).toBeGreaterThanOrEqual(1000 + retryDelayMs - CLOCK_SLACK_MS);
+    expect(requests[2]!.at).toBeGreaterThanOrEqual(Date.parse(date) - CLOCK_SLACK_MS);
+    expect(await readFile(path.join(modelDir(), 'config.json'))).toEqual(contents.get('config.json'));
+  });
+
+  it('backs off exponentially on 5xx without Retry-After', async () => {
+    hub.answerNext(CONFIG, [{ status: 500 }, { status: 502 }, { status: 503 }]);
+    const retryDelayMs = 50;
+    await pull({ retryDelayMs, attempts: 4 });
+    const waits = gaps(CONFIG);
+    expect(waits).toHaveLength(3);
+    for (const [i, wait] of waits.entries()) expect(wait).toBeGreaterThanOrEqual(retryDelayMs * 2 ** i - CLOCK_SLACK_MS);
+  });
+
+  it('retries a connection dropped before any answer', async () => {
+    hub.answerNext(CONFIG, ['reset']);
+    await pull();
+    expect(gaps(CONFIG)).toHaveLength(1);
+    expect(await readFile(path.join(modelDir(), 'config.json'))).toEqual(contents.get('config.json'));
+  });
+
+  it('never retries a 4xx other than 429', async () => {
+    hub.answerNext(CONFIG, [{ status: 403 }]);
+    const error = await pull({ attempts: 3 }).catch((caught: unknown) => caught);
+    expect((error as ModelDownloadError).status).toBe(403);
+    expect(hub.requests.filter((request) => request.path === CONFIG)).toHaveLength(1);
+  });
+
+  it('fails at once when Retry-After asks for a wait past the file deadline', async () => {
+    hub.answerNext(CONFIG, [{ status: 503, headers: { 'retry-after': '3600' } }]);
+    const error = await pull({ attempts: 3, fileDeadlineMs: 60_000 }).catch((caught: unknown) => caught);
+    expect((error as Error).message).toMatch(/answered 503 Service Unavailable: .*; it asks to be retried in 3600 s, past the deadline \(translation\.downloadFileSeconds\)/);
+    expect(hub.requests.filter((request) => request.path === CONFIG)).toHaveLength(1);
+  });
+
+  it('stops at once when the caller aborts during a Retry-After wait', async () => {
+    hub.answerNext(CONFIG, [{ status: 503, headers: { 'retry-after': '3000' } }]);
+    const stop = new AbortController();
+    const waiting = setInterval(() => hub.requests.length > 0 && stop.abort(), 5);
+    try {
+      const error = await pull({ attempts: 3, fileDeadlineMs: 2 * 3600_000, signal: stop.signal }).catch((caught: unknown) => caught);
+      expect((error as ModelDownloadError).cutoff).toBe('stopped');
+      expect((error as Error).message).toBe(`download of ${hub.url}${CONFIG} was stopped; run the pull again to resume`);
+    } finally {
+      clearInterval(waiting);
+    }
   });
 });
