@@ -14,7 +14,8 @@ import { languageByCode, type SentenceRules, SHARED_SENTENCE_RULES } from '../la
  * A stop with no space after it splits only between a word and a capitalised or Arabic word
  * (`…الدفاع.وقال`, `today.The`), never inside an e-mail address or URL. Numbered and lettered lists
  * that open a paragraph (`1) … 2) …`, `a. … b. …`, `• 9. … • 10. …`) split before each item.
- * Text whose punctuation is spaced out as in tokenized corpora (`Hà Nội , ngày 5 . Hôm`) splits alike.
+ * Text whose punctuation is spaced out as in tokenized corpora (`Hà Nội , ngày 5 . Hôm`) splits alike,
+ * and what such text leaves between stops with no word in it (`quen quen ? " . Hùng`) joins a sentence.
  *
  * `؛` (Arabic semicolon) is not a sentence end: like `;` it joins clauses of one sentence, and
  * splitting there would hand the translation model half a thought.
@@ -122,7 +123,7 @@ function readStop(text: string, start: number, isOpen: (quote: string, at: numbe
     if (CLOSERS.has(ch) || isBidi(ch)) {
       if (QUOTES.has(ch)) stop.closesQuote = true;
       i++;
-    } else if (isSpace(ch) && SPACED_CLOSERS.has(text[i + 1] ?? '') && (i + 2 >= text.length || isSpace(text[i + 2]))) {
+    } else if (isSpace(ch) && ch !== '\n' && SPACED_CLOSERS.has(text[i + 1] ?? '') && (i + 2 >= text.length || isSpace(text[i + 2]))) {
       const quote = text[i + 1]!;
       // A straight quote standing alone opens the next quote right after another closed (`." "`) or
       // when the next one closes (`. " Well, wait." `); it closes when that one opens or none follows,
@@ -309,12 +310,42 @@ export function splitSentences(text: string, lang: LanguageCode): string[] {
     }
     if (stop.exclaims || fullStopEnds(wordBefore(text, runStart), rest, sentence, rules)) startAt(next);
   }
-  const sentences: string[] = [];
+  return attachWordless(text, starts);
+}
+
+/** A piece of text with no letter and no digit: stray punctuation, quotes, brackets or symbols. */
+const WORDLESS = /^[^\p{L}\p{N}]*$/u;
+
+/**
+ * The sentences between `starts`, each piece with nothing to translate (`.`, `" .`, `؟`, `…`) joined to
+ * the sentence before it, or to the next when it comes first, so that no sentence is punctuation
+ * alone. Pieces never join across a line break; a line of punctuation alone stays as it is.
+ */
+function attachWordless(text: string, starts: readonly number[]): string[] {
+  const spans: { start: number; end: number }[] = [];
+  /** Where wordless pieces before the first sentence of a line began. */
+  let leading: number | undefined;
+  const sameLine = (start: number, end: number) => !text.slice(start, end).trim().includes('\n');
   starts.forEach((start, k) => {
-    const sentence = text.slice(start, starts[k + 1] ?? text.length).trim();
-    if (sentence !== '') sentences.push(sentence);
+    const end = starts[k + 1] ?? text.length;
+    const sentence = text.slice(start, end).trim();
+    if (sentence === '') return;
+    if (leading !== undefined && !sameLine(leading, end)) {
+      spans.push({ start: leading, end: start });
+      leading = undefined;
+    }
+    const previous = spans[spans.length - 1];
+    if (!WORDLESS.test(sentence)) {
+      spans.push({ start: leading ?? start, end });
+      leading = undefined;
+    } else if (leading === undefined && previous && sameLine(previous.start, end)) {
+      previous.end = end;
+    } else {
+      leading ??= start;
+    }
   });
-  return sentences;
+  if (leading !== undefined) spans.push({ start: leading, end: text.length });
+  return spans.map(({ start, end }) => text.slice(start, end).trim());
 }
 
 /** Splits every paragraph into sentences in its own language; a sentence never crosses paragraphs. */

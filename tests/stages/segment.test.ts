@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DetectedArticle } from '../../src/article.js';
 import { segmentSentences, splitSentences, splitText } from '../../src/stages/segment.js';
@@ -214,5 +215,60 @@ describe('splitSentences on news text (issue 14)', () => {
       '3. Hỗ trợ doanh nghiệp',
     ]);
     expect(splitSentences('The vote was 2. Then 3 more came.', 'en')).toEqual(['The vote was 2.', 'Then 3 more came.']);
+  });
+});
+
+describe('splitSentences never gives a sentence of punctuation alone (issue 18)', () => {
+  const WORDLESS = /^[^\p{L}\p{N}]*$/u;
+
+  it('joins stray punctuation after a sentence in tokenized text to that sentence', () => {
+    expect(splitSentences('Tôi trông ông quen quen ? " . Hùng giật mình', 'vi')).toEqual(['Tôi trông ông quen quen ? " .', 'Hùng giật mình']);
+    expect(splitSentences('هل أنت مستعد ؟ . وقال الرجل', 'ar')).toEqual(['هل أنت مستعد ؟ .', 'وقال الرجل']);
+    expect(splitSentences('Wow ! ! ! Next time.', 'en')).toEqual(['Wow ! ! !', 'Next time.']);
+    expect(splitSentences('He left . ( . ) Then he came back.', 'en')).toEqual(['He left . ( . )', 'Then he came back.']);
+    expect(splitSentences('" Hello there . " " . Next one .', 'en')).toEqual(['" Hello there . " " .', 'Next one .']);
+  });
+
+  it('joins punctuation that opens the text to the first sentence, and never joins across a line', () => {
+    expect(splitSentences('. Hello there. Good.', 'en')).toEqual(['. Hello there.', 'Good.']);
+    expect(splitSentences('… Then he said. ...', 'en')).toEqual(['… Then he said. ...']);
+    expect(splitSentences('Hello there. " .\n" . Next one.', 'en')).toEqual(['Hello there. " .', '" . Next one.']);
+    expect(splitSentences('* * *', 'en')).toEqual(['* * *']);
+  });
+
+  // Text as news and tokenized corpora write it: words of three scripts, numbers, and punctuation
+  // attached or spaced out, each line with at least one word.
+  const word = fc.constantFrom('Hùng', 'giật', 'mình', 'ông', 'quen', 'قال', 'الوزير', 'وغادر', 'The', 'minister', 'said', 'U.S.', 'Mr.', '2025', '5.4', 'a', 'I');
+  const punctuation = fc.constantFrom('.', '?', '!', '؟', '،', '۔', '…', '...', '. . .', '"', "'", '“', '”', '«', '»', '(', ')', '[', ']', ',', ':', '؛', '-', '•');
+  const token = fc.oneof({ arbitrary: word, weight: 3 }, { arbitrary: punctuation, weight: 2 });
+  const spacing = fc.constantFrom(' ', ' ', ' ', '', '  ');
+  const line = fc
+    .tuple(word, fc.array(fc.tuple(spacing, token), { maxLength: 30 }), fc.nat())
+    .map(([first, rest, at]) => {
+      const tokens = rest.map(([space, t]) => space + t);
+      tokens.splice(at % (tokens.length + 1), 0, ` ${first} `);
+      return tokens.join('').trim();
+    });
+  const text = fc.array(line, { minLength: 1, maxLength: 3 }).map((lines) => lines.join('\n'));
+
+  it('on generated text: no sentence is wordless or crosses a line, and the sentences are the text in order', () => {
+    fc.assert(
+      fc.property(text, fc.constantFrom('ar', 'vi', 'en'), (input, lang) => {
+        const sentences = splitSentences(input, lang);
+        for (const sentence of sentences) {
+          expect(sentence).not.toMatch(WORDLESS);
+          expect(sentence).not.toContain('\n');
+        }
+        // Between one sentence and the next stands only white space: nothing lost, added or moved.
+        let rest = input;
+        for (const sentence of sentences) {
+          rest = rest.trimStart();
+          expect(rest.startsWith(sentence)).toBe(true);
+          rest = rest.slice(sentence.length);
+        }
+        expect(rest.trim()).toBe('');
+      }),
+      { seed: 18, numRuns: 3000 },
+    );
   });
 });
