@@ -57,6 +57,19 @@ export interface PageInfo extends PageMetadata {
 
 export type ParagraphKind = 'title' | 'bullet' | 'body';
 
+/** Why the clean stage removed a line; README's "Clean" section says what each means. */
+export const BOILERPLATE_REASONS = [
+  'navigation',
+  'empty-label',
+  'image-placeholder',
+  'button-text',
+  'read-also',
+  'related-headline',
+  'injected-headline',
+  'repeated-across-corpus',
+] as const;
+export type BoilerplateReason = (typeof BOILERPLATE_REASONS)[number];
+
 export interface RemovedLine {
   /** 1-based line number in the decoded text. */
   line: number;

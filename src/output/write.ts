@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   ARTICLE_REASONS,
   ARTICLE_STATUSES,
+  BOILERPLATE_REASONS,
   SENTENCE_FLAGS,
   type ArticleReason,
   type ArticleStatus,
@@ -75,7 +76,7 @@ export const articleOutputSchema = z
       }),
     ),
     removed: z
-      .array(z.strictObject({ line: z.number().int().positive(), text: z.string(), reason: z.string() }))
+      .array(z.strictObject({ line: z.number().int().positive(), text: z.string(), reason: z.enum(BOILERPLATE_REASONS) }))
       .describe('Boilerplate lines removed by the clean stage, with the reason.'),
     summary: z.strictObject({
       indices: z
@@ -144,9 +145,9 @@ export function renderArticleJson(article: SummarizedArticle, meta: ArticleMeta)
   };
 }
 
-/** The JSON file's text: pretty-printed, newline-terminated. */
-export function articleJsonText(article: SummarizedArticle, meta: ArticleMeta): string {
-  return `${JSON.stringify(renderArticleJson(article, meta), null, 2)}\n`;
+/** `<id>.json`'s text: pretty-printed, newline-terminated. */
+export function articleJsonText(output: ArticleOutput): string {
+  return `${JSON.stringify(output, null, 2)}\n`;
 }
 
 /** First strong character of Hebrew, Arabic, Syriac, Thaana or N'Ko script. */

@@ -34,6 +34,7 @@ import { TranslationStoppedError } from '../errors.js';
 import { ModelTranslationBackend, type ModelUsage } from '../translation/backend.js';
 import { decodingOptions, TranslatorPool } from '../translation/translator.js';
 import {
+  articleJsonText,
   articleOutputSchema,
   manifestLine,
   manifestLineSchema,
@@ -465,7 +466,7 @@ export async function processFile(
           await writeFileAtomic(path.join(config.output.dir, outputs.html), page);
         }
         record.timings = { ...timings };
-        if (outputs.json) await writeFileAtomic(path.join(config.output.dir, outputs.json), `${JSON.stringify(record, null, 2)}\n`);
+        if (outputs.json) await writeFileAtomic(path.join(config.output.dir, outputs.json), articleJsonText(record));
       });
     } catch (error) {
       return failed('output-error', (error as Error).message);

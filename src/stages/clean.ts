@@ -1,4 +1,4 @@
-import type { CleanParagraph, CleanedArticle, RemovedLine, SourceArticle } from '../article.js';
+import type { BoilerplateReason, CleanParagraph, CleanedArticle, RemovedLine, SourceArticle } from '../article.js';
 
 /**
  * Boilerplate removal by the shape of a line and where it stands, never by what a particular site
@@ -25,17 +25,6 @@ export interface CleanOptions {
   /** The run's repeated lines; the article's own site's lines are removed from it. */
   repeatedLines?: RepeatedLines;
 }
-
-/** Removal reasons, as recorded in `RemovedLine.reason`. */
-export type BoilerplateReason =
-  | 'navigation'
-  | 'empty-label'
-  | 'image-placeholder'
-  | 'button-text'
-  | 'read-also'
-  | 'related-headline'
-  | 'injected-headline'
-  | 'repeated-across-corpus';
 
 /** A prose line ends with a stop, possibly inside closing quotes or brackets. */
 const SENTENCE_END = /[.!?؟۔…]["'”’»)\]]*$/u;

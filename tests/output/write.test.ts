@@ -9,6 +9,7 @@ import { removeStaleTempFiles, writeFileAtomic } from '../../src/output/atomic-w
 import { repoRoot } from '../../tools/repo-root.js';
 import { arabicArticle, untranslatedArabicArticle } from '../fixtures/summarized-article.js';
 import { OutputError } from '../../src/errors.js';
+import { BOILERPLATE_REASONS } from '../../src/article.js';
 
 const meta: ArticleMeta = {
   status: 'ok',
@@ -33,7 +34,7 @@ describe('renderArticleJson', () => {
       language: { lang: 'ar', confidence: 0.98 },
       title: 'اليابان تعزز التعاون العسكري',
       removed: [
-        { line: 2, text: 'شارك على فيسبوك', reason: 'share-button' },
+        { line: 2, text: 'شارك على فيسبوك', reason: 'navigation' },
         { line: 5, text: 'اقرأ أيضا: خبر آخر', reason: 'read-also' },
       ],
       translation: { status: 'translated' },
@@ -81,7 +82,7 @@ describe('renderArticleJson', () => {
   it('is valid against the zod schema and the published schema/article.schema.json', async () => {
     const published = await publishedSchema('article.schema.json');
     for (const json of [
-      JSON.parse(articleJsonText(arabicArticle(), meta)) as unknown,
+      JSON.parse(articleJsonText(renderArticleJson(arabicArticle(), meta))) as unknown,
       renderArticleJson(untranslatedArabicArticle(), { ...meta, status: 'partial', reason: 'model-unavailable' }),
     ]) {
       expect(articleOutputSchema.safeParse(json).success).toBe(true);
@@ -89,6 +90,27 @@ describe('renderArticleJson', () => {
     }
     const broken = { ...renderArticleJson(arabicArticle(), meta), schemaVersion: 2 };
     expect(published.safeParse(broken).success).toBe(false);
+  });
+
+  it('allows only the removal reasons the clean stage gives, in the zod schema and the published one', async () => {
+    const published = await publishedSchema('article.schema.json');
+    const json = renderArticleJson(arabicArticle(), meta);
+    for (const reason of BOILERPLATE_REASONS) {
+      const valid = { ...json, removed: [{ line: 2, text: 'x', reason }] };
+      expect(articleOutputSchema.safeParse(valid).success).toBe(true);
+      expect(published.safeParse(valid).success).toBe(true);
+    }
+    const unknown = { ...json, removed: [{ line: 2, text: 'x', reason: 'share-button' }] };
+    expect(articleOutputSchema.safeParse(unknown).success).toBe(false);
+    expect(published.safeParse(unknown).success).toBe(false);
+  });
+
+  it('is written pretty-printed and newline-terminated, as it was rendered', () => {
+    const json = renderArticleJson(arabicArticle(), meta);
+    const text = articleJsonText(json);
+    expect(text.endsWith('}\n')).toBe(true);
+    expect(text.split('\n')[1]).toBe('  "schemaVersion": 1,');
+    expect(JSON.parse(text)).toEqual(json);
   });
 });
 
@@ -137,7 +159,7 @@ describe('renderArticleMarkdown', () => {
   });
 
   it('lists the removed lines with their reasons', () => {
-    expect(markdown).toContain('- line 2 (share-button): شارك على فيسبوك');
+    expect(markdown).toContain('- line 2 (navigation): شارك على فيسبوك');
   });
 
   it('marks what could not be translated, and why', () => {

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from
 import { defaultConfig, type PipelineConfig } from '../../src/config/config.js';
 import { runPipeline, type RunEvents } from '../../src/run/pipeline.js';
 import { runReportSchema, type ArticleOutcome, type RunReport } from '../../src/run/report.js';
-import { articleOutputSchema, manifestLineSchema, type ArticleOutput, type ManifestLine } from '../../src/output/write.js';
+import { articleJsonText, articleOutputSchema, manifestLineSchema, type ArticleOutput, type ManifestLine } from '../../src/output/write.js';
 import { parsePage } from '../helpers/html-dom.js';
 import { ARABIC_ARTICLE, LONG_LINE_CHARS, VIETNAMESE_ARTICLE, writeBadInputs } from '../helpers/bad-inputs.js';
 
@@ -176,6 +176,9 @@ describe('the five sample articles, run after run (one shared workspace, in orde
       expect(output.summary.pairs.map((p) => p.target)).toEqual(output.summary.indices.map((i) => sentences(output)[i]!.target));
       expect(output.source.sha256).toBe(createHash('sha256').update(await readFile(path.join(root, 'input', `${output.id}.txt`))).digest('hex'));
       expect(await readFile(path.join(root, 'output', `${output.id}.md`), 'utf8')).toContain('## Summary');
+      // Written as articleJsonText gives it, the text the schema tests in write.test.ts check.
+      const text = await readFile(path.join(root, 'output', `${output.id}.json`), 'utf8');
+      expect(text).toBe(articleJsonText(JSON.parse(text) as ArticleOutput));
     }
     expect(first.problems).toEqual([]);
   });
