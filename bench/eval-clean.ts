@@ -57,8 +57,7 @@ console.log(`\nseeds: ${names.length} articles; wrongly kept ${wronglyKept}, wro
 if (values.corpus) {
   const files = (await readdir(values.corpus)).filter((f) => /\.(txt|md)$/.test(f)).sort().slice(0, limit);
   const corpus = await Promise.all(files.map(async (f) => sourceArticle(path.join(values.corpus!, f), await readFile(path.join(values.corpus!, f), 'utf8'))));
-  reportCorpus(`corpus ${values.corpus}`, corpus, true);
-  injectedCorpus(corpus);
+  injectedCorpus(corpus, reportCorpus(`corpus ${values.corpus}`, corpus, true));
 }
 
 /**
@@ -94,13 +93,23 @@ function reportCorpus(label: string, corpus: SourceArticle[], list: boolean): Ma
   const removed = [...byReason.values()].reduce((a, b) => a + b, 0);
   console.log(`\n${label}: ${corpus.length} articles, ${lines} lines, ${removed} removed (${[...byReason].map(([k, n]) => `${k} ${n}`).join(', ')}), title found in ${titles}`);
   console.log(`  finding the repeated lines (texts in memory): ${findMs.toFixed(0)} ms`);
+  const articlesWith = articlesPerLine(corpus);
   for (const [site, found] of Object.entries(repeated)) {
     console.log(`  repeated on site ${site}: ${found.length} lines`);
-    for (const line of found) console.log(`    ${corpus.filter((a) => a.text.split('\n').some((l) => normalizeLine(l) === line)).length} articles: ${line.slice(0, 90)}`);
+    for (const line of found) console.log(`    ${articlesWith.get(line) ?? 0} articles: ${line.slice(0, 90)}`);
   }
   console.log(`  lines removed as repeated that are prose (5+ words, final stop): ${proseRemoved}; titles that differ from cleaning each article alone: ${changedTitles}`);
   if (list) for (const [id, result] of cleaned) if (result.title !== titlesAlone.get(id)) console.log(`    title of ${id}: ${result.title} (alone: ${titlesAlone.get(id)})`);
   return cleaned;
+}
+
+/** How many articles each normalized line occurs in, counted in one pass over the corpus. */
+function articlesPerLine(corpus: SourceArticle[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const article of corpus) {
+    for (const line of new Set(article.text.split('\n').map(normalizeLine))) counts.set(line, (counts.get(line) ?? 0) + 1);
+  }
+  return counts;
 }
 
 /**
@@ -108,9 +117,10 @@ function reportCorpus(label: string, corpus: SourceArticle[], list: boolean): Ma
  * sentence) at the end of every article, a copyright line at the top of every article, a "read also"
  * headline in the middle of every fifth one; and three articles copied as versions of one story (one
  * line changed each), whose shared paragraphs must stay. Checks that the injected lines, and only
- * they, are removed on top of what the real corpus loses.
+ * they, are removed on top of what the real corpus loses (`plain`: the real corpus as `reportCorpus`
+ * cleaned it, with its repeated lines found once).
  */
-function injectedCorpus(corpus: SourceArticle[]): void {
+function injectedCorpus(corpus: SourceArticle[], plain: Map<string, CleanedArticle>): void {
   const plug = 'Đăng ký nhận bản tin của chúng tôi để đọc những tin tức mới nhất mỗi sáng.';
   const copyright = '© Bản quyền thuộc về báo điện tử, cấm sao chép dưới mọi hình thức';
   const readAlso = 'Giá vàng hôm nay tăng mạnh sau phiên giảm sâu của thị trường thế giới';
@@ -125,7 +135,6 @@ function injectedCorpus(corpus: SourceArticle[]): void {
     lines[lines.length - 1] = `${lines[lines.length - 1]} (Cập nhật lần ${k + 1}.)`;
     return { ...corpus[0]!, id: `${corpus[0]!.id}-v${k + 1}`, text: lines.join('\n') };
   });
-  const plain = new Map(corpus.map((article) => [article.id, removeBoilerplate(article, { repeatedLines: findRepeatedLines(corpus) })]));
   const cleaned = reportCorpus('generated corpus (real corpus + injected site-wide lines + 3 versions of one story)', [...injected, ...versions], false);
   const isInjected = (text: string) => [plug, copyright, readAlso].includes(text);
   let missed = 0;
