@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerCacheCommand } from './cache.js';
 import { registerModelsCommand } from './models.js';
@@ -13,9 +14,13 @@ import { registerWorkerCommand } from './worker.js';
 import { registerStatusCommand } from './status.js';
 import { registerQueueCommand } from './queue.js';
 
+// package.json is two folders up from this file both as src/cli/index.ts and as dist/cli/index.js.
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 /** `newsbridge`: each sub-command lives in its own file beside this one and registers itself here. */
 const program = new Command('newsbridge')
   .description('Turn Arabic and Vietnamese news articles into bilingual English outputs.')
+  .version(version, '-v, --version', 'print the version of newsbridge')
   .showHelpAfterError();
 
 registerRunCommand(program);

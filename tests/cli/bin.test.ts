@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { rmSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -11,5 +11,8 @@ describe('the built CLI', () => {
     execFileSync('npm', ['run', '-s', 'build'], { stdio: 'pipe' });
     expect(statSync(bin).mode & 0o111).toBe(0o111);
     expect(execFileSync(bin, ['--help'], { encoding: 'utf8' })).toContain('Usage: newsbridge');
+    // dist/cli/ finds package.json as src/cli/ does (tests/cli/version.test.ts runs the source).
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    expect(execFileSync(bin, ['--version'], { encoding: 'utf8' })).toBe(`${version}\n`);
   });
 });
