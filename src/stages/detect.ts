@@ -180,10 +180,14 @@ type SecondOpinion = ReturnType<typeof secondModel.detect>;
 /** The languages the second model can answer. */
 const SECOND_MODEL_LANGUAGES = new Set<string>(Object.values((secondModel.info() as { Languages: Record<string, string> }).Languages));
 
-/** Whether the second model gives `lang` any score at all for the text. */
-function secondModelSees(result: SecondOpinion, lang: LanguageCode): boolean {
+/** How far the second model's best score may lead its score for a language before it names another: a clear winner there is ~0.1 ahead. */
+const CLEAR_LEAD = 0.1;
+
+/** Whether the second model clearly names another language than `lang` for the text. */
+function secondModelNamesOther(result: SecondOpinion, lang: LanguageCode): boolean {
   const scores = result.getScores();
-  return Object.keys(scores).length === 0 || (scores[lang] ?? 0) > 0;
+  const top = Math.max(0, ...Object.values(scores));
+  return top - (scores[lang] ?? 0) > CLEAR_LEAD;
 }
 
 interface Candidate {
@@ -254,10 +258,14 @@ export class LanguageDetector {
     }
     const tied = scored.some((c) => c !== best && c.p === best.p);
     if (tied || best.p < this.options.minConfidence) return { lang: 'und', confidence: best.p };
-    // English is where untranslated text goes unnoticed: when fastText is unsure, the second model,
-    // sure or not, must see some English in it (short Malay and Indonesian lines have none for it).
-    if (best.lang === TARGET_LANGUAGE && !decisive && !secondModelSees(second ?? secondModel.detect(line), TARGET_LANGUAGE)) {
-      return { lang: 'und', confidence: best.p };
+    // English is where untranslated text goes unnoticed, and fastText's short-text English prior is
+    // what makes it sure (Malay `Tom merasa pusing.`: en 0.98): sure or not, English stands only if the
+    // second model, sure or not, does not clearly name another language, and with nothing to say
+    // (no n-gram it knows) only if fastText is sure.
+    if (best.lang === TARGET_LANGUAGE) {
+      const result = second ?? secondModel.detect(line);
+      const silent = Object.keys(result.getScores()).length === 0;
+      if (silent ? !decisive : secondModelNamesOther(result, TARGET_LANGUAGE)) return { lang: 'und', confidence: best.p };
     }
     return { lang: best.lang, confidence: best.p };
   }

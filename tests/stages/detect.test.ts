@@ -70,6 +70,18 @@ describe('LanguageDetector.detect', () => {
     }
   });
 
+  it('does not take Malay for English when fastText is sure of English (issue 18: held-out Malay)', () => {
+    // fastText says en 0.98 for each: its short-text English prior, which no confidence threshold on
+    // fastText itself can catch; the second model names Malay.
+    for (const malay of ['Tom merasa pusing.', 'Rasa pusing.']) {
+      expect(detector.detect(malay).lang, malay).not.toBe('en');
+    }
+    // English fastText is sure of, with Malay-looking names, stays English.
+    for (const english of ['Tom and Mary went to Kuala Lumpur.', 'Anwar Ibrahim said the budget would pass.']) {
+      expect(detector.detect(english).lang, english).toBe('en');
+    }
+  });
+
   it('answers und, with no guess, for text too short to tell', () => {
     expect(detector.detect('OK')).toEqual({ lang: 'und', confidence: 0 });
     expect(detector.detect('12 345 678 90')).toEqual({ lang: 'und', confidence: 0 });
