@@ -9,5 +9,6 @@ export default defineConfig({
     hookTimeout: 180_000,
     pool: 'forks',
     globalSetup: ['tests/setup/models.ts'],
+    setupFiles: ['tests/setup/transformers-log.ts'],
   },
 });

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { env, LogLevel } from '@huggingface/transformers';
 import { Command } from 'commander';
 import { registerCacheCommand } from './cache.js';
 import { registerModelsCommand } from './models.js';
@@ -16,6 +17,11 @@ import { registerQueueCommand } from './queue.js';
 
 // package.json is two folders up from this file both as src/cli/index.ts and as dist/cli/index.js.
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+// transformers.js's `env` is global, so the library leaves it to its host; the CLI is the host here.
+// MarianTokenizer warns on every load that it runs on tokenizer.json, which is this project's setup,
+// and transformers.js has no per-call option to quiet it.
+env.logLevel = LogLevel.ERROR;
 
 /** `newsbridge`: each sub-command lives in its own file beside this one and registers itself here. */
 const program = new Command('newsbridge')

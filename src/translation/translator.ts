@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { AutoConfig, AutoTokenizer, env, LogLevel, type PreTrainedTokenizer } from '@huggingface/transformers';
+import { AutoConfig, AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transformers';
 import type { LanguageCode, ModelUse, SentenceFlag } from '../article.js';
 import { TranslationStoppedError } from '../errors.js';
 import type { PipelineConfig } from '../config/config.js';
@@ -150,12 +150,11 @@ export class Translator {
       fix: `put a MarianMT export (config.json, tokenizer.json, onnx/…) in ${modelDir}`,
     };
     await assertModelReady(modelDir, options.dtype, label);
-    env.allowRemoteModels = false;
-    // MarianTokenizer warns on every load that it runs on tokenizer.json; that is our setup, not news.
-    env.logLevel = LogLevel.ERROR;
     const threads = options.threadsPerWorker ?? Math.min(2, availableParallelism());
     try {
-      // An absolute path is not a hub id, so transformers.js reads it as it is, whatever env.localModelPath says.
+      // Per-call options only: transformers.js's global `env` is the host program's. `local_files_only`
+      // keeps the network out whatever `env.allowRemoteModels` says, and an absolute path is not a hub
+      // id, so it is read as it is whatever `env.localModelPath` says.
       const [tokenizer, config, pool] = await Promise.all([
         AutoTokenizer.from_pretrained(modelDir, { local_files_only: true }),
         AutoConfig.from_pretrained(modelDir, { local_files_only: true }),

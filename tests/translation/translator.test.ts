@@ -1,7 +1,10 @@
+import { once } from 'node:events';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { env } from '@huggingface/transformers';
+import { env, LogLevel } from '@huggingface/transformers';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { defaultConfig, type PipelineConfig } from '../../src/config/config.js';
 import { ModelUnavailableError, TranslationStoppedError } from '../../src/errors.js';
@@ -157,8 +160,40 @@ describe('Translator on a generated tiny MarianMT model', () => {
   afterAll(() => translator.dispose());
   afterEach(() => vi.restoreAllMocks());
 
-  it('loads with remote models disabled and translates with both fp32 and q8', async () => {
-    expect(env.allowRemoteModels).toBe(false);
+  it('leaves transformers.js settings as the host program set them, and still reads only the model folder', async () => {
+    const hostSettings = () => ({ allowRemoteModels: env.allowRemoteModels, logLevel: env.logLevel, localModelPath: env.localModelPath, remoteHost: env.remoteHost });
+    const before = hostSettings();
+    // A hub the host points transformers.js at: the load must not ask it for anything.
+    const hubRequests: string[] = [];
+    const hub = createServer((request, response) => {
+      hubRequests.push(request.url ?? '');
+      response.writeHead(404).end();
+    });
+    hub.listen(0, '127.0.0.1');
+    await once(hub, 'listening');
+    Object.assign(env, {
+      allowRemoteModels: true,
+      logLevel: LogLevel.NONE,
+      localModelPath: path.join(tmpdir(), 'newsbridge-host-models'),
+      remoteHost: `http://127.0.0.1:${(hub.address() as AddressInfo).port}/`,
+    });
+    const host = hostSettings();
+    try {
+      const loaded = await load();
+      try {
+        expect(hostSettings()).toEqual(host);
+        expect(loaded.tokenize(sentences[0]!)).toEqual(translator.tokenize(sentences[0]!));
+      } finally {
+        await loaded.dispose();
+      }
+      expect(hubRequests).toEqual([]);
+    } finally {
+      Object.assign(env, before);
+      hub.close();
+    }
+  });
+
+  it('translates with both fp32 and q8', async () => {
     const q8 = await load({ dtype: 'q8' });
     try {
       for (const results of [await translator.translate(sentences), await q8.translate(sentences)]) {
