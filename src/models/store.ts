@@ -325,7 +325,7 @@ async function withRetries<T>(url: string, options: PullOptions, deadline: numbe
         }
       },
       {
-        retries: (options.attempts ?? DEFAULT_ATTEMPTS) - 1,
+        retries: Math.max(0, (options.attempts ?? DEFAULT_ATTEMPTS) - 1),
         minTimeout: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
         maxTimeout: MAX_RETRY_DELAY_MS,
         randomize: true,
