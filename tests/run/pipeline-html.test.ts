@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import fg from 'fast-glob';
 import iconv from 'iconv-lite';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { ARTICLE_FILES, defaultConfig, type PipelineConfig } from '../../src/config/config.js';
 import { articleOutputSchema } from '../../src/output/write.js';
 import { runReportSchema } from '../../src/run/report.js';
@@ -188,6 +188,10 @@ describe('hostile pages fail only themselves', () => {
     );
     const args = ['run', '--verbose', '--config', configFile, '--input', path.join(at, 'input'), '--output', path.join(at, 'output'), '--models-dir', inject('modelsDir')];
     const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/cli/index.ts'), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: '1' } });
+    // A run that ignores the signal must not outlive the test.
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');
