@@ -4,6 +4,7 @@ import { TranslationMemory, type CacheStats } from '../translation/memory.js';
 import { loadConfig } from '../config/config.js';
 import { CacheCorruptError } from '../errors.js';
 import { formatBytes, reportErrors } from './shared.js';
+import { writeLine } from './printable.js';
 
 interface CacheOptions {
   config?: string;
@@ -24,13 +25,13 @@ export function registerCacheCommand(program: Command): void {
       await reportErrors('cache', async () => {
         const file = await cachePath(options);
         if (!existsSync(file)) {
-          console.log(options.json ? JSON.stringify({ path: file, bytes: 0, sentences: 0, models: [] }) : `no translation memory at ${file} yet`);
+          writeLine(process.stdout, options.json ? JSON.stringify({ path: file, bytes: 0, sentences: 0, models: [] }) : `no translation memory at ${file} yet`);
           return;
         }
         const memory = TranslationMemory.open(file);
         try {
           const stats = memory.stats();
-          console.log(options.json ? JSON.stringify(stats) : formatStats(stats));
+          writeLine(process.stdout, options.json ? JSON.stringify(stats) : formatStats(stats));
         } finally {
           memory.close();
         }
@@ -46,7 +47,7 @@ export function registerCacheCommand(program: Command): void {
       await reportErrors('cache', async () => {
         const file = await cachePath(options);
         if (!existsSync(file)) {
-          console.log(`no translation memory at ${file}; nothing to clear`);
+          writeLine(process.stdout, `no translation memory at ${file}; nothing to clear`);
           return;
         }
         // A damaged file cannot be emptied row by row, whether the damage shows when it is opened or
@@ -54,7 +55,7 @@ export function registerCacheCommand(program: Command): void {
         const removeDamaged = (error: CacheCorruptError) => {
           TranslationMemory.remove(file);
           const all = options.model === undefined ? '' : ` (all models' translations, not only ${options.model}'s)`;
-          console.log(`removed the damaged translation memory ${file}${all}: ${error.message.split(';')[0]}; the next run starts a new one`);
+          writeLine(process.stdout, `removed the damaged translation memory ${file}${all}: ${error.message.split(';')[0]}; the next run starts a new one`);
         };
         let memory: TranslationMemory;
         try {
@@ -75,7 +76,7 @@ export function registerCacheCommand(program: Command): void {
         }
         memory.close();
         const which = options.model === undefined ? '' : ` of ${options.model}`;
-        console.log(`deleted ${plural(deleted, 'cached translation')}${which} from ${file}`);
+        writeLine(process.stdout, `deleted ${plural(deleted, 'cached translation')}${which} from ${file}`);
       });
     });
 }

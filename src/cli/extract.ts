@@ -3,6 +3,7 @@ import { DEFAULT_CONFIG_FILE, loadConfig, type PipelineConfig } from '../config/
 import { ConfigError, InputError } from '../errors.js';
 import type { ReadArticle } from '../input/read.js';
 import { readArticleFile } from '../input/read-file.js';
+import { printable, writeLine } from './printable.js';
 
 interface ExtractOptions {
   config?: string;
@@ -28,7 +29,7 @@ export function registerExtractCommand(program: Command): void {
         input = (await loadConfig(options.config)).config.input;
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
-        process.stderr.write(`${error.message}\n`);
+        writeLine(process.stderr, error.message);
         process.exitCode = 1;
         return;
       }
@@ -39,14 +40,14 @@ export function registerExtractCommand(program: Command): void {
           article = await readArticleFile(file, '.', input.maxBytes, null, { html: input.html });
         } catch (error) {
           if (!(error instanceof InputError)) throw error;
-          process.stderr.write(`${error.message}\n`);
+          writeLine(process.stderr, error.message);
           process.exitCode = 2;
           continue;
         }
         if (options.jsonl) {
-          process.stdout.write(`${JSON.stringify(extractRecord(article))}\n`);
+          writeLine(process.stdout, JSON.stringify(extractRecord(article)));
         } else {
-          if (files.length > 1) process.stdout.write(`${printed > 0 ? '\n' : ''}==> ${file} <==\n`);
+          if (files.length > 1) process.stdout.write(`${printed > 0 ? '\n' : ''}==> ${printable(file, { oneLine: true })} <==\n`);
           process.stdout.write(`${article.text}\n`);
         }
         printed++;

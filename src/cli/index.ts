@@ -14,6 +14,7 @@ import { registerExtractCommand } from './extract.js';
 import { registerWorkerCommand } from './worker.js';
 import { registerStatusCommand } from './status.js';
 import { registerQueueCommand } from './queue.js';
+import { exitOnStderrFailure, exitOnStdoutFailure } from './output-failure.js';
 
 // package.json is two folders up from this file both as src/cli/index.ts and as dist/cli/index.js.
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -41,5 +42,16 @@ registerExtractCommand(program);
 registerWorkerCommand(program);
 registerStatusCommand(program);
 registerQueueCommand(program);
+
+// `run` handles its own output (a closed `--jsonl -` finishes the articles in flight first).
+program.hook('preAction', (_program, command) => {
+  exitOnStderrFailure();
+  if (command.name() !== 'run') exitOnStdoutFailure(commandPath(command));
+});
+
+/** `cache stats`, `translate`: the command as the user typed it after `newsbridge`. */
+function commandPath(command: Command): string {
+  return command.parent?.parent ? `${commandPath(command.parent)} ${command.name()}` : command.name();
+}
 
 await program.parseAsync(process.argv);

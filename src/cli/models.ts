@@ -13,6 +13,7 @@ import {
   type ModelDtype,
 } from '../models/store.js';
 import { dtypeOption, progressReporter, reportErrors } from './shared.js';
+import { writeLine } from './printable.js';
 
 interface ModelsOptions {
   config?: string;
@@ -63,11 +64,11 @@ export function registerModelsCommand(program: Command): void {
               onProgress: (p) => progress.update(model, p),
             });
             progress.stop();
-            console.log(`${model.lang}: ${model.id}@${model.revision} (${dtype}) is installed in ${model.dir}`);
+            writeLine(process.stdout, `${model.lang}: ${model.id}@${model.revision} (${dtype}) is installed in ${model.dir}`);
           } catch (error) {
             progress.stop();
             failed++;
-            console.error(`newsbridge models pull: ${model.lang}: ${(error as Error).message}`);
+            writeLine(process.stderr, `newsbridge models pull: ${model.lang}: ${(error as Error).message}`);
           }
         }
         process.off('SIGINT', onSignal);
@@ -92,9 +93,9 @@ export function registerModelsCommand(program: Command): void {
             const report = await verifyModel(model.dir);
             const error = verifyError(report, model.label);
             if (error) throw error;
-            console.log(`${model.lang}: ${model.id} ok (${report.checked.length} files match the manifest) in ${model.dir}`);
+            writeLine(process.stdout, `${model.lang}: ${model.id} ok (${report.checked.length} files match the manifest) in ${model.dir}`);
           } catch (error) {
-            console.error(`newsbridge models verify: ${(error as Error).message}`);
+            writeLine(process.stderr, `newsbridge models verify: ${(error as Error).message}`);
             process.exitCode = 1;
           }
         }
@@ -112,7 +113,7 @@ export function registerModelsCommand(program: Command): void {
         const { modelsDir, dtype } = config.translation;
         const installed = await listModels(modelsDir);
         const byId = new Map(installed.map((model) => [model.id, model]));
-        console.log(`models in ${modelsDirLabel(path.resolve(modelsDir))}; configured dtype ${dtype}`);
+        writeLine(process.stdout, `models in ${modelsDirLabel(path.resolve(modelsDir))}; configured dtype ${dtype}`);
         const configured = configuredModels(config.translation.models, modelsDir);
         for (const model of configured) {
           const found = byId.get(model.id);
@@ -120,11 +121,11 @@ export function registerModelsCommand(program: Command): void {
             ? 'not installed'
             : `${found.dtypes.length > 0 ? found.dtypes.join(' ') : 'incomplete'}${found.manifest ? ` @${found.manifest.revision}` : ' (no manifest)'}`;
           const covered = found?.dtypes.includes(dtype) ? 'covered' : `not covered (${dtype})`;
-          console.log(`  ${model.lang.padEnd(4)}${model.id.padEnd(32)}${state.padEnd(24)}${covered}`);
+          writeLine(process.stdout, `  ${model.lang.padEnd(4)}${model.id.padEnd(32)}${state.padEnd(24)}${covered}`);
         }
         const configuredIds = new Set(configured.map((model) => model.id));
         for (const model of installed.filter((m) => !configuredIds.has(m.id))) {
-          console.log(`  ${'-'.padEnd(4)}${model.id.padEnd(32)}${(model.dtypes.join(' ') || 'incomplete').padEnd(24)}not configured`);
+          writeLine(process.stdout, `  ${'-'.padEnd(4)}${model.id.padEnd(32)}${(model.dtypes.join(' ') || 'incomplete').padEnd(24)}not configured`);
         }
       });
     });

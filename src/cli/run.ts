@@ -9,6 +9,8 @@ import { OutputDirError } from '../run/output-lock.js';
 import { runPipeline, type RunEvents } from '../run/pipeline.js';
 import { renderRunSummary, type RunReport } from '../run/report.js';
 import { progressReporter } from './shared.js';
+import { EXIT_PIPE_CLOSED, onOutputFailure } from './output-failure.js';
+import { printable, writeLine } from './printable.js';
 import { ConfigError } from '../errors.js';
 
 interface RunFlags {
@@ -27,7 +29,7 @@ interface RunFlags {
 }
 
 /** Exit codes of `newsbridge run`, as documented in the README. */
-export const EXIT = { ok: 0, usage: 1, articles: 2, interrupted: 130, pipeClosed: 141, terminated: 143 } as const;
+export const EXIT = { ok: 0, usage: 1, articles: 2, interrupted: 130, pipeClosed: EXIT_PIPE_CLOSED, terminated: 143 } as const;
 
 /** `newsbridge run`: the whole pipeline over the input folder. */
 export function registerRunCommand(program: Command): void {
@@ -69,7 +71,7 @@ async function run(flags: RunFlags): Promise<number> {
     });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
+    writeLine(process.stderr, error.message);
     return EXIT.usage;
   }
   let url: string | undefined;
@@ -78,11 +80,11 @@ async function run(flags: RunFlags): Promise<number> {
     if (url && flags.jsonl !== undefined) throw new QueueUrlError('--jsonl streams records from this process; it cannot be used with a queue (--queue, queue.url or NEWSBRIDGE_QUEUE_URL)');
   } catch (error) {
     if (!(error instanceof QueueUrlError)) throw error;
-    process.stderr.write(`newsbridge run: ${error.message}\n`);
+    writeLine(process.stderr, `newsbridge run: ${error.message}`);
     return EXIT.usage;
   }
 
-  const log = pino({ name: 'newsbridge', level: flags.verbose ? 'info' : 'silent' }, pino.destination(2));
+  const log = pino({ name: 'newsbridge', level: flags.verbose ? 'info' : 'silent', hooks: { streamWrite: (line) => printable(line) } }, pino.destination(2));
   const jsonl = flags.jsonl === undefined ? undefined : flags.jsonl === '-' ? process.stdout : createWriteStream(flags.jsonl);
   const stop = new AbortController();
   let exitOnStop: number = EXIT.interrupted;
@@ -96,16 +98,18 @@ async function run(flags: RunFlags): Promise<number> {
   process.on('SIGTERM', onSignal);
   // Whoever reads the records has gone (`| head`), or the file cannot be written: nobody gets the rest.
   let jsonlFailed = false;
-  jsonl?.on('error', (error: NodeJS.ErrnoException) => {
-    if (stop.signal.aborted) return;
-    if (error.code === 'EPIPE') {
-      exitOnStop = EXIT.pipeClosed;
-    } else {
-      jsonlFailed = true;
-      process.stderr.write(`newsbridge run: cannot write the records to ${flags.jsonl}: ${error.message}\n`);
-    }
-    stop.abort();
-  });
+  if (jsonl) {
+    onOutputFailure(jsonl, flags.jsonl === '-' ? 'stdout' : flags.jsonl!, ({ exitCode, message }) => {
+      if (stop.signal.aborted) return;
+      if (message) {
+        jsonlFailed = true;
+        writeLine(process.stderr, `newsbridge run: ${message}`);
+      } else {
+        exitOnStop = exitCode;
+      }
+      stop.abort();
+    });
+  }
 
   const progress = runProgress(Boolean(flags.verbose));
   let report: RunReport;
@@ -114,8 +118,9 @@ async function run(flags: RunFlags): Promise<number> {
       const queued = await runOnQueue({ url, detach: flags.detach, config, force: flags.force, log, events: progress.events, signal: stop.signal });
       if (!queued.report) {
         const { articles, added, replaced } = queued.enqueued;
-        process.stderr.write(
-          `${articles} articles on the queue at ${redactUrl(url)}: ${added} added, ${articles - added} there already, ${replaced} stale jobs replaced.\nWatch: newsbridge status --queue <url>; run this again without --detach to wait and write manifest.jsonl and run-report.json.\n`,
+        writeLine(
+          process.stderr,
+          `${articles} articles on the queue at ${redactUrl(url)}: ${added} added, ${articles - added} there already, ${replaced} stale jobs replaced.\nWatch: newsbridge status --queue <url>; run this again without --detach to wait and write manifest.jsonl and run-report.json.`,
         );
         return EXIT.ok;
       }
@@ -125,7 +130,7 @@ async function run(flags: RunFlags): Promise<number> {
     }
   } catch (error) {
     if (!(error instanceof OutputDirError) && !(error instanceof QueueUnreachableError)) throw error;
-    process.stderr.write(`newsbridge run: ${error.message}\n`);
+    writeLine(process.stderr, `newsbridge run: ${error.message}`);
     return EXIT.usage;
   } finally {
     progress.stop();
@@ -133,7 +138,7 @@ async function run(flags: RunFlags): Promise<number> {
     process.off('SIGTERM', onSignal);
     if (jsonl && jsonl !== process.stdout && !jsonl.destroyed) await new Promise<void>((done) => jsonl.end(() => done()));
   }
-  process.stderr.write(`${renderRunSummary(report)}\n`);
+  writeLine(process.stderr, renderRunSummary(report));
   if (jsonlFailed) return EXIT.usage;
   if (report.interrupted) return exitOnStop;
   // The outputs as they stand, not only what this run did: skipping a partial output is not green.
@@ -160,7 +165,7 @@ function runProgress(verbose: boolean): { events: RunEvents; stop(): void } {
     onDownload: (model, p) => downloads.update(model, p),
     onProblem: (message) => {
       downloads.stop();
-      if (!verbose) process.stderr.write(`${bar ? '\n' : ''}newsbridge: ${message}\n`);
+      if (!verbose) writeLine(process.stderr, `${bar ? '\n' : ''}newsbridge: ${message}`);
     },
     onArticle: () => {
       done += 1;

@@ -3,6 +3,7 @@ import cliProgress from 'cli-progress';
 import { Option } from 'commander';
 import { MODEL_DTYPES } from '../models/store.js';
 import type { ConfiguredModel, PullProgress } from '../models/store.js';
+import { writeLine } from './printable.js';
 
 /** `--dtype`, checked by commander against the dtypes the model store knows. */
 export function dtypeOption(): Option {
@@ -17,7 +18,7 @@ export async function reportErrors(command: string, action: () => Promise<void>)
   try {
     await action();
   } catch (error) {
-    console.error(`newsbridge ${command}: ${(error as Error).message}`);
+    writeLine(process.stderr, `newsbridge ${command}: ${(error as Error).message}`);
     process.exitCode = 1;
   }
 }
@@ -39,8 +40,8 @@ export function progressReporter(): ProgressReporter {
   if (!process.stderr.isTTY) {
     return {
       update(model, p) {
-        if (p.state === 'done') console.error(`${model.lang}: ${p.file} downloaded (${formatBytes(p.bytesDone)})`);
-        if (p.state === 'verified') console.error(`${model.lang}: ${p.file} already present (sha256 ok)`);
+        if (p.state === 'done') writeLine(process.stderr, `${model.lang}: ${p.file} downloaded (${formatBytes(p.bytesDone)})`);
+        if (p.state === 'verified') writeLine(process.stderr, `${model.lang}: ${p.file} already present (sha256 ok)`);
       },
       stop() {},
     };

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { QueueUnreachableError, QueueUrlError, queueUrl, startQueue } from '../queue/connection.js';
 import { queueStatus, renderQueueStatus } from '../queue/status.js';
+import { writeLine } from './printable.js';
 
 /** `newsbridge status`: what the queue and its workers are doing. */
 export function registerStatusCommand(program: Command): void {
@@ -12,7 +13,7 @@ export function registerStatusCommand(program: Command): void {
     .action(async (flags: { queue?: string; json?: boolean }) => {
       process.exitCode = await withQueue('status', flags.queue, async (boss) => {
         const status = await queueStatus(boss);
-        process.stdout.write(`${flags.json ? JSON.stringify(status, null, 2) : renderQueueStatus(status)}\n`);
+        writeLine(process.stdout, flags.json ? JSON.stringify(status, null, 2) : renderQueueStatus(status));
       });
     });
 }
@@ -31,7 +32,7 @@ export async function withQueue(command: string, flag: string | undefined, actio
     return 0;
   } catch (error) {
     if (!(error instanceof QueueUrlError) && !(error instanceof QueueUnreachableError)) throw error;
-    process.stderr.write(`newsbridge ${command}: ${error.message}\n`);
+    writeLine(process.stderr, `newsbridge ${command}: ${error.message}`);
     return 1;
   }
 }

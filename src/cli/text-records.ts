@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
+import { writeLine } from './printable.js';
 
 /** A JSON object (not an array or null), said as the messages of the `--jsonl` commands say it. */
 export const jsonObject = z.record(z.string(), z.unknown(), { error: 'is not a JSON object' });
@@ -85,13 +86,13 @@ export async function runTextCommand<S>(name: string, jsonl: boolean | undefined
   try {
     state = await command.setup();
   } catch (error) {
-    console.error(`newsbridge ${name}: ${(error as Error).message}`);
+    writeLine(process.stderr, `newsbridge ${name}: ${(error as Error).message}`);
     process.exitCode = 1;
     return;
   }
   if (jsonl) {
-    const write = (line: string) => process.stdout.write(`${line}\n`);
-    const bad = await command.jsonLines(state, process.stdin, write, (message) => console.error(`newsbridge ${name}: ${message}`));
+    const write = (line: string) => writeLine(process.stdout, line);
+    const bad = await command.jsonLines(state, process.stdin, write, (message) => writeLine(process.stderr, `newsbridge ${name}: ${message}`));
     if (bad > 0) process.exitCode = 2;
     return;
   }

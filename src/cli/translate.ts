@@ -6,6 +6,7 @@ import { configuredModels, type ModelDtype } from '../models/store.js';
 import { splitSentences } from '../stages/segment.js';
 import { decodingOptions, Translator, type TranslatorOptions } from '../translation/translator.js';
 import { dtypeOption } from './shared.js';
+import { writeLine } from './printable.js';
 
 interface TranslateOptions {
   from: string;
@@ -36,7 +37,7 @@ export function registerTranslateCommand(program: Command): void {
         translator = await Translator.load(await translatorOptions(options));
         await translateLines(translator, options.from);
       } catch (error) {
-        console.error(`newsbridge translate: ${(error as Error).message}`);
+        writeLine(process.stderr, `newsbridge translate: ${(error as Error).message}`);
         process.exitCode = 1;
       } finally {
         await translator?.dispose();

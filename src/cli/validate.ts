@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
-import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/config.js';
+import { DEFAULT_CONFIG_FILE, loadConfig, type PipelineConfig } from '../config/config.js';
 import { ConfigError } from '../errors.js';
+import { redactUrl } from '../queue/connection.js';
+import { writeLine } from './printable.js';
 
 interface ValidateOptions {
   config?: string;
@@ -19,14 +21,17 @@ export function registerValidateCommand(program: Command): void {
       try {
         const { config, path } = await loadConfig(options.config);
         const name = options.config ?? DEFAULT_CONFIG_FILE;
-        process.stdout.write(
-          path === null ? `no ${name} here; the built-in defaults apply\n` : `${name}: valid\n`,
-        );
-        if (options.print) process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+        writeLine(process.stdout, path === null ? `no ${name} here; the built-in defaults apply` : `${name}: valid`);
+        if (options.print) writeLine(process.stdout, JSON.stringify(printedConfig(config), null, 2));
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
-        process.stderr.write(`${error.message}\n`);
+        writeLine(process.stderr, error.message);
         process.exitCode = 1;
       }
     });
+}
+
+/** The config as `--print` shows it: the queue URL without its password. */
+function printedConfig(config: PipelineConfig): PipelineConfig {
+  return config.queue.url === undefined ? config : { ...config, queue: { ...config.queue, url: redactUrl(config.queue.url) } };
 }

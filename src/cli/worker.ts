@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { QueueUnreachableError, QueueUrlError, queueUrl } from '../queue/connection.js';
 import { runWorker } from '../queue/worker.js';
+import { printable, writeLine } from './printable.js';
 
 interface WorkerFlags {
   queue?: string;
@@ -31,7 +32,7 @@ export function registerWorkerCommand(program: Command): void {
 async function work(flags: WorkerFlags): Promise<number> {
   const concurrency = Number(flags.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
-    process.stderr.write(`newsbridge worker: --concurrency is ${flags.concurrency}; accepted: a whole number from 1 to 64\n`);
+    writeLine(process.stderr, `newsbridge worker: --concurrency is ${flags.concurrency}; accepted: a whole number from 1 to 64`);
     return 1;
   }
   let url: string | undefined;
@@ -39,14 +40,17 @@ async function work(flags: WorkerFlags): Promise<number> {
     url = queueUrl(flags.queue, undefined);
   } catch (error) {
     if (!(error instanceof QueueUrlError)) throw error;
-    process.stderr.write(`newsbridge worker: ${error.message}\n`);
+    writeLine(process.stderr, `newsbridge worker: ${error.message}`);
     return 1;
   }
   if (!url) {
-    process.stderr.write('newsbridge worker: no queue; give --queue postgres://user@host:5432/db or set NEWSBRIDGE_QUEUE_URL\n');
+    writeLine(process.stderr, 'newsbridge worker: no queue; give --queue postgres://user@host:5432/db or set NEWSBRIDGE_QUEUE_URL');
     return 1;
   }
-  const log = pino({ name: 'newsbridge-worker', level: flags.quiet ? 'warn' : flags.verbose ? 'debug' : 'info' }, pino.destination(2));
+  const log = pino(
+    { name: 'newsbridge-worker', level: flags.quiet ? 'warn' : flags.verbose ? 'debug' : 'info', hooks: { streamWrite: (line) => printable(line) } },
+    pino.destination(2),
+  );
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (stop.signal.aborted) process.exit(signal === 'SIGTERM' ? 143 : 130);
@@ -59,7 +63,7 @@ async function work(flags: WorkerFlags): Promise<number> {
     await runWorker({ url, concurrency, log, signal: stop.signal });
   } catch (error) {
     if (!(error instanceof QueueUnreachableError)) throw error;
-    process.stderr.write(`newsbridge worker: ${error.message}\n`);
+    writeLine(process.stderr, `newsbridge worker: ${error.message}`);
     return 1;
   } finally {
     process.off('SIGINT', onSignal);
