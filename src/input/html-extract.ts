@@ -5,6 +5,7 @@ import { Parser } from 'htmlparser2';
 import { parseHTML } from 'linkedom';
 import type { PageMetadata } from '../article.js';
 import { defaultConfig, type PipelineConfig } from '../config/config.js';
+import { isTimestamp } from './timestamp.js';
 
 /**
  * Article extraction from a web page: Mozilla Readability (on a linkedom DOM) finds the article's
@@ -80,12 +81,8 @@ const NOT_PROSE = 'figure, figcaption, picture, nav, aside, form, button, select
  */
 const WIDGET_WORD =
   /(?:^|[-_\s])(?:caption|credits?|byline|author|share|sharing|social|related|recommended|newsletter|subscribe|subscription|promo|advert|advertisement|ad|ads|breadcrumbs?|comments?|tags|cookie|disclaimer|signup|sidebar|popular|trending)(?:$|[-_\s])/i;
-/** A clock time (`08:38`, `4:10pm`, `20h13`): with few words and no sentence, a timestamp line. */
-const CLOCK_TIME = /(?<![\p{L}\p{N}])\d{1,2}[:h]\d{2}(?![\p{L}\p{N}])/u;
-const MERIDIEM = /\d{1,2}[:h]\d{2}\s*[ap]\.?m\b/iu;
 /** A bare web or mail address: a cited source, which related-article lists never show. */
 const CITATION = /^(?:https?:\/\/\S+|\S+@\S+\.\w+)$|\s\S+@\S+\.\w+$/u;
-const YEAR = /(?<![\p{L}\p{N}])(?:19|20)\d{2}(?![\p{L}\p{N}])/u;
 const SENTENCE_END = /[.!?؟。]["'”’»)\]]*$/u;
 
 const BLOCK_TAGS = new Set(['P', 'H1', 'H2', 'H3', 'H4', 'H5', 'H6', 'LI', 'BLOCKQUOTE', 'PRE', 'DD', 'DT', 'TD', 'TH']);
@@ -276,21 +273,6 @@ function removeFurniture(root: Element, drop: (text: string, reason: DroppedBloc
 function isWidget(element: Element): boolean {
   const words = `${element.getAttribute('class') ?? ''} ${element.getAttribute('id') ?? ''}`;
   return WIDGET_WORD.test(words);
-}
-
-/** A date with a time or a year, and little else: `Nov. 20, 2019 5:52 AM EST`, `22 de outubro de 2010 às 20:13`. */
-function isTimestamp(line: string): boolean {
-  const text = westernDigits(line);
-  const words = wordCount(text);
-  return (CLOCK_TIME.test(text) && (YEAR.test(text) || MERIDIEM.test(text) || words <= 4)) || (YEAR.test(text) && words <= 6);
-}
-
-/** Arabic-Indic and Persian digits as 0–9, so one pattern reads dates in either. */
-function westernDigits(text: string): string {
-  return text.replace(/[\u0660-\u0669\u06F0-\u06F9]/gu, (digit) => {
-    const code = digit.codePointAt(0)!;
-    return String(code >= 0x06f0 ? code - 0x06f0 : code - 0x0660);
-  });
 }
 
 /** Innermost block elements: a block that holds other blocks gives its text through them. */
