@@ -1,6 +1,7 @@
 /**
- * newsbridge as a library: the whole run (`runPipeline`), each stage on its own, and the edges they
- * need (config, language detector, Translator, translation memory, model store).
+ * newsbridge as a library: the whole run (`runPipeline`, or on a queue `runOnQueue` and `runWorker`),
+ * each stage on its own, and the edges they need (config, language detector, Translator, translation
+ * memory, model store).
  */
 export * from './article.js';
 export * from './errors.js';
@@ -8,6 +9,10 @@ export { applyOverrides, configSchema, defaultConfig, loadConfig, parseConfig } 
 export type { ConfigOverrides, ModelSpec, PipelineConfig } from './config/config.js';
 export { runPipeline } from './run/pipeline.js';
 export type { RunEvents, RunOptions } from './run/pipeline.js';
+export { runOnQueue } from './queue/run-on-queue.js';
+export type { Enqueued, QueueRunEvents, QueueRunOptions } from './queue/run-on-queue.js';
+export { runWorker } from './queue/worker.js';
+export type { WorkerOptions } from './queue/worker.js';
 export { OutputDirError, OutputLockedError } from './run/output-lock.js';
 export { decodeArticle, listArticleFiles } from './input/read.js';
 export { readArticleFile, readerFor } from './input/read-file.js';
@@ -19,6 +24,7 @@ export type { ReadArticle, ReadWarning } from './input/read.js';
 export { findRepeatedLines, keepAllLines, RepeatedLineFinder, removeBoilerplate, siteOf } from './stages/clean.js';
 export type { CleanOptions, RepeatedLines } from './stages/clean.js';
 export { detectLanguage, LanguageDetector } from './stages/detect.js';
+export { routedLanguages } from './languages.js';
 export { segmentSentences, splitSentences } from './stages/segment.js';
 export { translateArticle } from './stages/translate.js';
 export type { SentenceTarget, TranslationBackend } from './stages/translate.js';
@@ -33,7 +39,7 @@ export { renderArticleHtml } from './output/html.js';
 export type { PageStatus } from './output/html.js';
 export { digestEntryFromManifest, digestEntryFromOutput, renderDigestHtml } from './output/digest.js';
 export type { DigestEntry, RunDigest } from './output/digest.js';
-export { buildRunReport, runReportSchema } from './run/report.js';
+export { buildRunReport, renderRunSummary, runReportSchema } from './run/report.js';
 export type { ArticleOutcome, RunReport } from './run/report.js';
 export { TranslationMemory } from './translation/memory.js';
 export { listModels, pullModel, verifyModel } from './models/store.js';

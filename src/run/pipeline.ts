@@ -69,7 +69,10 @@ export interface RunOptions {
   jsonl?: NodeJS.WritableStream;
   log?: Logger;
   events?: RunEvents;
-  /** When aborted, no further article starts; articles in flight finish and are written. */
+  /**
+   * When aborted, no further article starts and translation stops before its next batch: an article
+   * still being translated is left as it was; the others in flight finish and are written.
+   */
   signal?: AbortSignal;
 }
 
