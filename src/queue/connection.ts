@@ -14,16 +14,54 @@ export const ARTICLE_QUEUE = 'newsbridge-articles';
 /** This process, as workers and the translation memory name it. */
 export const processName = `${hostname()}:${process.pid}`;
 
-/** `url` with its password replaced by `***`, for messages and logs. */
-export function redactUrl(url: string): string {
+/** Connection parameters (libpq's, which node-postgres follows) whose values are or may carry secrets. */
+const SECRET_PARAMETERS = new Set(['password', 'sslpassword', 'options']);
+const MASK = '***';
+
+/**
+ * `connection` with every secret replaced by `***`, for messages and logs: in a URL the password of
+ * `user:password@` and the values of `password`, `sslpassword` and `options` (server settings, which
+ * can carry anything) in the query; in a libpq `key=value` string the values of the same keywords.
+ * Host, port, user and database stay, so a message still says where it tried to connect. Where URL
+ * parsers differ (a raw `@` or `?` in a password) it hides what any of them could take for the
+ * password.
+ */
+export function redactUrl(connection: string): string {
+  const uri = /^([a-z][a-z0-9+.-]*:\/\/)(.*)$/is.exec(connection);
+  return uri ? uri[1]! + redactUriRest(uri[2]!) : redactKeywordValues(connection);
+}
+
+function redactUriRest(rest: string): string {
+  // The password runs from the userinfo's first `:` to its `@`. node-postgres (WHATWG's URL) takes
+  // the last `@` before the path or query, libpq the first `@` before the path, and a password with
+  // a raw `/` reads as no URL at all; the latest `@` of the three hides the password however it is read.
+  const authority = rest.slice(0, rest.search(/[/?#]|$/));
+  const firstAtOrSlash = rest.search(/[@/]|$/);
+  const beforeQuery = rest.slice(0, rest.search(/\?|$/));
+  const at = Math.max(authority.lastIndexOf('@'), rest[firstAtOrSlash] === '@' ? firstAtOrSlash : -1, beforeQuery.lastIndexOf('@'));
+  const colon = rest.slice(0, Math.max(at, 0)).indexOf(':');
+  const userinfo = colon === -1 ? rest.slice(0, at + 1) : `${rest.slice(0, colon + 1)}${MASK}@`;
+  // libpq splits the query on `&` only (a `#` is part of a value), so a value runs to the next `&`.
+  const tail = rest.slice(at + 1).replace(/([?&])([^=&]*)=([^&]*)/g, (whole, separator: string, key: string) =>
+    SECRET_PARAMETERS.has(decodedKey(key)) ? `${separator}${key}=${MASK}` : whole,
+  );
+  return userinfo + tail;
+}
+
+/** A query parameter's name as both parsers read it (`pass%77ord` is `password`). */
+function decodedKey(raw: string): string {
   try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
+    return decodeURIComponent(raw).toLowerCase();
   } catch {
-    // Not a URL we can take apart: say nothing of what is after the scheme.
-    return url.replace(/\/\/.*@/, '//***@');
+    return raw.toLowerCase();
   }
+}
+
+/** libpq's `host=db password='a b' options='-c x=y'`: a value is bare up to a space, or quoted with `\'` escapes. */
+function redactKeywordValues(connection: string): string {
+  return connection.replace(/(^|\s)(\w+)(\s*=\s*)('(?:\\.|[^'\\])*'?|(?:\\.|\S)*)/g, (whole, space: string, key: string, equals: string) =>
+    SECRET_PARAMETERS.has(key.toLowerCase()) ? `${space}${key}${equals}${MASK}` : whole,
+  );
 }
 
 /** Replaces the URL wherever it occurs in `text` (a driver error message may quote it). */
