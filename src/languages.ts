@@ -162,6 +162,12 @@ export function languageByCode(code: LanguageCode): Language | undefined {
 /** The language translations go into; its text passes through. */
 export const TARGET_LANGUAGE: LanguageCode = 'en';
 
+/**
+ * The article language of an article whose paragraphs are in several languages, none of them most of
+ * it (ISO 639-2 and BCP 47 `mul`): each paragraph is then routed by its own language.
+ */
+export const MIXED_LANGUAGE: LanguageCode = 'mul';
+
 /** The languages a run routes: those with a translation model, plus English, which passes through. */
 export function routedLanguages(models: Readonly<Record<LanguageCode, unknown>>): LanguageCode[] {
   return [...new Set([...Object.keys(models), TARGET_LANGUAGE])];

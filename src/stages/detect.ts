@@ -10,7 +10,7 @@ import type {
   LanguageCode,
   LanguageGuess,
 } from '../article.js';
-import { LANGUAGES, type Language, languageByCode, TARGET_LANGUAGE } from '../languages.js';
+import { LANGUAGES, type Language, languageByCode, MIXED_LANGUAGE, TARGET_LANGUAGE } from '../languages.js';
 
 /**
  * Language ID: fastText `lid.176` (top candidates with probabilities), narrowed by what the script of
@@ -314,7 +314,10 @@ export class LanguageDetector {
  * Language of each paragraph and of the article. The article's language is the one with the most
  * confidence-weighted characters over its paragraphs; a paragraph confidently in another language
  * is flagged `foreign-language`, and one the detector cannot tell (too short, ambiguous) takes the
- * article's language.
+ * article's language. An article whose paragraphs are told apart but no language is most of it is
+ * `mul` (`MIXED_LANGUAGE`, confidence: the share told apart): every paragraph keeps its own
+ * language, and one the detector cannot tell takes the language of the paragraph before it (after
+ * it, at the start).
  */
 export function detectLanguage(article: CleanedArticle, detector: LanguageDetector): DetectedArticle {
   const guesses = article.paragraphs.map((paragraph) => detector.detect(paragraph.text));
@@ -335,6 +338,8 @@ export function detectLanguage(article: CleanedArticle, detector: LanguageDetect
   // best guess agrees: the hint never outvotes the text (templates keep `lang="en"` on any page).
   const pageLang = article.page?.lang?.toLowerCase().split('-')[0];
   if (language.confidence < detector.options.minConfidence && language.lang !== pageLang) {
+    const toldApart = [...weights.values()].reduce((sum, weight) => sum + weight, 0) / totalChars;
+    if (weights.size > 1 && toldApart >= detector.options.minConfidence) return mixedArticle(article, guesses, toldApart);
     language = { lang: 'und', confidence: language.confidence };
   }
 
@@ -345,4 +350,14 @@ export function detectLanguage(article: CleanedArticle, detector: LanguageDetect
     return { ...paragraph, language: guess, flags: foreign ? ['foreign-language'] : [] };
   });
   return { ...article, language, paragraphs };
+}
+
+function mixedArticle(article: CleanedArticle, guesses: LanguageGuess[], confidence: number): DetectedArticle {
+  const told = guesses.map((guess, i) => (guess.lang === 'und' ? -1 : i));
+  const paragraphs: DetectedParagraph[] = article.paragraphs.map((paragraph, i) => {
+    const before = told.slice(0, i + 1).findLast((k) => k >= 0);
+    const neighbour = before ?? told.slice(i).find((k) => k >= 0)!;
+    return { ...paragraph, language: guesses[neighbour]!, flags: [] };
+  });
+  return { ...article, language: { lang: MIXED_LANGUAGE, confidence }, paragraphs };
 }

@@ -9,7 +9,7 @@ import type {
   TranslationInfo,
 } from '../article.js';
 import { ModelUnavailableError, TranslationStoppedError } from '../errors.js';
-import { TARGET_LANGUAGE } from '../languages.js';
+import { MIXED_LANGUAGE, TARGET_LANGUAGE } from '../languages.js';
 
 /** One sentence as a translation backend returns it. */
 export interface SentenceTarget {
@@ -36,11 +36,13 @@ type Paragraph = SegmentedArticle['paragraphs'][number];
 
 /**
  * The language a paragraph is translated from: the article's, unless the paragraph is flagged
- * `foreign-language`, when it is its own (so Arabic paragraphs in a mostly English article still
- * reach the Arabic model, while an English quote in an Arabic article passes through).
+ * `foreign-language` or the article is mixed, when it is its own (so Arabic paragraphs in a mostly
+ * English article still reach the Arabic model, while an English quote in an Arabic article passes
+ * through).
  */
 function routeOf(article: SegmentedArticle, paragraph: Paragraph): LanguageCode {
-  return paragraph.flags.includes('foreign-language') ? paragraph.language.lang : article.language.lang;
+  const own = paragraph.flags.includes('foreign-language') || article.language.lang === MIXED_LANGUAGE;
+  return own ? paragraph.language.lang : article.language.lang;
 }
 
 /**
@@ -139,8 +141,15 @@ function translationInfo(
   const lang = article.language.lang;
   if (failure instanceof ModelUnavailableError) return { status: 'model-unavailable', message: failure.message, models };
   if (failure) return { status: 'partial', message: `translation failed: ${failure.message}`, models };
+  if (lang === MIXED_LANGUAGE && models.length === 0) {
+    // Nothing was sent to a model: all English (passthrough), or languages without one.
+    const unsupported = [...new Set(article.paragraphs.map((p) => p.language.lang))].filter((l) => l !== TARGET_LANGUAGE && l !== 'und');
+    if (unsupported.length === 0) return { status: 'passthrough', models };
+    const message = `no translation model is configured for the languages of this mixed article (${unsupported.join(', ')}); the text is kept as it is`;
+    return { status: 'unsupported-language', message, models };
+  }
   if (lang === TARGET_LANGUAGE && models.length === 0) return { status: 'passthrough', models };
-  if (lang !== TARGET_LANGUAGE && !backend.supports(lang)) {
+  if (lang !== TARGET_LANGUAGE && lang !== MIXED_LANGUAGE && !backend.supports(lang)) {
     const message = `no translation model is configured for language "${lang}"; the text is kept as it is`;
     return { status: 'unsupported-language', message, models };
   }

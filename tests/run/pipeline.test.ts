@@ -13,6 +13,7 @@ import { runReportSchema, type ArticleOutcome, type RunReport } from '../../src/
 import { articleJsonText, articleOutputSchema, manifestLineSchema, type ArticleOutput, type ManifestLine } from '../../src/output/write.js';
 import { parsePage } from '../helpers/html-dom.js';
 import { ARABIC_ARTICLE, LONG_LINE_CHARS, VIETNAMESE_ARTICLE, writeBadInputs } from '../helpers/bad-inputs.js';
+import { MIXED_PARAGRAPHS } from '../fixtures/mixed-article.js';
 
 /**
  * Disk-full simulation: while `diskFull.on`, writing a temp file (`*.tmp`, what writeFileAtomic
@@ -755,6 +756,29 @@ describe('bad input never stops the run', () => {
         else expect(sentence.target).not.toBe(sentence.source);
       }
     }
+  });
+
+  it('translates an article of Arabic, Vietnamese and English with no majority paragraph by paragraph, ok (issue 18)', async () => {
+    const mixedRoot = await workspace();
+    await writeFile(path.join(mixedRoot, 'input', 'no-majority.txt'), MIXED_PARAGRAPHS.join('\n'));
+    const { outcomes } = await run(configFor(mixedRoot, { cachePath: path.join(root, 'cache.sqlite') }));
+    expect(outcomes.map((o) => [o.id, o.status, o.reason])).toEqual([['no-majority', 'ok', undefined]]);
+    const output = await readOutput(mixedRoot, 'no-majority');
+    expect(output.language.lang).toBe('mul');
+    expect(output.translation.status).toBe('translated');
+    expect(output.models.map((m) => m.lang).sort()).toEqual(['ar', 'vi']);
+    expect(output.paragraphs.map((p) => [p.language.lang, p.flags])).toEqual(
+      ['ar', 'vi', 'en', 'ar', 'vi', 'en'].map((lang) => [lang, []]),
+    );
+    expect(sentences(output)).toHaveLength(12);
+    for (const paragraph of output.paragraphs) {
+      for (const sentence of paragraph.sentences) {
+        if (paragraph.language.lang === 'en') expect(sentence).toMatchObject({ target: sentence.source, flags: ['passthrough'] });
+        else expect(sentence.target === null || sentence.target === sentence.source, sentence.source).toBe(false);
+      }
+    }
+    const markdown = await readFile(path.join(mixedRoot, 'output', 'no-majority.md'), 'utf8');
+    expect(markdown).toContain('language: mul (mixed: ar, vi, en;');
   });
 
   it('puts a 200,000-character line with no punctuation through every stage as one sentence', async () => {

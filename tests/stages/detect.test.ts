@@ -5,7 +5,8 @@ import type { CleanedArticle } from '../../src/article.js';
 import { removeBoilerplate } from '../../src/stages/clean.js';
 import { LanguageDetector, detectLanguage } from '../../src/stages/detect.js';
 import { defaultConfig } from '../../src/config/config.js';
-import { routedLanguages } from '../../src/languages.js';
+import { MIXED_LANGUAGE, routedLanguages } from '../../src/languages.js';
+import { MIXED_PARAGRAPHS } from '../fixtures/mixed-article.js';
 
 
 const ROUTED = routedLanguages(defaultConfig.translation.models);
@@ -137,12 +138,26 @@ describe('detectLanguage', () => {
       'Le premier ministre a déclaré que le gouvernement renforcerait la coopération avec le Japon dans les années à venir.',
     ];
     const page = (lang: string) => ({ title: null, byline: null, published: null, canonicalUrl: null, siteName: null, lang, extraction: 'readability', removed: [] });
-    const unsure = detectLanguage(cleaned(paragraphs), detector).language;
-    expect(unsure.lang).toBe('und');
-    expect(detectLanguage({ ...cleaned(paragraphs), page: page('fr-FR') }, detector).language).toEqual({ lang: 'fr', confidence: unsure.confidence });
-    expect(detectLanguage({ ...cleaned(paragraphs), page: page('vi') }, detector).language.lang).toBe('und');
+    // No language is most of it: mixed, each paragraph its own, unless the page's lang is the best guess.
+    expect(detectLanguage(cleaned(paragraphs), detector).language.lang).toBe(MIXED_LANGUAGE);
+    const french = detectLanguage({ ...cleaned(paragraphs), page: page('fr-FR') }, detector).language;
+    expect(french.lang).toBe('fr');
+    expect(french.confidence).toBeLessThan(0.5);
+    expect(detectLanguage({ ...cleaned(paragraphs), page: page('vi') }, detector).language.lang).toBe(MIXED_LANGUAGE);
     // Sure of the text: a template's lang="en" on an Arabic page changes nothing.
     expect(detectLanguage({ ...cleaned([ARABIC[0]!, ARABIC[1]!]), page: page('en') }, detector).language.lang).toBe('ar');
+  });
+
+  it('calls an article with no majority language mixed and keeps each paragraph its own (issue 18)', () => {
+    const [ar1, vi1, en1, ar2, vi2, en2] = MIXED_PARAGRAPHS;
+    // 'نعم.' is too short to tell: it goes with the Arabic paragraph before it.
+    const result = detectLanguage(cleaned([ar1!, 'نعم.', vi1!, en1!, ar2!, vi2!, en2!]), detector);
+    expect(result.language.lang).toBe(MIXED_LANGUAGE);
+    expect(result.language.confidence).toBeGreaterThan(0.9);
+    expect(result.paragraphs.map((p) => p.language.lang)).toEqual(['ar', 'ar', 'vi', 'en', 'ar', 'vi', 'en']);
+    expect(result.paragraphs.every((p) => p.flags.length === 0)).toBe(true);
+    // Text it cannot tell at all is und, not mixed.
+    expect(detectLanguage(cleaned(['OK', 'Hi!', '12 345']), detector).language.lang).toBe('und');
   });
 
   it('gives short paragraphs the article language instead of und', () => {
