@@ -12,7 +12,7 @@ import {
   type TranslatedParagraph,
 } from '../article.js';
 import type { OutputFormat } from '../config/config.js';
-import { isRightToLeft, TARGET_LANGUAGE } from '../languages.js';
+import { isRightToLeft, MIXED_LANGUAGE, TARGET_LANGUAGE } from '../languages.js';
 
 /**
  * Stage 7, write: the article as JSON (for machines), as bilingual Markdown (for people) and as one
@@ -20,7 +20,9 @@ import { isRightToLeft, TARGET_LANGUAGE } from '../languages.js';
  */
 
 const languageGuessSchema = z.strictObject({
-  lang: z.string().describe('ISO 639-1 code, or `und` when undetermined.'),
+  lang: z
+    .string()
+    .describe("ISO 639-1 code, or `und` when undetermined; an article's is `mul` when its paragraphs are in several languages, none of them most of it (each paragraph then has its own)."),
   confidence: z.number().min(0).max(1),
 });
 
@@ -209,6 +211,11 @@ function bilingual(lang: LanguageCode, source: string, english: string, prefix =
   return `${block(lang, sourceText)}\n\n${block(TARGET_LANGUAGE, prefix + english, 'ltr')}`;
 }
 
+/** The languages of a mixed article's paragraphs, in order of first appearance. */
+function mixedLanguages(article: SummarizedArticle): string[] {
+  return [...new Set(article.paragraphs.map((paragraph) => paragraph.language.lang))];
+}
+
 /** Bilingual Markdown: title, summary first, then every paragraph in the source and in English. */
 export function renderArticleMarkdown(article: SummarizedArticle): string {
   const lang = article.language.lang;
@@ -225,7 +232,7 @@ export function renderArticleMarkdown(article: SummarizedArticle): string {
 
   const details = [
     `Source: ${escapeInline(article.source.path)} (${article.source.encoding})`,
-    `language: ${lang} (${article.language.confidence.toFixed(2)})`,
+    `language: ${lang} (${lang === MIXED_LANGUAGE ? `mixed: ${mixedLanguages(article).join(', ')}; ` : ''}${article.language.confidence.toFixed(2)})`,
     `translation: ${article.translation.status}`,
   ];
   parts.push(`> ${details.join(' · ')}`);

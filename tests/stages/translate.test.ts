@@ -173,6 +173,43 @@ describe('translateArticle', () => {
     expect(translated.translation).toEqual({ status: 'translated', models: [{ lang: 'ar', id: 'test/ar-en', revision: 'main', dtype: 'q8' }] });
   });
 
+  it('routes every paragraph of a mixed article by its own language (issue 18)', async () => {
+    const backend = new ReversingBackend(['ar', 'vi']);
+    const mixed = article('mul', [
+      paragraph('ar', ['أعلنت الحكومة خطة جديدة.']),
+      paragraph('vi', ['Giá xăng giảm.', 'Dầu tăng.']),
+      paragraph('en', ['The minister spoke in Riyadh.']),
+      paragraph('fr', ['Le ministre a parlé.']),
+      paragraph('ar', ['ورحب المزارعون بالخطة.']),
+    ]);
+    const translated = await translateArticle(mixed, backend);
+    expect(backend.requests).toEqual([
+      { lang: 'ar', sources: ['أعلنت الحكومة خطة جديدة.', 'ورحب المزارعون بالخطة.'] },
+      { lang: 'vi', sources: ['Giá xăng giảm.', 'Dầu tăng.'] },
+    ]);
+    expect(targetsOf(translated)).toEqual([
+      [english('أعلنت الحكومة خطة جديدة.')],
+      [english('Giá xăng giảm.'), english('Dầu tăng.')],
+      ['The minister spoke in Riyadh.'],
+      ['Le ministre a parlé.'],
+      [english('ورحب المزارعون بالخطة.')],
+    ]);
+    expect(translated.paragraphs.slice(2, 4).map((p) => p.sentences[0]!.flags)).toEqual([['passthrough'], ['passthrough']]);
+    expect(translated.translation.status).toBe('translated');
+    expect(translated.translation.models.map((m) => m.lang)).toEqual(['ar', 'vi']);
+  });
+
+  it('says why nothing of a mixed article was translated: all English, or no model for its languages', async () => {
+    const backend = new ReversingBackend(['ar', 'vi']);
+    const allEnglish = article('mul', [paragraph('en', ['The minister spoke.']), paragraph('und', ['OK.'])]);
+    expect((await translateArticle(allEnglish, backend)).translation).toEqual({ status: 'passthrough', models: [] });
+    const unsupported = article('mul', [paragraph('fr', ['Le ministre a parlé.']), paragraph('en', ['He left.'])]);
+    const translated = await translateArticle(unsupported, backend);
+    expect(translated.translation.status).toBe('unsupported-language');
+    expect(translated.translation.message).toContain('(fr)');
+    expect(targetsOf(translated)).toEqual([['Le ministre a parlé.'], ['He left.']]);
+  });
+
   it('is partial when the backend returns fewer targets than sentences', async () => {
     const short: TranslationBackend = {
       supports: () => true,
