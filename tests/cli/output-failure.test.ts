@@ -14,7 +14,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'newsbridge-output-failure-'));
   config = path.join(dir, 'pipeline.yaml');
   // The tiny models decode to their length limit; a lower one keeps `translate` short.
-  await writeFile(config, 'translation:\n  download: false\n  maxNewTokensRatio: 1\n');
+  await writeFile(config, `translation:\n  download: false\n  maxNewTokensRatio: 1\ncache:\n  path: ${JSON.stringify(path.join(dir, 'cache.sqlite'))}\n`);
   for (const name of ['a.txt', 'b.txt', 'c.txt']) {
     files.push(path.join(dir, name));
     await writeFile(files.at(-1)!, `${sentence(0)}\n`.repeat(4000));
