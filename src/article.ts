@@ -172,6 +172,8 @@ export interface ModelUse {
   id: string;
   revision: string;
   dtype: string;
+  /** sha256 over the model files the Translator loaded (their names and sha256s): which weights made the translations. */
+  weights: string;
 }
 
 export interface TranslationInfo {
@@ -229,9 +231,11 @@ export const ARTICLE_REASONS = [
   'output-error',
   // failed: the file changed while it was processed, every time it was started over
   'input-changed',
-  // failed on a queue (newsbridge worker): every worker that took it died, or its job was cancelled
+  // failed on a queue (newsbridge worker): every worker that took it died, or its job was cancelled,
+  // or refused it because its models are not the weights the run was enqueued with
   'worker-lost',
   'cancelled',
+  'model-mismatch',
   // partial
   'invalid-utf8',
   'invalid-utf16',

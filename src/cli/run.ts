@@ -4,9 +4,9 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { applyOverrides, DEFAULT_CONFIG_FILE, loadConfig, type PipelineConfig } from '../config/config.js';
 import { QueueUnreachableError, QueueUrlError, queueUrl, redactUrl } from '../queue/connection.js';
-import { runOnQueue } from '../queue/run-on-queue.js';
+import { runOnQueue, type QueueRunEvents } from '../queue/run-on-queue.js';
 import { OutputDirError } from '../run/output-lock.js';
-import { runPipeline, type RunEvents } from '../run/pipeline.js';
+import { runPipeline } from '../run/pipeline.js';
 import { renderRunSummary, type RunReport } from '../run/report.js';
 import { progressReporter } from './shared.js';
 import { EXIT_PIPE_CLOSED, onOutputFailure } from './output-failure.js';
@@ -111,7 +111,7 @@ async function run(flags: RunFlags): Promise<number> {
     });
   }
 
-  const progress = runProgress(Boolean(flags.verbose));
+  const progress = runProgress(Boolean(flags.verbose), url !== undefined);
   let report: RunReport;
   try {
     if (url) {
@@ -149,23 +149,36 @@ async function run(flags: RunFlags): Promise<number> {
  * A progress bar (done/total, rate, ETA) on a terminal; in CI, when piped or with --verbose, nothing
  * but the one-line summary at the end. Run problems are printed once either way.
  */
-function runProgress(verbose: boolean): { events: RunEvents; stop(): void } {
+function runProgress(verbose: boolean, queue: boolean): { events: QueueRunEvents; stop(): void } {
   const interactive = process.stderr.isTTY && !process.env.CI && !verbose;
   const downloads = progressReporter();
   const bar = interactive
     ? new cliProgress.SingleBar(
-        { stream: process.stderr, format: ' {bar} {value}/{total} articles | {rate}/s | ETA {eta_formatted}', hideCursor: true },
+        {
+          stream: process.stderr,
+          format: ` {bar} {value}/{total} articles | {rate}/s | ETA {eta_formatted}${queue ? ' | {workers} workers alive' : ''}`,
+          hideCursor: true,
+        },
         cliProgress.Presets.shades_classic,
       )
     : null;
   const started = Date.now();
   let done = 0;
-  const events: RunEvents = {
-    onStart: (total) => bar?.start(total, 0, { rate: '0.0' }),
+  const events: QueueRunEvents = {
+    onStart: (total) => bar?.start(total, 0, { rate: '0.0', workers: '?' }),
     onDownload: (model, p) => downloads.update(model, p),
     onProblem: (message) => {
       downloads.stop();
       if (!verbose) writeLine(process.stderr, `${bar ? '\n' : ''}newsbridge: ${message}`);
+    },
+    onWorkers: (alive) => bar?.update({ workers: alive }),
+    onNoWorkers: (seconds, waiting) => {
+      if (!verbose) {
+        writeLine(
+          process.stderr,
+          `${bar ? '\n' : ''}newsbridge: no worker has been alive for ${seconds} s and ${waiting} articles wait in the queue; start one (newsbridge worker) where the inputs, outputs and models are mounted, or stop waiting with Ctrl-C (the jobs stay queued)`,
+        );
+      }
     },
     onArticle: () => {
       done += 1;

@@ -278,8 +278,10 @@ export const configSchema = z
           .int()
           .min(1)
           .max(86_399)
-          .default(900)
-          .describe('A job its worker has not finished after this long is handed to another worker (its worker is taken for dead); make it longer than the slowest article.'),
+          .default(300)
+          .describe(
+            "A job whose lock its worker has not renewed for this long is handed to another worker (its worker is taken for dead, and shown `gone` in `newsbridge status`). Workers renew it three times per timeout however long an article takes, from their main thread: keep it above 1.5 times the longest that thread can be blocked (18 s measured on a 20 MB article, on a loaded 2-core machine).",
+          ),
         retries: z
           .number()
           .int()
@@ -288,6 +290,13 @@ export const configSchema = z
           .default(2)
           .describe('Further attempts at an article whose attempt failed in a way another could fix (a read, write or stage error, a lost worker).'),
         retryDelaySeconds: z.number().int().min(1).default(30).describe('Wait before the first retry, doubled (with jitter) for each next one.'),
+        noWorkerWarningSeconds: z
+          .number()
+          .positive()
+          .default(60)
+          .describe(
+            'A waiting `run --queue` warns when no worker has been alive for this long (once, then again after ten times as long); a killed worker counts as alive until its lock timeout has passed.',
+          ),
       })
       .prefault({})
       .describe('Running on several machines (`newsbridge run --queue`, `newsbridge worker`).'),

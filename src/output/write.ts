@@ -31,6 +31,10 @@ const modelUseSchema = z.strictObject({
   id: z.string(),
   revision: z.string(),
   dtype: z.string(),
+  weights: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .describe("sha256 over the names and sha256s of the model's files that were loaded (ONNX graphs, config, tokenizer): which weights made the translations."),
 });
 
 export const articleOutputSchema = z
@@ -141,7 +145,7 @@ export function renderArticleJson(article: SummarizedArticle, meta: ArticleMeta)
       status: article.translation.status,
       ...(article.translation.message !== undefined ? { message: article.translation.message } : {}),
     },
-    models: meta.models.map((model) => ({ lang: model.lang, id: model.id, revision: model.revision, dtype: model.dtype })),
+    models: meta.models.map((model) => ({ lang: model.lang, id: model.id, revision: model.revision, dtype: model.dtype, weights: model.weights })),
     timings: Object.fromEntries(Object.entries(meta.timings).map(([stage, ms]) => [stage, Math.round(ms * 10) / 10])),
     fingerprint: meta.fingerprint,
   };

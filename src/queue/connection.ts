@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
+import { defaultConfig } from '../config/config.js';
 
 /**
  * The PostgreSQL database a cluster shares: pg-boss's job queue (schema `pgboss`) and the shared
@@ -135,6 +136,8 @@ const WORKERS_TABLE = `
     stopped_at timestamptz,
     running uuid[] NOT NULL DEFAULT '{}'
   );
+  ALTER TABLE newsbridge.workers ADD COLUMN IF NOT EXISTS lock_timeout_seconds integer NOT NULL DEFAULT ${defaultConfig.queue.lockTimeoutSeconds};
+  ALTER TABLE newsbridge.workers ADD COLUMN IF NOT EXISTS problem text;
 `;
 
 /** Any constant, the same for every newsbridge process: serialises creating newsbridge's tables. */

@@ -4,9 +4,11 @@ import type { ArticleReason } from '../article.js';
 import type { PipelineConfig } from '../config/config.js';
 import type { IdentifiedFile } from '../input/article-ids.js';
 import type { RepeatedLines } from '../stages/clean.js';
+import { configuredModels, type ModelDtype } from '../models/store.js';
 import { manifestLine } from '../output/write.js';
 import type { ArticleOutcome } from '../run/report.js';
 import type { ModelUsage } from '../translation/backend.js';
+import { weightsFingerprint } from '../translation/translator.js';
 import { ARTICLE_QUEUE } from './connection.js';
 
 /**
@@ -22,8 +24,40 @@ export interface ArticleJob {
   /** The lines the article's site repeats across the run (`run`'s corpus pass, made once when enqueuing). */
   repeatedLines: RepeatedLines;
   config: PipelineConfig;
+  /**
+   * The weights of each configured model on the enqueuing machine (`weightsFingerprint`, `absent`
+   * when not installed there): a worker whose models differ refuses the job.
+   */
+  weights: ModelWeights;
   /** Process even when the outputs are up to date (`run --force`). */
   force: boolean;
+}
+
+/** Per configured language, the fingerprint of the model's weights, or `absent`. */
+export type ModelWeights = Record<string, string>;
+
+/** The weights of every model `config` names, on this machine. */
+export async function modelWeights(config: PipelineConfig, fingerprint = weightsFingerprint): Promise<ModelWeights> {
+  const { translation } = config;
+  const weights: ModelWeights = {};
+  for (const model of configuredModels(translation.models, translation.modelsDir)) {
+    weights[model.lang] = await fingerprint(model.dir, translation.dtype as ModelDtype).catch(() => 'absent');
+  }
+  return weights;
+}
+
+/**
+ * Why this machine must not process a job enqueued with `expected` (its models are not the same
+ * weights: a stale copy, another revision), or null when they match.
+ */
+export function weightsMismatch(config: PipelineConfig, expected: ModelWeights, here: ModelWeights): string | null {
+  const differing = configuredModels(config.translation.models, config.translation.modelsDir).filter(
+    (model) => (expected[model.lang] ?? 'absent') !== (here[model.lang] ?? 'absent'),
+  );
+  if (differing.length === 0) return null;
+  const name = (weights: string | undefined) => (weights === undefined || weights === 'absent' ? 'not installed' : `weights ${weights.slice(0, 12)}`);
+  const models = differing.map((model) => `${model.lang} model ${model.dir}: ${name(here[model.lang])} here, ${name(expected[model.lang])} where the run was enqueued`);
+  return `the models on this worker are not the ones the run was enqueued with (${models.join('; ')}), so its outputs would differ; give this machine the same model files as the enqueuing one (at the same path), or stop this worker`;
 }
 
 /** What a worker stores as the job's output when it is done with the article (completed or failed). */

@@ -9,19 +9,31 @@ import { findRunRepeatedLines } from '../run/repeated-lines.js';
 import { siteOf } from '../stages/clean.js';
 import { removeStaleTempFiles } from '../output/atomic-write.js';
 import { lockOutputDir } from '../run/output-lock.js';
-import { finishRun, settingsHash, type RunOptions } from '../run/pipeline.js';
+import { finishRun, installModels, settingsHash, type RunEvents, type RunOptions } from '../run/pipeline.js';
 import type { ArticleOutcome, RunReport } from '../run/report.js';
 import type { ModelUsage } from '../translation/backend.js';
 import { hashModelFiles } from '../translation/memory.js';
-import { sha256File } from '../models/store.js';
+import { modelFiles, sha256File } from '../models/store.js';
+import { manifestLine, manifestLineSchema } from '../output/write.js';
 import { ARTICLE_QUEUE, startQueue } from './connection.js';
-import { articleJobId, articleKey, endedJobs, outcomeOf, type ArticleJob } from './jobs.js';
+import { articleJobId, articleKey, endedJobs, modelWeights, outcomeOf, type ArticleJob, type ModelWeights } from './jobs.js';
+import { aliveWorkers } from './status.js';
+
+export interface QueueRunEvents extends RunEvents {
+  /** How many workers are alive (see `aliveWorkers`), when the waiting run first knows it and whenever it changes. */
+  onWorkers?(alive: number): void;
+  /** No worker has been alive for `seconds` while articles wait: said once, then again every ten times as long. */
+  onNoWorkers?(seconds: number, waiting: number): void;
+}
 
 export interface QueueRunOptions extends RunOptions {
   /** The PostgreSQL URL of the queue. */
   url: string;
   /** Enqueue and return, without waiting for the workers. */
   detach?: boolean;
+  events?: QueueRunEvents;
+  /** Seconds with no worker alive before the waiting run warns; default `queue.noWorkerWarningSeconds`. */
+  noWorkerWarningSeconds?: number;
 }
 
 export interface Enqueued {
@@ -60,6 +72,9 @@ export async function runOnQueue(options: QueueRunOptions): Promise<{ enqueued: 
     throw error;
   });
   try {
+    // The enqueuing machine's models are the run's: installed here as an embedded run would, so their
+    // weights can be fingerprinted, and every worker must have the same.
+    await installModels(config, options, problem);
     const run = path.resolve(config.output.dir);
     const jobConfig = configForWorkers(config);
     const files = assignArticleIds(await listArticleFiles(config.input.patterns)).map((file) => ({
@@ -68,7 +83,11 @@ export async function runOnQueue(options: QueueRunOptions): Promise<{ enqueued: 
       inputRoot: path.resolve(file.inputRoot),
     }));
     if (files.length === 0) problem(`no articles match input.patterns (${config.input.patterns.join(', ')}); check --input or input.patterns`);
-    const settings = await settingsHash(jobConfig, { fingerprint: (dir, names) => hashModelFiles(dir, names, sha256File) });
+    // Each model file is hashed once for both.
+    const digests = new Map<string, Promise<string>>();
+    const digest = (file: string) => digests.get(file) ?? digests.set(file, sha256File(file)).get(file)!;
+    const settings = await settingsHash(jobConfig, { fingerprint: (dir, names) => hashModelFiles(dir, names, digest) });
+    const weights = await modelWeights(jobConfig, (dir, dtype) => hashModelFiles(dir, modelFiles(dtype), digest));
     // The corpus pass of `run`, once here for every worker: each job carries its own site's lines.
     const inputRoots = config.input.followOutsideSymlinks ? null : await realInputRoots(files);
     const repeated = config.clean.enabled ? await findRunRepeatedLines(files, config.input.maxBytes, inputRoots, options.signal) : {};
@@ -81,7 +100,7 @@ export async function runOnQueue(options: QueueRunOptions): Promise<{ enqueued: 
         return { id: articleJobId(run, file.id, made, forced), file, repeatedLines };
       }),
     );
-    const enqueued = await enqueue(boss, run, jobConfig, jobs, Boolean(options.force));
+    const { endedBefore, ...enqueued } = await enqueue(boss, run, jobConfig, weights, jobs, Boolean(options.force));
     options.log?.info({ run, ...enqueued }, 'enqueued');
     if (options.detach) return { enqueued, report: null };
 
@@ -90,18 +109,33 @@ export async function runOnQueue(options: QueueRunOptions): Promise<{ enqueued: 
     const manifest: string[] = new Array(files.length);
     const usage: ModelUsage = { modelCalls: 0, sentencesToModel: 0, cacheHits: 0 };
     const pending = new Map(jobs.map((job, index) => [job.id, index]));
+    const noWorkers = noWorkerWarning(options.noWorkerWarningSeconds ?? config.queue.noWorkerWarningSeconds, (seconds) => {
+      options.log?.warn({ seconds, waiting: pending.size }, 'no worker alive');
+      events.onNoWorkers?.(seconds, pending.size);
+    });
+    let alive: number | undefined;
     while (pending.size > 0 && !options.signal?.aborted) {
       try {
         for (const job of await endedJobs(boss.getDb(), [...pending.keys()])) {
           const index = pending.get(job.id)!;
           pending.delete(job.id);
           const ended = outcomeOf(job, files[index]!.id, files[index]!.path);
-          outcomes[index] = ended.outcome;
-          manifest[index] = ended.manifestLine;
-          for (const key of Object.keys(usage) as (keyof ModelUsage)[]) usage[key] += job.output?.usage?.[key] ?? 0;
-          for (const message of job.output?.problems ?? []) if (!problems.includes(message)) problem(message);
-          options.log?.info({ article: ended.outcome }, 'article done');
-          events.onArticle?.(ended.outcome);
+          // Done before this run: nothing ran for it now, as an embedded rerun skips an up-to-date article.
+          const now = endedBefore.has(job.id) ? skippedAsDone(ended) : ended;
+          outcomes[index] = now.outcome;
+          manifest[index] = now.manifestLine;
+          if (!endedBefore.has(job.id)) {
+            for (const key of Object.keys(usage) as (keyof ModelUsage)[]) usage[key] += job.output?.usage?.[key] ?? 0;
+            for (const message of job.output?.problems ?? []) if (!problems.includes(message)) problem(message);
+          }
+          options.log?.info({ article: now.outcome }, 'article done');
+          events.onArticle?.(now.outcome);
+        }
+        if (pending.size > 0) {
+          const count = await aliveWorkers(boss);
+          if (count !== alive) events.onWorkers?.(count);
+          alive = count;
+          noWorkers.observe(count);
         }
       } catch (error) {
         // The database restarting: the jobs go on; ask again.
@@ -139,13 +173,54 @@ function configForWorkers(config: PipelineConfig): PipelineConfig {
   };
 }
 
+/**
+ * An article whose job had ended before this run, reported as an embedded rerun reports an
+ * up-to-date article: `skipped`, with the status of the outputs it kept. Failed ones stay failed
+ * (their outputs are still missing), and what a worker skipped stays skipped.
+ */
+function skippedAsDone(ended: { outcome: ArticleOutcome; manifestLine: string }): { outcome: ArticleOutcome; manifestLine: string } {
+  const { outcome } = ended;
+  if (outcome.status !== 'ok' && outcome.status !== 'partial') return ended;
+  const output = { status: outcome.status, ...(outcome.reason ? { reason: outcome.reason } : {}) };
+  const line = manifestLineSchema.parse(JSON.parse(ended.manifestLine));
+  const article = line.language ? { language: line.language, summary: { pairs: line.summary.map((target) => ({ target })) } } : undefined;
+  return {
+    outcome: { id: outcome.id, status: 'skipped', reason: 'up-to-date', output, timings: {}, sentencesTranslated: 0 },
+    manifestLine: manifestLine({ id: line.id, source: line.source, status: 'skipped', reason: 'up-to-date', output, outputs: line.outputs, article }),
+  };
+}
+
+/**
+ * Calls `warn` once no worker has been alive for `seconds` (as the waiting run polls), then again
+ * each time ten times as long has passed with still none; a worker coming back starts it over.
+ */
+function noWorkerWarning(seconds: number, warn: (seconds: number) => void): { observe(alive: number): void } {
+  let since: number | null = null;
+  let next = seconds;
+  return {
+    observe(alive) {
+      if (alive > 0) {
+        since = null;
+        next = seconds;
+        return;
+      }
+      since ??= performance.now();
+      const waited = (performance.now() - since) / 1000;
+      if (waited < next) return;
+      warn(Math.floor(waited));
+      next = waited + seconds * 10;
+    },
+  };
+}
+
 async function enqueue(
   boss: PgBoss,
   run: string,
   config: PipelineConfig,
+  weights: ModelWeights,
   jobs: { id: string; file: ArticleJob['file']; repeatedLines: ArticleJob['repeatedLines'] }[],
   force: boolean,
-): Promise<Enqueued> {
+): Promise<Enqueued & { endedBefore: Set<string> }> {
   const db = boss.getDb();
   const ids = jobs.map((job) => job.id);
   const keys = jobs.map((job) => articleKey(run, job.file.id));
@@ -157,18 +232,20 @@ async function enqueue(
   if (replaced.length > 0) await boss.cancel(ARTICLE_QUEUE, replaced);
   // Ids pg-boss has moved to its archive are unknown to its insert; leave those out here.
   const existing = await db.executeSql(
-    `SELECT id FROM pgboss.job WHERE name = $1 AND id = ANY($2::uuid[])
-     UNION SELECT id FROM pgboss.archive WHERE name = $1 AND id = ANY($2::uuid[])`,
+    `SELECT id, state >= 'completed' AS ended FROM pgboss.job WHERE name = $1 AND id = ANY($2::uuid[])
+     UNION SELECT id, true FROM pgboss.archive WHERE name = $1 AND id = ANY($2::uuid[])`,
     [ARTICLE_QUEUE, ids],
   );
-  const known = new Set((existing.rows as { id: string }[]).map((row) => row.id));
+  const rows = existing.rows as { id: string; ended: boolean }[];
+  const known = new Set(rows.map((row) => row.id));
+  const endedBefore = new Set(rows.filter((row) => row.ended).map((row) => row.id));
   const added = jobs.filter((job) => !known.has(job.id));
   for (let start = 0; start < added.length; start += INSERT_CHUNK) {
     await boss.insert(
       added.slice(start, start + INSERT_CHUNK).map((job) => ({
         id: job.id,
         name: ARTICLE_QUEUE,
-        data: { run, file: job.file, repeatedLines: job.repeatedLines, config, force } satisfies ArticleJob,
+        data: { run, file: job.file, repeatedLines: job.repeatedLines, config, weights, force } satisfies ArticleJob,
         singletonKey: articleKey(run, job.file.id),
         expireInSeconds: config.queue.lockTimeoutSeconds,
         retryLimit: config.queue.retries,
@@ -177,5 +254,5 @@ async function enqueue(
       })),
     );
   }
-  return { articles: jobs.length, added: added.length, replaced: replaced.length };
+  return { articles: jobs.length, added: added.length, replaced: replaced.length, endedBefore };
 }

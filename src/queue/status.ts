@@ -5,23 +5,48 @@ import type { ArticleJobResult, JobState } from './jobs.js';
 /**
  * What the cluster is doing: the jobs by state, the failed ones with their reasons, and each worker
  * with the jobs it holds and has done. Workers record themselves in `newsbridge.workers` when they
- * take or finish a job.
+ * take or finish a job, and three times per lock timeout meanwhile.
  */
 
-/** Records that worker `name` holds the jobs `running`, or (null) has stopped. */
-export async function recordWorker(boss: PgBoss, name: string, running: string[] | null): Promise<void> {
+export interface WorkerRecord {
+  /** The jobs it holds, or null when it has stopped. */
+  running: string[] | null;
+  /** The lock timeout of the jobs it takes: not seen for that long, it is taken for gone, as its jobs are. */
+  lockTimeoutSeconds: number;
+  /** Why it refuses jobs (its models differ from the run's), or null. */
+  problem: string | null;
+}
+
+/** Records worker `name` as it is now. */
+export async function recordWorker(boss: PgBoss, name: string, worker: WorkerRecord): Promise<void> {
   await boss.getDb().executeSql(
-    `INSERT INTO newsbridge.workers (name, running, stopped_at) VALUES ($1, COALESCE($2::uuid[], '{}'), CASE WHEN $2::uuid[] IS NULL THEN now() END)
-     ON CONFLICT (name) DO UPDATE SET running = excluded.running, stopped_at = excluded.stopped_at, seen_at = now()`,
-    [name, running],
+    `INSERT INTO newsbridge.workers (name, running, stopped_at, lock_timeout_seconds, problem)
+     VALUES ($1, COALESCE($2::uuid[], '{}'), CASE WHEN $2::uuid[] IS NULL THEN now() END, $3, $4)
+     ON CONFLICT (name) DO UPDATE SET running = excluded.running, stopped_at = excluded.stopped_at, seen_at = now(),
+       lock_timeout_seconds = excluded.lock_timeout_seconds, problem = excluded.problem`,
+    [name, worker.running, worker.lockTimeoutSeconds, worker.problem],
   );
+}
+
+/** A worker that has not stopped and was seen within its lock timeout (one not seen that long was killed or lost). */
+const ALIVE = `w.stopped_at IS NULL AND w.seen_at > now() - make_interval(secs => w.lock_timeout_seconds)`;
+
+/** How many workers are alive (`ALIVE`). */
+export async function aliveWorkers(boss: PgBoss): Promise<number> {
+  const { rows } = await boss.getDb().executeSql(`SELECT count(*)::int AS n FROM newsbridge.workers w WHERE ${ALIVE}`, []);
+  return (rows[0] as { n: number }).n;
 }
 
 export interface WorkerStatus {
   name: string;
+  /** `gone`: not stopped, but not seen for its lock timeout (killed, or its machine lost); its jobs go to others. */
+  state: 'alive' | 'gone' | 'stopped';
   startedAt: string;
   seenAt: string;
   stoppedAt: string | null;
+  lockTimeoutSeconds: number;
+  /** Why it refuses jobs, or null. */
+  problem: string | null;
   /** Articles it holds now (`run` output dir and article id). */
   running: string[];
   done: number;
@@ -81,7 +106,7 @@ export async function queueStatus(boss: PgBoss): Promise<QueueStatus> {
     }),
   );
   const workerRows = await db.executeSql(
-    `SELECT w.name, w.started_at, w.seen_at, w.stopped_at,
+    `SELECT w.name, w.started_at, w.seen_at, w.stopped_at, w.lock_timeout_seconds, w.problem, ${ALIVE} AS alive,
        ARRAY(SELECT j.data->>'run' || ' ' || (j.data->'file'->>'id') FROM pgboss.job j
              WHERE j.name = $1 AND j.id = ANY(w.running) AND j.state = 'active') AS running,
        (SELECT count(*)::int FROM pgboss.job j WHERE j.name = $1 AND j.state = 'completed' AND j.output->>'worker' = w.name) AS done,
@@ -89,12 +114,27 @@ export async function queueStatus(boss: PgBoss): Promise<QueueStatus> {
      FROM newsbridge.workers w ORDER BY w.started_at`,
     [ARTICLE_QUEUE],
   );
-  const workers = (workerRows.rows as { name: string; started_at: Date; seen_at: Date; stopped_at: Date | null; running: string[]; done: number; failed: number }[]).map(
+  type WorkerRow = {
+    name: string;
+    started_at: Date;
+    seen_at: Date;
+    stopped_at: Date | null;
+    lock_timeout_seconds: number;
+    problem: string | null;
+    alive: boolean;
+    running: string[];
+    done: number;
+    failed: number;
+  };
+  const workers = (workerRows.rows as WorkerRow[]).map(
     (row): WorkerStatus => ({
       name: row.name,
+      state: row.stopped_at ? 'stopped' : row.alive ? 'alive' : 'gone',
       startedAt: row.started_at.toISOString(),
       seenAt: row.seen_at.toISOString(),
       stoppedAt: row.stopped_at?.toISOString() ?? null,
+      lockTimeoutSeconds: row.lock_timeout_seconds,
+      problem: row.problem,
       running: row.running,
       done: row.done,
       failed: row.failed,
@@ -125,9 +165,15 @@ export function renderQueueStatus(status: QueueStatus): string {
   }
   lines.push(status.workers.length > 0 ? 'workers:' : 'workers: none has connected yet');
   for (const worker of status.workers) {
-    const state = worker.stoppedAt ? `stopped ${worker.stoppedAt}` : `last seen ${worker.seenAt}`;
-    const running = worker.running.length > 0 ? `; running ${worker.running.join(', ')}` : '';
-    lines.push(`  ${worker.name}: ${worker.done} done, ${worker.failed} failed, ${state}${running}`);
+    const state = {
+      stopped: `stopped ${worker.stoppedAt}`,
+      alive: `alive, last seen ${worker.seenAt}`,
+      gone: `gone: not seen since ${worker.seenAt}, more than its lock timeout (${worker.lockTimeoutSeconds} s); killed or its machine lost`,
+    }[worker.state];
+    // A gone worker's jobs are handed to others; what it held is not running.
+    const running = worker.state === 'alive' && worker.running.length > 0 ? `; running ${worker.running.join(', ')}` : '';
+    const problem = worker.problem && worker.state === 'alive' ? `\n    refuses jobs: ${worker.problem}` : '';
+    lines.push(`  ${worker.name}: ${worker.done} done, ${worker.failed} failed, ${state}${running}${problem}`);
   }
   return lines.join('\n');
 }

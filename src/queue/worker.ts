@@ -1,13 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
-import { configSchema, type PipelineConfig } from '../config/config.js';
+import { configSchema, defaultConfig, type PipelineConfig } from '../config/config.js';
 import { realInputRoots } from '../input/read-file.js';
 import { installModels, loadServices, processFile, type FileResult, type RunServices } from '../run/pipeline.js';
 import type { ModelUsage } from '../translation/backend.js';
 import { PostgresTranslationMemory } from '../translation/postgres-memory.js';
+import { modelFiles, type ModelDtype } from '../models/store.js';
+import { manifestLine } from '../output/write.js';
 import { ARTICLE_QUEUE, openPool, processName, startQueue } from './connection.js';
-import type { ArticleJob, ArticleJobResult } from './jobs.js';
+import { modelWeights, weightsMismatch, type ArticleJob, type ArticleJobResult, type ModelWeights } from './jobs.js';
 import { recordWorker } from './status.js';
 
 export interface WorkerOptions {
@@ -19,7 +21,7 @@ export interface WorkerOptions {
   signal: AbortSignal;
 }
 
-/** A worker renews the lock of each job it holds this many times per lock timeout. */
+/** A worker renews the lock of each job it holds, and its own record, this many times per lock timeout. */
 const HEARTBEATS_PER_TIMEOUT = 3;
 /** How often a worker with a free slot asks for jobs. */
 const POLL_MS = 1000;
@@ -46,6 +48,22 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   const memory = await PostgresTranslationMemory.open(openPool(url, 'memory', options.concurrency + 2), processName);
   const runs = new Map<string, Promise<LoadedRun>>();
   const inHand = new Map<string, Promise<void>>();
+  // The lock timeout of the latest job taken: how long this worker may go unseen before it counts as gone.
+  let lockTimeoutSeconds = defaultConfig.queue.lockTimeoutSeconds;
+  // Why it refused its latest job, for `newsbridge status`; cleared by a job it takes.
+  let refusal: string | null = null;
+  const weightsHere = new Map<string, Promise<ModelWeights>>();
+  // The weights of the models a run's config names, on this machine: hashed once per process (the
+  // shared memory keeps each file's digest), as a worker loads each run's models once.
+  const localWeights = (config: PipelineConfig): Promise<ModelWeights> => {
+    const key = JSON.stringify([config.translation.modelsDir, config.translation.dtype, config.translation.models]);
+    let weights = weightsHere.get(key);
+    if (!weights) {
+      weights = modelWeights(config, (dir, dtype: ModelDtype) => memory.fingerprint(dir, modelFiles(dtype)));
+      weightsHere.set(key, weights);
+    }
+    return weights;
+  };
 
   const loadRun = (config: PipelineConfig): Promise<LoadedRun> => {
     const key = JSON.stringify(config);
@@ -88,26 +106,37 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     let result: ArticleJobResult | undefined;
     let retry: string | undefined;
     try {
-      const run = await loadRun(config);
-      // Symlinks out of the article's input folder are refused as in `run`, unless the config allows them.
-      const inputRoots = config.input.followOutsideSymlinks ? null : await realInputRoots([file]);
-      let force = job.data.force || job.retryCount > 0;
-      let done: FileResult;
-      for (;;) {
-        const failuresBefore = memory.failures;
-        const processed = await processFile(file, config, { ...run, inputRoots }, job.data.repeatedLines ?? {}, { force, log });
-        // The worker's services get no stop signal, so an article is never left half done here.
-        if (processed === null) throw new Error('the article was stopped before it was done');
-        done = processed;
-        if (memory.failures === failuresBefore) break;
-        // The database went away while the article was translated (a restart): not the article's
-        // fault, so no retry of its own is spent; it is done again once the database is back.
-        log.warn({ job: job.id, article: file.id }, 'the shared translation memory could not be reached; the article is done again when it can');
-        await untilStored(log, () => memory.ping());
-        force = true;
+      // A job enqueued by a newsbridge from before the fingerprint carries none to compare.
+      const mismatch = job.data.weights ? weightsMismatch(config, job.data.weights, await localWeights(config)) : null;
+      if (mismatch) {
+        if (refusal !== mismatch) log.warn({ job: job.id, problem: mismatch }, "refusing jobs: the models here are not the run's");
+        refusal = mismatch;
+        // Failed, so another worker gets it at its retry; with no matching worker it ends failed.
+        result = refusedJob(file, mismatch);
+        retry = result.outcome.message;
+      } else {
+        refusal = null;
+        const run = await loadRun(config);
+        // Symlinks out of the article's input folder are refused as in `run`, unless the config allows them.
+        const inputRoots = config.input.followOutsideSymlinks ? null : await realInputRoots([file]);
+        let force = job.data.force || job.retryCount > 0;
+        let done: FileResult;
+        for (;;) {
+          const failuresBefore = memory.failures;
+          const processed = await processFile(file, config, { ...run, inputRoots }, job.data.repeatedLines ?? {}, { force, log });
+          // The worker's services get no stop signal, so an article is never left half done here.
+          if (processed === null) throw new Error('the article was stopped before it was done');
+          done = processed;
+          if (memory.failures === failuresBefore) break;
+          // The database went away while the article was translated (a restart): not the article's
+          // fault, so no retry of its own is spent; it is done again once the database is back.
+          log.warn({ job: job.id, article: file.id }, 'the shared translation memory could not be reached; the article is done again when it can');
+          await untilStored(log, () => memory.ping());
+          force = true;
+        }
+        result = { outcome: done.outcome, manifestLine: done.manifestLine, worker: processName, usage: usageSince(run), problems: run.problems };
+        if (done.outcome.status === 'failed' && RETRIED_REASONS.has(done.outcome.reason ?? '')) retry = done.outcome.message ?? done.outcome.reason;
       }
-      result = { outcome: done.outcome, manifestLine: done.manifestLine, worker: processName, usage: usageSince(run), problems: run.problems };
-      if (done.outcome.status === 'failed' && RETRIED_REASONS.has(done.outcome.reason ?? '')) retry = done.outcome.message ?? done.outcome.reason;
     } catch (error) {
       retry = `${file.path}: ${(error as Error).message}`;
     } finally {
@@ -118,8 +147,13 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     await untilStored(log, () => (retry ? boss.fail(ARTICLE_QUEUE, job.id, output) : boss.complete(ARTICLE_QUEUE, job.id, output)));
   };
 
-  const recordHeld = () =>
-    recordWorker(boss, processName, [...inHand.keys()]).catch((error: Error) => log.warn({ error: error.message }, 'cannot record this worker'));
+  let recordedAt = 0;
+  const recordHeld = () => {
+    recordedAt = performance.now();
+    return recordWorker(boss, processName, { running: [...inHand.keys()], lockTimeoutSeconds, problem: refusal }).catch((error: Error) =>
+      log.warn({ error: error.message }, 'cannot record this worker'),
+    );
+  };
   await recordHeld();
   log.info({ worker: processName, concurrency: options.concurrency }, 'worker started');
   try {
@@ -134,13 +168,15 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
         }
       }
       for (const job of jobs) {
+        lockTimeoutSeconds = Number(job.expireInSeconds);
         const done = work(job).finally(() => {
           inHand.delete(job.id);
           void recordHeld();
         });
         inHand.set(job.id, done);
       }
-      if (jobs.length > 0) await recordHeld();
+      // Seen three times per lock timeout, busy or idle, so `status` and a waiting run know it is alive.
+      if (jobs.length > 0 || performance.now() - recordedAt > (lockTimeoutSeconds * 1000) / HEARTBEATS_PER_TIMEOUT) await recordHeld();
       if (jobs.length === 0 || inHand.size >= options.concurrency) {
         // Until a slot frees up (when full, counting the jobs just taken), the next poll, or the signal to stop.
         const full = inHand.size >= options.concurrency;
@@ -150,12 +186,24 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     if (inHand.size > 0) log.info({ jobs: inHand.size }, 'stopping: finishing the jobs in hand');
     await Promise.all(inHand.values());
   } finally {
-    await recordWorker(boss, processName, null).catch(() => undefined);
+    await recordWorker(boss, processName, { running: null, lockTimeoutSeconds, problem: null }).catch(() => undefined);
     await boss.stop({ graceful: false, wait: true });
     for (const run of runs.values()) await (await run).pool.dispose();
     await memory.close();
     log.info({ worker: processName }, 'worker stopped');
   }
+}
+
+/** The result of a job this worker refuses because its models are not the run's: no outputs written. */
+function refusedJob(file: ArticleJob['file'], mismatch: string): ArticleJobResult {
+  const message = `${file.path}: refused by worker ${processName}: ${mismatch}`;
+  return {
+    outcome: { id: file.id, status: 'failed', reason: 'model-mismatch', message, timings: {}, sentencesTranslated: 0 },
+    manifestLine: manifestLine({ id: file.id, source: file.path, status: 'failed', reason: 'model-mismatch', outputs: {} }),
+    worker: processName,
+    usage: { modelCalls: 0, sentencesToModel: 0, cacheHits: 0 },
+    problems: [],
+  };
 }
 
 /** The run's model work since its previous job result, so the results of a run add up to its total. */

@@ -5,9 +5,10 @@ import type { LanguageCode, ModelUse, SentenceFlag } from '../article.js';
 import { TranslationStoppedError } from '../errors.js';
 import type { PipelineConfig } from '../config/config.js';
 import { ModelUnavailableError, type ModelLabel } from '../errors.js';
-import { assertModelReady, configuredModels, type ConfiguredModel, type ModelDtype } from '../models/store.js';
+import { assertModelReady, configuredModels, modelFiles, sha256File, type ConfiguredModel, type ModelDtype } from '../models/store.js';
 import type { DecodeInput, SearchSettings } from './decoder.js';
 import { InferencePool } from './inference-pool.js';
+import { hashModelFiles } from './memory.js';
 import { preservationFlags } from './qa.js';
 import type { Q8Activations } from './seq2seq-sessions.js';
 
@@ -43,7 +44,8 @@ export interface LengthRatioBounds {
 export interface TranslatorOptions {
   /** The model folder (`<modelsDir>/<id>/`, or any folder with the same layout). */
   modelDir: string;
-  model: ModelUse;
+  /** The model as outputs name it; the Translator adds the fingerprint of the weights it loads. */
+  model: Omit<ModelUse, 'weights'>;
   dtype: ModelDtype;
   /** How q8 weights quantize activations; default `per-row` (batch-invariant), as in the config. */
   q8Activations?: Q8Activations;
@@ -90,6 +92,15 @@ export interface TranslatorOptions {
 /** Generated tokens allowed beyond `ratio × source tokens`, so very short inputs can still finish. */
 const NEW_TOKENS_MARGIN = 8;
 const DEFAULT_LENGTH_RATIO: LengthRatioBounds = { min: 0.3, max: 3 };
+
+/**
+ * Which weights a Translator on `modelDir` loads: sha256 over the names and sha256s of the model's
+ * files for `dtype` (the ONNX graphs, config and tokenizer). Recorded in every output, and compared
+ * by queue workers with the enqueuing machine's, so a stale copy of a model is caught.
+ */
+export function weightsFingerprint(modelDir: string, dtype: ModelDtype): Promise<string> {
+  return hashModelFiles(modelDir, modelFiles(dtype), sha256File);
+}
 
 /** One model input waiting in the batching queue: a sentence or a piece of one. */
 interface QueuedInput {
@@ -155,13 +166,14 @@ export class Translator {
       // Per-call options only: transformers.js's global `env` is the host program's. `local_files_only`
       // keeps the network out whatever `env.allowRemoteModels` says, and an absolute path is not a hub
       // id, so it is read as it is whatever `env.localModelPath` says.
-      const [tokenizer, config, pool] = await Promise.all([
+      const [weights, tokenizer, config, pool] = await Promise.all([
+        weightsFingerprint(modelDir, options.dtype),
         AutoTokenizer.from_pretrained(modelDir, { local_files_only: true }),
         AutoConfig.from_pretrained(modelDir, { local_files_only: true }),
         InferencePool.open({ modelDir, session: { dtype: options.dtype, q8Activations: options.q8Activations ?? 'per-row', intraOpThreads: threads }, workers: options.workers ?? 1 }),
       ]);
       const maxPositions = (config as unknown as { max_position_embeddings?: number }).max_position_embeddings ?? 512;
-      return new Translator(options.model, { ...options, modelDir }, tokenizer, pool, maxPositions);
+      return new Translator({ ...options.model, weights }, { ...options, modelDir }, tokenizer, pool, maxPositions);
     } catch (error) {
       throw new ModelUnavailableError(label, modelDir, null, `could not be loaded (${(error as Error).message})`, {
         cause: error,

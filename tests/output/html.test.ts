@@ -213,7 +213,7 @@ function hostileArticle(): SummarizedArticle {
       removed: [{ text: hostile(115), reason: hostile(116) }],
     },
     summary: { indices: [2], pairs: [{ source: hostile(22), target: hostile(62) }] },
-    translation: { ...article.translation, message: hostile(102), models: [{ lang: 'ar', id: hostile(103), revision: 'main', dtype: 'q8' }] },
+    translation: { ...article.translation, message: hostile(102), models: [{ lang: 'ar', id: hostile(103), revision: 'main', dtype: 'q8', weights: 'cd'.repeat(32) }] },
   };
 }
 

@@ -13,7 +13,7 @@ import { BOILERPLATE_REASONS } from '../../src/article.js';
 
 const meta: ArticleMeta = {
   status: 'ok',
-  models: [{ lang: 'ar', id: 'Xenova/opus-mt-ar-en', revision: 'main', dtype: 'q8' }],
+  models: [{ lang: 'ar', id: 'Xenova/opus-mt-ar-en', revision: 'main', dtype: 'q8', weights: 'cd'.repeat(32) }],
   timings: { read: 1.234, clean: 0.5, translate: 812.06 },
   fingerprint: 'ab'.repeat(32),
 };

@@ -6,6 +6,8 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { configSchema, type PipelineConfig } from '../../src/config/config.js';
 import { runOnQueue } from '../../src/queue/run-on-queue.js';
+import type { QueueStatus } from '../../src/queue/status.js';
+import { weightsFingerprint } from '../../src/translation/translator.js';
 import { lockOutputDir, OutputLockedError } from '../../src/run/output-lock.js';
 import { runPipeline } from '../../src/run/pipeline.js';
 import type { RunReport } from '../../src/run/report.js';
@@ -151,7 +153,20 @@ describe('newsbridge run --queue with newsbridge workers', () => {
     const { report } = await queued;
     const logs = await stopWorkers('cluster', workers);
 
+    // `status` shows the killed worker gone once it has not been seen for its lock timeout, the
+    // others stopped.
     expect(killed).not.toBeNull();
+    let killedWorker: QueueStatus['workers'][number] | undefined;
+    for (;;) {
+      killedWorker = (await queueStatusJson(url)).workers.find((worker) => worker.name.endsWith(`:${killed!.pid}`));
+      if (Date.now() - Date.parse(killedWorker!.seenAt) > (LOCK_TIMEOUT_SECONDS + 1) * 1000) break;
+      await sleep(500);
+    }
+    expect(killedWorker).toMatchObject({ state: 'gone', stoppedAt: null, running: [] });
+    const statusText = (await runStatus(url)).stdout;
+    expect(statusText).toMatch(new RegExp(`:${killed!.pid}: .*gone: not seen since`));
+    expect(statusText.match(/stopped \d{4}-/g)).toHaveLength(2);
+
     expect(report).not.toBeNull();
     expect(report!.articles.total).toBe(reference.report.articles.total);
     expect(report!.articles.notStarted).toBe(0);
@@ -210,11 +225,28 @@ describe('newsbridge run --queue with newsbridge workers', () => {
     const { report } = await runOnQueue({ url, config });
     expect(report!.articles.total).toBe(5);
     expect(report!.articles.failed).toBe(0);
-    // Done again, unchanged: nothing added, and the run reports from the queue at once.
-    expect((await runOnQueue({ url, config })).enqueued.added).toBe(0);
+    expect(report!.modelCalls).toBeGreaterThan(0);
+    // Done again, unchanged: nothing added, and the run reports at once what happened: nothing ran,
+    // as an embedded rerun of the same folder says.
+    const rerun = await runOnQueue({ url, config });
+    expect(rerun.enqueued.added).toBe(0);
+    expect(rerun.report!.articles).toMatchObject({ total: 5, ok: 0, skipped: 5 });
+    expect({ modelCalls: rerun.report!.modelCalls, sentencesToModel: rerun.report!.sentencesToModel, sentencesTranslated: rerun.report!.sentencesTranslated }).toEqual({
+      modelCalls: 0,
+      sentencesToModel: 0,
+      sentencesTranslated: 0,
+    });
+    expect(JSON.parse(readFileSync(path.join(config.output.dir, 'run-report.json'), 'utf8'))).toMatchObject({ modelCalls: 0, articles: { skipped: 5 } });
+    const queueManifest = readFileSync(path.join(config.output.dir, 'manifest.jsonl'), 'utf8');
+    const embedded = await runPipeline({ config });
+    expect({ ...rerun.report!.articles }).toEqual({ ...embedded.articles });
+    expect(rerun.report!.reasons).toEqual(embedded.reasons);
+    expect(rerun.report!.outputs).toEqual(embedded.outputs);
+    expect(queueManifest).toBe(readFileSync(path.join(config.output.dir, 'manifest.jsonl'), 'utf8'));
     writeFileSync(path.join(inputDir, first!), `${readFileSync(path.join(inputDir, first!), 'utf8')}\nMột đoạn khác.\n`);
     const again = await runOnQueue({ url, config });
     expect(again.enqueued).toEqual({ articles: 5, added: 1, replaced: 0 });
+    expect(again.report!.articles).toMatchObject({ total: 5, ok: 1, skipped: 4 });
     const [stderr] = await stopWorkers('dedup', [worker]);
     const started = logLines(stderr!).filter((line) => line.msg === 'article started').map((line) => line.article);
     // Five articles, the stale version of the edited one never, and then the other edited one alone.
@@ -253,6 +285,92 @@ describe('newsbridge run --queue with newsbridge workers', () => {
     expect(await jobStates(url)).toEqual({ completed: 5, retry: 1 });
   }, 240_000);
 
+  it('a waiting run says how many workers are alive, and warns when none is', async () => {
+    const url = await server.database('idle');
+    const inputDir = path.join(work, 'idle-input');
+    cpSync(path.join(repoRoot, 'input'), inputDir, { recursive: true });
+    const base = configFor('idle', inputDir);
+    // The warning's delay is the config's; short here, and the test waits for the warning, not a time.
+    const config = { ...base, queue: { ...base.queue, noWorkerWarningSeconds: 0.2 } };
+
+    const seen: number[] = [];
+    const stop = new AbortController();
+    let warned!: (warning: { seconds: number; waiting: number }) => void;
+    const warning = new Promise<{ seconds: number; waiting: number }>((resolve) => (warned = resolve));
+    const waiting = runOnQueue({ url, config, signal: stop.signal, events: { onWorkers: (alive) => seen.push(alive), onNoWorkers: (seconds, left) => warned({ seconds, waiting: left }) } });
+    expect(await warning).toMatchObject({ waiting: 5 });
+    expect(seen).toEqual([0]);
+    stop.abort();
+    expect((await waiting).report!.interrupted).toBe(true);
+
+    // With a worker up (its record written when it starts), the run's first count is 1.
+    const worker = startWorker(url);
+    while ((await query(url, 'SELECT name FROM newsbridge.workers WHERE stopped_at IS NULL')).length === 0) await sleep(100);
+    const counts: number[] = [];
+    let warnings = 0;
+    const { report } = await runOnQueue({ url, config, events: { onWorkers: (alive) => counts.push(alive), onNoWorkers: () => (warnings += 1) } });
+    expect(counts[0]).toBe(1);
+    expect(warnings).toBe(0);
+    expect(report!.articles).toMatchObject({ total: 5, failed: 0 });
+    await stopWorkers('idle', [worker]);
+  }, 240_000);
+
+  it("a worker whose models are not the enqueuing machine's refuses its jobs, writes nothing and says why in status; outputs record the weights that made them", async () => {
+    const url = await server.database('weights');
+    const models = path.join(work, 'weights-models');
+    cpSync(modelsDir, models, { recursive: true });
+    const inputDir = path.join(work, 'weights-input');
+    mkdirSync(inputDir);
+    // One Arabic and one Vietnamese sample.
+    for (const name of ['000_d3c511104db8d652.txt', '004_218d8854b8495f3e.txt']) cpSync(path.join(repoRoot, 'input', name), path.join(inputDir, name));
+    const base = configFor('weights', inputDir);
+    const config = { ...base, translation: { ...base.translation, modelsDir: models } };
+    const arabicModel = path.join(models, 'Xenova', 'opus-mt-ar-en');
+    const enqueuersWeights = await weightsFingerprint(arabicModel, 'fp32');
+    expect((await runOnQueue({ url, config, detach: true })).enqueued.added).toBe(2);
+
+    // The worker's machine has another generated model at the same path (a stale copy). One machine
+    // here, so the model is swapped under the enqueued jobs, and their end is watched in the database
+    // (a waiting `run` would enqueue again with the model it sees).
+    const restore = (from: string) => {
+      rmSync(arabicModel, { recursive: true });
+      cpSync(from, arabicModel, { recursive: true });
+    };
+    restore(path.join(modelsDir, 'newsbridge', 'early-eos-ar-en'));
+    expect(await weightsFingerprint(arabicModel, 'fp32')).not.toBe(enqueuersWeights);
+    const stale = startWorker(url);
+    while ((await jobStates(url)).failed !== 2) await sleep(200);
+    const status = await runStatus(url);
+    expect(status.stdout).toMatch(/jobs: 0 queued, 0 running, 0 done, 2 failed/);
+    expect(status.stdout).toMatch(/000_d3c511104db8d652 .*: model-mismatch: .*refused by worker .*ar model .*opus-mt-ar-en: weights [0-9a-f]{12} here, weights [0-9a-f]{12} where the run was enqueued/);
+    expect(status.stdout).toMatch(/alive, .*\n {4}refuses jobs: the models on this worker are not the ones the run was enqueued with/);
+    const [staleLog] = await stopWorkers('weights-stale', [stale]);
+    // Each job tried twice (its retry), refused both times, never processed.
+    expect(logLines(staleLog!).filter((line) => line.msg === 'article started')).toHaveLength(4);
+    expect(logLines(staleLog!).some((line) => line.msg === 'model batch')).toBe(false);
+
+    // The enqueuing machine's model back: the run reports the refusals, with no output written.
+    restore(path.join(modelsDir, 'Xenova', 'opus-mt-ar-en'));
+    const refused = await runOnQueue({ url, config });
+    expect(refused.enqueued.added).toBe(0);
+    expect(refused.report!.articles).toMatchObject({ total: 2, failed: 2 });
+    expect(refused.report!.reasons).toEqual({ 'model-mismatch': 2 });
+    expect(readdirSync(config.output.dir).filter((file) => file.endsWith('.json') && file !== 'run-report.json')).toEqual([]);
+
+    // A matching worker does the jobs again, and each output names the weights that made it.
+    const matching = startWorker(url);
+    expect((await startNewsbridge(['queue', 'retry-failed', '--queue', url]).done).stdout).toContain('2 failed jobs queued again');
+    const { report } = await runOnQueue({ url, config });
+    expect(report!.articles).toMatchObject({ total: 2, failed: 0 });
+    await stopWorkers('weights-matching', [matching]);
+    const arabic = JSON.parse(readFileSync(path.join(config.output.dir, '000_d3c511104db8d652.json'), 'utf8'));
+    expect(arabic.models).toEqual([{ lang: 'ar', id: 'Xenova/opus-mt-ar-en', revision: 'main', dtype: 'fp32', weights: enqueuersWeights }]);
+    const vietnamese = JSON.parse(readFileSync(path.join(config.output.dir, '004_218d8854b8495f3e.json'), 'utf8'));
+    expect(vietnamese.models).toEqual([
+      { lang: 'vi', id: 'Xenova/opus-mt-vi-en', revision: 'main', dtype: 'fp32', weights: await weightsFingerprint(path.join(models, 'Xenova', 'opus-mt-vi-en'), 'fp32') },
+    ]);
+  }, 240_000);
+
   it('workers and the waiting run carry on through a database restart, and the run completes', async () => {
     const url = await server.database('restart');
     // The sample articles alone, with the ids they have in the reference run (a dynamic segment keeps the base).
@@ -275,6 +393,10 @@ describe('newsbridge run --queue with newsbridge workers', () => {
 async function jobStates(url: string): Promise<Record<string, number>> {
   const rows = await query<{ state: string; n: number }>(url, 'SELECT state, count(*)::int AS n FROM pgboss.job GROUP BY state');
   return Object.fromEntries(rows.map((row) => [row.state, row.n]));
+}
+
+async function queueStatusJson(url: string): Promise<QueueStatus> {
+  return JSON.parse((await startNewsbridge(['status', '--queue', url, '--json']).done).stdout) as QueueStatus;
 }
 
 function runStatus(url: string) {

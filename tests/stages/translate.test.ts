@@ -22,7 +22,7 @@ class ReversingBackend implements TranslationBackend {
   async translate(lang: LanguageCode, sources: string[]): Promise<{ model: ModelUse; targets: SentenceTarget[] }> {
     this.requests.push({ lang, sources });
     return {
-      model: { lang, id: `test/${lang}-en`, revision: 'main', dtype: 'q8' },
+      model: { lang, id: `test/${lang}-en`, revision: 'main', dtype: 'q8', weights: 'cd'.repeat(32) },
       targets: sources.map((source) => ({ target: english(source), flags: this.flagsFor(source) })),
     };
   }
@@ -76,7 +76,7 @@ describe('translateArticle', () => {
     ]);
     expect(translated.translation).toEqual({
       status: 'translated',
-      models: [{ lang: 'ar', id: 'test/ar-en', revision: 'main', dtype: 'q8' }],
+      models: [{ lang: 'ar', id: 'test/ar-en', revision: 'main', dtype: 'q8', weights: 'cd'.repeat(32) }],
     });
     // The stage adds targets and keeps everything the earlier stages found.
     expect(translated.paragraphs.map((p) => p.flags)).toEqual([[], ['foreign-language'], []]);
@@ -170,7 +170,7 @@ describe('translateArticle', () => {
       ['Le ministre a parlé.'],
     ]);
     expect(translated.paragraphs[2]!.sentences[0]!.flags).toEqual(['passthrough']);
-    expect(translated.translation).toEqual({ status: 'translated', models: [{ lang: 'ar', id: 'test/ar-en', revision: 'main', dtype: 'q8' }] });
+    expect(translated.translation).toEqual({ status: 'translated', models: [{ lang: 'ar', id: 'test/ar-en', revision: 'main', dtype: 'q8', weights: 'cd'.repeat(32) }] });
   });
 
   it('routes every paragraph of a mixed article by its own language (issue 18)', async () => {
@@ -214,7 +214,7 @@ describe('translateArticle', () => {
     const short: TranslationBackend = {
       supports: () => true,
       translate: async (lang, sources) => ({
-        model: { lang, id: 'test', revision: 'main', dtype: 'q8' },
+        model: { lang, id: 'test', revision: 'main', dtype: 'q8', weights: 'cd'.repeat(32) },
         targets: sources.slice(1).map((source) => ({ target: english(source), flags: [] })),
       }),
     };

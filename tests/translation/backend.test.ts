@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { TranslationMemory } from '../../src/translation/memory.js';
 import { defaultConfig } from '../../src/config/config.js';
 import { ModelTranslationBackend } from '../../src/translation/backend.js';
-import { TranslatorPool } from '../../src/translation/translator.js';
+import { TranslatorPool, weightsFingerprint } from '../../src/translation/translator.js';
 import { ModelUnavailableError } from '../../src/errors.js';
 
 const SENTENCES = [
@@ -54,7 +54,13 @@ describe('ModelTranslationBackend', () => {
     const sources = [SENTENCES[0]!, SENTENCES[1]!, SENTENCES[0]!, SENTENCES[2]!];
     const translated = await first.backend.translate('vi', sources);
     expect(first.backend.usage).toEqual({ modelCalls: 1, sentencesToModel: 3, cacheHits: 0 });
-    expect(translated.model).toEqual({ lang: 'vi', id: 'Xenova/opus-mt-vi-en', revision: 'main', dtype: 'q8' });
+    expect(translated.model).toEqual({
+      lang: 'vi',
+      id: 'Xenova/opus-mt-vi-en',
+      revision: 'main',
+      dtype: 'q8',
+      weights: await weightsFingerprint(path.join(inject('modelsDir'), 'Xenova/opus-mt-vi-en'), 'q8'),
+    });
     expect(translated.targets).toHaveLength(4);
     expect(translated.targets[2]).toEqual(translated.targets[0]);
     for (const { target } of translated.targets) expect(target.length).toBeGreaterThan(0);

@@ -18,6 +18,7 @@ import {
   splitToFit,
   Translator,
   TranslatorPool,
+  weightsFingerprint,
   type BatchTiming,
   type TranslatorOptions,
 } from '../../src/translation/translator.js';
@@ -436,7 +437,10 @@ describe('TranslatorPool', () => {
       const [a, b] = await Promise.all([pool.get('ar'), pool.get('ar')]);
       expect(a).toBe(b);
       expect(await pool.get('ar')).toBe(a);
-      expect(a.model).toEqual({ lang: 'ar', id: 'Xenova/opus-mt-ar-en', revision: 'main', dtype: 'q8' });
+      // With the fingerprint of the weights it loaded, which a different model at the same path does not share.
+      const weights = await weightsFingerprint(path.join(inject('modelsDir'), 'Xenova/opus-mt-ar-en'), 'q8');
+      expect(a.model).toEqual({ lang: 'ar', id: 'Xenova/opus-mt-ar-en', revision: 'main', dtype: 'q8', weights });
+      expect(await weightsFingerprint(path.join(inject('modelsDir'), 'Xenova/opus-mt-vi-en'), 'q8')).not.toBe(weights);
     } finally {
       await pool.dispose();
     }
