@@ -43,6 +43,19 @@ describe('setup errors', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('input names of 240 bytes (ASCII, Arabic): their outputs are written, never output-error', async () => {
+    const input = path.join(scratch, 'long-names');
+    const output = path.join(scratch, 'long-names-out');
+    await mkdir(input, { recursive: true });
+    const stems = ['a'.repeat(236), 'خ'.repeat(118)];
+    for (const stem of stems) await writeFile(path.join(input, `${stem}.txt`), ARABIC_ARTICLE);
+    const result = await runCli(['run', '--offline', '--no-cache', '--models-dir', path.join(scratch, 'no-models'), '--input', input, '--output', output]);
+    const manifest = (await readFile(path.join(output, 'manifest.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { id: string; reason?: string });
+    expect(manifest.map((line) => [line.id, line.reason])).toEqual(stems.map((stem) => [stem, 'model-unavailable']));
+    for (const stem of stems) expect((await stat(path.join(output, `${stem}.json`))).isFile()).toBe(true);
+    expect(result.code).toBe(2);
+  });
+
   it('an output folder another run holds: the holder named, exit 1, the folder untouched', async () => {
     const input = path.join(scratch, 'locked-input');
     const output = path.join(scratch, 'locked-output');
