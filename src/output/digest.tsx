@@ -2,6 +2,7 @@
 /** @jsxRuntime automatic @jsxImportSource preact */
 import type { ArticleReason, ArticleStatus, LanguageCode, LanguageGuess } from '../article.js';
 import type { RunReport } from '../run/report.js';
+import { articleHeading } from './heading.js';
 import { sourceAttributes } from './html.js';
 import { languageName, renderPage } from './html-page.js';
 import type { ArticleOutput, ManifestLine } from './write.js';
@@ -26,7 +27,10 @@ export interface DigestEntry {
   kept?: { status: 'ok' | 'partial'; reason?: string };
   /** Null when the article was not read. */
   language: LanguageGuess | null;
-  /** The title in the source and in English (null when it has none); null when the article has no title. */
+  /**
+   * What heads the entry (`articleHeading`): the title, or for an article without one its first
+   * sentence, in the source and in English (null when it has none); null when it has neither.
+   */
   title: { source: string; lang: LanguageCode; english: string | null } | null;
   /** English summary sentences; null for one without a translation. */
   summary: (string | null)[];
@@ -45,8 +49,7 @@ export function digestEntryFromOutput(
     page?: string;
   },
 ): DigestEntry {
-  const title = output.paragraphs.find((paragraph) => paragraph.kind === 'title');
-  const english = title?.sentences.map((sentence) => sentence.target).filter((target) => target !== null) ?? [];
+  const heading = articleHeading(output);
   return {
     id: output.id,
     status: from.status,
@@ -54,14 +57,7 @@ export function digestEntryFromOutput(
     ...(from.message !== undefined ? { message: from.message } : {}),
     ...(from.kept !== undefined ? { kept: from.kept } : {}),
     language: output.language,
-    title:
-      title || output.title !== null
-        ? {
-            source: title ? title.sentences.map((sentence) => sentence.source).join(' ') : (output.title ?? ''),
-            lang: title?.language.lang ?? output.language.lang,
-            english: english.length > 0 ? english.join(' ') : null,
-          }
-        : null,
+    title: heading.from === 'id' ? null : { source: heading.source.text, lang: heading.source.lang, english: heading.english },
     summary: output.summary.pairs.map((pair) => pair.target),
     ...(from.page !== undefined ? { page: from.page } : {}),
   };

@@ -7,10 +7,10 @@ import type {
   PageInfo,
   SentenceFlag,
   SummarizedArticle,
-  TranslatedParagraph,
   TranslatedSentence,
   TranslationStatus,
 } from '../article.js';
+import { articleHeading, headingText } from './heading.js';
 import { languageName, renderPage } from './html-page.js';
 import { directionOf } from './write.js';
 
@@ -153,38 +153,40 @@ function SentencePair({ lang, sentence, missing }: { lang: LanguageCode; sentenc
   );
 }
 
-/** The title paragraph's English: its sentences' targets, or null when none has one. */
-function englishOf(paragraph: TranslatedParagraph): string | null {
-  const targets = paragraph.sentences.map((sentence) => sentence.target).filter((target) => target !== null);
-  return targets.length > 0 ? targets.join(' ') : null;
-}
-
+/**
+ * The page's heading (`articleHeading`): the title line in the source beside its English; else the
+ * English of the first sentence, or its source when it has none; else the id.
+ */
 function Title({ article, missing }: { article: SummarizedArticle; missing: string }) {
-  const paragraph = article.paragraphs.find((candidate) => candidate.kind === 'title');
-  if (paragraph) {
-    const english = englishOf(paragraph);
+  const heading = articleHeading(article);
+  const titleLine = article.paragraphs.find((paragraph) => paragraph.kind === 'title');
+  if (titleLine) {
     return (
       <h1 class="pair title-pair">
-        <span class="source" {...sourceAttributes(paragraph.language.lang, paragraph.text)}>
-          {paragraph.text}
+        <span class="source" {...sourceAttributes(titleLine.language.lang, titleLine.text)}>
+          {titleLine.text}
         </span>
-        {english === null ? (
+        {heading.english === null ? (
           <span class="english missing" lang="en" dir="ltr">
             ({missing})
           </span>
         ) : (
           <span class="english" lang="en" dir="ltr">
-            {english}
+            {heading.english}
           </span>
         )}
       </h1>
     );
   }
-  const text = article.title ?? article.id;
-  const attributes = article.title === null ? { dir: 'auto' as const } : sourceAttributes(article.language.lang, text);
+  const attributes =
+    heading.english !== null
+      ? { lang: 'en', dir: 'ltr' as const }
+      : heading.from === 'id'
+        ? { dir: 'auto' as const }
+        : sourceAttributes(heading.source.lang, heading.source.text);
   return (
     <h1 class="title-pair">
-      <span {...attributes}>{text}</span>
+      <span {...attributes}>{headingText(heading)}</span>
     </h1>
   );
 }
@@ -292,12 +294,10 @@ export function renderArticleHtml(article: SummarizedArticle, page: PageStatus):
   );
   const body = article.paragraphs.filter((paragraph) => paragraph.kind !== 'title');
   const flags = new Set(article.paragraphs.flatMap((paragraph) => paragraph.sentences.flatMap((sentence) => sentence.flags)));
-  const title = article.paragraphs.find((paragraph) => paragraph.kind === 'title');
-  const englishTitle = title ? englishOf(title) : null;
   const rtl = directionOf(lang, article.paragraphs[0]?.text ?? '') === 'rtl';
 
   return renderPage({
-    title: englishTitle ?? article.title ?? article.id,
+    title: headingText(articleHeading(article)),
     css: ARTICLE_CSS,
     children: (
       <div class={rtl ? 'rtl-source' : undefined}>
@@ -308,7 +308,7 @@ export function renderArticleHtml(article: SummarizedArticle, page: PageStatus):
           <StatusBanner page={page} article={article} />
           <Title article={article} missing={missing} />
           <p class="meta muted">
-            Source <bdi>{article.source.path}</bdi> (<bdi>{article.source.encoding}</bdi>) · {languageName(lang)} ({lang},{' '}
+            Article <bdi class="article-id">{article.id}</bdi> · Source <bdi>{article.source.path}</bdi> (<bdi>{article.source.encoding}</bdi>) · {languageName(lang)} ({lang},{' '}
             {article.language.confidence.toFixed(2)}) · translation: {article.translation.status}
             {article.translation.models.map((model) => (
               <>

@@ -13,6 +13,7 @@ import {
 } from '../article.js';
 import type { OutputFormat } from '../config/config.js';
 import { isRightToLeft, MIXED_LANGUAGE, TARGET_LANGUAGE } from '../languages.js';
+import { articleHeading } from './heading.js';
 
 /**
  * Stage 7, write: the article as JSON (for machines), as bilingual Markdown (for people) and as one
@@ -226,15 +227,20 @@ export function renderArticleMarkdown(article: SummarizedArticle): string {
   const titleParagraph = article.paragraphs.find((paragraph) => paragraph.kind === 'title');
   const parts: string[] = [];
 
+  // Without a title line, the English of the first sentence (or its source) heads the file (`articleHeading`).
+  const heading = articleHeading(article);
   if (titleParagraph) {
     parts.push(bilingual(titleParagraph.language.lang, titleParagraph.text, englishOf(titleParagraph, article), '# '));
-  } else if (article.title !== null) {
-    parts.push(block(lang, `# ${escapeMarkdown(article.title)}`));
+  } else if (heading.english !== null) {
+    parts.push(block(TARGET_LANGUAGE, `# ${escapeInline(heading.english)}`, 'ltr'));
+  } else if (heading.from !== 'id') {
+    parts.push(block(heading.source.lang, `# ${escapeInline(heading.source.text)}`));
   } else {
     parts.push(`# ${escapeInline(article.id)}`);
   }
 
   const details = [
+    `Article ${escapeInline(article.id)}`,
     `Source: ${escapeInline(article.source.path)} (${article.source.encoding})`,
     `language: ${lang} (${lang === MIXED_LANGUAGE ? `mixed: ${mixedLanguages(article).join(', ')}; ` : ''}${article.language.confidence.toFixed(2)})`,
     `translation: ${article.translation.status}`,

@@ -74,6 +74,21 @@ describe('digest entries', () => {
     });
   });
 
+  it('take the first sentence, in the source and in English, for an article without a title line (issue 18)', () => {
+    const article = arabicArticle();
+    const untitled = { ...article, id: '000_d3c511104db8d652', title: null, paragraphs: article.paragraphs.filter((paragraph) => paragraph.kind === 'body') };
+    const json = renderArticleJson(untitled, { status: 'ok', models: [], timings: {}, fingerprint: 'ab'.repeat(32) });
+    const entry = digestEntryFromOutput(json, { status: 'ok', page: '000_d3c511104db8d652.html' });
+    expect(entry.title).toEqual({
+      source: 'قال رئيس الوزراء إنه يريد تعزيز التعاون.',
+      lang: 'ar',
+      english: 'The prime minister said he wants to strengthen cooperation.',
+    });
+    const digest = parsePage(renderDigestHtml({ report: report(), entries: [entry] }));
+    expect(digest.querySelector('.entry h3')!.textContent).toBe('The prime minister said he wants to strengthen cooperation.');
+    expect(digest.querySelector('.entry .entry-id')!.textContent).toBe('000_d3c511104db8d652');
+  });
+
   it('take what a manifest line knows, its page included', () => {
     expect(entries[3]).toEqual({
       id: 'fa',

@@ -167,13 +167,49 @@ describe('renderArticleHtml', () => {
     expect(digestHref('a')).toBe('index.html');
     expect(digestHref('x/y/z')).toBe('../../index.html');
   });
+});
 
-  it('titles an article without a title by its id, in its own isolate', () => {
-    const article = arabicArticle();
-    const untitled: SummarizedArticle = { ...article, title: null, paragraphs: article.paragraphs.filter((p) => p.kind !== 'title') };
-    const h1 = page(untitled).querySelector('h1')!;
-    expect(h1.textContent).toBe('news/001');
+/** An article with no title line, as the cleaner leaves one whose first line is prose (issue 18). */
+function untitled(article: SummarizedArticle): SummarizedArticle {
+  return { ...article, id: '000_d3c511104db8d652', title: null, paragraphs: article.paragraphs.filter((p) => p.kind === 'body') };
+}
+
+describe('renderArticleHtml: the heading of an article without a title line', () => {
+  it('is the English of the first sentence, with the id in the byline instead', () => {
+    const document = page(untitled(arabicArticle()));
+    const h1 = document.querySelector('h1')!;
+    expect(h1.textContent).toBe('The prime minister said he wants to strengthen cooperation.');
+    expect(h1.querySelector('span')).toMatchObject({ lang: 'en', dir: 'ltr' });
+    expect(document.title).toBe('\u2068The prime minister said he wants to strengthen cooperation.\u2069');
+    expect(document.querySelector('header .meta .article-id')!.textContent).toBe('000_d3c511104db8d652');
+    expect(h1.textContent).not.toContain('000_d3c511104db8d652');
+  });
+
+  it('is the first sentence in its language and direction when it has no English', () => {
+    const h1 = page(untitled(untranslatedArabicArticle()), { status: 'partial', reason: 'model-unavailable' }).querySelector('h1')!;
+    expect(h1.textContent).toBe('قال رئيس الوزراء إنه يريد تعزيز التعاون.');
+    expect(h1.querySelector('span')).toMatchObject({ lang: 'ar', dir: 'rtl' });
+  });
+
+  it('cuts a long first sentence at a space, and is the id, in its own isolate, only when there is no sentence', () => {
+    const article = untitled(arabicArticle());
+    const long = `${'The minister said that the talks would go on '.repeat(5)}until spring.`;
+    const [first, ...rest] = article.paragraphs;
+    const withLong = { ...article, paragraphs: [{ ...first!, sentences: [{ ...first!.sentences[0]!, target: long }] }, ...rest] };
+    const heading = page(withLong).querySelector('h1')!.textContent!;
+    expect(heading.endsWith('…')).toBe(true);
+    expect([...heading].length).toBeLessThanOrEqual(121);
+    expect(long.startsWith(`${heading.slice(0, -1)} `)).toBe(true);
+
+    const h1 = page({ ...article, paragraphs: [], summary: { indices: [], pairs: [] } }).querySelector('h1')!;
+    expect(h1.textContent).toBe('000_d3c511104db8d652');
     expect(h1.querySelector('span')!.getAttribute('dir')).toBe('auto');
+  });
+
+  it('keeps the title line in the source beside its English when there is one, and shows the id in the byline', () => {
+    const document = page();
+    expect(texts(document.querySelectorAll('h1 > span'))).toEqual(['اليابان تعزز التعاون العسكري', 'Japan strengthens military cooperation']);
+    expect(document.querySelector('header .meta .article-id')!.textContent).toBe('news/001');
   });
 });
 

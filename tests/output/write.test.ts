@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import MarkdownIt from 'markdown-it';
 import { z } from 'zod';
+import type { SummarizedArticle } from '../../src/article.js';
 import { articleJsonText, articleOutputSchema, manifestLine, manifestLineSchema, outputFileNames, renderArticleJson, renderArticleMarkdown, type ArticleMeta } from '../../src/output/write.js';
 import { removeStaleTempFiles, writeFileAtomic } from '../../src/output/atomic-write.js';
 import { repoRoot } from '../../tools/repo-root.js';
@@ -122,11 +123,25 @@ describe('renderArticleMarkdown', () => {
     expect(markdown).toContain('<div dir="ltr" lang="en">\n\n# Japan strengthens military cooperation\n\n</div>');
   });
 
-  it('titles an article without a title paragraph by its title in its direction, or by its id', () => {
+  it('titles an article without a title paragraph by its title in its direction', () => {
     const article = arabicArticle();
     const withoutTitleParagraph = { ...article, paragraphs: article.paragraphs.filter((paragraph) => paragraph.kind !== 'title') };
     expect(renderArticleMarkdown(withoutTitleParagraph).startsWith('<div dir="rtl" lang="ar">\n\n# اليابان تعزز التعاون العسكري\n\n</div>')).toBe(true);
-    expect(renderArticleMarkdown({ ...withoutTitleParagraph, title: null }).startsWith('# news/001\n')).toBe(true);
+  });
+
+  it('titles an article without a title line by the English of its first sentence, else its source, else its id; the id is in the details (issue 18)', () => {
+    const untitled = (article: SummarizedArticle): SummarizedArticle => ({
+      ...article,
+      id: '000_d3c511104db8d652',
+      title: null,
+      paragraphs: article.paragraphs.filter((paragraph) => paragraph.kind === 'body'),
+    });
+    const translated = renderArticleMarkdown(untitled(arabicArticle()));
+    expect(translated.startsWith('<div dir="ltr" lang="en">\n\n# The prime minister said he wants to strengthen cooperation.\n\n</div>')).toBe(true);
+    expect(translated).toMatch(/^> Article 000\\_d3c511104db8d652 · Source: /mu);
+    expect(renderArticleMarkdown(untitled(untranslatedArabicArticle())).startsWith('<div dir="rtl" lang="ar">\n\n# قال رئيس الوزراء إنه يريد تعزيز التعاون.\n\n</div>')).toBe(true);
+    const empty = { ...untitled(arabicArticle()), paragraphs: [], summary: { indices: [], pairs: [] } };
+    expect(renderArticleMarkdown(empty).startsWith('# 000\\_d3c511104db8d652\n')).toBe(true);
   });
 
   it('puts the summary first, each pair as the source then the English', () => {
