@@ -74,8 +74,7 @@ export interface RemovedLine {
   /** 1-based line number in the decoded text. */
   line: number;
   text: string;
-  /** Why it was removed, e.g. `injected-headline`, `share-button`, `navigation`, `image-placeholder`. */
-  reason: string;
+  reason: BoilerplateReason;
 }
 
 export interface CleanParagraph {
