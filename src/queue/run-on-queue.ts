@@ -90,7 +90,7 @@ export async function runOnQueue(options: QueueRunOptions): Promise<{ enqueued: 
     const weights = await modelWeights(jobConfig, (dir, dtype) => hashModelFiles(dir, modelFiles(dtype), digest));
     // The corpus pass of `run`, once here for every worker: each job carries its own site's lines.
     const inputRoots = config.input.followOutsideSymlinks ? null : await realInputRoots(files);
-    const repeated = config.clean.enabled ? await findRunRepeatedLines(files, config.input.maxBytes, inputRoots, options.signal) : {};
+    const repeated = config.clean.enabled ? await findRunRepeatedLines(files, config.input.maxBytes, inputRoots, options.signal, { html: config.input.html }) : {};
     const forced = options.force ? startedAt.toISOString() : null;
     const jobs = await Promise.all(
       files.map(async (file) => {
