@@ -643,7 +643,7 @@ async function publishedFiles(options: PullOptions): Promise<Map<string, Publish
     } catch (error) {
       if (error instanceof ModelDownloadError) throw error;
       if (options.signal?.aborted) throw new ModelDownloadError(url, `reading the hub's file list of ${options.id} (${url}) was stopped; run the pull again`, undefined, 'stopped');
-      throw failed(`could not be fetched (${String((error as Error).cause ?? (error as Error).message)})`, 'check the network and the mirror URL, and run the pull again');
+      throw failed(`could not be reached (${String((error as Error).cause ?? (error as Error).message)})`, 'check the network and the mirror URL, and run the pull again');
     }
   });
   if (text === null) return null;

@@ -365,7 +365,7 @@ describe('pullModel when the hub API answers something other than a file list', 
     hub.answerNext(API, ['reset', 'reset']);
     const message = await refused({ attempts: 2 });
     expect(hub.apiRequests).toHaveLength(2);
-    expect(message).toMatch(/^the hub's file list of .* could not be fetched \(.*\); .*Fix: check the network and the mirror URL/);
+    expect(message).toMatch(/^the hub's file list of .* could not be reached \(.*\); .*Fix: check the network and the mirror URL/);
   });
 
   it('falls back to the resolve headers only when the list is not published (404)', async () => {

@@ -352,7 +352,7 @@ describe('models that cannot be used', () => {
     );
     expect(result.report).toMatchObject({ articles: { total: 4, partial: 4 }, reasons: { 'model-unavailable': 4 } });
     expect(result.problems).toHaveLength(2);
-    expect(result.problems[0]).toMatch(/^ar: Xenova\/opus-mt-ar-en could not be downloaded, .*could not reach http:\/\/127\.0\.0\.1:9\/.* Fix: run `newsbridge models pull --only ar/);
+    expect(result.problems[0]).toMatch(/^ar: Xenova\/opus-mt-ar-en could not be downloaded, .*\(http:\/\/127\.0\.0\.1:9\/[^)]*\) could not be reached .* Fix: run `newsbridge models pull --only ar/);
     expect(result.problems[1]).toMatch(/^vi: Xenova\/opus-mt-vi-en could not be downloaded/);
   });
 
