@@ -225,6 +225,7 @@ export const ARTICLE_REASONS = [
   'too-large',
   'unreadable',
   'no-article',
+  'too-complex',
   // failed: a stage threw, or the outputs could not be written
   'stage-error',
   'output-error',
@@ -239,7 +240,6 @@ export const ARTICLE_REASONS = [
   'invalid-utf8',
   'invalid-utf16',
   'model-unavailable',
-  'too-complex',
   'untranslated-sentences',
   'over-budget',
   // ok, kept as it is
