@@ -180,6 +180,15 @@ export function isRightToLeft(code: LanguageCode): boolean {
   return byCode.get(code)?.direction === 'rtl' || OTHER_RTL.has(code);
 }
 
+/** First strong character of Hebrew, Arabic, Syriac, Thaana or N'Ko script. */
+const RTL_FIRST_STRONG = /^[^\p{L}]*[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]/u;
+
+/** The direction a text is written in: its language's, or for an undetermined language its first letter's. */
+export function directionOf(lang: LanguageCode, text: string): 'rtl' | 'ltr' {
+  if (isRightToLeft(lang)) return 'rtl';
+  return lang === 'und' && RTL_FIRST_STRONG.test(text) ? 'rtl' : 'ltr';
+}
+
 /** Sentence rules every language gets: English titles that news in any Latin-script language borrows. */
 export const SHARED_SENTENCE_RULES: SentenceRules = {
   beforeName: ENGLISH_TITLES,

@@ -5,7 +5,7 @@ import fg from 'fast-glob';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { defaultConfig, type PipelineConfig } from '../src/config/config.js';
 import { guessLanguage, isRightToLeft, languageByCode, LANGUAGES, routedLanguages } from '../src/languages.js';
-import { articleOutputSchema } from '../src/output/write.js';
+import { articleOutputSchema } from '../src/output/schema.js';
 import { runPipeline } from '../src/run/pipeline.js';
 
 describe('languages', () => {

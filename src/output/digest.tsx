@@ -5,7 +5,7 @@ import type { RunReport } from '../run/report.js';
 import { articleHeading } from './heading.js';
 import { sourceAttributes } from './html.js';
 import { languageName, renderPage } from './html-page.js';
-import type { ArticleOutput, ManifestLine } from './write.js';
+import type { ArticleOutput, ManifestLine } from './schema.js';
 
 /**
  * `index.html`: the run's digest. The run's problems first, then every article with its status,

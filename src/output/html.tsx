@@ -12,7 +12,7 @@ import type {
 } from '../article.js';
 import { articleHeading, headingText } from './heading.js';
 import { languageName, renderPage } from './html-page.js';
-import { directionOf } from './write.js';
+import { directionOf } from '../languages.js';
 
 /**
  * `<id>.html`: the article for people in a browser. The source and the English side by side, one

@@ -5,7 +5,7 @@ import type { PipelineConfig } from '../config/config.js';
 import type { IdentifiedFile } from '../input/article-ids.js';
 import type { RepeatedLines } from '../stages/clean.js';
 import { configuredModels, type ModelDtype } from '../models/store.js';
-import { manifestLine } from '../output/write.js';
+import { manifestLine } from '../output/manifest.js';
 import type { ArticleOutcome } from '../run/report.js';
 import type { ModelUsage } from '../translation/backend.js';
 import { weightsFingerprint } from '../translation/translator.js';

@@ -7,7 +7,7 @@ import { installModels, loadServices, processFile, type FileResult, type RunServ
 import type { ModelUsage } from '../translation/backend.js';
 import { PostgresTranslationMemory } from '../translation/postgres-memory.js';
 import { modelFiles, type ModelDtype } from '../models/store.js';
-import { manifestLine } from '../output/write.js';
+import { manifestLine } from '../output/manifest.js';
 import { ARTICLE_QUEUE, openPool, processName, startQueue } from './connection.js';
 import { modelWeights, weightsMismatch, type ArticleJob, type ArticleJobResult, type ModelWeights } from './jobs.js';
 import { recordWorker } from './status.js';

@@ -3,7 +3,7 @@
  * last run left. Pure, so it is tested without a disk; the runner reads what it needs and acts on it.
  */
 import type { ArticleReason } from '../article.js';
-import type { ArticleOutput } from '../output/write.js';
+import type { ArticleOutput } from '../output/schema.js';
 
 /** What the last run left for one article, as the runner found it on disk. */
 export interface PreviousOutputs {

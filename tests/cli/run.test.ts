@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runReportSchema } from '../../src/run/report.js';
-import { articleOutputSchema, manifestLineSchema } from '../../src/output/write.js';
+import { articleOutputSchema, manifestLineSchema } from '../../src/output/schema.js';
 import { ARABIC_ARTICLE, VIETNAMESE_ARTICLE } from '../helpers/bad-inputs.js';
 
 const cli = path.resolve('src/cli/index.ts');

@@ -7,7 +7,7 @@ import {
   renderDigestHtml,
   type DigestEntry,
 } from '../../src/output/digest.js';
-import { renderArticleJson } from '../../src/output/write.js';
+import { renderArticleJson } from '../../src/output/json.js';
 import { buildRunReport, type RunReport } from '../../src/run/report.js';
 import { arabicArticle } from '../fixtures/summarized-article.js';
 import {

@@ -11,7 +11,7 @@ import fg from 'fast-glob';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { defaultConfig, type PipelineConfig } from '../../src/config/config.js';
-import { articleOutputSchema, type ArticleOutput } from '../../src/output/write.js';
+import { articleOutputSchema, type ArticleOutput } from '../../src/output/schema.js';
 import { runPipeline } from '../../src/run/pipeline.js';
 
 const CHROMIUM = '/usr/bin/chromium';

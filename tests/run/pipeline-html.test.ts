@@ -9,7 +9,7 @@ import iconv from 'iconv-lite';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { ARTICLE_FILES, defaultConfig, type PipelineConfig } from '../../src/config/config.js';
-import { articleOutputSchema } from '../../src/output/write.js';
+import { articleOutputSchema } from '../../src/output/schema.js';
 import { runReportSchema } from '../../src/run/report.js';
 import { runPipeline } from '../../src/run/pipeline.js';
 import type { ArticleOutcome } from '../../src/run/report.js';

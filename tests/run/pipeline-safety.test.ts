@@ -5,7 +5,7 @@ import path from 'node:path';
 import fg from 'fast-glob';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { defaultConfig, type PipelineConfig } from '../../src/config/config.js';
-import { articleOutputSchema, manifestLineSchema, type ManifestLine } from '../../src/output/write.js';
+import { articleOutputSchema, manifestLineSchema, type ManifestLine } from '../../src/output/schema.js';
 import { HOLDER_FILE, LOCK_DIR, lockOutputDir, OutputLockedError } from '../../src/run/output-lock.js';
 import { runPipeline, type RunOptions } from '../../src/run/pipeline.js';
 import type { ArticleOutcome, RunReport } from '../../src/run/report.js';

@@ -10,7 +10,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from
 import { defaultConfig, type PipelineConfig } from '../../src/config/config.js';
 import { runPipeline, type RunEvents } from '../../src/run/pipeline.js';
 import { runReportSchema, type ArticleOutcome, type RunReport } from '../../src/run/report.js';
-import { articleJsonText, articleOutputSchema, manifestLineSchema, type ArticleOutput, type ManifestLine } from '../../src/output/write.js';
+import { articleOutputSchema, manifestLineSchema, type ArticleOutput, type ManifestLine } from '../../src/output/schema.js';
+import { articleJsonText } from '../../src/output/json.js';
 import { parsePage } from '../helpers/html-dom.js';
 import { ARABIC_ARTICLE, LONG_LINE_CHARS, VIETNAMESE_ARTICLE, writeBadInputs } from '../helpers/bad-inputs.js';
 import { MIXED_PARAGRAPHS } from '../fixtures/mixed-article.js';

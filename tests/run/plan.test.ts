@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ArticleReason, ArticleStatus } from '../../src/article.js';
-import { renderArticleJson, type ArticleOutput } from '../../src/output/write.js';
+import type { ArticleOutput } from '../../src/output/schema.js';
+import { renderArticleJson } from '../../src/output/json.js';
 import { planArticle } from '../../src/run/plan.js';
 import { arabicArticle } from '../fixtures/summarized-article.js';
 
