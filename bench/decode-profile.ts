@@ -16,7 +16,7 @@ import type * as ort from 'onnxruntime-node';
 import type { ModelDtype } from '../src/models/store.js';
 import { decode, modelSearchSettings, type DecodeInput } from '../src/translation/decoder.js';
 import { openSeq2SeqSessions, type Q8Activations } from '../src/translation/seq2seq-sessions.js';
-import { packBatches } from '../src/translation/translator.js';
+import { packBatches } from '../src/translation/batcher.js';
 import { repoRoot } from '../tools/repo-root.js';
 import { sharedPath } from './shared-data.js';
 

@@ -16,7 +16,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import * as ort from 'onnxruntime-node';
 import { decode, modelSearchSettings, type DecodeInput } from '../src/translation/decoder.js';
 import { openSeq2SeqSessions, type Seq2SeqSessions } from '../src/translation/seq2seq-sessions.js';
-import { packBatches } from '../src/translation/translator.js';
+import { packBatches } from '../src/translation/batcher.js';
 import { isUpToDate, makeModel } from '../tools/make-model.js';
 import type { PresetName } from '../tools/model/marian-config.js';
 import { repoRoot } from '../tools/repo-root.js';

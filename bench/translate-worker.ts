@@ -7,7 +7,8 @@ import { AutoTokenizer, env, LogLevel, pipeline, type TranslationPipeline } from
 import { defaultConfig } from '../src/config/config.js';
 import type { ModelDtype } from '../src/models/store.js';
 import type { Q8Activations } from '../src/translation/seq2seq-sessions.js';
-import { decodingOptions, packBatches, Translator } from '../src/translation/translator.js';
+import { packBatches } from '../src/translation/batcher.js';
+import { decodingOptions, Translator } from '../src/translation/translator.js';
 import { GenerateBaseline } from './generate-baseline.js';
 import { OrtGreedyDecoder } from './ort-greedy.js';
 

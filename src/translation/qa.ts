@@ -1,8 +1,9 @@
 /**
- * What must survive translation: numbers, Latin-script names and codes inside Arabic or Vietnamese
- * text, URLs and e-mail addresses. A model that drops or mangles one (`F-35` → `F-16`, `2,4` → `24`,
- * the scraped placeholder `XNUMX` → nothing) leaves a fluent sentence that says something else, so
- * each kind that is in the source and not in the English flags the sentence.
+ * The checks run on every model output, so a suspicious one is flagged rather than hidden: decoding
+ * loops, odd lengths, and what must survive translation: numbers, Latin-script names and codes inside
+ * Arabic or Vietnamese text, URLs and e-mail addresses. A model that drops or mangles one (`F-35` →
+ * `F-16`, `2,4` → `24`, the scraped placeholder `XNUMX` → nothing) leaves a fluent sentence that says
+ * something else, so each kind that is in the source and not in the English flags the sentence.
  */
 import type { LanguageCode, SentenceFlag } from '../article.js';
 import { languageByCode } from '../languages.js';
@@ -207,4 +208,39 @@ function appearsIn(token: string, english: string[]): boolean {
 
 function unique(items: string[]): string[] {
   return [...new Set(items)];
+}
+
+export interface LengthRatioBounds {
+  min: number;
+  max: number;
+}
+
+/**
+ * True when some 1–`maxN`-gram repeats back to back at least `minRepeats` times: the signature of a
+ * decoder stuck in a loop (`the the the the`, `of the war of the war of the war of the war`).
+ */
+export function hasRepetitionLoop(ids: readonly number[], maxN = 4, minRepeats = 4): boolean {
+  for (let n = 1; n <= maxN; n++) {
+    // A loop of n-grams may start at any offset, so walk the sequence once per offset in steps of n.
+    for (let offset = 0; offset < n; offset++) {
+      let repeats = 1;
+      for (let i = offset + n; i + n <= ids.length; i += n) {
+        repeats = sameGram(ids, i - n, i, n) ? repeats + 1 : 1;
+        if (repeats >= minRepeats) return true;
+      }
+    }
+  }
+  return false;
+}
+
+function sameGram(ids: readonly number[], a: number, b: number, n: number): boolean {
+  for (let k = 0; k < n; k++) if (ids[a + k] !== ids[b + k]) return false;
+  return true;
+}
+
+/** Whether target/source token counts (special tokens excluded) are in bounds. */
+export function lengthRatioWithin(sourceTokens: number, targetTokens: number, bounds: LengthRatioBounds): boolean {
+  if (sourceTokens <= 0) return true;
+  const ratio = targetTokens / sourceTokens;
+  return ratio >= bounds.min && ratio <= bounds.max;
 }

@@ -6,17 +6,20 @@ import { TranslationStoppedError } from '../errors.js';
 import type { PipelineConfig } from '../config/config.js';
 import { ModelUnavailableError, type ModelLabel } from '../errors.js';
 import { assertModelReady, configuredModels, modelFiles, sha256File, type ConfiguredModel, type ModelDtype } from '../models/store.js';
+import { Batcher, type BatchTiming } from './batcher.js';
 import type { DecodeInput, SearchSettings } from './decoder.js';
 import { InferencePool } from './inference-pool.js';
+import { cutAtSpaces, MAX_TOKENIZED_CHARS, splitToFit } from './input-splitting.js';
 import { hashModelFiles } from './memory.js';
-import { preservationFlags } from './qa.js';
+import { hasRepetitionLoop, lengthRatioWithin, preservationFlags, type LengthRatioBounds } from './qa.js';
 import type { Q8Activations } from './seq2seq-sessions.js';
 
 /**
  * The Translator: one MarianMT model, fed batches of sentences packed by a token budget. The main
- * thread tokenizes (transformers.js), batches and routes; the decode loop (./decoder.ts) runs in
- * worker threads (./inference-pool.ts). It never truncates an input (long ones are split and flagged)
- * and never hides a suspicious output (decoding loops and odd lengths are flagged).
+ * thread tokenizes (transformers.js), splits long inputs (./input-splitting.ts) and batches them
+ * (./batcher.ts); the decode loop (./decoder.ts) runs in worker threads (./inference-pool.ts). It
+ * never truncates an input (long ones are split and flagged) and never hides a suspicious output
+ * (decoding loops and odd lengths are flagged, ./qa.ts).
  */
 
 export interface SentenceTranslation {
@@ -26,19 +29,6 @@ export interface SentenceTranslation {
   /** Generated tokens, without the decoder start and `</s>`. */
   targetTokens: number;
   flags: SentenceFlag[];
-}
-
-export interface BatchTiming {
-  /** Model inputs in the batch: sentences, or pieces of sentences that were split. */
-  sentences: number;
-  sourceTokens: number;
-  targetTokens: number;
-  ms: number;
-}
-
-export interface LengthRatioBounds {
-  min: number;
-  max: number;
 }
 
 export interface TranslatorOptions {
@@ -102,16 +92,8 @@ export function weightsFingerprint(modelDir: string, dtype: ModelDtype): Promise
   return hashModelFiles(modelDir, modelFiles(dtype), sha256File);
 }
 
-/** One model input waiting in the batching queue: a sentence or a piece of one. */
-interface QueuedInput {
-  ids: number[];
-  resolve: (targetIds: number[]) => void;
-  reject: (error: unknown) => void;
-}
-
 export class Translator {
-  private readonly pending: QueuedInput[] = [];
-  private draining = false;
+  private readonly batcher: Batcher;
   private readonly lengthRatio: LengthRatioBounds;
   /** Longest model input after which a sentence is split; see `TranslatorOptions.maxInputTokens`. */
   readonly inputLimit: number;
@@ -150,6 +132,14 @@ export class Translator {
       q8Activations: options.dtype === 'q8' ? (options.q8Activations ?? 'per-row') : null,
       inputLimit: this.inputLimit,
       maxNewTokensRatio: options.maxNewTokensRatio,
+    });
+    this.batcher = new Batcher({
+      pool,
+      search: this.search,
+      batchTokens: options.batchTokens,
+      decodeInput: (ids) => this.decodeInput(ids),
+      onBatch: options.onBatch,
+      signal: options.signal,
     });
   }
 
@@ -222,7 +212,7 @@ export class Translator {
       if (ids.length <= this.inputLimit) pieces.push(ids);
       else for (const piece of splitToFit(chunk, (part) => this.tokenize(part).length, this.inputLimit)) pieces.push(this.tokenize(piece));
     }
-    const outputs = await Promise.all(pieces.map((piece) => this.enqueue(piece)));
+    const outputs = await Promise.all(pieces.map((piece) => this.batcher.enqueue(piece)));
     const targetIds = outputs.flat();
     const flags: SentenceFlag[] = [];
     if (pieces.length > 1) flags.push('split-long-input');
@@ -237,209 +227,19 @@ export class Translator {
     return { target, sourceTokens, targetTokens: targetIds.length, flags };
   }
 
-  private enqueue(ids: number[]): Promise<number[]> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ ids, resolve, reject });
-      if (!this.draining) {
-        this.draining = true;
-        // Wait one turn so the other sentences of this call (and of concurrent calls) join the round.
-        setImmediate(() => void this.drain());
-      }
-    });
-  }
-
-  /** Sends each round's batches to the pool at once: with several workers they decode side by side. */
-  private async drain(): Promise<void> {
-    while (this.pending.length > 0) {
-      const round = this.pending.splice(0);
-      await Promise.all(packBatches(round, this.options.batchTokens).map((batch) => this.runBatch(batch)));
+  /** What the decoder is given for one model input: how many tokens it may (or, for benchmarks, must) generate. */
+  private decodeInput(ids: number[]): DecodeInput {
+    const fixed = this.options.fixedTargetTokens;
+    if (fixed) {
+      const length = fixed(ids);
+      return { ids, maxNewTokens: length, minNewTokens: length };
     }
-    this.draining = false;
-  }
-
-  private async runBatch(batch: QueuedInput[]): Promise<void> {
-    const started = performance.now();
-    const stopped = () => {
-      const error = new TranslationStoppedError();
-      for (const input of batch) input.reject(error);
-    };
-    if (this.options.signal?.aborted) return stopped();
-    try {
-      const fixed = this.options.fixedTargetTokens;
-      const inputs = batch.map((input): DecodeInput => {
-        if (fixed) {
-          const length = fixed(input.ids);
-          return { ids: input.ids, maxNewTokens: length, minNewTokens: length };
-        }
-        return { ids: input.ids, maxNewTokens: Math.ceil(this.options.maxNewTokensRatio * input.ids.length) + NEW_TOKENS_MARGIN };
-      });
-      // The pool checks the signal again when a worker takes the batch: a stop lands between batches.
-      const { outputs } = await this.pool.decode(inputs, this.search, this.options.signal);
-      for (const [row, input] of batch.entries()) input.resolve(outputs[row]!);
-      this.options.onBatch?.({
-        sentences: batch.length,
-        sourceTokens: batch.reduce((sum, input) => sum + input.ids.length, 0),
-        targetTokens: outputs.reduce((sum, output) => sum + output.length, 0),
-        ms: performance.now() - started,
-      });
-    } catch (error) {
-      if (this.options.signal?.aborted) return stopped();
-      for (const input of batch) input.reject(error);
-    }
+    return { ids, maxNewTokens: Math.ceil(this.options.maxNewTokensRatio * ids.length) + NEW_TOKENS_MARGIN };
   }
 
   async dispose(): Promise<void> {
     await this.pool.close();
   }
-}
-
-/**
- * Packs inputs into batches of at most `budget` tokens, padding included (rows × longest row). Inputs
- * are sorted by length so each batch holds similar lengths and padding stays small; an input longer
- * than the budget goes alone.
- */
-export function packBatches<T extends { ids: readonly unknown[] }>(inputs: T[], budget: number): T[][] {
-  const sorted = [...inputs].sort((a, b) => b.ids.length - a.ids.length);
-  const batches: T[][] = [];
-  let batch: T[] = [];
-  for (const input of sorted) {
-    const width = batch[0]?.ids.length ?? input.ids.length;
-    if (batch.length > 0 && (batch.length + 1) * width > budget) {
-      batches.push(batch);
-      batch = [];
-    }
-    batch.push(input);
-  }
-  if (batch.length > 0) batches.push(batch);
-  return batches;
-}
-
-/**
- * Longest text the tokenizer is given at once. It holds about 1 KB per character while it works and
- * overflows the call stack past some 100,000 tokens, so a longer sentence (a line with no
- * punctuation) is first cut at spaces into chunks this long, which then split to fit the model like
- * any long input: memory stays bounded whatever the line's length.
- */
-export const MAX_TOKENIZED_CHARS = 10_000;
-
-/**
- * Cuts a text into chunks of at most `maxChars` characters at the last whitespace before each limit
- * (at the limit itself, never inside a surrogate pair, when a chunk has no whitespace). Nothing but
- * the whitespace at the cuts is dropped.
- */
-export function cutAtSpaces(text: string, maxChars: number): string[] {
-  const chunks: string[] = [];
-  let start = 0;
-  while (text.length - start > maxChars) {
-    let cut = start + maxChars;
-    while (cut > start && !/\s/u.test(text[cut]!)) cut--;
-    if (cut === start) {
-      cut = start + maxChars;
-      const code = text.charCodeAt(cut);
-      if (code >= 0xdc00 && code <= 0xdfff) cut--;
-    }
-    const chunk = text.slice(start, cut).trim();
-    if (chunk !== '') chunks.push(chunk);
-    start = cut;
-    while (start < text.length && /\s/u.test(text[start]!)) start++;
-  }
-  const last = text.slice(start).trim();
-  if (last !== '') chunks.push(last);
-  return chunks;
-}
-
-/** Clause ends: Arabic comma and semicolon, Latin comma, semicolon, colon, en dash; followed by a space. */
-const CLAUSE_END = /[،؛,;:–](?=\s)/gu;
-
-/**
- * Splits a text that is over the token limit into pieces that fit: at clause punctuation first, then
- * at whitespace, packing as many clauses (or words) into a piece as fit. Splits are made at spaces,
- * so the pieces tokenize to exactly the whole text's tokens. A single "word" over the limit (a long
- * URL) is cut by characters as the last resort. Nothing is dropped.
- */
-export function splitToFit(text: string, countTokens: (text: string) => number, maxTokens: number): string[] {
-  if (countTokens(text) <= maxTokens) return [text];
-  const words = text.split(/\s+/u).filter((word) => word !== '');
-  for (const parts of [splitAfter(text, CLAUSE_END), words]) {
-    if (parts.length < 2) continue;
-    const pieces = pack(parts, countTokens, maxTokens);
-    // Each piece is checked again, exactly, by the recursion.
-    if (pieces.length > 1) return pieces.flatMap((piece) => splitToFit(piece, countTokens, maxTokens));
-  }
-  const chars = Array.from(text);
-  const half = Math.ceil(chars.length / 2);
-  return [chars.slice(0, half).join(''), chars.slice(half).join('')].flatMap((piece) =>
-    splitToFit(piece, countTokens, maxTokens),
-  );
-}
-
-function splitAfter(text: string, boundary: RegExp): string[] {
-  const parts: string[] = [];
-  let start = 0;
-  for (const match of text.matchAll(boundary)) {
-    const end = match.index + match[0].length;
-    parts.push(text.slice(start, end).trim());
-    start = end;
-  }
-  parts.push(text.slice(start).trim());
-  return parts.filter((part) => part !== '');
-}
-
-/**
- * Greedily joins consecutive parts (with a space) while the joined text fits. Each part is counted
- * once and the counts are added up (the tokenizer splits at whitespace before it tokenizes, so the
- * parts of a text tokenize alike alone and together); counting each growing piece anew made a long
- * unpunctuated line quadratic. `splitToFit` re-counts every piece exactly.
- */
-function pack(parts: string[], countTokens: (text: string) => number, maxTokens: number): string[] {
-  const specialTokens = countTokens('');
-  const pieces: string[] = [];
-  let current = '';
-  let currentTokens = 0;
-  for (const part of parts) {
-    const partTokens = countTokens(part);
-    const joinedTokens = currentTokens + partTokens - specialTokens;
-    if (current === '' || joinedTokens > maxTokens) {
-      if (current !== '') pieces.push(current);
-      current = part;
-      currentTokens = partTokens;
-    } else {
-      current = `${current} ${part}`;
-      currentTokens = joinedTokens;
-    }
-  }
-  if (current !== '') pieces.push(current);
-  return pieces;
-}
-
-/**
- * True when some 1–`maxN`-gram repeats back to back at least `minRepeats` times: the signature of a
- * decoder stuck in a loop (`the the the the`, `of the war of the war of the war of the war`).
- */
-export function hasRepetitionLoop(ids: readonly number[], maxN = 4, minRepeats = 4): boolean {
-  for (let n = 1; n <= maxN; n++) {
-    // A loop of n-grams may start at any offset, so walk the sequence once per offset in steps of n.
-    for (let offset = 0; offset < n; offset++) {
-      let repeats = 1;
-      for (let i = offset + n; i + n <= ids.length; i += n) {
-        repeats = sameGram(ids, i - n, i, n) ? repeats + 1 : 1;
-        if (repeats >= minRepeats) return true;
-      }
-    }
-  }
-  return false;
-}
-
-function sameGram(ids: readonly number[], a: number, b: number, n: number): boolean {
-  for (let k = 0; k < n; k++) if (ids[a + k] !== ids[b + k]) return false;
-  return true;
-}
-
-/** Whether target/source token counts (special tokens excluded) are in bounds. */
-export function lengthRatioWithin(sourceTokens: number, targetTokens: number, bounds: LengthRatioBounds): boolean {
-  if (sourceTokens <= 0) return true;
-  const ratio = targetTokens / sourceTokens;
-  return ratio >= bounds.min && ratio <= bounds.max;
 }
 
 type TranslationConfig = PipelineConfig['translation'];

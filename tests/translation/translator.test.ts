@@ -9,19 +9,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from
 import { defaultConfig, type PipelineConfig } from '../../src/config/config.js';
 import { ModelUnavailableError, TranslationStoppedError } from '../../src/errors.js';
 import { InferencePool } from '../../src/translation/inference-pool.js';
-import {
-  hasRepetitionLoop,
-  lengthRatioWithin,
-  packBatches,
-  cutAtSpaces,
-  MAX_TOKENIZED_CHARS,
-  splitToFit,
-  Translator,
-  TranslatorPool,
-  weightsFingerprint,
-  type BatchTiming,
-  type TranslatorOptions,
-} from '../../src/translation/translator.js';
+import { packBatches, type BatchTiming } from '../../src/translation/batcher.js';
+import { cutAtSpaces, MAX_TOKENIZED_CHARS, splitToFit } from '../../src/translation/input-splitting.js';
+import { hasRepetitionLoop, lengthRatioWithin } from '../../src/translation/qa.js';
+import { Translator, TranslatorPool, weightsFingerprint, type TranslatorOptions } from '../../src/translation/translator.js';
 import { EARLY_EOS_MODEL } from '../../tools/test-models.js';
 
 /** Whitespace-word count plus `</s>`: enough to exercise the splitting rules without a model. */

@@ -1,0 +1,109 @@
+/**
+ * The batcher: queues model inputs (sentences, or pieces of long ones) and groups them into model
+ * calls of at most a token budget. Inputs queued while a round runs share the next round, so
+ * several articles translated at once fill batches together; each round's batches go to the
+ * inference pool at once, so with several workers they decode side by side.
+ */
+import { TranslationStoppedError } from '../errors.js';
+import type { DecodeInput, SearchSettings } from './decoder.js';
+import type { InferencePool } from './inference-pool.js';
+
+export interface BatchTiming {
+  /** Model inputs in the batch: sentences, or pieces of sentences that were split. */
+  sentences: number;
+  sourceTokens: number;
+  targetTokens: number;
+  ms: number;
+}
+
+export interface BatcherOptions {
+  pool: InferencePool;
+  search: SearchSettings;
+  /** Source tokens per batch, padding included. */
+  batchTokens: number;
+  /** What the decoder is given for one input's ids: how many tokens it may (or must) generate. */
+  decodeInput: (ids: number[]) => DecodeInput;
+  onBatch?: (timing: BatchTiming) => void;
+  /** Checked before every batch; the inputs of a stopped batch are rejected with `TranslationStoppedError`. */
+  signal?: AbortSignal;
+}
+
+/** One model input waiting in the batching queue: a sentence or a piece of one. */
+interface QueuedInput {
+  ids: number[];
+  resolve: (targetIds: number[]) => void;
+  reject: (error: unknown) => void;
+}
+
+export class Batcher {
+  private readonly pending: QueuedInput[] = [];
+  private draining = false;
+
+  constructor(private readonly options: BatcherOptions) {}
+
+  /** Queues one model input (its ids, `</s>` included); resolves to the ids the model generated for it. */
+  enqueue(ids: number[]): Promise<number[]> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ ids, resolve, reject });
+      if (!this.draining) {
+        this.draining = true;
+        // Wait one turn so the other sentences of this call (and of concurrent calls) join the round.
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const round = this.pending.splice(0);
+      await Promise.all(packBatches(round, this.options.batchTokens).map((batch) => this.runBatch(batch)));
+    }
+    this.draining = false;
+  }
+
+  private async runBatch(batch: QueuedInput[]): Promise<void> {
+    const started = performance.now();
+    const { signal } = this.options;
+    const stopped = () => {
+      const error = new TranslationStoppedError();
+      for (const input of batch) input.reject(error);
+    };
+    if (signal?.aborted) return stopped();
+    try {
+      const inputs = batch.map((input) => this.options.decodeInput(input.ids));
+      // The pool checks the signal again when a worker takes the batch: a stop lands between batches.
+      const { outputs } = await this.options.pool.decode(inputs, this.options.search, signal);
+      for (const [row, input] of batch.entries()) input.resolve(outputs[row]!);
+      this.options.onBatch?.({
+        sentences: batch.length,
+        sourceTokens: batch.reduce((sum, input) => sum + input.ids.length, 0),
+        targetTokens: outputs.reduce((sum, output) => sum + output.length, 0),
+        ms: performance.now() - started,
+      });
+    } catch (error) {
+      if (signal?.aborted) return stopped();
+      for (const input of batch) input.reject(error);
+    }
+  }
+}
+
+/**
+ * Packs inputs into batches of at most `budget` tokens, padding included (rows × longest row). Inputs
+ * are sorted by length so each batch holds similar lengths and padding stays small; an input longer
+ * than the budget goes alone.
+ */
+export function packBatches<T extends { ids: readonly unknown[] }>(inputs: T[], budget: number): T[][] {
+  const sorted = [...inputs].sort((a, b) => b.ids.length - a.ids.length);
+  const batches: T[][] = [];
+  let batch: T[] = [];
+  for (const input of sorted) {
+    const width = batch[0]?.ids.length ?? input.ids.length;
+    if (batch.length > 0 && (batch.length + 1) * width > budget) {
+      batches.push(batch);
+      batch = [];
+    }
+    batch.push(input);
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
