@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { InputError } from '../errors.js';
 import { type ExtractedBlock, extractArticle } from './html-extract.js';
-import { decodeBytes, normalizeText, type ReadArticle } from './read.js';
+import { decodeBytes, decodeUtf8, invalidBytesWarning, normalizeText, type ReadArticle, type ReadWarning } from './read.js';
 import type { ArticleReader } from './reader.js';
 
 /**
@@ -35,7 +35,8 @@ export const htmlReader: ArticleReader = {
       source: { path: file.path, bytes: bytes.length, encoding: html.encoding, sha256: createHash('sha256').update(bytes).digest('hex') },
       text: normalizeText(lines.join('\n')),
       page: { ...meta, extraction: extracted.method, removed: extracted.dropped },
-      warnings: [],
+      warnings: html.warnings,
+      ...(html.notices.length > 0 ? { notices: html.notices } : {}),
     };
     return article;
   },
@@ -61,6 +62,10 @@ export interface HtmlDecoding {
   /** The WHATWG name of the encoding used, e.g. `utf-8`, `windows-1256`. */
   encoding: string;
   text: string;
+  /** Bytes not valid in the encoding were replaced with U+FFFD; warned about as the text reader does. */
+  warnings: ReadWarning[];
+  /** A `<meta charset>` the bytes contradict, and what was read instead. */
+  notices: string[];
 }
 
 /** `<meta charset=…>` and `<meta http-equiv="Content-Type" content="…; charset=…">` alike. */
@@ -70,17 +75,46 @@ const CHARSET = /\bcharset\s*=\s*["']?\s*([^\s"'>;/]+)/i;
 const PRESCAN_BYTES = 1024;
 
 /**
- * The HTML standard's order: a byte order mark; else the encoding a `<meta>` in the first 1024 bytes
- * declares (UTF-16 declared in the bytes themselves means UTF-8, as the standard says); else the text
- * reader's detection from the bytes (windows-1256 Arabic pages that declare nothing).
+ * The HTML standard's order, with the sniffing browsers add where a declaration is plainly wrong: a
+ * byte order mark; else the encoding a `<meta>` in the first 1024 bytes declares (UTF-16 declared in
+ * the bytes themselves means UTF-8, as the standard says), except that non-ASCII bytes that are valid
+ * UTF-8 are read as UTF-8 whatever the declaration (no legacy-encoded text forms valid UTF-8), and a
+ * declared UTF-8 the bytes break is left to the text reader's detection (windows-1256/1258, or UTF-8
+ * with U+FFFD and `invalid-utf8`); else, with nothing declared, that detection. Overriding a
+ * declaration is said in `notices`.
  */
 export function decodeHtml(bytes: Buffer, path: string): HtmlDecoding {
-  const bom = bomEncoding(bytes);
-  if (bom) return { encoding: bom, text: new TextDecoder(bom).decode(bytes) };
-  const declared = declaredEncoding(bytes);
-  if (declared) return { encoding: declared.encoding, text: declared.decode(bytes) };
-  const detected = decodeBytes(bytes, path);
-  return { encoding: detected.encoding, text: detected.text };
+  const declared = bomEncoding(bytes) ? undefined : declaredEncoding(bytes);
+  if (!declared) return detected(bytes, path);
+  const utf8 = decodeUtf8(bytes);
+  if (declared.encoding === 'utf-8') {
+    if (!utf8.invalid) return { encoding: 'utf-8', text: utf8.text, warnings: [], notices: [] };
+    const fallback = detected(bytes, path);
+    if (fallback.encoding === 'utf-8') return fallback;
+    return {
+      ...fallback,
+      notices: [`${path}: declares charset utf-8 in its <meta>, but its bytes are not valid UTF-8; read as ${fallback.encoding}, which they are; fix the <meta charset> or re-save the page as UTF-8`],
+    };
+  }
+  if (!utf8.invalid && hasNonAscii(bytes)) {
+    return {
+      encoding: 'utf-8',
+      text: utf8.text,
+      warnings: [],
+      notices: [`${path}: declares charset ${declared.encoding} in its <meta>, but its bytes are valid UTF-8, which ${declared.encoding} text almost never is; read as UTF-8; fix the <meta charset>`],
+    };
+  }
+  return { encoding: declared.encoding, text: declared.decode(bytes), warnings: [], notices: [] };
+}
+
+/** The text reader's detection; a BOM is its first step. */
+function detected(bytes: Buffer, path: string): HtmlDecoding {
+  const decoding = decodeBytes(bytes, path);
+  return { encoding: decoding.encoding, text: decoding.text, warnings: decoding.invalid ? [invalidBytesWarning(path, decoding)] : [], notices: [] };
+}
+
+function hasNonAscii(bytes: Buffer): boolean {
+  return bytes.some((byte) => byte > 0x7f);
 }
 
 function bomEncoding(bytes: Buffer): string | undefined {

@@ -35,6 +35,11 @@ export interface ReadWarning {
   message: string;
 }
 
+  /**
+   * What the reader set right without losing anything (a web page whose `<meta charset>` contradicts
+   * its bytes), each naming the file; said as warnings in the log, the status is not affected.
+   */
+  notices?: string[];
 export interface ReadArticle extends SourceArticle {
   warnings: ReadWarning[];
 }
@@ -74,7 +79,8 @@ export function decodeArticle(bytes: Buffer, path: string, id: string): ReadArti
   return { id, source: { ...source, encoding: decoding.encoding }, text, warnings };
 }
 
-function invalidBytesWarning(path: string, { encoding, text }: Decoding): ReadWarning {
+/** The warning for a decoding with replaced bytes; the HTML reader gives the same one. */
+export function invalidBytesWarning(path: string, { encoding, text }: Decoding): ReadWarning {
   if (encoding === 'utf-8') {
     const replaced = text.split('\uFFFD').length - 1;
     const line = text.slice(0, text.indexOf('\uFFFD')).split(/\r\n?|\n/).length;
@@ -131,7 +137,7 @@ function decodeWithBom(bytes: Buffer): Decoding | undefined {
   return undefined;
 }
 
-function decodeUtf8(bytes: Uint8Array): Decoding {
+export function decodeUtf8(bytes: Uint8Array): Decoding {
   try {
     return { encoding: 'utf-8', text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes), invalid: false };
   } catch {

@@ -416,6 +416,7 @@ export async function processFile(
   try {
     cleaned = await timed(timings, 'clean', () =>
       config.clean.enabled ? removeBoilerplate(article, { repeatedLines }) : keepAllLines(article),
+  for (const notice of read.notices ?? []) options.log?.warn({ file: file.path }, notice);
     );
   } catch (error) {
     return failed('stage-error', `${file.path}: ${(error as Error).stack ?? String(error)}`);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { decodeHtml, htmlReader } from '../../src/input/html-reader.js';
 import { readArticleFile, readerFor } from '../../src/input/read-file.js';
+import { decodeArticle } from '../../src/input/read.js';
 import { ARABIC_HEADING, ARABIC_PAGE_META, ARABIC_PARAGRAPHS, ARABIC_TITLE, ENGLISH_PARAGRAPHS, NOT_FOUND_PAGE, newsPage } from '../fixtures/pages.js';
 
 const MAX_BYTES = 1024 * 1024;
@@ -46,6 +47,43 @@ describe('decodeHtml: the HTML standard order', () => {
     const unknown = decodeHtml(Buffer.from(arabicPage('klingon-8')), 'a.html');
     expect(unknown.encoding).toBe('utf-8');
     expect(unknown.text).toContain(ARABIC_TITLE);
+  });
+});
+
+describe('decodeHtml: a <meta charset> the bytes contradict', () => {
+  it('reads valid UTF-8 as UTF-8 though the page declares windows-1256, and says so naming the file and the declaration', () => {
+    const decoded = decodeHtml(Buffer.from(arabicPage('windows-1256')), 'input/a.html');
+    expect(decoded.encoding).toBe('utf-8');
+    expect(decoded.text).toContain(ARABIC_PARAGRAPHS[0]);
+    expect(decoded.warnings).toEqual([]);
+    expect(decoded.notices).toEqual([expect.stringMatching(/^input\/a\.html: declares charset windows-1256 in its <meta>, but its bytes are valid UTF-8.*read as UTF-8/)]);
+  });
+
+  it('keeps the declaration for ASCII-only bytes, which are valid in both', () => {
+    const decoded = decodeHtml(Buffer.from(`<meta charset="windows-1256"><title>Bridge</title><p>${ENGLISH_PARAGRAPHS[0]}</p>`), 'a.html');
+    expect(decoded).toMatchObject({ encoding: 'windows-1256', notices: [], warnings: [] });
+  });
+
+  it('reads windows-1256 bytes under a declared UTF-8 as the same bytes with no declaration read, and says so', () => {
+    const bytes = iconv.encode(arabicPage('utf-8'), 'windows-1256');
+    const decoded = decodeHtml(bytes, 'input/a.html');
+    expect(decoded.encoding).toBe('windows-1256');
+    expect(decoded.text).toBe(decodeHtml(iconv.encode(arabicPage(), 'windows-1256'), 'input/a.html').text.replace('\n\n', '\n<meta charset="utf-8">\n'));
+    expect(decoded.warnings).toEqual([]);
+    expect(decoded.notices).toEqual([expect.stringMatching(/^input\/a\.html: declares charset utf-8 in its <meta>, but its bytes are not valid UTF-8; read as windows-1256/)]);
+  });
+
+  it('warns invalid-utf8 for a few damaged bytes in a UTF-8 page, as the text reader does for the same bytes', () => {
+    const bytes = Buffer.from(arabicPage('utf-8'));
+    bytes[bytes.indexOf(Buffer.from(ARABIC_PARAGRAPHS[1]!))] = 0xff;
+    for (const charset of ['utf-8', undefined]) {
+      const page = charset ? bytes : Buffer.from(bytes.toString('latin1').replace('<meta charset="utf-8">', ''), 'latin1');
+      const decoded = decodeHtml(page, 'input/a.html');
+      expect(decoded.encoding).toBe('utf-8');
+      expect(decoded.warnings).toEqual([{ reason: 'invalid-utf8', message: expect.stringMatching(/^input\/a\.html: not valid UTF-8 .* replaced with U\+FFFD, the first on line \d+; re-save the file as UTF-8$/) }]);
+      expect(decoded.warnings).toEqual([{ ...decodeArticle(page, 'input/a.html', 'a').warnings[0] }]);
+    }
+    expect(read(bytes).warnings.map((warning) => warning.reason)).toEqual(['invalid-utf8']);
   });
 });
 
