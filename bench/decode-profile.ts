@@ -13,7 +13,7 @@ import path from 'node:path';
 import { AutoTokenizer, env, LogLevel } from '@huggingface/transformers';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type * as ort from 'onnxruntime-node';
-import type { ModelDtype } from '../src/models/store.js';
+import type { ModelDtype } from '../src/config/config.js';
 import { decode, modelSearchSettings, type DecodeInput } from '../src/translation/decoder.js';
 import { openSeq2SeqSessions, type Q8Activations } from '../src/translation/seq2seq-sessions.js';
 import { packBatches } from '../src/translation/batcher.js';

@@ -11,7 +11,7 @@ import {
   Tensor,
   type PreTrainedModel,
 } from '@huggingface/transformers';
-import type { ModelDtype } from '../src/models/store.js';
+import type { ModelDtype } from '../src/config/config.js';
 
 export class GenerateBaseline {
   private constructor(private readonly seq2seq: PreTrainedModel) {}

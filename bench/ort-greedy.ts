@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { ModelDtype } from '../src/models/store.js';
+import type { ModelDtype } from '../src/config/config.js';
 
 interface MarianConfig {
   decoder_start_token_id: number;

@@ -4,8 +4,7 @@
  */
 import { createInterface } from 'node:readline';
 import { AutoTokenizer, env, LogLevel, pipeline, type TranslationPipeline } from '@huggingface/transformers';
-import { defaultConfig } from '../src/config/config.js';
-import type { ModelDtype } from '../src/models/store.js';
+import { defaultConfig, type ModelDtype } from '../src/config/config.js';
 import type { Q8Activations } from '../src/translation/seq2seq-sessions.js';
 import { packBatches } from '../src/translation/batcher.js';
 import { decodingOptions, Translator } from '../src/translation/translator.js';

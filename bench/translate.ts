@@ -35,7 +35,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { AutoTokenizer, env, LogLevel } from '@huggingface/transformers';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { ModelDtype } from '../src/models/store.js';
+import { MODEL_DTYPES, type ModelDtype } from '../src/config/config.js';
 import { splitSentences } from '../src/stages/segment.js';
 import { isUpToDate, makeModel } from '../tools/make-model.js';
 import { PRESETS, type MarianDims, type PresetName } from '../tools/model/marian-config.js';
@@ -408,7 +408,7 @@ function poolShapes(value: string): Options['pools'] {
 const program = new Command('bench:translate')
   .description('Target tokens/s, sentences/s, peak RSS and matrix-multiply share of the Translator and the decoders it is held against.')
   .addOption(new Option('--preset <preset>', 'generated model size').choices(['opus-mt-base', 'tiny']).default('opus-mt-base'))
-  .option('--dtype <list>', 'weights to measure: q8, fp32 or both', listOf<ModelDtype>(['q8', 'fp32']), ['q8', 'fp32'] as ModelDtype[])
+  .option('--dtype <list>', 'weights to measure: q8, fp32 or both', listOf<ModelDtype>(MODEL_DTYPES), [...MODEL_DTYPES])
   .option('--sentences <n>', 'sentences per language', positiveInteger, 64)
   .option('--lang <list>', 'source languages: ar, vi or both', listOf<Lang>(['ar', 'vi']), ['ar', 'vi'] as Lang[])
   .option(

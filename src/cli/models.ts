@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { applyOverrides, loadConfig, type PipelineConfig } from '../config/config.js';
+import { applyOverrides, loadConfig, type ModelDtype, type PipelineConfig } from '../config/config.js';
 import {
   assertModelReady,
   configuredModels,
@@ -10,7 +10,6 @@ import {
   verifyError,
   verifyModel,
   type ConfiguredModel,
-  type ModelDtype,
 } from '../models/store.js';
 import { dtypeOption, progressReporter, reportErrors } from './shared.js';
 import { writeLine } from './printable.js';

@@ -1,7 +1,7 @@
 /** What the commands share: option definitions, error reporting, sizes and download progress. */
 import cliProgress from 'cli-progress';
 import { Option } from 'commander';
-import { MODEL_DTYPES } from '../models/store.js';
+import { MODEL_DTYPES } from '../config/config.js';
 import type { ConfiguredModel, PullProgress } from '../models/store.js';
 import { writeLine } from './printable.js';
 

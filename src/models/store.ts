@@ -8,7 +8,7 @@ import pRetry, { AbortError } from 'p-retry';
 import protobuf from 'protobufjs/minimal.js';
 import { z } from 'zod';
 import type { LanguageCode } from '../article.js';
-import { HUB_MODEL_ID, type ModelSpec } from '../config/config.js';
+import { HUB_MODEL_ID, MODEL_DTYPES, type ModelDtype, type ModelSpec } from '../config/config.js';
 import { ModelDownloadError, type ModelLabel, ModelUnavailableError } from '../errors.js';
 import { writeFileAtomic } from '../output/atomic-write.js';
 
@@ -17,9 +17,6 @@ import { writeFileAtomic } from '../output/atomic-write.js';
  * convention), are pulled from the hub or a mirror with the hub's URL layout, and carry a manifest
  * with each file's size and sha256 so a broken download or a damaged file is caught before use.
  */
-
-export const MODEL_DTYPES = ['q8', 'fp32'] as const;
-export type ModelDtype = (typeof MODEL_DTYPES)[number];
 
 export const MANIFEST_FILE = 'newsbridge-manifest.json';
 
@@ -186,7 +183,7 @@ export async function listModels(modelsDir: string): Promise<InstalledModel[]> {
     const id = path.posix.dirname(config);
     const dir = path.join(root, id);
     const dtypes: ModelDtype[] = [];
-    for (const dtype of ['q8', 'fp32'] as const) {
+    for (const dtype of MODEL_DTYPES) {
       const sizes = await Promise.all(modelFiles(dtype).map((file) => fileSize(path.join(dir, file))));
       if (sizes.every((size) => size !== null)) dtypes.push(dtype);
     }

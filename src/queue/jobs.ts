@@ -4,7 +4,7 @@ import type { ArticleReason } from '../article.js';
 import type { PipelineConfig } from '../config/config.js';
 import type { IdentifiedFile } from '../input/article-ids.js';
 import type { RepeatedLines } from '../stages/clean.js';
-import { configuredModels, type ModelDtype } from '../models/store.js';
+import { configuredModels } from '../models/store.js';
 import { manifestLine } from '../output/manifest.js';
 import type { ArticleOutcome } from '../run/report.js';
 import type { ModelUsage } from '../translation/backend.js';
@@ -41,7 +41,7 @@ export async function modelWeights(config: PipelineConfig, fingerprint = weights
   const { translation } = config;
   const weights: ModelWeights = {};
   for (const model of configuredModels(translation.models, translation.modelsDir)) {
-    weights[model.lang] = await fingerprint(model.dir, translation.dtype as ModelDtype).catch(() => 'absent');
+    weights[model.lang] = await fingerprint(model.dir, translation.dtype).catch(() => 'absent');
   }
   return weights;
 }

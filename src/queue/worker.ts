@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
-import { configSchema, defaultConfig, type PipelineConfig } from '../config/config.js';
+import { configSchema, defaultConfig, type ModelDtype, type PipelineConfig } from '../config/config.js';
 import { realInputRoots } from '../input/read-file.js';
 import { installModels, loadServices, processFile, type FileResult, type RunServices } from '../run/pipeline.js';
 import type { ModelUsage } from '../translation/backend.js';
 import { PostgresTranslationMemory } from '../translation/postgres-memory.js';
-import { modelFiles, type ModelDtype } from '../models/store.js';
+import { modelFiles } from '../models/store.js';
 import { manifestLine } from '../output/manifest.js';
 import { ARTICLE_QUEUE, openPool, processName, startQueue } from './connection.js';
 import { modelWeights, weightsMismatch, type ArticleJob, type ArticleJobResult, type ModelWeights } from './jobs.js';

@@ -10,6 +10,7 @@ import type {
   LanguageCode,
   LanguageGuess,
 } from '../article.js';
+import { defaultConfig, type PipelineConfig } from '../config/config.js';
 import { LANGUAGES, type Language, languageByCode, MIXED_LANGUAGE, TARGET_LANGUAGE } from '../languages.js';
 
 /**
@@ -19,14 +20,8 @@ import { LANGUAGES, type Language, languageByCode, MIXED_LANGUAGE, TARGET_LANGUA
  * without its own letters for Arabic; both would send a text to the wrong translation model.
  */
 
-export interface DetectOptions {
-  /** Below this confidence the answer is `und`. */
-  minConfidence: number;
-  /** Texts with fewer non-space characters than this are `und`. */
-  minChars: number;
-}
-
-export const defaultDetectOptions: DetectOptions = { minConfidence: 0.5, minChars: 8 };
+/** `detect.minConfidence` and `detect.minChars` of the config. */
+export type DetectOptions = PipelineConfig['detect'];
 
 /** fastText labels of languages written in Arabic script. */
 const ARABIC_SCRIPT_LANGUAGES = new Set(['ar', 'fa', 'ur', 'ps', 'ckb', 'sd', 'ug', 'pnb', 'azb', 'mzn', 'glk', 'ks']);
@@ -225,7 +220,7 @@ export class LanguageDetector {
       // fastText's probabilities can sum a hair over 1 (1.00002); confidences are probabilities.
       return [...merged].map(([lang, p]) => ({ lang, p: Math.min(1, p) }));
     };
-    return new LanguageDetector(predict, routed, { ...defaultDetectOptions, ...options });
+    return new LanguageDetector(predict, routed, { ...defaultConfig.detect, ...options });
   }
 
   detect(text: string): LanguageGuess {

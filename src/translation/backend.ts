@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { LanguageCode, ModelUse } from '../article.js';
+import type { ModelDtype } from '../config/config.js';
 import type { ModelKey, TranslationEntry, TranslationStore } from './memory.js';
 import { modelFiles } from '../models/store.js';
 import type { SentenceTarget, TranslationBackend } from '../stages/translate.js';
@@ -106,7 +107,7 @@ export class ModelTranslationBackend implements TranslationBackend {
     if (!key) {
       const { id, revision, dtype } = translator.model;
       key = this.memory!
-        .fingerprint(translator.modelDir, modelFiles(dtype as 'q8' | 'fp32'))
+        .fingerprint(translator.modelDir, modelFiles(dtype as ModelDtype))
         // The same weights decoded otherwise (beams, q8 activations) translate otherwise.
         .then((weights) => ({ id, revision, dtype, fingerprint: sha256(`${weights}\n${translator.decoding}`) }));
       this.keys.set(lang, key);

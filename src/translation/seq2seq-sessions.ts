@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { ModelDtype } from '../models/store.js';
+import type { ModelDtype, PipelineConfig } from '../config/config.js';
 import { type LogSoftmax, openLogSoftmax } from './log-softmax.js';
 import { rowwiseQuantized } from './rowwise-quantization.js';
 
@@ -46,7 +46,7 @@ export interface Seq2SeqSessions {
  * sentence translates the same whatever its batch mates; see rowwise-quantization.ts) or `per-batch`
  * (the exported graphs as they are: one scale per tensor).
  */
-export type Q8Activations = 'per-row' | 'per-batch';
+export type Q8Activations = PipelineConfig['translation']['q8Activations'];
 
 export interface SessionOptions {
   dtype: ModelDtype;

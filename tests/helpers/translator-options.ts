@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { ModelDtype } from '../../src/models/store.js';
+import type { ModelDtype } from '../../src/config/config.js';
 import type { TranslatorOptions } from '../../src/translation/translator.js';
 
 /**
