@@ -35,13 +35,13 @@ export interface ReadWarning {
   message: string;
 }
 
+export interface ReadArticle extends SourceArticle {
+  warnings: ReadWarning[];
   /**
    * What the reader set right without losing anything (a web page whose `<meta charset>` contradicts
    * its bytes), each naming the file; said as warnings in the log, the status is not affected.
    */
   notices?: string[];
-export interface ReadArticle extends SourceArticle {
-  warnings: ReadWarning[];
 }
 
 export type DetectedEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | LegacyEncoding;

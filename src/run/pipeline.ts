@@ -411,12 +411,12 @@ export async function processFile(
     if (error instanceof ReadStoppedError) return null;
     return failed('unreadable', `${file.path}: ${(error as Error).message}`);
   }
+  for (const notice of read.notices ?? []) options.log?.warn({ file: file.path }, notice);
   const article = { ...read, id: file.id };
   let cleaned: CleanedArticle;
   try {
     cleaned = await timed(timings, 'clean', () =>
       config.clean.enabled ? removeBoilerplate(article, { repeatedLines }) : keepAllLines(article),
-  for (const notice of read.notices ?? []) options.log?.warn({ file: file.path }, notice);
     );
   } catch (error) {
     return failed('stage-error', `${file.path}: ${(error as Error).stack ?? String(error)}`);
