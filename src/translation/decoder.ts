@@ -182,6 +182,11 @@ class TopCandidates {
   }
 }
 
+/**
+ * Beam search, a step at a time in the phases of CTranslate2's `BeamSearch::search`: score the
+ * candidates (log-probabilities and processors), select each sentence's top 2 × beams, finish the
+ * hypotheses that end or run out of room, then reorder the cache for the beams that go on.
+ */
 async function beamSearch(
   state: BatchState,
   inputs: readonly DecodeInput[],
@@ -194,105 +199,174 @@ async function beamSearch(
   const sentences = inputs.map(
     (input) => new BeamSentence(n, settings.lengthPenalty, settings.earlyStopping, input.maxNewTokens, input.minNewTokens ?? 0, decoderStartId),
   );
-  /** Input index of each live sentence, in batch order. */
-  let live = inputs.map((_, i) => i);
   // The first step runs one row per sentence (its beams are identical), the later ones a row per beam.
-  let rowsPerSentence = 1;
-  let next = live.map(() => decoderStartId);
-  while (live.length > 0) {
+  let rows = new BeamRows(inputs.map((_, i) => i), 1);
+  let next = rows.live.map(() => decoderStartId);
+  while (rows.live.length > 0) {
     const logits = await state.step(next);
-    const rowCount = next.length;
-    // Log-probabilities, each row's processors (its hypothesis decides them), then the optional
-    // renormalisation. The whole-vocabulary passes run in onnxruntime; processors touch a few tokens.
-    // Bans and forced tokens commute with log-softmax, so with renormalisation they are made on the
-    // logits and one pass does (Hugging Face makes two, equal up to rounding).
-    const processRows = (target: Float32Array) =>
-      live.forEach((input, position) => {
-        const sentence = sentences[input]!;
-        for (let r = 0; r < rowsPerSentence; r++) {
-          const row = position * rowsPerSentence + r;
-          const hypothesis = { tokens: sentence.beams[r]!.tokens, maxNewTokens: sentence.maxNewTokens, minNewTokens: sentence.minNewTokens };
-          processors.process(target.subarray(row * vocabSize, (row + 1) * vocabSize), hypothesis);
-        }
-      });
-    // Only a row's 2 × beams best tokens can be among its sentence's 2 × beams best, so when nothing
-    // follows the last pass, onnxruntime hands back just those; otherwise every row's every token.
-    const perRow = Math.min(2 * n, vocabSize);
-    let best: { values: Float32Array; tokens: Int32Array } | null = null;
-    let scores: Float32Array | null = null;
-    if (settings.renormalizeLogits && processors.masksOnly) {
-      processRows(logits);
-      best = await state.sessions.logSoftmax.top(logits, rowCount, perRow);
-    } else {
-      scores = await state.sessions.logSoftmax.run(logits, rowCount);
-      processRows(scores);
-      if (settings.renormalizeLogits) scores = await state.sessions.logSoftmax.run(scores, rowCount);
-    }
-    const byToken = new Int32Array(perRow);
-    const keptRows: number[] = [];
-    const keptTokens: number[] = [];
-    // The beams of a sentence share its encoder rows: any of the sentence's rows will do, so a step
-    // where every sentence stays keeps them in place instead of copying them.
-    const keptEncoderRows: number[] = [];
-    const stillLive: number[] = [];
-    live.forEach((input, position) => {
+    const candidates = await scoreCandidates(state, logits, rows, sentences, settings, processors);
+    const kept = new KeptBeams();
+    rows.live.forEach((input, position) => {
       const sentence = sentences[input]!;
-      const rowOf = (beam: number) => position * rowsPerSentence + (rowsPerSentence === 1 ? 0 : beam);
-      const top = new TopCandidates(2 * n);
-      sentence.beams.forEach((beam, b) => {
-        const beamScore = beam.score;
-        if (best) {
-          // In token order, as the full scan below offers them, so equal scores rank the same way.
-          const start = rowOf(b) * perRow;
-          for (let j = 0; j < perRow; j++) byToken[j] = start + j;
-          byToken.sort((x, y) => best.tokens[x]! - best.tokens[y]!);
-          for (const j of byToken) {
-            const score = best.values[j]! + beamScore;
-            if (score > top.lowest || top.admits(score)) top.offer(score, b, best.tokens[j]!);
-          }
-          return;
-        }
-        const row = scores!.subarray(rowOf(b) * vocabSize, (rowOf(b) + 1) * vocabSize);
-        for (let v = 0; v < vocabSize; v++) {
-          const score = row[v]! + beamScore;
-          // Most tokens fall below the current k-th best: one comparison skips them.
-          if (score > top.lowest || top.admits(score)) top.offer(score, b, v);
-        }
-      });
+      const rowOf = (beam: number) => rows.rowOf(position, beam);
+      const top = selectTopBeams(sentence, candidates, rowOf, vocabSize);
       // Tokens generated once this step's token is appended (`</s>` included).
       const generatedLength = sentence.beams[0]!.tokens.length;
-      const nextBeams: (Beam & { row: number })[] = [];
-      for (let rank = 0; rank < top.k && nextBeams.length < n; rank++) {
-        const from = sentence.beams[top.beams[rank]!]!;
-        if (top.tokens[rank] === eosId) {
-          if (rank < n) sentence.addFinished(from.tokens, top.scores[rank]!, generatedLength);
-        } else {
-          nextBeams.push({ tokens: [...from.tokens, top.tokens[rank]!], score: top.scores[rank]!, row: rowOf(top.beams[rank]!) });
-        }
-      }
-      if (sentence.isDone(top.scores[0]!, generatedLength)) {
-        results[input] = sentence.best();
-      } else if (generatedLength + 1 >= sentence.maxNewTokens + 2) {
-        // The length limit: the live beams are finished as they are, without `</s>`.
-        for (const beam of nextBeams) sentence.addFinished(beam.tokens, beam.score, beam.tokens.length - 1);
-        results[input] = sentence.best();
+      const nextBeams = finishHypotheses(sentence, top, eosId, generatedLength, rowOf);
+      const result = finishSentence(sentence, top, nextBeams, generatedLength);
+      if (result) {
+        results[input] = result;
       } else {
         sentence.beams = nextBeams;
-        stillLive.push(input);
-        nextBeams.forEach((beam, b) => {
-          keptRows.push(beam.row);
-          keptTokens.push(beam.tokens.at(-1)!);
-          keptEncoderRows.push(rowOf(b));
-        });
+        kept.add(input, nextBeams, rowOf);
       }
     });
-    if (stillLive.length === 0) break;
-    state.keepRows(keptRows, keptEncoderRows);
-    live = stillLive;
-    next = keptTokens;
-    rowsPerSentence = n;
+    if (kept.live.length === 0) break;
+    // Update the state: the cache rows of the beams that go on, in their new order.
+    state.keepRows(kept.rows, kept.encoderRows);
+    rows = new BeamRows(kept.live, n);
+    next = kept.tokens;
   }
   return results;
+}
+
+/** The rows of one decoder step: each live sentence (by input index, in batch order) has `rowsPerSentence` consecutive rows. */
+class BeamRows {
+  constructor(
+    readonly live: readonly number[],
+    readonly rowsPerSentence: number,
+  ) {}
+
+  /** The batch row of a beam of the sentence at `position`. */
+  rowOf(position: number, beam: number): number {
+    return position * this.rowsPerSentence + (this.rowsPerSentence === 1 ? 0 : beam);
+  }
+}
+
+/**
+ * A step's candidate scores, the processors applied: every row's log-probability of every token
+ * (`scores`), or, when nothing follows the last pass, only each row's `perRow` best (`best`).
+ */
+type StepScores =
+  | { scores: Float32Array; best: null }
+  | { scores: null; best: { values: Float32Array; tokens: Int32Array }; perRow: number };
+
+/**
+ * Log-probabilities, each row's processors (its hypothesis decides them), then the optional
+ * renormalisation. The whole-vocabulary passes run in onnxruntime; processors touch a few tokens.
+ * Bans and forced tokens commute with log-softmax, so with renormalisation they are made on the
+ * logits and one pass does (Hugging Face makes two, equal up to rounding).
+ */
+async function scoreCandidates(
+  state: BatchState,
+  logits: Float32Array,
+  rows: BeamRows,
+  sentences: readonly BeamSentence[],
+  settings: SearchSettings,
+  processors: LogitsProcessorList,
+): Promise<StepScores> {
+  const { vocabSize } = state.info;
+  const rowCount = rows.live.length * rows.rowsPerSentence;
+  const processRows = (target: Float32Array) =>
+    rows.live.forEach((input, position) => {
+      const sentence = sentences[input]!;
+      for (let r = 0; r < rows.rowsPerSentence; r++) {
+        const row = position * rows.rowsPerSentence + r;
+        const hypothesis = { tokens: sentence.beams[r]!.tokens, maxNewTokens: sentence.maxNewTokens, minNewTokens: sentence.minNewTokens };
+        processors.process(target.subarray(row * vocabSize, (row + 1) * vocabSize), hypothesis);
+      }
+    });
+  if (settings.renormalizeLogits && processors.masksOnly) {
+    processRows(logits);
+    // Only a row's 2 × beams best tokens can be among its sentence's 2 × beams best, so onnxruntime
+    // hands back just those.
+    const perRow = Math.min(2 * settings.numBeams, vocabSize);
+    return { scores: null, best: await state.sessions.logSoftmax.top(logits, rowCount, perRow), perRow };
+  }
+  let scores = await state.sessions.logSoftmax.run(logits, rowCount);
+  processRows(scores);
+  if (settings.renormalizeLogits) scores = await state.sessions.logSoftmax.run(scores, rowCount);
+  return { scores, best: null };
+}
+
+/** A sentence's 2 × beams best (beam score + token log-probability) candidates of this step. */
+function selectTopBeams(sentence: BeamSentence, candidates: StepScores, rowOf: (beam: number) => number, vocabSize: number): TopCandidates {
+  const top = new TopCandidates(2 * sentence.numBeams);
+  sentence.beams.forEach((beam, b) => {
+    const beamScore = beam.score;
+    if (candidates.best) {
+      const { best, perRow } = candidates;
+      // In token order, as the full scan below offers them, so equal scores rank the same way.
+      const start = rowOf(b) * perRow;
+      const byToken = Int32Array.from({ length: perRow }, (_, j) => start + j);
+      byToken.sort((x, y) => best.tokens[x]! - best.tokens[y]!);
+      for (const j of byToken) {
+        const score = best.values[j]! + beamScore;
+        if (score > top.lowest || top.admits(score)) top.offer(score, b, best.tokens[j]!);
+      }
+      return;
+    }
+    const row = candidates.scores.subarray(rowOf(b) * vocabSize, (rowOf(b) + 1) * vocabSize);
+    for (let v = 0; v < vocabSize; v++) {
+      const score = row[v]! + beamScore;
+      // Most tokens fall below the current k-th best: one comparison skips them.
+      if (score > top.lowest || top.admits(score)) top.offer(score, b, v);
+    }
+  });
+  return top;
+}
+
+/**
+ * Walks the top candidates best first: one ending in `</s>` finishes a hypothesis (when it ranks
+ * among the top `numBeams`), the others extend their beam until `numBeams` beams go on; returns those.
+ */
+function finishHypotheses(
+  sentence: BeamSentence,
+  top: TopCandidates,
+  eosId: number,
+  generatedLength: number,
+  rowOf: (beam: number) => number,
+): (Beam & { row: number })[] {
+  const nextBeams: (Beam & { row: number })[] = [];
+  for (let rank = 0; rank < top.k && nextBeams.length < sentence.numBeams; rank++) {
+    const from = sentence.beams[top.beams[rank]!]!;
+    if (top.tokens[rank] === eosId) {
+      if (rank < sentence.numBeams) sentence.addFinished(from.tokens, top.scores[rank]!, generatedLength);
+    } else {
+      nextBeams.push({ tokens: [...from.tokens, top.tokens[rank]!], score: top.scores[rank]!, row: rowOf(top.beams[rank]!) });
+    }
+  }
+  return nextBeams;
+}
+
+/** The sentence's output when it is done after this step (no live beam can win, or the length limit), else null. */
+function finishSentence(sentence: BeamSentence, top: TopCandidates, nextBeams: readonly Beam[], generatedLength: number): number[] | null {
+  if (sentence.isDone(top.scores[0]!, generatedLength)) return sentence.best();
+  if (generatedLength + 1 < sentence.maxNewTokens + 2) return null;
+  // The length limit: the live beams are finished as they are, without `</s>`.
+  for (const beam of nextBeams) sentence.addFinished(beam.tokens, beam.score, beam.tokens.length - 1);
+  return sentence.best();
+}
+
+/** The beams that go on to the next step: their sentences, last tokens and the cache rows they continue. */
+class KeptBeams {
+  readonly live: number[] = [];
+  readonly rows: number[] = [];
+  readonly tokens: number[] = [];
+  /**
+   * The beams of a sentence share its encoder rows: any of the sentence's rows will do, so a step
+   * where every sentence stays keeps them in place instead of copying them.
+   */
+  readonly encoderRows: number[] = [];
+
+  add(input: number, beams: readonly (Beam & { row: number })[], rowOf: (beam: number) => number): void {
+    this.live.push(input);
+    beams.forEach((beam, b) => {
+      this.rows.push(beam.row);
+      this.tokens.push(beam.tokens.at(-1)!);
+      this.encoderRows.push(rowOf(b));
+    });
+  }
 }
 
 /**
