@@ -14,7 +14,8 @@ export type { Enqueued, QueueRunEvents, QueueRunOptions } from './queue/run-on-q
 export { runWorker } from './queue/worker.js';
 export type { WorkerOptions } from './queue/worker.js';
 export { OutputDirError, OutputLockedError } from './run/output-lock.js';
-export { decodeArticle, listArticleFiles } from './input/read.js';
+export { decodeArticle } from './input/read.js';
+export { listArticleFiles } from './input/list-files.js';
 export { readArticleFile, readerFor } from './input/read-file.js';
 export { decodeHtml, htmlReader } from './input/html-reader.js';
 export { extractArticle } from './input/html-extract.js';

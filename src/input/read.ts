@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import { realpath, stat } from 'node:fs/promises';
-import { extname, resolve, } from 'node:path';
+import { extname } from 'node:path';
 import chardet from 'chardet';
-import fg from 'fast-glob';
 import iconv from 'iconv-lite';
 import type { SourceArticle } from '../article.js';
 import { InputError } from '../errors.js';
@@ -285,32 +283,8 @@ export function withoutExtension(name: string): string {
 }
 
 export interface ArticleFile {
-  /** As fast-glob matched it: relative to the working directory when its pattern was relative. */
+  /** As its pattern matched it: relative to the working directory when the pattern was relative. */
   path: string;
   /** The static part of the pattern that matched it (`input` for `input/**\/*.txt`); ids are relative to it. */
   inputRoot: string;
-}
-
-/**
- * The article files the patterns match, sorted, each once (a file reached under two names through a
- * symlink is listed under the first). Symlinked directories are not followed, so a symlink loop
- * cannot multiply the input; a symlink to a file is listed, and one that cannot be resolved (a loop,
- * a dangling link) is listed too, so the reader reports it instead of it vanishing silently.
- * Patterns starting with `!` exclude.
- */
-export async function listArticleFiles(patterns: readonly string[], cwd: string = process.cwd()): Promise<ArticleFile[]> {
-  const ignore = patterns.filter((pattern) => pattern.startsWith('!')).map((pattern) => pattern.slice(1));
-  const found = new Map<string, ArticleFile>();
-  for (const pattern of patterns.filter((candidate) => !candidate.startsWith('!'))) {
-    const inputRoot = fg.generateTasks([pattern])[0]?.base ?? '.';
-    const entries = await fg(pattern, { cwd, ignore, onlyFiles: false, followSymbolicLinks: false, objectMode: true, dot: false });
-    entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    for (const entry of entries) {
-      if (entry.dirent.isDirectory()) continue;
-      if (entry.dirent.isSymbolicLink() && (await stat(resolve(cwd, entry.path)).catch(() => null))?.isDirectory()) continue;
-      const key = await realpath(resolve(cwd, entry.path)).catch(() => resolve(cwd, entry.path));
-      if (!found.has(key)) found.set(key, { path: entry.path, inputRoot });
-    }
-  }
-  return [...found.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

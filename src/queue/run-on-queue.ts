@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type PgBoss from 'pg-boss';
 import type { PipelineConfig } from '../config/config.js';
 import { assignArticleIds } from '../input/article-ids.js';
-import { listArticleFiles } from '../input/read.js';
+import { listArticleFiles } from '../input/list-files.js';
 import { realInputRoots } from '../input/read-file.js';
 import { findRunRepeatedLines } from '../run/repeated-lines.js';
 import { siteOf } from '../stages/clean.js';
@@ -78,7 +78,8 @@ export async function runOnQueue(options: QueueRunOptions): Promise<{ enqueued: 
     await installModels(config, options, problem);
     const run = path.resolve(config.output.dir);
     const jobConfig = configForWorkers(config);
-    const files = assignArticleIds(await listArticleFiles(config.input.patterns)).map((file) => ({
+    const listing = await listArticleFiles(config.input.patterns, { outputDir: config.output.dir });
+    const files = assignArticleIds(listing.files).map((file) => ({
       ...file,
       path: path.resolve(file.path),
       inputRoot: path.resolve(file.inputRoot),
@@ -150,7 +151,7 @@ export async function runOnQueue(options: QueueRunOptions): Promise<{ enqueued: 
       if (stale.length > 0) options.log?.info({ removed: stale }, 'removed temp files left by a worker that died');
     }
     if (lock?.lost) problem(`lost the lock on output folder ${run} during the run (${lock.lost.message}); another run may have written there too, so run again`);
-    const report = await finishRun({ config, startedAt, files, outcomes, manifest, usage, problems, problem });
+    const report = await finishRun({ config, startedAt, files, notListed: listing.notListed, outcomes, manifest, usage, problems, problem });
     return { enqueued, report };
   } finally {
     await boss.stop({ graceful: false, wait: true });

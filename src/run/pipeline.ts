@@ -22,7 +22,8 @@ import { assignArticleIds, type IdentifiedFile } from '../input/article-ids.js';
 import { readArticleFile, realInputRoots, stillHolds } from '../input/read-file.js';
 import { ExtractedPages } from '../input/extracted-pages.js';
 import { ReadStoppedError } from '../input/extraction-pool.js';
-import { listArticleFiles, type ReadArticle } from '../input/read.js';
+import { listArticleFiles, type NotListed } from '../input/list-files.js';
+import type { ReadArticle } from '../input/read.js';
 import { lockOutputDir, type OutputLock } from './output-lock.js';
 import { planArticle, type PreviousOutputs } from './plan.js';
 import { findRunRepeatedLines } from './repeated-lines.js';
@@ -118,7 +119,8 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
     const stale = await removeStaleTempFiles(outputDir);
     if (stale.length > 0) options.log?.info({ removed: stale }, 'removed temp files left by an interrupted run');
   }
-  const files = assignArticleIds(await listArticleFiles(config.input.patterns));
+  const listing = await listArticleFiles(config.input.patterns, options.jsonl ? {} : { outputDir });
+  const files = assignArticleIds(listing.files);
   // Said, not failed: an empty feed is a quiet night, but a mistyped --input looks just like one.
   if (files.length === 0) problem(`no articles match input.patterns (${config.input.patterns.join(', ')}); check --input or input.patterns`);
   events.onStart?.(files.length);
@@ -174,7 +176,7 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
   }
 
   if (lock?.lost) problem(`lost the lock on output folder ${outputDir} during the run (${lock.lost.message}); another run may have written there too, so run again`);
-  return finishRun({ config, startedAt, files, outcomes, manifest, digest, usage: services.backend.usage, problems, problem, jsonl: options.jsonl });
+  return finishRun({ config, startedAt, files, notListed: listing.notListed, outcomes, manifest, digest, usage: services.backend.usage, problems, problem, jsonl: options.jsonl });
 }
 
 /** A run whose articles are done (or that was stopped), as `finishRun` needs it. */
@@ -183,6 +185,8 @@ export interface FinishedRun {
   startedAt: Date;
   /** Every article listed, in input order. */
   files: readonly IdentifiedFile[];
+  /** What the patterns matched but the listing left out. */
+  notListed?: NotListed;
   /** By index into `files`; holes for articles an interrupted run never finished. */
   outcomes: readonly ArticleOutcome[];
   manifest: readonly string[];
@@ -219,6 +223,7 @@ export async function finishRun(run: FinishedRun): Promise<RunReport> {
     startedAt: run.startedAt,
     finishedAt: new Date(),
     listed: files.length,
+    ...(run.notListed ? { notListed: run.notListed } : {}),
     outcomes: finished,
     ...run.usage,
     problems,

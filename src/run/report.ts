@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ArticleReason, ArticleStatus } from '../article.js';
+import type { NotListed } from '../input/list-files.js';
 
 /** What the runner knows about one article when it is done with it. */
 export interface ArticleOutcome {
@@ -32,6 +33,13 @@ export const runReportSchema = z.strictObject({
     skipped: z.number().int().nonnegative(),
     /** Articles an interrupted run never started; their outputs were left as they were. */
     notStarted: z.number().int().nonnegative(),
+  }),
+  /** Files the input patterns match that the run did not list as articles, by why; none of them is in `articles`. */
+  notListed: z.strictObject({
+    /** Hidden files and files in hidden folders (a name starting with `.`); a pattern that names the dot reads them. */
+    hidden: z.number().int().nonnegative(),
+    /** Files in the output folder where it lies inside an input folder: the run's own outputs, never read as articles. */
+    inOutput: z.number().int().nonnegative(),
   }),
   /**
    * The state of the outputs once the run is done, per article it got to: its new status, or for a
@@ -68,6 +76,8 @@ export interface RunTotals {
   finishedAt: Date;
   /** Articles the input patterns matched; more than `outcomes` when the run was interrupted. */
   listed: number;
+  /** Files the patterns matched but the listing left out; none when absent. */
+  notListed?: NotListed;
   outcomes: readonly ArticleOutcome[];
   modelCalls: number;
   sentencesToModel: number;
@@ -107,6 +117,7 @@ export function buildRunReport(run: RunTotals): RunReport {
     durationMs,
     interrupted: run.interrupted ?? false,
     articles,
+    notListed: { hidden: run.notListed?.hidden ?? 0, inOutput: run.notListed?.inOutput ?? 0 },
     outputs,
     reasons,
     stageMs,
@@ -128,7 +139,15 @@ export function renderRunSummary(report: RunReport): string {
   const stopped = report.interrupted ? ` (interrupted: ${articles.notStarted} not started)` : '';
   const skippedIncomplete = report.outputs.partial + report.outputs.failed - articles.partial - articles.failed;
   const kept = skippedIncomplete > 0 ? `; ${skippedIncomplete} skipped article${skippedIncomplete === 1 ? '' : 's'} still partial from an earlier run` : '';
-  return `${articles.total} articles: ${counts}${kept} in ${(report.durationMs / 1000).toFixed(1)} s (${rate}, ${report.modelCalls} model calls)${stopped}`;
+  return `${articles.total} articles: ${counts}${kept} in ${(report.durationMs / 1000).toFixed(1)} s (${rate}, ${report.modelCalls} model calls)${stopped}${notListedSummary(report.notListed)}`;
+}
+
+function notListedSummary({ hidden, inOutput }: RunReport['notListed']): string {
+  const parts = [
+    ...(hidden > 0 ? [`${hidden} hidden file${hidden === 1 ? '' : 's'} (name starting with ".")`] : []),
+    ...(inOutput > 0 ? [`${inOutput} file${inOutput === 1 ? '' : 's'} in the output folder`] : []),
+  ];
+  return parts.length > 0 ? `; not read: ${parts.join(', ')}` : '';
 }
 
 function round(value: number): number {

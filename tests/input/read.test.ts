@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { articleId } from '../../src/input/article-ids.js';
-import { decodeArticle, listArticleFiles, normalizeText } from '../../src/input/read.js';
+import { decodeArticle, normalizeText } from '../../src/input/read.js';
+import { listArticleFiles } from '../../src/input/list-files.js';
 import { readArticleFile, realInputRoots, stillHolds } from '../../src/input/read-file.js';
 import { defaultConfig } from '../../src/config/config.js';
 import { ARABIC_ARTICLE, HUGE_BYTES, VIETNAMESE_ARTICLE, writeBadInputs } from '../helpers/bad-inputs.js';
@@ -277,7 +278,7 @@ describe('listArticleFiles', () => {
     await mkdir(join(cwd, 'extra'));
     await writeFile(join(cwd, 'extra', 'note.md'), 'note');
 
-    const files = await listArticleFiles(['input/**/*.{txt,md}', '!input/drafts/**', 'extra/*.md', 'input/french.txt'], cwd);
+    const { files } = await listArticleFiles(['input/**/*.{txt,md}', '!input/drafts/**', 'extra/*.md', 'input/french.txt'], { cwd });
     const paths = files.map((file) => file.path);
     expect(paths).toEqual([...paths].sort());
     expect(new Set(paths).size).toBe(paths.length);
@@ -355,7 +356,7 @@ describe('readArticleFile: what is not a regular file inside the input folders',
     await symlink(join(cwd, 'secret.txt'), join(cwd, 'input', 'p.txt'));
     await symlink(join('news', 'real.txt'), join(cwd, 'input', 'inside.txt'));
 
-    const files = await listArticleFiles(['input/**/*.txt'], cwd);
+    const { files } = await listArticleFiles(['input/**/*.txt'], { cwd });
     const roots = await realInputRoots(files, cwd);
     const read = (name: string, allowed: readonly string[] | null) =>
       readArticleFile(join(cwd, 'input', name), join(cwd, 'input'), defaultConfig.input.maxBytes, allowed);

@@ -61,6 +61,14 @@ describe('buildRunReport', () => {
     expect(renderRunSummary(stopped)).toMatch(/\(interrupted: 6 not started\)$/);
   });
 
+  it('counts the files the listing left out, zero when it was not told, and says them in the summary', () => {
+    expect(report.notListed).toEqual({ hidden: 0, inOutput: 0 });
+    const leftOut = buildRunReport({ ...totals(), notListed: { hidden: 2, inOutput: 1 } });
+    expect(leftOut.notListed).toEqual({ hidden: 2, inOutput: 1 });
+    expect(runReportSchema.safeParse(leftOut).success).toBe(true);
+    expect(renderRunSummary(leftOut)).toMatch(/ model calls\); not read: 2 hidden files \(name starting with "\."\), 1 file in the output folder$/);
+  });
+
   it('has zero rates for an instant run instead of dividing by zero', () => {
     const instant = buildRunReport({
       startedAt: new Date(0),
