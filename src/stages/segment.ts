@@ -235,6 +235,40 @@ function successor(value: string): string {
   return /^\d+$/u.test(value) ? String(Number(value) + 1) : String.fromCharCode(value.charCodeAt(0) + 1);
 }
 
+/**
+ * Where the sentence after the stop at `runStart` begins (`next`, its first non-space), or null when
+ * the stop does not end the sentence that began at `sentenceStart`.
+ */
+function sentenceAfterStop(text: string, runStart: number, stop: Stop, next: number, sentenceStart: number, rules: Rules): number | null {
+  let beforeIndex = runStart - 1;
+  while (beforeIndex >= 0 && isBidi(text[beforeIndex]!)) beforeIndex--;
+  const before = text[beforeIndex];
+  const wordAttached = before !== undefined && !isSpace(before);
+  // An omission in brackets (`[...]`, `(…)`) is not an end.
+  if (before === '[' || before === '(') return null;
+  // What follows, as far as any rule looks: a few words.
+  const rest = text.slice(next, next + LOOKAHEAD);
+  const sentence = stop.end - sentenceStart <= LIST_MARKER_MAX ? text.slice(sentenceStart, stop.end).trim() : '';
+  if (next === stop.end) {
+    // No space after the stop: only `word.Word` / `word.عربي` with one stop, outside URLs and e-mail addresses.
+    const split =
+      stop.dots + (stop.exclaims ? 1 : 0) === 1 &&
+      /\p{L}{2}$/u.test(text.slice(Math.max(0, beforeIndex - 1), beforeIndex + 1)) &&
+      /^(?:\p{Script=Arabic}|\p{Lu}\p{Ll})/u.test(rest) &&
+      !URL_OR_EMAIL.test(tokenAround(text, runStart));
+    return split && (stop.exclaims || fullStopEnds(wordBefore(text, runStart), rest, sentence, rules)) ? next : null;
+  }
+  if (LOWER_START.test(rest)) return null;
+  if (stop.closesQuote && isAttribution(rest, rules)) return null;
+  if (stop.dots >= 2) {
+    // A period followed by a spaced ellipsis that opens the next sentence (`compounds. . . . The`).
+    if (stop.spaced && wordAttached && stop.dots === 4) return stop.secondDot;
+    // A spaced three-dot ellipsis before a capital is an omission inside the sentence.
+    return stop.spaced && !wordAttached && stop.dots === 3 ? null : next;
+  }
+  return stop.exclaims || fullStopEnds(wordBefore(text, runStart), rest, sentence, rules) ? next : null;
+}
+
 export function splitSentences(text: string, lang: LanguageCode): string[] {
   const rules = rulesFor(lang);
   const forced = new Set(listItemStarts(text));
@@ -280,35 +314,8 @@ export function splitSentences(text: string, lang: LanguageCode): string[] {
     let next = stop.end;
     while (next < text.length && isSpace(text[next])) next++;
     if (next >= text.length) break;
-    let beforeIndex = runStart - 1;
-    while (beforeIndex >= 0 && isBidi(text[beforeIndex]!)) beforeIndex--;
-    const before = text[beforeIndex];
-    const wordAttached = before !== undefined && !isSpace(before);
-    // An omission in brackets (`[...]`, `(…)`) is not an end.
-    if (before === '[' || before === '(') continue;
-    // What follows, as far as any rule looks: a few words.
-    const rest = text.slice(next, next + LOOKAHEAD);
-    const sentence = stop.end - sentenceStart <= LIST_MARKER_MAX ? text.slice(sentenceStart, stop.end).trim() : '';
-    if (next === stop.end) {
-      // No space after the stop: only `word.Word` / `word.عربي` with one stop, outside URLs and e-mail addresses.
-      const split =
-        stop.dots + (stop.exclaims ? 1 : 0) === 1 &&
-        /\p{L}{2}$/u.test(text.slice(Math.max(0, beforeIndex - 1), beforeIndex + 1)) &&
-        /^(?:\p{Script=Arabic}|\p{Lu}\p{Ll})/u.test(rest) &&
-        !URL_OR_EMAIL.test(tokenAround(text, runStart));
-      if (split && (stop.exclaims || fullStopEnds(wordBefore(text, runStart), rest, sentence, rules))) startAt(next);
-      continue;
-    }
-    if (LOWER_START.test(rest)) continue;
-    if (stop.closesQuote && isAttribution(rest, rules)) continue;
-    if (stop.dots >= 2) {
-      // A period followed by a spaced ellipsis that opens the next sentence (`compounds. . . . The`).
-      if (stop.spaced && wordAttached && stop.dots === 4) startAt(stop.secondDot);
-      // A spaced three-dot ellipsis before a capital is an omission inside the sentence.
-      else if (!(stop.spaced && !wordAttached && stop.dots === 3)) startAt(next);
-      continue;
-    }
-    if (stop.exclaims || fullStopEnds(wordBefore(text, runStart), rest, sentence, rules)) startAt(next);
+    const start = sentenceAfterStop(text, runStart, stop, next, sentenceStart, rules);
+    if (start !== null) startAt(start);
   }
   return attachWordless(text, starts);
 }
