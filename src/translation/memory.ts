@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { renameSync, rmSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import type { SentenceFlag } from '../article.js';
 import { CacheCorruptError, CacheError } from '../errors.js';
 import { sha256File } from '../models/store.js';
+import { Connection, guard, isSqliteError } from './memory-database.js';
 
 /**
  * The translation memory: every sentence a model has translated, so that the same model never
- * translates it again. One SQLite file (WAL mode) shared by runs; a row per model key and source
- * sentence.
+ * translates it again. One SQLite file (WAL mode, ./memory-database.ts) shared by runs; a row per
+ * model key and source sentence.
  */
 
 /**
@@ -75,56 +75,6 @@ export interface CacheStats {
 }
 
 /**
- * 2: each translation carries a checksum. A version-1 memory is emptied of its translations when it
- * is opened (they can all be made again); the weights' file digests are kept.
- */
-const SCHEMA_VERSION = 2;
-/** A second run on the same cache waits this long for the other's write to finish. */
-const BUSY_TIMEOUT_MS = 30_000;
-
-const TRANSLATION_TABLES = `
-  CREATE TABLE models (
-    key INTEGER PRIMARY KEY,
-    id TEXT NOT NULL,
-    revision TEXT NOT NULL,
-    dtype TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    UNIQUE (id, revision, dtype, fingerprint)
-  );
-  CREATE TABLE translations (
-    model INTEGER NOT NULL REFERENCES models (key),
-    source TEXT NOT NULL,
-    target TEXT NOT NULL,
-    flags TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    checksum TEXT NOT NULL,
-    UNIQUE (model, source)
-  );
-`;
-const DIGEST_TABLE = `
-  CREATE TABLE IF NOT EXISTS file_digests (
-    path TEXT PRIMARY KEY,
-    size INTEGER NOT NULL,
-    stamp TEXT NOT NULL,
-    sha256 TEXT NOT NULL
-  );
-`;
-
-interface TranslationRow {
-  source: string;
-  target: string;
-  flags: string;
-  created_at: number;
-  checksum: string;
-}
-
-interface DigestRow {
-  size: number;
-  stamp: string;
-  sha256: string;
-}
-
-/**
  * What a stored translation must hash to: the model that made it, the source, the English and the
  * flags. Catches damage SQLite's own checks cannot see (a same-length edit of the English).
  */
@@ -133,68 +83,6 @@ function checksumOf(model: ModelKey, source: string, target: string, flags: stri
     .update(JSON.stringify([model.id, model.revision, model.dtype, model.fingerprint, source, target, flags]))
     .digest('hex')
     .slice(0, 32);
-}
-
-/** An open database with its prepared statements. */
-class Connection {
-  readonly selectModel;
-  readonly insertModel;
-  readonly selectTranslations;
-  readonly upsertTranslation;
-  readonly selectDigest;
-  readonly upsertDigest;
-
-  constructor(readonly db: Database.Database) {
-    this.selectModel = db
-      .prepare<[string, string, string, string], number>(
-        'SELECT key FROM models WHERE id = ? AND revision = ? AND dtype = ? AND fingerprint = ?',
-      )
-      .pluck();
-    this.insertModel = db.prepare('INSERT INTO models (id, revision, dtype, fingerprint) VALUES (?, ?, ?, ?)');
-    // One statement for any number of sentences: the list goes in as a JSON array, so there is no
-    // limit on bound variables and no statement per chunk size.
-    this.selectTranslations = db.prepare<[number, string], TranslationRow>(
-      `SELECT source, target, flags, created_at, checksum FROM translations
-       WHERE model = ? AND source IN (SELECT value FROM json_each(?))`,
-    );
-    this.upsertTranslation = db.prepare(
-      `INSERT INTO translations (model, source, target, flags, created_at, checksum) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (model, source) DO UPDATE SET target = excluded.target, flags = excluded.flags,
-         created_at = excluded.created_at, checksum = excluded.checksum`,
-    );
-    this.selectDigest = db.prepare<[string], DigestRow>('SELECT size, stamp, sha256 FROM file_digests WHERE path = ?');
-    this.upsertDigest = db.prepare(
-      `INSERT INTO file_digests (path, size, stamp, sha256) VALUES (?, ?, ?, ?)
-       ON CONFLICT (path) DO UPDATE SET size = excluded.size, stamp = excluded.stamp, sha256 = excluded.sha256`,
-    );
-  }
-
-  /** Opens (or creates, with its directory) the database at `file` and checks it is whole. */
-  static open(file: string): Connection {
-    const resolved = path.resolve(file);
-    if (existsAsDirectory(resolved)) {
-      throw new CacheError(`translation memory ${file} is a directory; set cache.path in the config to a file path`);
-    }
-    try {
-      mkdirSync(path.dirname(resolved), { recursive: true });
-    } catch (error) {
-      throw new CacheError(`cannot create the directory of translation memory ${file}: ${(error as Error).message}`);
-    }
-    let db: Database.Database;
-    try {
-      db = new Database(resolved, { timeout: BUSY_TIMEOUT_MS });
-    } catch (error) {
-      throw new CacheError(`cannot open translation memory ${file}: ${(error as Error).message}`);
-    }
-    try {
-      guard(file, () => initialize(db, file));
-      return new Connection(db);
-    } catch (error) {
-      db.close();
-      if (error instanceof CacheError) throw error;
-      throw new CacheError(`cannot open translation memory ${file}: ${(error as Error).message}; check the free space and permissions of its disk`);
-    }
-  }
 }
 
 /** Says a problem with the translation memory once; the run goes on without what it could not do. */
@@ -452,62 +340,6 @@ export class TranslationMemory implements TranslationStore {
 
 function modelName(model: ModelKey): string {
   return JSON.stringify([model.id, model.revision, model.dtype, model.fingerprint]);
-}
-
-function initialize(db: Database.Database, file: string): void {
-  // The whole file is checked once, before anything is read from it: a damaged page is found here
-  // rather than as wrong or missing translations later.
-  const integrity = db.pragma('integrity_check(1)', { simple: true }) as string;
-  if (integrity !== 'ok') {
-    throw new CacheCorruptError(file, `integrity check: ${integrity.replace(/\s+/g, ' ').replace(/\*\*\* in database main \*\*\* /, '')}`);
-  }
-  db.pragma('journal_mode = WAL');
-  // In WAL mode a commit survives a killed process either way; NORMAL only risks the last commits
-  // (never consistency) on power loss, and a lost cached translation is simply made again.
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version === SCHEMA_VERSION) return;
-  if (version > SCHEMA_VERSION) {
-    throw new CacheError(
-      `translation memory ${file} was written by a newer newsbridge (schema ${version}); upgrade newsbridge, or run \`newsbridge cache clear\` to start a new cache`,
-    );
-  }
-  db.transaction(() => {
-    const tables = db.prepare("SELECT group_concat(name) FROM sqlite_master WHERE type = 'table'").pluck().get() as string | null;
-    if (version === 1 && tables !== null) {
-      // Version 1 stored no checksums; its translations are dropped rather than trusted unchecked.
-      db.exec('DROP TABLE translations; DROP TABLE models;');
-    } else if (tables !== null) {
-      throw new CacheError(
-        `${file} is an SQLite database but not a newsbridge translation memory; point cache.path elsewhere, or delete the file`,
-      );
-    }
-    db.exec(TRANSLATION_TABLES + DIGEST_TABLE);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  }).immediate();
-}
-
-function isSqliteError(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && code.startsWith('SQLITE_');
-}
-
-/** Turns SQLite's "not a database" / "malformed" errors into one that names the file and the fix. */
-function guard<T>(file: string, action: () => T): T {
-  try {
-    return action();
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string' && (code.startsWith('SQLITE_NOTADB') || code.startsWith('SQLITE_CORRUPT'))) {
-      throw new CacheCorruptError(file, (error as Error).message);
-    }
-    throw error;
-  }
-}
-
-function existsAsDirectory(file: string): boolean {
-  return statSync(file, { throwIfNoEntry: false })?.isDirectory() ?? false;
 }
 
 function fileSize(file: string): number {
