@@ -1,10 +1,11 @@
 import { createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { applyOverrides, DEFAULT_CONFIG_FILE, loadConfig, type PipelineConfig } from '../config/config.js';
 import { QueueUnreachableError, QueueUrlError, queueUrl, redactUrl } from '../queue/connection.js';
-import { runOnQueue, type QueueRunEvents } from '../queue/run-on-queue.js';
+import { runOnQueue, type QueueRunEvents, type QueueRunOptions } from '../queue/run-on-queue.js';
 import { OutputDirError } from '../run/output-lock.js';
 import { runPipeline } from '../run/pipeline.js';
 import { renderRunSummary, type RunReport } from '../run/report.js';
@@ -58,6 +59,37 @@ export function registerRunCommand(program: Command): void {
 }
 
 async function run(flags: RunFlags): Promise<number> {
+  const settings = await runSettings(flags);
+  if (!settings) return EXIT.usage;
+  const { config, url } = settings;
+  const log = pino({ name: 'newsbridge', level: flags.verbose ? 'info' : 'silent', hooks: { streamWrite: (line) => printable(line) } }, pino.destination(2));
+  const jsonl = flags.jsonl === undefined ? undefined : flags.jsonl === '-' ? process.stdout : createWriteStream(flags.jsonl);
+  const stopper = runStopper(jsonl, flags.jsonl);
+  const progress = runProgress(Boolean(flags.verbose), url !== undefined);
+  let report: RunReport | null;
+  try {
+    const options = { config, force: flags.force, log, events: progress.events, signal: stopper.signal };
+    report = url ? await runQueued(url, flags.detach, options) : await runPipeline({ ...options, jsonl });
+  } catch (error) {
+    if (!(error instanceof OutputDirError) && !(error instanceof QueueUnreachableError)) throw error;
+    writeLine(process.stderr, `newsbridge run: ${error.message}`);
+    return EXIT.usage;
+  } finally {
+    progress.stop();
+    stopper.release();
+    if (jsonl && jsonl !== process.stdout && !jsonl.destroyed) await new Promise<void>((done) => jsonl.end(() => done()));
+  }
+  // Detached: the jobs wait for the workers, and what was enqueued is printed.
+  if (!report) return EXIT.ok;
+  writeLine(process.stderr, renderRunSummary(report));
+  if (stopper.jsonlFailed) return EXIT.usage;
+  if (report.interrupted) return stopper.exitOnStop;
+  // The outputs as they stand, not only what this run did: skipping a partial output is not green.
+  return report.outputs.failed + report.outputs.partial > 0 ? EXIT.articles : EXIT.ok;
+}
+
+/** The config with the flags applied, and the queue URL if any; undefined once a usage error is printed. */
+async function runSettings(flags: RunFlags): Promise<{ config: PipelineConfig; url: string | undefined } | undefined> {
   let config: PipelineConfig;
   try {
     const loaded = await loadConfig(flags.config);
@@ -72,22 +104,37 @@ async function run(flags: RunFlags): Promise<number> {
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     writeLine(process.stderr, error.message);
-    return EXIT.usage;
+    return undefined;
   }
-  let url: string | undefined;
   try {
-    url = queueUrl(flags.queue, config.queue.url);
+    const url = queueUrl(flags.queue, config.queue.url);
     if (url && flags.jsonl !== undefined) throw new QueueUrlError('--jsonl streams records from this process; it cannot be used with a queue (--queue, queue.url or NEWSBRIDGE_QUEUE_URL)');
+    return { config, url };
   } catch (error) {
     if (!(error instanceof QueueUrlError)) throw error;
     writeLine(process.stderr, `newsbridge run: ${error.message}`);
-    return EXIT.usage;
+    return undefined;
   }
+}
 
-  const log = pino({ name: 'newsbridge', level: flags.verbose ? 'info' : 'silent', hooks: { streamWrite: (line) => printable(line) } }, pino.destination(2));
-  const jsonl = flags.jsonl === undefined ? undefined : flags.jsonl === '-' ? process.stdout : createWriteStream(flags.jsonl);
+interface RunStopper {
+  signal: AbortSignal;
+  /** The exit code of a run that was stopped: interrupted, terminated, or the --jsonl reader gone. */
+  readonly exitOnStop: number;
+  /** --jsonl could not be written. */
+  readonly jsonlFailed: boolean;
+  /** Stops listening for signals. */
+  release(): void;
+}
+
+/**
+ * What stops a run after the articles in flight: SIGINT or SIGTERM (a second one exits at once), or
+ * the --jsonl destination failing.
+ */
+function runStopper(jsonl: Writable | undefined, jsonlDestination: string | undefined): RunStopper {
   const stop = new AbortController();
   let exitOnStop: number = EXIT.interrupted;
+  let jsonlFailed = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stop.signal.aborted) process.exit(signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted);
     exitOnStop = signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
@@ -97,9 +144,8 @@ async function run(flags: RunFlags): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   // Whoever reads the records has gone (`| head`), or the file cannot be written: nobody gets the rest.
-  let jsonlFailed = false;
   if (jsonl) {
-    onOutputFailure(jsonl, flags.jsonl === '-' ? 'stdout' : flags.jsonl!, ({ exitCode, message }) => {
+    onOutputFailure(jsonl, jsonlDestination === '-' ? 'stdout' : jsonlDestination!, ({ exitCode, message }) => {
       if (stop.signal.aborted) return;
       if (message) {
         jsonlFailed = true;
@@ -110,39 +156,32 @@ async function run(flags: RunFlags): Promise<number> {
       stop.abort();
     });
   }
+  return {
+    signal: stop.signal,
+    get exitOnStop() {
+      return exitOnStop;
+    },
+    get jsonlFailed() {
+      return jsonlFailed;
+    },
+    release: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
 
-  const progress = runProgress(Boolean(flags.verbose), url !== undefined);
-  let report: RunReport;
-  try {
-    if (url) {
-      const queued = await runOnQueue({ url, detach: flags.detach, config, force: flags.force, log, events: progress.events, signal: stop.signal });
-      if (!queued.report) {
-        const { articles, added, replaced } = queued.enqueued;
-        writeLine(
-          process.stderr,
-          `${articles} articles on the queue at ${redactUrl(url)}: ${added} added, ${articles - added} there already, ${replaced} stale jobs replaced.\nWatch: newsbridge status --queue <url>; run this again without --detach to wait and write manifest.jsonl and run-report.json.`,
-        );
-        return EXIT.ok;
-      }
-      report = queued.report;
-    } else {
-      report = await runPipeline({ config, force: flags.force, jsonl, log, events: progress.events, signal: stop.signal });
-    }
-  } catch (error) {
-    if (!(error instanceof OutputDirError) && !(error instanceof QueueUnreachableError)) throw error;
-    writeLine(process.stderr, `newsbridge run: ${error.message}`);
-    return EXIT.usage;
-  } finally {
-    progress.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    if (jsonl && jsonl !== process.stdout && !jsonl.destroyed) await new Promise<void>((done) => jsonl.end(() => done()));
+/** The run on a queue's workers: its report, or null when detached (what was enqueued is printed). */
+async function runQueued(url: string, detach: boolean | undefined, options: Omit<QueueRunOptions, 'url' | 'detach'>): Promise<RunReport | null> {
+  const queued = await runOnQueue({ ...options, url, detach });
+  if (!queued.report) {
+    const { articles, added, replaced } = queued.enqueued;
+    writeLine(
+      process.stderr,
+      `${articles} articles on the queue at ${redactUrl(url)}: ${added} added, ${articles - added} there already, ${replaced} stale jobs replaced.\nWatch: newsbridge status --queue <url>; run this again without --detach to wait and write manifest.jsonl and run-report.json.`,
+    );
   }
-  writeLine(process.stderr, renderRunSummary(report));
-  if (jsonlFailed) return EXIT.usage;
-  if (report.interrupted) return exitOnStop;
-  // The outputs as they stand, not only what this run did: skipping a partial output is not green.
-  return report.outputs.failed + report.outputs.partial > 0 ? EXIT.articles : EXIT.ok;
+  return queued.report;
 }
 
 /**
