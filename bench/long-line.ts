@@ -26,7 +26,7 @@ import { detectLanguage, LanguageDetector } from '../src/stages/detect.js';
 import { readArticleFile } from '../src/input/read-file.js';
 import { segmentSentences } from '../src/stages/segment.js';
 import { summarizeArticle } from '../src/stages/summarize.js';
-import { configuredModels } from '../src/models/store.js';
+import { configuredModels } from '../src/models/layout.js';
 import { translateArticle, type TranslationBackend } from '../src/stages/translate.js';
 import { Translator } from '../src/translation/translator.js';
 import { repoRoot } from '../tools/repo-root.js';

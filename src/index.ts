@@ -45,4 +45,6 @@ export type { DigestEntry, RunDigest } from './output/digest.js';
 export { buildRunReport, renderRunSummary, runReportSchema } from './run/report.js';
 export type { ArticleOutcome, RunReport } from './run/report.js';
 export { TranslationMemory } from './translation/memory.js';
-export { listModels, pullModel, verifyModel } from './models/store.js';
+export { listModels } from './models/layout.js';
+export { pullModel } from './models/pull.js';
+export { verifyModel } from './models/verify.js';

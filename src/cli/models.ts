@@ -2,15 +2,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { applyOverrides, loadConfig, type ModelDtype, type PipelineConfig } from '../config/config.js';
-import {
-  assertModelReady,
-  configuredModels,
-  listModels,
-  pullModel,
-  verifyError,
-  verifyModel,
-  type ConfiguredModel,
-} from '../models/store.js';
+import { configuredModels, listModels, type ConfiguredModel } from '../models/layout.js';
+import { pullModel } from '../models/pull.js';
+import { assertModelReady, verifyError, verifyModel } from '../models/verify.js';
 import { dtypeOption, progressReporter, reportErrors } from './shared.js';
 import { writeLine } from './printable.js';
 

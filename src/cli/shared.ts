@@ -2,7 +2,8 @@
 import cliProgress from 'cli-progress';
 import { Option } from 'commander';
 import { MODEL_DTYPES } from '../config/config.js';
-import type { ConfiguredModel, PullProgress } from '../models/store.js';
+import type { ConfiguredModel } from '../models/layout.js';
+import type { PullProgress } from '../models/pull.js';
 import { writeLine } from './printable.js';
 
 /** `--dtype`, checked by commander against the dtypes the model store knows. */

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { applyOverrides, loadConfig, type ModelDtype } from '../config/config.js';
-import { configuredModels } from '../models/store.js';
+import { configuredModels } from '../models/layout.js';
 import { splitSentences } from '../stages/segment.js';
 import { decodingOptions, Translator, type TranslatorOptions } from '../translation/translator.js';
 import { dtypeOption } from './shared.js';

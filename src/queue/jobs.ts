@@ -4,7 +4,7 @@ import type { ArticleReason } from '../article.js';
 import type { PipelineConfig } from '../config/config.js';
 import type { IdentifiedFile } from '../input/article-ids.js';
 import type { RepeatedLines } from '../stages/clean.js';
-import { configuredModels } from '../models/store.js';
+import { configuredModels } from '../models/layout.js';
 import { manifestLine } from '../output/manifest.js';
 import type { ArticleOutcome } from '../run/report.js';
 import type { ModelUsage } from '../translation/backend.js';

@@ -13,7 +13,8 @@ import { finishRun, installModels, settingsHash, type RunEvents, type RunOptions
 import type { ArticleOutcome, RunReport } from '../run/report.js';
 import type { ModelUsage } from '../translation/backend.js';
 import { hashModelFiles } from '../translation/memory.js';
-import { modelFiles, sha256File } from '../models/store.js';
+import { sha256File } from '../models/files.js';
+import { modelFiles } from '../models/layout.js';
 import { manifestLine } from '../output/manifest.js';
 import { manifestLineSchema } from '../output/schema.js';
 import { ARTICLE_QUEUE, startQueue } from './connection.js';

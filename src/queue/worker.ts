@@ -6,7 +6,7 @@ import { realInputRoots } from '../input/read-file.js';
 import { installModels, loadServices, processFile, type FileResult, type RunServices } from '../run/pipeline.js';
 import type { ModelUsage } from '../translation/backend.js';
 import { PostgresTranslationMemory } from '../translation/postgres-memory.js';
-import { modelFiles } from '../models/store.js';
+import { modelFiles } from '../models/layout.js';
 import { manifestLine } from '../output/manifest.js';
 import { ARTICLE_QUEUE, openPool, processName, startQueue } from './connection.js';
 import { modelWeights, weightsMismatch, type ArticleJob, type ArticleJobResult, type ModelWeights } from './jobs.js';

@@ -9,15 +9,9 @@ import { keepAllLines, normalizeLine, removeBoilerplate, type RepeatedLines } fr
 import type { PipelineConfig } from '../config/config.js';
 import { routedLanguages } from '../languages.js';
 import { detectLanguage, LanguageDetector } from '../stages/detect.js';
-import {
-  assertModelReady,
-  configuredModels,
-  modelFiles,
-  pullCommand,
-  pullModel,
-  type ConfiguredModel,
-  type PullProgress,
-} from '../models/store.js';
+import { configuredModels, modelFiles, pullCommand, type ConfiguredModel } from '../models/layout.js';
+import { pullModel, type PullProgress } from '../models/pull.js';
+import { assertModelReady } from '../models/verify.js';
 import { assignArticleIds, type IdentifiedFile } from '../input/article-ids.js';
 import { readArticleFile, realInputRoots, stillHolds } from '../input/read-file.js';
 import { ExtractedPages } from '../input/extracted-pages.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { LanguageCode, ModelUse } from '../article.js';
 import type { ModelDtype } from '../config/config.js';
 import type { ModelKey, TranslationEntry, TranslationStore } from './memory.js';
-import { modelFiles } from '../models/store.js';
+import { modelFiles } from '../models/layout.js';
 import type { SentenceTarget, TranslationBackend } from '../stages/translate.js';
 import type { Translator, TranslatorPool } from './translator.js';
 

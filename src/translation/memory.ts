@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { SentenceFlag } from '../article.js';
 import { CacheCorruptError, CacheError } from '../errors.js';
-import { sha256File } from '../models/store.js';
+import { sha256File } from '../models/files.js';
 import { Connection, guard, isSqliteError } from './memory-database.js';
 
 /**

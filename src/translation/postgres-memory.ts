@@ -9,7 +9,7 @@ import {
   type TranslationEntry,
   type TranslationStore,
 } from './memory.js';
-import { sha256File } from '../models/store.js';
+import { sha256File } from '../models/files.js';
 
 /**
  * The translation memory shared by the machines of one cluster, in the queue's PostgreSQL database:

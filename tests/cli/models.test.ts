@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { MANIFEST_FILE, modelFiles, type ModelManifest } from '../../src/models/store.js';
+import { modelFiles } from '../../src/models/layout.js';
+import { MANIFEST_FILE, type ModelManifest } from '../../src/models/manifest.js';
 import { modelFolderFiles, startHub, type FakeHub } from '../helpers/hub.js';
 import { runCli } from './cli-run.js';
 

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { modelFiles } from '../../src/models/store.js';
+import { modelFiles } from '../../src/models/layout.js';
 import { lockOutputDir } from '../../src/run/output-lock.js';
 import { plausibleModelFile, startHub } from '../helpers/hub.js';
 import { ARABIC_ARTICLE } from '../helpers/bad-inputs.js';

@@ -3,19 +3,10 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  assertModelReady,
-  listModels,
-  MANIFEST_FILE,
-  modelDirOf,
-  modelFiles,
-  pullModel,
-  readManifest,
-  verifyError,
-  verifyModel,
-  type PullOptions,
-  type PullProgress,
-} from '../../src/models/store.js';
+import { listModels, modelDirOf, modelFiles } from '../../src/models/layout.js';
+import { MANIFEST_FILE, readManifest } from '../../src/models/manifest.js';
+import { pullModel, type PullOptions, type PullProgress } from '../../src/models/pull.js';
+import { assertModelReady, verifyError, verifyModel } from '../../src/models/verify.js';
 import { plausibleModelFile, startHub, type FakeHub } from '../helpers/hub.js';
 import { ModelDownloadError, ModelUnavailableError } from '../../src/errors.js';
 

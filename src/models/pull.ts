@@ -1,0 +1,101 @@
+/**
+ * `pullModel`: installs the files a dtype needs from the hub or a mirror, keeping those already
+ * there with the hash the manifest records, and recording each new file in the manifest.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { ModelDtype } from '../config/config.js';
+import { downloadFile, type DownloadCheck, type DownloadedFile } from './download.js';
+import { fileSize, sha256File } from './files.js';
+import { assertNoCredentials, fileUrl, type PublishedFile, publishedFiles } from './hub.js';
+import { modelDirOf, modelFiles } from './layout.js';
+import { type ManifestFile, type ModelManifest, readManifest, writeManifest } from './manifest.js';
+import { type RetryPolicy, withRetries } from './retry.js';
+import { fileProblem } from './verify.js';
+
+export interface PullProgress {
+  file: string;
+  bytesDone: number;
+  /** null while the server has not said how big the file is. */
+  bytesTotal: number | null;
+  /** `verified`: the file was already there with the manifest's hash and was not downloaded again. */
+  state: 'downloading' | 'done' | 'verified';
+}
+
+export interface PullOptions extends RetryPolicy {
+  id: string;
+  revision: string;
+  modelsDir: string;
+  dtype: ModelDtype;
+  /** Base URL with the hub's layout, e.g. `https://huggingface.co`. */
+  mirror: string;
+  onProgress?: (progress: PullProgress) => void;
+  /** A download that receives no byte for this long (headers included) is dropped and retried. Default 60 s. */
+  stallMs?: number;
+  /** A file not complete this long after its first request fails, retries included. Default 30 min. */
+  fileDeadlineMs?: number;
+}
+
+const DEFAULT_STALL_MS = 60_000;
+const DEFAULT_FILE_DEADLINE_MS = 30 * 60_000;
+
+/**
+ * Downloads the files a dtype needs into `<modelsDir>/<id>/` (see download.ts for how each file
+ * arrives whole). Files already present with the hash in the manifest are kept. Writes the
+ * manifest after every file.
+ */
+export async function pullModel(options: PullOptions): Promise<ModelManifest> {
+  const modelDir = modelDirOf(options.modelsDir, options.id);
+  assertNoCredentials(options.mirror);
+  await mkdir(modelDir, { recursive: true });
+  const previous = await readManifest(modelDir);
+  const sameSource = previous?.id === options.id && previous.revision === options.revision;
+  const manifest: ModelManifest = {
+    id: options.id,
+    revision: options.revision,
+    source: options.mirror,
+    pulledAt: new Date().toISOString(),
+    files: sameSource ? { ...previous.files } : {},
+  };
+  // What the hub says each file is; a mirror without the API still has the resolve headers.
+  const published = await publishedFiles(options, {
+    ...options,
+    stallMs: options.stallMs ?? DEFAULT_STALL_MS,
+    deadline: Date.now() + (options.fileDeadlineMs ?? DEFAULT_FILE_DEADLINE_MS),
+  });
+  for (const file of modelFiles(options.dtype)) {
+    const target = path.join(modelDir, file);
+    const known = manifest.files[file];
+    const expected = published?.get(file);
+    if (known && (await keepsInstalledFile(target, file, known, expected))) {
+      options.onProgress?.({ file, bytesDone: known.bytes, bytesTotal: known.bytes, state: 'verified' });
+      continue;
+    }
+    await mkdir(path.dirname(target), { recursive: true });
+    manifest.files[file] = await downloadWithRetries(target, file, options, (part, linked, sha256) =>
+      fileProblem(part, file, { ...linked, ...expected }, sha256),
+    );
+    await writeManifest(modelDir, manifest);
+  }
+  await writeManifest(modelDir, manifest);
+  return manifest;
+}
+
+/**
+ * A file is kept only if it is what the manifest recorded and what the hub publishes, and parses:
+ * a bad file recorded by an earlier pull is replaced now.
+ */
+async function keepsInstalledFile(target: string, file: string, known: ManifestFile, expected: PublishedFile | undefined): Promise<boolean> {
+  if ((await fileSize(target)) !== known.bytes) return false;
+  const sha256 = await sha256File(target);
+  return sha256 === known.sha256 && (await fileProblem(target, file, expected, sha256)) === null;
+}
+
+async function downloadWithRetries(target: string, file: string, options: PullOptions, check: DownloadCheck): Promise<DownloadedFile> {
+  const url = fileUrl(options.mirror, options.id, options.revision, file);
+  const deadline = Date.now() + (options.fileDeadlineMs ?? DEFAULT_FILE_DEADLINE_MS);
+  const limits = { deadline, stallMs: options.stallMs ?? DEFAULT_STALL_MS, signal: options.signal };
+  return withRetries(url, options, deadline, () =>
+    downloadFile(url, target, limits, check, (bytesDone, bytesTotal, state) => options.onProgress?.({ file, bytesDone, bytesTotal, state })),
+  );
+}
