@@ -10,15 +10,15 @@ function defaultKeys(value: unknown, key = ''): [string, unknown][] {
   return Object.entries(value).flatMap(([name, child]) => defaultKeys(child, key ? `${key}.${name}` : name));
 }
 
-/** README's configuration table: key → the text of its Default cell. */
-function readmeDefaults(): Map<string, string> {
-  const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
-  return new Map([...readme.matchAll(/^\| `([\w.]+)` \| (.+?) \|/gm)].map((row) => [row[1]!, row[2]!]));
+/** The configuration table of docs/configuration.md: key → the text of its Default cell. */
+function documentedDefaults(): Map<string, string> {
+  const page = readFileSync(path.join(repoRoot, 'docs', 'configuration.md'), 'utf8');
+  return new Map([...page.matchAll(/^\| `([\w.]+)` \| (.+?) \|/gm)].map((row) => [row[1]!, row[2]!]));
 }
 
-describe("README's configuration table", () => {
+describe("docs/configuration.md's configuration table", () => {
   it('lists every key with the default the code has', () => {
-    const table = readmeDefaults();
+    const table = documentedDefaults();
     const wrong = defaultKeys(defaultConfig)
       .filter(([key]) => key !== 'translation.models')
       .flatMap(([key, value]) => {
@@ -32,7 +32,7 @@ describe("README's configuration table", () => {
         } catch {
           return [`${key}: default cell ${cell} is not JSON`];
         }
-        return JSON.stringify(parsed) === JSON.stringify(value) ? [] : [`${key}: README says ${stated}, the code ${JSON.stringify(value)}`];
+        return JSON.stringify(parsed) === JSON.stringify(value) ? [] : [`${key}: docs/configuration.md says ${stated}, the code ${JSON.stringify(value)}`];
       });
     expect(wrong).toEqual([]);
   });
