@@ -14,6 +14,8 @@ interface ModelsOptions {
   only?: string;
 }
 
+type PullCommandOptions = ModelsOptions & { mirror?: string; dtype?: ModelDtype };
+
 /** `newsbridge models pull|verify|list`: install, check and show the configured translation models. */
 export function registerModelsCommand(program: Command): void {
   const models = program.command('models').description('Download, verify and list the translation models.');
@@ -26,50 +28,7 @@ export function registerModelsCommand(program: Command): void {
     .addOption(dtypeOption())
     .option('--models-dir <dir>', 'where models live (default: translation.modelsDir)')
     .option('--config <file>', 'pipeline config (default: pipeline.yaml when present)')
-    .action(async (options: ModelsOptions & { mirror?: string; dtype?: ModelDtype }) => {
-      await reportErrors('models', async () => {
-        const config = await modelsConfig(options);
-        const dtype = options.dtype ?? config.translation.dtype;
-        const mirror = options.mirror ?? config.translation.mirror;
-        const progress = progressReporter();
-        // SIGINT/SIGTERM stop the download at once; what arrived stays in `.part` for the next pull.
-        const stop = new AbortController();
-        let stoppedBy: NodeJS.Signals | undefined;
-        const onSignal = (signal: NodeJS.Signals) => {
-          stoppedBy = signal;
-          stop.abort();
-        };
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-        let failed = 0;
-        for (const model of selectModels(config, options.only)) {
-          if (stop.signal.aborted) break;
-          try {
-            await pullModel({
-              id: model.id,
-              revision: model.revision,
-              modelsDir: config.translation.modelsDir,
-              dtype,
-              mirror,
-              stallMs: config.translation.downloadStallSeconds * 1000,
-              fileDeadlineMs: config.translation.downloadFileSeconds * 1000,
-              signal: stop.signal,
-              onProgress: (p) => progress.update(model, p),
-            });
-            progress.stop();
-            writeLine(process.stdout, `${model.lang}: ${model.id}@${model.revision} (${dtype}) is installed in ${model.dir}`);
-          } catch (error) {
-            progress.stop();
-            failed++;
-            writeLine(process.stderr, `newsbridge models pull: ${model.lang}: ${(error as Error).message}`);
-          }
-        }
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-        if (stoppedBy) process.exitCode = stoppedBy === 'SIGTERM' ? 143 : 130;
-        else if (failed > 0) process.exitCode = 1;
-      });
-    });
+    .action((options: PullCommandOptions) => reportErrors('models', () => pullModels(options)));
 
   models
     .command('verify')
@@ -77,51 +36,112 @@ export function registerModelsCommand(program: Command): void {
     .option('--only <lang>', 'only the model of this source language')
     .option('--models-dir <dir>', 'where models live (default: translation.modelsDir)')
     .option('--config <file>', 'pipeline config (default: pipeline.yaml when present)')
-    .action(async (options: ModelsOptions) => {
-      await reportErrors('models', async () => {
-        const config = await modelsConfig(options);
-        for (const model of selectModels(config, options.only)) {
-          try {
-            await assertModelReady(model.dir, config.translation.dtype, model.label);
-            const report = await verifyModel(model.dir);
-            const error = verifyError(report, model.label);
-            if (error) throw error;
-            writeLine(process.stdout, `${model.lang}: ${model.id} ok (${report.checked.length} files match the manifest) in ${model.dir}`);
-          } catch (error) {
-            writeLine(process.stderr, `newsbridge models verify: ${(error as Error).message}`);
-            process.exitCode = 1;
-          }
-        }
-      });
-    });
+    .action((options: ModelsOptions) => reportErrors('models', () => verifyModels(options)));
 
   models
     .command('list')
     .description('Show the installed models and which configured languages they cover.')
     .option('--models-dir <dir>', 'where models live (default: translation.modelsDir)')
     .option('--config <file>', 'pipeline config (default: pipeline.yaml when present)')
-    .action(async (options: ModelsOptions) => {
-      await reportErrors('models', async () => {
-        const config = await modelsConfig(options);
-        const { modelsDir, dtype } = config.translation;
-        const installed = await listModels(modelsDir);
-        const byId = new Map(installed.map((model) => [model.id, model]));
-        writeLine(process.stdout, `models in ${modelsDirLabel(path.resolve(modelsDir))}; configured dtype ${dtype}`);
-        const configured = configuredModels(config.translation.models, modelsDir);
-        for (const model of configured) {
-          const found = byId.get(model.id);
-          const state = !found
-            ? 'not installed'
-            : `${found.dtypes.length > 0 ? found.dtypes.join(' ') : 'incomplete'}${found.manifest ? ` @${found.manifest.revision}` : ' (no manifest)'}`;
-          const covered = found?.dtypes.includes(dtype) ? 'covered' : `not covered (${dtype})`;
-          writeLine(process.stdout, `  ${model.lang.padEnd(4)}${model.id.padEnd(32)}${state.padEnd(24)}${covered}`);
-        }
-        const configuredIds = new Set(configured.map((model) => model.id));
-        for (const model of installed.filter((m) => !configuredIds.has(m.id))) {
-          writeLine(process.stdout, `  ${'-'.padEnd(4)}${model.id.padEnd(32)}${(model.dtypes.join(' ') || 'incomplete').padEnd(24)}not configured`);
-        }
+    .action((options: ModelsOptions) => reportErrors('models', () => showModels(options)));
+}
+
+/** `models pull`: each selected model in turn; one that fails does not stop the others. */
+async function pullModels(options: PullCommandOptions): Promise<void> {
+  const config = await modelsConfig(options);
+  const dtype = options.dtype ?? config.translation.dtype;
+  const mirror = options.mirror ?? config.translation.mirror;
+  const selected = selectModels(config, options.only);
+  const progress = progressReporter();
+  const stop = stopOnSignals();
+  let failed = 0;
+  for (const model of selected) {
+    if (stop.signal.aborted) break;
+    try {
+      await pullModel({
+        id: model.id,
+        revision: model.revision,
+        modelsDir: config.translation.modelsDir,
+        dtype,
+        mirror,
+        stallMs: config.translation.downloadStallSeconds * 1000,
+        fileDeadlineMs: config.translation.downloadFileSeconds * 1000,
+        signal: stop.signal,
+        onProgress: (p) => progress.update(model, p),
       });
-    });
+      progress.stop();
+      writeLine(process.stdout, `${model.lang}: ${model.id}@${model.revision} (${dtype}) is installed in ${model.dir}`);
+    } catch (error) {
+      progress.stop();
+      failed++;
+      writeLine(process.stderr, `newsbridge models pull: ${model.lang}: ${(error as Error).message}`);
+    }
+  }
+  const stoppedBy = stop.dispose();
+  if (stoppedBy) process.exitCode = stoppedBy === 'SIGTERM' ? 143 : 130;
+  else if (failed > 0) process.exitCode = 1;
+}
+
+/**
+ * SIGINT/SIGTERM stop the download at once; what arrived stays in `.part` for the next pull.
+ * `dispose` removes the handlers and says which signal stopped the pull, if one did.
+ */
+function stopOnSignals(): { signal: AbortSignal; dispose: () => NodeJS.Signals | undefined } {
+  const stop = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    stoppedBy = signal;
+    stop.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    signal: stop.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      return stoppedBy;
+    },
+  };
+}
+
+/** `models verify`: the cheap check, then every file's size and sha256 against the manifest. */
+async function verifyModels(options: ModelsOptions): Promise<void> {
+  const config = await modelsConfig(options);
+  for (const model of selectModels(config, options.only)) {
+    try {
+      await assertModelReady(model.dir, config.translation.dtype, model.label);
+      const report = await verifyModel(model.dir);
+      const error = verifyError(report, model.label);
+      if (error) throw error;
+      writeLine(process.stdout, `${model.lang}: ${model.id} ok (${report.checked.length} files match the manifest) in ${model.dir}`);
+    } catch (error) {
+      writeLine(process.stderr, `newsbridge models verify: ${(error as Error).message}`);
+      process.exitCode = 1;
+    }
+  }
+}
+
+/** `models list`: the configured models and whether they are installed, then installed ones nobody configured. */
+async function showModels(options: ModelsOptions): Promise<void> {
+  const config = await modelsConfig(options);
+  const { modelsDir, dtype } = config.translation;
+  const installed = await listModels(modelsDir);
+  const byId = new Map(installed.map((model) => [model.id, model]));
+  writeLine(process.stdout, `models in ${modelsDirLabel(path.resolve(modelsDir))}; configured dtype ${dtype}`);
+  const configured = configuredModels(config.translation.models, modelsDir);
+  for (const model of configured) {
+    const found = byId.get(model.id);
+    const state = !found
+      ? 'not installed'
+      : `${found.dtypes.length > 0 ? found.dtypes.join(' ') : 'incomplete'}${found.manifest ? ` @${found.manifest.revision}` : ' (no manifest)'}`;
+    const covered = found?.dtypes.includes(dtype) ? 'covered' : `not covered (${dtype})`;
+    writeLine(process.stdout, `  ${model.lang.padEnd(4)}${model.id.padEnd(32)}${state.padEnd(24)}${covered}`);
+  }
+  const configuredIds = new Set(configured.map((model) => model.id));
+  for (const model of installed.filter((m) => !configuredIds.has(m.id))) {
+    writeLine(process.stdout, `  ${'-'.padEnd(4)}${model.id.padEnd(32)}${(model.dtypes.join(' ') || 'incomplete').padEnd(24)}not configured`);
+  }
 }
 
 function modelsDirLabel(modelsDir: string): string {
