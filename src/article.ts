@@ -57,7 +57,7 @@ export interface PageInfo extends PageMetadata {
 
 export type ParagraphKind = 'title' | 'bullet' | 'body';
 
-/** Why the clean stage removed a line; README's "Clean" section says what each means. */
+/** Why the clean stage removed a line; docs/stages.md's "Clean" section says what each means. */
 export const BOILERPLATE_REASONS = [
   'navigation',
   'empty-label',
@@ -217,7 +217,7 @@ export function sentencesOf<S extends SourceSentence>(article: { paragraphs: { s
 export const ARTICLE_STATUSES = ['ok', 'partial', 'failed', 'skipped'] as const;
 export type ArticleStatus = (typeof ARTICLE_STATUSES)[number];
 
-/** Why an article's status is what it is; README lists each with its fix. */
+/** Why an article's status is what it is; docs/running.md lists each with its fix. */
 export const ARTICLE_REASONS = [
   // failed: the reader could not make an article of the file
   'binary',

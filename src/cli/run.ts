@@ -29,7 +29,7 @@ interface RunFlags {
   detach?: boolean;
 }
 
-/** Exit codes of `newsbridge run`, as documented in the README. */
+/** Exit codes of `newsbridge run`, as documented in docs/running.md. */
 export const EXIT = { ok: 0, usage: 1, articles: 2, interrupted: 130, pipeClosed: EXIT_PIPE_CLOSED, terminated: 143 } as const;
 
 /** `newsbridge run`: the whole pipeline over the input folder. */
