@@ -7,8 +7,8 @@ import MarkdownIt from 'markdown-it';
 import { repoRoot } from './repo-root.js';
 
 /**
- * `npm run docs:links`: every relative link and image of README.md and docs/ points at a file that
- * exists, and every `#anchor` at a heading of its page, slugged as GitHub slugs headings. Problems
+ * `npm run docs:links`: every relative link and image of README.md, docs/ and bench/RESULTS.md (which
+ * the docs cite and which links back to them) points at a file that exists, and every `#anchor` at a heading of its page, slugged as GitHub slugs headings. Problems
  * are printed at the Markdown file and line of the link.
  */
 
@@ -102,7 +102,7 @@ async function linkProblem(root: string, link: DocLink, anchorsOf: (file: string
 }
 
 async function main(): Promise<void> {
-  const files = ['README.md', ...(await fg('docs/**/*.md', { cwd: repoRoot })).sort()];
+  const files = ['README.md', ...(await fg('docs/**/*.md', { cwd: repoRoot })).sort(), 'bench/RESULTS.md'];
   const problems = await checkDocLinks(repoRoot, files);
   for (const problem of problems) console.error(problem);
   if (problems.length > 0) process.exit(1);
