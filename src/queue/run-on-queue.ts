@@ -18,7 +18,7 @@ import { modelFiles } from '../models/layout.js';
 import { manifestLine } from '../output/manifest.js';
 import { manifestLineSchema } from '../output/schema.js';
 import { ARTICLE_QUEUE, startQueue } from './connection.js';
-import { articleJobId, articleKey, endedJobs, modelWeights, outcomeOf, type ArticleJob, type ModelWeights } from './jobs.js';
+import { articleJobId, articleKey, endedJobs, modelWeights, outcomeOf, type ArticleJob, type EndedJob, type ModelWeights } from './jobs.js';
 import { aliveWorkers } from './status.js';
 
 export interface QueueRunEvents extends RunEvents {
@@ -86,71 +86,12 @@ export async function runOnQueue(options: QueueRunOptions): Promise<{ enqueued: 
       inputRoot: path.resolve(file.inputRoot),
     }));
     if (files.length === 0) problem(`no articles match input.patterns (${config.input.patterns.join(', ')}); check --input or input.patterns`);
-    // Each model file is hashed once for both.
-    const digests = new Map<string, Promise<string>>();
-    const digest = (file: string) => digests.get(file) ?? digests.set(file, sha256File(file)).get(file)!;
-    const settings = await settingsHash(jobConfig, { fingerprint: (dir, names) => hashModelFiles(dir, names, digest) });
-    const weights = await modelWeights(jobConfig, (dir, dtype) => hashModelFiles(dir, modelFiles(dtype), digest));
-    // The corpus pass of `run`, once here for every worker: each job carries its own site's lines.
-    const inputRoots = config.input.followOutsideSymlinks ? null : await realInputRoots(files);
-    const repeated = config.clean.enabled ? await findRunRepeatedLines(files, config.input.maxBytes, inputRoots, options.signal, { html: config.input.html }) : {};
-    const forced = options.force ? startedAt.toISOString() : null;
-    const jobs = await Promise.all(
-      files.map(async (file) => {
-        const site = siteOf({ source: { path: file.path } });
-        const repeatedLines = repeated[site] ? { [site]: repeated[site] } : {};
-        const made = `${await sha256File(file.path).catch(() => 'unreadable')}\n${settings}\n${JSON.stringify(repeatedLines)}`;
-        return { id: articleJobId(run, file.id, made, forced), file, repeatedLines };
-      }),
-    );
+    const { jobs, weights } = await articleJobs(run, jobConfig, files, options, startedAt);
     const { endedBefore, ...enqueued } = await enqueue(boss, run, jobConfig, weights, jobs, Boolean(options.force));
     options.log?.info({ run, ...enqueued }, 'enqueued');
     if (options.detach) return { enqueued, report: null };
 
-    events.onStart?.(files.length);
-    const outcomes: ArticleOutcome[] = new Array(files.length);
-    const manifest: string[] = new Array(files.length);
-    const usage: ModelUsage = { modelCalls: 0, sentencesToModel: 0, cacheHits: 0 };
-    const pending = new Map(jobs.map((job, index) => [job.id, index]));
-    const noWorkers = noWorkerWarning(options.noWorkerWarningSeconds ?? config.queue.noWorkerWarningSeconds, (seconds) => {
-      options.log?.warn({ seconds, waiting: pending.size }, 'no worker alive');
-      events.onNoWorkers?.(seconds, pending.size);
-    });
-    let alive: number | undefined;
-    while (pending.size > 0 && !options.signal?.aborted) {
-      try {
-        for (const job of await endedJobs(boss.getDb(), [...pending.keys()])) {
-          const index = pending.get(job.id)!;
-          pending.delete(job.id);
-          const ended = outcomeOf(job, files[index]!.id, files[index]!.path);
-          // Done before this run: nothing ran for it now, as an embedded rerun skips an up-to-date article.
-          const now = endedBefore.has(job.id) ? skippedAsDone(ended) : ended;
-          outcomes[index] = now.outcome;
-          manifest[index] = now.manifestLine;
-          if (!endedBefore.has(job.id)) {
-            for (const key of Object.keys(usage) as (keyof ModelUsage)[]) usage[key] += job.output?.usage?.[key] ?? 0;
-            for (const message of job.output?.problems ?? []) if (!problems.includes(message)) problem(message);
-          }
-          options.log?.info({ article: now.outcome }, 'article done');
-          events.onArticle?.(now.outcome);
-        }
-        if (pending.size > 0) {
-          const count = await aliveWorkers(boss);
-          if (count !== alive) events.onWorkers?.(count);
-          alive = count;
-          noWorkers.observe(count);
-        }
-      } catch (error) {
-        // The database restarting: the jobs go on; ask again.
-        options.log?.warn({ error: (error as Error).message }, 'cannot read the queue; trying again');
-      }
-      if (pending.size > 0) await sleep(POLL_MS, undefined, { signal: options.signal }).catch(() => undefined);
-    }
-    if (pending.size === 0) {
-      // Every job of the run has ended, so no worker is writing here: what a killed one left is stale.
-      const stale = await removeStaleTempFiles(run);
-      if (stale.length > 0) options.log?.info({ removed: stale }, 'removed temp files left by a worker that died');
-    }
+    const { outcomes, manifest, usage } = await waitForWorkers(boss, run, jobs, endedBefore, options, { problems, problem });
     if (lock?.lost) problem(`lost the lock on output folder ${run} during the run (${lock.lost.message}); another run may have written there too, so run again`);
     const report = await finishRun({ config, startedAt, files, notListed: listing.notListed, outcomes, manifest, usage, problems, problem });
     return { enqueued, report };
@@ -158,6 +99,129 @@ export async function runOnQueue(options: QueueRunOptions): Promise<{ enqueued: 
     await boss.stop({ graceful: false, wait: true });
     await lock?.release();
   }
+}
+
+/** One article's job before it is queued: its id says what the outputs are made from. */
+interface PlannedJob {
+  id: string;
+  file: ArticleJob['file'];
+  repeatedLines: ArticleJob['repeatedLines'];
+}
+
+/**
+ * A job per article, with the fingerprint of the models' weights every worker must have. The id
+ * hashes the article's bytes, the settings and its site's repeated lines, so an unchanged article
+ * gets the same job.
+ */
+async function articleJobs(
+  run: string,
+  config: PipelineConfig,
+  files: ArticleJob['file'][],
+  options: QueueRunOptions,
+  startedAt: Date,
+): Promise<{ jobs: PlannedJob[]; weights: ModelWeights }> {
+  // Each model file is hashed once for both.
+  const digests = new Map<string, Promise<string>>();
+  const digest = (file: string) => digests.get(file) ?? digests.set(file, sha256File(file)).get(file)!;
+  const settings = await settingsHash(config, { fingerprint: (dir, names) => hashModelFiles(dir, names, digest) });
+  const weights = await modelWeights(config, (dir, dtype) => hashModelFiles(dir, modelFiles(dtype), digest));
+  // The corpus pass of `run`, once here for every worker: each job carries its own site's lines.
+  const inputRoots = config.input.followOutsideSymlinks ? null : await realInputRoots(files);
+  const repeated = config.clean.enabled ? await findRunRepeatedLines(files, config.input.maxBytes, inputRoots, options.signal, { html: config.input.html }) : {};
+  const forced = options.force ? startedAt.toISOString() : null;
+  const jobs = await Promise.all(
+    files.map(async (file) => {
+      const site = siteOf({ source: { path: file.path } });
+      const repeatedLines = repeated[site] ? { [site]: repeated[site] } : {};
+      const made = `${await sha256File(file.path).catch(() => 'unreadable')}\n${settings}\n${JSON.stringify(repeatedLines)}`;
+      return { id: articleJobId(run, file.id, made, forced), file, repeatedLines };
+    }),
+  );
+  return { jobs, weights };
+}
+
+/** What the workers gave for a run's articles, in input order (a gap where one never ended). */
+interface WorkerResults {
+  outcomes: ArticleOutcome[];
+  manifest: string[];
+  usage: ModelUsage;
+}
+
+/** The run's problems, and how a new one is said. */
+interface RunProblems {
+  problems: string[];
+  problem: (message: string) => void;
+}
+
+/**
+ * Waits until the workers have ended every job (or the signal to stop), reporting each article as it
+ * ends and warning while no worker is alive. Once all have ended, removes what a dead worker left.
+ */
+async function waitForWorkers(
+  boss: PgBoss,
+  run: string,
+  jobs: PlannedJob[],
+  endedBefore: ReadonlySet<string>,
+  options: QueueRunOptions,
+  said: RunProblems,
+): Promise<WorkerResults> {
+  const events = options.events ?? {};
+  events.onStart?.(jobs.length);
+  const results: WorkerResults = { outcomes: new Array(jobs.length), manifest: new Array(jobs.length), usage: { modelCalls: 0, sentencesToModel: 0, cacheHits: 0 } };
+  const pending = new Map(jobs.map((job, index) => [job.id, index]));
+  const noWorkers = noWorkerWarning(options.noWorkerWarningSeconds ?? options.config.queue.noWorkerWarningSeconds, (seconds) => {
+    options.log?.warn({ seconds, waiting: pending.size }, 'no worker alive');
+    events.onNoWorkers?.(seconds, pending.size);
+  });
+  let alive: number | undefined;
+  while (pending.size > 0 && !options.signal?.aborted) {
+    try {
+      for (const job of await endedJobs(boss.getDb(), [...pending.keys()])) {
+        const index = pending.get(job.id)!;
+        pending.delete(job.id);
+        recordEnded(results, index, job, jobs[index]!.file, endedBefore.has(job.id), options, said);
+      }
+      if (pending.size > 0) {
+        const count = await aliveWorkers(boss);
+        if (count !== alive) events.onWorkers?.(count);
+        alive = count;
+        noWorkers.observe(count);
+      }
+    } catch (error) {
+      // The database restarting: the jobs go on; ask again.
+      options.log?.warn({ error: (error as Error).message }, 'cannot read the queue; trying again');
+    }
+    if (pending.size > 0) await sleep(POLL_MS, undefined, { signal: options.signal }).catch(() => undefined);
+  }
+  if (pending.size === 0) {
+    // Every job of the run has ended, so no worker is writing here: what a killed one left is stale.
+    const stale = await removeStaleTempFiles(run);
+    if (stale.length > 0) options.log?.info({ removed: stale }, 'removed temp files left by a worker that died');
+  }
+  return results;
+}
+
+/** Puts an ended job's outcome in its article's place and reports it; its model work and problems count only if it ran for this run. */
+function recordEnded(
+  results: WorkerResults,
+  index: number,
+  job: EndedJob,
+  file: ArticleJob['file'],
+  endedBefore: boolean,
+  options: QueueRunOptions,
+  said: RunProblems,
+): void {
+  const ended = outcomeOf(job, file.id, file.path);
+  // Done before this run: nothing ran for it now, as an embedded rerun skips an up-to-date article.
+  const now = endedBefore ? skippedAsDone(ended) : ended;
+  results.outcomes[index] = now.outcome;
+  results.manifest[index] = now.manifestLine;
+  if (!endedBefore) {
+    for (const key of Object.keys(results.usage) as (keyof ModelUsage)[]) results.usage[key] += job.output?.usage?.[key] ?? 0;
+    for (const message of job.output?.problems ?? []) if (!said.problems.includes(message)) said.problem(message);
+  }
+  options.log?.info({ article: now.outcome }, 'article done');
+  options.events?.onArticle?.(now.outcome);
 }
 
 /**
@@ -221,7 +285,7 @@ async function enqueue(
   run: string,
   config: PipelineConfig,
   weights: ModelWeights,
-  jobs: { id: string; file: ArticleJob['file']; repeatedLines: ArticleJob['repeatedLines'] }[],
+  jobs: PlannedJob[],
   force: boolean,
 ): Promise<Enqueued & { endedBefore: Set<string> }> {
   const db = boss.getDb();
