@@ -3,7 +3,8 @@ import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import { configSchema, defaultConfig, type ModelDtype, type PipelineConfig } from '../config/config.js';
 import { realInputRoots } from '../input/read-file.js';
-import { installModels, loadServices, processFile, type FileResult, type RunServices } from '../run/pipeline.js';
+import { processFile, type FileResult } from '../run/process-file.js';
+import { installModels, loadServices, type RunServices } from '../run/services.js';
 import type { ModelUsage } from '../translation/backend.js';
 import { PostgresTranslationMemory } from '../translation/postgres-memory.js';
 import { modelFiles } from '../models/layout.js';
@@ -238,16 +239,14 @@ class QueueWorker {
       log.warn({ problem: message }, 'run problem');
     };
     const notDownloaded = await installModels(config, {}, problem);
-    const services = await loadServices(
-      config,
+    const services = await loadServices(config, {
       // Each job says where its article may be read from (`processArticle`).
-      null,
-      // A worker stops between jobs (SIGTERM finishes the jobs in hand), never inside one.
-      undefined,
-      (lang, message) => (lang === null || !notDownloaded.has(lang)) && problem(message),
-      () => (config.cache.enabled ? memory : null),
+      inputRoots: null,
+      // No stop signal: a worker stops between jobs (SIGTERM finishes the jobs in hand), never inside one.
+      problem: (lang, message) => (lang === null || !notDownloaded.has(lang)) && problem(message),
+      openMemory: () => (config.cache.enabled ? memory : null),
       log,
-    );
+    });
     return { ...services, problems, reported: { modelCalls: 0, sentencesToModel: 0, cacheHits: 0 } };
   }
 }
