@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
-import { manifestLineSchema } from '../src/output/write.js';
+import { manifestLineSchema } from '../src/output/schema.js';
 import { runReportSchema } from '../src/run/report.js';
 
 /**

@@ -5,7 +5,7 @@ import { Document, isMap, isScalar, type YAMLMap } from 'yaml';
 import { z } from 'zod';
 import { configJsonSchema, defaultConfig } from '../src/config/config.js';
 import { runReportSchema } from '../src/run/report.js';
-import { articleOutputSchema, manifestLineSchema } from '../src/output/write.js';
+import { articleOutputSchema, manifestLineSchema } from '../src/output/schema.js';
 import { repoRoot } from './repo-root.js';
 
 /**
