@@ -1,21 +1,22 @@
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { PipelineConfig } from '../config/config.js';
-import { assignArticleIds } from '../input/article-ids.js';
+import { assignArticleIds, type IdentifiedFile } from '../input/article-ids.js';
 import { ExtractedPages } from '../input/extracted-pages.js';
-import { listArticleFiles } from '../input/list-files.js';
+import { listArticleFiles, type NotListed } from '../input/list-files.js';
 import { realInputRoots } from '../input/read-file.js';
 import type { ConfiguredModel } from '../models/layout.js';
 import type { PullProgress } from '../models/pull.js';
+import type { RepeatedLines } from '../stages/clean.js';
 import { removeStaleTempFiles } from '../output/atomic-write.js';
 import type { DigestEntry } from '../output/digest.js';
 import type { ArticleOutput } from '../output/schema.js';
 import { finishRun } from './finish.js';
 import { lockOutputDir, type OutputLock } from './output-lock.js';
-import { processFile } from './process-file.js';
+import { processFile, type ArticleWorkOptions } from './process-file.js';
 import { findRunRepeatedLines } from './repeated-lines.js';
 import type { ArticleOutcome, RunReport } from './report.js';
-import { installModels, loadServices } from './services.js';
+import { installModels, loadServices, type RunServices } from './services.js';
 
 export interface RunEvents {
   /** The articles are listed; `total` of them will be reported through `onArticle`. */
@@ -67,14 +68,7 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
     events.onProblem?.(message);
   };
 
-  if (!options.jsonl) {
-    const stale = await removeStaleTempFiles(outputDir);
-    if (stale.length > 0) options.log?.info({ removed: stale }, 'removed temp files left by an interrupted run');
-  }
-  const listing = await listArticleFiles(config.input.patterns, options.jsonl ? {} : { outputDir });
-  const files = assignArticleIds(listing.files);
-  // Said, not failed: an empty feed is a quiet night, but a mistyped --input looks just like one.
-  if (files.length === 0) problem(`no articles match input.patterns (${config.input.patterns.join(', ')}); check --input or input.patterns`);
+  const { files, notListed } = await listArticles(options, problem);
   events.onStart?.(files.length);
 
   const notDownloaded = await installModels(config, options, problem);
@@ -88,25 +82,74 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
     },
     log: options.log,
   });
-  // Once per run, before any article starts: which lines each site repeats across its articles.
   // Each web page the corpus pass reads is kept for its processing, so no page is extracted twice.
   const extractedPages = new ExtractedPages();
-  if (config.clean.enabled) options.log?.info({ articles: files.length }, 'corpus pass: reading every article for the lines its site repeats');
-  const repeatedLines = config.clean.enabled
-    ? await findRunRepeatedLines(files, config.input.maxBytes, inputRoots, options.signal, { html: config.input.html, keepIn: extractedPages })
-    : {};
+  const repeatedLines = await corpusPass(files, inputRoots, extractedPages, options);
+  let done: ProcessedArticles;
+  try {
+    done = await processArticles(files, services, repeatedLines, { ...options, extractedPages });
+  } finally {
+    await services.pool.dispose();
+    await services.memory?.close();
+  }
+
+  if (lock?.lost) problem(`lost the lock on output folder ${outputDir} during the run (${lock.lost.message}); another run may have written there too, so run again`);
+  return finishRun({ config, startedAt, files, notListed, ...done, usage: services.backend.usage, problems, problem, jsonl: options.jsonl });
+}
+
+/** The articles the input patterns match, with their ids; stale temp files of an interrupted run go first. */
+async function listArticles(options: RunOptions, problem: (message: string) => void): Promise<{ files: IdentifiedFile[]; notListed: NotListed }> {
+  const { config } = options;
+  const outputDir = config.output.dir;
+  if (!options.jsonl) {
+    const stale = await removeStaleTempFiles(outputDir);
+    if (stale.length > 0) options.log?.info({ removed: stale }, 'removed temp files left by an interrupted run');
+  }
+  const listing = await listArticleFiles(config.input.patterns, options.jsonl ? {} : { outputDir });
+  const files = assignArticleIds(listing.files);
+  // Said, not failed: an empty feed is a quiet night, but a mistyped --input looks just like one.
+  if (files.length === 0) problem(`no articles match input.patterns (${config.input.patterns.join(', ')}); check --input or input.patterns`);
+  return { files, notListed: listing.notListed };
+}
+
+/** Once per run, before any article starts: which lines each site repeats across its articles (none when clean is off). */
+async function corpusPass(
+  files: readonly IdentifiedFile[],
+  inputRoots: string[] | null,
+  keepIn: ExtractedPages,
+  { config, log, signal }: RunOptions,
+): Promise<RepeatedLines> {
+  if (!config.clean.enabled) return {};
+  log?.info({ articles: files.length }, 'corpus pass: reading every article for the lines its site repeats');
+  return findRunRepeatedLines(files, config.input.maxBytes, inputRoots, signal, { html: config.input.html, keepIn });
+}
+
+/** What the articles gave, by index into the run's files; holes for those a stopped run never finished. */
+interface ProcessedArticles {
+  outcomes: ArticleOutcome[];
+  manifest: string[];
+  digest: DigestEntry[];
+}
+
+/** Every article through `processFile`, a few at a time, until all are done or the run is stopped. */
+async function processArticles(
+  files: readonly IdentifiedFile[],
+  services: RunServices,
+  repeatedLines: RepeatedLines,
+  options: RunOptions & ArticleWorkOptions,
+): Promise<ProcessedArticles> {
   const outcomes: ArticleOutcome[] = new Array(files.length);
   const manifest: string[] = new Array(files.length);
   const digest: DigestEntry[] = new Array(files.length);
   const records = new OrderedWriter(options.jsonl);
-  const queue = new PQueue({ concurrency: config.run.concurrency });
+  const queue = new PQueue({ concurrency: options.config.run.concurrency });
   const stop = () => queue.clear();
   options.signal?.addEventListener('abort', stop, { once: true });
   try {
     // Stopped before the first article: nothing starts (an abort that already happened fires no event).
     if (!options.signal?.aborted) files.forEach((file, index) => {
       void queue.add(async () => {
-        const done = await processFile(file, config, services, repeatedLines, { ...options, extractedPages });
+        const done = await processFile(file, options.config, services, repeatedLines, options);
         // Stopped mid-article: it is left as it was, like the articles that never started.
         if (!done) return;
         outcomes[index] = done.outcome;
@@ -114,19 +157,15 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
         digest[index] = done.digest;
         records.put(index, done.record);
         options.log?.info({ article: done.outcome }, 'article done');
-        events.onArticle?.(done.outcome);
+        options.events?.onArticle?.(done.outcome);
       });
     });
     await queue.onIdle();
     records.flush();
   } finally {
     options.signal?.removeEventListener('abort', stop);
-    await services.pool.dispose();
-    await services.memory?.close();
   }
-
-  if (lock?.lost) problem(`lost the lock on output folder ${outputDir} during the run (${lock.lost.message}); another run may have written there too, so run again`);
-  return finishRun({ config, startedAt, files, notListed: listing.notListed, outcomes, manifest, digest, usage: services.backend.usage, problems, problem, jsonl: options.jsonl });
+  return { outcomes, manifest, digest };
 }
 
 /** Writes article records as JSON lines in input order, each as soon as every earlier one is out. */
