@@ -34,11 +34,19 @@ function timed(session: ort.InferenceSession, onRun: (ms: number, rows: number) 
   }) as typeof session.run;
 }
 
-async function main(options: { dtype: ModelDtype; q8Activations: Q8Activations; beams: number; sentences: number; lang: Lang; threads: number }): Promise<void> {
+async function main(options: {
+  dtype: ModelDtype;
+  q8Activations: Q8Activations;
+  beams: number;
+  sentences: number;
+  lang: Lang;
+  threads: number;
+}): Promise<void> {
   env.allowRemoteModels = false;
   env.logLevel = LogLevel.ERROR;
   const dir = path.join(repoRoot, 'bench', '.models', 'Xenova', `opus-mt-${options.lang}-en`);
-  const read = async (file: string) => (await readFile(sharedPath(path.join('data/mt/ntrex128', file)), 'utf8')).split('\n').map((line) => line.trim());
+  const read = async (file: string) =>
+    (await readFile(sharedPath(path.join('data/mt/ntrex128', file)), 'utf8')).split('\n').map((line) => line.trim());
   const [sources, english] = await Promise.all([read(SOURCE_FILES[options.lang]), read('newstest2019-src.eng.txt')]);
   const lines = sources.flatMap((source, i) => (source !== '' && english[i] ? [i] : []));
   const count = Math.min(options.sentences, lines.length);
@@ -48,7 +56,11 @@ async function main(options: { dtype: ModelDtype; q8Activations: Q8Activations; 
     const length = tokenizer.encode(english[line]!).length - 1;
     return { ids: tokenizer.encode(sources[line]!), maxNewTokens: length, minNewTokens: length };
   });
-  const sessions = await openSeq2SeqSessions(dir, { dtype: options.dtype, q8Activations: options.q8Activations, intraOpThreads: options.threads });
+  const sessions = await openSeq2SeqSessions(dir, {
+    dtype: options.dtype,
+    q8Activations: options.q8Activations,
+    intraOpThreads: options.threads,
+  });
   const settings = { ...modelSearchSettings(sessions.info), numBeams: options.beams };
   // Warm up untimed.
   await decode(sessions, inputs.slice(0, 4), settings);
@@ -65,7 +77,8 @@ async function main(options: { dtype: ModelDtype; q8Activations: Q8Activations; 
     rowSteps += rows;
   });
   // Both passes count as log-softmax time: the plain one and the one followed by TopK.
-  const timedPass = <A extends unknown[], R>(pass: (...args: A) => Promise<R>) =>
+  const timedPass =
+    <A extends unknown[], R>(pass: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
       const started = performance.now();
       const result = await pass(...args);
@@ -84,9 +97,14 @@ async function main(options: { dtype: ModelDtype; q8Activations: Q8Activations; 
   );
   console.log(`total ${(totalMs / 1000).toFixed(2)} s, ${(tokens / (totalMs / 1000)).toFixed(1)} tok/s`);
   console.log(`  encoder runs      ${share(encoderMs)}`);
-  console.log(`  decoder runs      ${share(decoderMs)}: ${steps} steps, ${(rowSteps / steps).toFixed(1)} rows per step, ${(decoderMs / steps).toFixed(1)} ms per step`);
-  if (options.beams > 1) console.log(`  log-softmax runs  ${share(logSoftmaxMs)} (onnxruntime, with TopK when it is the last pass; beam search only)`);
-  console.log(`  our JavaScript    ${share(totalMs - encoderMs - decoderMs - logSoftmaxMs)} (processors, argmax/beam scoring, dropping rows, feeds)`);
+  console.log(
+    `  decoder runs      ${share(decoderMs)}: ${steps} steps, ${(rowSteps / steps).toFixed(1)} rows per step, ${(decoderMs / steps).toFixed(1)} ms per step`,
+  );
+  if (options.beams > 1)
+    console.log(`  log-softmax runs  ${share(logSoftmaxMs)} (onnxruntime, with TopK when it is the last pass; beam search only)`);
+  console.log(
+    `  our JavaScript    ${share(totalMs - encoderMs - decoderMs - logSoftmaxMs)} (processors, argmax/beam scoring, dropping rows, feeds)`,
+  );
   await sessions.release();
 }
 

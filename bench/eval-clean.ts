@@ -48,15 +48,24 @@ for (const name of names) {
   wronglyKept += kept.length;
   wronglyRemoved += extra.length;
   if (titleLine !== expected.title_line) titlesWrong++;
-  console.log(`${name}: removed ${cleaned.removed.length}, wrongly kept ${kept.length}, wrongly removed ${extra.length}, title line ${titleLine ?? '-'} (gold ${expected.title_line ?? '-'})`);
+  console.log(
+    `${name}: removed ${cleaned.removed.length}, wrongly kept ${kept.length}, wrongly removed ${extra.length}, title line ${titleLine ?? '-'} (gold ${expected.title_line ?? '-'})`,
+  );
   for (const r of cleaned.removed) console.log(`    - line ${r.line} ${r.reason}: ${r.text.slice(0, 70)}`);
   for (const line of kept) console.log(`    ! kept line ${line}`);
 }
-console.log(`\nseeds: ${names.length} articles; wrongly kept ${wronglyKept}, wrongly removed ${wronglyRemoved}, titles wrong ${titlesWrong}`);
+console.log(
+  `\nseeds: ${names.length} articles; wrongly kept ${wronglyKept}, wrongly removed ${wronglyRemoved}, titles wrong ${titlesWrong}`,
+);
 
 if (values.corpus) {
-  const files = (await readdir(values.corpus)).filter((f) => /\.(txt|md)$/.test(f)).sort().slice(0, limit);
-  const corpus = await Promise.all(files.map(async (f) => sourceArticle(path.join(values.corpus!, f), await readFile(path.join(values.corpus!, f), 'utf8'))));
+  const files = (await readdir(values.corpus))
+    .filter((f) => /\.(txt|md)$/.test(f))
+    .sort()
+    .slice(0, limit);
+  const corpus = await Promise.all(
+    files.map(async (f) => sourceArticle(path.join(values.corpus!, f), await readFile(path.join(values.corpus!, f), 'utf8'))),
+  );
   injectedCorpus(corpus, reportCorpus(`corpus ${values.corpus}`, corpus, true));
 }
 
@@ -91,15 +100,21 @@ function reportCorpus(label: string, corpus: SourceArticle[], list: boolean): Ma
     }
   }
   const removed = [...byReason.values()].reduce((a, b) => a + b, 0);
-  console.log(`\n${label}: ${corpus.length} articles, ${lines} lines, ${removed} removed (${[...byReason].map(([k, n]) => `${k} ${n}`).join(', ')}), title found in ${titles}`);
+  console.log(
+    `\n${label}: ${corpus.length} articles, ${lines} lines, ${removed} removed (${[...byReason].map(([k, n]) => `${k} ${n}`).join(', ')}), title found in ${titles}`,
+  );
   console.log(`  finding the repeated lines (texts in memory): ${findMs.toFixed(0)} ms`);
   const articlesWith = articlesPerLine(corpus);
   for (const [site, found] of Object.entries(repeated)) {
     console.log(`  repeated on site ${site}: ${found.length} lines`);
     for (const line of found) console.log(`    ${articlesWith.get(line) ?? 0} articles: ${line.slice(0, 90)}`);
   }
-  console.log(`  lines removed as repeated that are prose (5+ words, final stop): ${proseRemoved}; titles that differ from cleaning each article alone: ${changedTitles}`);
-  if (list) for (const [id, result] of cleaned) if (result.title !== titlesAlone.get(id)) console.log(`    title of ${id}: ${result.title} (alone: ${titlesAlone.get(id)})`);
+  console.log(
+    `  lines removed as repeated that are prose (5+ words, final stop): ${proseRemoved}; titles that differ from cleaning each article alone: ${changedTitles}`,
+  );
+  if (list)
+    for (const [id, result] of cleaned)
+      if (result.title !== titlesAlone.get(id)) console.log(`    title of ${id}: ${result.title} (alone: ${titlesAlone.get(id)})`);
   return cleaned;
 }
 
@@ -135,7 +150,11 @@ function injectedCorpus(corpus: SourceArticle[], plain: Map<string, CleanedArtic
     lines[lines.length - 1] = `${lines[lines.length - 1]} (Cập nhật lần ${k + 1}.)`;
     return { ...corpus[0]!, id: `${corpus[0]!.id}-v${k + 1}`, text: lines.join('\n') };
   });
-  const cleaned = reportCorpus('generated corpus (real corpus + injected site-wide lines + 3 versions of one story)', [...injected, ...versions], false);
+  const cleaned = reportCorpus(
+    'generated corpus (real corpus + injected site-wide lines + 3 versions of one story)',
+    [...injected, ...versions],
+    false,
+  );
   const isInjected = (text: string) => [plug, copyright, readAlso].includes(text);
   let missed = 0;
   let extra = 0;
@@ -147,7 +166,10 @@ function injectedCorpus(corpus: SourceArticle[], plain: Map<string, CleanedArtic
     missed += after.paragraphs.filter((p) => isInjected(p.text)).length;
     extra += after.removed.filter((r) => !isInjected(r.text) && !before.has(r.text)).length;
   }
-  const versionLinesRemoved = versions.reduce((sum, v) => sum + cleaned.get(v.id)!.removed.filter((r) => r.reason === 'repeated-across-corpus' && !isInjected(r.text)).length, 0);
+  const versionLinesRemoved = versions.reduce(
+    (sum, v) => sum + cleaned.get(v.id)!.removed.filter((r) => r.reason === 'repeated-across-corpus' && !isInjected(r.text)).length,
+    0,
+  );
   console.log(
     `  injected lines kept: ${missed} (of ${injected.length * 2 + Math.ceil(injected.length / 5)}); other lines removed beyond the real corpus's: ${extra}; ` +
       `titles as in the real corpus: ${sameTitle}/${injected.length}; lines of the 3 story versions removed as repeated: ${versionLinesRemoved}`,

@@ -27,7 +27,12 @@ import { sharedPath } from './shared-data.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { limit: { type: 'string' }, variant: { type: 'string', multiple: true }, pages: { type: 'boolean' }, published: { type: 'string' } },
+  options: {
+    limit: { type: 'string' },
+    variant: { type: 'string', multiple: true },
+    pages: { type: 'boolean' },
+    published: { type: 'string' },
+  },
 });
 const dir = positionals[0] ?? sharedPath('data/html/aeb-dev');
 const limit = values.limit ? Number(values.limit) : Infinity;
@@ -74,7 +79,10 @@ const VARIANTS: Record<string, (page: Page) => string> = {
     try {
       const article = htmlReader.read(page.bytes, { path: page.file, id: page.id, maxBytes: 64 * 1024 * 1024 });
       const cleaned = removeBoilerplate(article);
-      return cleaned.paragraphs.filter((paragraph) => paragraph.kind !== 'title').map((paragraph) => paragraph.text).join('\n');
+      return cleaned.paragraphs
+        .filter((paragraph) => paragraph.kind !== 'title')
+        .map((paragraph) => paragraph.text)
+        .join('\n');
     } catch {
       return '';
     }
@@ -107,13 +115,23 @@ async function scorePublished(benchmark: string): Promise<void> {
 const names = values.variant ?? Object.keys(VARIANTS);
 for (const name of names) if (!VARIANTS[name]) throw new Error(`unknown --variant ${name}; one of ${Object.keys(VARIANTS).join(', ')}`);
 
-const truth = JSON.parse(await readFile(path.join(dir, 'ground-truth.json'), 'utf8')) as Record<string, { articleBody?: string; url?: string }>;
+const truth = JSON.parse(await readFile(path.join(dir, 'ground-truth.json'), 'utf8')) as Record<
+  string,
+  { articleBody?: string; url?: string }
+>;
 const pages: Page[] = [];
 for (const id of Object.keys(truth).sort().slice(0, limit)) {
   const file = path.join(dir, `${id}.html.gz`);
   const bytes = await readFile(file);
   const { gunzipSync } = await import('node:zlib');
-  pages.push({ id, file, bytes, html: decodeHtml(gunzipSync(bytes), file).text, truth: truth[id]?.articleBody ?? '', url: truth[id]?.url ?? 'https://example.invalid/' });
+  pages.push({
+    id,
+    file,
+    bytes,
+    html: decodeHtml(gunzipSync(bytes), file).text,
+    truth: truth[id]?.articleBody ?? '',
+    url: truth[id]?.url ?? 'https://example.invalid/',
+  });
 }
 
 console.log(`${pages.length} pages from ${dir}`);
@@ -124,7 +142,9 @@ for (const name of names) {
   const matches = pages.map((page) => matchShingles(page.truth, VARIANTS[name]!(page)));
   const ms = (performance.now() - started) / pages.length;
   const score = scoreExtraction(matches);
-  console.log(`${name.padEnd(20)} ${score.f1.toFixed(3).padStart(6)} ${score.precision.toFixed(3).padStart(6)} ${score.recall.toFixed(3).padStart(6)}  ${ms.toFixed(0)}`);
+  console.log(
+    `${name.padEnd(20)} ${score.f1.toFixed(3).padStart(6)} ${score.precision.toFixed(3).padStart(6)} ${score.recall.toFixed(3).padStart(6)}  ${ms.toFixed(0)}`,
+  );
   last = matches;
 }
 if (values.pages) {

@@ -17,11 +17,56 @@ import { sharedPath } from './shared-data.js';
 
 /** ISO 639-3 (and FLORES-style `xxx_Scrp`) labels to the 639-1 codes the detector answers. */
 const ISO_639_1: Record<string, string> = {
-  ara: 'ar', arb: 'ar', afb: 'ar', apc: 'ar', arq: 'ar', ary: 'ar', arz: 'ar', acm: 'ar', ajp: 'ar', aeb: 'ar', ars: 'ar',
-  acq: 'ar', eng: 'en', vie: 'vi', fas: 'fa', pes: 'fa', prs: 'fa', urd: 'ur', pus: 'ps', pbt: 'ps', snd: 'sd',
-  uig: 'ug', ind: 'id', zsm: 'ms', msa: 'ms', tgl: 'tl', fil: 'tl', fra: 'fr', tur: 'tr', spa: 'es', por: 'pt',
-  rus: 'ru', heb: 'he', hin: 'hi', tha: 'th', deu: 'de', ita: 'it', nld: 'nl', pol: 'pl', ukr: 'uk', jpn: 'ja',
-  kor: 'ko', ben: 'bn', swa: 'sw', swh: 'sw', zho: 'zh', cmn: 'zh', lzh: 'zh', yue: 'zh', wuu: 'zh',
+  ara: 'ar',
+  arb: 'ar',
+  afb: 'ar',
+  apc: 'ar',
+  arq: 'ar',
+  ary: 'ar',
+  arz: 'ar',
+  acm: 'ar',
+  ajp: 'ar',
+  aeb: 'ar',
+  ars: 'ar',
+  acq: 'ar',
+  eng: 'en',
+  vie: 'vi',
+  fas: 'fa',
+  pes: 'fa',
+  prs: 'fa',
+  urd: 'ur',
+  pus: 'ps',
+  pbt: 'ps',
+  snd: 'sd',
+  uig: 'ug',
+  ind: 'id',
+  zsm: 'ms',
+  msa: 'ms',
+  tgl: 'tl',
+  fil: 'tl',
+  fra: 'fr',
+  tur: 'tr',
+  spa: 'es',
+  por: 'pt',
+  rus: 'ru',
+  heb: 'he',
+  hin: 'hi',
+  tha: 'th',
+  deu: 'de',
+  ita: 'it',
+  nld: 'nl',
+  pol: 'pl',
+  ukr: 'uk',
+  jpn: 'ja',
+  kor: 'ko',
+  ben: 'bn',
+  swa: 'sw',
+  swh: 'sw',
+  zho: 'zh',
+  cmn: 'zh',
+  lzh: 'zh',
+  yue: 'zh',
+  wuu: 'zh',
 };
 /** The languages the default config routes; lines of other languages sent to one of them are errors. */
 const ROUTED = routedLanguages(defaultConfig.translation.models);
@@ -37,12 +82,16 @@ function toCode(label: string | undefined): string | undefined {
   return ISO_639_1[base] ?? (base.length === 2 ? base : undefined);
 }
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { limit: { type: 'string' }, passes: { type: 'string', default: '3' }, half: { type: 'string' }, windows: { type: 'boolean' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { limit: { type: 'string' }, passes: { type: 'string', default: '3' }, half: { type: 'string' }, windows: { type: 'boolean' } },
+});
 const file = positionals[0] ?? sharedPath('data/lid/tatoeba-lid-sample.tsv');
 const limit = values.limit ? Number(values.limit) : Infinity;
 
 const [header, ...allRows] = (await readFile(file, 'utf8')).split('\n').filter((line) => line.trim() !== '');
-if (values.half !== undefined && values.half !== 'even' && values.half !== 'odd') throw new Error(`--half must be even or odd, not ${values.half}`);
+if (values.half !== undefined && values.half !== 'even' && values.half !== 'odd')
+  throw new Error(`--half must be even or odd, not ${values.half}`);
 const rows = values.half ? allRows.filter((_, i) => i % 2 === (values.half === 'even' ? 0 : 1)) : allRows;
 const columns = header!.split('\t');
 const textColumn = columns.indexOf('text');
@@ -81,8 +130,12 @@ for (let pass = 0; pass < Math.max(1, Number(values.passes)); pass++) {
 const pct = (n: number, d: number) => (d === 0 ? '   -  ' : `${((100 * n) / d).toFixed(2).padStart(6)}%`);
 const long = samples.map((s) => s.text.length >= 20);
 
-console.log(`file: ${file}${values.half ? `, lines at ${values.half} positions` : ''}${values.windows ? ', as word windows of 2-5 words' : ''}`);
-console.log(`lines: ${samples.length}, ${(samples.length / seconds).toFixed(0)} lines/s (detection only, one thread, best of ${values.passes} passes)\n`);
+console.log(
+  `file: ${file}${values.half ? `, lines at ${values.half} positions` : ''}${values.windows ? ', as word windows of 2-5 words' : ''}`,
+);
+console.log(
+  `lines: ${samples.length}, ${(samples.length / seconds).toFixed(0)} lines/s (detection only, one thread, best of ${values.passes} passes)\n`,
+);
 
 const languages = [...new Set(samples.map((s) => s.gold))].sort();
 console.log('accuracy per language (all lines | lines >= 20 chars), und rate:');
@@ -106,10 +159,12 @@ for (const [title, counted] of [
     samples.forEach((s, i) => {
       if (counted[i] && predictions[i] === target && s.gold !== target) wrong.set(s.gold, (wrong.get(s.gold) ?? 0) + 1);
     });
-    const parts = [...wrong].sort((a, b) => b[1] - a[1]).map(([gold, n]) => {
-      const total = samples.filter((s, i) => counted[i] && s.gold === gold).length;
-      return `${gold} ${n} (${pct(n, total).trim()})`;
-    });
+    const parts = [...wrong]
+      .sort((a, b) => b[1] - a[1])
+      .map(([gold, n]) => {
+        const total = samples.filter((s, i) => counted[i] && s.gold === gold).length;
+        return `${gold} ${n} (${pct(n, total).trim()})`;
+      });
     console.log(`  -> ${target}: ${parts.length ? parts.join(', ') : 'none'}`);
   }
 }

@@ -65,7 +65,9 @@ function score(key: string, lang: string, sentences: string[], gold: readonly st
   });
   const tally = tallies.get(key) ?? { docs: 0, tp: 0, fp: 0, fn: 0, unmarked: 0, unmarkedFound: 0 };
   tally.docs++;
-  for (const b of predicted) if (starts.has(b)) tally.tp++; else tally.fp++;
+  for (const b of predicted)
+    if (starts.has(b)) tally.tp++;
+    else tally.fp++;
   for (const b of starts) if (!predicted.has(b)) tally.fn++;
   tally.unmarked += unmarked.size;
   for (const b of unmarked) if (predicted.has(b)) tally.unmarkedFound++;

@@ -69,7 +69,11 @@ const allRecords: EvalRecord[] = readFileSync(file, 'utf8')
 const records = allRecords.slice(0, limit);
 
 const vietnameseLetters = /[ăâđêôơư]/iu;
-const guessed = records.some((r) => /\p{Script=Arabic}/u.test(r.reference)) ? 'ar' : records.some((r) => vietnameseLetters.test(r.reference)) ? 'vi' : 'en';
+const guessed = records.some((r) => /\p{Script=Arabic}/u.test(r.reference))
+  ? 'ar'
+  : records.some((r) => vietnameseLetters.test(r.reference))
+    ? 'vi'
+    : 'en';
 const lang = values.lang ?? guessed;
 const rougeOptions: RougeOptions = lang === 'en' ? { tokenization: 'ascii', stem: true } : { tokenization: 'unicode', stem: false };
 const normalize = lang === 'ar' ? normalizeArabicForRouge : (text: string) => text;
@@ -173,9 +177,16 @@ const tokenization =
       : 'Unicode syllables, no stem';
 console.log(`${file}: ${records.length} articles, ${size} sentences, lang ${lang}, ROUGE F1 (${tokenization})`);
 for (const against of multiReference ? (['all', 'first'] as const) : (['first'] as const)) {
-  if (multiReference) console.log(against === 'all' ? `against all ${records[0]!.references!.length} references (best per measure, as rouge-score score_multi):` : 'against the first reference:');
+  if (multiReference)
+    console.log(
+      against === 'all'
+        ? `against all ${records[0]!.references!.length} references (best per measure, as rouge-score score_multi):`
+        : 'against the first reference:',
+    );
   console.log('             ROUGE-1  ROUGE-2  ROUGE-Lsum');
-  console.log(`summarizer   ${pct(summarizer[against].rouge1)}   ${pct(summarizer[against].rouge2)}   ${pct(summarizer[against].rougeLsum)}`);
+  console.log(
+    `summarizer   ${pct(summarizer[against].rouge1)}   ${pct(summarizer[against].rouge2)}   ${pct(summarizer[against].rougeLsum)}`,
+  );
   console.log(`Lead-${size}       ${pct(lead[against].rouge1)}   ${pct(lead[against].rouge2)}   ${pct(lead[against].rougeLsum)}`);
   const difference = measures.map((measure) => {
     const [low, high] = bootstrap(summarizer[against][measure], lead[against][measure]);
@@ -190,7 +201,9 @@ if (sources.length > 1) {
     const rows = records.flatMap((record, index) => (record.source === source ? [index] : []));
     const pick = (values: number[]) => rows.map((index) => values[index]!);
     const describe = (against: 'all' | 'first') => {
-      const [r1, l1, r2, l2] = [summarizer[against].rouge1, lead[against].rouge1, summarizer[against].rouge2, lead[against].rouge2].map(pick) as [number[], number[], number[], number[]];
+      const [r1, l1, r2, l2] = [summarizer[against].rouge1, lead[against].rouge1, summarizer[against].rouge2, lead[against].rouge2].map(
+        pick,
+      ) as [number[], number[], number[], number[]];
       const [low, high] = bootstrap(r1, l1);
       return `${signed(mean(r1) - mean(l1))} ${signed(mean(r2) - mean(l2))} [${signed(low)}, ${signed(high)}]`;
     };
@@ -203,6 +216,11 @@ console.log(
     `${((100 * fromLead) / Math.max(chosenTotal, 1)).toFixed(0)}% of chosen sentences are lead sentences`,
 );
 console.log(
-  `chosen positions: ${[...positions.entries()].sort((a, b) => a[0] - b[0]).map(([p, c]) => `${p === 10 ? '10+' : p}:${c}`).join(' ')}`,
+  `chosen positions: ${[...positions.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([p, c]) => `${p === 10 ? '10+' : p}:${c}`)
+    .join(' ')}`,
 );
-console.log(`time: ${(elapsed / records.length).toFixed(2)} ms/article; 300-sentence article ${syntheticTiming().toFixed(2)} ms (median of 21)`);
+console.log(
+  `time: ${(elapsed / records.length).toFixed(2)} ms/article; 300-sentence article ${syntheticTiming().toFixed(2)} ms (median of 21)`,
+);

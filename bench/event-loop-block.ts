@@ -49,7 +49,12 @@ try {
   const config = configSchema.parse({
     input: { patterns: [`${work}/*.txt`] },
     output: { dir: path.join(work, 'out') },
-    translation: { modelsDir: path.resolve(flags.modelsDir), download: false, dtype: flags.dtype, models: { ar: { id: 'Xenova/opus-mt-ar-en' } } },
+    translation: {
+      modelsDir: path.resolve(flags.modelsDir),
+      download: false,
+      dtype: flags.dtype,
+      models: { ar: { id: 'Xenova/opus-mt-ar-en' } },
+    },
     cache: { enabled: false },
   });
 
@@ -68,10 +73,16 @@ try {
   clearInterval(ticker);
   const seconds = (performance.now() - started) / 1000;
 
-  console.log(`article: ${Buffer.byteLength(text).toLocaleString('en')} bytes, ${text.length.toLocaleString('en')} characters; status ${JSON.stringify(report.articles)}`);
+  console.log(
+    `article: ${Buffer.byteLength(text).toLocaleString('en')} bytes, ${text.length.toLocaleString('en')} characters; status ${JSON.stringify(report.articles)}`,
+  );
   console.log(`model calls ${report.modelCalls}, sentences to the model ${report.sentencesToModel}; whole run ${seconds.toFixed(1)} s`);
-  console.log(`event-loop delay: max ${(histogram.max / 1e6).toFixed(0)} ms, p99 ${(histogram.percentile(99) / 1e6).toFixed(0)} ms, mean ${(histogram.mean / 1e6).toFixed(1)} ms`);
-  console.log(`longest gap between 10 ms timer ticks: ${longestGap.ms.toFixed(0)} ms, starting ${longestGap.atSecond.toFixed(1)} s into the run`);
+  console.log(
+    `event-loop delay: max ${(histogram.max / 1e6).toFixed(0)} ms, p99 ${(histogram.percentile(99) / 1e6).toFixed(0)} ms, mean ${(histogram.mean / 1e6).toFixed(1)} ms`,
+  );
+  console.log(
+    `longest gap between 10 ms timer ticks: ${longestGap.ms.toFixed(0)} ms, starting ${longestGap.atSecond.toFixed(1)} s into the run`,
+  );
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

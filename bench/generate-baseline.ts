@@ -4,13 +4,7 @@
  * forces `</s>` on finished rows (generate keeps decoding every row until the longest ends) and holds
  * each row to its own length.
  */
-import {
-  AutoModelForSeq2SeqLM,
-  LogitsProcessor,
-  LogitsProcessorList,
-  Tensor,
-  type PreTrainedModel,
-} from '@huggingface/transformers';
+import { AutoModelForSeq2SeqLM, LogitsProcessor, LogitsProcessorList, Tensor, type PreTrainedModel } from '@huggingface/transformers';
 import type { ModelDtype } from '../src/config/config.js';
 
 export class GenerateBaseline {

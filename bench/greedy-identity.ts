@@ -70,10 +70,14 @@ async function main(options: { sentences: number; lang: Lang; preset: PresetName
   env.allowRemoteModels = false;
   env.logLevel = LogLevel.ERROR;
   const dir = await ensureModel(options.preset, options.lang);
-  const read = async (file: string) => (await readFile(sharedPath(path.join('data/mt/ntrex128', file)), 'utf8')).split('\n').map((line) => line.trim());
+  const read = async (file: string) =>
+    (await readFile(sharedPath(path.join('data/mt/ntrex128', file)), 'utf8')).split('\n').map((line) => line.trim());
   const [sources, english] = await Promise.all([read(SOURCE_FILES[options.lang]), read('newstest2019-src.eng.txt')]);
   const lines = sources.flatMap((source, i) => (source !== '' && english[i] ? [i] : []));
-  const picked = Array.from({ length: Math.min(options.sentences, lines.length) }, (_, k) => lines[Math.floor((k * lines.length) / Math.min(options.sentences, lines.length))]!);
+  const picked = Array.from(
+    { length: Math.min(options.sentences, lines.length) },
+    (_, k) => lines[Math.floor((k * lines.length) / Math.min(options.sentences, lines.length))]!,
+  );
   const tokenizer = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
   const inputs: DecodeInput[] = picked.map((line) => ({
     ids: tokenizer.encode(sources[line]!),
@@ -130,10 +134,15 @@ async function main(options: { sentences: number; lang: Lang; preset: PresetName
   console.log(
     `bench:greedy-identity ${process.argv.slice(2).join(' ')} — ${options.preset}, fp32, ${options.lang}, ${inputs.length} NTREX sentences, ${tokens} generated tokens, ${THREADS} threads`,
   );
-  console.log(`one at a time vs transformers.js generate: ${identical}/${inputs.length} identical token for token${differing.length ? `; differing: ${differing.join(', ')}` : ''}`);
+  console.log(
+    `one at a time vs transformers.js generate: ${identical}/${inputs.length} identical token for token${differing.length ? `; differing: ${differing.join(', ')}` : ''}`,
+  );
   console.log(`  time: ours ${(aloneMs / 1000).toFixed(1)} s, generate ${(generateMs / 1000).toFixed(1)} s (batch of one each)`);
-  console.log(`batched (${BATCH_TOKENS}-token batches) vs one at a time: ${inputs.length - parted.length}/${inputs.length} identical; ${(batchedMs / 1000).toFixed(1)} s`);
-  for (const { sentence, step, gap } of parted) console.log(`  sentence ${sentence} parts at step ${step}: top-two logit gap ${gap.toExponential(2)}`);
+  console.log(
+    `batched (${BATCH_TOKENS}-token batches) vs one at a time: ${inputs.length - parted.length}/${inputs.length} identical; ${(batchedMs / 1000).toFixed(1)} s`,
+  );
+  for (const { sentence, step, gap } of parted)
+    console.log(`  sentence ${sentence} parts at step ${step}: top-two logit gap ${gap.toExponential(2)}`);
   await Promise.all([sessions.release(), generator.dispose()]);
   if (identical !== inputs.length) process.exitCode = 1;
 }

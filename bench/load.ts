@@ -142,7 +142,9 @@ function positiveInteger(value: string): number {
 const program = new Command('bench:load')
   .description('Articles/s and peak RSS of the pipeline at N/10 and N generated articles.')
   .option('--n <articles>', 'the larger corpus size', positiveInteger, 2000)
-  .option('--sizes <list>', 'corpus sizes to run, comma-separated (default: N/10 and N)', (list: string) => list.split(',').map(positiveInteger))
+  .option('--sizes <list>', 'corpus sizes to run, comma-separated (default: N/10 and N)', (list: string) =>
+    list.split(',').map(positiveInteger),
+  )
   .option('--concurrency <n>', 'articles processed at once (default: from the config)', positiveInteger)
   .option('--cold', 'no translation memory: every sentence goes through a model', false)
   .parse();

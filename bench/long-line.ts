@@ -77,7 +77,8 @@ async function measure(shape: Shape, chars: number, modelsDir: string, translate
   const lang = shape === 'line' ? 'vi' : 'ar';
   const model = configuredModels(defaultConfig.translation.models, modelsDir).find((m) => m.lang === lang)!;
   let pieces = 0;
-  const { dtype, batchTokens, maxInputTokens, maxNewTokensRatio, numBeams, noRepeatNgramSize, repetitionPenalty } = defaultConfig.translation;
+  const { dtype, batchTokens, maxInputTokens, maxNewTokensRatio, numBeams, noRepeatNgramSize, repetitionPenalty } =
+    defaultConfig.translation;
   const translator = await Translator.load({
     dtype,
     batchTokens,
@@ -151,10 +152,14 @@ if (options.child) {
   const rows: Figures[] = [];
   for (const size of sizes) {
     const translate = options.translate ? ['--translate'] : [];
-    const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', String(size), '--shape', shape, ...translate], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', String(size), '--shape', shape, ...translate],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     if (child.status !== 0) throw new Error(`the measurement of ${size} characters failed (exit ${child.status})`);
     rows.push(JSON.parse(child.stdout) as Figures);
   }

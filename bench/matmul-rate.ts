@@ -5,7 +5,15 @@
  * a share of what this CPU does at best.
  */
 import * as ort from 'onnxruntime-node';
-import { GraphBuilder, NameRegistry, floatTensor, serializeModel, type Graph, type GraphNode, type Tensor } from '../tools/model/onnx-graph.js';
+import {
+  GraphBuilder,
+  NameRegistry,
+  floatTensor,
+  serializeModel,
+  type Graph,
+  type GraphNode,
+  type Tensor,
+} from '../tools/model/onnx-graph.js';
 
 const M = 256;
 const K = 512;
@@ -43,7 +51,11 @@ export async function matmulRate(kind: 'fp32' | 'int8', threads: number, runs = 
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
   });
-  const x = new ort.Tensor('float32', Float32Array.from({ length: M * K }, (_, i) => Math.cos(i)), [M, K]);
+  const x = new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: M * K }, (_, i) => Math.cos(i)),
+    [M, K],
+  );
   for (let i = 0; i < 3; i++) await session.run({ x });
   let best = Infinity;
   for (let i = 0; i < runs; i++) {

@@ -28,8 +28,10 @@ const sizes = options.sizes.split(',').map(Number);
 if (sizes.some((size) => !Number.isInteger(size) || size < 1)) program.error('--sizes takes positive whole numbers, e.g. 100000,1000000');
 
 const model: ModelKey = { id: 'Xenova/opus-mt-ar-en', revision: 'main', dtype: 'q8', fingerprint: 'f'.repeat(64) };
-const source = (i: number) => `قال المتحدث باسم الوزارة إن عدد المزارعين الذين استفادوا من البرنامج في المنطقة رقم ${i} بلغ نحو ${i % 9973} مزارعا خلال العام الماضي.`;
-const target = (i: number) => `The ministry spokesman said about ${i % 9973} farmers in region number ${i} benefited from the programme over the past year, officials said.`;
+const source = (i: number) =>
+  `قال المتحدث باسم الوزارة إن عدد المزارعين الذين استفادوا من البرنامج في المنطقة رقم ${i} بلغ نحو ${i % 9973} مزارعا خلال العام الماضي.`;
+const target = (i: number) =>
+  `The ministry spokesman said about ${i % 9973} farmers in region number ${i} benefited from the programme over the past year, officials said.`;
 /** Empties the page cache, so the open reads the file from disk. */
 function dropPageCache(): void {
   execFileSync('sync');
@@ -41,7 +43,9 @@ function dropPageCache(): void {
 }
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-console.log(`translations | file MB | fill s | open ms (median of 5, ${options.cold ? 'page cache dropped' : 'file in the page cache'}) | lookup of 64 ms`);
+console.log(
+  `translations | file MB | fill s | open ms (median of 5, ${options.cold ? 'page cache dropped' : 'file in the page cache'}) | lookup of 64 ms`,
+);
 for (const size of sizes) {
   const dir = mkdtempSync(path.join(options.dir, 'newsbridge-memory-'));
   const file = path.join(dir, 'cache.sqlite');

@@ -53,7 +53,15 @@ const program = new Command('bench:q8-rowwise')
   .option('--repeat <n>', 'passes per chunk; the fastest counts', positiveInt, 1)
   .option('--beams <n>', "beam size (default: the config's, i.e. the model's generation_config.json)", positiveInt)
   .parse();
-const options = program.opts<{ preset: PresetName; lang: Lang; sentences: number; check: number; chunk: number; repeat: number; beams?: number }>();
+const options = program.opts<{
+  preset: PresetName;
+  lang: Lang;
+  sentences: number;
+  check: number;
+  chunk: number;
+  repeat: number;
+  beams?: number;
+}>();
 
 async function ensureModel(): Promise<string> {
   const base = path.join(repoRoot, 'bench', '.models', ...(options.preset === 'tiny' ? ['tiny'] : []));
@@ -104,7 +112,11 @@ console.log(
   `q8 per-row vs per-batch activations: ${options.preset} ${options.lang}→en, ${sentences.length} sentences from ${source}, ` +
     `${THREADS} threads, chunk ${options.chunk}, repeat ${options.repeat}, beams ${options.beams ?? "the model's"}`,
 );
-console.log(`machine: ${cpus().length} vCPU, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `machine: ${cpus().length} vCPU, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 
 const translators = {} as Record<Q8Activations, Translator>;
 for (const mode of MODES) {
@@ -150,7 +162,8 @@ for (const sentence of checked) {
   const reference = await encode(encoders.fp32, ids);
   for (const mode of MODES) errors[mode].push(relativeError(await encode(encoders[mode], ids), reference));
 }
-for (const mode of MODES) console.log(`encoder relative error vs fp32, one sentence at a time, ${mode}: ${(100 * mean(errors[mode])).toFixed(3)}%`);
+for (const mode of MODES)
+  console.log(`encoder relative error vs fp32, one sentence at a time, ${mode}: ${(100 * mean(errors[mode])).toFixed(3)}%`);
 await Promise.all(Object.values(encoders).map((session) => session.release()));
 
 // Speed: the same chunks, taking turns.
@@ -173,5 +186,9 @@ for (let start = 0, turn = 0; start < sentences.length; start += options.chunk, 
 }
 for (const mode of MODES) console.log(`speed ${mode}: ${(tokens / seconds[mode]).toFixed(1)} target tok/s (${seconds[mode].toFixed(1)} s)`);
 console.log(`per-row / per-batch time: ${(seconds['per-row'] / seconds['per-batch']).toFixed(3)}`);
-console.log(`load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `load average at the end ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 await Promise.all(MODES.map((mode) => translators[mode].dispose()));

@@ -49,7 +49,9 @@ function sourceSentences(outputJson: string): Set<string> {
 
 function outputJsonOf(out: string, inputFile: string): string {
   const manifest = readFileSync(path.join(out, 'manifest.jsonl'), 'utf8').trim().split('\n');
-  const line = manifest.map((text) => JSON.parse(text) as { source: string; outputs: { json?: string } }).find((entry) => path.resolve(entry.source) === inputFile);
+  const line = manifest
+    .map((text) => JSON.parse(text) as { source: string; outputs: { json?: string } })
+    .find((entry) => path.resolve(entry.source) === inputFile);
   if (!line?.outputs.json) throw new Error(`manifest.jsonl in ${out} has no JSON output for ${inputFile}`);
   return path.join(out, line.outputs.json);
 }
@@ -66,7 +68,10 @@ async function main(options: Options): Promise<number> {
   const inputDir = path.join(work, 'input');
   const out = path.join(work, 'output');
   mkdirSync(inputDir);
-  const files = readdirSync(options.corpus).filter((file) => file.endsWith('.txt')).sort().slice(0, options.limit);
+  const files = readdirSync(options.corpus)
+    .filter((file) => file.endsWith('.txt'))
+    .sort()
+    .slice(0, options.limit);
   for (const file of files) copyFileSync(path.join(options.corpus, file), path.join(inputDir, file));
   const configFile = path.join(work, 'pipeline.yaml');
   writeRunConfig(configFile, { inputDir, out, cache: path.join(work, 'cache.sqlite'), modelsDir: await ensureTestModels() });

@@ -77,10 +77,7 @@ export function lcsIndices(reference: string[], candidate: string[]): number[] {
   const table = Array.from({ length: rows + 1 }, () => new Uint32Array(cols + 1));
   for (let i = 1; i <= rows; i++) {
     for (let j = 1; j <= cols; j++) {
-      table[i]![j] =
-        reference[i - 1] === candidate[j - 1]
-          ? table[i - 1]![j - 1]! + 1
-          : Math.max(table[i - 1]![j]!, table[i]![j - 1]!);
+      table[i]![j] = reference[i - 1] === candidate[j - 1] ? table[i - 1]![j - 1]! + 1 : Math.max(table[i - 1]![j]!, table[i]![j - 1]!);
     }
   }
   const indices: number[] = [];

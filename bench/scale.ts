@@ -60,8 +60,15 @@ async function main(options: Options): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), 'newsbridge-scale-'));
   const modelsDir = options.modelsDir ?? (await ensureTestModels());
   const inputDir = path.join(work, 'input');
-  const corpus = writeCorpus({ n: options.n, seed: options.seed, sourceDirs: [path.join(repoRoot, 'input'), ...options.corpus], outDir: inputDir });
-  console.log(`bench:scale in ${work}: ${corpus.files.length} articles (${corpus.byLanguage.ar} ar, ${corpus.byLanguage.vi} vi), ${cpus().length} CPUs, models in ${modelsDir}`);
+  const corpus = writeCorpus({
+    n: options.n,
+    seed: options.seed,
+    sourceDirs: [path.join(repoRoot, 'input'), ...options.corpus],
+    outDir: inputDir,
+  });
+  console.log(
+    `bench:scale in ${work}: ${corpus.files.length} articles (${corpus.byLanguage.ar} ar, ${corpus.byLanguage.vi} vi), ${cpus().length} CPUs, models in ${modelsDir}`,
+  );
   const server = await startPostgres({ shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' });
   const results: Measured[] = [];
   try {
@@ -72,7 +79,8 @@ async function main(options: Options): Promise<void> {
     };
 
     const embedded = await runNewsbridge(['run', '--config', config('embedded'), '--offline', '--concurrency', '1']);
-    if (embedded.code !== 0 && embedded.code !== 2) throw new Error(`the embedded run failed (${embedded.code}):\n${embedded.stderr.slice(-2000)}`);
+    if (embedded.code !== 0 && embedded.code !== 2)
+      throw new Error(`the embedded run failed (${embedded.code}):\n${embedded.stderr.slice(-2000)}`);
     results.push({ label: 'embedded, concurrency 1', wallMs: embedded.wallMs, articles: corpus.files.length });
 
     for (const count of options.workers) {
@@ -80,15 +88,31 @@ async function main(options: Options): Promise<void> {
       await sql(url, 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
       const workers = Array.from({ length: count }, () => startNewsbridge(['worker', '--queue', url, '--concurrency', '1', '--quiet']));
       // --quiet leaves only warnings on stderr, so wait for the start line by asking the database instead.
-      await Promise.race([waitForWorkers(url, count), ...workers.map((worker) => worker.done.then((run) => Promise.reject(new Error(`a worker exited (${run.code}):\n${run.stderr.slice(-2000)}`))))]);
+      await Promise.race([
+        waitForWorkers(url, count),
+        ...workers.map((worker) =>
+          worker.done.then((run) => Promise.reject(new Error(`a worker exited (${run.code}):\n${run.stderr.slice(-2000)}`))),
+        ),
+      ]);
       await sql(url, 'SELECT pg_stat_statements_reset()');
       const run = await runNewsbridge(['run', '--config', config(`queue${count}`), '--offline', '--queue', url]);
-      const [{ calls }] = (await sql<{ calls: string }>(url, `SELECT coalesce(sum(calls), 0) AS calls FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`)) as [{ calls: string }];
+      const [{ calls }] = (await sql<{ calls: string }>(
+        url,
+        `SELECT coalesce(sum(calls), 0) AS calls FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      )) as [{ calls: string }];
       for (const worker of workers) worker.child.kill('SIGTERM');
       await Promise.all(workers.map((worker) => worker.done));
-      if (run.code !== 0 && run.code !== 2) throw new Error(`the queue run with ${count} workers failed (${run.code}):\n${run.stderr.slice(-2000)}`);
-      const report = JSON.parse(readFileSync(path.join(work, `queue${count}`, 'out', 'run-report.json'), 'utf8')) as { articles: { total: number } };
-      results.push({ label: `queue, ${count} worker${count > 1 ? 's' : ''}`, wallMs: run.wallMs, articles: report.articles.total, statements: Number(calls) });
+      if (run.code !== 0 && run.code !== 2)
+        throw new Error(`the queue run with ${count} workers failed (${run.code}):\n${run.stderr.slice(-2000)}`);
+      const report = JSON.parse(readFileSync(path.join(work, `queue${count}`, 'out', 'run-report.json'), 'utf8')) as {
+        articles: { total: number };
+      };
+      results.push({
+        label: `queue, ${count} worker${count > 1 ? 's' : ''}`,
+        wallMs: run.wallMs,
+        articles: report.articles.total,
+        statements: Number(calls),
+      });
     }
   } finally {
     await server.dispose();
@@ -117,7 +141,9 @@ async function main(options: Options): Promise<void> {
 /** Until `count` workers have recorded themselves (each does so once it is connected and polling). */
 async function waitForWorkers(url: string, count: number): Promise<void> {
   for (;;) {
-    const rows = await sql<{ n: number }>(url, 'SELECT count(*)::int AS n FROM newsbridge.workers WHERE stopped_at IS NULL').catch(() => [{ n: 0 }]);
+    const rows = await sql<{ n: number }>(url, 'SELECT count(*)::int AS n FROM newsbridge.workers WHERE stopped_at IS NULL').catch(() => [
+      { n: 0 },
+    ]);
     if (rows[0]!.n >= count) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -130,7 +156,11 @@ const program = new Command('bench:scale')
   .option('--corpus <dir...>', 'more folders of .txt articles to recombine', [])
   .option('--models-dir <dir>', 'models folder in the hub layout (default: the generated tiny test models)')
   .action(async (options: Options) => {
-    await main({ ...options, corpus: options.corpus.map((dir) => path.resolve(dir)), modelsDir: options.modelsDir && path.resolve(options.modelsDir) });
+    await main({
+      ...options,
+      corpus: options.corpus.map((dir) => path.resolve(dir)),
+      modelsDir: options.modelsDir && path.resolve(options.modelsDir),
+    });
   });
 
 await program.parseAsync(process.argv);

@@ -112,8 +112,14 @@ async function loadRunner(job: WorkerJob, tokenize: (text: string) => number[]):
           // (g) takes tokens before `</s>`, (c) decoder steps.
           const outputs =
             decoder instanceof GenerateBaseline
-              ? await decoder.generate(batch.map((input) => input.ids), lengths.map((length) => length - 1))
-              : await decoder.generate(batch.map((input) => input.ids), lengths);
+              ? await decoder.generate(
+                  batch.map((input) => input.ids),
+                  lengths.map((length) => length - 1),
+                )
+              : await decoder.generate(
+                  batch.map((input) => input.ids),
+                  lengths,
+                );
           for (const [row, input] of batch.entries()) steps.set(input.index, outputs[row]!.length + 1);
         }
         return indices.map((index) => steps.get(index)!);

@@ -141,7 +141,8 @@ async function loadSentences(lang: Lang, count: number): Promise<{ pairs: { sour
     if (arabic !== (lang === 'ar')) continue;
     for (const line of text.split('\n')) sentences.push(...splitSentences(line, lang).filter((s) => s.split(/\s+/u).length >= 3));
   }
-  if (sentences.length === 0) throw new Error(`${inputDir} has no ${lang} article and ${ntrex} is absent: no ${lang} sentences to translate`);
+  if (sentences.length === 0)
+    throw new Error(`${inputDir} has no ${lang} article and ${ntrex} is absent: no ${lang} sentences to translate`);
   return {
     pairs: evenlySpaced(sentences, count).map((source) => ({ source })),
     from: `${path.relative(repoRoot, inputDir)}/ (sample articles; ../shared is absent)`,
@@ -284,9 +285,7 @@ function row(dtype: string, lang: string, label: string, t: Totals, reference: T
 async function outputSteps(dir: string, pairs: { source: string; english?: string }[], lengths: Lengths): Promise<number[]> {
   const tokenizer = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
   return pairs.map(({ source, english }) =>
-    lengths === 'reference' && english !== undefined
-      ? tokenizer.encode(english).length
-      : Math.round(1.1 * tokenizer.encode(source).length),
+    lengths === 'reference' && english !== undefined ? tokenizer.encode(english).length : Math.round(1.1 * tokenizer.encode(source).length),
   );
 }
 
@@ -303,8 +302,11 @@ async function main(options: Options): Promise<void> {
     const { pairs, from } = await loadSentences(lang, count);
     const steps = await outputSteps(dirs.get(lang)!, pairs, options.lengths);
     inputs.set(lang, { sentences: pairs.map((pair) => pair.source), steps });
-    const lengthNote = options.lengths === 'reference' && pairs[0]?.english ? 'English reference token counts' : 'round(1.1 × source tokens)';
-    console.log(`${lang}: ${pairs.length} sentences from ${from}; output lengths: ${lengthNote}, mean ${(steps.reduce((a, b) => a + b, 0) / steps.length).toFixed(1)}`);
+    const lengthNote =
+      options.lengths === 'reference' && pairs[0]?.english ? 'English reference token counts' : 'round(1.1 × source tokens)';
+    console.log(
+      `${lang}: ${pairs.length} sentences from ${from}; output lengths: ${lengthNote}, mean ${(steps.reduce((a, b) => a + b, 0) / steps.length).toFixed(1)}`,
+    );
   }
 
   const loadAtStart = loadavg();
@@ -316,7 +318,9 @@ async function main(options: Options): Promise<void> {
       const job = { lang, dtype, modelDir: dirs.get(lang)!, threads: THREADS, sentences, steps, warmUp: WARM_UP_SENTENCES };
       const results = await measure(variants, job, options.chunk, options.repeat);
       results.forEach((result, i) => {
-        console.log(`  ${dtype} ${lang} ${variants[i]!.label}: ${(result.ms / 1000).toFixed(1)} s (model load ${(result.loadMs / 1000).toFixed(1)} s)`);
+        console.log(
+          `  ${dtype} ${lang} ${variants[i]!.label}: ${(result.ms / 1000).toFixed(1)} s (model load ${(result.loadMs / 1000).toFixed(1)} s)`,
+        );
       });
       figures.push(...results);
     }
@@ -331,7 +335,9 @@ async function main(options: Options): Promise<void> {
       `output lengths ${options.lengths === 'reference' ? 'of the English references' : 'round(1.1 × source tokens)'} incl. </s>; ` +
       `${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}`,
   );
-  console.log(`load average (1, 5, 15 min): ${loadAtStart.map((l) => l.toFixed(2)).join(', ')} at start, ${loadAtEnd.map((l) => l.toFixed(2)).join(', ')} at end`);
+  console.log(
+    `load average (1, 5, 15 min): ${loadAtStart.map((l) => l.toFixed(2)).join(', ')} at start, ${loadAtEnd.map((l) => l.toFixed(2)).join(', ')} at end`,
+  );
   console.log(
     `onnxruntime matrix-multiply rate, ${THREADS} threads (best of the runs before and after): int8 ${(peak.q8 / 1e9).toFixed(1)} GMAC/s, fp32 ${(peak.fp32 / 1e9).toFixed(1)} GMAC/s`,
   );
@@ -360,12 +366,15 @@ async function main(options: Options): Promise<void> {
 function targets(dtype: ModelDtype, variants: LabelledVariant[], pick: (key: string) => Totals): string[] {
   const has = (key: string) => variants.some((v) => v.key === key);
   const lines: string[] = [];
-  const check = (label: string, value: number, goal: string, met: boolean) => `${dtype}: ${label} = ${value.toFixed(2)} (target ${goal}: ${met ? 'met' : 'missed'})`;
+  const check = (label: string, value: number, goal: string, met: boolean) =>
+    `${dtype}: ${label} = ${value.toFixed(2)} (target ${goal}: ${met ? 'met' : 'missed'})`;
   for (const { key } of variants.filter((v) => v.key.startsWith('a@'))) {
     const greedy = tokensPerSecond(pick(key));
     if (has('g')) {
       const ratio = greedy / tokensPerSecond(pick('g'));
-      lines.push(dtype === 'q8' ? check(`${key}/g`, ratio, '≥ 2, at least 1.5', ratio >= 2) : check(`${key}/g`, ratio, '≥ 1.5', ratio >= 1.5));
+      lines.push(
+        dtype === 'q8' ? check(`${key}/g`, ratio, '≥ 2, at least 1.5', ratio >= 2) : check(`${key}/g`, ratio, '≥ 1.5', ratio >= 1.5),
+      );
     }
     if (has('b') && dtype === 'q8') {
       const ratio = greedy / tokensPerSecond(pick('b'));
@@ -378,7 +387,8 @@ function targets(dtype: ModelDtype, variants: LabelledVariant[], pick: (key: str
       lines.push(check(`time ${beam}/${key}`, cost, '≤ 2.5', cost <= 2.5));
     }
   }
-  if (has('ab') && has('g')) lines.push(`${dtype}: ab/g = ${(tokensPerSecond(pick('ab')) / tokensPerSecond(pick('g'))).toFixed(2)} (same q8 graphs as (g))`);
+  if (has('ab') && has('g'))
+    lines.push(`${dtype}: ab/g = ${(tokensPerSecond(pick('ab')) / tokensPerSecond(pick('g'))).toFixed(2)} (same q8 graphs as (g))`);
   return lines;
 }
 
@@ -400,7 +410,8 @@ function listOf<T extends string>(allowed: readonly T[]) {
 function poolShapes(value: string): Options['pools'] {
   return value.split(',').map((item) => {
     const match = /^(\d+)x(\d+)$/u.exec(item.trim());
-    if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) throw new InvalidArgumentError('expected WORKERSxTHREADS items, e.g. 1x2,2x1');
+    if (!match || Number(match[1]) < 1 || Number(match[2]) < 1)
+      throw new InvalidArgumentError('expected WORKERSxTHREADS items, e.g. 1x2,2x1');
     return { workers: Number(match[1]), threadsPerWorker: Number(match[2]) };
   });
 }
@@ -418,7 +429,11 @@ const program = new Command('bench:translate')
     ['a', 'a4', 'ab', 'g', 'b', 'c'] as VariantName[],
   )
   .option('--pools <list>', 'Translator workers × intra-op threads each, e.g. 1x2,2x1', poolShapes, [{ workers: 2, threadsPerWorker: 1 }])
-  .addOption(new Option('--lengths <mode>', 'output lengths: the English references, or 1.1 × source').choices(['reference', '1.1x']).default('reference'))
+  .addOption(
+    new Option('--lengths <mode>', 'output lengths: the English references, or 1.1 × source')
+      .choices(['reference', '1.1x'])
+      .default('reference'),
+  )
   .option('--chunk <n>', 'sentences per turn of each variant (and per Translator call)', positiveInteger, 32)
   .option('--repeat <n>', 'passes over the sentences; each chunk counts its fastest pass', positiveInteger, 1)
   .option('--smoke', 'quick check for CI: tiny models, 8 sentences per language', false)

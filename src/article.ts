@@ -157,13 +157,7 @@ export interface TranslatedParagraph extends SegmentedParagraph {
  * sentences failed to translate; `over-budget`: the article is longer than the translation budget,
  * and the sentences past it were not sent to the model.
  */
-export type TranslationStatus =
-  | 'translated'
-  | 'passthrough'
-  | 'unsupported-language'
-  | 'model-unavailable'
-  | 'partial'
-  | 'over-budget';
+export type TranslationStatus = 'translated' | 'passthrough' | 'unsupported-language' | 'model-unavailable' | 'partial' | 'over-budget';
 
 export interface ModelUse {
   lang: LanguageCode;

@@ -70,7 +70,9 @@ describe('a third source language (Indonesian): one translation.models entry, no
     const output = articleOutputSchema.parse(JSON.parse(await readFile(path.join(root, 'output', 'bbm.json'), 'utf8')));
     expect(output.language.lang).toBe('id');
     expect(output.translation.status).toBe('translated');
-    expect(output.models).toEqual([{ lang: 'id', id: 'Xenova/opus-mt-id-en', revision: 'main', dtype: 'q8', weights: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+    expect(output.models).toEqual([
+      { lang: 'id', id: 'Xenova/opus-mt-id-en', revision: 'main', dtype: 'q8', weights: expect.stringMatching(/^[0-9a-f]{64}$/) },
+    ]);
     const body = output.paragraphs.filter((paragraph) => paragraph.kind === 'body');
     expect(body[0]!.sentences.map((sentence) => sentence.source)).toEqual([
       'Pemerintah Indonesia mengumumkan kenaikan harga bahan bakar minyak mulai hari Senin depan.',

@@ -101,7 +101,9 @@ function diagnostics(output: string, snippetOf: (file: string) => DocSnippet | n
 
 async function main(): Promise<void> {
   const files = ['README.md', ...(await fg('docs/**/*.md', { cwd: repoRoot })).sort()];
-  const snippets = (await Promise.all(files.map(async (file) => extractSnippets(await readFile(path.join(repoRoot, file), 'utf8'), file)))).flat();
+  const snippets = (
+    await Promise.all(files.map(async (file) => extractSnippets(await readFile(path.join(repoRoot, file), 'utf8'), file)))
+  ).flat();
   const problems = await checkSnippets(snippets);
   for (const problem of problems) console.error(problem);
   if (problems.length > 0) process.exit(1);

@@ -34,7 +34,9 @@ export async function offlineRunProblems(outputDir: string): Promise<string[]> {
   for (const line of manifest) {
     if (line.status !== 'partial' || line.reason !== 'model-unavailable' || !line.outputs.json) {
       const written = line.outputs.json ? '' : ', no outputs written';
-      problems.push(`${manifestPath}: ${line.id} (${line.source}) is ${line.status}${line.reason ? ` / ${line.reason}` : ''}${written}, expected partial / model-unavailable`);
+      problems.push(
+        `${manifestPath}: ${line.id} (${line.source}) is ${line.status}${line.reason ? ` / ${line.reason}` : ''}${written}, expected partial / model-unavailable`,
+      );
     }
   }
   return problems;

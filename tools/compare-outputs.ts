@@ -105,7 +105,11 @@ function compareFile(file: string, expectedPath: string, actualPath: string, opt
  * said how it went; that describes the run, so those two fields are not compared.
  */
 function compareManifest(expectedText: string, actualText: string, options: CompareOptions): string | null {
-  const parse = (text: string) => text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as ManifestRecord);
+  const parse = (text: string) =>
+    text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as ManifestRecord);
   let actual: ManifestRecord[];
   try {
     actual = parse(actualText);

@@ -51,7 +51,9 @@ export function seededRandom(seed: number): () => number {
 export function readSourceArticles(dirs: readonly string[]): RealArticle[] {
   const articles: RealArticle[] = [];
   for (const dir of dirs) {
-    for (const name of readdirSync(dir).filter((file) => file.endsWith('.txt')).sort()) {
+    for (const name of readdirSync(dir)
+      .filter((file) => file.endsWith('.txt'))
+      .sort()) {
       const file = path.join(dir, name);
       const lines = readFileSync(file, 'utf8')
         .split(/\r?\n/)
@@ -75,8 +77,7 @@ export function writeCorpus(options: CorpusOptions): Corpus {
     vi: sources.filter((article) => article.lang === 'vi'),
   };
   if (pools.ar.length + pools.vi.length === 0) throw new Error(`no articles in ${options.sourceDirs.join(', ')}`);
-  const arabicShare =
-    pools.ar.length === 0 ? 0 : pools.vi.length === 0 ? 1 : (options.arabicShare ?? pools.ar.length / sources.length);
+  const arabicShare = pools.ar.length === 0 ? 0 : pools.vi.length === 0 ? 1 : (options.arabicShare ?? pools.ar.length / sources.length);
   const swapRate = options.swapRate ?? 0.3;
   const donors = (lang: CorpusLanguage) => pools[lang].flatMap((article) => article.body);
   const paragraphsOf = { ar: donors('ar'), vi: donors('vi') };

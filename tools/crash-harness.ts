@@ -294,11 +294,19 @@ async function main(options: HarnessOptions): Promise<number> {
     outDir: inputDir,
     arabicShare: 0.5,
   });
-  console.log(`crash harness in ${work}: ${corpus.files.length} articles (${corpus.byLanguage.ar} ar, ${corpus.byLanguage.vi} vi), seed ${options.seed}`);
+  console.log(
+    `crash harness in ${work}: ${corpus.files.length} articles (${corpus.byLanguage.ar} ar, ${corpus.byLanguage.vi} vi), seed ${options.seed}`,
+  );
 
   const reference = makeVariant(work, 'reference', inputDir, modelsDir);
   const referenceRun = await startNewsbridge(runArgs(reference)).done;
-  if (!check('the uninterrupted reference run completes', referenceRun.code === 0 || referenceRun.code === 2, `exit ${referenceRun.code} in ${Math.round(referenceRun.wallMs)} ms`)) {
+  if (
+    !check(
+      'the uninterrupted reference run completes',
+      referenceRun.code === 0 || referenceRun.code === 2,
+      `exit ${referenceRun.code} in ${Math.round(referenceRun.wallMs)} ms`,
+    )
+  ) {
     console.error(referenceRun.stderr.slice(-3000));
     return 1;
   }
@@ -317,7 +325,11 @@ async function main(options: HarnessOptions): Promise<number> {
   const final = await startNewsbridge(runArgs(crash)).done;
   check('the run after the last kill completes', final.code === referenceRun.code, `exit ${final.code}`);
   const differences = compareOutputs(reference.out, crash.out);
-  check('every output equals the uninterrupted run’s (timings aside), no temp files', differences.length === 0, describeDifferences(differences));
+  check(
+    'every output equals the uninterrupted run’s (timings aside), no temp files',
+    differences.length === 0,
+    describeDifferences(differences),
+  );
   const rerun = await startNewsbridge(runArgs(crash)).done;
   const rerunReport = readReport(crash);
   check(
@@ -351,7 +363,12 @@ const program = new Command('test:crash')
   .option('--n <articles>', 'articles in the generated corpus', positiveInteger, 12)
   .option('--kills <count>', 'SIGKILLs to deliver', positiveInteger, 12)
   .option('--seed <n>', 'seed of the corpus and the kill schedule', positiveInteger, 1)
-  .option('--corpus <dir>', 'another folder of .txt articles to recombine (repeatable)', (dir: string, dirs: string[]) => [...dirs, dir], [])
+  .option(
+    '--corpus <dir>',
+    'another folder of .txt articles to recombine (repeatable)',
+    (dir: string, dirs: string[]) => [...dirs, dir],
+    [],
+  )
   .option('--work <dir>', 'work folder (default: a new temp folder)')
   .option('--keep', 'keep the work folder after a pass', false)
   .parse();

@@ -42,7 +42,6 @@ export const STAMP_FILE = 'generator-stamp.json';
 
 const SOURCE_PIECE_BIAS = -4;
 
-
 export interface MakeModelOptions {
   preset: PresetName;
   out: string;

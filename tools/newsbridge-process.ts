@@ -60,9 +60,7 @@ export function startNewsbridge(args: readonly string[], options: StartOptions =
     child.once('exit', (code, signal) => {
       clearInterval(sampler);
       // Let the pipes drain before handing over the output.
-      child.once('close', () =>
-        resolve({ code, signal, wallMs: performance.now() - started, peakRssBytes, stdout, stderr }),
-      );
+      child.once('close', () => resolve({ code, signal, wallMs: performance.now() - started, peakRssBytes, stdout, stderr }));
     });
   });
   return { child, done };

@@ -72,7 +72,9 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
 
 function ready(owner: ChildProcess): Promise<void> {
   return new Promise((resolve, reject) => {
-    owner.once('exit', (code, signal) => reject(new Error(`the PostgreSQL owner process exited (${signal ?? code}) before the server was ready`)));
+    owner.once('exit', (code, signal) =>
+      reject(new Error(`the PostgreSQL owner process exited (${signal ?? code}) before the server was ready`)),
+    );
     owner.on('message', function onReady(reply: ServerReply) {
       if ('ready' in reply) resolve();
       else if ('failed' in reply) reject(new Error(`PostgreSQL did not start: ${reply.failed}`));

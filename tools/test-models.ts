@@ -49,7 +49,10 @@ async function withLock<T>(lockDir: string, work: () => Promise<T>): Promise<T> 
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const since = await stat(lockDir).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const since = await stat(lockDir).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if (since > staleAfterMs) await rmdir(lockDir).catch(() => undefined);
       else await sleep(200);
     }

@@ -13,7 +13,6 @@ import { repoRoot } from './repo-root.js';
  * `pipeline.yaml`, all from the zod schemas, so none of them can drift from the code.
  */
 
-
 interface SchemaNode {
   description?: string;
   properties?: Record<string, SchemaNode>;

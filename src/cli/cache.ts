@@ -12,9 +12,7 @@ interface CacheOptions {
 
 /** `newsbridge cache stats|clear`: look into or empty the translation memory named by the config. */
 export function registerCacheCommand(program: Command): void {
-  const cache = program
-    .command('cache')
-    .description('Inspect or empty the translation memory (cache.path in the config).');
+  const cache = program.command('cache').description('Inspect or empty the translation memory (cache.path in the config).');
 
   cache
     .command('stats')
@@ -25,7 +23,10 @@ export function registerCacheCommand(program: Command): void {
       await reportErrors('cache', async () => {
         const file = await cachePath(options);
         if (!existsSync(file)) {
-          writeLine(process.stdout, options.json ? JSON.stringify({ path: file, bytes: 0, sentences: 0, models: [] }) : `no translation memory at ${file} yet`);
+          writeLine(
+            process.stdout,
+            options.json ? JSON.stringify({ path: file, bytes: 0, sentences: 0, models: [] }) : `no translation memory at ${file} yet`,
+          );
           return;
         }
         const memory = TranslationMemory.open(file);
@@ -55,7 +56,10 @@ export function registerCacheCommand(program: Command): void {
         const removeDamaged = (error: CacheCorruptError) => {
           TranslationMemory.remove(file);
           const all = options.model === undefined ? '' : ` (all models' translations, not only ${options.model}'s)`;
-          writeLine(process.stdout, `removed the damaged translation memory ${file}${all}: ${error.message.split(';')[0]}; the next run starts a new one`);
+          writeLine(
+            process.stdout,
+            `removed the damaged translation memory ${file}${all}: ${error.message.split(';')[0]}; the next run starts a new one`,
+          );
         };
         let memory: TranslationMemory;
         try {

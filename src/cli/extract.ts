@@ -20,7 +20,10 @@ export function registerExtractCommand(program: Command): void {
     .command('extract')
     .description('Print the article text the reader takes from each file (for a web page: title, then one line per paragraph).')
     .argument('<files...>', 'article files: .html, .htm, .html.gz, .txt, .md')
-    .option('--jsonl', 'one JSON line per file: {"id", "title", "text", "meta"} (meta: the page metadata and extraction method, null for text files)')
+    .option(
+      '--jsonl',
+      'one JSON line per file: {"id", "title", "text", "meta"} (meta: the page metadata and extraction method, null for text files)',
+    )
     .option('--config <file>', `config file for input.maxBytes and input.html (default: ${DEFAULT_CONFIG_FILE} when present)`)
     .addHelpText('after', '\nExit codes: 0 every file gave an article, 1 bad config, 2 some file gave none (said on stderr).')
     .action(async (files: string[], options: ExtractOptions) => {

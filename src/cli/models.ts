@@ -140,7 +140,10 @@ async function showModels(options: ModelsOptions): Promise<void> {
   }
   const configuredIds = new Set(configured.map((model) => model.id));
   for (const model of installed.filter((m) => !configuredIds.has(m.id))) {
-    writeLine(process.stdout, `  ${'-'.padEnd(4)}${model.id.padEnd(32)}${(model.dtypes.join(' ') || 'incomplete').padEnd(24)}not configured`);
+    writeLine(
+      process.stdout,
+      `  ${'-'.padEnd(4)}${model.id.padEnd(32)}${(model.dtypes.join(' ') || 'incomplete').padEnd(24)}not configured`,
+    );
   }
 }
 

@@ -47,11 +47,14 @@ export function registerRunCommand(program: Command): void {
     .option('--no-cache', 'do not use the translation memory')
     .option('--jsonl <dest>', 'stream article records as JSON lines to <dest> ("-" for stdout) instead of writing output files')
     .option('--verbose', 'structured logs (pino, JSON lines) on stderr')
-    .option('--queue <postgres-url>', 'enqueue the articles for `newsbridge worker`s instead of processing them here (default: queue.url, NEWSBRIDGE_QUEUE_URL)')
+    .option(
+      '--queue <postgres-url>',
+      'enqueue the articles for `newsbridge worker`s instead of processing them here (default: queue.url, NEWSBRIDGE_QUEUE_URL)',
+    )
     .option('--detach', 'with a queue: enqueue and return without waiting for the workers')
     .addHelpText(
       'after',
-      '\nExit codes: 0 every article\'s outputs ok; 2 some articles failed or their outputs are partial (skipped ones too); 1 usage,\nconfig or output-folder error;\n130 interrupted (SIGINT), 143 terminated (SIGTERM), 141 the reader of --jsonl closed it:\narticles in flight were finished, the rest left untouched.',
+      "\nExit codes: 0 every article's outputs ok; 2 some articles failed or their outputs are partial (skipped ones too); 1 usage,\nconfig or output-folder error;\n130 interrupted (SIGINT), 143 terminated (SIGTERM), 141 the reader of --jsonl closed it:\narticles in flight were finished, the rest left untouched.",
     )
     .action(async (flags: RunFlags) => {
       process.exitCode = await run(flags);
@@ -62,7 +65,10 @@ async function run(flags: RunFlags): Promise<number> {
   const settings = await runSettings(flags);
   if (!settings) return EXIT.usage;
   const { config, url } = settings;
-  const log = pino({ name: 'newsbridge', level: flags.verbose ? 'info' : 'silent', hooks: { streamWrite: (line) => printable(line) } }, pino.destination(2));
+  const log = pino(
+    { name: 'newsbridge', level: flags.verbose ? 'info' : 'silent', hooks: { streamWrite: (line) => printable(line) } },
+    pino.destination(2),
+  );
   const jsonl = flags.jsonl === undefined ? undefined : flags.jsonl === '-' ? process.stdout : createWriteStream(flags.jsonl);
   const stopper = runStopper(jsonl, flags.jsonl);
   const progress = runProgress(Boolean(flags.verbose), url !== undefined);
@@ -108,7 +114,10 @@ async function runSettings(flags: RunFlags): Promise<{ config: PipelineConfig; u
   }
   try {
     const url = queueUrl(flags.queue, config.queue.url);
-    if (url && flags.jsonl !== undefined) throw new QueueUrlError('--jsonl streams records from this process; it cannot be used with a queue (--queue, queue.url or NEWSBRIDGE_QUEUE_URL)');
+    if (url && flags.jsonl !== undefined)
+      throw new QueueUrlError(
+        '--jsonl streams records from this process; it cannot be used with a queue (--queue, queue.url or NEWSBRIDGE_QUEUE_URL)',
+      );
     return { config, url };
   } catch (error) {
     if (!(error instanceof QueueUrlError)) throw error;
@@ -172,7 +181,11 @@ function runStopper(jsonl: Writable | undefined, jsonlDestination: string | unde
 }
 
 /** The run on a queue's workers: its report, or null when detached (what was enqueued is printed). */
-async function runQueued(url: string, detach: boolean | undefined, options: Omit<QueueRunOptions, 'url' | 'detach'>): Promise<RunReport | null> {
+async function runQueued(
+  url: string,
+  detach: boolean | undefined,
+  options: Omit<QueueRunOptions, 'url' | 'detach'>,
+): Promise<RunReport | null> {
   const queued = await runOnQueue({ ...options, url, detach });
   if (!queued.report) {
     const { articles, added, replaced } = queued.enqueued;

@@ -66,7 +66,10 @@ export function registerSegmentCommand(program: Command): void {
             throw new Error(`--lang is "${flags.lang}"; accepted: a language code such as ar, vi or en`);
           }
           const { config } = await loadConfig(flags.config);
-          return languageOf(flags.lang ? null : await LanguageDetector.create(routedLanguages(config.translation.models), config.detect), flags.lang);
+          return languageOf(
+            flags.lang ? null : await LanguageDetector.create(routedLanguages(config.translation.models), config.detect),
+            flags.lang,
+          );
         },
         jsonLines: segmentJsonLines,
         text: (lang, text) => splitText(text, lang(text)),

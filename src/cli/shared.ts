@@ -37,7 +37,6 @@ export interface ProgressReporter {
 
 /** Download progress: bars on a terminal; one line per finished file otherwise (logs, CI). */
 export function progressReporter(): ProgressReporter {
-
   if (!process.stderr.isTTY) {
     return {
       update(model, p) {
@@ -63,7 +62,10 @@ export function progressReporter(): ProgressReporter {
       );
       const key = `${model.lang}/${p.file}`;
       const total = p.bytesTotal ?? Math.max(p.bytesDone, 1);
-      const payload = { name: `${model.lang} ${p.file}`, size: `${formatBytes(p.bytesDone)} / ${p.bytesTotal === null ? '?' : formatBytes(total)}` };
+      const payload = {
+        name: `${model.lang} ${p.file}`,
+        size: `${formatBytes(p.bytesDone)} / ${p.bytesTotal === null ? '?' : formatBytes(total)}`,
+      };
       let bar = byFile.get(key);
       if (!bar) {
         bar = bars.create(total, p.bytesDone, payload);

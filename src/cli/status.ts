@@ -19,7 +19,11 @@ export function registerStatusCommand(program: Command): void {
 }
 
 /** Runs `action` on the queue given by `--queue` or NEWSBRIDGE_QUEUE_URL; the exit code (1 when there is no usable queue). */
-export async function withQueue(command: string, flag: string | undefined, action: (boss: Awaited<ReturnType<typeof startQueue>>) => Promise<void>): Promise<number> {
+export async function withQueue(
+  command: string,
+  flag: string | undefined,
+  action: (boss: Awaited<ReturnType<typeof startQueue>>) => Promise<void>,
+): Promise<number> {
   try {
     const url = queueUrl(flag, undefined);
     if (!url) throw new QueueUrlError('no queue; give --queue postgres://user@host:5432/db or set NEWSBRIDGE_QUEUE_URL');

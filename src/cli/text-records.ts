@@ -92,7 +92,9 @@ export async function runTextCommand<S>(name: string, jsonl: boolean | undefined
   }
   if (jsonl) {
     const write = (line: string) => writeLine(process.stdout, line);
-    const bad = await command.jsonLines(state, process.stdin, write, (message) => writeLine(process.stderr, `newsbridge ${name}: ${message}`));
+    const bad = await command.jsonLines(state, process.stdin, write, (message) =>
+      writeLine(process.stderr, `newsbridge ${name}: ${message}`),
+    );
     if (bad > 0) process.exitCode = 2;
     return;
   }

@@ -23,9 +23,7 @@ const LINES_PER_CHUNK = 64;
 export function registerTranslateCommand(program: Command): void {
   program
     .command('translate')
-    .description(
-      'Translate text on stdin to English on stdout. Each line (a sentence or a whole paragraph) gives one output line.',
-    )
+    .description('Translate text on stdin to English on stdout. Each line (a sentence or a whole paragraph) gives one output line.')
     .requiredOption('--from <lang>', 'source language, e.g. ar or vi')
     .option('--model <dir>', 'a model folder to use instead of the configured model for --from')
     .option('--models-dir <dir>', 'where models live (default: translation.modelsDir)')

@@ -48,7 +48,11 @@ async function work(flags: WorkerFlags): Promise<number> {
     return 1;
   }
   const log = pino(
-    { name: 'newsbridge-worker', level: flags.quiet ? 'warn' : flags.verbose ? 'debug' : 'info', hooks: { streamWrite: (line) => printable(line) } },
+    {
+      name: 'newsbridge-worker',
+      level: flags.quiet ? 'warn' : flags.verbose ? 'debug' : 'info',
+      hooks: { streamWrite: (line) => printable(line) },
+    },
     pino.destination(2),
   );
   const stop = new AbortController();

@@ -26,9 +26,7 @@ const modelSpec = z.strictObject({
   id: z
     .string()
     .regex(HUB_MODEL_ID)
-    .describe(
-      'Hub model id `owner/name` (letters, digits, `-`, `_`, `.`; no `..` or `--`), resolved locally as `<modelsDir>/<id>/`.',
-    ),
+    .describe('Hub model id `owner/name` (letters, digits, `-`, `_`, `.`; no `..` or `--`), resolved locally as `<modelsDir>/<id>/`.'),
   revision: z.string().min(1).default('main').describe('Branch, tag or commit on the hub; `main` unless pinned.'),
 });
 
@@ -71,7 +69,9 @@ export const configSchema = z
               .int()
               .min(100)
               .default(100_000)
-              .describe('Most elements a web page may have (real news pages have a few thousand); a page with more fails `too-complex` before it is parsed.'),
+              .describe(
+                'Most elements a web page may have (real news pages have a few thousand); a page with more fails `too-complex` before it is parsed.',
+              ),
             extractSeconds: z
               .number()
               .positive()
@@ -113,12 +113,7 @@ export const configSchema = z
     detect: z
       .strictObject({
         minConfidence: z.number().min(0).max(1).default(0.5).describe('Below this confidence the language is `und`.'),
-        minChars: z
-          .number()
-          .int()
-          .min(0)
-          .default(8)
-          .describe('Texts shorter than this many characters (spaces excluded) are `und`.'),
+        minChars: z.number().int().min(0).default(8).describe('Texts shorter than this many characters (spaces excluded) are `und`.'),
       })
       .prefault({})
       .describe('Language identification.'),
@@ -126,7 +121,10 @@ export const configSchema = z
       .strictObject({
         models: z
           .record(
-            z.string().regex(/^[a-z]{2,3}$/).describe('ISO 639 language code (2–3 lowercase letters).'),
+            z
+              .string()
+              .regex(/^[a-z]{2,3}$/)
+              .describe('ISO 639 language code (2–3 lowercase letters).'),
             modelSpec,
           )
           .default({
@@ -221,14 +219,10 @@ export const configSchema = z
           .min(1)
           .max(16)
           .default(2)
-          .describe('Worker threads per translation model, each with its own onnxruntime sessions; decoding never runs on the main thread.'),
-        threadsPerWorker: z
-          .number()
-          .int()
-          .min(1)
-          .max(64)
-          .default(1)
-          .describe('onnxruntime intra-op threads of each worker.'),
+          .describe(
+            'Worker threads per translation model, each with its own onnxruntime sessions; decoding never runs on the main thread.',
+          ),
+        threadsPerWorker: z.number().int().min(1).max(64).default(1).describe('onnxruntime intra-op threads of each worker.'),
         lengthRatio: z
           .strictObject({
             min: z.number().min(0).default(0.3).describe('Below this output/input token ratio a sentence is flagged.'),
@@ -241,12 +235,7 @@ export const configSchema = z
       .describe('Machine translation into English.'),
     summary: z
       .strictObject({
-        sentences: z
-          .number()
-          .int()
-          .min(1)
-          .default(3)
-          .describe('Sentences in the summary; with `ratio`, the larger of the two.'),
+        sentences: z.number().int().min(1).default(3).describe('Sentences in the summary; with `ratio`, the larger of the two.'),
         ratio: z.number().min(0).max(1).default(0).describe("Fraction of the article's sentences; 0 turns it off."),
       })
       .prefault({})
@@ -278,7 +267,7 @@ export const configSchema = z
           .max(86_399)
           .default(300)
           .describe(
-            "A job whose lock its worker has not renewed for this long is handed to another worker (its worker is taken for dead, and shown `gone` in `newsbridge status`). Workers renew it three times per timeout however long an article takes, from their main thread: keep it above 1.5 times the longest that thread can be blocked (18 s measured on a 20 MB article, on a loaded 2-core machine).",
+            'A job whose lock its worker has not renewed for this long is handed to another worker (its worker is taken for dead, and shown `gone` in `newsbridge status`). Workers renew it three times per timeout however long an article takes, from their main thread: keep it above 1.5 times the longest that thread can be blocked (18 s measured on a 20 MB article, on a loaded 2-core machine).',
           ),
         retries: z
           .number()
@@ -286,8 +275,15 @@ export const configSchema = z
           .min(0)
           .max(20)
           .default(2)
-          .describe('Further attempts at an article whose attempt failed in a way another could fix (a read, write or stage error, a lost worker).'),
-        retryDelaySeconds: z.number().int().min(1).default(30).describe('Wait before the first retry, doubled (with jitter) for each next one.'),
+          .describe(
+            'Further attempts at an article whose attempt failed in a way another could fix (a read, write or stage error, a lost worker).',
+          ),
+        retryDelaySeconds: z
+          .number()
+          .int()
+          .min(1)
+          .default(30)
+          .describe('Wait before the first retry, doubled (with jitter) for each next one.'),
         noWorkerWarningSeconds: z
           .number()
           .positive()

@@ -22,10 +22,7 @@ export interface ExtractionRequest {
   file: ReaderFile;
 }
 
-export type ExtractionReply =
-  | { article: ReadArticle }
-  | { inputError: { reason: InputErrorReason; message: string } }
-  | { error: string };
+export type ExtractionReply = { article: ReadArticle } | { inputError: { reason: InputErrorReason; message: string } } | { error: string };
 
 /** The read was stopped by the caller's signal (the run is stopping): the article is left as it was. */
 export class ReadStoppedError extends Error {
@@ -100,9 +97,17 @@ export function readPageInWorker(bytes: Buffer, file: ReaderFile, options: Extra
     const onError = (error: NodeJS.ErrnoException) =>
       settle(() => {
         if (error.code !== 'ERR_WORKER_OUT_OF_MEMORY') reject(error);
-        else reject(new InputError(file.path, 'too-complex', `${file.path}: reading the page ran out of memory (${error.message}), so its article is not extracted; lower input.maxBytes, or give the machine more memory`));
+        else
+          reject(
+            new InputError(
+              file.path,
+              'too-complex',
+              `${file.path}: reading the page ran out of memory (${error.message}), so its article is not extracted; lower input.maxBytes, or give the machine more memory`,
+            ),
+          );
       }, false);
-    const onExit = (code: number) => settle(() => reject(new Error(`${file.path}: the extraction worker exited with code ${code} while reading the page`)), false);
+    const onExit = (code: number) =>
+      settle(() => reject(new Error(`${file.path}: the extraction worker exited with code ${code} while reading the page`)), false);
     const onAbort = () => settle(() => reject(new ReadStoppedError(`${file.path}: the run was stopped while the page was read`)), false);
     const deadline = setTimeout(
       () =>

@@ -111,7 +111,12 @@ export function extractArticle(html: string, limits: PageLimits = defaultConfig.
   const { blocks, dropped } = articleBlocks(parsed.content, merged);
   const words = blocks.reduce((sum, block) => sum + wordCount(block.text), 0);
   if (words < MIN_ARTICLE_WORDS) {
-    return { found: false, reason: 'no-article', meta: merged, why: `the page's article text is ${words} words (fewer than ${MIN_ARTICLE_WORDS}): a stub, an error page or a login wall` };
+    return {
+      found: false,
+      reason: 'no-article',
+      meta: merged,
+      why: `the page's article text is ${words} words (fewer than ${MIN_ARTICLE_WORDS}): a stub, an error page or a login wall`,
+    };
   }
   return { found: true, method: EXTRACTION_METHOD, meta: merged, blocks, dropped };
 }
@@ -158,7 +163,8 @@ function pageMetadata(document: Document): PageMetadata {
   return {
     title: metaContent('meta[property="og:title"]') ?? clean(document.querySelector('title')?.textContent),
     byline: metaContent('meta[name="author"]'),
-    published: metaContent('meta[property="article:published_time"]') ?? clean(document.querySelector('time[datetime]')?.getAttribute('datetime')),
+    published:
+      metaContent('meta[property="article:published_time"]') ?? clean(document.querySelector('time[datetime]')?.getAttribute('datetime')),
     canonicalUrl: clean(document.querySelector('link[rel="canonical"]')?.getAttribute('href')) ?? metaContent('meta[property="og:url"]'),
     siteName: metaContent('meta[property="og:site_name"]'),
     lang: clean(document.documentElement?.getAttribute('lang')),
@@ -166,10 +172,7 @@ function pageMetadata(document: Document): PageMetadata {
 }
 
 /** The content's blocks in reading order, after the structure rules. */
-export function articleBlocks(
-  content: Element,
-  meta: PageMetadata,
-): { blocks: ExtractedBlock[]; dropped: DroppedBlock[] } {
+export function articleBlocks(content: Element, meta: PageMetadata): { blocks: ExtractedBlock[]; dropped: DroppedBlock[] } {
   const dropped: DroppedBlock[] = [];
   const drop = dropper(dropped);
   removeFurniture(content, drop);
@@ -320,7 +323,10 @@ function wordCount(text: string): number {
 }
 
 function normalizeForMatch(text: string): string {
-  return text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+  return text
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
 }
 
 function clean(value: string | null | undefined): string | null {

@@ -17,10 +17,15 @@ export const htmlReader: ArticleReader = {
   read(bytes, file) {
     const html = decodeHtml(unpack(bytes, file.path, file.maxBytes), file.path);
     if (html.text.trim() === '') {
-      throw new InputError(file.path, 'empty', `${file.path}: the page is empty (${bytes.length === 0 ? 'no bytes' : 'only whitespace'}); remove the file or save the page again`);
+      throw new InputError(
+        file.path,
+        'empty',
+        `${file.path}: the page is empty (${bytes.length === 0 ? 'no bytes' : 'only whitespace'}); remove the file or save the page again`,
+      );
     }
     const extracted = extractArticle(html.text, file.limits);
-    if (!extracted.found && extracted.reason === 'too-complex') throw new InputError(file.path, 'too-complex', `${file.path}: ${extracted.why}`);
+    if (!extracted.found && extracted.reason === 'too-complex')
+      throw new InputError(file.path, 'too-complex', `${file.path}: ${extracted.why}`);
     if (!extracted.found) {
       throw new InputError(
         file.path,
@@ -52,9 +57,17 @@ function unpack(bytes: Buffer, path: string, maxBytes: number): Buffer {
     return gunzipSync(bytes, { maxOutputLength: maxBytes });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new InputError(path, 'too-large', `${path}: unpacks to more than input.maxBytes (${maxBytes}); raise input.maxBytes in pipeline.yaml`);
+      throw new InputError(
+        path,
+        'too-large',
+        `${path}: unpacks to more than input.maxBytes (${maxBytes}); raise input.maxBytes in pipeline.yaml`,
+      );
     }
-    throw new InputError(path, 'unreadable', `${path}: not a valid gzip file (${(error as Error).message}); re-save it, or drop the .gz from its name if it is not compressed`);
+    throw new InputError(
+      path,
+      'unreadable',
+      `${path}: not a valid gzip file (${(error as Error).message}); re-save it, or drop the .gz from its name if it is not compressed`,
+    );
   }
 }
 
@@ -93,7 +106,9 @@ export function decodeHtml(bytes: Buffer, path: string): HtmlDecoding {
     if (fallback.encoding === 'utf-8') return fallback;
     return {
       ...fallback,
-      notices: [`${path}: declares charset utf-8 in its <meta>, but its bytes are not valid UTF-8; read as ${fallback.encoding}, which they are; fix the <meta charset> or re-save the page as UTF-8`],
+      notices: [
+        `${path}: declares charset utf-8 in its <meta>, but its bytes are not valid UTF-8; read as ${fallback.encoding}, which they are; fix the <meta charset> or re-save the page as UTF-8`,
+      ],
     };
   }
   if (!utf8.invalid && hasNonAscii(bytes)) {
@@ -101,7 +116,9 @@ export function decodeHtml(bytes: Buffer, path: string): HtmlDecoding {
       encoding: 'utf-8',
       text: utf8.text,
       warnings: [],
-      notices: [`${path}: declares charset ${declared.encoding} in its <meta>, but its bytes are valid UTF-8, which ${declared.encoding} text almost never is; read as UTF-8; fix the <meta charset>`],
+      notices: [
+        `${path}: declares charset ${declared.encoding} in its <meta>, but its bytes are valid UTF-8, which ${declared.encoding} text almost never is; read as UTF-8; fix the <meta charset>`,
+      ],
     };
   }
   return { encoding: declared.encoding, text: declared.decode(bytes), warnings: [], notices: [] };
@@ -110,7 +127,12 @@ export function decodeHtml(bytes: Buffer, path: string): HtmlDecoding {
 /** The text reader's detection; a BOM is its first step. */
 function detected(bytes: Buffer, path: string): HtmlDecoding {
   const decoding = decodeBytes(bytes, path);
-  return { encoding: decoding.encoding, text: decoding.text, warnings: decoding.invalid ? [invalidBytesWarning(path, decoding)] : [], notices: [] };
+  return {
+    encoding: decoding.encoding,
+    text: decoding.text,
+    warnings: decoding.invalid ? [invalidBytesWarning(path, decoding)] : [],
+    notices: [],
+  };
 }
 
 function hasNonAscii(bytes: Buffer): boolean {
@@ -125,7 +147,10 @@ function bomEncoding(bytes: Buffer): string | undefined {
 }
 
 function declaredEncoding(bytes: Buffer): TextDecoder | undefined {
-  const head = bytes.subarray(0, PRESCAN_BYTES).toString('latin1').replace(/<!--[\s\S]*?-->/g, '');
+  const head = bytes
+    .subarray(0, PRESCAN_BYTES)
+    .toString('latin1')
+    .replace(/<!--[\s\S]*?-->/g, '');
   for (const [tag] of head.matchAll(META_TAG)) {
     const label = CHARSET.exec(tag)?.[1];
     if (!label) continue;

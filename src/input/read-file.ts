@@ -74,8 +74,18 @@ export async function readArticleFile(
     handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK);
     const stats = await handle.stat();
     if (!stats.isFile()) {
-      const kind = stats.isFIFO() ? 'a named pipe (FIFO)' : stats.isSocket() ? 'a socket' : stats.isDirectory() ? 'a directory' : 'a device';
-      throw new InputError(path, 'unreadable', `${path}: not a regular file but ${kind}; remove it or narrow input.patterns to article files`);
+      const kind = stats.isFIFO()
+        ? 'a named pipe (FIFO)'
+        : stats.isSocket()
+          ? 'a socket'
+          : stats.isDirectory()
+            ? 'a directory'
+            : 'a device';
+      throw new InputError(
+        path,
+        'unreadable',
+        `${path}: not a regular file but ${kind}; remove it or narrow input.patterns to article files`,
+      );
     }
     if (stats.size > maxBytes) throw tooLarge(path, stats.size, maxBytes);
     bytes = await readAtMost(handle, maxBytes + 1, stats.size + 1);

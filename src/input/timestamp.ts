@@ -17,7 +17,30 @@ const DATE_LOCALES = ['en', 'en-GB', 'en-AU', 'en-IN', 'vi', 'ar', 'ar-SY', 'ar-
 const LABEL_WORDS = [
   ...['updated', 'update', 'first', 'published', 'posted', 'modified', 'last', 'on', 'at', 'sept', 'a.m', 'p.m', 'am', 'pm'],
   ...['cập', 'nhật', 'đăng', 'lúc', 'ngày', 'tháng', 'năm', 'giờ', 'phút', 'giây', 'sáng', 'trưa', 'chiều', 'tối', 'đêm'],
-  ...['نشر', 'نشرت', 'تحديث', 'اخر', 'آخر', 'تاريخ', 'النشر', 'الساعة', 'ساعة', 'توقيت', 'غرينتش', 'جرينتش', 'هـ', 'ه', 'م', 'ص', 'صباحا', 'مساء', 'ظهرا', 'عصرا', 'فجرا', 'ليلا'],
+  ...[
+    'نشر',
+    'نشرت',
+    'تحديث',
+    'اخر',
+    'آخر',
+    'تاريخ',
+    'النشر',
+    'الساعة',
+    'ساعة',
+    'توقيت',
+    'غرينتش',
+    'جرينتش',
+    'هـ',
+    'ه',
+    'م',
+    'ص',
+    'صباحا',
+    'مساء',
+    'ظهرا',
+    'عصرا',
+    'فجرا',
+    'ليلا',
+  ],
 ];
 
 /** Words of time past that CLDR does not give (it has `قبل`; news writes `منذ`). */
@@ -76,7 +99,8 @@ function loadDateWords(): DateWords {
     }
     for (const dayPeriod of [undefined, 'short', 'long'] as const) {
       const hour = new Intl.DateTimeFormat(locale, { hour: 'numeric', hour12: true, dayPeriod, timeZone: 'UTC' });
-      for (let h = 0; h < 24; h++) for (const part of hour.formatToParts(Date.UTC(2019, 0, 1, h))) if (part.type !== 'hour') add(part.value);
+      for (let h = 0; h < 24; h++)
+        for (const part of hour.formatToParts(Date.UTC(2019, 0, 1, h))) if (part.type !== 'hour') add(part.value);
     }
     // The words a full date and time puts between its parts (`at`, `lúc`, `في`).
     for (const dateStyle of ['full', 'long', 'medium'] as const) {

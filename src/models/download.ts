@@ -133,7 +133,10 @@ async function startTransfer(response: Response, { url, part, handle }: Attempt,
     if (!range || Number(range[1]) !== offset) {
       await response.body?.cancel();
       await handle.truncate(0);
-      throw new ModelDownloadError(url, `${url} answered a resume request with an unexpected range; the partial file was discarded, run the pull again`);
+      throw new ModelDownloadError(
+        url,
+        `${url} answered a resume request with an unexpected range; the partial file was discarded, run the pull again`,
+      );
     }
     const total = range[3] === '*' ? null : Number(range[3]);
     return { done: offset, total, hash: await hashFileInto(createHash('sha256'), part, offset), linked };
@@ -155,7 +158,13 @@ async function startTransfer(response: Response, { url, part, handle }: Attempt,
     return { done: 0, total: length === null ? null : Number(length), hash: createHash('sha256'), linked };
   }
   await response.body?.cancel();
-  throw new ModelDownloadError(url, `${url} answered ${response.status} ${response.statusText}: ${statusHint(response.status)}`, response.status, undefined, retryAfterMs(response));
+  throw new ModelDownloadError(
+    url,
+    `${url} answered ${response.status} ${response.statusText}: ${statusHint(response.status)}`,
+    response.status,
+    undefined,
+    retryAfterMs(response),
+  );
 }
 
 /** Appends the body to the `.part` file and to the hash as it arrives. */

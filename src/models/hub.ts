@@ -35,7 +35,10 @@ export function assertNoCredentials(mirror: string): void {
   if (url && (url.username || url.password)) {
     url.username = '';
     url.password = '';
-    throw new ModelDownloadError(url.href, `the mirror URL ${url.href} (credentials hidden) carries a user name or password in it, which newsbridge does not send; give the mirror URL without them`);
+    throw new ModelDownloadError(
+      url.href,
+      `the mirror URL ${url.href} (credentials hidden) carries a user name or password in it, which newsbridge does not send; give the mirror URL without them`,
+    );
   }
 }
 
@@ -92,14 +95,26 @@ async function fetchFileList(url: string, revision: HubRevision, limits: FileLis
     if (!response.ok) {
       await response.body?.cancel();
       const status = `${response.status} ${response.statusText}`;
-      const fix = response.status >= 500 || response.status === 429 ? 'run the pull again later, or use another --mirror' : 'check the mirror URL and that the model is public';
+      const fix =
+        response.status >= 500 || response.status === 429
+          ? 'run the pull again later, or use another --mirror'
+          : 'check the mirror URL and that the model is public';
       throw failed(`answered ${status}`, fix, response);
     }
     return await response.text();
   } catch (error) {
     if (error instanceof ModelDownloadError) throw error;
-    if (limits.signal?.aborted) throw new ModelDownloadError(url, `reading the hub's file list of ${revision.id} (${url}) was stopped; run the pull again`, undefined, 'stopped');
-    throw failed(`could not be reached (${String((error as Error).cause ?? (error as Error).message)})`, 'check the network and the mirror URL, and run the pull again');
+    if (limits.signal?.aborted)
+      throw new ModelDownloadError(
+        url,
+        `reading the hub's file list of ${revision.id} (${url}) was stopped; run the pull again`,
+        undefined,
+        'stopped',
+      );
+    throw failed(
+      `could not be reached (${String((error as Error).cause ?? (error as Error).message)})`,
+      'check the network and the mirror URL, and run the pull again',
+    );
   }
 }
 
@@ -108,12 +123,18 @@ function parseFileList(text: string, failed: FileListFailure): Map<string, Publi
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw failed(`is not JSON (${(error as Error).message}; it starts ${JSON.stringify(text.slice(0, 40))})`, 'the mirror does not serve the hub API correctly: use another --mirror');
+    throw failed(
+      `is not JSON (${(error as Error).message}; it starts ${JSON.stringify(text.slice(0, 40))})`,
+      'the mirror does not serve the hub API correctly: use another --mirror',
+    );
   }
   const list = HubFileList.safeParse(json);
   if (!list.success) {
     const issue = list.error.issues[0]!;
-    throw failed(`is not a list of the revision's files (${issue.path.join('.') || 'the answer'}: ${issue.message})`, 'the mirror does not serve the hub API correctly: use another --mirror');
+    throw failed(
+      `is not a list of the revision's files (${issue.path.join('.') || 'the answer'}: ${issue.message})`,
+      'the mirror does not serve the hub API correctly: use another --mirror',
+    );
   }
   const files = new Map<string, PublishedFile>();
   for (const sibling of list.data.siblings) {

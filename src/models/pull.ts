@@ -85,7 +85,12 @@ export async function pullModel(options: PullOptions): Promise<ModelManifest> {
  * A file is kept only if it is what the manifest recorded and what the hub publishes, and parses:
  * a bad file recorded by an earlier pull is replaced now.
  */
-async function keepsInstalledFile(target: string, file: string, known: ManifestFile, expected: PublishedFile | undefined): Promise<boolean> {
+async function keepsInstalledFile(
+  target: string,
+  file: string,
+  known: ManifestFile,
+  expected: PublishedFile | undefined,
+): Promise<boolean> {
   if ((await fileSize(target)) !== known.bytes) return false;
   const sha256 = await sha256File(target);
   return sha256 === known.sha256 && (await fileProblem(target, file, expected, sha256)) === null;
@@ -96,6 +101,8 @@ async function downloadWithRetries(target: string, file: string, options: PullOp
   const deadline = Date.now() + (options.fileDeadlineMs ?? DEFAULT_FILE_DEADLINE_MS);
   const limits = { deadline, stallMs: options.stallMs ?? DEFAULT_STALL_MS, signal: options.signal };
   return withRetries(url, options, deadline, () =>
-    downloadFile(url, target, limits, check, (bytesDone, bytesTotal, state) => options.onProgress?.({ file, bytesDone, bytesTotal, state })),
+    downloadFile(url, target, limits, check, (bytesDone, bytesTotal, state) =>
+      options.onProgress?.({ file, bytesDone, bytesTotal, state }),
+    ),
   );
 }

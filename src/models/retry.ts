@@ -56,7 +56,11 @@ export async function withRetries<T>(url: string, policy: RetryPolicy, deadline:
           const wait = error instanceof ModelDownloadError ? error.retryAfterMs : undefined;
           if (wait === undefined || retriesLeft === 0) return;
           if (Date.now() + wait > deadline) {
-            throw new ModelDownloadError(url, `${error.message}; it asks to be retried in ${Math.ceil(wait / 1000)} s, past the deadline (translation.downloadFileSeconds)`, (error as ModelDownloadError).status);
+            throw new ModelDownloadError(
+              url,
+              `${error.message}; it asks to be retried in ${Math.ceil(wait / 1000)} s, past the deadline (translation.downloadFileSeconds)`,
+              (error as ModelDownloadError).status,
+            );
           }
           // p-retry's backoff follows this wait: Retry-After is a lower bound, the backoff still spreads clients out.
           await sleep(wait, undefined, { signal: policy.signal });

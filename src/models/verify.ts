@@ -26,12 +26,7 @@ export async function assertModelReady(modelDir: string, dtype: ModelDtype, mode
     if (bytes === null) throw new ModelUnavailableError(model, modelDir, file, 'is missing');
     const expected = manifest?.files[file]?.bytes;
     if (expected !== undefined && expected !== bytes) {
-      throw new ModelUnavailableError(
-        model,
-        modelDir,
-        file,
-        `is corrupt (${bytes} bytes, the manifest says ${expected})`,
-      );
+      throw new ModelUnavailableError(model, modelDir, file, `is corrupt (${bytes} bytes, the manifest says ${expected})`);
     }
   }
 }
@@ -94,12 +89,7 @@ export function verifyError(report: VerifyReport, model: ModelLabel): ModelUnava
  * include the IR version and the graph). An HTML error page served with status 200 fails here.
  * `sha256` is the file's hash when the caller already has it (a download hashes as it writes).
  */
-export async function fileProblem(
-  fullPath: string,
-  file: string,
-  published: PublishedFile = {},
-  sha256?: string,
-): Promise<string | null> {
+export async function fileProblem(fullPath: string, file: string, published: PublishedFile = {}, sha256?: string): Promise<string | null> {
   const size = await fileSize(fullPath);
   if (size === null) return 'is missing';
   if (published.bytes !== undefined && size !== published.bytes) return `has ${size} bytes where the hub publishes ${published.bytes}`;

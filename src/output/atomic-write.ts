@@ -71,9 +71,7 @@ export async function removeStaleTempFiles(directory: string): Promise<string[]>
     if (['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) return [];
     throw error;
   }
-  const stale = entries
-    .filter((entry) => entry.isFile() && TEMP_FILE.test(entry.name))
-    .map((entry) => join(entry.parentPath, entry.name));
+  const stale = entries.filter((entry) => entry.isFile() && TEMP_FILE.test(entry.name)).map((entry) => join(entry.parentPath, entry.name));
   await Promise.all(stale.map((path) => rm(path, { force: true })));
   return stale;
 }

@@ -168,7 +168,13 @@ function Entry({ entry, index, languageRank }: { entry: DigestEntry; index: numb
           <>
             {' '}
             <span class="status-partial">
-              kept partial{entry.kept.reason !== undefined && <> (<bdi>{entry.kept.reason}</bdi>)</>}
+              kept partial
+              {entry.kept.reason !== undefined && (
+                <>
+                  {' '}
+                  (<bdi>{entry.kept.reason}</bdi>)
+                </>
+              )}
             </span>
           </>
         )}{' '}
@@ -208,8 +214,7 @@ function Problems({ report, entries }: { report: RunReport; entries: readonly Di
       <ul>
         {report.interrupted && (
           <li>
-            The run was interrupted: {report.articles.notStarted} articles were not started; they are listed as an
-            earlier run left them.
+            The run was interrupted: {report.articles.notStarted} articles were not started; they are listed as an earlier run left them.
           </li>
         )}
         {report.problems.map((problem) => (
@@ -253,7 +258,8 @@ export function renderDigestHtml({ report, entries }: RunDigest): string {
         <header>
           <h1>newsbridge digest</h1>
           <p class="run muted">
-            {articles.total} articles: {counts}. Run finished <time dateTime={report.finishedAt}>{report.finishedAt.replace('T', ' ').slice(0, 16)} UTC</time>.
+            {articles.total} articles: {counts}. Run finished{' '}
+            <time dateTime={report.finishedAt}>{report.finishedAt.replace('T', ' ').slice(0, 16)} UTC</time>.
           </p>
         </header>
         <Problems report={report} entries={entries} />

@@ -308,8 +308,9 @@ export function renderArticleHtml(article: SummarizedArticle, page: PageStatus):
           <StatusBanner page={page} article={article} />
           <Title article={article} missing={missing} />
           <p class="meta muted">
-            Article <bdi class="article-id">{article.id}</bdi> · Source <bdi>{article.source.path}</bdi> (<bdi>{article.source.encoding}</bdi>) · {languageName(lang)} ({lang},{' '}
-            {article.language.confidence.toFixed(2)}) · translation: {article.translation.status}
+            Article <bdi class="article-id">{article.id}</bdi> · Source <bdi>{article.source.path}</bdi> (
+            <bdi>{article.source.encoding}</bdi>) · {languageName(lang)} ({lang}, {article.language.confidence.toFixed(2)}) · translation:{' '}
+            {article.translation.status}
             {article.translation.models.map((model) => (
               <>
                 {' '}
@@ -358,8 +359,7 @@ export function renderArticleHtml(article: SummarizedArticle, page: PageStatus):
               <ol>
                 {article.removed.map((line) => (
                   <li>
-                    <span class="muted">line {line.line}</span> <bdi class="badge">{line.reason}</bdi>{' '}
-                    <span dir="auto">{line.text}</span>
+                    <span class="muted">line {line.line}</span> <bdi class="badge">{line.reason}</bdi> <span dir="auto">{line.text}</span>
                   </li>
                 ))}
               </ol>

@@ -43,7 +43,13 @@ export function renderArticleJson(article: SummarizedArticle, meta: ArticleMeta)
       status: article.translation.status,
       ...(article.translation.message !== undefined ? { message: article.translation.message } : {}),
     },
-    models: meta.models.map((model) => ({ lang: model.lang, id: model.id, revision: model.revision, dtype: model.dtype, weights: model.weights })),
+    models: meta.models.map((model) => ({
+      lang: model.lang,
+      id: model.id,
+      revision: model.revision,
+      dtype: model.dtype,
+      weights: model.weights,
+    })),
     timings: Object.fromEntries(Object.entries(meta.timings).map(([stage, ms]) => [stage, Math.round(ms * 10) / 10])),
     fingerprint: meta.fingerprint,
   };

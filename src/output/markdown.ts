@@ -89,9 +89,7 @@ export function renderArticleMarkdown(article: SummarizedArticle): string {
 
   parts.push('## Summary');
   if (article.summary.pairs.length === 0) parts.push('_(no summary: the article has no sentences)_');
-  const sentenceLanguages = article.paragraphs.flatMap((paragraph) =>
-    paragraph.sentences.map(() => paragraph.language.lang),
-  );
+  const sentenceLanguages = article.paragraphs.flatMap((paragraph) => paragraph.sentences.map(() => paragraph.language.lang));
   article.summary.pairs.forEach((pair, position) => {
     const index = article.summary.indices[position];
     const pairLang = (index !== undefined ? sentenceLanguages[index] : undefined) ?? lang;

@@ -6,7 +6,9 @@ import { ARTICLE_REASONS, ARTICLE_STATUSES, BOILERPLATE_REASONS, SENTENCE_FLAGS 
 const languageGuessSchema = z.strictObject({
   lang: z
     .string()
-    .describe("ISO 639-1 code, or `und` when undetermined; an article's is `mul` when its paragraphs are in several languages, none of them most of it (each paragraph then has its own)."),
+    .describe(
+      "ISO 639-1 code, or `und` when undetermined; an article's is `mul` when its paragraphs are in several languages, none of them most of it (each paragraph then has its own).",
+    ),
   confidence: z.number().min(0).max(1),
 });
 
@@ -18,7 +20,9 @@ const modelUseSchema = z.strictObject({
   weights: z
     .string()
     .regex(/^[0-9a-f]{64}$/)
-    .describe("sha256 over the names and sha256s of the model's files that were loaded (ONNX graphs, config, tokenizer): which weights made the translations."),
+    .describe(
+      "sha256 over the names and sha256s of the model's files that were loaded (ONNX graphs, config, tokenizer): which weights made the translations.",
+    ),
 });
 
 export const articleOutputSchema = z
@@ -41,10 +45,14 @@ export const articleOutputSchema = z
         canonicalUrl: z.string().nullable(),
         siteName: z.string().nullable(),
         lang: z.string().nullable().describe('`<html lang>`: a hint only; `language` is what the text is.'),
-        extraction: z.string().describe('How the article was taken out of the page: `readability` (Readability on linkedom, then the structure rules).'),
+        extraction: z
+          .string()
+          .describe('How the article was taken out of the page: `readability` (Readability on linkedom, then the structure rules).'),
         removed: z
           .array(z.strictObject({ text: z.string(), reason: z.string() }))
-          .describe('Blocks the extraction rules took out of the article container: `caption`, `navigation`, `widget`, `link-list`, `byline`, `timestamp`, `title-repeat`, `header`, `empty-section`.'),
+          .describe(
+            'Blocks the extraction rules took out of the article container: `caption`, `navigation`, `widget`, `link-list`, `byline`, `timestamp`, `title-repeat`, `header`, `empty-section`.',
+          ),
       })
       .optional()
       .describe('For an HTML input: what the page said about itself (null where it says nothing) and how its article was found.'),
@@ -83,7 +91,9 @@ export const articleOutputSchema = z
     fingerprint: z
       .string()
       .regex(/^[0-9a-f]{64}$/)
-      .describe('sha256 of the input bytes, the settings that shape the output and the models used; a later run skips the article while it is unchanged.'),
+      .describe(
+        'sha256 of the input bytes, the settings that shape the output and the models used; a later run skips the article while it is unchanged.',
+      ),
   })
   .describe('newsbridge article output (output/<id>.json).');
 

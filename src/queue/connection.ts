@@ -43,9 +43,11 @@ function redactUriRest(rest: string): string {
   const colon = rest.slice(0, Math.max(at, 0)).indexOf(':');
   const userinfo = colon === -1 ? rest.slice(0, at + 1) : `${rest.slice(0, colon + 1)}${MASK}@`;
   // libpq splits the query on `&` only (a `#` is part of a value), so a value runs to the next `&`.
-  const tail = rest.slice(at + 1).replace(/([?&])([^=&]*)=([^&]*)/g, (whole, separator: string, key: string) =>
-    SECRET_PARAMETERS.has(decodedKey(key)) ? `${separator}${key}=${MASK}` : whole,
-  );
+  const tail = rest
+    .slice(at + 1)
+    .replace(/([?&])([^=&]*)=([^&]*)/g, (whole, separator: string, key: string) =>
+      SECRET_PARAMETERS.has(decodedKey(key)) ? `${separator}${key}=${MASK}` : whole,
+    );
   return userinfo + tail;
 }
 

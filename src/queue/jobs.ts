@@ -55,8 +55,11 @@ export function weightsMismatch(config: PipelineConfig, expected: ModelWeights, 
     (model) => (expected[model.lang] ?? 'absent') !== (here[model.lang] ?? 'absent'),
   );
   if (differing.length === 0) return null;
-  const name = (weights: string | undefined) => (weights === undefined || weights === 'absent' ? 'not installed' : `weights ${weights.slice(0, 12)}`);
-  const models = differing.map((model) => `${model.lang} model ${model.dir}: ${name(here[model.lang])} here, ${name(expected[model.lang])} where the run was enqueued`);
+  const name = (weights: string | undefined) =>
+    weights === undefined || weights === 'absent' ? 'not installed' : `weights ${weights.slice(0, 12)}`;
+  const models = differing.map(
+    (model) => `${model.lang} model ${model.dir}: ${name(here[model.lang])} here, ${name(expected[model.lang])} where the run was enqueued`,
+  );
   return `the models on this worker are not the ones the run was enqueued with (${models.join('; ')}), so its outputs would differ; give this machine the same model files as the enqueuing one (at the same path), or stop this worker`;
 }
 
@@ -79,7 +82,9 @@ export type JobState = 'created' | 'retry' | 'active' | 'completed' | 'cancelled
  * job and adds nothing. `force` runs get their own ids, so they redo what is already done.
  */
 export function articleJobId(run: string, articleId: string, fingerprint: string, forced: string | null): string {
-  const hex = createHash('sha256').update(JSON.stringify([run, articleId, fingerprint, forced])).digest('hex');
+  const hex = createHash('sha256')
+    .update(JSON.stringify([run, articleId, fingerprint, forced]))
+    .digest('hex');
   // Shaped as a UUID (version 8, "custom"), the type pg-boss keys its jobs by.
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
@@ -118,8 +123,14 @@ export function outcomeOf(job: EndedJob, articleId: string, source: string): { o
   if (job.output?.outcome && job.output.manifestLine) return { outcome: job.output.outcome, manifestLine: job.output.manifestLine };
   const [reason, message]: [ArticleReason, string] =
     job.state === 'cancelled'
-      ? ['cancelled', `${source}: its job was cancelled in the queue (a newer version of the article replaced it, or an operator cancelled it); run again to process it`]
-      : ['worker-lost', `${source}: every worker that took it stopped before finishing it (killed, out of memory, or past the queue's lock timeout); see the workers' logs, then \`newsbridge queue retry-failed\``];
+      ? [
+          'cancelled',
+          `${source}: its job was cancelled in the queue (a newer version of the article replaced it, or an operator cancelled it); run again to process it`,
+        ]
+      : [
+          'worker-lost',
+          `${source}: every worker that took it stopped before finishing it (killed, out of memory, or past the queue's lock timeout); see the workers' logs, then \`newsbridge queue retry-failed\``,
+        ];
   return {
     outcome: { id: articleId, status: 'failed', reason, message, timings: {}, sentencesTranslated: 0 },
     manifestLine: manifestLine({ id: articleId, source, status: 'failed', reason, outputs: {} }),

@@ -71,10 +71,12 @@ export async function runOnQueue(options: QueueRunOptions): Promise<{ enqueued: 
     events.onProblem?.(message);
   };
   const lock = await lockOutputDir(config.output.dir);
-  const boss = await startQueue(url, 'run', (message) => options.log?.warn({ error: message }, 'queue error')).catch(async (error: unknown) => {
-    await lock?.release();
-    throw error;
-  });
+  const boss = await startQueue(url, 'run', (message) => options.log?.warn({ error: message }, 'queue error')).catch(
+    async (error: unknown) => {
+      await lock?.release();
+      throw error;
+    },
+  );
   try {
     // The enqueuing machine's models are the run's: installed here as an embedded run would, so their
     // weights can be fingerprinted, and every worker must have the same.
@@ -87,15 +89,29 @@ export async function runOnQueue(options: QueueRunOptions): Promise<{ enqueued: 
       path: path.resolve(file.path),
       inputRoot: path.resolve(file.inputRoot),
     }));
-    if (files.length === 0) problem(`no articles match input.patterns (${config.input.patterns.join(', ')}); check --input or input.patterns`);
+    if (files.length === 0)
+      problem(`no articles match input.patterns (${config.input.patterns.join(', ')}); check --input or input.patterns`);
     const { jobs, weights } = await articleJobs(run, jobConfig, files, options, startedAt);
     const { endedBefore, ...enqueued } = await enqueue(boss, run, jobConfig, weights, jobs, Boolean(options.force));
     options.log?.info({ run, ...enqueued }, 'enqueued');
     if (options.detach) return { enqueued, report: null };
 
     const { outcomes, manifest, usage } = await waitForWorkers(boss, run, jobs, endedBefore, options, { problems, problem });
-    if (lock?.lost) problem(`lost the lock on output folder ${run} during the run (${lock.lost.message}); another run may have written there too, so run again`);
-    const report = await finishRun({ config, startedAt, files, notListed: listing.notListed, outcomes, manifest, usage, problems, problem });
+    if (lock?.lost)
+      problem(
+        `lost the lock on output folder ${run} during the run (${lock.lost.message}); another run may have written there too, so run again`,
+      );
+    const report = await finishRun({
+      config,
+      startedAt,
+      files,
+      notListed: listing.notListed,
+      outcomes,
+      manifest,
+      usage,
+      problems,
+      problem,
+    });
     return { enqueued, report };
   } finally {
     await boss.stop({ graceful: false, wait: true });
@@ -129,7 +145,9 @@ async function articleJobs(
   const weights = await modelWeights(config, (dir, dtype) => hashModelFiles(dir, modelFiles(dtype), digest));
   // The corpus pass of `run`, once here for every worker: each job carries its own site's lines.
   const inputRoots = config.input.followOutsideSymlinks ? null : await realInputRoots(files);
-  const repeated = config.clean.enabled ? await findRunRepeatedLines(files, config.input.maxBytes, inputRoots, options.signal, { html: config.input.html }) : {};
+  const repeated = config.clean.enabled
+    ? await findRunRepeatedLines(files, config.input.maxBytes, inputRoots, options.signal, { html: config.input.html })
+    : {};
   const forced = options.force ? startedAt.toISOString() : null;
   const jobs = await Promise.all(
     files.map(async (file) => {
@@ -169,7 +187,11 @@ async function waitForWorkers(
 ): Promise<WorkerResults> {
   const events = options.events ?? {};
   events.onStart?.(jobs.length);
-  const results: WorkerResults = { outcomes: new Array(jobs.length), manifest: new Array(jobs.length), usage: { modelCalls: 0, sentencesToModel: 0, cacheHits: 0 } };
+  const results: WorkerResults = {
+    outcomes: new Array(jobs.length),
+    manifest: new Array(jobs.length),
+    usage: { modelCalls: 0, sentencesToModel: 0, cacheHits: 0 },
+  };
   const pending = new Map(jobs.map((job, index) => [job.id, index]));
   const noWorkers = noWorkerWarning(options.noWorkerWarningSeconds ?? options.config.queue.noWorkerWarningSeconds, (seconds) => {
     options.log?.warn({ seconds, waiting: pending.size }, 'no worker alive');
@@ -255,7 +277,15 @@ function skippedAsDone(ended: { outcome: ArticleOutcome; manifestLine: string })
   const article = line.language ? { language: line.language, summary: { pairs: line.summary.map((target) => ({ target })) } } : undefined;
   return {
     outcome: { id: outcome.id, status: 'skipped', reason: 'up-to-date', output, timings: {}, sentencesTranslated: 0 },
-    manifestLine: manifestLine({ id: line.id, source: line.source, status: 'skipped', reason: 'up-to-date', output, outputs: line.outputs, article }),
+    manifestLine: manifestLine({
+      id: line.id,
+      source: line.source,
+      status: 'skipped',
+      reason: 'up-to-date',
+      output,
+      outputs: line.outputs,
+      article,
+    }),
   };
 }
 

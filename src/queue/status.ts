@@ -95,7 +95,14 @@ export async function queueStatus(boss: PgBoss): Promise<QueueStatus> {
      WHERE name = $1 AND state = 'failed' ORDER BY completed_on DESC`,
     [ARTICLE_QUEUE],
   );
-  const failed = (failedRows.rows as { id: string; article: string; run: string; output: (Partial<ArticleJobResult> & { message?: string; value?: { message?: string } }) | null }[]).map(
+  const failed = (
+    failedRows.rows as {
+      id: string;
+      article: string;
+      run: string;
+      output: (Partial<ArticleJobResult> & { message?: string; value?: { message?: string } }) | null;
+    }[]
+  ).map(
     (row): FailedJob => ({
       id: row.id,
       article: row.article,
@@ -161,7 +168,8 @@ export function renderQueueStatus(status: QueueStatus): string {
   if (done.length > 0) lines.push(`done: ${done.join(', ')}`);
   if (status.failed.length > 0) {
     lines.push('failed (`newsbridge queue retry-failed` queues them again):');
-    for (const job of status.failed) lines.push(`  ${job.article} (${job.run}): ${job.reason}: ${job.message}${job.worker ? ` [${job.worker}]` : ''}`);
+    for (const job of status.failed)
+      lines.push(`  ${job.article} (${job.run}): ${job.reason}: ${job.message}${job.worker ? ` [${job.worker}]` : ''}`);
   }
   lines.push(status.workers.length > 0 ? 'workers:' : 'workers: none has connected yet');
   for (const worker of status.workers) {

@@ -93,7 +93,8 @@ class QueueWorker {
       const jobs = await this.fetchJobs(concurrency - inHand.size);
       for (const job of jobs) this.take(job);
       // Seen three times per lock timeout, busy or idle, so `status` and a waiting run know it is alive.
-      if (jobs.length > 0 || performance.now() - this.recordedAt > (this.lockTimeoutSeconds * 1000) / HEARTBEATS_PER_TIMEOUT) await this.recordHeld();
+      if (jobs.length > 0 || performance.now() - this.recordedAt > (this.lockTimeoutSeconds * 1000) / HEARTBEATS_PER_TIMEOUT)
+        await this.recordHeld();
       if (jobs.length === 0 || inHand.size >= concurrency) {
         // Until a slot frees up (when full, counting the jobs just taken), the next poll, or the signal to stop.
         const full = inHand.size >= concurrency;
@@ -128,12 +129,16 @@ class QueueWorker {
   recordHeld(): Promise<void> {
     this.recordedAt = performance.now();
     const record = { running: [...this.inHand.keys()], lockTimeoutSeconds: this.lockTimeoutSeconds, problem: this.refusal };
-    return recordWorker(this.boss, processName, record).catch((error: Error) => this.log.warn({ error: error.message }, 'cannot record this worker'));
+    return recordWorker(this.boss, processName, record).catch((error: Error) =>
+      this.log.warn({ error: error.message }, 'cannot record this worker'),
+    );
   }
 
   /** Says this worker is gone and lets go of the queue, each run's models and the shared memory. */
   async stop(): Promise<void> {
-    await recordWorker(this.boss, processName, { running: null, lockTimeoutSeconds: this.lockTimeoutSeconds, problem: null }).catch(() => undefined);
+    await recordWorker(this.boss, processName, { running: null, lockTimeoutSeconds: this.lockTimeoutSeconds, problem: null }).catch(
+      () => undefined,
+    );
     await this.boss.stop({ graceful: false, wait: true });
     for (const run of this.runs.values()) await (await run).pool.dispose();
     await this.memory.close();
@@ -149,7 +154,8 @@ class QueueWorker {
     const config = configSchema.parse(job.data.config);
     log.info({ job: job.id, article: file.id, attempt: job.retryCount + 1 }, 'article started');
     const heartbeat = setInterval(
-      () => void keepJob(boss, job.id).catch((error: Error) => log.warn({ job: job.id, error: error.message }, 'cannot renew the job lock')),
+      () =>
+        void keepJob(boss, job.id).catch((error: Error) => log.warn({ job: job.id, error: error.message }, 'cannot renew the job lock')),
       (Number(job.expireInSeconds) * 1000) / HEARTBEATS_PER_TIMEOUT,
     );
     let attempt: Attempt;
@@ -181,7 +187,13 @@ class QueueWorker {
     this.refusal = null;
     const run = await this.loadRun(config);
     const done = await this.processArticle(job, config, run);
-    const result = { outcome: done.outcome, manifestLine: done.manifestLine, worker: processName, usage: usageSince(run), problems: run.problems };
+    const result = {
+      outcome: done.outcome,
+      manifestLine: done.manifestLine,
+      worker: processName,
+      usage: usageSince(run),
+      problems: run.problems,
+    };
     const retried = done.outcome.status === 'failed' && RETRIED_REASONS.has(done.outcome.reason ?? '');
     return { result, ...(retried ? { retry: done.outcome.message ?? done.outcome.reason } : {}) };
   }
@@ -200,7 +212,10 @@ class QueueWorker {
       if (this.memory.failures === failuresBefore) return processed;
       // The database went away while the article was translated (a restart): not the article's
       // fault, so no retry of its own is spent; it is done again once the database is back.
-      this.log.warn({ job: job.id, article: file.id }, 'the shared translation memory could not be reached; the article is done again when it can');
+      this.log.warn(
+        { job: job.id, article: file.id },
+        'the shared translation memory could not be reached; the article is done again when it can',
+      );
       await untilStored(this.log, () => this.memory.ping());
       force = true;
     }
@@ -295,5 +310,7 @@ async function untilStored(log: Logger, store: () => Promise<unknown>): Promise<
  * the article takes.
  */
 async function keepJob(boss: PgBoss, id: string): Promise<void> {
-  await boss.getDb().executeSql(`UPDATE pgboss.job SET started_on = now() WHERE name = $1 AND id = $2 AND state = 'active'`, [ARTICLE_QUEUE, id]);
+  await boss
+    .getDb()
+    .executeSql(`UPDATE pgboss.job SET started_on = now() WHERE name = $1 AND id = $2 AND state = 'active'`, [ARTICLE_QUEUE, id]);
 }

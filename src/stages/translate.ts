@@ -117,7 +117,7 @@ export async function translateArticle(
     return { ...paragraph, sentences };
   });
   const info = translationInfo(article, paragraphs, models, failure, backend);
-  if (overBudget > 0 && (info.status === 'translated' || info.status === 'partial' && !failure)) {
+  if (overBudget > 0 && (info.status === 'translated' || (info.status === 'partial' && !failure))) {
     return {
       ...article,
       paragraphs,

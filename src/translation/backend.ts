@@ -57,7 +57,8 @@ export class ModelTranslationBackend implements TranslationBackend {
     let key: ModelKey | undefined;
     if (this.memory) {
       key = await this.modelKey(lang, translator);
-      for (const [source, cached] of await this.memory.lookup(key, unique)) known.set(source, { target: cached.target, flags: cached.flags });
+      for (const [source, cached] of await this.memory.lookup(key, unique))
+        known.set(source, { target: cached.target, flags: cached.flags });
     }
     // Sentences another article's request is translating right now (a duplicate article in the same
     // run): wait for that translation instead of making it twice.
@@ -106,8 +107,7 @@ export class ModelTranslationBackend implements TranslationBackend {
     let key = this.keys.get(lang);
     if (!key) {
       const { id, revision, dtype } = translator.model;
-      key = this.memory!
-        .fingerprint(translator.modelDir, modelFiles(dtype as ModelDtype))
+      key = this.memory!.fingerprint(translator.modelDir, modelFiles(dtype as ModelDtype))
         // The same weights decoded otherwise (beams, q8 activations) translate otherwise.
         .then((weights) => ({ id, revision, dtype, fingerprint: sha256(`${weights}\n${translator.decoding}`) }));
       this.keys.set(lang, key);

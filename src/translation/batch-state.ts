@@ -75,7 +75,8 @@ export class BatchState {
   keepRows(rows: readonly number[], encoderRows: readonly number[] = rows): void {
     this.encoderStates = gatherRows(this.encoderStates, encoderRows);
     this.encoderMask = gatherRows(this.encoderMask, encoderRows);
-    for (const [name, tensor] of this.past) this.past.set(name, gatherRows(tensor, name.endsWith('.decoder.key') || name.endsWith('.decoder.value') ? rows : encoderRows));
+    for (const [name, tensor] of this.past)
+      this.past.set(name, gatherRows(tensor, name.endsWith('.decoder.key') || name.endsWith('.decoder.value') ? rows : encoderRows));
   }
 
   clear(): void {

@@ -44,11 +44,12 @@ export function modelSearchSettings(info: Seq2SeqModelInfo): SearchSettings {
 export async function decode(sessions: Seq2SeqSessions, inputs: readonly DecodeInput[], settings: SearchSettings): Promise<number[][]> {
   if (inputs.length === 0) return [];
   const processors = processorsFor({ ...settings, eosId: sessions.info.eosId });
-  const state = await BatchState.encode(sessions, inputs.map((input) => input.ids));
+  const state = await BatchState.encode(
+    sessions,
+    inputs.map((input) => input.ids),
+  );
   try {
-    return settings.numBeams > 1
-      ? await beamSearch(state, inputs, settings, processors)
-      : await greedySearch(state, inputs, processors);
+    return settings.numBeams > 1 ? await beamSearch(state, inputs, settings, processors) : await greedySearch(state, inputs, processors);
   } finally {
     state.clear();
   }
@@ -197,10 +198,14 @@ async function beamSearch(
   const n = settings.numBeams;
   const results: number[][] = inputs.map(() => []);
   const sentences = inputs.map(
-    (input) => new BeamSentence(n, settings.lengthPenalty, settings.earlyStopping, input.maxNewTokens, input.minNewTokens ?? 0, decoderStartId),
+    (input) =>
+      new BeamSentence(n, settings.lengthPenalty, settings.earlyStopping, input.maxNewTokens, input.minNewTokens ?? 0, decoderStartId),
   );
   // The first step runs one row per sentence (its beams are identical), the later ones a row per beam.
-  let rows = new BeamRows(inputs.map((_, i) => i), 1);
+  let rows = new BeamRows(
+    inputs.map((_, i) => i),
+    1,
+  );
   let next = rows.live.map(() => decoderStartId);
   while (rows.live.length > 0) {
     const logits = await state.step(next);

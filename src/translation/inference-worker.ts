@@ -20,7 +20,8 @@ try {
       return;
     }
     // Anything else is a bug on the sending side: the worker stops, and the pool fails only the batch it held.
-    if (typeof request?.id !== 'number' || !Array.isArray(request.inputs)) throw new Error(`unexpected message: ${JSON.stringify(request)}`);
+    if (typeof request?.id !== 'number' || !Array.isArray(request.inputs))
+      throw new Error(`unexpected message: ${JSON.stringify(request)}`);
     decode(sessions, request.inputs, request.settings).then(
       (outputs) => send({ id: request.id, outputs, threadId }),
       (error: unknown) => send({ id: request.id, error: (error as Error).message ?? String(error) }),

@@ -58,9 +58,7 @@ export function splitToFit(text: string, countTokens: (text: string) => number, 
   }
   const chars = Array.from(text);
   const half = Math.ceil(chars.length / 2);
-  return [chars.slice(0, half).join(''), chars.slice(half).join('')].flatMap((piece) =>
-    splitToFit(piece, countTokens, maxTokens),
-  );
+  return [chars.slice(0, half).join(''), chars.slice(half).join('')].flatMap((piece) => splitToFit(piece, countTokens, maxTokens));
 }
 
 function splitAfter(text: string, boundary: RegExp): string[] {

@@ -57,7 +57,12 @@ function logSoftmaxTopModel(vocabSize: number): Uint8Array {
     name: 'log_softmax_top',
     node: [
       logSoftmaxNode('X', 'Y'),
-      { opType: 'TopK', input: ['Y', 'K'], output: ['Values', 'Indices'], attribute: [int('axis', -1), int('largest', 1), int('sorted', 1)] },
+      {
+        opType: 'TopK',
+        input: ['Y', 'K'],
+        output: ['Values', 'Indices'],
+        attribute: [int('axis', -1), int('largest', 1), int('sorted', 1)],
+      },
     ],
     input: [tensorType('X', FLOAT, [{ dimParam: 'rows' }, { dimValue: vocabSize }]), tensorType('K', INT64, [{ dimValue: 1 }])],
     output: [tensorType('Values', FLOAT, rowsOfK), tensorType('Indices', INT64, rowsOfK)],
@@ -83,7 +88,10 @@ export async function openLogSoftmax(vocabSize: number): Promise<LogSoftmax> {
       return Y!.data as Float32Array;
     },
     async top(scores, rows, k) {
-      const { Values, Indices } = await topSession.run({ X: rowsOf(scores, rows), K: new ort.Tensor('int64', BigInt64Array.of(BigInt(k)), [1]) });
+      const { Values, Indices } = await topSession.run({
+        X: rowsOf(scores, rows),
+        K: new ort.Tensor('int64', BigInt64Array.of(BigInt(k)), [1]),
+      });
       return { values: Values!.data as Float32Array, tokens: Int32Array.from(Indices!.data as BigInt64Array, Number) };
     },
     release: async () => {

@@ -115,11 +115,12 @@ export class Connection {
     } catch (error) {
       db.close();
       if (error instanceof CacheError) throw error;
-      throw new CacheError(`cannot open translation memory ${file}: ${(error as Error).message}; check the free space and permissions of its disk`);
+      throw new CacheError(
+        `cannot open translation memory ${file}: ${(error as Error).message}; check the free space and permissions of its disk`,
+      );
     }
   }
 }
-
 
 function initialize(db: Database.Database, file: string): void {
   // The whole file is checked once, before anything is read from it: a damaged page is found here

@@ -170,7 +170,14 @@ export class TranslationMemory implements TranslationStore {
           const now = Date.now();
           for (const entry of entries) {
             const flags = JSON.stringify(entry.flags);
-            connection.upsertTranslation.run(key, entry.source, entry.target, flags, now, checksumOf(model, entry.source, entry.target, flags));
+            connection.upsertTranslation.run(
+              key,
+              entry.source,
+              entry.target,
+              flags,
+              now,
+              checksumOf(model, entry.source, entry.target, flags),
+            );
           }
         })
         .immediate();
@@ -216,12 +223,14 @@ export class TranslationMemory implements TranslationStore {
       const fields = (['id', 'revision', 'dtype', 'fingerprint'] as const).filter((field) => filter[field] !== undefined);
       const where = fields.map((field) => `${field} = ?`).join(' AND ') || 'TRUE';
       const values = fields.map((field) => filter[field]);
-      const deleted = db.transaction(() => {
-        const keys = `SELECT key FROM models WHERE ${where}`;
-        const { changes } = db.prepare(`DELETE FROM translations WHERE model IN (${keys})`).run(...values);
-        db.prepare(`DELETE FROM models WHERE ${where}`).run(...values);
-        return changes;
-      }).immediate();
+      const deleted = db
+        .transaction(() => {
+          const keys = `SELECT key FROM models WHERE ${where}`;
+          const { changes } = db.prepare(`DELETE FROM translations WHERE model IN (${keys})`).run(...values);
+          db.prepare(`DELETE FROM models WHERE ${where}`).run(...values);
+          return changes;
+        })
+        .immediate();
       this.modelKeys.clear();
       db.exec('VACUUM');
       return deleted;

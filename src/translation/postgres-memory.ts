@@ -111,7 +111,9 @@ export class PostgresTranslationMemory implements TranslationStore {
         }
         await client.query('COMMIT');
         const made = new Map(fresh.map((entry) => [entry.source, entry]));
-        const entries = sources.map((source) => made.get(source) ?? { source, target: known.get(source)!.target, flags: known.get(source)!.flags });
+        const entries = sources.map(
+          (source) => made.get(source) ?? { source, target: known.get(source)!.target, flags: known.get(source)!.flags },
+        );
         return { entries, translated: new Set(missing) };
       } catch (error) {
         broken = error as Error;
@@ -175,5 +177,8 @@ async function selectTranslations(
 
 /** The advisory lock standing for one sentence of one model: 64 bits of their hash. */
 function sentenceLock(model: ModelKey, source: string): bigint {
-  return createHash('sha256').update(JSON.stringify([...keyValues(model), source])).digest().readBigInt64BE(0);
+  return createHash('sha256')
+    .update(JSON.stringify([...keyValues(model), source]))
+    .digest()
+    .readBigInt64BE(0);
 }

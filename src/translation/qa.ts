@@ -33,18 +33,81 @@ const TRAILING_PUNCTUATION = /[.,;:!?)\]}'"»”’]+$/u;
 
 /** Vietnamese abbreviations of Vietnamese words (UBND = Ủy ban nhân dân): translated, not kept. */
 const VIETNAMESE_ACRONYMS = new Set([
-  'UBND', 'TP', 'HCM', 'TPHCM', 'THPT', 'THCS', 'CSGT', 'BHXH', 'BHYT', 'CP', 'QH', 'TW', 'TAND',
+  'UBND',
+  'TP',
+  'HCM',
+  'TPHCM',
+  'THPT',
+  'THCS',
+  'CSGT',
+  'BHXH',
+  'BHYT',
+  'CP',
+  'QH',
+  'TW',
+  'TAND',
   // Liên Hợp Quốc (UN), Tổng thống (President), CHDCND Triều Tiên (DPRK), ADN (DNA), câu lạc bộ, huấn luyện viên.
-  'LHQ', 'TT', 'CHDCND', 'ADN', 'CLB', 'HLV',
+  'LHQ',
+  'TT',
+  'CHDCND',
+  'ADN',
+  'CLB',
+  'HLV',
 ]);
 
 const ENGLISH_MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 const ENGLISH_NUMBER_WORDS: Record<string, number> = {
-  zero: 0, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10,
-  eleven: 11, twelve: 12, thirteen: 13, fourteen: 14, fifteen: 15, sixteen: 16, seventeen: 17, eighteen: 18,
-  nineteen: 19, twenty: 20, thirty: 30, forty: 40, fifty: 50, sixty: 60, seventy: 70, eighty: 80, ninety: 90,
-  hundred: 100, dozen: 12, first: 1, second: 2, third: 3, fourth: 4, fifth: 5, sixth: 6, seventh: 7, eighth: 8,
-  ninth: 9, tenth: 10, half: 0.5, a: 1, an: 1, once: 1, single: 1, twice: 2, both: 2, pair: 2, couple: 2, none: 0, no: 0,
+  zero: 0,
+  one: 1,
+  two: 2,
+  three: 3,
+  four: 4,
+  five: 5,
+  six: 6,
+  seven: 7,
+  eight: 8,
+  nine: 9,
+  ten: 10,
+  eleven: 11,
+  twelve: 12,
+  thirteen: 13,
+  fourteen: 14,
+  fifteen: 15,
+  sixteen: 16,
+  seventeen: 17,
+  eighteen: 18,
+  nineteen: 19,
+  twenty: 20,
+  thirty: 30,
+  forty: 40,
+  fifty: 50,
+  sixty: 60,
+  seventy: 70,
+  eighty: 80,
+  ninety: 90,
+  hundred: 100,
+  dozen: 12,
+  first: 1,
+  second: 2,
+  third: 3,
+  fourth: 4,
+  fifth: 5,
+  sixth: 6,
+  seventh: 7,
+  eighth: 8,
+  ninth: 9,
+  tenth: 10,
+  half: 0.5,
+  a: 1,
+  an: 1,
+  once: 1,
+  single: 1,
+  twice: 2,
+  both: 2,
+  pair: 2,
+  couple: 2,
+  none: 0,
+  no: 0,
 };
 /** Currency codes the English may write as a sign or a word (`USD 5` → `$5`, `5 dollars`). */
 const CURRENCIES: Record<string, string[]> = {
@@ -81,7 +144,8 @@ export function missingFromTranslation(source: string, target: string, lang: Lan
       const values = numberValues(match[0]);
       if (values.some((value) => english.has(value))) return false;
       // A 24-hour clock (17h30, 17:00) may come out on a 12-hour one (5:30 pm), minutes `00` not at all.
-      if (match[0] === '00' || (Number(values[0]) > 12 && Number(values[0]) <= 24 && english.has(String(Number(values[0]) - 12)))) return false;
+      if (match[0] === '00' || (Number(values[0]) > 12 && Number(values[0]) <= 24 && english.has(String(Number(values[0]) - 12))))
+        return false;
       // Vietnamese dates write the month as a number (`tháng 4`), English as a name (April).
       const month = Number(values[0]);
       const beforeIt = sourceText.slice(Math.max(0, match.index - 6), match.index).toLowerCase();
@@ -93,7 +157,8 @@ export function missingFromTranslation(source: string, target: string, lang: Lan
   const lowerEnglish = englishText.toLowerCase();
   const latinTokens = foreignLatinTokens(sourceText, lang).filter(
     (token) =>
-      !appearsIn(skeleton(token), englishSkeletons) && !(CURRENCIES[token.toLowerCase()] ?? []).some((written) => lowerEnglish.includes(written)),
+      !appearsIn(skeleton(token), englishSkeletons) &&
+      !(CURRENCIES[token.toLowerCase()] ?? []).some((written) => lowerEnglish.includes(written)),
   );
   return { numbers: unique(numbers), latinTokens: unique(latinTokens), addresses: unique(addresses) };
 }

@@ -162,7 +162,11 @@ export class Translator {
         weightsFingerprint(modelDir, options.dtype),
         AutoTokenizer.from_pretrained(modelDir, { local_files_only: true }),
         AutoConfig.from_pretrained(modelDir, { local_files_only: true }),
-        InferencePool.open({ modelDir, session: { dtype: options.dtype, q8Activations: options.q8Activations ?? 'per-row', intraOpThreads: threads }, workers: options.workers ?? 1 }),
+        InferencePool.open({
+          modelDir,
+          session: { dtype: options.dtype, q8Activations: options.q8Activations ?? 'per-row', intraOpThreads: threads },
+          workers: options.workers ?? 1,
+        }),
       ]);
       const maxPositions = (config as unknown as { max_position_embeddings?: number }).max_position_embeddings ?? 512;
       return new Translator({ ...options.model, weights }, { ...options, modelDir }, tokenizer, pool, maxPositions);

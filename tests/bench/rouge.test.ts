@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { lcsIndices, normalizeArabicForRouge, rougeLsum, rougeTokens, scoreRouge, scoreRougeMulti, type RougeOptions } from '../../bench/rouge.js';
+import {
+  lcsIndices,
+  normalizeArabicForRouge,
+  rougeLsum,
+  rougeTokens,
+  scoreRouge,
+  scoreRougeMulti,
+  type RougeOptions,
+} from '../../bench/rouge.js';
 
 /**
  * Expected figures are rouge-score's own test cases (google-research/rouge, rouge_scorer_test.py,
@@ -118,7 +126,11 @@ describe('rouge tokenization', () => {
   it('reads Arabic with and without tatweel, diacritics and hamza on alef as the same words', () => {
     const unicode: RougeOptions = { tokenization: 'unicode', stem: false };
     expect(normalizeArabicForRouge('أعلنَ الرئيـــس إطلاقَ آلية')).toBe('اعلن الرئيس اطلاق الية');
-    const scores = scoreRouge([normalizeArabicForRouge('اعلن الرئيس اطلاق الية')], [normalizeArabicForRouge('أعلنَ الرئيـــس إطلاقَ آلية')], unicode);
+    const scores = scoreRouge(
+      [normalizeArabicForRouge('اعلن الرئيس اطلاق الية')],
+      [normalizeArabicForRouge('أعلنَ الرئيـــس إطلاقَ آلية')],
+      unicode,
+    );
     expect(scores.rouge1.f1).toBe(1);
     expect(scoreRouge(['اعلن الرئيس اطلاق الية'], ['أعلنَ الرئيـــس إطلاقَ آلية'], unicode).rouge1.f1).toBeLessThan(0.5);
   });

@@ -81,7 +81,10 @@ describe('newsbridge cache', () => {
 describe('newsbridge cache on a file damaged in the middle', () => {
   beforeEach(() => {
     const memory = TranslationMemory.open(cacheFile);
-    memory.store(arabic, Array.from({ length: 3000 }, (_, i) => ({ source: `جملة ${i}`, target: `sentence ${i}`, flags: [] })));
+    memory.store(
+      arabic,
+      Array.from({ length: 3000 }, (_, i) => ({ source: `جملة ${i}`, target: `sentence ${i}`, flags: [] })),
+    );
     memory.close();
     const bytes = readFileSync(cacheFile);
     bytes.fill(0x5a, Math.floor(bytes.length / 2), Math.floor(bytes.length / 2) + 8192);

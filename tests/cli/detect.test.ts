@@ -6,7 +6,6 @@ import { defaultConfig } from '../../src/config/config.js';
 import { routedLanguages } from '../../src/languages.js';
 import { runCli } from './cli-run.js';
 
-
 const ROUTED = routedLanguages(defaultConfig.translation.models);
 let detector: LanguageDetector;
 beforeAll(async () => {
@@ -16,7 +15,12 @@ beforeAll(async () => {
 async function detectLines(lines: string[]) {
   const out: string[] = [];
   const warnings: string[] = [];
-  const bad = await detectJsonLines(detector, Readable.from(lines.join('\n')), (l) => out.push(l), (w) => warnings.push(w));
+  const bad = await detectJsonLines(
+    detector,
+    Readable.from(lines.join('\n')),
+    (l) => out.push(l),
+    (w) => warnings.push(w),
+  );
   return { out: out.map((l) => JSON.parse(l) as { id: unknown; lang: string; confidence: number }), warnings, bad };
 }
 
@@ -55,7 +59,12 @@ describe('newsbridge detect', () => {
   it('reads JSON lines on stdin and exits 2 when a line was bad', async () => {
     const input = [JSON.stringify({ id: 'x', text: 'The minister said the talks would resume next week.' }), 'oops'].join('\n');
     const result = await runCli(['detect', '--jsonl'], input);
-    expect(result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { lang: string })).toMatchObject([{ id: 'x', lang: 'en' }]);
+    expect(
+      result.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { lang: string }),
+    ).toMatchObject([{ id: 'x', lang: 'en' }]);
     expect(result.stderr).toContain('newsbridge detect: stdin:2: not valid JSON');
     expect(result.code).toBe(2);
   });

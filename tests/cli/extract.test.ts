@@ -29,7 +29,10 @@ describe('newsbridge extract', () => {
     const result = await runCli(['extract', '--jsonl', missing, page]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`${missing}: no article in this page`);
-    const records = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const records = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(records).toEqual([
       {
         id: 'bridge',

@@ -14,7 +14,10 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'newsbridge-output-failure-'));
   config = path.join(dir, 'pipeline.yaml');
   // The tiny models decode to their length limit; a lower one keeps `translate` short.
-  await writeFile(config, `translation:\n  download: false\n  maxNewTokensRatio: 1\ncache:\n  path: ${JSON.stringify(path.join(dir, 'cache.sqlite'))}\n`);
+  await writeFile(
+    config,
+    `translation:\n  download: false\n  maxNewTokensRatio: 1\ncache:\n  path: ${JSON.stringify(path.join(dir, 'cache.sqlite'))}\n`,
+  );
   for (const name of ['a.txt', 'b.txt', 'c.txt']) {
     files.push(path.join(dir, name));
     await writeFile(files.at(-1)!, `${sentence(0)}\n`.repeat(4000));
@@ -31,7 +34,11 @@ const records = Array.from({ length: 200 }, (_, i) => JSON.stringify({ id: i, te
 
 /** Commands that write what they read from stdin: their reader is gone before they get any input. */
 const stdinCommands: { name: string; args: () => string[]; input: string }[] = [
-  { name: 'translate', args: () => ['translate', '--from', 'vi', '--models-dir', inject('modelsDir'), '--config', config], input: lines.split('\n').slice(0, 4).join('\n') },
+  {
+    name: 'translate',
+    args: () => ['translate', '--from', 'vi', '--models-dir', inject('modelsDir'), '--config', config],
+    input: lines.split('\n').slice(0, 4).join('\n'),
+  },
   { name: 'detect', args: () => ['detect', '--jsonl'], input: records },
   { name: 'segment', args: () => ['segment', '--lang', 'vi'], input: lines },
   { name: 'summarize', args: () => ['summarize', '--jsonl', '--lang', 'vi'], input: records },
@@ -80,7 +87,20 @@ describe('a command whose output closes early or cannot be written', () => {
     const input = path.join(dir, 'articles');
     await mkdir(input);
     for (let i = 0; i < 10; i++) await writeFile(path.join(input, `${i}.txt`), `${sentence(i)}\n`);
-    const args = ['run', '--config', config, '--input', input, '--models-dir', inject('modelsDir'), '--offline', '--concurrency', '1', '--jsonl', '-'];
+    const args = [
+      'run',
+      '--config',
+      config,
+      '--input',
+      input,
+      '--models-dir',
+      inject('modelsDir'),
+      '--offline',
+      '--concurrency',
+      '1',
+      '--jsonl',
+      '-',
+    ];
     const result = await toDevFull(args, '');
     expect(result.stderr.split('\n').filter((line) => line.startsWith('newsbridge'))).toEqual([
       'newsbridge run: cannot write to stdout: no space left on the device (ENOSPC); free some space or send the output elsewhere',
@@ -106,7 +126,9 @@ describe('a command whose output closes early or cannot be written', () => {
 async function runStderrClosedEarly(args: string[]): Promise<{ code: number | null }> {
   const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/cli/index.ts'), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/cli/index.ts'), ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     child.stderr.once('data', () => child.stderr.destroy());
     child.on('error', reject);
     child.on('close', (code) => resolve({ code }));

@@ -71,7 +71,10 @@ describe('file names with terminal control sequences reach the terminal escaped'
 
   it('run --verbose: log lines and the summary', async () => {
     const config = path.join(dir, 'pipeline.yaml');
-    await writeFile(config, `translation:\n  download: false\n  maxNewTokensRatio: 1\ncache:\n  path: ${JSON.stringify(path.join(dir, 'cache.sqlite'))}\n`);
+    await writeFile(
+      config,
+      `translation:\n  download: false\n  maxNewTokensRatio: 1\ncache:\n  path: ${JSON.stringify(path.join(dir, 'cache.sqlite'))}\n`,
+    );
     const result = await runCli([
       'run',
       '--config',

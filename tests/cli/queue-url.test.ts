@@ -27,7 +27,18 @@ describe('the queue URL on the terminal', () => {
     const input = path.join(dir, 'input');
     await mkdir(input);
     await writeFile(path.join(input, 'a.txt'), 'Thủ tướng Nhật Bản cho biết ông muốn tăng cường hợp tác.\n');
-    const result = await runCli(['run', '--queue', url, '--detach', '--input', input, '--output', path.join(dir, 'out'), '--models-dir', inject('modelsDir')]);
+    const result = await runCli([
+      'run',
+      '--queue',
+      url,
+      '--detach',
+      '--input',
+      input,
+      '--output',
+      path.join(dir, 'out'),
+      '--models-dir',
+      inject('modelsDir'),
+    ]);
     expect(result.stderr).toContain(`1 articles on the queue at ${url.replace(TEST_PASSWORD, '***')}: 1 added`);
     expect(result.stderr + result.stdout).not.toContain(TEST_PASSWORD);
     expect(result.code).toBe(0);

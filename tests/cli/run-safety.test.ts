@@ -20,7 +20,14 @@ afterAll(() => rm(scratch, { recursive: true, force: true }));
 describe('setup errors', () => {
   it('a YAML alias bomb in the config: a positioned message, exit 1', async () => {
     const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-    for (const [previous, name] of [['a', 'b'], ['b', 'c'], ['c', 'd'], ['d', 'e'], ['e', 'f'], ['f', 'g']]) {
+    for (const [previous, name] of [
+      ['a', 'b'],
+      ['b', 'c'],
+      ['c', 'd'],
+      ['d', 'e'],
+      ['e', 'f'],
+      ['f', 'g'],
+    ]) {
       lines.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(',')}]`);
     }
     const config = path.join(scratch, 'bomb.yaml');
@@ -49,8 +56,21 @@ describe('setup errors', () => {
     await mkdir(input, { recursive: true });
     const stems = ['a'.repeat(236), 'خ'.repeat(118)];
     for (const stem of stems) await writeFile(path.join(input, `${stem}.txt`), ARABIC_ARTICLE);
-    const result = await runCli(['run', '--offline', '--no-cache', '--models-dir', path.join(scratch, 'no-models'), '--input', input, '--output', output]);
-    const manifest = (await readFile(path.join(output, 'manifest.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { id: string; reason?: string });
+    const result = await runCli([
+      'run',
+      '--offline',
+      '--no-cache',
+      '--models-dir',
+      path.join(scratch, 'no-models'),
+      '--input',
+      input,
+      '--output',
+      output,
+    ]);
+    const manifest = (await readFile(path.join(output, 'manifest.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { id: string; reason?: string });
     expect(manifest.map((line) => [line.id, line.reason])).toEqual(stems.map((stem) => [stem, 'model-unavailable']));
     for (const stem of stems) expect((await stat(path.join(output, `${stem}.json`))).isFile()).toBe(true);
     expect(result.code).toBe(2);
@@ -67,7 +87,9 @@ describe('setup errors', () => {
     try {
       const result = await runCli(['run', '--offline', '--no-cache', '--input', input, '--output', output]);
       expect(result.code).toBe(1);
-      expect(result.stderr).toContain(`newsbridge run: output folder ${output} is in use by newsbridge run ${process.pid} on ${hostname()}`);
+      expect(result.stderr).toContain(
+        `newsbridge run: output folder ${output} is in use by newsbridge run ${process.pid} on ${hostname()}`,
+      );
     } finally {
       await lock?.release();
     }
@@ -87,8 +109,16 @@ describe('exit codes follow the outputs', () => {
     const second = await runCli(args);
     expect(second.stderr).toMatch(/0 ok, 0 partial, 0 failed, 1 skipped; 1 skipped article still partial from an earlier run/);
     expect(second.code).toBe(2);
-    const [line] = (await readFile(path.join(output, 'manifest.jsonl'), 'utf8')).trim().split('\n').map((text) => JSON.parse(text) as Record<string, unknown>);
-    expect(line).toMatchObject({ id: 'a', status: 'skipped', reason: 'up-to-date', output: { status: 'partial', reason: 'model-unavailable' } });
+    const [line] = (await readFile(path.join(output, 'manifest.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((text) => JSON.parse(text) as Record<string, unknown>);
+    expect(line).toMatchObject({
+      id: 'a',
+      status: 'skipped',
+      reason: 'up-to-date',
+      output: { status: 'partial', reason: 'model-unavailable' },
+    });
     const report = JSON.parse(await readFile(path.join(output, 'run-report.json'), 'utf8')) as Record<string, unknown>;
     expect(report).toMatchObject({ articles: { skipped: 1 }, outputs: { ok: 0, partial: 1, failed: 0 } });
   });
@@ -99,13 +129,25 @@ describe('a mirror that sends one byte at a time', () => {
   const encoder = 'onnx/encoder_model_quantized.onnx';
 
   /** Starts newsbridge, sends `signal` once the encoder's partial download exists, and resolves with the exit code. */
-  async function stopWhileDownloading(args: string[], modelsDir: string, signal: NodeJS.Signals): Promise<{ code: number | null; stderr: string }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/cli/index.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  async function stopWhileDownloading(
+    args: string[],
+    modelsDir: string,
+    signal: NodeJS.Signals,
+  ): Promise<{ code: number | null; stderr: string }> {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/cli/index.ts'), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
     const part = path.join(modelsDir, id, `${encoder}.part`);
-    while (!(await stat(part).then((info) => info.size > 0, () => false))) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (
+      !(await stat(part).then(
+        (info) => info.size > 0,
+        () => false,
+      ))
+    )
+      await new Promise((resolve) => setTimeout(resolve, 50));
     child.kill(signal);
     return { code: await closed, stderr };
   }
@@ -115,9 +157,16 @@ describe('a mirror that sends one byte at a time', () => {
     const hub = await startHub(files);
     hub.trickle(`/${id}/resolve/main/${encoder}`, 100);
     try {
-      for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+      for (const [signal, code] of [
+        ['SIGTERM', 143],
+        ['SIGINT', 130],
+      ] as const) {
         const modelsDir = path.join(scratch, `pull-${signal}`);
-        const result = await stopWhileDownloading(['models', 'pull', '--only', 'ar', '--mirror', hub.url, '--models-dir', modelsDir], modelsDir, signal);
+        const result = await stopWhileDownloading(
+          ['models', 'pull', '--only', 'ar', '--mirror', hub.url, '--models-dir', modelsDir],
+          modelsDir,
+          signal,
+        );
         expect(result.code).toBe(code);
         expect(result.stderr).toMatch(/was stopped after \d+ bytes; run the pull again to resume/);
       }
@@ -137,7 +186,18 @@ describe('a mirror that sends one byte at a time', () => {
       await writeFile(path.join(root, 'input', 'a.txt'), ARABIC_ARTICLE);
       const config = path.join(root, 'pipeline.yaml');
       await writeFile(config, `translation:\n  mirror: ${hub.url}\n  models:\n    ar: { id: ${id} }\n`);
-      const args = ['run', '--config', config, '--no-cache', '--input', path.join(root, 'input'), '--output', path.join(root, 'output'), '--models-dir', modelsDir];
+      const args = [
+        'run',
+        '--config',
+        config,
+        '--no-cache',
+        '--input',
+        path.join(root, 'input'),
+        '--output',
+        path.join(root, 'output'),
+        '--models-dir',
+        modelsDir,
+      ];
       const result = await stopWhileDownloading(args, modelsDir, 'SIGTERM');
       expect(result.code).toBe(143);
       expect(result.stderr).toMatch(/interrupted: 1 not started/);

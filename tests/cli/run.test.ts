@@ -17,7 +17,10 @@ interface Result {
 
 /** Starts `newsbridge <args>` through tsx; `CI` is set so the output is the same on a terminal or not. */
 function start(args: string[]): { child: ChildProcess; done: Promise<Result> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } });
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CI: '1' },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -56,7 +59,17 @@ async function workspace(name: string, articles: Record<string, string>): Promis
   );
   return {
     root,
-    args: ['run', '--config', config, '--input', path.join(root, 'input'), '--output', path.join(root, 'output'), '--models-dir', inject('modelsDir')],
+    args: [
+      'run',
+      '--config',
+      config,
+      '--input',
+      path.join(root, 'input'),
+      '--output',
+      path.join(root, 'output'),
+      '--models-dir',
+      inject('modelsDir'),
+    ],
   };
 }
 
@@ -86,7 +99,10 @@ describe('newsbridge run', () => {
     const { root, args } = await workspace('jsonl', { 'a.txt': vietnamese(2), 'b.txt': '', 'c.txt': arabic(2) });
     const result = await newsbridge([...args, '--jsonl', '-']);
     expect(result.code).toBe(2);
-    const records = result.stdout.trimEnd().split('\n').map((line) => articleOutputSchema.parse(JSON.parse(line)));
+    const records = result.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => articleOutputSchema.parse(JSON.parse(line)));
     expect(records.map((record) => [record.id, record.status, record.language.lang])).toEqual([
       ['a', 'ok', 'vi'],
       ['c', 'ok', 'ar'],
@@ -118,7 +134,9 @@ describe('newsbridge run', () => {
   describe('stopped by a signal', () => {
     /** 40 articles recombined from the short samples: the run is still going when the first output appears. */
     const corpus = () =>
-      Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`${String(i).padStart(2, '0')}.txt`, i % 2 ? vietnamese(100 + i) : arabic(100 + i)]));
+      Object.fromEntries(
+        Array.from({ length: 40 }, (_, i) => [`${String(i).padStart(2, '0')}.txt`, i % 2 ? vietnamese(100 + i) : arabic(100 + i)]),
+      );
 
     async function stopOnFirstOutput(signal: 'SIGTERM' | 'SIGINT') {
       const { root, args } = await workspace(signal, corpus());

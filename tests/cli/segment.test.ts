@@ -6,7 +6,6 @@ import { defaultConfig } from '../../src/config/config.js';
 import { routedLanguages } from '../../src/languages.js';
 import { runCli } from './cli-run.js';
 
-
 const ROUTED = routedLanguages(defaultConfig.translation.models);
 let detector: LanguageDetector;
 beforeAll(async () => {
@@ -16,12 +15,17 @@ beforeAll(async () => {
 async function segmentLines(lines: string[], fixed?: string) {
   const out: string[] = [];
   const warnings: string[] = [];
-  const bad = await segmentJsonLines(languageOf(detector, fixed), Readable.from(lines.join('\n')), (l) => out.push(l), (w) => warnings.push(w));
+  const bad = await segmentJsonLines(
+    languageOf(detector, fixed),
+    Readable.from(lines.join('\n')),
+    (l) => out.push(l),
+    (w) => warnings.push(w),
+  );
   return { out: out.map((l) => JSON.parse(l) as { id: unknown; sentences: string[] }), warnings, bad };
 }
 
 describe('segmentJsonLines', () => {
-  it('answers {id, sentences} for each line, in input order, in each text\'s own language', async () => {
+  it("answers {id, sentences} for each line, in input order, in each text's own language", async () => {
     const { out, bad } = await segmentLines([
       JSON.stringify({ id: 1, text: 'Ông đến TP. Hồ Chí Minh hôm qua. Ông gặp các quan chức.' }),
       JSON.stringify({ id: 2, text: 'انتهى الاجتماع مساء أمس.وقال المتحدث إن المحادثات ستستمر؟' }),

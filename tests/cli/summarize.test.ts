@@ -14,7 +14,12 @@ const newsbridge = (args: string[], input: string) => runCli(['summarize', ...ar
 async function runJsonLines(lines: string[], length = three) {
   const out: unknown[] = [];
   const warnings: string[] = [];
-  const bad = await summarizeJsonLines(Readable.from([lines.join('\n')]), (line) => out.push(JSON.parse(line)), (m) => warnings.push(m), length);
+  const bad = await summarizeJsonLines(
+    Readable.from([lines.join('\n')]),
+    (line) => out.push(JSON.parse(line)),
+    (m) => warnings.push(m),
+    length,
+  );
   return { out, warnings, bad };
 }
 
@@ -28,7 +33,11 @@ describe('summarizeRecord', () => {
   });
 
   it('splits Arabic text at Arabic sentence ends', () => {
-    const record = summarizeRecord({ id: 1, text: 'قال الوزير إن الخطة جاهزة. وأضاف أن التنفيذ يبدأ غدا؟ ورحب النواب بالخطة.' }, { sentences: 5, ratio: 0 }, 'ar');
+    const record = summarizeRecord(
+      { id: 1, text: 'قال الوزير إن الخطة جاهزة. وأضاف أن التنفيذ يبدأ غدا؟ ورحب النواب بالخطة.' },
+      { sentences: 5, ratio: 0 },
+      'ar',
+    );
     expect(record.summary).toHaveLength(3);
     expect(record.indices).toEqual([0, 1, 2]);
   });

@@ -39,9 +39,7 @@ describe('parseConfig', () => {
 
   it('points at a value of the wrong type and says which type is accepted', () => {
     const error = configError('run:\n  concurrency: two\n', 'configs/nightly.yaml');
-    expect(error.message).toBe(
-      'configs/nightly.yaml:2:16: run.concurrency is "two" (a string); accepted: integer from 1 to 64',
-    );
+    expect(error.message).toBe('configs/nightly.yaml:2:16: run.concurrency is "two" (a string); accepted: integer from 1 to 64');
   });
 
   it('points at a bad enum value inside a list and lists the accepted values', () => {
@@ -51,14 +49,7 @@ describe('parseConfig', () => {
 
   it('reports out-of-range numbers, bad URLs and bad language keys, every issue in line order', () => {
     const error = configError(
-      [
-        'translation:',
-        '  models:',
-        '    AR: { id: Xenova/opus-mt-ar-en }',
-        '  mirror: not a url',
-        'summary:',
-        '  ratio: 1.5',
-      ].join('\n'),
+      ['translation:', '  models:', '    AR: { id: Xenova/opus-mt-ar-en }', '  mirror: not a url', 'summary:', '  ratio: 1.5'].join('\n'),
     );
     expect(error.issues.map((issue) => [issue.line, issue.col, issue.path])).toEqual([
       [3, 5, 'translation.models.AR'],
@@ -118,9 +109,7 @@ describe('loadConfig', () => {
   });
 
   it('refuses a config file that was named but does not exist', async () => {
-    await expect(loadConfig('missing.yaml')).rejects.toThrow(
-      'missing.yaml: cannot be read (not found); pass an existing file to --config',
-    );
+    await expect(loadConfig('missing.yaml')).rejects.toThrow('missing.yaml: cannot be read (not found); pass an existing file to --config');
   });
 
   it('names the file it was given in the positions', async () => {
@@ -204,7 +193,14 @@ describe('published config files', () => {
 describe('parseConfig: hostile files', () => {
   it('refuses a YAML alias bomb with a positioned message instead of expanding it', () => {
     const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-    for (const [previous, name] of [['a', 'b'], ['b', 'c'], ['c', 'd'], ['d', 'e'], ['e', 'f'], ['f', 'g']]) {
+    for (const [previous, name] of [
+      ['a', 'b'],
+      ['b', 'c'],
+      ['c', 'd'],
+      ['d', 'e'],
+      ['e', 'f'],
+      ['f', 'g'],
+    ]) {
       levels.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(',')}]`);
     }
     const error = configError(levels.join('\n'), 'bomb.yaml');
@@ -212,14 +208,20 @@ describe('parseConfig: hostile files', () => {
   });
 
   it('accepts hub model ids and refuses ids that would leave the models folder', () => {
-    expect(parseConfig('translation:\n  models:\n    ar: { id: onnx-community/opus-mt-ar-en }\n    vi: { id: gpt2 }\n').translation.models).toEqual({
+    expect(
+      parseConfig('translation:\n  models:\n    ar: { id: onnx-community/opus-mt-ar-en }\n    vi: { id: gpt2 }\n').translation.models,
+    ).toEqual({
       ar: { id: 'onnx-community/opus-mt-ar-en', revision: 'main' },
       vi: { id: 'gpt2', revision: 'main' },
     });
     for (const id of ['../../somewhere', '../../../etc', 'owner/../../etc', '/etc/passwd', 'a/b/c', 'owner/name--x', '.hidden/x']) {
       const error = configError(`translation:\n  models:\n    ar: { id: "${id}" }\n`);
       expect(error.issues).toEqual([
-        expect.objectContaining({ line: 3, path: 'translation.models.ar.id', problem: expect.stringContaining('accepted: Hub model id `owner/name`') }),
+        expect.objectContaining({
+          line: 3,
+          path: 'translation.models.ar.id',
+          problem: expect.stringContaining('accepted: Hub model id `owner/name`'),
+        }),
       ]);
     }
   });

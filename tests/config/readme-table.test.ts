@@ -32,7 +32,9 @@ describe("docs/configuration.md's configuration table", () => {
         } catch {
           return [`${key}: default cell ${cell} is not JSON`];
         }
-        return JSON.stringify(parsed) === JSON.stringify(value) ? [] : [`${key}: docs/configuration.md says ${stated}, the code ${JSON.stringify(value)}`];
+        return JSON.stringify(parsed) === JSON.stringify(value)
+          ? []
+          : [`${key}: docs/configuration.md says ${stated}, the code ${JSON.stringify(value)}`];
       });
     expect(wrong).toEqual([]);
   });

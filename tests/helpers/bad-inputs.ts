@@ -75,7 +75,7 @@ const PERSIAN_ARTICLE = [
 
 const FRENCH_ARTICLE = [
   'Le gouvernement annonce un nouveau plan pour les agriculteurs',
-  "Le gouvernement a annoncé dimanche un nouveau plan de soutien aux agriculteurs des zones rurales, avec des prêts à taux réduit.",
+  'Le gouvernement a annoncé dimanche un nouveau plan de soutien aux agriculteurs des zones rurales, avec des prêts à taux réduit.',
   "Selon le ministre de l'Agriculture, le plan sera mis en œuvre sur trois ans afin d'augmenter la production de blé.",
 ].join('\n');
 
@@ -88,10 +88,7 @@ const MIXED_ARTICLE = [
 ].join('\n');
 
 /** A complete 1×1 PNG image. */
-const PNG_1X1 = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
-  'base64',
-);
+const PNG_1X1 = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
 
 const UTF16_BOM = Buffer.from([0xff, 0xfe]);
 
@@ -102,11 +99,7 @@ function utf16be(text: string): Buffer {
 /** UTF-8 text with a stray continuation byte, a truncated sequence and a byte that never occurs in UTF-8. */
 function invalidUtf8(): Buffer {
   const [first, ...rest] = VIETNAMESE_ARTICLE.split('\n');
-  return Buffer.concat([
-    Buffer.from(`${first}\n`),
-    Buffer.from([0x80, 0x20, 0xe1, 0xba, 0x20, 0xff, 0x0a]),
-    Buffer.from(rest.join('\n')),
-  ]);
+  return Buffer.concat([Buffer.from(`${first}\n`), Buffer.from([0x80, 0x20, 0xe1, 0xba, 0x20, 0xff, 0x0a]), Buffer.from(rest.join('\n'))]);
 }
 
 function longLine(): string {
@@ -168,7 +161,13 @@ export function writeBadInputs(inputDir: string, options: BadInputOptions = {}):
     Buffer.from(ARABIC_ARTICLE, 'utf16le'),
   );
   add(
-    { name: 'utf16be-no-bom', file: 'utf16be-no-bom.txt', what: 'Vietnamese in UTF-16 BE without a BOM', encoding: 'utf-16be', language: 'vi' },
+    {
+      name: 'utf16be-no-bom',
+      file: 'utf16be-no-bom.txt',
+      what: 'Vietnamese in UTF-16 BE without a BOM',
+      encoding: 'utf-16be',
+      language: 'vi',
+    },
     utf16be(VIETNAMESE_ARTICLE),
   );
   add(
@@ -210,10 +209,7 @@ export function writeBadInputs(inputDir: string, options: BadInputOptions = {}):
   add({ name: 'symlink-loop-file', file: 'loop-a.txt', what: 'two file symlinks pointing at each other' });
   symlinkSync('loop-b.txt', path.join(inputDir, 'loop-a.txt'));
   symlinkSync('loop-a.txt', path.join(inputDir, 'loop-b.txt'));
-  add(
-    { name: 'duplicate-a', file: 'duplicate-a.txt', what: 'an article', encoding: 'utf-8', language: 'ar' },
-    ARABIC_ARTICLE,
-  );
+  add({ name: 'duplicate-a', file: 'duplicate-a.txt', what: 'an article', encoding: 'utf-8', language: 'ar' }, ARABIC_ARTICLE);
   add(
     { name: 'duplicate-b', file: 'copies/duplicate-b.txt', what: 'the same bytes as duplicate-a.txt', encoding: 'utf-8', language: 'ar' },
     ARABIC_ARTICLE,

@@ -25,7 +25,10 @@ export function executableMarkup(document: Document): string[] {
       if (name.startsWith('on')) findings.push(`${name} attribute on <${element.localName}>`);
       if (name === 'style') findings.push(`style attribute on <${element.localName}>`);
       if (/^(javascript|vbscript|data):/.test(value)) findings.push(`${name}="${attribute.value}" on <${element.localName}>`);
-      if (['href', 'src', 'action', 'formaction', 'srcset', 'poster', 'background'].includes(name) && /^([a-z][a-z0-9+.-]*:|\/\/)/.test(value)) {
+      if (
+        ['href', 'src', 'action', 'formaction', 'srcset', 'poster', 'background'].includes(name) &&
+        /^([a-z][a-z0-9+.-]*:|\/\/)/.test(value)
+      ) {
         findings.push(`external ${name}="${attribute.value}" on <${element.localName}>`);
       }
     }
@@ -52,7 +55,9 @@ export function contentSecurityPolicy(document: Document): Map<string, string[]>
 
 /** The CSP source expression that allows exactly this inline stylesheet. */
 export function styleHashSource(style: HTMLStyleElement): string {
-  return `'sha256-${createHash('sha256').update(style.textContent ?? '').digest('base64')}'`;
+  return `'sha256-${createHash('sha256')
+    .update(style.textContent ?? '')
+    .digest('base64')}'`;
 }
 
 /**

@@ -120,11 +120,17 @@ export async function startHub(files: Map<string, Buffer>): Promise<FakeHub> {
       hub.apiRequests.push(urlPath);
       if (answerCanned(urlPath, response)) return;
       const prefix = `/${api[1]}/resolve/${api[2]}/`;
-      const siblings = [...files].filter(([key]) => key.startsWith(prefix)).map(([key, bytes]) => {
-        const rfilename = key.slice(prefix.length);
-        const sha256 = createHash('sha256').update(bytes).digest('hex');
-        return { rfilename, size: bytes.length, ...(rfilename.endsWith('.onnx') ? { lfs: { sha256, size: bytes.length, pointerSize: 134 } } : {}) };
-      });
+      const siblings = [...files]
+        .filter(([key]) => key.startsWith(prefix))
+        .map(([key, bytes]) => {
+          const rfilename = key.slice(prefix.length);
+          const sha256 = createHash('sha256').update(bytes).digest('hex');
+          return {
+            rfilename,
+            size: bytes.length,
+            ...(rfilename.endsWith('.onnx') ? { lfs: { sha256, size: bytes.length, pointerSize: 134 } } : {}),
+          };
+        });
       if (!hub.publishApi || siblings.length === 0) response.writeHead(404).end('{"error":"Repository not found"}');
       else response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: api[1], siblings }));
       return;

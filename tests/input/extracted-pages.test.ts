@@ -31,6 +31,8 @@ describe('ExtractedPages', () => {
     const bytes = Buffer.from(NOT_FOUND_PAGE);
     const first = await pages.keep(file.path, bytes, read(bytes)).catch((error: unknown) => error);
     expect(first).toBeInstanceOf(InputError);
-    expect(() => pages.take(file.path, bytes)).toThrow(expect.objectContaining({ reason: 'no-article', message: (first as InputError).message }));
+    expect(() => pages.take(file.path, bytes)).toThrow(
+      expect.objectContaining({ reason: 'no-article', message: (first as InputError).message }),
+    );
   });
 });

@@ -54,8 +54,14 @@ describe('extractArticle', () => {
   });
 
   it('extracts an Arabic article: paragraphs and heading intact, right to left as written', () => {
-    const article = found(newsPage({ title: ARABIC_TITLE, paragraphs: ARABIC_PARAGRAPHS, heading: ARABIC_HEADING, lang: 'ar', dir: 'rtl' }));
-    expect(article.blocks.map((block) => block.text)).toEqual([...ARABIC_PARAGRAPHS.slice(0, 2), ARABIC_HEADING, ...ARABIC_PARAGRAPHS.slice(2)]);
+    const article = found(
+      newsPage({ title: ARABIC_TITLE, paragraphs: ARABIC_PARAGRAPHS, heading: ARABIC_HEADING, lang: 'ar', dir: 'rtl' }),
+    );
+    expect(article.blocks.map((block) => block.text)).toEqual([
+      ...ARABIC_PARAGRAPHS.slice(0, 2),
+      ARABIC_HEADING,
+      ...ARABIC_PARAGRAPHS.slice(2),
+    ]);
   });
 
   it('takes out an Arabic timestamp line written in Arabic-Indic digits', () => {
@@ -108,12 +114,15 @@ describe('extractArticle', () => {
 describe('extractArticle: limits on the page, checked before it is parsed', () => {
   const limits = defaultConfig.input.html;
 
-  it.each([200_000, 8_000])('fails a page of %i nested <div>s as too-complex, naming input.html.maxDepth (it hung the run, and crashed Readability at 8,000)', (depth) => {
-    const extracted = extractArticle(nestedPage(depth));
-    expect(extracted).toMatchObject({ found: false, reason: 'too-complex' });
-    if (!extracted.found) expect(extracted.why).toContain(`more than input.html.maxDepth (${limits.maxDepth}) deep`);
-    if (!extracted.found) expect(extracted.why).toContain('raise input.html.maxDepth in pipeline.yaml');
-  });
+  it.each([200_000, 8_000])(
+    'fails a page of %i nested <div>s as too-complex, naming input.html.maxDepth (it hung the run, and crashed Readability at 8,000)',
+    (depth) => {
+      const extracted = extractArticle(nestedPage(depth));
+      expect(extracted).toMatchObject({ found: false, reason: 'too-complex' });
+      if (!extracted.found) expect(extracted.why).toContain(`more than input.html.maxDepth (${limits.maxDepth}) deep`);
+      if (!extracted.found) expect(extracted.why).toContain('raise input.html.maxDepth in pipeline.yaml');
+    },
+  );
 
   it('fails a page with more elements than input.html.maxElements as too-complex', () => {
     const spans = '<span>x</span>'.repeat(limits.maxElements);

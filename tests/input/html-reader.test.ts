@@ -8,11 +8,26 @@ import { InputError } from '../../src/errors.js';
 import { decodeHtml, htmlReader } from '../../src/input/html-reader.js';
 import { readArticleFile, readerFor } from '../../src/input/read-file.js';
 import { decodeArticle } from '../../src/input/read.js';
-import { ARABIC_HEADING, ARABIC_PAGE_META, ARABIC_PARAGRAPHS, ARABIC_TITLE, ENGLISH_PARAGRAPHS, NOT_FOUND_PAGE, newsPage } from '../fixtures/pages.js';
+import {
+  ARABIC_HEADING,
+  ARABIC_PAGE_META,
+  ARABIC_PARAGRAPHS,
+  ARABIC_TITLE,
+  ENGLISH_PARAGRAPHS,
+  NOT_FOUND_PAGE,
+  newsPage,
+} from '../fixtures/pages.js';
 
 const MAX_BYTES = 1024 * 1024;
 const arabicPage = (charset?: string) =>
-  newsPage({ title: ARABIC_TITLE, paragraphs: ARABIC_PARAGRAPHS, heading: ARABIC_HEADING, lang: 'ar', dir: 'rtl', ...(charset ? { charset } : {}) });
+  newsPage({
+    title: ARABIC_TITLE,
+    paragraphs: ARABIC_PARAGRAPHS,
+    heading: ARABIC_HEADING,
+    lang: 'ar',
+    dir: 'rtl',
+    ...(charset ? { charset } : {}),
+  });
 const read = (bytes: Buffer, file = 'input/page.html') => htmlReader.read(bytes, { path: file, id: 'page', maxBytes: MAX_BYTES });
 
 describe('decodeHtml: the HTML standard order', () => {
@@ -56,7 +71,9 @@ describe('decodeHtml: a <meta charset> the bytes contradict', () => {
     expect(decoded.encoding).toBe('utf-8');
     expect(decoded.text).toContain(ARABIC_PARAGRAPHS[0]);
     expect(decoded.warnings).toEqual([]);
-    expect(decoded.notices).toEqual([expect.stringMatching(/^input\/a\.html: declares charset windows-1256 in its <meta>, but its bytes are valid UTF-8.*read as UTF-8/)]);
+    expect(decoded.notices).toEqual([
+      expect.stringMatching(/^input\/a\.html: declares charset windows-1256 in its <meta>, but its bytes are valid UTF-8.*read as UTF-8/),
+    ]);
   });
 
   it('keeps the declaration for ASCII-only bytes, which are valid in both', () => {
@@ -68,9 +85,15 @@ describe('decodeHtml: a <meta charset> the bytes contradict', () => {
     const bytes = iconv.encode(arabicPage('utf-8'), 'windows-1256');
     const decoded = decodeHtml(bytes, 'input/a.html');
     expect(decoded.encoding).toBe('windows-1256');
-    expect(decoded.text).toBe(decodeHtml(iconv.encode(arabicPage(), 'windows-1256'), 'input/a.html').text.replace('\n\n', '\n<meta charset="utf-8">\n'));
+    expect(decoded.text).toBe(
+      decodeHtml(iconv.encode(arabicPage(), 'windows-1256'), 'input/a.html').text.replace('\n\n', '\n<meta charset="utf-8">\n'),
+    );
     expect(decoded.warnings).toEqual([]);
-    expect(decoded.notices).toEqual([expect.stringMatching(/^input\/a\.html: declares charset utf-8 in its <meta>, but its bytes are not valid UTF-8; read as windows-1256/)]);
+    expect(decoded.notices).toEqual([
+      expect.stringMatching(
+        /^input\/a\.html: declares charset utf-8 in its <meta>, but its bytes are not valid UTF-8; read as windows-1256/,
+      ),
+    ]);
   });
 
   it('warns invalid-utf8 for a few damaged bytes in a UTF-8 page, as the text reader does for the same bytes', () => {
@@ -80,7 +103,14 @@ describe('decodeHtml: a <meta charset> the bytes contradict', () => {
       const page = charset ? bytes : Buffer.from(bytes.toString('latin1').replace('<meta charset="utf-8">', ''), 'latin1');
       const decoded = decodeHtml(page, 'input/a.html');
       expect(decoded.encoding).toBe('utf-8');
-      expect(decoded.warnings).toEqual([{ reason: 'invalid-utf8', message: expect.stringMatching(/^input\/a\.html: not valid UTF-8 .* replaced with U\+FFFD, the first on line \d+; re-save the file as UTF-8$/) }]);
+      expect(decoded.warnings).toEqual([
+        {
+          reason: 'invalid-utf8',
+          message: expect.stringMatching(
+            /^input\/a\.html: not valid UTF-8 .* replaced with U\+FFFD, the first on line \d+; re-save the file as UTF-8$/,
+          ),
+        },
+      ]);
       expect(decoded.warnings).toEqual([{ ...decodeArticle(page, 'input/a.html', 'a').warnings[0] }]);
     }
     expect(read(bytes).warnings.map((warning) => warning.reason)).toEqual(['invalid-utf8']);
@@ -90,12 +120,19 @@ describe('decodeHtml: a <meta charset> the bytes contradict', () => {
 describe('htmlReader', () => {
   it('lays the article out as the text reader does: title first, one line per paragraph or heading', () => {
     const article = read(iconv.encode(arabicPage('windows-1256'), 'windows-1256'));
-    expect(article.text.split('\n')).toEqual([ARABIC_TITLE, ...ARABIC_PARAGRAPHS.slice(0, 2), ARABIC_HEADING, ...ARABIC_PARAGRAPHS.slice(2)]);
+    expect(article.text.split('\n')).toEqual([
+      ARABIC_TITLE,
+      ...ARABIC_PARAGRAPHS.slice(0, 2),
+      ARABIC_HEADING,
+      ...ARABIC_PARAGRAPHS.slice(2),
+    ]);
     expect(article.source).toMatchObject({ path: 'input/page.html', encoding: 'windows-1256' });
     expect(article.page).toEqual({
       ...ARABIC_PAGE_META,
       extraction: 'readability',
-      removed: expect.arrayContaining([{ text: 'Farmers at work in a wheat field near the river, photographed last spring.', reason: 'caption' }]),
+      removed: expect.arrayContaining([
+        { text: 'Farmers at work in a wheat field near the river, photographed last spring.', reason: 'caption' },
+      ]),
     });
   });
 
@@ -108,14 +145,21 @@ describe('htmlReader', () => {
 
   it('refuses a gzipped page that unpacks past input.maxBytes, and one that is not gzip', () => {
     const bomb = gzipSync(Buffer.alloc(4 * MAX_BYTES, 0x20));
-    expect(() => read(bomb, 'input/bomb.html.gz')).toThrow(expect.objectContaining({ reason: 'too-large', message: expect.stringContaining('input/bomb.html.gz') }));
+    expect(() => read(bomb, 'input/bomb.html.gz')).toThrow(
+      expect.objectContaining({ reason: 'too-large', message: expect.stringContaining('input/bomb.html.gz') }),
+    );
     expect(() => read(Buffer.from('<html>not packed</html>'), 'input/plain.html.gz')).toThrow(
       expect.objectContaining({ reason: 'unreadable', message: expect.stringMatching(/^input\/plain\.html\.gz: not a valid gzip file/) }),
     );
   });
 
   it('ends an empty page as empty, and reads markup-less text as a browser would (one paragraph in the body)', () => {
-    expect(() => read(Buffer.from(''), 'input/empty.html')).toThrow(expect.objectContaining({ reason: 'empty', message: 'input/empty.html: the page is empty (no bytes); remove the file or save the page again' }));
+    expect(() => read(Buffer.from(''), 'input/empty.html')).toThrow(
+      expect.objectContaining({
+        reason: 'empty',
+        message: 'input/empty.html: the page is empty (no bytes); remove the file or save the page again',
+      }),
+    );
     expect(() => read(gzipSync(Buffer.from(' \n ')), 'input/blank.html.gz')).toThrow(expect.objectContaining({ reason: 'empty' }));
     expect(() => read(Buffer.from('just a few words'), 'input/words.html')).toThrow(expect.objectContaining({ reason: 'no-article' }));
     expect(read(Buffer.from(ENGLISH_PARAGRAPHS.join(' ')), 'input/text.html').text).toContain(ENGLISH_PARAGRAPHS[3]);
@@ -147,7 +191,10 @@ describe('readerFor and readArticleFile', () => {
   });
 
   it('reads a .html.gz from disk with the id of its path without both extensions', async () => {
-    await writeFile(path.join(dir, 'story.html.gz'), gzipSync(Buffer.from(newsPage({ title: 'Council rebuilds the bridge', paragraphs: ENGLISH_PARAGRAPHS }))));
+    await writeFile(
+      path.join(dir, 'story.html.gz'),
+      gzipSync(Buffer.from(newsPage({ title: 'Council rebuilds the bridge', paragraphs: ENGLISH_PARAGRAPHS }))),
+    );
     const article = await readArticleFile(path.join(dir, 'story.html.gz'), dir, MAX_BYTES);
     expect(article.id).toBe('story');
     expect(article.text.split('\n')[0]).toBe('Council rebuilds the bridge');

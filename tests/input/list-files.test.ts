@@ -19,9 +19,21 @@ const paths = (listing: { files: { path: string }[] }) => listing.files.map((fil
 
 describe('listArticleFiles: names fast-glob missed', () => {
   it('lists files in folders whose names hold a line break, a carriage return or start with one', async () => {
-    const cwd = await folderWith(['input/a\nb/x.txt', 'input/\nlead/y.txt', 'input/c\rd/z.txt', 'input/line\nbreak.txt', 'input/plain.txt']);
+    const cwd = await folderWith([
+      'input/a\nb/x.txt',
+      'input/\nlead/y.txt',
+      'input/c\rd/z.txt',
+      'input/line\nbreak.txt',
+      'input/plain.txt',
+    ]);
     const listing = await listArticleFiles(['input/**/*.txt'], { cwd });
-    expect(paths(listing)).toEqual(['input/\nlead/y.txt', 'input/a\nb/x.txt', 'input/c\rd/z.txt', 'input/line\nbreak.txt', 'input/plain.txt']);
+    expect(paths(listing)).toEqual([
+      'input/\nlead/y.txt',
+      'input/a\nb/x.txt',
+      'input/c\rd/z.txt',
+      'input/line\nbreak.txt',
+      'input/plain.txt',
+    ]);
     expect(listing.notListed).toEqual({ hidden: 0, inOutput: 0 });
   });
 
@@ -64,7 +76,9 @@ describe('listArticleFiles: the output folder is never input', () => {
     const cwd = await folderWith(['feed/a.txt', 'feed/a.md']);
     const refused = await listArticleFiles(['feed/**/*.{txt,md}'], { cwd, outputDir: 'feed' }).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(OutputDirError);
-    expect((refused as Error).message).toMatch(/^output folder feed is where the input pattern feed\/\*\*\/\*\.\{txt,md\} reads articles from: .* --output/);
+    expect((refused as Error).message).toMatch(
+      /^output folder feed is where the input pattern feed\/\*\*\/\*\.\{txt,md\} reads articles from: .* --output/,
+    );
   });
 
   it('lists an input folder inside the output folder (--output . with input/ below it)', async () => {

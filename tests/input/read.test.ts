@@ -75,16 +75,36 @@ describe('decodeArticle: encodings', () => {
       text: VIETNAMESE_ARTICLE,
       encoding: 'utf-16le',
     },
-    { name: 'windows-1256 Arabic article', bytes: iconv.encode(ARABIC_ARTICLE, 'windows-1256'), text: ARABIC_ARTICLE, encoding: 'windows-1256' },
-    { name: 'windows-1256 Arabic, one line', bytes: iconv.encode(ARABIC_LINE, 'windows-1256'), text: ARABIC_LINE, encoding: 'windows-1256' },
+    {
+      name: 'windows-1256 Arabic article',
+      bytes: iconv.encode(ARABIC_ARTICLE, 'windows-1256'),
+      text: ARABIC_ARTICLE,
+      encoding: 'windows-1256',
+    },
+    {
+      name: 'windows-1256 Arabic, one line',
+      bytes: iconv.encode(ARABIC_LINE, 'windows-1256'),
+      text: ARABIC_LINE,
+      encoding: 'windows-1256',
+    },
     {
       name: 'windows-1256 Arabic with English words',
       bytes: iconv.encode(`TOKYO (AP) – ${ARABIC_LINE}`, 'windows-1256'),
       text: `TOKYO (AP) – ${ARABIC_LINE}`,
       encoding: 'windows-1256',
     },
-    { name: 'windows-1258 Vietnamese article', bytes: windows1258Bytes(VIETNAMESE_ARTICLE), text: VIETNAMESE_ARTICLE, encoding: 'windows-1258' },
-    { name: 'windows-1258 Vietnamese, one line', bytes: windows1258Bytes(VIETNAMESE_LINE), text: VIETNAMESE_LINE, encoding: 'windows-1258' },
+    {
+      name: 'windows-1258 Vietnamese article',
+      bytes: windows1258Bytes(VIETNAMESE_ARTICLE),
+      text: VIETNAMESE_ARTICLE,
+      encoding: 'windows-1258',
+    },
+    {
+      name: 'windows-1258 Vietnamese, one line',
+      bytes: windows1258Bytes(VIETNAMESE_LINE),
+      text: VIETNAMESE_LINE,
+      encoding: 'windows-1258',
+    },
   ];
 
   for (const { name, bytes, text, encoding } of cases) {
@@ -110,7 +130,11 @@ describe('decodeArticle: encodings', () => {
   });
 
   it('replaces invalid UTF-8 that no legacy code page explains, and warns', () => {
-    const bytes = Buffer.concat([Buffer.from('Giá xăng giảm\n'), Buffer.from([0x80, 0x20, 0xe1, 0xba, 0x20, 0xff]), Buffer.from('\nĐây là lần thứ ba.')]);
+    const bytes = Buffer.concat([
+      Buffer.from('Giá xăng giảm\n'),
+      Buffer.from([0x80, 0x20, 0xe1, 0xba, 0x20, 0xff]),
+      Buffer.from('\nĐây là lần thứ ba.'),
+    ]);
     const article = decodeArticle(bytes, 'input/bad.txt', 'bad');
     expect(article.source.encoding).toBe('utf-8');
     expect(article.text).toBe('Giá xăng giảm\n\ufffd \ufffd \ufffd\nĐây là lần thứ ba.');
@@ -124,13 +148,15 @@ describe('decodeArticle: encodings', () => {
 });
 
 describe('decodeArticle: bad input', () => {
-  const png = Buffer.from(
-    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
-    'base64',
-  );
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
 
   it('replaces an unpaired surrogate in UTF-16 with a BOM, and warns', () => {
-    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('نص عربي ', 'utf16le'), Buffer.from([0x00, 0xd8]), Buffer.from(' تمام', 'utf16le')]);
+    const utf16 = Buffer.concat([
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('نص عربي ', 'utf16le'),
+      Buffer.from([0x00, 0xd8]),
+      Buffer.from(' تمام', 'utf16le'),
+    ]);
     const article = decodeArticle(utf16, 'u.txt', 'u');
     expect(article.source.encoding).toBe('utf-16le');
     expect(article.text).toBe('نص عربي \ufffd تمام');
@@ -387,10 +413,9 @@ describe('stillHolds: whether a file still has the bytes it was read with', () =
     expect(await stillHolds(file, sha256, defaultConfig.input.maxBytes)).toBe(false);
   });
 
-  it('answers false at once when a FIFO has taken the file\'s place, instead of waiting for a writer', async () => {
+  it("answers false at once when a FIFO has taken the file's place, instead of waiting for a writer", async () => {
     const root = await mkdtemp(join(tmpdir(), 'newsbridge-still-holds-fifo-'));
     execFileSync('mkfifo', [join(root, 'a.txt')]);
     expect(await stillHolds(join(root, 'a.txt'), createHash('sha256').update('').digest('hex'), defaultConfig.input.maxBytes)).toBe(false);
   });
 });
-

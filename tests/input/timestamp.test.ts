@@ -56,7 +56,10 @@ describe('isTimestamp', () => {
   const zone = fc.constantFrom('', ' GMT+7', ' UTC', ' EST', ' (GMT+07:00)');
   const dateLine = fc
     .tuple(locale, instant, dateStyle, timeStyle, label, zone)
-    .map(([lang, date, day, time, before, after]) => `${before}${new Intl.DateTimeFormat(lang, { dateStyle: day, timeStyle: time, timeZone: 'UTC' }).format(date)}${after}`);
+    .map(
+      ([lang, date, day, time, before, after]) =>
+        `${before}${new Intl.DateTimeFormat(lang, { dateStyle: day, timeStyle: time, timeZone: 'UTC' }).format(date)}${after}`,
+    );
   const ownWord = fc.constantFrom('ميزانية', 'رؤية', 'نازح', 'قتلى', 'kế hoạch', 'ngân sách', 'budget', 'vision', 'killed', 'Hà Nội');
 
   it('on generated dates: every one is a timestamp, and none is with a word of its own added', () => {
@@ -74,7 +77,10 @@ describe('isTimestamp', () => {
 
 describe('extractArticle and short lines with a year (issue 18)', () => {
   it('keeps 200 short paragraphs with a year, and still takes out the page timestamp', () => {
-    const yearLines = Array.from({ length: 200 }, (_, i) => [`ميزانية عام ${2000 + (i % 30)}`, `خطة رؤية ${2030 + (i % 5)}`, `قتلى ${1948 + (i % 20)} نازح`][i % 3]!);
+    const yearLines = Array.from(
+      { length: 200 },
+      (_, i) => [`ميزانية عام ${2000 + (i % 30)}`, `خطة رؤية ${2030 + (i % 5)}`, `قتلى ${1948 + (i % 20)} نازح`][i % 3]!,
+    );
     const html = newsPage({ title: ARABIC_TITLE, paragraphs: [...ARABIC_PARAGRAPHS, ...yearLines], lang: 'ar', dir: 'rtl' }).replace(
       '<p>March 5, 2024 08:30 AM</p>',
       '<p>الثلاثاء ١٩ نوفمبر ٢٠١٩ - ٠٨:٣٨</p>',
@@ -82,6 +88,8 @@ describe('extractArticle and short lines with a year (issue 18)', () => {
     const article = extractArticle(html);
     if (!article.found) throw new Error(article.why);
     expect(article.blocks.map((block) => block.text)).toEqual([...ARABIC_PARAGRAPHS, ...yearLines]);
-    expect(article.dropped.filter((block) => block.reason === 'timestamp')).toEqual([{ text: 'الثلاثاء ١٩ نوفمبر ٢٠١٩ - ٠٨:٣٨', reason: 'timestamp' }]);
+    expect(article.dropped.filter((block) => block.reason === 'timestamp')).toEqual([
+      { text: 'الثلاثاء ١٩ نوفمبر ٢٠١٩ - ٠٨:٣٨', reason: 'timestamp' },
+    ]);
   });
 });

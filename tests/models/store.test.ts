@@ -45,7 +45,9 @@ describe('pullModel', () => {
     const manifest = await pull({ onProgress: (p) => seen.push({ ...p }) });
 
     expect(hub.requests.map((r) => r.path).sort()).toEqual(
-      modelFiles('q8').map((file) => `/${ID}/resolve/main/${file}`).sort(),
+      modelFiles('q8')
+        .map((file) => `/${ID}/resolve/main/${file}`)
+        .sort(),
     );
     for (const [file, bytes] of contents) {
       expect(await readFile(path.join(modelDir(), file))).toEqual(bytes);
@@ -53,7 +55,12 @@ describe('pullModel', () => {
     }
     expect(await readManifest(modelDir())).toMatchObject({ id: ID, revision: REVISION, source: hub.url });
     const encoderDone = seen.find((p) => p.file === ENCODER && p.state === 'done');
-    expect(encoderDone).toEqual({ file: ENCODER, bytesDone: contents.get(ENCODER)!.length, bytesTotal: contents.get(ENCODER)!.length, state: 'done' });
+    expect(encoderDone).toEqual({
+      file: ENCODER,
+      bytesDone: contents.get(ENCODER)!.length,
+      bytesTotal: contents.get(ENCODER)!.length,
+      state: 'done',
+    });
     await expect(assertModelReady(modelDir(), 'q8', label)).resolves.toBeUndefined();
   });
 
@@ -112,7 +119,9 @@ describe('pullModel', () => {
   });
 
   it('names the URL and the fix when the hub has no such model (404)', async () => {
-    const error = await pullModel({ id: 'Xenova/opus-mt-xx-en', revision: 'main', modelsDir, dtype: 'q8', mirror: hub.url }).catch((e: unknown) => e);
+    const error = await pullModel({ id: 'Xenova/opus-mt-xx-en', revision: 'main', modelsDir, dtype: 'q8', mirror: hub.url }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ModelDownloadError);
     expect((error as ModelDownloadError).status).toBe(404);
     expect((error as Error).message).toBe(
@@ -202,9 +211,9 @@ describe('model ids that would leave the models folder', () => {
     for (const id of ['../../somewhere', '../../../etc', 'x/../../..', '.', '']) {
       expect(() => modelDirOf(models, id)).toThrow(/is not a hub id .*would not stay inside the models folder/);
     }
-    await expect(
-      pullModel({ id: '../../somewhere', revision: REVISION, modelsDir: models, dtype: 'q8', mirror: hub.url }),
-    ).rejects.toThrow(/would not stay inside the models folder/);
+    await expect(pullModel({ id: '../../somewhere', revision: REVISION, modelsDir: models, dtype: 'q8', mirror: hub.url })).rejects.toThrow(
+      /would not stay inside the models folder/,
+    );
     expect(await stat(path.join(root, 'a', 'somewhere')).catch(() => null)).toBeNull();
     expect(await stat(path.join(root, 'somewhere')).catch(() => null)).toBeNull();
   });
@@ -220,7 +229,10 @@ describe('pullModel from a slow or stuck mirror', () => {
     expect(error).toBeInstanceOf(ModelDownloadError);
     // The retry resumed from the 100 bytes of the first attempt and got 100 more before it stalled too.
     expect((error as ModelDownloadError).message).toMatch(/stalled: no data for 0\.3 s after 200 bytes; run the pull again to resume/);
-    expect(hub.requests.filter((request) => request.path === encoderPath).map((request) => request.range)).toEqual([undefined, 'bytes=100-']);
+    expect(hub.requests.filter((request) => request.path === encoderPath).map((request) => request.range)).toEqual([
+      undefined,
+      'bytes=100-',
+    ]);
     expect((await stat(path.join(modelDir(), `${ENCODER}.part`))).size).toBe(200);
   });
 
@@ -236,7 +248,9 @@ describe('pullModel from a slow or stuck mirror', () => {
     const stop = new AbortController();
     const pulling = pull({ signal: stop.signal, onProgress: (p) => void (p.file === ENCODER && p.bytesDone >= 3 && stop.abort()) });
     const error = await pulling.catch((caught: unknown) => caught);
-    expect((error as ModelDownloadError).message).toMatch(/download of .*encoder_model_quantized\.onnx was stopped after \d+ bytes; run the pull again to resume/);
+    expect((error as ModelDownloadError).message).toMatch(
+      /download of .*encoder_model_quantized\.onnx was stopped after \d+ bytes; run the pull again to resume/,
+    );
     expect(requestsFor(encoderPath)).toBe(1);
   });
 });
@@ -247,7 +261,9 @@ describe('pullModel against what the hub publishes', () => {
   it('refuses an ONNX file with flipped bytes (sha256 from the hub API), installing nothing under its name', async () => {
     hub.corrupt(path_(ENCODER));
     const error = await pull({ attempts: 1 }).catch((caught: unknown) => caught);
-    expect((error as Error).message).toMatch(/encoder_model_quantized\.onnx sent a file that has sha256 [0-9a-f]{64} where the hub publishes [0-9a-f]{64}; it was discarded, not installed/);
+    expect((error as Error).message).toMatch(
+      /encoder_model_quantized\.onnx sent a file that has sha256 [0-9a-f]{64} where the hub publishes [0-9a-f]{64}; it was discarded, not installed/,
+    );
     expect(hub.apiRequests).toEqual([`/api/models/${ID}/revision/${REVISION}`]);
     expect(await stat(path.join(modelDir(), ENCODER)).catch(() => null)).toBeNull();
     expect(await stat(path.join(modelDir(), `${ENCODER}.part`)).catch(() => null)).toBeNull();
@@ -257,7 +273,9 @@ describe('pullModel against what the hub publishes', () => {
     hub.corrupt(path_(ENCODER));
     hub.publishApi = false;
     const error = await pull({ attempts: 1 }).catch((caught: unknown) => caught);
-    expect((error as Error).message).toMatch(/encoder_model_quantized\.onnx sent a file that has sha256 [0-9a-f]{64} where the hub publishes [0-9a-f]{64}/);
+    expect((error as Error).message).toMatch(
+      /encoder_model_quantized\.onnx sent a file that has sha256 [0-9a-f]{64} where the hub publishes [0-9a-f]{64}/,
+    );
   });
 
   for (const file of ['config.json', ENCODER]) {
@@ -267,7 +285,9 @@ describe('pullModel against what the hub publishes', () => {
       hub.serveHtml(path_(file));
       const error = await pull({ attempts: 1 }).catch((caught: unknown) => caught);
       expect((error as Error).message).toMatch(
-        file.endsWith('.json') ? /config\.json sent a file that is not valid JSON .*it starts "<!DOCTYPE html>/ : /sent a file that is not an ONNX model \(invalid wire type/,
+        file.endsWith('.json')
+          ? /config\.json sent a file that is not valid JSON .*it starts "<!DOCTYPE html>/
+          : /sent a file that is not an ONNX model \(invalid wire type/,
       );
       expect(await stat(path.join(modelDir(), file)).catch(() => null)).toBeNull();
     });
@@ -282,7 +302,9 @@ describe('pullModel against what the hub publishes', () => {
     await writeFile(path.join(modelDir(), MANIFEST_FILE), JSON.stringify(manifest));
 
     const report = await verifyModel(modelDir());
-    expect(report.problems).toEqual([{ file: ENCODER, problem: 'format', detail: expect.stringMatching(/is not an ONNX model .*run `newsbridge models pull`/) }]);
+    expect(report.problems).toEqual([
+      { file: ENCODER, problem: 'format', detail: expect.stringMatching(/is not an ONNX model .*run `newsbridge models pull`/) },
+    ]);
 
     hub.requests.length = 0;
     await pull();
@@ -323,7 +345,9 @@ describe('pullModel when the hub API answers something other than a file list', 
     it(`fails naming the field when the list has ${shape}`, async () => {
       hub.answerNext(API, [{ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }]);
       const message = await refused();
-      expect(message).toContain(`the hub's file list of ${ID}@${REVISION} (${listUrl()}) is not a list of the revision's files (${where}: `);
+      expect(message).toContain(
+        `the hub's file list of ${ID}@${REVISION} (${listUrl()}) is not a list of the revision's files (${where}: `,
+      );
       expect(message).toContain('Fix: the mirror does not serve the hub API correctly');
     });
   }
@@ -332,7 +356,9 @@ describe('pullModel when the hub API answers something other than a file list', 
     hub.answerNext(API, [{ status: 500 }, { status: 502 }, { status: 503 }]);
     const message = await refused({ attempts: 3 });
     expect(hub.apiRequests).toHaveLength(3);
-    expect(message).toMatch(/^the hub's file list of .* answered 503 Service Unavailable; .*Fix: run the pull again later, or use another --mirror$/);
+    expect(message).toMatch(
+      /^the hub's file list of .* answered 503 Service Unavailable; .*Fix: run the pull again later, or use another --mirror$/,
+    );
   });
 
   it('pulls with the hashes checked when a 5xx passes within the attempts', async () => {
@@ -342,7 +368,9 @@ describe('pullModel when the hub API answers something other than a file list', 
     // The only sha256 left is the API's: the retried list must be what catches the flipped bytes.
     const error = await pull({ attempts: 2 }).catch((caught: unknown) => caught);
     expect(hub.apiRequests).toHaveLength(2);
-    expect((error as Error).message).toMatch(/encoder_model_quantized\.onnx sent a file that has sha256 [0-9a-f]{64} where the hub publishes [0-9a-f]{64}/);
+    expect((error as Error).message).toMatch(
+      /encoder_model_quantized\.onnx sent a file that has sha256 [0-9a-f]{64} where the hub publishes [0-9a-f]{64}/,
+    );
   });
 
   it('does not retry a 4xx other than 404 and 429, and fails', async () => {
@@ -428,7 +456,9 @@ describe('pullModel retries with backoff', () => {
   it('fails at once when Retry-After asks for a wait past the file deadline', async () => {
     hub.answerNext(CONFIG, [{ status: 503, headers: { 'retry-after': '3600' } }]);
     const error = await pull({ attempts: 3, fileDeadlineMs: 60_000 }).catch((caught: unknown) => caught);
-    expect((error as Error).message).toMatch(/answered 503 Service Unavailable: .*; it asks to be retried in 3600 s, past the deadline \(translation\.downloadFileSeconds\)/);
+    expect((error as Error).message).toMatch(
+      /answered 503 Service Unavailable: .*; it asks to be retried in 3600 s, past the deadline \(translation\.downloadFileSeconds\)/,
+    );
     expect(hub.requests.filter((request) => request.path === CONFIG)).toHaveLength(1);
   });
 

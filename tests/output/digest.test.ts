@@ -50,7 +50,15 @@ const entries: DigestEntry[] = [
     summary: ['Petrol fell.', null],
     page: 'vi/1.html',
   },
-  { id: 'photo', status: 'failed', reason: 'binary', message: 'input/photo.txt: binary, not text', language: null, title: null, summary: [] },
+  {
+    id: 'photo',
+    status: 'failed',
+    reason: 'binary',
+    message: 'input/photo.txt: binary, not text',
+    language: null,
+    title: null,
+    summary: [],
+  },
   digestEntryFromManifest({
     id: 'fa',
     source: 'input/fa.txt',
@@ -76,7 +84,12 @@ describe('digest entries', () => {
 
   it('take the first sentence, in the source and in English, for an article without a title line (issue 18)', () => {
     const article = arabicArticle();
-    const untitled = { ...article, id: '000_d3c511104db8d652', title: null, paragraphs: article.paragraphs.filter((paragraph) => paragraph.kind === 'body') };
+    const untitled = {
+      ...article,
+      id: '000_d3c511104db8d652',
+      title: null,
+      paragraphs: article.paragraphs.filter((paragraph) => paragraph.kind === 'body'),
+    };
     const json = renderArticleJson(untitled, { status: 'ok', models: [], timings: {}, fingerprint: 'ab'.repeat(32) });
     const entry = digestEntryFromOutput(json, { status: 'ok', page: '000_d3c511104db8d652.html' });
     expect(entry.title).toEqual({
@@ -132,7 +145,11 @@ describe('renderDigestHtml', () => {
       { status: 'failed', language: 'not read', title: 'photo', summary: null },
       { status: 'partial', language: 'unknown language · und', title: 'fa', summary: '(no English)' },
     ]);
-    expect(items()[0]!.querySelector('.source-title')).toMatchObject({ textContent: 'اليابان تعزز التعاون العسكري', lang: 'ar', dir: 'rtl' });
+    expect(items()[0]!.querySelector('.source-title')).toMatchObject({
+      textContent: 'اليابان تعزز التعاون العسكري',
+      lang: 'ar',
+      dir: 'rtl',
+    });
     expect(items()[2]!.textContent).toContain('input/photo.txt: binary, not text');
   });
 
@@ -154,14 +171,20 @@ describe('renderDigestHtml', () => {
       'fa: partial (model-unavailable)',
     ]);
     for (const link of problems.querySelectorAll('a')) expect(document.getElementById(link.getAttribute('href')!.slice(1))).not.toBeNull();
-    expect(document.querySelector('.run')!.textContent).toMatch(/^4 articles: 1 ok · 1 partial · 1 failed · 1 skipped\. Run finished 2026-11-30 02:03 UTC\.$/);
+    expect(document.querySelector('.run')!.textContent).toMatch(
+      /^4 articles: 1 ok · 1 partial · 1 failed · 1 skipped\. Run finished 2026-11-30 02:03 UTC\.$/,
+    );
   });
 
   it('counts a skipped article whose kept outputs are partial among the problems, and says so in its entry', () => {
     const kept: DigestEntry = { ...entries[1]!, kept: { status: 'partial', reason: 'model-unavailable' } };
     const page = parsePage(renderDigestHtml({ report: report(), entries: [entries[0]!, kept] }));
-    expect([...page.querySelectorAll('.problems li')].map((li) => li.textContent)).toEqual(['vi/1: skipped, kept partial (model-unavailable)']);
-    expect(page.querySelectorAll('ol.articles > li')[1]!.querySelector('.entry-head')!.textContent).toContain('kept partial (model-unavailable)');
+    expect([...page.querySelectorAll('.problems li')].map((li) => li.textContent)).toEqual([
+      'vi/1: skipped, kept partial (model-unavailable)',
+    ]);
+    expect(page.querySelectorAll('ol.articles > li')[1]!.querySelector('.entry-head')!.textContent).toContain(
+      'kept partial (model-unavailable)',
+    );
   });
 
   it('has no problems section when nothing went wrong', () => {
@@ -187,9 +210,16 @@ describe('renderDigestHtml', () => {
     ]);
     const css = document.querySelector('style')!.textContent!;
     const order = (selector: string) => css.match(new RegExp(`${selector.replace(/[[\]()~>.#"-]/g, '\\$&')} \\{ order: (\\d+); \\}`))?.[1];
-    expect(['failed', 'partial', 'ok', 'skipped'].map((status) => order(`#sort-status:checked ~ .articles > [data-status="${status}"]`))).toEqual(['0', '1', '2', '3']);
+    expect(
+      ['failed', 'partial', 'ok', 'skipped'].map((status) => order(`#sort-status:checked ~ .articles > [data-status="${status}"]`)),
+    ).toEqual(['0', '1', '2', '3']);
     // Language codes in order (ar, vi), then undetermined (und), then not read.
-    expect([0, 1, 2, 3].map((rank) => order(`#sort-language:checked ~ .articles > [data-lang-rank="${rank}"]`))).toEqual(['0', '1', '2', '3']);
+    expect([0, 1, 2, 3].map((rank) => order(`#sort-language:checked ~ .articles > [data-lang-rank="${rank}"]`))).toEqual([
+      '0',
+      '1',
+      '2',
+      '3',
+    ]);
   });
 });
 
@@ -204,7 +234,16 @@ describe('renderDigestHtml with hostile ids and titles', () => {
       summary: [nasty],
       page: 'javascript:alert(1).html',
     },
-    { id: `a/${nasty}?#`, status: 'failed', reason: 'binary', message: nasty, language: null, title: null, summary: [], page: `a/${nasty}?#.html` },
+    {
+      id: `a/${nasty}?#`,
+      status: 'failed',
+      reason: 'binary',
+      message: nasty,
+      language: null,
+      title: null,
+      summary: [],
+      page: `a/${nasty}?#.html`,
+    },
   ];
   const document = parsePage(renderDigestHtml({ report: report([nasty]), entries: hostile }));
 

@@ -125,7 +125,9 @@ describe('article pages in Chromium', () => {
     expect(directions.length).toBeGreaterThan(5);
     expect(new Set(directions.map((d) => d.join(' ')))).toEqual(new Set(['rtl ltr']));
     // The Arabic column sits on the right, the English on the left.
-    const [source, english] = await Promise.all(['.paragraph .source', '.paragraph .english'].map((s) => page.locator(s).first().boundingBox()));
+    const [source, english] = await Promise.all(
+      ['.paragraph .source', '.paragraph .english'].map((s) => page.locator(s).first().boundingBox()),
+    );
     expect(source!.x).toBeGreaterThan(english!.x + english!.width);
     await page.close();
   });
@@ -145,7 +147,9 @@ describe('article pages in Chromium', () => {
           }),
         ),
       );
-      expect(tops.length).toBe(output.paragraphs.filter((p) => p.kind !== 'title').flatMap((p) => p.sentences).length + output.summary.pairs.length);
+      expect(tops.length).toBe(
+        output.paragraphs.filter((p) => p.kind !== 'title').flatMap((p) => p.sentences).length + output.summary.pairs.length,
+      );
       const worst = Math.max(...tops.map(([source, english]) => Math.abs(source! - english!)));
       expect(worst, `${output.id}: the two sides of a sentence start ${worst} px apart`).toBeLessThanOrEqual(SAME_LINE_PX);
       await page.close();
@@ -158,7 +162,9 @@ describe('article pages in Chromium', () => {
       const widths = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
       expect({ file, scrollWidth: widths[0] }).toEqual({ file, scrollWidth: widths[1] });
       if (file !== 'index.html') {
-        const [source, english] = await Promise.all(['.paragraph .source', '.paragraph .english'].map((s) => page.locator(s).first().boundingBox()));
+        const [source, english] = await Promise.all(
+          ['.paragraph .source', '.paragraph .english'].map((s) => page.locator(s).first().boundingBox()),
+        );
         expect(english!.y).toBeGreaterThanOrEqual(source!.y + source!.height - 1);
       }
       await page.close();
@@ -179,7 +185,10 @@ describe('article pages in Chromium', () => {
   it('saves desktop and phone screenshots of an Arabic and a Vietnamese page for the README', async () => {
     await mkdir(DOCS, { recursive: true });
     for (const lang of ['ar', 'vi']) {
-      for (const [name, viewport] of [['desktop', DESKTOP], ['phone', PHONE]] as const) {
+      for (const [name, viewport] of [
+        ['desktop', DESKTOP],
+        ['phone', PHONE],
+      ] as const) {
         const page = await open(`${byLanguage(lang).id}.html`, viewport);
         const file = path.join(DOCS, `html-${lang}-${name}.png`);
         await page.screenshot({ path: file });
@@ -220,7 +229,10 @@ describe('the digest in Chromium', () => {
     const shown = () =>
       page.$$eval('ol.articles > li', (items) =>
         items
-          .map((item) => ({ top: item.getBoundingClientRect().top, text: [...item.querySelectorAll('.entry-head .badge')].map((b) => b.textContent).join(' ') }))
+          .map((item) => ({
+            top: item.getBoundingClientRect().top,
+            text: [...item.querySelectorAll('.entry-head .badge')].map((b) => b.textContent).join(' '),
+          }))
           .sort((a, b) => a.top - b.top)
           .map((item) => item.text),
       );

@@ -63,7 +63,13 @@ describe('renderArticleHtml', () => {
       [...paragraph.querySelectorAll(':scope > .pair')].map((row) => {
         const [source, english] = row.children;
         expect(row.children).toHaveLength(2);
-        return [source!.getAttribute('lang'), source!.getAttribute('dir'), source!.textContent, english!.getAttribute('dir'), english!.querySelector('span')!.textContent];
+        return [
+          source!.getAttribute('lang'),
+          source!.getAttribute('dir'),
+          source!.textContent,
+          english!.getAttribute('dir'),
+          english!.querySelector('span')!.textContent,
+        ];
       }),
     );
     const expected = article.paragraphs
@@ -103,7 +109,10 @@ describe('renderArticleHtml', () => {
       ['passthrough', FLAG_MEANINGS.passthrough.label, FLAG_MEANINGS.passthrough.meaning],
     ]);
     expect(marks[0]!.closest('.pair')!.children[0]!.textContent).toBe('وأضاف أن الزيارة مهمة؟');
-    expect(texts(document.querySelectorAll('.legend dd'))).toEqual([FLAG_MEANINGS['length-ratio'].meaning, FLAG_MEANINGS.passthrough.meaning]);
+    expect(texts(document.querySelectorAll('.legend dd'))).toEqual([
+      FLAG_MEANINGS['length-ratio'].meaning,
+      FLAG_MEANINGS.passthrough.meaning,
+    ]);
     // The summary's English quote carries its flag too.
     expect(document.querySelector('.summary mark.flag')?.getAttribute('data-flag')).toBe('passthrough');
   });
@@ -208,7 +217,10 @@ describe('renderArticleHtml: the heading of an article without a title line', ()
 
   it('keeps the title line in the source beside its English when there is one, and shows the id in the byline', () => {
     const document = page();
-    expect(texts(document.querySelectorAll('h1 > span'))).toEqual(['اليابان تعزز التعاون العسكري', 'Japan strengthens military cooperation']);
+    expect(texts(document.querySelectorAll('h1 > span'))).toEqual([
+      'اليابان تعزز التعاون العسكري',
+      'Japan strengthens military cooperation',
+    ]);
     expect(document.querySelector('header .meta .article-id')!.textContent).toBe('news/001');
   });
 });
@@ -234,7 +246,11 @@ function hostileArticle(): SummarizedArticle {
     paragraphs: article.paragraphs.map((paragraph, p) => ({
       ...paragraph,
       text: hostile(10 + p),
-      sentences: paragraph.sentences.map((sentence, s) => ({ ...sentence, source: hostile(20 + p * 10 + s), target: hostile(60 + p * 10 + s) })),
+      sentences: paragraph.sentences.map((sentence, s) => ({
+        ...sentence,
+        source: hostile(20 + p * 10 + s),
+        target: hostile(60 + p * 10 + s),
+      })),
     })),
     // The type allows only the clean stage's reasons; a library caller's JavaScript may pass anything.
     removed: [{ line: 2, text: hostile(100), reason: hostile(101) as BoilerplateReason }],
@@ -249,7 +265,11 @@ function hostileArticle(): SummarizedArticle {
       removed: [{ text: hostile(115), reason: hostile(116) }],
     },
     summary: { indices: [2], pairs: [{ source: hostile(22), target: hostile(62) }] },
-    translation: { ...article.translation, message: hostile(102), models: [{ lang: 'ar', id: hostile(103), revision: 'main', dtype: 'q8', weights: 'cd'.repeat(32) }] },
+    translation: {
+      ...article.translation,
+      message: hostile(102),
+      models: [{ lang: 'ar', id: hostile(103), revision: 'main', dtype: 'q8', weights: 'cd'.repeat(32) }],
+    },
   };
 }
 
@@ -272,6 +292,7 @@ describe('renderArticleHtml with hostile text', () => {
   it('puts every input text in a bidi isolate, so an override in it cannot reorder the page around it', () => {
     const nodes = textNodesContaining(document, '\u202E');
     expect(nodes.length).toBeGreaterThanOrEqual(15);
-    for (const node of nodes) expect({ text: node.textContent, isolated: isIsolated(node) }).toEqual({ text: node.textContent, isolated: true });
+    for (const node of nodes)
+      expect({ text: node.textContent, isolated: isIsolated(node) }).toEqual({ text: node.textContent, isolated: true });
   });
 });

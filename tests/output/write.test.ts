@@ -69,7 +69,9 @@ describe('renderArticleJson', () => {
     const json = renderArticleJson(arabicArticle(), meta);
     expect(json.summary.indices).toEqual([2, 4]);
     const sentences = json.paragraphs.flatMap((paragraph) => paragraph.sentences);
-    expect(json.summary.pairs).toEqual(json.summary.indices.map((index) => ({ source: sentences[index]?.source, target: sentences[index]?.target })));
+    expect(json.summary.pairs).toEqual(
+      json.summary.indices.map((index) => ({ source: sentences[index]?.source, target: sentences[index]?.target })),
+    );
   });
 
   it('says why an article is partial and keeps null targets', () => {
@@ -129,7 +131,9 @@ describe('renderArticleMarkdown', () => {
   it('titles an article without a title paragraph by its title in its direction', () => {
     const article = arabicArticle();
     const withoutTitleParagraph = { ...article, paragraphs: article.paragraphs.filter((paragraph) => paragraph.kind !== 'title') };
-    expect(renderArticleMarkdown(withoutTitleParagraph).startsWith('<div dir="rtl" lang="ar">\n\n# اليابان تعزز التعاون العسكري\n\n</div>')).toBe(true);
+    expect(
+      renderArticleMarkdown(withoutTitleParagraph).startsWith('<div dir="rtl" lang="ar">\n\n# اليابان تعزز التعاون العسكري\n\n</div>'),
+    ).toBe(true);
   });
 
   it('titles an article without a title line by the English of its first sentence, else its source, else its id; the id is in the details (issue 18)', () => {
@@ -140,9 +144,15 @@ describe('renderArticleMarkdown', () => {
       paragraphs: article.paragraphs.filter((paragraph) => paragraph.kind === 'body'),
     });
     const translated = renderArticleMarkdown(untitled(arabicArticle()));
-    expect(translated.startsWith('<div dir="ltr" lang="en">\n\n# The prime minister said he wants to strengthen cooperation.\n\n</div>')).toBe(true);
+    expect(
+      translated.startsWith('<div dir="ltr" lang="en">\n\n# The prime minister said he wants to strengthen cooperation.\n\n</div>'),
+    ).toBe(true);
     expect(translated).toMatch(/^> Article 000\\_d3c511104db8d652 · Source: /mu);
-    expect(renderArticleMarkdown(untitled(untranslatedArabicArticle())).startsWith('<div dir="rtl" lang="ar">\n\n# قال رئيس الوزراء إنه يريد تعزيز التعاون.\n\n</div>')).toBe(true);
+    expect(
+      renderArticleMarkdown(untitled(untranslatedArabicArticle())).startsWith(
+        '<div dir="rtl" lang="ar">\n\n# قال رئيس الوزراء إنه يريد تعزيز التعاون.\n\n</div>',
+      ),
+    ).toBe(true);
     const empty = { ...untitled(arabicArticle()), paragraphs: [], summary: { indices: [], pairs: [] } };
     expect(renderArticleMarkdown(empty).startsWith('# 000\\_d3c511104db8d652\n')).toBe(true);
   });
@@ -236,8 +246,18 @@ describe('manifestLine', () => {
   });
 
   it('describes a failed article with its reason and no outputs', async () => {
-    const parsed = JSON.parse(manifestLine({ id: 'photo', source: 'input/photo.txt', status: 'failed', reason: 'binary', outputs: {} })) as unknown;
-    expect(parsed).toEqual({ id: 'photo', source: 'input/photo.txt', status: 'failed', reason: 'binary', outputs: {}, language: null, summary: [] });
+    const parsed = JSON.parse(
+      manifestLine({ id: 'photo', source: 'input/photo.txt', status: 'failed', reason: 'binary', outputs: {} }),
+    ) as unknown;
+    expect(parsed).toEqual({
+      id: 'photo',
+      source: 'input/photo.txt',
+      status: 'failed',
+      reason: 'binary',
+      outputs: {},
+      language: null,
+      summary: [],
+    });
     expect((await publishedSchema('manifest.schema.json')).safeParse(parsed).success).toBe(true);
   });
 });

@@ -5,16 +5,26 @@ describe('queue URLs', () => {
   it('hides the password and nothing else', () => {
     expect(redactUrl('postgres://news:s3cret@db.example:5432/newsbridge')).toBe('postgres://news:***@db.example:5432/newsbridge');
     expect(redactUrl('postgres://news@db.example/newsbridge')).toBe('postgres://news@db.example/newsbridge');
-    expect(redactIn('cannot connect to postgres://a:pw@h/db: refused', 'postgres://a:pw@h/db')).toBe('cannot connect to postgres://a:***@h/db: refused');
+    expect(redactIn('cannot connect to postgres://a:pw@h/db: refused', 'postgres://a:pw@h/db')).toBe(
+      'cannot connect to postgres://a:***@h/db: refused',
+    );
   });
 
   // Every place libpq and node-postgres take a secret from.
   const forms: [string, string, string][] = [
     ['user:password@', 'postgres://news:s3cret@db:5432/nb', 'postgres://news:***@db:5432/nb'],
     ['?password=', 'postgres://news@db/nb?password=s3cret', 'postgres://news@db/nb?password=***'],
-    ['password= among other parameters', 'postgres://news@db/nb?sslmode=require&password=s3cret&application_name=x', 'postgres://news@db/nb?sslmode=require&password=***&application_name=x'],
+    [
+      'password= among other parameters',
+      'postgres://news@db/nb?sslmode=require&password=s3cret&application_name=x',
+      'postgres://news@db/nb?sslmode=require&password=***&application_name=x',
+    ],
     ['a percent-encoded parameter name', 'postgres://news@db/nb?pass%77ord=s3cret', 'postgres://news@db/nb?pass%77ord=***'],
-    ['?sslpassword= (the client key\'s)', 'postgres://news@db/nb?sslkey=/k.pem&sslpassword=s3cret', 'postgres://news@db/nb?sslkey=/k.pem&sslpassword=***'],
+    [
+      "?sslpassword= (the client key's)",
+      'postgres://news@db/nb?sslkey=/k.pem&sslpassword=s3cret',
+      'postgres://news@db/nb?sslkey=/k.pem&sslpassword=***',
+    ],
     ['?options= (server settings)', 'postgres://news@db/nb?options=-c%20password%3Ds3cret', 'postgres://news@db/nb?options=***'],
     ['a # in a query value (libpq keeps it)', 'postgres://news@db/nb?password=s3#cret', 'postgres://news@db/nb?password=***'],
     ['both at once', 'postgresql://news:s3cret@db/nb?password=s3cret', 'postgresql://news:***@db/nb?password=***'],

@@ -103,7 +103,8 @@ let failed = false;
 afterEach((context) => {
   failed ||= context.task.result?.state === 'fail';
   // A test that failed half-way leaves no worker behind.
-  for (const worker of started.splice(0)) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
+  for (const worker of started.splice(0))
+    if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
 });
 
 afterAll(async () => {
@@ -231,12 +232,19 @@ describe('newsbridge run --queue with newsbridge workers', () => {
     const rerun = await runOnQueue({ url, config });
     expect(rerun.enqueued.added).toBe(0);
     expect(rerun.report!.articles).toMatchObject({ total: 5, ok: 0, skipped: 5 });
-    expect({ modelCalls: rerun.report!.modelCalls, sentencesToModel: rerun.report!.sentencesToModel, sentencesTranslated: rerun.report!.sentencesTranslated }).toEqual({
+    expect({
+      modelCalls: rerun.report!.modelCalls,
+      sentencesToModel: rerun.report!.sentencesToModel,
+      sentencesTranslated: rerun.report!.sentencesTranslated,
+    }).toEqual({
       modelCalls: 0,
       sentencesToModel: 0,
       sentencesTranslated: 0,
     });
-    expect(JSON.parse(readFileSync(path.join(config.output.dir, 'run-report.json'), 'utf8'))).toMatchObject({ modelCalls: 0, articles: { skipped: 5 } });
+    expect(JSON.parse(readFileSync(path.join(config.output.dir, 'run-report.json'), 'utf8'))).toMatchObject({
+      modelCalls: 0,
+      articles: { skipped: 5 },
+    });
     const queueManifest = readFileSync(path.join(config.output.dir, 'manifest.jsonl'), 'utf8');
     const embedded = await runPipeline({ config });
     expect({ ...rerun.report!.articles }).toEqual({ ...embedded.articles });
@@ -248,7 +256,9 @@ describe('newsbridge run --queue with newsbridge workers', () => {
     expect(again.enqueued).toEqual({ articles: 5, added: 1, replaced: 0 });
     expect(again.report!.articles).toMatchObject({ total: 5, ok: 1, skipped: 4 });
     const [stderr] = await stopWorkers('dedup', [worker]);
-    const started = logLines(stderr!).filter((line) => line.msg === 'article started').map((line) => line.article);
+    const started = logLines(stderr!)
+      .filter((line) => line.msg === 'article started')
+      .map((line) => line.article);
     // Five articles, the stale version of the edited one never, and then the other edited one alone.
     expect(started).toHaveLength(6);
     expect(started[5]).toBe(first!.replace(/\.txt$/, ''));
@@ -269,7 +279,10 @@ describe('newsbridge run --queue with newsbridge workers', () => {
     const { report } = await runOnQueue({ url, config });
     expect(report!.articles).toMatchObject({ total: 6, ok: 5, failed: 1 });
     expect(report!.reasons).toEqual({ 'output-error': 1 });
-    const manifest = readFileSync(path.join(config.output.dir, 'manifest.jsonl'), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    const manifest = readFileSync(path.join(config.output.dir, 'manifest.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
     expect(manifest.find((line) => line.id === 'poison')).toMatchObject({ status: 'failed', reason: 'output-error' });
 
     const status = await runStatus(url);
@@ -297,7 +310,12 @@ describe('newsbridge run --queue with newsbridge workers', () => {
     const stop = new AbortController();
     let warned!: (warning: { seconds: number; waiting: number }) => void;
     const warning = new Promise<{ seconds: number; waiting: number }>((resolve) => (warned = resolve));
-    const waiting = runOnQueue({ url, config, signal: stop.signal, events: { onWorkers: (alive) => seen.push(alive), onNoWorkers: (seconds, left) => warned({ seconds, waiting: left }) } });
+    const waiting = runOnQueue({
+      url,
+      config,
+      signal: stop.signal,
+      events: { onWorkers: (alive) => seen.push(alive), onNoWorkers: (seconds, left) => warned({ seconds, waiting: left }) },
+    });
     expect(await warning).toMatchObject({ waiting: 5 });
     expect(seen).toEqual([0]);
     stop.abort();
@@ -308,7 +326,11 @@ describe('newsbridge run --queue with newsbridge workers', () => {
     while ((await query(url, 'SELECT name FROM newsbridge.workers WHERE stopped_at IS NULL')).length === 0) await sleep(100);
     const counts: number[] = [];
     let warnings = 0;
-    const { report } = await runOnQueue({ url, config, events: { onWorkers: (alive) => counts.push(alive), onNoWorkers: () => (warnings += 1) } });
+    const { report } = await runOnQueue({
+      url,
+      config,
+      events: { onWorkers: (alive) => counts.push(alive), onNoWorkers: () => (warnings += 1) },
+    });
     expect(counts[0]).toBe(1);
     expect(warnings).toBe(0);
     expect(report!.articles).toMatchObject({ total: 5, failed: 0 });
@@ -322,7 +344,8 @@ describe('newsbridge run --queue with newsbridge workers', () => {
     const inputDir = path.join(work, 'weights-input');
     mkdirSync(inputDir);
     // One Arabic and one Vietnamese sample.
-    for (const name of ['000_d3c511104db8d652.txt', '004_218d8854b8495f3e.txt']) cpSync(path.join(repoRoot, 'input', name), path.join(inputDir, name));
+    for (const name of ['000_d3c511104db8d652.txt', '004_218d8854b8495f3e.txt'])
+      cpSync(path.join(repoRoot, 'input', name), path.join(inputDir, name));
     const base = configFor('weights', inputDir);
     const config = { ...base, translation: { ...base.translation, modelsDir: models } };
     const arabicModel = path.join(models, 'Xenova', 'opus-mt-ar-en');
@@ -342,7 +365,9 @@ describe('newsbridge run --queue with newsbridge workers', () => {
     while ((await jobStates(url)).failed !== 2) await sleep(200);
     const status = await runStatus(url);
     expect(status.stdout).toMatch(/jobs: 0 queued, 0 running, 0 done, 2 failed/);
-    expect(status.stdout).toMatch(/000_d3c511104db8d652 .*: model-mismatch: .*refused by worker .*ar model .*opus-mt-ar-en: weights [0-9a-f]{12} here, weights [0-9a-f]{12} where the run was enqueued/);
+    expect(status.stdout).toMatch(
+      /000_d3c511104db8d652 .*: model-mismatch: .*refused by worker .*ar model .*opus-mt-ar-en: weights [0-9a-f]{12} here, weights [0-9a-f]{12} where the run was enqueued/,
+    );
     expect(status.stdout).toMatch(/alive, .*\n {4}refuses jobs: the models on this worker are not the ones the run was enqueued with/);
     const [staleLog] = await stopWorkers('weights-stale', [stale]);
     // Each job tried twice (its retry), refused both times, never processed.
@@ -367,7 +392,13 @@ describe('newsbridge run --queue with newsbridge workers', () => {
     expect(arabic.models).toEqual([{ lang: 'ar', id: 'Xenova/opus-mt-ar-en', revision: 'main', dtype: 'fp32', weights: enqueuersWeights }]);
     const vietnamese = JSON.parse(readFileSync(path.join(config.output.dir, '004_218d8854b8495f3e.json'), 'utf8'));
     expect(vietnamese.models).toEqual([
-      { lang: 'vi', id: 'Xenova/opus-mt-vi-en', revision: 'main', dtype: 'fp32', weights: await weightsFingerprint(path.join(models, 'Xenova', 'opus-mt-vi-en'), 'fp32') },
+      {
+        lang: 'vi',
+        id: 'Xenova/opus-mt-vi-en',
+        revision: 'main',
+        dtype: 'fp32',
+        weights: await weightsFingerprint(path.join(models, 'Xenova', 'opus-mt-vi-en'), 'fp32'),
+      },
     ]);
   }, 240_000);
 

@@ -31,10 +31,20 @@ let root: string;
 beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'newsbridge-html-run-'));
   await mkdir(path.join(root, 'input', 'web'), { recursive: true });
-  const arabic = newsPage({ title: ARABIC_TITLE, paragraphs: ARABIC_PARAGRAPHS, heading: ARABIC_HEADING, lang: 'ar', dir: 'rtl', charset: 'windows-1256' });
+  const arabic = newsPage({
+    title: ARABIC_TITLE,
+    paragraphs: ARABIC_PARAGRAPHS,
+    heading: ARABIC_HEADING,
+    lang: 'ar',
+    dir: 'rtl',
+    charset: 'windows-1256',
+  });
   await writeFile(path.join(root, 'input', 'web', 'farmers.html'), iconv.encode(arabic, 'windows-1256'));
   // A template that says English over an English article: the hint agrees, nothing to translate.
-  await writeFile(path.join(root, 'input', 'web', 'bridge.htm.gz'), gzipSync(newsPage({ title: 'Council rebuilds the bridge', paragraphs: ENGLISH_PARAGRAPHS, lang: 'en' })));
+  await writeFile(
+    path.join(root, 'input', 'web', 'bridge.htm.gz'),
+    gzipSync(newsPage({ title: 'Council rebuilds the bridge', paragraphs: ENGLISH_PARAGRAPHS, lang: 'en' })),
+  );
   await writeFile(path.join(root, 'input', 'web', 'world.html'), SECTION_FRONT_PAGE);
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
@@ -65,7 +75,9 @@ describe('HTML articles in a run', () => {
     expect(arabic.page).toEqual({
       ...ARABIC_PAGE_META,
       extraction: 'readability',
-      removed: expect.arrayContaining([{ text: 'Farmers at work in a wheat field near the river, photographed last spring.', reason: 'caption' }]),
+      removed: expect.arrayContaining([
+        { text: 'Farmers at work in a wheat field near the river, photographed last spring.', reason: 'caption' },
+      ]),
     });
     const body = arabic.paragraphs.filter((paragraph) => paragraph.kind !== 'title');
     expect(body.map((paragraph) => paragraph.sentences.map((sentence) => sentence.source).join(' '))).toEqual([
@@ -83,7 +95,10 @@ describe('HTML articles in a run', () => {
     expect(english.page?.lang).toBe('en');
     expect(english.translation.status).toBe('passthrough');
 
-    const manifest = (await readFile(path.join(root, 'output', 'manifest.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+    const manifest = (await readFile(path.join(root, 'output', 'manifest.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(manifest.find((line) => line.id === 'web/world')).toMatchObject({ status: 'failed', reason: 'no-article' });
   });
 });
@@ -128,7 +143,11 @@ describe('hostile pages fail only themselves', () => {
         force: true,
         events: { onArticle: (outcome) => outcomes.push(outcome) },
       });
-      return { report, deep: outcomes.find((outcome) => outcome.id === 'deep')!, bridge: outcomes.find((outcome) => outcome.id === 'bridge')! };
+      return {
+        report,
+        deep: outcomes.find((outcome) => outcome.id === 'deep')!,
+        bridge: outcomes.find((outcome) => outcome.id === 'bridge')!,
+      };
     };
     for (const clean of [false, true]) {
       const { report, deep, bridge } = await runWith(clean);
@@ -170,7 +189,11 @@ describe('hostile pages fail only themselves', () => {
   });
 
   it('newsbridge run: SIGTERM during the corpus pass’s extraction of a slow page exits 143 promptly, interrupted, nothing written', async () => {
-    const at = await runFolder('sigterm', { 'a.html': nestedPage(SLOW_DEPTH), 'b.txt': ARABIC_ARTICLE, 'c.txt': ARABIC_ARTICLE.replace('.', '!') });
+    const at = await runFolder('sigterm', {
+      'a.html': nestedPage(SLOW_DEPTH),
+      'b.txt': ARABIC_ARTICLE,
+      'c.txt': ARABIC_ARTICLE.replace('.', '!'),
+    });
     const configFile = path.join(at, 'pipeline.yaml');
     await writeFile(
       configFile,
@@ -186,8 +209,22 @@ describe('hostile pages fail only themselves', () => {
         `  path: ${JSON.stringify(path.join(at, 'cache.sqlite'))}`,
       ].join('\n'),
     );
-    const args = ['run', '--verbose', '--config', configFile, '--input', path.join(at, 'input'), '--output', path.join(at, 'output'), '--models-dir', inject('modelsDir')];
-    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/cli/index.ts'), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: '1' } });
+    const args = [
+      'run',
+      '--verbose',
+      '--config',
+      configFile,
+      '--input',
+      path.join(at, 'input'),
+      '--output',
+      path.join(at, 'output'),
+      '--models-dir',
+      inject('modelsDir'),
+    ];
+    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/cli/index.ts'), ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, CI: '1' },
+    });
     // A run that ignores the signal must not outlive the test.
     onTestFinished(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

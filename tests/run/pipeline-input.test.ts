@@ -45,7 +45,14 @@ async function run(settings: PipelineConfig) {
 }
 
 const arabicPage = (charset?: string) =>
-  newsPage({ title: ARABIC_TITLE, paragraphs: ARABIC_PARAGRAPHS, heading: ARABIC_HEADING, lang: 'ar', dir: 'rtl', ...(charset ? { charset } : {}) });
+  newsPage({
+    title: ARABIC_TITLE,
+    paragraphs: ARABIC_PARAGRAPHS,
+    heading: ARABIC_HEADING,
+    lang: 'ar',
+    dir: 'rtl',
+    ...(charset ? { charset } : {}),
+  });
 
 /** `bytes` with the first byte of `text` in them replaced by 0xFF, which is never valid UTF-8. */
 function damaged(bytes: Buffer, text: string): Buffer {
@@ -77,8 +84,16 @@ describe('a page whose <meta charset> contradicts its bytes', () => {
     expect(JSON.parse(await readFile(path.join(output, 'mislabelled.json'), 'utf8')).source.encoding).toBe('utf-8');
     expect(JSON.parse(await readFile(path.join(output, 'declared-utf8.json'), 'utf8')).source.encoding).toBe('windows-1256');
 
-    expect(outcome('damaged-page')).toMatchObject({ status: 'partial', reason: 'invalid-utf8', message: expect.stringMatching(/^.*damaged-page\.html: not valid UTF-8 .*U\+FFFD/) });
-    expect(outcome('damaged-text')).toMatchObject({ status: 'partial', reason: 'invalid-utf8', message: expect.stringMatching(/^.*damaged-text\.txt: not valid UTF-8 .*U\+FFFD/) });
+    expect(outcome('damaged-page')).toMatchObject({
+      status: 'partial',
+      reason: 'invalid-utf8',
+      message: expect.stringMatching(/^.*damaged-page\.html: not valid UTF-8 .*U\+FFFD/),
+    });
+    expect(outcome('damaged-text')).toMatchObject({
+      status: 'partial',
+      reason: 'invalid-utf8',
+      message: expect.stringMatching(/^.*damaged-text\.txt: not valid UTF-8 .*U\+FFFD/),
+    });
   });
 });
 

@@ -57,7 +57,10 @@ async function run(config: PipelineConfig, options: Partial<RunOptions> = {}): P
 
 async function manifestOf(outputDir: string): Promise<ManifestLine[]> {
   const text = await readFile(path.join(outputDir, 'manifest.jsonl'), 'utf8');
-  return text.split('\n').filter(Boolean).map((line) => manifestLineSchema.parse(JSON.parse(line)));
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => manifestLineSchema.parse(JSON.parse(line)));
 }
 
 const arabic = (n: number) => `${ARABIC_ARTICLE}\nوقال المتحدث إن العدد بلغ ${n} مزارعا في المنطقة.`;
@@ -116,7 +119,10 @@ describe('article ids', () => {
     expect((await manifestOf(outputDir)).map((line) => line.id)).toEqual(['d1/run-report', 'd1/x', 'd2/manifest', 'd2/x', 'd3/x']);
 
     // One folder: an article named run-report.txt keeps its extension in its id, and its own JSON.
-    const single = configFor(root, (c) => ({ ...c, input: { ...c.input, patterns: [`${fg.convertPathToPattern(path.join(root, 'd1'))}/*.txt`] } }));
+    const single = configFor(root, (c) => ({
+      ...c,
+      input: { ...c.input, patterns: [`${fg.convertPathToPattern(path.join(root, 'd1'))}/*.txt`] },
+    }));
     const alone = await run(single);
     expect([...alone.outcomes.keys()].sort()).toEqual(['run-report.txt', 'x']);
     const own = articleOutputSchema.parse(JSON.parse(await readFile(path.join(outputDir, 'run-report.txt.json'), 'utf8')));
@@ -138,7 +144,9 @@ describe('one run per output folder', () => {
     try {
       const refused = await runPipeline({ config, force: true }).catch((error: unknown) => error);
       expect(refused).toBeInstanceOf(OutputLockedError);
-      expect((refused as Error).message).toContain(`output folder ${config.output.dir} is in use by newsbridge run ${process.pid} on ${hostname()}, started 20`);
+      expect((refused as Error).message).toContain(
+        `output folder ${config.output.dir} is in use by newsbridge run ${process.pid} on ${hostname()}, started 20`,
+      );
     } finally {
       await lock!.release();
     }
@@ -188,7 +196,9 @@ describe('one run per output folder', () => {
 
 describe('the translation memory never costs a translation', () => {
   const sentencesOf = async (outputDir: string, id: string) =>
-    articleOutputSchema.parse(JSON.parse(await readFile(path.join(outputDir, `${id}.json`), 'utf8'))).paragraphs.flatMap((p) => p.sentences);
+    articleOutputSchema
+      .parse(JSON.parse(await readFile(path.join(outputDir, `${id}.json`), 'utf8')))
+      .paragraphs.flatMap((p) => p.sentences);
 
   it('on a full disk every sentence still reaches the outputs, the problem is said once, and the next run stores them', async () => {
     const root = await workspace();
@@ -201,8 +211,11 @@ describe('the translation memory never costs a translation', () => {
       disk.fill(64 * 1024);
       const full = await run(config);
       expect(full.report.articles.ok).toBe(3);
-      for (let n = 0; n < 3; n++) for (const sentence of await sentencesOf(config.output.dir, `a${n}`)) expect(sentence.target).toMatch(/\S/);
-      expect(full.problems).toEqual([expect.stringMatching(/cache\.sqlite cannot store translations \(.*full.*\); the translations still reach the outputs/)]);
+      for (let n = 0; n < 3; n++)
+        for (const sentence of await sentencesOf(config.output.dir, `a${n}`)) expect(sentence.target).toMatch(/\S/);
+      expect(full.problems).toEqual([
+        expect.stringMatching(/cache\.sqlite cannot store translations \(.*full.*\); the translations still reach the outputs/),
+      ]);
 
       disk.free();
       const freed = await run(config, { force: true });
@@ -237,7 +250,9 @@ describe('the translation memory never costs a translation', () => {
 
 describe('one huge article', () => {
   const sentences = (outputDir: string, id: string) =>
-    readFile(path.join(outputDir, `${id}.json`), 'utf8').then((text) => articleOutputSchema.parse(JSON.parse(text)).paragraphs.flatMap((p) => p.sentences));
+    readFile(path.join(outputDir, `${id}.json`), 'utf8').then((text) =>
+      articleOutputSchema.parse(JSON.parse(text)).paragraphs.flatMap((p) => p.sentences),
+    );
 
   it('is translated up to translation.maxArticleChars; the rest stays untranslated as over-budget, and a rerun keeps it', async () => {
     const root = await workspace();
@@ -246,7 +261,9 @@ describe('one huge article', () => {
     const config = configFor(root, (c) => ({ ...c, translation: { ...c.translation, maxArticleChars: 400 } }));
     const first = await run(config);
     expect(first.outcomes.get('long')).toMatchObject({ status: 'partial', reason: 'over-budget' });
-    expect(first.outcomes.get('long')?.message).toMatch(/^the last \d+ of \d+ sentences were left untranslated: .*translation\.maxArticleChars \(400 characters\)/);
+    expect(first.outcomes.get('long')?.message).toMatch(
+      /^the last \d+ of \d+ sentences were left untranslated: .*translation\.maxArticleChars \(400 characters\)/,
+    );
     const all = await sentences(config.output.dir, 'long');
     const translated = all.filter((sentence) => sentence.target !== null);
     expect(translated.length).toBeGreaterThan(0);

@@ -104,7 +104,10 @@ interface Run {
   problems: string[];
 }
 
-async function run(config: PipelineConfig, extra: { force?: boolean; events?: RunEvents; signal?: AbortSignal; jsonl?: PassThrough } = {}): Promise<Run> {
+async function run(
+  config: PipelineConfig,
+  extra: { force?: boolean; events?: RunEvents; signal?: AbortSignal; jsonl?: PassThrough } = {},
+): Promise<Run> {
   const outcomes: ArticleOutcome[] = [];
   const problems: string[] = [];
   const report = await runPipeline({
@@ -130,7 +133,10 @@ async function readOutput(root: string, id: string): Promise<ArticleOutput> {
 
 async function readManifest(outputDir: string): Promise<ManifestLine[]> {
   const text = await readFile(path.join(outputDir, 'manifest.jsonl'), 'utf8');
-  return text.trimEnd().split('\n').map((line) => manifestLineSchema.parse(JSON.parse(line)));
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => manifestLineSchema.parse(JSON.parse(line)));
 }
 
 async function readDigest(outputDir: string): Promise<Document> {
@@ -141,7 +147,11 @@ async function readRunReport(outputDir: string): Promise<RunReport> {
   return runReportSchema.parse(JSON.parse(await readFile(path.join(outputDir, 'run-report.json'), 'utf8')));
 }
 
-const exists = (file: string) => stat(file).then(() => true, () => false);
+const exists = (file: string) =>
+  stat(file).then(
+    () => true,
+    () => false,
+  );
 const withoutTimings = ({ timings: _timings, ...rest }: ArticleOutput) => rest;
 const sentences = (output: ArticleOutput) => output.paragraphs.flatMap((p) => p.sentences);
 
@@ -176,7 +186,11 @@ describe('the five sample articles, run after run (one shared workspace, in orde
       for (const sentence of sentences(output)) expect(sentence.target).toMatch(/\S/);
       expect(output.summary.pairs).toHaveLength(3);
       expect(output.summary.pairs.map((p) => p.target)).toEqual(output.summary.indices.map((i) => sentences(output)[i]!.target));
-      expect(output.source.sha256).toBe(createHash('sha256').update(await readFile(path.join(root, 'input', `${output.id}.txt`))).digest('hex'));
+      expect(output.source.sha256).toBe(
+        createHash('sha256')
+          .update(await readFile(path.join(root, 'input', `${output.id}.txt`)))
+          .digest('hex'),
+      );
       expect(await readFile(path.join(root, 'output', `${output.id}.md`), 'utf8')).toContain('## Summary');
       // Written as articleJsonText gives it, the text the schema tests in write.test.ts check.
       const text = await readFile(path.join(root, 'output', `${output.id}.json`), 'utf8');
@@ -243,9 +257,12 @@ describe('the five sample articles, run after run (one shared workspace, in orde
     expect(manifest.map((line) => [line.id, line.status, line.reason])).toEqual(ids.map((id) => [id, 'skipped', 'up-to-date']));
     expect(manifest[0]!.summary).toEqual(JSON.parse(before[0]!).summary.pairs.map((p: { target: string }) => p.target));
     const digest = await readDigest(path.join(root, 'output'));
-    expect([...digest.querySelectorAll('ol.articles > li')].map((li) => [li.getAttribute('data-status'), li.querySelector('h3 a')?.getAttribute('href')])).toEqual(
-      ids.map((id) => ['skipped', `./${id}.html`]),
-    );
+    expect(
+      [...digest.querySelectorAll('ol.articles > li')].map((li) => [
+        li.getAttribute('data-status'),
+        li.querySelector('h3 a')?.getAttribute('href'),
+      ]),
+    ).toEqual(ids.map((id) => ['skipped', `./${id}.html`]));
   });
 
   it('processes an article again when one of its outputs was deleted', async () => {
@@ -348,12 +365,12 @@ describe('models that cannot be used', () => {
     const root = await workspace();
     for (let i = 0; i < 3; i++) await writeFile(path.join(root, 'input', `ar-${i}.txt`), arabic(i));
     await writeFile(path.join(root, 'input', 'vi-0.txt'), vietnamese(0));
-    const result = await run(
-      configFor(root, { modelsDir: path.join(root, 'models'), download: true, mirror: 'http://127.0.0.1:9' }),
-    );
+    const result = await run(configFor(root, { modelsDir: path.join(root, 'models'), download: true, mirror: 'http://127.0.0.1:9' }));
     expect(result.report).toMatchObject({ articles: { total: 4, partial: 4 }, reasons: { 'model-unavailable': 4 } });
     expect(result.problems).toHaveLength(2);
-    expect(result.problems[0]).toMatch(/^ar: Xenova\/opus-mt-ar-en could not be downloaded, .*\(http:\/\/127\.0\.0\.1:9\/[^)]*\) could not be reached .* Fix: run `newsbridge models pull --only ar/);
+    expect(result.problems[0]).toMatch(
+      /^ar: Xenova\/opus-mt-ar-en could not be downloaded, .*\(http:\/\/127\.0\.0\.1:9\/[^)]*\) could not be reached .* Fix: run `newsbridge models pull --only ar/,
+    );
     expect(result.problems[1]).toMatch(/^vi: Xenova\/opus-mt-vi-en could not be downloaded/);
   });
 
@@ -401,9 +418,15 @@ describe('lines a site repeats across the night', () => {
   const credit = 'Ảnh: Reuters';
   /** A short story of its own (no line shared with the others but the extra ones). */
   const story = (n: number, extra: string[]) =>
-    [`Tin vắn số ${n} trong ngày hôm nay`, `Sáng nay, tỉnh số ${n} đã đón ${n * 7} đoàn khách quốc tế.`, ...extra, `Du khách tăng ${n * 3} phần trăm so với năm ngoái.`, plug].join('\n');
+    [
+      `Tin vắn số ${n} trong ngày hôm nay`,
+      `Sáng nay, tỉnh số ${n} đã đón ${n * 7} đoàn khách quốc tế.`,
+      ...extra,
+      `Du khách tăng ${n * 3} phần trăm so với năm ngoái.`,
+      plug,
+    ].join('\n');
 
-  it('removes them from the site\'s articles only, and redoes exactly the articles whose removed lines change', async () => {
+  it("removes them from the site's articles only, and redoes exactly the articles whose removed lines change", async () => {
     const root = await workspace();
     const write = async (file: string, text: string) => {
       await mkdir(path.dirname(path.join(root, 'input', file)), { recursive: true });
@@ -430,7 +453,12 @@ describe('lines a site repeats across the night', () => {
     // A fifth article with the credit makes it the site's: the three that have it are done, the others skipped.
     await write('site-a/7.txt', story(7, [credit]));
     const third = await run(config);
-    expect(third.outcomes.filter((o) => o.status === 'ok').map((o) => o.id).sort()).toEqual(['site-a/1', 'site-a/2', 'site-a/7']);
+    expect(
+      third.outcomes
+        .filter((o) => o.status === 'ok')
+        .map((o) => o.id)
+        .sort(),
+    ).toEqual(['site-a/1', 'site-a/2', 'site-a/7']);
     expect(third.report.articles).toMatchObject({ total: 7, ok: 3, skipped: 4 });
     expect((await readOutput(root, 'site-a/1')).removed.map((r) => r.text)).toEqual([credit, plug]);
   });
@@ -446,8 +474,12 @@ describe('translation beside the other stages', () => {
     // after the model loads and decodes.
     const paragraphs = Array.from({ length: 96 }, (_, i) => `${ARABIC_ARTICLE.split('\n')[1]} وبلغ العدد ${i + 1} في المنطقة.`);
     await writeFile(path.join(root, 'input', 'a.txt'), `${ARABIC_ARTICLE.split('\n')[0]}\n${paragraphs.join('\n')}`);
-    const english = Array.from({ length: 300 }, (_, i) => `Farmers in district ${i} said the new plan would help them on ${i % 7 === 0 ? 'Sunday' : 'Monday'}.`).join(' ');
-    for (let i = 0; i < ENGLISH_ARTICLES; i++) await writeFile(path.join(root, 'input', `e${String(i).padStart(2, '0')}.txt`), `Farm plan ${i}\n${english} Article ${i}.`);
+    const english = Array.from(
+      { length: 300 },
+      (_, i) => `Farmers in district ${i} said the new plan would help them on ${i % 7 === 0 ? 'Sunday' : 'Monday'}.`,
+    ).join(' ');
+    for (let i = 0; i < ENGLISH_ARTICLES; i++)
+      await writeFile(path.join(root, 'input', `e${String(i).padStart(2, '0')}.txt`), `Farm plan ${i}\n${english} Article ${i}.`);
     const lines: { time: number; msg: string; ms?: number; article?: ArticleOutcome }[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -476,7 +508,8 @@ describe('an article whose file changes while it is processed', () => {
       { level: 'debug' },
       new Writable({
         write(chunk: Buffer, _encoding, done) {
-          for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) if (JSON.parse(line).msg === 'model batch') midTranslation();
+          for (const line of chunk.toString('utf8').split('\n').filter(Boolean))
+            if (JSON.parse(line).msg === 'model batch') midTranslation();
           done();
         },
       }),
@@ -541,8 +574,15 @@ describe('output modes and stopping', () => {
     stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
 
     const result = await run(configFor(root, { concurrency: 4 }), { jsonl: stream });
-    const records = text.trimEnd().split('\n').map((line) => articleOutputSchema.parse(JSON.parse(line)));
-    expect(records.map((r) => [r.id, r.status])).toEqual([['a', 'ok'], ['c', 'ok'], ['d', 'ok']]);
+    const records = text
+      .trimEnd()
+      .split('\n')
+      .map((line) => articleOutputSchema.parse(JSON.parse(line)));
+    expect(records.map((r) => [r.id, r.status])).toEqual([
+      ['a', 'ok'],
+      ['c', 'ok'],
+      ['d', 'ok'],
+    ]);
     expect(records[1]!.translation.status).toBe('passthrough');
     expect(result.outcomes.map((o) => o.id).indexOf('a')).toBeGreaterThan(result.outcomes.map((o) => o.id).indexOf('c'));
     expect(result.report.articles).toMatchObject({ total: 4, ok: 3, failed: 1 });
@@ -575,7 +615,8 @@ describe('output modes and stopping', () => {
   it('keeps the previous manifest lines of the articles an interrupted run never started', async () => {
     const root = await workspace();
     const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
-    for (const [i, id] of ids.entries()) await writeFile(path.join(root, 'input', `${id}.txt`), i % 2 ? vietnamese(20 + i) : arabic(20 + i));
+    for (const [i, id] of ids.entries())
+      await writeFile(path.join(root, 'input', `${id}.txt`), i % 2 ? vietnamese(20 + i) : arabic(20 + i));
     const config = configFor(root, { concurrency: 2 });
     await run(config);
     const before = await readManifest(path.join(root, 'output'));
@@ -594,7 +635,9 @@ describe('output modes and stopping', () => {
     const root = await workspace();
     const result = await run(configFor(root));
     expect(result.report).toMatchObject({ articles: { total: 0 }, interrupted: false });
-    expect(result.problems).toEqual([expect.stringMatching(/^no articles match input\.patterns \(.*\/input\/\*\*\/\*\.\{txt,md\}\); check --input or input\.patterns$/)]);
+    expect(result.problems).toEqual([
+      expect.stringMatching(/^no articles match input\.patterns \(.*\/input\/\*\*\/\*\.\{txt,md\}\); check --input or input\.patterns$/),
+    ]);
     // A run that processed nothing leaves the manifest as it was: here, not there.
     expect(await exists(path.join(root, 'output', 'manifest.jsonl'))).toBe(false);
     expect((await readRunReport(path.join(root, 'output'))).problems).toEqual(result.problems);
@@ -620,7 +663,10 @@ describe('bad input never stops the run', () => {
     writeBadInputs(input);
     // The long line has a test of its own, below.
     await rm(path.join(input, 'long-line.txt'));
-    await writeFile(path.join(input, 'too-large.txt'), `${ARABIC_ARTICLE}\n\n`.repeat(Math.ceil((2 * maxBytes) / Buffer.byteLength(ARABIC_ARTICLE))));
+    await writeFile(
+      path.join(input, 'too-large.txt'),
+      `${ARABIC_ARTICLE}\n\n`.repeat(Math.ceil((2 * maxBytes) / Buffer.byteLength(ARABIC_ARTICLE))),
+    );
     await writeFile(path.join(input, 'vanishes.txt'), vietnamese(30));
     await writeFile(path.join(input, 'becomes-folder.txt'), vietnamese(31));
     result = await run(configFor(root, { maxBytes, concurrency: 3 }), {
@@ -667,7 +713,14 @@ describe('bad input never stops the run', () => {
       if (message) expect(outcome.message).toMatch(message);
     }
     const count = (status: string) => expected.filter(([, s]) => s === status).length;
-    expect(result.report.articles).toEqual({ total: expected.length, ok: count('ok'), partial: count('partial'), failed: count('failed'), skipped: 0, notStarted: 0 });
+    expect(result.report.articles).toEqual({
+      total: expected.length,
+      ok: count('ok'),
+      partial: count('partial'),
+      failed: count('failed'),
+      skipped: 0,
+      notStarted: 0,
+    });
   });
 
   it('writes outputs for the articles it could read, each from its own file, and none for the others', async () => {
@@ -698,7 +751,8 @@ describe('bad input never stops the run', () => {
       expect(entry).toEqual({ id: entry.id, status: line.status, href: line.outputs.html ? `./${line.outputs.html}` : null });
     }
     const problems = [...digest.querySelectorAll('.problems li')].map((li) => li.textContent);
-    for (const [id, status, reason] of expected.filter(([, status]) => status !== 'ok')) expect(problems).toContain(`${id}: ${status} (${reason})`);
+    for (const [id, status, reason] of expected.filter(([, status]) => status !== 'ok'))
+      expect(problems).toContain(`${id}: ${status} (${reason})`);
   });
 
   it('decodes UTF-16 with and without a BOM and windows-1256, and translates them', async () => {
@@ -738,8 +792,12 @@ describe('bad input never stops the run', () => {
 
   it('translates the Arabic paragraphs of a mostly Arabic article and keeps the English ones, flagged', async () => {
     const mixedRoot = await workspace();
-    const english = '"We had a very productive meeting and agreed to expand our cooperation on trade and energy," the British minister told reporters.';
-    await writeFile(path.join(mixedRoot, 'input', 'mixed.txt'), [...arabic(60).split('\n').slice(0, 2), english, ...arabic(60).split('\n').slice(2)].join('\n'));
+    const english =
+      '"We had a very productive meeting and agreed to expand our cooperation on trade and energy," the British minister told reporters.';
+    await writeFile(
+      path.join(mixedRoot, 'input', 'mixed.txt'),
+      [...arabic(60).split('\n').slice(0, 2), english, ...arabic(60).split('\n').slice(2)].join('\n'),
+    );
     await run(configFor(mixedRoot, { cachePath: path.join(root, 'cache.sqlite') }));
     const mixed = await readOutput(mixedRoot, 'mixed');
     expect(mixed.language.lang).toBe('ar');
@@ -753,7 +811,8 @@ describe('bad input never stops the run', () => {
     ]);
     for (const paragraph of mixed.paragraphs) {
       for (const sentence of paragraph.sentences) {
-        if (paragraph.flags.includes('foreign-language')) expect(sentence).toMatchObject({ target: sentence.source, flags: ['passthrough'] });
+        if (paragraph.flags.includes('foreign-language'))
+          expect(sentence).toMatchObject({ target: sentence.source, flags: ['passthrough'] });
         else expect(sentence.target).not.toBe(sentence.source);
       }
     }
@@ -809,10 +868,16 @@ describe('output that cannot be written', () => {
     expect(result.report.articles).toMatchObject({ total: 2, failed: 2 });
     expect(result.report.reasons).toEqual({ 'output-error': 2 });
     for (const outcome of result.outcomes) {
-      expect(outcome.message).toMatch(new RegExp(`^cannot write ${outputDir}/${outcome.id}\\.(md|json): ENOTDIR: not a directory.*; part of the output path is a file, not a directory; choose another output directory with --output$`));
+      expect(outcome.message).toMatch(
+        new RegExp(
+          `^cannot write ${outputDir}/${outcome.id}\\.(md|json): ENOTDIR: not a directory.*; part of the output path is a file, not a directory; choose another output directory with --output$`,
+        ),
+      );
     }
     expect(result.problems).toEqual(
-      ['manifest.jsonl', 'index.html', 'run-report.json'].map((name) => expect.stringContaining(`cannot write ${path.join(outputDir, name)}`)),
+      ['manifest.jsonl', 'index.html', 'run-report.json'].map((name) =>
+        expect.stringContaining(`cannot write ${path.join(outputDir, name)}`),
+      ),
     );
     expect(result.report.problems).toEqual(result.problems);
   });
@@ -823,7 +888,11 @@ describe('output that cannot be written', () => {
     await writeFile(path.join(root, 'input', 'b.txt'), vietnamese(50));
     await run(configFor(root));
     const outputDir = path.join(root, 'output');
-    const before = await Promise.all(['a.json', 'a.md', 'a.html', 'b.json', 'b.md', 'b.html', 'manifest.jsonl', 'run-report.json', 'index.html'].map((f) => readFile(path.join(outputDir, f))));
+    const before = await Promise.all(
+      ['a.json', 'a.md', 'a.html', 'b.json', 'b.md', 'b.html', 'manifest.jsonl', 'run-report.json', 'index.html'].map((f) =>
+        readFile(path.join(outputDir, f)),
+      ),
+    );
 
     diskFull.on = true;
     const full = await run(configFor(root), { force: true });
@@ -834,7 +903,11 @@ describe('output that cannot be written', () => {
       expect(outcome.message).toMatch(/^cannot write .*\/[ab]\.md: ENOSPC: no space left on device, write; free disk space and run again/);
     }
     expect(full.report.problems).toHaveLength(3);
-    const after = await Promise.all(['a.json', 'a.md', 'a.html', 'b.json', 'b.md', 'b.html', 'manifest.jsonl', 'run-report.json', 'index.html'].map((f) => readFile(path.join(outputDir, f))));
+    const after = await Promise.all(
+      ['a.json', 'a.md', 'a.html', 'b.json', 'b.md', 'b.html', 'manifest.jsonl', 'run-report.json', 'index.html'].map((f) =>
+        readFile(path.join(outputDir, f)),
+      ),
+    );
     expect(after).toEqual(before);
     expect((await readdir(outputDir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
 

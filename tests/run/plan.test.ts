@@ -20,7 +20,10 @@ describe('planArticle', () => {
   it('processes a new article, a changed one, and any article when forced', () => {
     expect(planArticle('f1', { json: null, othersPresent: false }, unforced)).toEqual({ action: 'process', because: 'new' });
     expect(planArticle('f2', { json: output('f1'), othersPresent: true }, unforced)).toEqual({ action: 'process', because: 'changed' });
-    expect(planArticle('f1', { json: output('f1'), othersPresent: true }, { force: true })).toEqual({ action: 'process', because: 'forced' });
+    expect(planArticle('f1', { json: output('f1'), othersPresent: true }, { force: true })).toEqual({
+      action: 'process',
+      because: 'forced',
+    });
   });
 
   it('processes an article one of whose other outputs is missing', () => {

@@ -66,7 +66,9 @@ describe('buildRunReport', () => {
     const leftOut = buildRunReport({ ...totals(), notListed: { hidden: 2, inOutput: 1 } });
     expect(leftOut.notListed).toEqual({ hidden: 2, inOutput: 1 });
     expect(runReportSchema.safeParse(leftOut).success).toBe(true);
-    expect(renderRunSummary(leftOut)).toMatch(/ model calls\); not read: 2 hidden files \(name starting with "\."\), 1 file in the output folder$/);
+    expect(renderRunSummary(leftOut)).toMatch(
+      / model calls\); not read: 2 hidden files \(name starting with "\."\), 1 file in the output folder$/,
+    );
   });
 
   it('has zero rates for an instant run instead of dividing by zero', () => {

@@ -69,7 +69,15 @@ describe('removeBoilerplate by line shape', () => {
   });
 
   it('keeps short subheads, captions with asides and list items between paragraphs', () => {
-    const text = [prose(1), 'Garlic', prose(2), 'The striker (left) celebrates after the winning goal tonight', prose(3), 'Key facts', prose(4)].join('\n');
+    const text = [
+      prose(1),
+      'Garlic',
+      prose(2),
+      'The striker (left) celebrates after the winning goal tonight',
+      prose(3),
+      'Key facts',
+      prose(4),
+    ].join('\n');
     expect(removeBoilerplate(article(text)).removed).toEqual([]);
   });
 
@@ -146,7 +154,9 @@ describe('lines repeated across the articles of a site', () => {
   const credit = 'Photo: Reuters';
   /** `count` distinct stories of one site, each with a title, three paragraphs and the site's plug. */
   const night = (site: string, extra: (n: number) => string[] = () => [], count = 6) =>
-    Array.from({ length: count }, (_, i) => i + 1).map((n) => siteArticle(site, n, [`Headline number ${n} of the night`, prose(n), ...extra(n), prose(n + 10), prose(n + 20), plug]));
+    Array.from({ length: count }, (_, i) => i + 1).map((n) =>
+      siteArticle(site, n, [`Headline number ${n} of the night`, prose(n), ...extra(n), prose(n + 10), prose(n + 20), plug]),
+    );
 
   it('finds a line in every article of a site, and removes it from each, with nothing else', () => {
     const articles = night('site-a');
@@ -159,7 +169,7 @@ describe('lines repeated across the articles of a site', () => {
     }
   });
 
-  it('counts a site as the folder its articles come from: one site\'s lines are not removed from another', () => {
+  it("counts a site as the folder its articles come from: one site's lines are not removed from another", () => {
     const other = [1, 2].map((n) => siteArticle('site-b', n, [prose(n + 40), credit, plug]));
     const repeated = findRepeatedLines([...night('site-a', (n) => (n <= 2 ? [credit] : [])), ...other]);
     expect(repeated).toEqual({ 'site-a': [normalizeLine(plug)] });
@@ -186,7 +196,7 @@ describe('lines repeated across the articles of a site', () => {
     expect(findRepeatedLines(copies)).toEqual({});
   });
 
-  it('keeps the headline of one story that the site\'s other articles link to, and removes a line heading many', () => {
+  it("keeps the headline of one story that the site's other articles link to, and removes a line heading many", () => {
     const linked = 'Headline number 1 of the night';
     const articles = night('s', (n) => (n > 1 && n <= 4 ? [linked] : []));
     expect(findRepeatedLines(articles).s).toEqual([normalizeLine(plug)]);
@@ -202,7 +212,7 @@ describe('lines repeated across the articles of a site', () => {
     expect(cleaned.removed.map((r) => r.text)).toEqual([banner, plug]);
   });
 
-  it('draws the zones without the site\'s lines: a plug at the top leaves the header and the title as they were', () => {
+  it("draws the zones without the site's lines: a plug at the top leaves the header and the title as they were", () => {
     const articles = night('s').map((a) => ({ ...a, text: `${plug}\n${a.text.replace(`\n${plug}`, '')}` }));
     const repeated = findRepeatedLines(articles);
     const cleaned = removeBoilerplate(articles[0]!, { repeatedLines: repeated });

@@ -8,7 +8,6 @@ import { defaultConfig } from '../../src/config/config.js';
 import { MIXED_LANGUAGE, routedLanguages } from '../../src/languages.js';
 import { MIXED_PARAGRAPHS } from '../fixtures/mixed-article.js';
 
-
 const ROUTED = routedLanguages(defaultConfig.translation.models);
 let detector: LanguageDetector;
 beforeAll(async () => {
@@ -137,7 +136,16 @@ describe('detectLanguage', () => {
       'The prime minister said the government would strengthen defence cooperation with Japan in the coming years.',
       'Le premier ministre a déclaré que le gouvernement renforcerait la coopération avec le Japon dans les années à venir.',
     ];
-    const page = (lang: string) => ({ title: null, byline: null, published: null, canonicalUrl: null, siteName: null, lang, extraction: 'readability', removed: [] });
+    const page = (lang: string) => ({
+      title: null,
+      byline: null,
+      published: null,
+      canonicalUrl: null,
+      siteName: null,
+      lang,
+      extraction: 'readability',
+      removed: [],
+    });
     // No language is most of it: mixed, each paragraph its own, unless the page's lang is the best guess.
     expect(detectLanguage(cleaned(paragraphs), detector).language.lang).toBe(MIXED_LANGUAGE);
     const french = detectLanguage({ ...cleaned(paragraphs), page: page('fr-FR') }, detector).language;

@@ -57,7 +57,10 @@ describe('splitSentences', () => {
   });
 
   it('keeps a quoted question with the attribution that follows in lower case', () => {
-    expect(splitSentences('"Are you ready?" she asked. Nobody answered.', 'en')).toEqual(['"Are you ready?" she asked.', 'Nobody answered.']);
+    expect(splitSentences('"Are you ready?" she asked. Nobody answered.', 'en')).toEqual([
+      '"Are you ready?" she asked.',
+      'Nobody answered.',
+    ]);
   });
 
   it('splits a Latin full stop with no space before a capitalised word', () => {
@@ -85,7 +88,13 @@ describe('segmentSentences', () => {
       language: { lang: 'ar', confidence: 0.99 },
       paragraphs: [
         { line: 1, kind: 'body', text: 'انتهى الاجتماع.وقال المتحدث', language: { lang: 'ar', confidence: 0.99 }, flags: [] },
-        { line: 2, kind: 'body', text: 'Mr. Smith spoke. Then he left', language: { lang: 'en', confidence: 0.98 }, flags: ['foreign-language'] },
+        {
+          line: 2,
+          kind: 'body',
+          text: 'Mr. Smith spoke. Then he left',
+          language: { lang: 'en', confidence: 0.98 },
+          flags: ['foreign-language'],
+        },
       ],
     };
     const result = segmentSentences(article);
@@ -114,7 +123,10 @@ describe('splitSentences on news text (issue 14)', () => {
       'Hoa Kỳ nên tăng gấp đôi viện trợ A.I.',
       'Khi Trung Quốc trở nên tích cực hơn.',
     ]);
-    expect(splitSentences('Ông làm việc tại TP.HCM. Sau đó ông ra Hà Nội.', 'vi')).toEqual(['Ông làm việc tại TP.HCM.', 'Sau đó ông ra Hà Nội.']);
+    expect(splitSentences('Ông làm việc tại TP.HCM. Sau đó ông ra Hà Nội.', 'vi')).toEqual([
+      'Ông làm việc tại TP.HCM.',
+      'Sau đó ông ra Hà Nội.',
+    ]);
     expect(splitSentences('بنيت المدينة عام 300 ق.م. وكانت عاصمة المملكة.', 'ar')).toEqual([
       'بنيت المدينة عام 300 ق.م.',
       'وكانت عاصمة المملكة.',
@@ -146,7 +158,9 @@ describe('splitSentences on news text (issue 14)', () => {
       'وقال د\u202a.\u202c ديفيد سميث إن الوضع خطير.',
       'وغادر.',
     ]);
-    expect(splitSentences('التقى أ\u200f.\u200fد\u200f. محمد علي بالوزير.', 'ar')).toEqual(['التقى أ\u200f.\u200fد\u200f. محمد علي بالوزير.']);
+    expect(splitSentences('التقى أ\u200f.\u200fد\u200f. محمد علي بالوزير.', 'ar')).toEqual([
+      'التقى أ\u200f.\u200fد\u200f. محمد علي بالوزير.',
+    ]);
   });
 
   it('splits before a sentence that opens with a number, and never inside one', () => {
@@ -222,7 +236,10 @@ describe('splitSentences never gives a sentence of punctuation alone (issue 18)'
   const WORDLESS = /^[^\p{L}\p{N}]*$/u;
 
   it('joins stray punctuation after a sentence in tokenized text to that sentence', () => {
-    expect(splitSentences('Tôi trông ông quen quen ? " . Hùng giật mình', 'vi')).toEqual(['Tôi trông ông quen quen ? " .', 'Hùng giật mình']);
+    expect(splitSentences('Tôi trông ông quen quen ? " . Hùng giật mình', 'vi')).toEqual([
+      'Tôi trông ông quen quen ? " .',
+      'Hùng giật mình',
+    ]);
     expect(splitSentences('هل أنت مستعد ؟ . وقال الرجل', 'ar')).toEqual(['هل أنت مستعد ؟ .', 'وقال الرجل']);
     expect(splitSentences('Wow ! ! ! Next time.', 'en')).toEqual(['Wow ! ! !', 'Next time.']);
     expect(splitSentences('He left . ( . ) Then he came back.', 'en')).toEqual(['He left . ( . )', 'Then he came back.']);
@@ -238,17 +255,58 @@ describe('splitSentences never gives a sentence of punctuation alone (issue 18)'
 
   // Text as news and tokenized corpora write it: words of three scripts, numbers, and punctuation
   // attached or spaced out, each line with at least one word.
-  const word = fc.constantFrom('Hùng', 'giật', 'mình', 'ông', 'quen', 'قال', 'الوزير', 'وغادر', 'The', 'minister', 'said', 'U.S.', 'Mr.', '2025', '5.4', 'a', 'I');
-  const punctuation = fc.constantFrom('.', '?', '!', '؟', '،', '۔', '…', '...', '. . .', '"', "'", '“', '”', '«', '»', '(', ')', '[', ']', ',', ':', '؛', '-', '•');
+  const word = fc.constantFrom(
+    'Hùng',
+    'giật',
+    'mình',
+    'ông',
+    'quen',
+    'قال',
+    'الوزير',
+    'وغادر',
+    'The',
+    'minister',
+    'said',
+    'U.S.',
+    'Mr.',
+    '2025',
+    '5.4',
+    'a',
+    'I',
+  );
+  const punctuation = fc.constantFrom(
+    '.',
+    '?',
+    '!',
+    '؟',
+    '،',
+    '۔',
+    '…',
+    '...',
+    '. . .',
+    '"',
+    "'",
+    '“',
+    '”',
+    '«',
+    '»',
+    '(',
+    ')',
+    '[',
+    ']',
+    ',',
+    ':',
+    '؛',
+    '-',
+    '•',
+  );
   const token = fc.oneof({ arbitrary: word, weight: 3 }, { arbitrary: punctuation, weight: 2 });
   const spacing = fc.constantFrom(' ', ' ', ' ', '', '  ');
-  const line = fc
-    .tuple(word, fc.array(fc.tuple(spacing, token), { maxLength: 30 }), fc.nat())
-    .map(([first, rest, at]) => {
-      const tokens = rest.map(([space, t]) => space + t);
-      tokens.splice(at % (tokens.length + 1), 0, ` ${first} `);
-      return tokens.join('').trim();
-    });
+  const line = fc.tuple(word, fc.array(fc.tuple(spacing, token), { maxLength: 30 }), fc.nat()).map(([first, rest, at]) => {
+    const tokens = rest.map(([space, t]) => space + t);
+    tokens.splice(at % (tokens.length + 1), 0, ` ${first} `);
+    return tokens.join('').trim();
+  });
   const text = fc.array(line, { minLength: 1, maxLength: 3 }).map((lines) => lines.join('\n'));
 
   it('on generated text: no sentence is wordless or crosses a line, and the sentences are the text in order', () => {

@@ -80,9 +80,7 @@ describe('translateArticle', () => {
     });
     // The stage adds targets and keeps everything the earlier stages found.
     expect(translated.paragraphs.map((p) => p.flags)).toEqual([[], ['foreign-language'], []]);
-    expect(translated.paragraphs.map((p) => p.sentences.map((s) => s.source))).toEqual(
-      ARABIC.map((p) => p.sentences.map((s) => s.source)),
-    );
+    expect(translated.paragraphs.map((p) => p.sentences.map((s) => s.source))).toEqual(ARABIC.map((p) => p.sentences.map((s) => s.source)));
   });
 
   it('keeps a foreign-language paragraph as it is, flagged passthrough', async () => {
@@ -138,11 +136,7 @@ describe('translateArticle', () => {
     const translated = await translateArticle(article('ar', ARABIC), failing);
     expect(translated.translation).toEqual({ status: 'model-unavailable', message: unavailable.message, models: [] });
     expect(unavailable.message).toContain('newsbridge models pull --only ar');
-    expect(targetsOf(translated)).toEqual([
-      [null, null],
-      ['"We are ready," the minister said.', 'He smiled.'],
-      [null],
-    ]);
+    expect(targetsOf(translated)).toEqual([[null, null], ['"We are ready," the minister said.', 'He smiled.'], [null]]);
   });
 
   it('calls any other backend failure a failed translation, not a missing model', async () => {
@@ -170,7 +164,10 @@ describe('translateArticle', () => {
       ['Le ministre a parlé.'],
     ]);
     expect(translated.paragraphs[2]!.sentences[0]!.flags).toEqual(['passthrough']);
-    expect(translated.translation).toEqual({ status: 'translated', models: [{ lang: 'ar', id: 'test/ar-en', revision: 'main', dtype: 'q8', weights: 'cd'.repeat(32) }] });
+    expect(translated.translation).toEqual({
+      status: 'translated',
+      models: [{ lang: 'ar', id: 'test/ar-en', revision: 'main', dtype: 'q8', weights: 'cd'.repeat(32) }],
+    });
   });
 
   it('routes every paragraph of a mixed article by its own language (issue 18)', async () => {

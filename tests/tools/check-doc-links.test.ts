@@ -6,7 +6,15 @@ import { checkDocLinks, extractLinks, headingAnchors } from '../../tools/check-d
 
 describe('headingAnchors', () => {
   it('slugs headings as GitHub does: code spans kept as text, punctuation dropped, repeats numbered', () => {
-    const text = ['# Running', '## Getting them: `newsbridge models pull`', '## Exit codes', '## Exit codes', '```sh', '# a comment, not a heading', '```'].join('\n');
+    const text = [
+      '# Running',
+      '## Getting them: `newsbridge models pull`',
+      '## Exit codes',
+      '## Exit codes',
+      '```sh',
+      '# a comment, not a heading',
+      '```',
+    ].join('\n');
     expect([...headingAnchors(text)]).toEqual(['running', 'getting-them-newsbridge-models-pull', 'exit-codes', 'exit-codes-1']);
   });
 });
@@ -28,7 +36,10 @@ describe('checkDocLinks', () => {
   beforeAll(async () => {
     root = await mkdtemp(path.join(tmpdir(), 'doc-links-'));
     await mkdir(path.join(root, 'docs'));
-    await writeFile(path.join(root, 'README.md'), ['# Tool', '', '[Running](docs/running.md#exit-codes) · [web](https://example.org/x#y)', '![shot](docs/shot.png)', ''].join('\n'));
+    await writeFile(
+      path.join(root, 'README.md'),
+      ['# Tool', '', '[Running](docs/running.md#exit-codes) · [web](https://example.org/x#y)', '![shot](docs/shot.png)', ''].join('\n'),
+    );
     await writeFile(path.join(root, 'docs', 'shot.png'), '');
     await writeFile(
       path.join(root, 'docs', 'running.md'),

@@ -31,7 +31,11 @@ const doc = [
 describe('extractSnippets', () => {
   it('takes the ts and typescript blocks only, each with the Markdown line of its first line of code', () => {
     expect(extractSnippets(doc, 'docs/x.md')).toEqual([
-      { file: 'docs/x.md', line: 4, code: "import { splitSentences } from 'newsbridge';\nconst sentences: string[] = splitSentences('Hi. There.', 'en');\n" },
+      {
+        file: 'docs/x.md',
+        line: 4,
+        code: "import { splitSentences } from 'newsbridge';\nconst sentences: string[] = splitSentences('Hi. There.', 'en');\n",
+      },
       { file: 'docs/x.md', line: 15, code: "const count: number = 1;\nconst wrong: number = 'one';\n" },
     ]);
   });
@@ -40,7 +44,9 @@ describe('extractSnippets', () => {
 describe('checkSnippets', () => {
   it("resolves 'newsbridge' to the source and reports each error at its Markdown file, line and column", async () => {
     const problems = await checkSnippets(extractSnippets(doc, 'docs/x.md'));
-    expect(problems).toEqual([expect.stringMatching(/^docs\/x\.md:16:7: error TS2322: Type 'string' is not assignable to type 'number'\.$/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/^docs\/x\.md:16:7: error TS2322: Type 'string' is not assignable to type 'number'\.$/),
+    ]);
   });
 
   it('keeps blocks apart: the same top-level name in two blocks is no conflict, and an undeclared one is an error', async () => {

@@ -42,7 +42,9 @@ describe('offlineRunProblems', () => {
     await rm(path.join(root, 'input', 'zz-empty.txt'));
     expect(await offlineRunProblems(outputDir)).toEqual([
       `${path.join(outputDir, 'run-report.json')}: reasons {"empty":1,"model-unavailable":2}, expected {"model-unavailable":3}`,
-      expect.stringMatching(/manifest\.jsonl: zz-empty \(.*zz-empty\.txt\) is failed \/ empty, no outputs written, expected partial \/ model-unavailable$/),
+      expect.stringMatching(
+        /manifest\.jsonl: zz-empty \(.*zz-empty\.txt\) is failed \/ empty, no outputs written, expected partial \/ model-unavailable$/,
+      ),
     ]);
   });
 

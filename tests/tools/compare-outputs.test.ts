@@ -66,7 +66,12 @@ describe('compareOutputs', () => {
       'manifest.jsonl': `${JSON.stringify({ id: 'news/a', status: 'skipped', reason: 'up-to-date', output: { status: 'partial', reason: 'model-unavailable' } })}\n${manifest('b')}`,
     });
     expect(compareOutputs(expected, actual)).toEqual([
-      { file: 'manifest.jsonl', problem: expect.stringMatching(/article news\/a differs at output \(skipped over .*partial.*, the outputs are ok\)/) as unknown as string },
+      {
+        file: 'manifest.jsonl',
+        problem: expect.stringMatching(
+          /article news\/a differs at output \(skipped over .*partial.*, the outputs are ok\)/,
+        ) as unknown as string,
+      },
     ]);
   });
 

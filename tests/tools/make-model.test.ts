@@ -58,9 +58,7 @@ async function englishPieceIds(tokenizer: PreTrainedTokenizer): Promise<Set<numb
 describe('model folder layout', () => {
   it.each([AR, VI])('%s has the files transformers.js loads for fp32 and q8', async (model) => {
     const files = await readdir(path.join(modelsDir, model));
-    expect(files).toEqual(
-      expect.arrayContaining(['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json']),
-    );
+    expect(files).toEqual(expect.arrayContaining(['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json']));
     expect((await readdir(path.join(modelsDir, model, 'onnx'))).sort()).toEqual([
       'decoder_model_merged.onnx',
       'decoder_model_merged_quantized.onnx',
@@ -216,7 +214,10 @@ describe('decoder key/value cache', () => {
   const prefix = [tiny.vocabSize - 1, 17, 230, 41, 5];
   let encoderHiddenStates: ort.Tensor;
   const sourceIds = [12, 250, 33, 801, 9, 0];
-  const encoderMask = int64(sourceIds.map(() => 1), [1, sourceIds.length]);
+  const encoderMask = int64(
+    sourceIds.map(() => 1),
+    [1, sourceIds.length],
+  );
 
   beforeAll(async () => {
     const encoder = await ort.InferenceSession.create(onnxPath(AR, 'encoder_model'));
@@ -336,7 +337,10 @@ describe('transformers.js pipeline on the generated models', () => {
     const generated = (await translator.model.generate({ ...inputs, max_new_tokens: 12 })) as { tolist(): bigint[][] };
     const [ids] = generated.tolist();
     const english = await englishPieceIds(translator.tokenizer);
-    const written = (ids ?? []).slice(1).map(Number).filter((id) => id !== 0);
+    const written = (ids ?? [])
+      .slice(1)
+      .map(Number)
+      .filter((id) => id !== 0);
     expect(written.length).toBeGreaterThan(0);
     expect(written.every((id) => english.has(id))).toBe(true);
     await translator.dispose();
@@ -369,12 +373,7 @@ describe('transformers.js pipeline on the generated models', () => {
 
   it('writes different English for different sources', async () => {
     const translator = await pipeline('translation', AR, { dtype: 'fp32' });
-    const sources = [
-      'الولايات المتحدة',
-      'رئيس الوزراء الياباني فوميو كيشيدا',
-      'التعاون العسكري وتطوير الأسلحة',
-      'الأسبوع المقبل',
-    ];
+    const sources = ['الولايات المتحدة', 'رئيس الوزراء الياباني فوميو كيشيدا', 'التعاون العسكري وتطوير الأسلحة', 'الأسبوع المقبل'];
     const outputs = new Set<string>();
     for (const source of sources) {
       const [result] = (await translator(source, { max_new_tokens: 8 })) as { translation_text: string }[];

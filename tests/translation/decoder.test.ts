@@ -1,5 +1,13 @@
 import path from 'node:path';
-import { AutoModelForSeq2SeqLM, AutoTokenizer, env, LogLevel, type PreTrainedModel, type PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
+import {
+  AutoModelForSeq2SeqLM,
+  AutoTokenizer,
+  env,
+  LogLevel,
+  type PreTrainedModel,
+  type PreTrainedTokenizer,
+  Tensor,
+} from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { decode, modelSearchSettings, type DecodeInput, type SearchSettings } from '../../src/translation/decoder.js';
@@ -147,7 +155,8 @@ async function referenceBeamSearch(sessions: Seq2SeqSessions, input: DecodeInput
   const empty = new ort.Tensor('float32', new Float32Array(0), [1, info.heads, 0, info.headDim]);
   const firstPast: Record<string, ort.Tensor> = {};
   for (let layer = 0; layer < info.decoderLayers; layer++) {
-    for (const part of ['decoder.key', 'decoder.value', 'encoder.key', 'encoder.value']) firstPast[`past_key_values.${layer}.${part}`] = empty;
+    for (const part of ['decoder.key', 'decoder.value', 'encoder.key', 'encoder.value'])
+      firstPast[`past_key_values.${layer}.${part}`] = empty;
   }
   interface Hyp {
     tokens: number[];
@@ -165,7 +174,8 @@ async function referenceBeamSearch(sessions: Seq2SeqSessions, input: DecodeInput
     });
     const past = { ...hyp.past };
     for (const [name, tensor] of Object.entries(result)) {
-      if (name.startsWith('present.') && (first || name.includes('.decoder.'))) past[name.replace('present.', 'past_key_values.')] = tensor as ort.Tensor;
+      if (name.startsWith('present.') && (first || name.includes('.decoder.')))
+        past[name.replace('present.', 'past_key_values.')] = tensor as ort.Tensor;
     }
     const logits = Float64Array.from(result.logits!.data as Float32Array);
     const normalise = (scores: Float64Array) => {
@@ -176,7 +186,8 @@ async function referenceBeamSearch(sessions: Seq2SeqSessions, input: DecodeInput
     normalise(logits);
     const generated = hyp.tokens.length - 1;
     if (settings.repetitionPenalty !== 1) {
-      for (const token of new Set(hyp.tokens)) logits[token] = logits[token]! < 0 ? logits[token]! * settings.repetitionPenalty : logits[token]! / settings.repetitionPenalty;
+      for (const token of new Set(hyp.tokens))
+        logits[token] = logits[token]! < 0 ? logits[token]! * settings.repetitionPenalty : logits[token]! / settings.repetitionPenalty;
     }
     const size = settings.noRepeatNgramSize;
     if (size > 0 && hyp.tokens.length >= size - 1) {
@@ -253,12 +264,20 @@ describe('beam search', () => {
     const outputs = new Set<string>();
     const grid = [
       ...[2, 4].flatMap((numBeams) =>
-        [0.6, 2].flatMap((lengthPenalty) => ([false, true, 'never'] as const).map((earlyStopping) => ({ numBeams, lengthPenalty, earlyStopping }))),
+        [0.6, 2].flatMap((lengthPenalty) =>
+          ([false, true, 'never'] as const).map((earlyStopping) => ({ numBeams, lengthPenalty, earlyStopping })),
+        ),
       ),
       { numBeams: 3, lengthPenalty: 1, earlyStopping: false },
     ];
     for (const { numBeams, lengthPenalty, earlyStopping } of grid) {
-      const settings: SearchSettings = { ...modelSearchSettings(sessions.info), numBeams, lengthPenalty, earlyStopping, noRepeatNgramSize: 3 };
+      const settings: SearchSettings = {
+        ...modelSearchSettings(sessions.info),
+        numBeams,
+        lengthPenalty,
+        earlyStopping,
+        noRepeatNgramSize: 3,
+      };
       const batched = await decode(sessions, inputs, settings);
       for (const [i, input] of inputs.entries()) {
         const label = `beams ${numBeams}, length penalty ${lengthPenalty}, early stopping ${earlyStopping}, sentence ${i}`;

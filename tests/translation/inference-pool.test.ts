@@ -101,10 +101,18 @@ describe('InferencePool on a generated tiny MarianMT model', () => {
     try {
       cpSync(modelDir, damaged, { recursive: true });
       writeFileSync(path.join(damaged, 'onnx', 'decoder_model_merged.onnx'), 'not an onnx file');
-      const opening = InferencePool.open({ modelDir: damaged, session: { dtype: 'fp32', q8Activations: 'per-batch', intraOpThreads: 1 }, workers: 4 });
+      const opening = InferencePool.open({
+        modelDir: damaged,
+        session: { dtype: 'fp32', q8Activations: 'per-batch', intraOpThreads: 1 },
+        workers: 4,
+      });
       await expect(opening).rejects.toThrow(/decoder_model_merged\.onnx/);
       // The pool still works for a good model afterwards, in the same process.
-      const good = await InferencePool.open({ modelDir, session: { dtype: 'fp32', q8Activations: 'per-batch', intraOpThreads: 1 }, workers: 2 });
+      const good = await InferencePool.open({
+        modelDir,
+        session: { dtype: 'fp32', q8Activations: 'per-batch', intraOpThreads: 1 },
+        workers: 2,
+      });
       expect((await good.decode([{ ids, maxNewTokens: 3 }], settings)).outputs[0]).toHaveLength(3);
       await good.close();
     } finally {

@@ -71,7 +71,10 @@ describe('TranslationMemory', () => {
   it('looks up thousands of sentences at once', () => {
     const memory = openMemory();
     const sources = Array.from({ length: 40_000 }, (_, i) => `câu ${i}`);
-    memory.store(arabic, sources.map((source, i) => ({ source, target: `sentence ${i}`, flags: [] })));
+    memory.store(
+      arabic,
+      sources.map((source, i) => ({ source, target: `sentence ${i}`, flags: [] })),
+    );
     const asked = [...sources.filter((_, i) => i % 3 === 0), 'not there'];
     const found = memory.lookup(arabic, asked);
     expect(found.size).toBe(asked.length - 1);
@@ -135,7 +138,10 @@ describe('TranslationMemory', () => {
 
   it('names the file and the fix when the database pages are damaged', () => {
     const memory = openMemory();
-    memory.store(arabic, Array.from({ length: 5000 }, (_, i) => ({ source: `s${i}`, target: `t${i}`, flags: [] })));
+    memory.store(
+      arabic,
+      Array.from({ length: 5000 }, (_, i) => ({ source: `s${i}`, target: `t${i}`, flags: [] })),
+    );
     memory.close();
     const bytes = readFileSync(file);
     // Keep the header page, scramble the rest: the tables and indexes are gone.
@@ -268,7 +274,10 @@ describe('TranslationMemory for a run: damage and full disks never cost a transl
   it('garbage in the middle of the file: the integrity check catches it on open, the file goes aside, a new memory works', () => {
     const first = openMemory();
     first.store(arabic, entries);
-    first.store({ ...arabic, id: 'Xenova/opus-mt-vi-en' }, Array.from({ length: 3000 }, (_, i) => ({ source: `s${i}`, target: `t${i}`, flags: [] })));
+    first.store(
+      { ...arabic, id: 'Xenova/opus-mt-vi-en' },
+      Array.from({ length: 3000 }, (_, i) => ({ source: `s${i}`, target: `t${i}`, flags: [] })),
+    );
     first.close();
     const bytes = readFileSync(file);
     bytes.fill(0x5a, Math.floor(bytes.length / 2), Math.floor(bytes.length / 2) + 8192);
@@ -276,7 +285,11 @@ describe('TranslationMemory for a run: damage and full disks never cost a transl
 
     expect(() => openMemory()).toThrow(CacheCorruptError);
     const { memory, problems } = openForRun();
-    expect(problems).toEqual([expect.stringMatching(/cache\.sqlite was damaged \(.*integrity check.*\); it was moved aside to .*cache\.sqlite\.damaged-.* and a new one started/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /cache\.sqlite was damaged \(.*integrity check.*\); it was moved aside to .*cache\.sqlite\.damaged-.* and a new one started/,
+      ),
+    ]);
     const aside = readdirSync(path.dirname(file)).filter((name) => name.startsWith('cache.sqlite.damaged-'));
     expect(aside).toHaveLength(1);
     expect(memory.lookup(arabic, sources).size).toBe(0);
@@ -299,7 +312,9 @@ describe('TranslationMemory for a run: damage and full disks never cost a transl
     const found = memory.lookup(arabic, sources);
     expect([...found.values()].map((hit) => hit.target)).not.toContain('sentence NUMBER 7');
     expect(found.size).toBe(0);
-    expect(problems).toEqual([expect.stringMatching(/was damaged \(the stored translation of "جملة رقم 7" does not match its checksum\); it was moved aside/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/was damaged \(the stored translation of "جملة رقم 7" does not match its checksum\); it was moved aside/),
+    ]);
     memory.store(arabic, entries);
     expect(memory.lookup(arabic, sources).get('جملة رقم 7')?.target).toBe('sentence number 7');
     expect(problems).toHaveLength(1);
@@ -311,14 +326,27 @@ describe('TranslationMemory for a run: damage and full disks never cost a transl
       const { memory, problems } = openForRun(path.join(disk.dir, 'cache.sqlite'));
       memory.store(arabic, entries.slice(0, 1));
       disk.fill();
-      const many = Array.from({ length: 2000 }, (_, i) => ({ source: `مصدر ${i} ${'ع'.repeat(200)}`, target: `target ${i} ${'x'.repeat(200)}`, flags: [] }));
+      const many = Array.from({ length: 2000 }, (_, i) => ({
+        source: `مصدر ${i} ${'ع'.repeat(200)}`,
+        target: `target ${i} ${'x'.repeat(200)}`,
+        flags: [],
+      }));
       expect(() => memory.store({ ...arabic, id: 'Xenova/opus-mt-vi-en' }, many)).not.toThrow();
       expect(() => memory.store({ ...arabic, id: 'Xenova/opus-mt-vi-en' }, many)).not.toThrow();
-      expect(problems).toEqual([expect.stringMatching(/cache\.sqlite cannot store translations \(database or disk is full\); the translations still reach the outputs/)]);
+      expect(problems).toEqual([
+        expect.stringMatching(
+          /cache\.sqlite cannot store translations \(database or disk is full\); the translations still reach the outputs/,
+        ),
+      ]);
       disk.free();
       // The model row of the failed write was rolled back with it; the next write makes it again.
       memory.store({ ...arabic, id: 'Xenova/opus-mt-vi-en' }, many.slice(0, 10));
-      expect(memory.lookup({ ...arabic, id: 'Xenova/opus-mt-vi-en' }, many.slice(0, 10).map((entry) => entry.source)).size).toBe(10);
+      expect(
+        memory.lookup(
+          { ...arabic, id: 'Xenova/opus-mt-vi-en' },
+          many.slice(0, 10).map((entry) => entry.source),
+        ).size,
+      ).toBe(10);
       expect(memory.lookup(arabic, sources.slice(0, 1)).size).toBe(1);
       expect(problems).toHaveLength(1);
       memory.close();

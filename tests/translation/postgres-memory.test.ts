@@ -43,7 +43,9 @@ async function untilALockIsAwaited(): Promise<void> {
   await client.connect();
   try {
     for (;;) {
-      const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+      const { rows } = await client.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+      );
       if (rows[0]!.n > 0) return;
       await sleep(20);
     }
@@ -65,12 +67,19 @@ describe('PostgresTranslationMemory', () => {
     const seen: string[] = [];
     // A answers only once B is waiting for one of A's sentences, so the two really overlap.
     const { result: fromAPending } = await holdingLocks((called) =>
-      a.translateOnce(MODEL, ['Câu một.', 'Câu hai.'], recordingTranslator(seen, async () => {
-        called();
-        await untilALockIsAwaited();
-      })),
+      a.translateOnce(
+        MODEL,
+        ['Câu một.', 'Câu hai.'],
+        recordingTranslator(seen, async () => {
+          called();
+          await untilALockIsAwaited();
+        }),
+      ),
     );
-    const [fromA, fromB] = await Promise.all([fromAPending, b.translateOnce(MODEL, ['Câu hai.', 'Câu ba.', 'Câu một.'], recordingTranslator(seen))]);
+    const [fromA, fromB] = await Promise.all([
+      fromAPending,
+      b.translateOnce(MODEL, ['Câu hai.', 'Câu ba.', 'Câu một.'], recordingTranslator(seen)),
+    ]);
     expect([...seen].sort()).toEqual(['Câu ba.', 'Câu hai.', 'Câu một.']);
     expect(fromA.entries.map((entry) => entry.target)).toEqual(['EN Câu một.', 'EN Câu hai.']);
     expect(fromB.entries.map((entry) => entry.target)).toEqual(['EN Câu hai.', 'EN Câu ba.', 'EN Câu một.']);

@@ -10,7 +10,10 @@ describe('missingFromTranslation: numbers', () => {
     const source = 'بلغ النمو ٢٫٤ في المئة في عام ۲۰۲۳ وبلغت الصادرات ١٬٥٠٠ طن.';
     expect(missingFromTranslation(source, 'Growth reached 2.4 percent in 2023 and exports 1,500 tonnes.', 'ar').numbers).toEqual([]);
     expect(missingFromTranslation(source, 'Growth reached 24 percent in 2023 and exports 1,500 tonnes.', 'ar').numbers).toEqual(['٢٫٤']);
-    expect(missingFromTranslation(source, 'Growth reached 2.4 percent in 2013 and exports 1.5 tonnes.', 'ar').numbers).toEqual(['۲۰۲۳', '١٬٥٠٠']);
+    expect(missingFromTranslation(source, 'Growth reached 2.4 percent in 2013 and exports 1.5 tonnes.', 'ar').numbers).toEqual([
+      '۲۰۲۳',
+      '١٬٥٠٠',
+    ]);
   });
 
   it('takes `.` and `,` as thousands separators or decimal marks, whichever convention the text uses', () => {
@@ -34,7 +37,11 @@ describe('missingFromTranslation: numbers', () => {
 describe('missingFromTranslation: Latin-script tokens', () => {
   it('in Arabic text, wants every Latin token in the English, hyphens and spacing aside', () => {
     const source = 'قال متحدث باسم NSATU إن طائرات F-35 وصلت.';
-    expect(missingFromTranslation(source, 'An NSATU spokesman said F-35 jets arrived.', 'ar')).toEqual({ numbers: [], latinTokens: [], addresses: [] });
+    expect(missingFromTranslation(source, 'An NSATU spokesman said F-35 jets arrived.', 'ar')).toEqual({
+      numbers: [],
+      latinTokens: [],
+      addresses: [],
+    });
     expect(missingFromTranslation(source, 'A spokesman for Nsatu said F 35 jets arrived.', 'ar').latinTokens).toEqual([]);
     expect(missingFromTranslation(source, 'A spokesman said the jets arrived.', 'ar')).toEqual({
       numbers: ['35'],
@@ -66,7 +73,11 @@ describe('missingFromTranslation: URLs and e-mail addresses', () => {
       'info@bqp.vn',
     ]);
     // Digits inside an address count with the address, not as numbers.
-    expect(missingFromTranslation('انظر www.site2024.com', 'See www.site2024.com', 'ar')).toEqual({ numbers: [], latinTokens: [], addresses: [] });
+    expect(missingFromTranslation('انظر www.site2024.com', 'See www.site2024.com', 'ar')).toEqual({
+      numbers: [],
+      latinTokens: [],
+      addresses: [],
+    });
   });
 });
 

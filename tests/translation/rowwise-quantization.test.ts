@@ -88,36 +88,41 @@ describe('rowwiseQuantized', () => {
     expect(decoder.graph!.node!.map((node) => node.opType)).toEqual(['If']);
   });
 
-  it.each([14, 18])('quantizes each row on its own scale and zero point, exactly as DynamicQuantizeLinear would that row alone (opset %i)', async (opset) => {
-    const model = onnx.ModelProto.decode(serializeModel(quantizedMatMul(), 'test'));
-    model.opsetImport = [{ domain: '', version: opset }];
-    const session = await InferenceSession.create(rowwiseQuantized(onnx.ModelProto.encode(model).finish()));
-    const rows = [
-      [1, -2],
-      [0.5, 0.25],
-      [100, 3],
-      [0, 0],
-    ];
-    const run = async (batch: number[][]) => {
-      const { y } = await session.run({ x: new Tensor('float32', Float32Array.from(batch.flat()), [batch.length, 2]) });
-      return Array.from(y!.data as Float32Array);
-    };
-    const weight = quantizeSymmetricInt8(WEIGHT);
-    const expected = rows.flatMap((row) => {
-      const low = Math.min(0, ...row);
-      const high = Math.max(0, ...row);
-      const scale = Math.fround(Math.fround(high - low) / 255) || 1.1754943508222875e-38;
-      const zeroPoint = Math.round(Math.fround(-low / scale));
-      const q = row.map((x) => Math.min(255, Math.max(0, Math.round(Math.fround(x / scale)) + zeroPoint)));
-      return [0, 1].map((n) => (q[0]! - zeroPoint) * weight.data[n]! + (q[1]! - zeroPoint) * weight.data[2 + n]!).map((sum) => sum * scale * weight.scale);
-    });
-    const together = await run(rows);
-    together.forEach((value, i) => {
-      expect(Math.abs(value - expected[i]!)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(expected[i]!)));
-    });
-    for (const [i, row] of rows.entries()) expect(await run([row])).toEqual(together.slice(2 * i, 2 * i + 2));
-    await session.release();
-  });
+  it.each([14, 18])(
+    'quantizes each row on its own scale and zero point, exactly as DynamicQuantizeLinear would that row alone (opset %i)',
+    async (opset) => {
+      const model = onnx.ModelProto.decode(serializeModel(quantizedMatMul(), 'test'));
+      model.opsetImport = [{ domain: '', version: opset }];
+      const session = await InferenceSession.create(rowwiseQuantized(onnx.ModelProto.encode(model).finish()));
+      const rows = [
+        [1, -2],
+        [0.5, 0.25],
+        [100, 3],
+        [0, 0],
+      ];
+      const run = async (batch: number[][]) => {
+        const { y } = await session.run({ x: new Tensor('float32', Float32Array.from(batch.flat()), [batch.length, 2]) });
+        return Array.from(y!.data as Float32Array);
+      };
+      const weight = quantizeSymmetricInt8(WEIGHT);
+      const expected = rows.flatMap((row) => {
+        const low = Math.min(0, ...row);
+        const high = Math.max(0, ...row);
+        const scale = Math.fround(Math.fround(high - low) / 255) || 1.1754943508222875e-38;
+        const zeroPoint = Math.round(Math.fround(-low / scale));
+        const q = row.map((x) => Math.min(255, Math.max(0, Math.round(Math.fround(x / scale)) + zeroPoint)));
+        return [0, 1]
+          .map((n) => (q[0]! - zeroPoint) * weight.data[n]! + (q[1]! - zeroPoint) * weight.data[2 + n]!)
+          .map((sum) => sum * scale * weight.scale);
+      });
+      const together = await run(rows);
+      together.forEach((value, i) => {
+        expect(Math.abs(value - expected[i]!)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(expected[i]!)));
+      });
+      for (const [i, row] of rows.entries()) expect(await run([row])).toEqual(together.slice(2 * i, 2 * i + 2));
+      await session.release();
+    },
+  );
 
   it('returns a model without DynamicQuantizeLinear (fp32) as it is', async () => {
     const fp32 = await onnxFile('ar', 'encoder_model.onnx');
@@ -163,7 +168,12 @@ const sentences = Object.fromEntries(
   await Promise.all(
     (['ar', 'vi'] as const).map(async (lang) => {
       const text = await readFile(seedArticles[lang], 'utf8');
-      return [lang, splitSentences(text, lang).filter((s) => s.length > 10).slice(0, 12)] as const;
+      return [
+        lang,
+        splitSentences(text, lang)
+          .filter((s) => s.length > 10)
+          .slice(0, 12),
+      ] as const;
     }),
   ),
 ) as Record<'ar' | 'vi', string[]>;
@@ -240,7 +250,10 @@ describe.each(['ar', 'vi'] as const)('the q8 Translator (%s)', (lang) => {
   let perRow: Translator;
   let perBatch: Translator;
   beforeAll(async () => {
-    [perRow, perBatch] = await Promise.all([Translator.load(settings(lang)), Translator.load({ ...settings(lang), q8Activations: 'per-batch' })]);
+    [perRow, perBatch] = await Promise.all([
+      Translator.load(settings(lang)),
+      Translator.load({ ...settings(lang), q8Activations: 'per-batch' }),
+    ]);
   });
   afterAll(async () => {
     await Promise.all([perRow.dispose(), perBatch.dispose()]);

@@ -50,7 +50,11 @@ describe('packBatches', () => {
   it('keeps rows × longest row within the budget, longest inputs first', () => {
     const inputs = [3, 10, 4, 9, 2, 10, 1].map(input);
     const batches = packBatches(inputs, 20);
-    expect(batches.map((b) => b.map((i) => i.ids.length))).toEqual([[10, 10], [9, 4], [3, 2, 1]]);
+    expect(batches.map((b) => b.map((i) => i.ids.length))).toEqual([
+      [10, 10],
+      [9, 4],
+      [3, 2, 1],
+    ]);
     for (const batch of batches) expect(batch.length * batch[0]!.ids.length).toBeLessThanOrEqual(20);
     expect(batches.flat()).toHaveLength(inputs.length);
   });
@@ -128,7 +132,14 @@ describe('cutAtSpaces', () => {
 describe('Translator on a generated tiny MarianMT model', () => {
   const modelsDir = inject('modelsDir');
   const arDir = path.join(modelsDir, 'Xenova', 'opus-mt-ar-en');
-  const settings = { batchTokens: 2048, maxInputTokens: 512, maxNewTokensRatio: 2, numBeams: 1, noRepeatNgramSize: 0, repetitionPenalty: 1 };
+  const settings = {
+    batchTokens: 2048,
+    maxInputTokens: 512,
+    maxNewTokensRatio: 2,
+    numBeams: 1,
+    noRepeatNgramSize: 0,
+    repetitionPenalty: 1,
+  };
   const load = (overrides: Partial<TranslatorOptions> = {}) =>
     Translator.load({
       modelDir: arDir,
@@ -153,7 +164,12 @@ describe('Translator on a generated tiny MarianMT model', () => {
   afterEach(() => vi.restoreAllMocks());
 
   it('leaves transformers.js settings as the host program set them, and still reads only the model folder', async () => {
-    const hostSettings = () => ({ allowRemoteModels: env.allowRemoteModels, logLevel: env.logLevel, localModelPath: env.localModelPath, remoteHost: env.remoteHost });
+    const hostSettings = () => ({
+      allowRemoteModels: env.allowRemoteModels,
+      logLevel: env.logLevel,
+      localModelPath: env.localModelPath,
+      remoteHost: env.remoteHost,
+    });
     const before = hostSettings();
     // A hub the host points transformers.js at: the load must not ask it for anything.
     const hubRequests: string[] = [];
@@ -404,7 +420,9 @@ describe('Translator.load', () => {
         ...loadSettings,
       }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ModelUnavailableError);
-      expect((error as Error).message).toMatch(new RegExp(`^model Xenova/opus-mt-ar-en is unavailable: ${escapeRegExp(dir)}${escapeRegExp(path.sep)} could not be loaded \\(`));
+      expect((error as Error).message).toMatch(
+        new RegExp(`^model Xenova/opus-mt-ar-en is unavailable: ${escapeRegExp(dir)}${escapeRegExp(path.sep)} could not be loaded \\(`),
+      );
       expect((error as Error).message).toContain('Fix: ');
     } finally {
       await rm(dir, { recursive: true, force: true });

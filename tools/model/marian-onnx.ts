@@ -8,15 +8,7 @@
  * lm_head tied to the embedding plus final_logits_bias. LayerNorm is decomposed as torch exports it
  * at opset 14.
  */
-import {
-  type Graph,
-  GraphBuilder,
-  type GraphNode,
-  NameRegistry,
-  type Tensor,
-  type ValueInfo,
-  floatTensor,
-} from './onnx-graph.js';
+import { type Graph, GraphBuilder, type GraphNode, NameRegistry, type Tensor, type ValueInfo, floatTensor } from './onnx-graph.js';
 import type { Attention, LayerNorm, Linear, MarianWeights } from './marian-weights.js';
 import { transpose } from './marian-weights.js';
 
@@ -93,15 +85,7 @@ interface KeyValue {
  * Scaled dot-product attention of `query` over `keyValue` (already split into heads) with an
  * additive mask broadcastable to [B, H, S, T]; returns the output projection.
  */
-function attend(
-  b: GraphBuilder,
-  ctx: BuildContext,
-  query: string,
-  keyValue: KeyValue,
-  mask: string,
-  w: Attention,
-  path: string,
-): string {
+function attend(b: GraphBuilder, ctx: BuildContext, query: string, keyValue: KeyValue, mask: string, w: Attention, path: string): string {
   const { dModel: d, heads } = ctx.weights.dims;
   const headDim = d / heads;
   const q = b.op('Mul', [linear(b.at('q_proj'), ctx, query, w.q, `${path}.q_proj`), b.constFloat(headDim ** -0.5)]);
@@ -208,11 +192,13 @@ function decoderInputs(weights: MarianWeights): ValueInfo[] {
     { name: 'encoder_attention_mask', type: 'int64', shape: ['batch_size', 'encoder_sequence_length'] },
     { name: 'input_ids', type: 'int64', shape: ['batch_size', 'decoder_sequence_length'] },
     { name: 'encoder_hidden_states', type: 'float32', shape: ['batch_size', 'encoder_sequence_length', d] },
-    ...cacheNames('past_key_values', decoderLayers).map((name): ValueInfo => ({
-      name,
-      type: 'float32',
-      shape: ['batch_size', heads, name.includes('.decoder.') ? 'past_decoder_sequence_length' : ENCODER_CACHE_LENGTH, headDim],
-    })),
+    ...cacheNames('past_key_values', decoderLayers).map(
+      (name): ValueInfo => ({
+        name,
+        type: 'float32',
+        shape: ['batch_size', heads, name.includes('.decoder.') ? 'past_decoder_sequence_length' : ENCODER_CACHE_LENGTH, headDim],
+      }),
+    ),
     { name: 'use_cache_branch', type: 'bool', shape: [1] },
   ];
 }
@@ -221,11 +207,13 @@ function decoderOutputs(weights: MarianWeights): ValueInfo[] {
   const { dModel: d, heads, decoderLayers, vocabSize } = weights.dims;
   return [
     { name: 'logits', type: 'float32', shape: ['batch_size', 'decoder_sequence_length', vocabSize] },
-    ...cacheNames('present', decoderLayers).map((name): ValueInfo => ({
-      name,
-      type: 'float32',
-      shape: ['batch_size', heads, name.includes('.decoder.') ? 'past_decoder_sequence_length + 1' : ENCODER_CACHE_LENGTH, d / heads],
-    })),
+    ...cacheNames('present', decoderLayers).map(
+      (name): ValueInfo => ({
+        name,
+        type: 'float32',
+        shape: ['batch_size', heads, name.includes('.decoder.') ? 'past_decoder_sequence_length + 1' : ENCODER_CACHE_LENGTH, d / heads],
+      }),
+    ),
   ];
 }
 
@@ -235,13 +223,7 @@ function decoderOutputs(weights: MarianWeights): ValueInfo[] {
  * Optimum's merge, returns empty constants [0, heads, 1, head_dim] in their place (callers keep the
  * ones they have).
  */
-function decoderBranch(
-  ctx: BuildContext,
-  names: NameRegistry,
-  initializers: Tensor[],
-  withPast: boolean,
-  lmHead: string,
-): Graph {
+function decoderBranch(ctx: BuildContext, names: NameRegistry, initializers: Tensor[], withPast: boolean, lmHead: string): Graph {
   const nodes: GraphNode[] = [];
   const b = new GraphBuilder(nodes, initializers, names, '/model/decoder');
   const { weights } = ctx;

@@ -29,12 +29,7 @@ export interface Tensor {
   data: TensorData;
 }
 
-export type AttributeValue =
-  | { int: number }
-  | { ints: number[] }
-  | { float: number }
-  | { tensor: Tensor }
-  | { graph: Graph };
+export type AttributeValue = { int: number } | { ints: number[] } | { float: number } | { tensor: Tensor } | { graph: Graph };
 
 export interface GraphNode {
   name: string;
@@ -99,12 +94,7 @@ export class GraphBuilder {
   }
 
   /** Adds a node with `outputCount` outputs and returns their names. */
-  opN(
-    opType: string,
-    inputs: string[],
-    outputCount: number,
-    attributes: Record<string, AttributeValue> = {},
-  ): string[] {
+  opN(opType: string, inputs: string[], outputCount: number, attributes: Record<string, AttributeValue> = {}): string[] {
     const name = this.names.unique(`${this.scope}/${opType}`);
     const outputs = Array.from({ length: outputCount }, (_, i) => `${name}_output_${i}`);
     this.nodes.push({ name, opType, inputs, outputs, attributes });

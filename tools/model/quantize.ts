@@ -13,13 +13,7 @@
  */
 import { type Graph, type GraphNode, type Tensor, walkNodes } from './onnx-graph.js';
 
-function node(
-  name: string,
-  opType: string,
-  inputs: string[],
-  outputs: string[],
-  attributes: GraphNode['attributes'] = {},
-): GraphNode {
+function node(name: string, opType: string, inputs: string[], outputs: string[], attributes: GraphNode['attributes'] = {}): GraphNode {
   return { name, opType, inputs, outputs, attributes };
 }
 
@@ -82,9 +76,7 @@ class DynamicQuantizer {
   private mainInputs = new Set<string>();
 
   constructor(initializers: Tensor[]) {
-    this.floatInitializers = new Map(
-      initializers.filter((t) => t.type === 'float32' && t.dims.length === 2).map((t) => [t.name, t]),
-    );
+    this.floatInitializers = new Map(initializers.filter((t) => t.type === 'float32' && t.dims.length === 2).map((t) => [t.name, t]));
   }
 
   isWeight(name: string | undefined): name is string {

@@ -7,7 +7,13 @@ import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { MarianDims } from '../../../tools/model/marian-config.js';
 import { buildEncoderGraph, buildMergedDecoderGraph, cacheNames } from '../../../tools/model/marian-onnx.js';
-import { type Attention, type LayerNorm, type Linear, type MarianWeights, randomMarianWeights } from '../../../tools/model/marian-weights.js';
+import {
+  type Attention,
+  type LayerNorm,
+  type Linear,
+  type MarianWeights,
+  randomMarianWeights,
+} from '../../../tools/model/marian-weights.js';
 import { serializeModel } from '../../../tools/model/onnx-graph.js';
 import { quantizeDynamic } from '../../../tools/model/quantize.js';
 import { Random } from '../../../tools/model/random.js';
@@ -77,7 +83,13 @@ function embedTokens(weights: MarianWeights, ids: number[], offset: number): Mat
 function referenceEncoder(weights: MarianWeights, ids: number[], mask: number[]): Matrix {
   let h = embedTokens(weights, ids, 0);
   for (const layer of weights.encoder) {
-    h = applyLayerNorm(add(h, applyAttention(h, h, layer.selfAttn, (_, j) => mask[j] === 1)), layer.selfAttnNorm);
+    h = applyLayerNorm(
+      add(
+        h,
+        applyAttention(h, h, layer.selfAttn, (_, j) => mask[j] === 1),
+      ),
+      layer.selfAttnNorm,
+    );
     h = applyLayerNorm(add(h, applyFeedForward(h, layer.fc1, layer.fc2)), layer.finalNorm);
   }
   return h;
@@ -86,8 +98,20 @@ function referenceEncoder(weights: MarianWeights, ids: number[], mask: number[])
 function referenceLogits(weights: MarianWeights, ids: number[], encoded: Matrix, mask: number[]): Matrix {
   let h = embedTokens(weights, ids, 0);
   for (const layer of weights.decoder) {
-    h = applyLayerNorm(add(h, applyAttention(h, h, layer.selfAttn, (i, j) => j <= i)), layer.selfAttnNorm);
-    h = applyLayerNorm(add(h, applyAttention(h, encoded, layer.crossAttn, (_, j) => mask[j] === 1)), layer.crossAttnNorm);
+    h = applyLayerNorm(
+      add(
+        h,
+        applyAttention(h, h, layer.selfAttn, (i, j) => j <= i),
+      ),
+      layer.selfAttnNorm,
+    );
+    h = applyLayerNorm(
+      add(
+        h,
+        applyAttention(h, encoded, layer.crossAttn, (_, j) => mask[j] === 1),
+      ),
+      layer.crossAttnNorm,
+    );
     h = applyLayerNorm(add(h, applyFeedForward(h, layer.fc1, layer.fc2)), layer.finalNorm);
   }
   return h.map((row) =>
@@ -118,8 +142,7 @@ describe('Marian graphs against a reference forward pass', () => {
   beforeAll(async () => {
     encoder = await ort.InferenceSession.create(serializeModel(buildEncoderGraph(weights), 'test'));
     decoder = await ort.InferenceSession.create(serializeModel(buildMergedDecoderGraph(weights), 'test'));
-    encoded = (await encoder.run({ input_ids: int64(sourceIds), attention_mask: int64(sourceMask) }))
-      .last_hidden_state as ort.Tensor;
+    encoded = (await encoder.run({ input_ids: int64(sourceIds), attention_mask: int64(sourceMask) })).last_hidden_state as ort.Tensor;
   });
 
   function decoderFeeds(): Record<string, ort.Tensor> {
@@ -150,7 +173,8 @@ describe('Marian graphs against a reference forward pass', () => {
     const key = out['present.1.encoder.key'] as ort.Tensor;
     expect(key.dims).toEqual([1, dims.heads, sourceIds.length, headDim]);
     const rows: Matrix = [];
-    for (let t = 0; t < sourceIds.length; t++) rows.push(Array.from((encoded.data as Float32Array).slice(t * dims.dModel, (t + 1) * dims.dModel)));
+    for (let t = 0; t < sourceIds.length; t++)
+      rows.push(Array.from((encoded.data as Float32Array).slice(t * dims.dModel, (t + 1) * dims.dModel)));
     const projected = applyLinear(rows, (weights.decoder[1] as MarianWeights['decoder'][number]).crossAttn.k);
     // [T, H·Dh] → [H, T, Dh]
     const expected = Array.from({ length: dims.heads }, (_, h) => projected.map((row) => row.slice(h * headDim, (h + 1) * headDim))).flat();

@@ -31,10 +31,7 @@ describe('quantizeDynamic', () => {
       { name: 'ids', type: 'int64', shape: ['n'] },
     ],
     outputs: [{ name: 'y', type: 'float32', shape: ['n', 2] }],
-    initializers: [
-      floatTensor('w', [2, 2], Float32Array.of(1, 2, 3, 4)),
-      floatTensor('table', [3, 2], Float32Array.of(0, 1, 2, 3, 4, 5)),
-    ],
+    initializers: [floatTensor('w', [2, 2], Float32Array.of(1, 2, 3, 4)), floatTensor('table', [3, 2], Float32Array.of(0, 1, 2, 3, 4, 5))],
     nodes: [
       { name: 'a', opType: 'MatMul', inputs: ['x', 'w'], outputs: ['a_out'], attributes: {} },
       { name: 'b', opType: 'MatMul', inputs: ['x', 'w'], outputs: ['b_out'], attributes: {} },
