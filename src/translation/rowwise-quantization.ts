@@ -67,6 +67,26 @@ function walkNodes(graph: GraphProto): PlacedNode[] {
   return placed;
 }
 
+/** The intermediate values of one rewritten quantization, named as they are in the graph. */
+const REWRITE_VALUES = [
+  'min',
+  'max',
+  'low',
+  'high',
+  'range',
+  'raw_scale',
+  'neg_low',
+  'zp_ratio',
+  'zp_rounded',
+  'zp_float',
+  'scaled',
+  'rounded',
+  'shifted',
+  'clipped',
+] as const;
+type NamesOf<T extends readonly string[]> = { -readonly [K in keyof T]: string };
+type RewriteValues = NamesOf<typeof REWRITE_VALUES>;
+
 class RowwiseRewrite {
   private readonly names = new Set<string>();
   private readonly initializerList: TensorProto[];
@@ -105,7 +125,8 @@ class RowwiseRewrite {
       // A row of zeros has range 0; any positive scale quantizes it to its zero point, 0.
       tiny: this.floatConstant('rowwise_quantization/smallest_scale', 1.1754943508222875e-38),
       // ReduceMin/ReduceMax take their axes as an input from opset 18 on, as an attribute before.
-      lastAxis: opset >= 18 ? this.addInitializer('rowwise_quantization/last_axis', DataType.INT64, [1], new BigInt64Array([-1n])) : undefined,
+      lastAxis:
+        opset >= 18 ? this.addInitializer('rowwise_quantization/last_axis', DataType.INT64, [1], new BigInt64Array([-1n])) : undefined,
     };
   }
 
@@ -128,20 +149,22 @@ class RowwiseRewrite {
     const matmuls = this.consumers.get(quantized) ?? [];
     for (const { node } of [...matmuls, ...(this.consumers.get(zeroPoint) ?? [])]) {
       if (node.opType !== 'MatMulInteger' || node.input?.[0] !== quantized || node.input?.[A_ZERO_POINT_INPUT] !== zeroPoint) {
-        throw new UnsupportedQuantizedGraphError(`${where}: its output feeds ${node.opType} "${node.name}", not MatMulInteger as A with its zero point`);
+        throw new UnsupportedQuantizedGraphError(
+          `${where}: its output feeds ${node.opType} "${node.name}", not MatMulInteger as A with its zero point`,
+        );
       }
     }
     for (const { node } of this.consumers.get(scale) ?? []) {
-      if (node.opType !== 'Mul') throw new UnsupportedQuantizedGraphError(`${where}: its scale feeds ${node.opType} "${node.name}", not Mul`);
+      if (node.opType !== 'Mul')
+        throw new UnsupportedQuantizedGraphError(`${where}: its scale feeds ${node.opType} "${node.name}", not Mul`);
     }
 
     const base = this.unique(`${dql.name || x}/rowwise`);
     const value = (suffix: string) => this.unique(`${base}/${suffix}`);
     const { zero, byteMax, tiny } = this.constants;
     const rowZeroPoint = value('zero_point_int32');
-    const [min, max, low, high, range, rawScale, negLow, zpRatio, zpRounded, zpFloat, scaled, rounded, shifted, clipped] = [
-      'min', 'max', 'low', 'high', 'range', 'raw_scale', 'neg_low', 'zp_ratio', 'zp_rounded', 'zp_float', 'scaled', 'rounded', 'shifted', 'clipped',
-    ].map(value) as string[] as [string, string, string, string, string, string, string, string, string, string, string, string, string, string];
+    const [min, max, low, high, range, rawScale, negLow, zpRatio, zpRounded, zpFloat, scaled, rounded, shifted, clipped] =
+      REWRITE_VALUES.map(value) as RewriteValues;
     const replacement: NodeProto[] = [
       this.reduce('ReduceMin', x, min),
       this.reduce('ReduceMax', x, max),
@@ -213,10 +236,13 @@ class RowwiseRewrite {
     }
     const [rows, columns] = dims as [number, number];
     const values = integerValues(tensor, `MatMulInteger "${where}"`);
-    const zeroPoints = weightZeroPoint ? integerValues(this.initializers.get(weightZeroPoint) ?? {}, `MatMulInteger "${where}" zero point`) : [0];
+    const zeroPoints = weightZeroPoint
+      ? integerValues(this.initializers.get(weightZeroPoint) ?? {}, `MatMulInteger "${where}" zero point`)
+      : [0];
     const sums = new Int32Array(columns);
     for (let k = 0; k < rows; k++) {
-      for (let n = 0; n < columns; n++) sums[n]! += (values[k * columns + n] as number) - (zeroPoints.length === 1 ? zeroPoints[0]! : zeroPoints[n]!);
+      for (let n = 0; n < columns; n++)
+        sums[n]! += (values[k * columns + n] as number) - (zeroPoints.length === 1 ? zeroPoints[0]! : zeroPoints[n]!);
     }
     const name = this.addInitializer(`${weight}/rowwise_column_sums`, DataType.INT32, [columns], sums);
     this.columnSums.set(key, name);
