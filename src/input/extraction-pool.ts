@@ -10,9 +10,8 @@
  * modules by file name cannot load the TypeScript sources under tsx or vitest on Node 20), and it
  * needs no queue: callers bound how many pages are read at once (`run.concurrency`).
  */
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorkerScript, workerScriptBeside } from '../worker-script.js';
 import { InputError, type InputErrorReason } from '../errors.js';
 import type { ReadArticle } from './read.js';
 import type { ReaderFile } from './reader.js';
@@ -38,15 +37,10 @@ export interface ExtractionOptions {
 /** How long an idle worker is kept for the next page. */
 const IDLE_MS = 10_000;
 
-const here = fileURLToPath(import.meta.url);
-const WORKER_FILE = path.join(path.dirname(here), `extraction-worker${path.extname(here)}`);
+const WORKER_FILE = workerScriptBeside(import.meta.url, 'extraction-worker');
 
-/** Starts the worker script; from TypeScript sources (tsx, vitest) it registers tsx in the thread first. */
 function startWorker(): Worker {
-  if (WORKER_FILE.endsWith('.js')) return new Worker(WORKER_FILE);
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(pathToFileURL(WORKER_FILE).href)}); })`;
-  return new Worker(bootstrap, { eval: true });
+  return startWorkerScript(WORKER_FILE);
 }
 
 const idle: { worker: Worker; timer: NodeJS.Timeout }[] = [];

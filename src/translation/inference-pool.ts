@@ -10,9 +10,8 @@
  * modules by file name in their own worker script, which cannot load our TypeScript sources when
  * run with tsx or vitest on Node 20).
  */
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorkerScript, workerScriptBeside } from '../worker-script.js';
 import type { DecodeInput, SearchSettings } from './decoder.js';
 import type { Seq2SeqModelInfo, SessionOptions } from './seq2seq-sessions.js';
 
@@ -73,16 +72,10 @@ interface Slot {
   task: Task | null;
 }
 
-const here = fileURLToPath(import.meta.url);
-const WORKER_FILE = path.join(path.dirname(here), `inference-worker${path.extname(here)}`);
+const WORKER_FILE = workerScriptBeside(import.meta.url, 'inference-worker');
 
-/** Starts the worker script; from TypeScript sources (tsx, vitest) it registers tsx in the thread first. */
 function startWorker(setup: WorkerSetup): Worker {
-  if (WORKER_FILE.endsWith('.js')) return new Worker(WORKER_FILE, { workerData: setup });
-  // Resolved here, from this file, so the worker finds tsx whatever the working directory.
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(pathToFileURL(WORKER_FILE).href)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData: setup });
+  return startWorkerScript(WORKER_FILE, { workerData: setup });
 }
 
 export class InferencePool {
