@@ -13,21 +13,13 @@ import {
   ARABIC_PAGE_META,
   ARABIC_PARAGRAPHS,
   ARABIC_TITLE,
+  arabicPage,
   ENGLISH_PARAGRAPHS,
   NOT_FOUND_PAGE,
   newsPage,
 } from '../fixtures/pages.js';
 
 const MAX_BYTES = 1024 * 1024;
-const arabicPage = (charset?: string) =>
-  newsPage({
-    title: ARABIC_TITLE,
-    paragraphs: ARABIC_PARAGRAPHS,
-    heading: ARABIC_HEADING,
-    lang: 'ar',
-    dir: 'rtl',
-    ...(charset ? { charset } : {}),
-  });
 const read = (bytes: Buffer, file = 'input/page.html') => htmlReader.read(bytes, { path: file, id: 'page', maxBytes: MAX_BYTES });
 
 describe('decodeHtml: the HTML standard order', () => {

@@ -9,7 +9,7 @@ import { runPipeline } from '../../src/run/pipeline.js';
 import { OutputDirError } from '../../src/run/output-lock.js';
 import { runReportSchema, type ArticleOutcome } from '../../src/run/report.js';
 import { ARABIC_ARTICLE } from '../helpers/bad-inputs.js';
-import { ARABIC_HEADING, ARABIC_PARAGRAPHS, ARABIC_TITLE, newsPage } from '../fixtures/pages.js';
+import { ARABIC_PARAGRAPHS, ARABIC_TITLE, arabicPage } from '../fixtures/pages.js';
 
 // End to end with the generated tiny models: what the reader decodes and what the listing finds
 // decide an article's status, so these run the whole pipeline.
@@ -43,16 +43,6 @@ async function run(settings: PipelineConfig) {
   const report = await runPipeline({ config: settings, events: { onArticle: (outcome) => outcomes.push(outcome) } });
   return { report, outcome: (id: string) => outcomes.find((outcome) => outcome.id === id) };
 }
-
-const arabicPage = (charset?: string) =>
-  newsPage({
-    title: ARABIC_TITLE,
-    paragraphs: ARABIC_PARAGRAPHS,
-    heading: ARABIC_HEADING,
-    lang: 'ar',
-    dir: 'rtl',
-    ...(charset ? { charset } : {}),
-  });
 
 /** `bytes` with the first byte of `text` in them replaced by 0xFF, which is never valid UTF-8. */
 function damaged(bytes: Buffer, text: string): Buffer {
