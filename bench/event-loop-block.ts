@@ -3,7 +3,7 @@
  * pipeline: what `queue.lockTimeoutSeconds` must stay above, since a worker renews its job locks
  * from timers on that thread.
  *
- *   npx tsx bench/event-loop-block.ts --models-dir DIR [--bytes N] [--dtype q8|fp32]
+ *   npm run bench:event-loop-block -- --models-dir DIR [--bytes N] [--dtype q8|fp32]
  *
  * Writes one Arabic article of distinct paragraphs, `--bytes` long (default `input.maxBytes`, the
  * largest a worker reads), and runs it through `runPipeline` (read, clean, detect, segment,
