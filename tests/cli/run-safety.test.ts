@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelFiles } from '../../src/models/layout.js';
 import { lockOutputDir } from '../../src/run/output-lock.js';
 import { plausibleModelFile, startHub } from '../helpers/hub.js';
-import { ARABIC_ARTICLE } from '../helpers/bad-inputs.js';
+import { ARABIC_ARTICLE, yamlAliasBomb } from '../helpers/bad-inputs.js';
 import { runCli } from './cli-run.js';
 
 /** `newsbridge run` facing hostile configs and paths: a clear message and exit 1, never a stack trace. */
@@ -19,19 +19,8 @@ afterAll(() => rm(scratch, { recursive: true, force: true }));
 
 describe('setup errors', () => {
   it('a YAML alias bomb in the config: a positioned message, exit 1', async () => {
-    const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-    for (const [previous, name] of [
-      ['a', 'b'],
-      ['b', 'c'],
-      ['c', 'd'],
-      ['d', 'e'],
-      ['e', 'f'],
-      ['f', 'g'],
-    ]) {
-      lines.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(',')}]`);
-    }
     const config = path.join(scratch, 'bomb.yaml');
-    await writeFile(config, `${lines.join('\n')}\n`);
+    await writeFile(config, `${yamlAliasBomb()}\n`);
     for (const command of [['run', '--offline'], ['validate']]) {
       const result = await runCli([...command, '--config', config]);
       expect(result.code).toBe(1);

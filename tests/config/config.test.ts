@@ -6,6 +6,7 @@ import { applyOverrides, defaultConfig, loadConfig, parseConfig } from '../../sr
 import { generatedFiles } from '../../tools/write-schema.js';
 import { repoRoot } from '../../tools/repo-root.js';
 import { ConfigError } from '../../src/errors.js';
+import { yamlAliasBomb } from '../helpers/bad-inputs.js';
 
 function configError(text: string, file?: string): ConfigError {
   try {
@@ -192,18 +193,7 @@ describe('published config files', () => {
 
 describe('parseConfig: hostile files', () => {
   it('refuses a YAML alias bomb with a positioned message instead of expanding it', () => {
-    const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-    for (const [previous, name] of [
-      ['a', 'b'],
-      ['b', 'c'],
-      ['c', 'd'],
-      ['d', 'e'],
-      ['e', 'f'],
-      ['f', 'g'],
-    ]) {
-      levels.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(',')}]`);
-    }
-    const error = configError(levels.join('\n'), 'bomb.yaml');
+    const error = configError(yamlAliasBomb(), 'bomb.yaml');
     expect(error.message).toMatch(/^bomb\.yaml:2:\d+: YAML aliases expand to too much data .*instead of using &anchors and \*aliases$/);
   });
 

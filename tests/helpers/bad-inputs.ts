@@ -228,3 +228,19 @@ export function writeBadInputs(inputDir: string, options: BadInputOptions = {}):
   );
   return written;
 }
+
+/** A YAML "billion laughs": seven levels of aliases, each nine of the one before (9⁷ strings if expanded). */
+export function yamlAliasBomb(): string {
+  const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+  for (const [previous, name] of [
+    ['a', 'b'],
+    ['b', 'c'],
+    ['c', 'd'],
+    ['d', 'e'],
+    ['e', 'f'],
+    ['f', 'g'],
+  ]) {
+    levels.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(',')}]`);
+  }
+  return levels.join('\n');
+}
