@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { type Dirent, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DIGEST_FILE } from '../src/output/digest.js';
 import { HOLDER_FILE } from '../src/run/output-lock.js';
@@ -33,14 +33,27 @@ const MANIFEST = 'manifest.jsonl';
 
 /**
  * Every file below `dir`, relative to it, symlinks and all; none when `dir` does not exist. The run's
- * lock on the folder is not an output (a killed run leaves it for the next one to take over).
+ * lock on the folder is not an output (a killed run leaves it for the next one to take over). A live
+ * run's folder changes while it is listed: a folder that vanishes mid-walk (the lock, released) is skipped.
  */
 export function listFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((entry) => !entry.isDirectory() && entry.name !== HOLDER_FILE)
-    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
-    .sort();
+  const files: string[] = [];
+  const walk = (folder: string): void => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(folder, { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    for (const entry of entries) {
+      const full = path.join(folder, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name !== HOLDER_FILE) files.push(path.relative(dir, full));
+    }
+  };
+  walk(dir);
+  return files.sort();
 }
 
 /** A copy of a parsed JSON value without its timing fields. */

@@ -1,8 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { compareOutputs, withoutTimings } from '../../tools/compare-outputs.js';
+import { compareOutputs, listFiles, withoutTimings } from '../../tools/compare-outputs.js';
 
 let root: string;
 let expected: string;
@@ -112,5 +113,29 @@ describe('compareOutputs', () => {
 describe('withoutTimings', () => {
   it('drops timing fields at any depth and keeps the rest', () => {
     expect(withoutTimings({ a: 1, timings: { read: 2 }, inner: [{ durationMs: 3, b: 4 }] })).toEqual({ a: 1, inner: [{ b: 4 }] });
+  });
+});
+
+describe('listFiles', () => {
+  it('lists nested files without the lock holder, and nothing for a folder that does not exist', () => {
+    write(actual, { 'news/a.json': '{}', '.newsbridge-run.lock/holder.json': '{}' });
+    expect(listFiles(actual).filter((file) => !file.startsWith('.newsbridge-run.lock'))).toEqual(['news/a.json']);
+    expect(listFiles(path.join(root, 'missing'))).toEqual([]);
+  });
+
+  it('skips a folder that vanishes while the listing walks (a live run releasing its lock)', async () => {
+    write(actual, { 'news/a.json': '{}' });
+    const churn = path.join(actual, 'churn');
+    // Another process creates and removes folders as fast as it can while this one lists.
+    const child = spawn(process.execPath, [
+      '-e',
+      `const fs = require('node:fs'); const d = ${JSON.stringify(churn)}; for (;;) { fs.mkdirSync(d + '/x/y', { recursive: true }); fs.writeFileSync(d + '/x/y/f', ''); fs.rmSync(d, { recursive: true, force: true }); }`,
+    ]);
+    try {
+      for (let i = 0; i < 3000; i += 1) expect(listFiles(actual)).toContain('news/a.json');
+    } finally {
+      child.kill();
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
   });
 });
