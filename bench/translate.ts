@@ -38,7 +38,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { MODEL_DTYPES, type ModelDtype } from '../src/config/config.js';
 import { splitSentences } from '../src/stages/segment.js';
 import { isUpToDate, makeModel } from '../tools/make-model.js';
-import { PRESETS, type MarianDims, type PresetName } from '../tools/model/marian-config.js';
+import { PRESETS, type ModelDims, type PresetName } from '../tools/model/marian-config.js';
 import { repoRoot } from '../tools/repo-root.js';
 import { matmulRate } from './matmul-rate.js';
 import { sharedPath } from './shared-data.js';
@@ -260,7 +260,7 @@ const tokensPerSecond = (t: Totals) => t.targetTokens / (t.ms / 1000);
  * and one source token needs (encoder: 4 d² + 2 d·ffn per layer, plus the cross-attention keys and
  * values of every decoder layer, 2 d²). Attention over positions is left out (small at these lengths).
  */
-function usefulMacs(dims: MarianDims, t: Totals): number {
+function usefulMacs(dims: ModelDims, t: Totals): number {
   const d = dims.dModel;
   const perTarget = dims.decoderLayers * (6 * d * d + 2 * d * dims.ffnDim) + d * dims.vocabSize;
   const perSource = dims.encoderLayers * (4 * d * d + 2 * d * dims.ffnDim) + dims.decoderLayers * 2 * d * d;

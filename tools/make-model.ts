@@ -1,10 +1,12 @@
 /**
- * Generates a MarianMT model folder with the layout, config, tokenizer and ONNX graph
- * inputs/outputs of the Xenova opus-mt exports (Optimum + transformers.js' quantizer), with random
- * weights: the real weights cannot be downloaded on our machines, and tests and benchmarks need a
- * model that transformers.js loads and runs exactly like the real one.
+ * Generates a MarianMT or M2M-100 model folder with the layout, config, tokenizer and ONNX graph
+ * inputs/outputs of the Xenova opus-mt / nllb-200 exports (Optimum + transformers.js' quantizer),
+ * with random weights: the real weights cannot be downloaded on our machines, and tests and
+ * benchmarks need a model that transformers.js loads and runs exactly like the real one. The graphs
+ * are built from the written config.json, as the converter builds them from a checkpoint's.
  *
  *   npm run model:make -- --preset tiny --out tests/.models/Xenova/opus-mt-ar-en --seed 1 --source ar
+ *   npm run model:make -- --preset tiny-m2m100 --out tests/.models/newsbridge/tiny-m2m100 --seed 4
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -12,9 +14,21 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { languageByCode } from '../src/languages.js';
+import { architectureFromConfig } from '../src/models/convert/architecture.js';
+import {
+  type M2M100Vocabulary,
+  buildM2M100Vocabulary,
+  floresCode,
+  m2m100Config,
+  m2m100GenerationConfig,
+  m2m100OutputBias,
+  m2m100SpecialTokensMap,
+  m2m100TokenizerConfig,
+  m2m100TokenizerJson,
+} from './model/m2m100-files.js';
 import {
   EOS_ID,
-  type MarianDims,
+  type ModelDims,
   PRESETS,
   type PresetName,
   type SourceLang,
@@ -22,7 +36,7 @@ import {
   marianConfig,
   padId,
 } from './model/marian-config.js';
-import { buildEncoderGraph, buildMergedDecoderGraph } from './model/marian-onnx.js';
+
 import {
   type MarianVocabulary,
   buildVocabulary,
@@ -31,9 +45,10 @@ import {
   tokenizerJson,
   vocabJson,
 } from './model/marian-tokenizer.js';
-import { randomMarianWeights } from './model/marian-weights.js';
 import { type Graph, serializeModel } from './model/onnx-graph.js';
 import { quantizeDynamic } from './model/quantize.js';
+import { buildEncoderGraph, buildMergedDecoderGraph } from './model/seq2seq-onnx.js';
+import { type Seq2SeqWeights, randomWeights, shapeOutputPreference } from './model/seq2seq-weights.js';
 import { repoRoot } from './repo-root.js';
 
 /** Bump when the generated files change, so cached test models are regenerated. */
@@ -103,7 +118,7 @@ function stampFor(options: MakeModelOptions, { source, english }: { source: stri
  * below. `</s>` is no likelier than any English piece, so greedy decoding mostly runs to the length
  * limit: random weights stop at random lengths, and callers bound max_new_tokens.
  */
-export function finalLogitsBias(dims: MarianDims, vocabulary: MarianVocabulary, eosBias = 0): Float32Array {
+export function finalLogitsBias(dims: ModelDims, vocabulary: MarianVocabulary, eosBias = 0): Float32Array {
   const bias = new Float32Array(dims.vocabSize).fill(SOURCE_PIECE_BIAS);
   for (const id of vocabulary.targetPieceIds) bias[id] = 0;
   bias[EOS_ID] = eosBias;
@@ -123,11 +138,62 @@ async function writeOnnxPair(dir: string, baseName: string, graph: Graph): Promi
   await writeGraph(path.join(dir, `${baseName}_quantized.onnx`), quantizeDynamic(graph));
 }
 
-export async function makeModel(options: MakeModelOptions): Promise<void> {
+/** The files every family writes next to its own: ORT's quantizer settings. */
+const QUANTIZE_CONFIG = { per_channel: false, reduce_range: false, weight_type: 'QInt8', op_types_to_quantize: ['MatMul', 'Gather'] };
+
+/** Writes the Marian JSON files and returns the config and the final_logits_bias the weights carry. */
+async function writeMarianFiles(staging: string, options: MakeModelOptions, corpus: { source: string; english: string }) {
   const dims = PRESETS[options.preset];
-  const seed = options.seed ?? 0;
   const sourceLang = options.sourceLang ?? 'ar';
-  const corpus = await loadCorpus(sourceLang);
+  const vocabulary = buildVocabulary(corpus.source, corpus.english, dims.vocabSize, options.seed ?? 0);
+  const config = marianConfig(dims, sourceLang);
+  await writeJson(path.join(staging, 'config.json'), config);
+  await writeJson(path.join(staging, 'generation_config.json'), generationConfig(dims));
+  const charsmap = await readFile(path.join(repoRoot, 'tools/corpus/nmt_nfkc.charsmap'));
+  await writeJson(path.join(staging, 'tokenizer.json'), tokenizerJson(vocabulary, charsmap.toString('base64')));
+  await writeJson(path.join(staging, 'tokenizer_config.json'), tokenizerConfig(sourceLang));
+  await writeJson(path.join(staging, 'special_tokens_map.json'), specialTokensMap());
+  await writeJson(path.join(staging, 'vocab.json'), vocabJson(vocabulary));
+  return { config, makeWeights: () => marianWeights(config, options, vocabulary) };
+}
+
+function marianWeights(config: Record<string, unknown>, options: MakeModelOptions, vocabulary: MarianVocabulary): Seq2SeqWeights {
+  const bias = finalLogitsBias(PRESETS[options.preset], vocabulary, options.eosBias);
+  return randomWeights(architectureFromConfig(config), options.seed ?? 0, bias);
+}
+
+async function writeM2M100Files(staging: string, options: MakeModelOptions, corpus: { source: string; english: string }) {
+  const dims = PRESETS[options.preset];
+  const vocabulary = buildM2M100Vocabulary(corpus.source, corpus.english, dims.vocabSize, options.seed ?? 0);
+  const sourceCode = floresCode(options.sourceLang ?? 'ar');
+  const config = m2m100Config(dims, vocabulary);
+  await writeJson(path.join(staging, 'config.json'), config);
+  await writeJson(path.join(staging, 'generation_config.json'), m2m100GenerationConfig());
+  const charsmap = await readFile(path.join(repoRoot, 'tools/corpus/nmt_nfkc.charsmap'));
+  await writeJson(path.join(staging, 'tokenizer.json'), m2m100TokenizerJson(vocabulary, charsmap.toString('base64'), sourceCode));
+  await writeJson(path.join(staging, 'tokenizer_config.json'), m2m100TokenizerConfig(sourceCode));
+  await writeJson(path.join(staging, 'special_tokens_map.json'), m2m100SpecialTokensMap());
+  return { config, makeWeights: () => m2m100Weights(config, options, vocabulary) };
+}
+
+function m2m100Weights(config: Record<string, unknown>, options: MakeModelOptions, vocabulary: M2M100Vocabulary): Seq2SeqWeights {
+  const weights = randomWeights(architectureFromConfig(config), options.seed ?? 0);
+  shapeOutputPreference(weights, m2m100OutputBias(vocabulary, options.eosBias), options.seed ?? 0);
+  return weights;
+}
+
+/**
+ * The training text of a preset's tokenizer: the source language's articles for Marian (one
+ * model per language pair), every sample language for M2M-100 (one model for all).
+ */
+async function presetCorpus(options: MakeModelOptions): Promise<{ source: string; english: string }> {
+  if (PRESETS[options.preset].family === 'marian') return loadCorpus(options.sourceLang ?? 'ar');
+  const [arabic, vietnamese] = await Promise.all([loadCorpus('ar'), loadCorpus('vi')]);
+  return { source: `${arabic.source}\n${vietnamese.source}`, english: arabic.english };
+}
+
+export async function makeModel(options: MakeModelOptions): Promise<void> {
+  const corpus = await presetCorpus(options);
 
   // Build next to the target and rename at the end, so a half-written folder never looks complete.
   const out = path.resolve(options.out);
@@ -135,23 +201,12 @@ export async function makeModel(options: MakeModelOptions): Promise<void> {
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
 
-  const vocabulary = buildVocabulary(corpus.source, corpus.english, dims.vocabSize, seed);
-  await writeJson(path.join(staging, 'config.json'), marianConfig(dims, sourceLang));
-  await writeJson(path.join(staging, 'generation_config.json'), generationConfig(dims));
-  const charsmap = await readFile(path.join(repoRoot, 'tools/corpus/nmt_nfkc.charsmap'));
-  await writeJson(path.join(staging, 'tokenizer.json'), tokenizerJson(vocabulary, charsmap.toString('base64')));
-  await writeJson(path.join(staging, 'tokenizer_config.json'), tokenizerConfig(sourceLang));
-  await writeJson(path.join(staging, 'special_tokens_map.json'), specialTokensMap());
-  await writeJson(path.join(staging, 'vocab.json'), vocabJson(vocabulary));
-  await writeJson(path.join(staging, 'quantize_config.json'), {
-    per_channel: false,
-    reduce_range: false,
-    weight_type: 'QInt8',
-    op_types_to_quantize: ['MatMul', 'Gather'],
-  });
+  const family = PRESETS[options.preset].family;
+  const { makeWeights } = await (family === 'marian' ? writeMarianFiles : writeM2M100Files)(staging, options, corpus);
+  await writeJson(path.join(staging, 'quantize_config.json'), QUANTIZE_CONFIG);
 
   if (!options.configOnly) {
-    const weights = randomMarianWeights(dims, seed, finalLogitsBias(dims, vocabulary, options.eosBias));
+    const weights = makeWeights();
     await mkdir(path.join(staging, 'onnx'));
     await writeOnnxPair(path.join(staging, 'onnx'), 'encoder_model', buildEncoderGraph(weights));
     await writeOnnxPair(path.join(staging, 'onnx'), 'decoder_model_merged', buildMergedDecoderGraph(weights));
@@ -179,7 +234,7 @@ async function replaceFolder(staging: string, out: string, options: MakeModelOpt
 export async function isUpToDate(options: MakeModelOptions): Promise<boolean> {
   try {
     const stamp = JSON.parse(await readFile(path.join(options.out, STAMP_FILE), 'utf8')) as GeneratorStamp;
-    const expected = stampFor(options, await loadCorpus(options.sourceLang ?? 'ar'));
+    const expected = stampFor(options, await presetCorpus(options));
     return JSON.stringify(stamp) === JSON.stringify(expected);
   } catch {
     return false;
@@ -201,8 +256,8 @@ function parseLanguage(value: string): SourceLang {
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command('model:make')
-    .description('Generate a MarianMT model folder (Xenova opus-mt layout) with random weights')
-    .addOption(new Option('--preset <preset>', 'model size').choices(['tiny', 'opus-mt-base']).makeOptionMandatory())
+    .description('Generate a MarianMT or M2M-100 model folder (Xenova opus-mt / nllb-200 layout) with random weights')
+    .addOption(new Option('--preset <preset>', 'model size').choices(Object.keys(PRESETS)).makeOptionMandatory())
     .requiredOption('--out <dir>', 'output folder, e.g. bench/.models/Xenova/opus-mt-ar-en')
     .option('--seed <n>', 'random seed', parseSeed, 0)
     .addOption(

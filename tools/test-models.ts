@@ -1,5 +1,5 @@
 /**
- * The tiny MarianMT models the tests, the crash harness and the smoke benchmarks run on, generated
+ * The tiny MarianMT and M2M-100 models the tests, the crash harness and the smoke benchmarks run on, generated
  * into `tests/.models/<model id>/` (the transformers.js local-model layout) when missing or stale.
  */
 import { mkdir, rmdir, stat } from 'node:fs/promises';
@@ -20,9 +20,18 @@ export const TEST_MODELS = [
 /** A model whose end-of-sentence logit is pushed up, so rows of one batch end at different steps. */
 export const EARLY_EOS_MODEL = { id: 'newsbridge/early-eos-ar-en', seed: 3, sourceLang: 'ar', eosBias: 1.35 } as const;
 
-export function testModelOptions(model: (typeof TEST_MODELS)[number] | typeof EARLY_EOS_MODEL): MakeModelOptions {
+/**
+ * One M2M-100 model (NLLB-200's language codes: `arb_Arab`, `vie_Latn`, `ind_Latn`, `eng_Latn`, …)
+ * for all source languages; `sourceLang` only sets the tokenizer's default `src_lang`.
+ */
+export const TINY_M2M100_MODEL = { id: 'newsbridge/tiny-m2m100', seed: 4, sourceLang: 'ar', preset: 'tiny-m2m100' } as const;
+
+type TestModel = (typeof TEST_MODELS)[number] | typeof EARLY_EOS_MODEL | typeof TINY_M2M100_MODEL;
+
+export function testModelOptions(model: TestModel): MakeModelOptions {
   const eosBias = 'eosBias' in model ? model.eosBias : undefined;
-  return { preset: 'tiny', out: path.join(MODELS_DIR, model.id), seed: model.seed, sourceLang: model.sourceLang, eosBias };
+  const preset = 'preset' in model ? model.preset : 'tiny';
+  return { preset, out: path.join(MODELS_DIR, model.id), seed: model.seed, sourceLang: model.sourceLang, eosBias };
 }
 
 /**
@@ -32,7 +41,7 @@ export function testModelOptions(model: (typeof TEST_MODELS)[number] | typeof EA
  */
 export async function ensureTestModels(): Promise<string> {
   await withLock(`${MODELS_DIR}.lock`, async () => {
-    for (const model of [...TEST_MODELS, EARLY_EOS_MODEL]) {
+    for (const model of [...TEST_MODELS, EARLY_EOS_MODEL, TINY_M2M100_MODEL]) {
       const options = testModelOptions(model);
       if (!(await isUpToDate(options))) await makeModel(options);
     }

@@ -3,11 +3,13 @@
  * Helsinki-NLP opus-mt `config.json` / `generation_config.json` as the Xenova ONNX exports carry them.
  */
 
-export type PresetName = 'tiny' | 'opus-mt-base';
+export type PresetName = 'tiny' | 'opus-mt-base' | 'tiny-m2m100';
 /** ISO 639 code of the source language (`ar`, `vi`, or any other: its script picks the tokenizer corpus). */
 export type SourceLang = string;
 
-export interface MarianDims {
+export interface ModelDims {
+  /** config.json's model_type. */
+  family: 'marian' | 'm2m_100';
   dModel: number;
   encoderLayers: number;
   decoderLayers: number;
@@ -18,10 +20,11 @@ export interface MarianDims {
   maxPositions: number;
 }
 
-export const PRESETS: Record<PresetName, MarianDims> = {
-  tiny: { dModel: 32, encoderLayers: 2, decoderLayers: 2, heads: 4, ffnDim: 64, vocabSize: 2000, maxPositions: 512 },
+export const PRESETS: Record<PresetName, ModelDims> = {
+  tiny: { family: 'marian', dModel: 32, encoderLayers: 2, decoderLayers: 2, heads: 4, ffnDim: 64, vocabSize: 2000, maxPositions: 512 },
   // opus-mt-ar-en's sizes: 6+6 layers of d_model 512, 8 heads, FFN 2048, a shared vocabulary of 62834.
   'opus-mt-base': {
+    family: 'marian',
     dModel: 512,
     encoderLayers: 6,
     decoderLayers: 6,
@@ -30,16 +33,28 @@ export const PRESETS: Record<PresetName, MarianDims> = {
     vocabSize: 62834,
     maxPositions: 512,
   },
+  // An M2M-100 model with NLLB-200's special tokens and language codes, small enough for tests.
+  'tiny-m2m100': {
+    family: 'm2m_100',
+    dModel: 32,
+    encoderLayers: 2,
+    decoderLayers: 2,
+    heads: 4,
+    ffnDim: 64,
+    vocabSize: 2000,
+    maxPositions: 1024,
+  },
 };
 
 export const EOS_ID = 0;
 export const UNK_ID = 1;
 
-export function padId(dims: MarianDims): number {
-  return dims.vocabSize - 1;
+/** Marian's `<pad>` is the last id; M2M-100's (fairseq's) is 1. */
+export function padId(dims: ModelDims): number {
+  return dims.family === 'm2m_100' ? 1 : dims.vocabSize - 1;
 }
 
-export function marianConfig(dims: MarianDims, sourceLang: SourceLang): Record<string, unknown> {
+export function marianConfig(dims: ModelDims, sourceLang: SourceLang): Record<string, unknown> {
   const pad = padId(dims);
   return {
     _name_or_path: `Helsinki-NLP/opus-mt-${sourceLang}-en`,
@@ -90,7 +105,7 @@ export function marianConfig(dims: MarianDims, sourceLang: SourceLang): Record<s
   };
 }
 
-export function generationConfig(dims: MarianDims): Record<string, unknown> {
+export function generationConfig(dims: ModelDims): Record<string, unknown> {
   const pad = padId(dims);
   return {
     bad_words_ids: [[pad]],
@@ -107,7 +122,7 @@ export function generationConfig(dims: MarianDims): Record<string, unknown> {
 }
 
 /** Parameter count of the PyTorch MarianMTModel (shared embedding counted once, static positions excluded). */
-export function parameterCount(dims: MarianDims): number {
+export function parameterCount(dims: ModelDims): number {
   const d = dims.dModel;
   const attention = 4 * (d * d + d);
   const ffn = d * dims.ffnDim + dims.ffnDim + dims.ffnDim * d + d;

@@ -5,20 +5,30 @@
  */
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { MarianDims } from '../../../tools/model/marian-config.js';
-import { buildEncoderGraph, buildMergedDecoderGraph, cacheNames } from '../../../tools/model/marian-onnx.js';
+import { architectureFromConfig } from '../../../src/models/convert/architecture.js';
+import { type ModelDims, marianConfig } from '../../../tools/model/marian-config.js';
+import { buildEncoderGraph, buildMergedDecoderGraph, cacheNames } from '../../../tools/model/seq2seq-onnx.js';
 import {
   type Attention,
   type LayerNorm,
   type Linear,
-  type MarianWeights,
-  randomMarianWeights,
-} from '../../../tools/model/marian-weights.js';
+  type Seq2SeqWeights as MarianWeights,
+  randomWeights,
+} from '../../../tools/model/seq2seq-weights.js';
 import { serializeModel } from '../../../tools/model/onnx-graph.js';
 import { quantizeDynamic } from '../../../tools/model/quantize.js';
 import { Random } from '../../../tools/model/random.js';
 
-const dims: MarianDims = { dModel: 8, encoderLayers: 2, decoderLayers: 2, heads: 2, ffnDim: 12, vocabSize: 40, maxPositions: 32 };
+const dims: ModelDims = {
+  family: 'marian',
+  dModel: 8,
+  encoderLayers: 2,
+  decoderLayers: 2,
+  heads: 2,
+  ffnDim: 12,
+  vocabSize: 40,
+  maxPositions: 32,
+};
 const headDim = dims.dModel / dims.heads;
 type Matrix = number[][];
 
@@ -75,7 +85,7 @@ function embedTokens(weights: MarianWeights, ids: number[], offset: number): Mat
       const k = c % half;
       const angle = (t + offset) / 10000 ** ((2 * k) / dims.dModel);
       const position = c < half ? Math.sin(angle) : Math.cos(angle);
-      return (weights.embedding[id * dims.dModel + c] as number) * Math.sqrt(dims.dModel) + position;
+      return (weights.encoderEmbedding[id * dims.dModel + c] as number) * Math.sqrt(dims.dModel) + position;
     }),
   );
 }
@@ -118,8 +128,8 @@ function referenceLogits(weights: MarianWeights, ids: number[], encoded: Matrix,
     Array.from(
       { length: dims.vocabSize },
       (_, token) =>
-        row.reduce((s, v, c) => s + v * (weights.embedding[token * dims.dModel + c] as number), 0) +
-        (weights.finalLogitsBias[token] as number),
+        row.reduce((s, v, c) => s + v * (weights.encoderEmbedding[token * dims.dModel + c] as number), 0) +
+        (weights.finalLogitsBias?.[token] as number),
     ),
   );
 }
@@ -131,7 +141,7 @@ function maxAbsDiff(actual: Float32Array, expected: Matrix): number {
 const int64 = (values: number[]) => new ort.Tensor('int64', BigInt64Array.from(values, BigInt), [1, values.length]);
 
 describe('Marian graphs against a reference forward pass', () => {
-  const weights = randomMarianWeights(dims, 7, new Random(3).normals(dims.vocabSize, 0.5));
+  const weights = randomWeights(architectureFromConfig(marianConfig(dims, 'ar')), 7, new Random(3).normals(dims.vocabSize, 0.5));
   const sourceIds = [4, 17, 9, 0, 39];
   const sourceMask = [1, 1, 1, 1, 0];
   const targetIds = [39, 12, 30];
