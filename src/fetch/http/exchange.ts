@@ -117,7 +117,13 @@ async function readCapped(body: Readable, encoding: string | undefined, maxBytes
     throw error;
   }
   // pipeline's overloads take a fixed number of stages; the decoders vary with the Content-Encoding.
-  await (pipeline as (...streams: unknown[]) => Promise<void>)(body, ...stages, collect, { signal });
+  try {
+    await (pipeline as (...streams: unknown[]) => Promise<void>)(body, ...stages, collect, { signal });
+  } catch (error) {
+    // A decoder torn down mid-chunk may reject with its own error rather than the cap's.
+    if (size > maxBytes) throw new TooLargeError();
+    throw error;
+  }
   return Buffer.concat(chunks, size);
 }
 

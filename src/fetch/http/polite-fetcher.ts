@@ -180,7 +180,15 @@ export class PoliteFetcher {
     let rules = this.robots.get(target.origin);
     if (!rules) {
       const robotsUrl = new URL('/robots.txt', target.origin).href;
-      rules = this.follow(robotsUrl, undefined, signal, false).then((outcome) => robotsRules(robotsUrl, outcome, this.policy.userAgent));
+      rules = this.follow(robotsUrl, undefined, signal, false).then((outcome) => {
+        const verdict = robotsRules(robotsUrl, outcome, this.policy.userAgent);
+        if ('allows' in verdict && verdict.crawlDelaySeconds !== undefined) {
+          this.crawlDelay.set(target.origin, verdict.crawlDelaySeconds);
+          // robots.txt's own request ended before its Crawl-delay was known: the first page waits it too.
+          this.gate.holdOff(target.host, Date.now() + this.delayMs(target));
+        }
+        return verdict;
+      });
       this.robots.set(target.origin, rules);
     }
     const verdict = await rules;
@@ -190,7 +198,6 @@ export class PoliteFetcher {
       if (verdict.reason === 'private-address') return { ...verdict, url };
       return { ...verdict, url, message: `robots.txt of ${target.origin}: ${verdict.message}` };
     }
-    if (verdict.crawlDelaySeconds !== undefined) this.crawlDelay.set(target.origin, verdict.crawlDelaySeconds);
     if (verdict.allows(target.href)) return undefined;
     return {
       kind: 'robots-disallowed',
