@@ -13,7 +13,7 @@ import {
   type Graph,
   type GraphNode,
   type Tensor,
-} from '../tools/model/onnx-graph.js';
+} from '../src/models/convert/onnx-graph.js';
 
 const M = 256;
 const K = 512;

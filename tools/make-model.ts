@@ -27,9 +27,10 @@ import {
   m2m100TokenizerJson,
 } from './model/m2m100-files.js';
 import {
-  EOS_ID,
   type ModelDims,
   PRESETS,
+  eosId,
+  unkId,
   type PresetName,
   type SourceLang,
   generationConfig,
@@ -45,10 +46,13 @@ import {
   tokenizerJson,
   vocabJson,
 } from './model/marian-tokenizer.js';
-import { type Graph, serializeModel } from './model/onnx-graph.js';
-import { quantizeDynamic } from './model/quantize.js';
-import { buildEncoderGraph, buildMergedDecoderGraph } from './model/seq2seq-onnx.js';
-import { type Seq2SeqWeights, randomWeights, shapeOutputPreference } from './model/seq2seq-weights.js';
+import { EOS_TOKEN, PAD_TOKEN, UNK_TOKEN } from '../src/models/convert/marian-tokenizer-json.js';
+import { writeSafetensors } from '../src/models/convert/safetensors.js';
+import { writeSentencePiece } from '../src/models/convert/sentencepiece.js';
+import { toStateDict } from '../src/models/convert/state-dict.js';
+import { withExternalData, writeModelGraphs } from '../src/models/convert/write-onnx.js';
+import type { Seq2SeqWeights } from '../src/models/convert/weights.js';
+import { randomWeights, shapeOutputPreference } from './model/seq2seq-weights.js';
 import { repoRoot } from './repo-root.js';
 
 /** Bump when the generated files change, so cached test models are regenerated. */
@@ -64,6 +68,8 @@ export interface MakeModelOptions {
   sourceLang?: SourceLang;
   /** Write only the JSON files (config, tokenizer), not the ONNX graphs. */
   configOnly?: boolean;
+  /** Write the hub's PyTorch layout (model.safetensors, .spm tokenizer files) instead of ONNX: the converter's input. */
+  checkpoint?: boolean;
   /**
    * Output bias of `</s>` (default 0, as likely as any English piece). Tests of beam search raise it
    * so that hypotheses end at different lengths and the stopping rules have work to do.
@@ -79,6 +85,7 @@ export interface GeneratorStamp {
   corpusSha256: string;
   configOnly: boolean;
   eosBias: number;
+  checkpoint: boolean;
 }
 
 /** The sample articles in input/ in the source language's script (Arabic or Latin), plus the English text in tools/corpus/. */
@@ -109,6 +116,7 @@ function stampFor(options: MakeModelOptions, { source, english }: { source: stri
     corpusSha256: createHash('sha256').update(source).update('\0').update(english).digest('hex'),
     configOnly: options.configOnly ?? false,
     eosBias: options.eosBias ?? 0,
+    checkpoint: options.checkpoint ?? false,
   };
 }
 
@@ -121,7 +129,7 @@ function stampFor(options: MakeModelOptions, { source, english }: { source: stri
 export function finalLogitsBias(dims: ModelDims, vocabulary: MarianVocabulary, eosBias = 0): Float32Array {
   const bias = new Float32Array(dims.vocabSize).fill(SOURCE_PIECE_BIAS);
   for (const id of vocabulary.targetPieceIds) bias[id] = 0;
-  bias[EOS_ID] = eosBias;
+  bias[vocabulary.eosId] = eosBias;
   return bias;
 }
 
@@ -129,13 +137,42 @@ async function writeJson(file: string, value: unknown): Promise<void> {
   await writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
-async function writeGraph(file: string, graph: Graph): Promise<void> {
-  await writeFile(file, serializeModel(graph, 'newsbridge make-model'));
-}
-
-async function writeOnnxPair(dir: string, baseName: string, graph: Graph): Promise<void> {
-  await writeGraph(path.join(dir, `${baseName}.onnx`), graph);
-  await writeGraph(path.join(dir, `${baseName}_quantized.onnx`), quantizeDynamic(graph));
+/**
+ * The hub's PyTorch layout instead of ONNX: model.safetensors with HF's parameter names, and for
+ * Marian the tokenizer as Helsinki-NLP repos ship it (source.spm, target.spm, vocab.json; the
+ * generated model shares one vocabulary, so both .spm files hold it). tokenizer.json is dropped
+ * for Marian, whose repos have none; NLLB repos ship one, so M2M-100 keeps it.
+ */
+async function writeCheckpoint(staging: string, weights: Seq2SeqWeights, family: ModelDims['family']): Promise<void> {
+  await writeSafetensors(path.join(staging, 'model.safetensors'), toStateDict(weights));
+  await rm(path.join(staging, 'quantize_config.json'));
+  if (family !== 'marian') return;
+  const tokenizer = JSON.parse(await readFile(path.join(staging, 'tokenizer.json'), 'utf8')) as {
+    model: { vocab: [string, number][] };
+    normalizer: { precompiled_charsmap: string };
+  };
+  const spm = writeSentencePiece({
+    modelType: 'UNIGRAM',
+    pieces: [
+      { piece: UNK_TOKEN, score: 0, type: 'UNKNOWN' },
+      { piece: '<s>', score: 0, type: 'CONTROL' },
+      { piece: EOS_TOKEN, score: 0, type: 'CONTROL' },
+      ...tokenizer.model.vocab
+        .filter(([piece]) => ![UNK_TOKEN, EOS_TOKEN, PAD_TOKEN].includes(piece))
+        .map(([piece, score]) => ({ piece, score, type: 'NORMAL' as const })),
+    ],
+    precompiledCharsmap: Buffer.from(tokenizer.normalizer.precompiled_charsmap, 'base64'),
+    normalizerName: 'nmt_nfkc',
+    addDummyPrefix: true,
+    removeExtraWhitespaces: true,
+    unkId: 0,
+    bosId: 1,
+    eosId: 2,
+    padId: -1,
+  });
+  await writeFile(path.join(staging, 'source.spm'), spm);
+  await writeFile(path.join(staging, 'target.spm'), spm);
+  await rm(path.join(staging, 'tokenizer.json'));
 }
 
 /** The files every family writes next to its own: ORT's quantizer settings. */
@@ -145,7 +182,10 @@ const QUANTIZE_CONFIG = { per_channel: false, reduce_range: false, weight_type: 
 async function writeMarianFiles(staging: string, options: MakeModelOptions, corpus: { source: string; english: string }) {
   const dims = PRESETS[options.preset];
   const sourceLang = options.sourceLang ?? 'ar';
-  const vocabulary = buildVocabulary(corpus.source, corpus.english, dims.vocabSize, options.seed ?? 0);
+  const vocabulary = buildVocabulary(corpus.source, corpus.english, dims.vocabSize, options.seed ?? 0, {
+    eosId: eosId(dims),
+    unkId: unkId(dims),
+  });
   const config = marianConfig(dims, sourceLang);
   await writeJson(path.join(staging, 'config.json'), config);
   await writeJson(path.join(staging, 'generation_config.json'), generationConfig(dims));
@@ -202,14 +242,14 @@ export async function makeModel(options: MakeModelOptions): Promise<void> {
   await mkdir(staging, { recursive: true });
 
   const family = PRESETS[options.preset].family;
-  const { makeWeights } = await (family === 'marian' ? writeMarianFiles : writeM2M100Files)(staging, options, corpus);
+  const { config, makeWeights } = await (family === 'marian' ? writeMarianFiles : writeM2M100Files)(staging, options, corpus);
   await writeJson(path.join(staging, 'quantize_config.json'), QUANTIZE_CONFIG);
 
-  if (!options.configOnly) {
-    const weights = makeWeights();
+  if (options.checkpoint) await writeCheckpoint(staging, makeWeights(), family);
+  else if (!options.configOnly) {
     await mkdir(path.join(staging, 'onnx'));
-    await writeOnnxPair(path.join(staging, 'onnx'), 'encoder_model', buildEncoderGraph(weights));
-    await writeOnnxPair(path.join(staging, 'onnx'), 'decoder_model_merged', buildMergedDecoderGraph(weights));
+    const external = await writeModelGraphs(path.join(staging, 'onnx'), makeWeights(), 'newsbridge make-model');
+    if (external.length > 0) await writeJson(path.join(staging, 'config.json'), withExternalData(config, external));
   }
   await writeJson(path.join(staging, STAMP_FILE), stampFor(options, corpus));
   await replaceFolder(staging, out, options);
@@ -266,16 +306,22 @@ async function main(argv: string[]): Promise<void> {
         .default('ar'),
     )
     .option('--config-only', 'write the JSON files only, no ONNX graphs', false)
+    .option(
+      '--checkpoint',
+      "write the hub's PyTorch layout (model.safetensors, source.spm/target.spm/vocab.json) for `newsbridge models convert`",
+      false,
+    )
     .parse(argv);
-  const { preset, out, seed, source, configOnly } = program.opts<{
+  const { preset, out, seed, source, configOnly, checkpoint } = program.opts<{
     preset: PresetName;
     out: string;
     seed: number;
     source: SourceLang;
     configOnly: boolean;
+    checkpoint: boolean;
   }>();
   const started = performance.now();
-  await makeModel({ preset, out, seed, sourceLang: source, configOnly });
+  await makeModel({ preset, out, seed, sourceLang: source, configOnly, checkpoint });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const pad = padId(PRESETS[preset]);
   console.log(`${preset} model (${source}→en, seed ${seed}, pad id ${pad}) written to ${out} in ${seconds} s`);

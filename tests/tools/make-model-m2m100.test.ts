@@ -8,7 +8,7 @@ import { AutoModelForSeq2SeqLM, AutoTokenizer, type PreTrainedTokenizer, env, pi
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PRESETS } from '../../tools/model/marian-config.js';
-import { cacheNames } from '../../tools/model/seq2seq-onnx.js';
+import { cacheNames } from '../../src/models/convert/seq2seq-onnx.js';
 import { TINY_M2M100_MODEL } from '../../tools/test-models.js';
 
 const modelsDir = inject('modelsDir');

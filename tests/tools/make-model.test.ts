@@ -7,7 +7,7 @@ import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { isUpToDate, makeModel } from '../../tools/make-model.js';
 import { PRESETS, parameterCount } from '../../tools/model/marian-config.js';
-import { cacheNames } from '../../tools/model/seq2seq-onnx.js';
+import { cacheNames } from '../../src/models/convert/seq2seq-onnx.js';
 import { TEST_MODELS, testModelOptions } from '../../tools/test-models.js';
 
 const modelsDir = inject('modelsDir');

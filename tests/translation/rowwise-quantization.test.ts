@@ -10,8 +10,8 @@ import { splitSentences } from '../../src/stages/segment.js';
 import { rowwiseQuantized, UnsupportedQuantizedGraphError } from '../../src/translation/rowwise-quantization.js';
 import { type SentenceTranslation, Translator, type TranslatorOptions } from '../../src/translation/translator.js';
 import { tinyTranslatorOptions } from '../helpers/translator-options.js';
-import { GraphBuilder, type Graph, NameRegistry, serializeModel } from '../../tools/model/onnx-graph.js';
-import { quantizeDynamic, quantizeSymmetricInt8 } from '../../tools/model/quantize.js';
+import { GraphBuilder, type Graph, NameRegistry, serializeModel } from '../../src/models/convert/onnx-graph.js';
+import { quantizeDynamic, quantizeSymmetricInt8 } from '../../src/models/convert/quantize.js';
 
 const { onnx } = onnxProto;
 const modelsDir = inject('modelsDir');

@@ -3,7 +3,7 @@
  * Helsinki-NLP opus-mt `config.json` / `generation_config.json` as the Xenova ONNX exports carry them.
  */
 
-export type PresetName = 'tiny' | 'opus-mt-base' | 'tiny-m2m100';
+export type PresetName = 'tiny' | 'opus-mt-base' | 'tc-big' | 'tiny-m2m100' | 'nllb-600m';
 /** ISO 639 code of the source language (`ar`, `vi`, or any other: its script picks the tokenizer corpus). */
 export type SourceLang = string;
 
@@ -18,6 +18,10 @@ export interface ModelDims {
   /** Total vocabulary including `</s>`, `<unk>` and `<pad>`. */
   vocabSize: number;
   maxPositions: number;
+  /** Marian: where `</s>` and `<unk>` sit (0 and 1 in opus-mt; tc-big models merge two vocabularies). */
+  eosId?: number;
+  unkId?: number;
+  activation?: 'swish' | 'relu';
 }
 
 export const PRESETS: Record<PresetName, ModelDims> = {
@@ -33,6 +37,21 @@ export const PRESETS: Record<PresetName, ModelDims> = {
     vocabSize: 62834,
     maxPositions: 512,
   },
+  // opus-mt-tc-big-ar-en's config.json: 6+6 layers of d_model 1024, 16 heads, FFN 4096, ReLU, a
+  // shared vocabulary of 61109 with `</s>` at 25894 and `<pad>` (decoder start) last.
+  'tc-big': {
+    family: 'marian',
+    dModel: 1024,
+    encoderLayers: 6,
+    decoderLayers: 6,
+    heads: 16,
+    ffnDim: 4096,
+    vocabSize: 61109,
+    maxPositions: 1024,
+    eosId: 25894,
+    unkId: 1,
+    activation: 'relu',
+  },
   // An M2M-100 model with NLLB-200's special tokens and language codes, small enough for tests.
   'tiny-m2m100': {
     family: 'm2m_100',
@@ -44,10 +63,26 @@ export const PRESETS: Record<PresetName, ModelDims> = {
     vocabSize: 2000,
     maxPositions: 1024,
   },
+  // facebook/nllb-200-distilled-600M's config.json: 12+12 layers of d_model 1024, 16 heads, FFN 4096, vocabulary 256206.
+  'nllb-600m': {
+    family: 'm2m_100',
+    dModel: 1024,
+    encoderLayers: 12,
+    decoderLayers: 12,
+    heads: 16,
+    ffnDim: 4096,
+    vocabSize: 256206,
+    maxPositions: 1024,
+  },
 };
 
-export const EOS_ID = 0;
-export const UNK_ID = 1;
+export function eosId(dims: ModelDims): number {
+  return dims.eosId ?? 0;
+}
+
+export function unkId(dims: ModelDims): number {
+  return dims.unkId ?? 1;
+}
 
 /** Marian's `<pad>` is the last id; M2M-100's (fairseq's) is 1. */
 export function padId(dims: ModelDims): number {
@@ -60,7 +95,7 @@ export function marianConfig(dims: ModelDims, sourceLang: SourceLang): Record<st
     _name_or_path: `Helsinki-NLP/opus-mt-${sourceLang}-en`,
     _num_labels: 3,
     activation_dropout: 0.0,
-    activation_function: 'swish',
+    activation_function: dims.activation ?? 'swish',
     add_bias_logits: false,
     add_final_layer_norm: false,
     architectures: ['MarianMTModel'],
@@ -81,9 +116,9 @@ export function marianConfig(dims: ModelDims, sourceLang: SourceLang): Record<st
     encoder_ffn_dim: dims.ffnDim,
     encoder_layerdrop: 0.0,
     encoder_layers: dims.encoderLayers,
-    eos_token_id: EOS_ID,
+    eos_token_id: eosId(dims),
     extra_pos_embeddings: dims.vocabSize,
-    forced_eos_token_id: EOS_ID,
+    forced_eos_token_id: eosId(dims),
     id2label: { '0': 'LABEL_0', '1': 'LABEL_1', '2': 'LABEL_2' },
     init_std: 0.02,
     is_encoder_decoder: true,
@@ -111,8 +146,8 @@ export function generationConfig(dims: ModelDims): Record<string, unknown> {
     bad_words_ids: [[pad]],
     bos_token_id: 0,
     decoder_start_token_id: pad,
-    eos_token_id: EOS_ID,
-    forced_eos_token_id: EOS_ID,
+    eos_token_id: eosId(dims),
+    forced_eos_token_id: eosId(dims),
     max_length: 512,
     num_beams: 4,
     pad_token_id: pad,

@@ -4,14 +4,13 @@
  * (`</s>` 0, `<unk>` 1, the pieces, `<pad>` last), Metaspace pre-tokenizer and decoder with `▁`, and
  * a post-processor that appends `</s>`.
  */
-import { EOS_ID, UNK_ID } from './marian-config.js';
 import type { SourceLang } from './marian-config.js';
 import { Random } from './random.js';
 import { WORD_BOUNDARY, corpusWords, segmentWord, substringCandidates, trainUnigram } from './unigram.js';
 
-export const EOS_TOKEN = '</s>';
-export const UNK_TOKEN = '<unk>';
-export const PAD_TOKEN = '<pad>';
+import { EOS_TOKEN, PAD_TOKEN, UNK_TOKEN } from '../../src/models/convert/marian-tokenizer-json.js';
+
+export { EOS_TOKEN, PAD_TOKEN, UNK_TOKEN, marianTokenizerJson as tokenizerJson } from '../../src/models/convert/marian-tokenizer-json.js';
 
 const MAX_PIECE_LENGTH = 16;
 
@@ -20,6 +19,8 @@ export interface MarianVocabulary {
   entries: [string, number][];
   /** Ids of the pieces the English corpus segments into: the target side of the vocabulary. */
   targetPieceIds: Set<number>;
+  eosId: number;
+  unkId: number;
 }
 
 /**
@@ -57,7 +58,13 @@ function* pseudoPieces(words: Map<string, number>, random: Random): Generator<st
  * share one vocabulary between source and target), filling up with lower-scored corpus substrings
  * and pseudo-words when the corpus is too small for the requested size.
  */
-export function buildVocabulary(sourceText: string, englishText: string, vocabSize: number, seed: number): MarianVocabulary {
+export function buildVocabulary(
+  sourceText: string,
+  englishText: string,
+  vocabSize: number,
+  seed: number,
+  specials: { eosId: number; unkId: number } = { eosId: 0, unkId: 1 },
+): MarianVocabulary {
   const pieceCount = vocabSize - 3;
   const corpus = `${sourceText}\n${englishText}`;
   const trained = trainUnigram(corpus, { vocabSize: pieceCount, maxPieceLength: MAX_PIECE_LENGTH });
@@ -75,44 +82,21 @@ export function buildVocabulary(sourceText: string, englishText: string, vocabSi
   const pseudo = pseudoPieces(words, new Random(seed ^ 0x5eed));
   while (pieces.length < pieceCount) add(pseudo.next().value as string);
 
-  const entries: [string, number][] = [[EOS_TOKEN, 0], [UNK_TOKEN, 0], ...pieces, [PAD_TOKEN, 0]];
-  const scores = new Map(entries.slice(2, -1));
+  const { eosId, unkId } = specials;
+  const rest = pieces.values();
+  const entries = Array.from({ length: vocabSize }, (_, id): [string, number] => {
+    if (id === eosId) return [EOS_TOKEN, 0];
+    if (id === unkId) return [UNK_TOKEN, 0];
+    if (id === vocabSize - 1) return [PAD_TOKEN, 0];
+    return rest.next().value as [string, number];
+  });
+  const scores = new Map(pieces);
   const ids = new Map(entries.map(([piece], id) => [piece, id]));
   const targetPieceIds = new Set<number>();
   for (const word of corpusWords(englishText).keys()) {
     for (const piece of segmentWord(word, scores, MAX_PIECE_LENGTH) ?? []) targetPieceIds.add(ids.get(piece) as number);
   }
-  return { entries, targetPieceIds };
-}
-
-function addedToken(id: number, content: string): Record<string, unknown> {
-  return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
-}
-
-/**
- * `precompiledCharsmap`: SentencePiece's nmt_nfkc normalization table (base64), the normalizer of
- * the opus-mt SentencePiece models; transformers.js applies NFKC plus control/space clean-up for
- * any Precompiled normalizer, the Rust tokenizers library reads the table.
- */
-export function tokenizerJson(vocabulary: MarianVocabulary, precompiledCharsmap: string): Record<string, unknown> {
-  const padId = vocabulary.entries.length - 1;
-  const metaspace = { type: 'Metaspace', replacement: WORD_BOUNDARY, prepend_scheme: 'always', split: true };
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: [addedToken(EOS_ID, EOS_TOKEN), addedToken(UNK_ID, UNK_TOKEN), addedToken(padId, PAD_TOKEN)],
-    normalizer: { type: 'Precompiled', precompiled_charsmap: precompiledCharsmap },
-    pre_tokenizer: metaspace,
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [{ Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: EOS_TOKEN, type_id: 0 } }],
-      pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 0 } }, { SpecialToken: { id: EOS_TOKEN, type_id: 0 } }],
-      special_tokens: { [EOS_TOKEN]: { id: EOS_TOKEN, ids: [EOS_ID], tokens: [EOS_TOKEN] } },
-    },
-    decoder: metaspace,
-    model: { type: 'Unigram', unk_id: UNK_ID, vocab: vocabulary.entries, byte_fallback: false },
-  };
+  return { entries, targetPieceIds, eosId, unkId };
 }
 
 export function tokenizerConfig(sourceLang: SourceLang): Record<string, unknown> {

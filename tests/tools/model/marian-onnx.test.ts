@@ -7,16 +7,11 @@ import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { architectureFromConfig } from '../../../src/models/convert/architecture.js';
 import { type ModelDims, marianConfig } from '../../../tools/model/marian-config.js';
-import { buildEncoderGraph, buildMergedDecoderGraph, cacheNames } from '../../../tools/model/seq2seq-onnx.js';
-import {
-  type Attention,
-  type LayerNorm,
-  type Linear,
-  type Seq2SeqWeights as MarianWeights,
-  randomWeights,
-} from '../../../tools/model/seq2seq-weights.js';
-import { serializeModel } from '../../../tools/model/onnx-graph.js';
-import { quantizeDynamic } from '../../../tools/model/quantize.js';
+import { buildEncoderGraph, buildMergedDecoderGraph, cacheNames } from '../../../src/models/convert/seq2seq-onnx.js';
+import type { Attention, LayerNorm, Linear, Seq2SeqWeights as MarianWeights } from '../../../src/models/convert/weights.js';
+import { randomWeights } from '../../../tools/model/seq2seq-weights.js';
+import { serializeModel } from '../../../src/models/convert/onnx-graph.js';
+import { quantizeDynamic } from '../../../src/models/convert/quantize.js';
 import { Random } from '../../../tools/model/random.js';
 
 const dims: ModelDims = {

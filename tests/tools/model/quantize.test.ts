@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type Graph, floatTensor, walkNodes } from '../../../tools/model/onnx-graph.js';
-import { quantizeAsymmetricUint8, quantizeDynamic, quantizeSymmetricInt8 } from '../../../tools/model/quantize.js';
+import { type Graph, floatTensor, walkNodes } from '../../../src/models/convert/onnx-graph.js';
+import { quantizeAsymmetricUint8, quantizeDynamic, quantizeSymmetricInt8 } from '../../../src/models/convert/quantize.js';
 
 describe('quantizeSymmetricInt8', () => {
   it('maps the largest magnitude to ±127 with zero point 0, rounding half to even', () => {

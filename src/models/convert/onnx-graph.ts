@@ -146,8 +146,38 @@ function valueInfoProto(info: ValueInfo): OnnxTypes.IValueInfoProto {
   };
 }
 
-function tensorProto(tensor: Tensor): OnnxTypes.ITensorProto {
+/**
+ * Where large initializers go when a model is written with external data (ONNX's limit for one
+ * protobuf is 2 GB): their bytes are appended to `chunks`, the proto records location/offset/length.
+ */
+interface ExternalData {
+  location: string;
+  chunks: Uint8Array[];
+  offset: number;
+}
+
+/** Initializers at least this large go to the external data file, as onnx.save_model's default threshold. */
+const EXTERNAL_MIN_BYTES = 1024;
+
+function tensorProto(tensor: Tensor, external?: ExternalData): OnnxTypes.ITensorProto {
   const { data } = tensor;
+  if (external !== undefined && data.byteLength >= EXTERNAL_MIN_BYTES) {
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const entry = { offset: external.offset, length: bytes.byteLength };
+    external.chunks.push(bytes);
+    external.offset += bytes.byteLength;
+    return {
+      name: tensor.name,
+      dataType: ELEMENT_TYPE_CODES[tensor.type],
+      dims: tensor.dims,
+      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+      externalData: [
+        { key: 'location', value: external.location },
+        { key: 'offset', value: String(entry.offset) },
+        { key: 'length', value: String(entry.length) },
+      ],
+    };
+  }
   return {
     name: tensor.name,
     dataType: ELEMENT_TYPE_CODES[tensor.type],
@@ -156,16 +186,16 @@ function tensorProto(tensor: Tensor): OnnxTypes.ITensorProto {
   };
 }
 
-function attributeProto(name: string, value: AttributeValue): OnnxTypes.IAttributeProto {
+function attributeProto(name: string, value: AttributeValue, external?: ExternalData): OnnxTypes.IAttributeProto {
   const types = onnx.AttributeProto.AttributeType;
   if ('int' in value) return { name, type: types.INT, i: value.int };
   if ('ints' in value) return { name, type: types.INTS, ints: value.ints };
   if ('float' in value) return { name, type: types.FLOAT, f: value.float };
   if ('tensor' in value) return { name, type: types.TENSOR, t: tensorProto(value.tensor) };
-  return { name, type: types.GRAPH, g: graphProto(value.graph) };
+  return { name, type: types.GRAPH, g: graphProto(value.graph, external) };
 }
 
-function graphProto(graph: Graph): OnnxTypes.IGraphProto {
+function graphProto(graph: Graph, external?: ExternalData): OnnxTypes.IGraphProto {
   return {
     name: graph.name,
     node: graph.nodes.map((node) => ({
@@ -174,11 +204,11 @@ function graphProto(graph: Graph): OnnxTypes.IGraphProto {
       domain: node.domain ?? '',
       input: node.inputs,
       output: node.outputs,
-      attribute: Object.entries(node.attributes).map(([key, value]) => attributeProto(key, value)),
+      attribute: Object.entries(node.attributes).map(([key, value]) => attributeProto(key, value, external)),
     })),
     input: graph.inputs.map(valueInfoProto),
     output: graph.outputs.map(valueInfoProto),
-    initializer: graph.initializers.map(tensorProto),
+    initializer: graph.initializers.map((tensor) => tensorProto(tensor, external)),
   };
 }
 
@@ -186,14 +216,37 @@ function graphProto(graph: Graph): OnnxTypes.IGraphProto {
 export const OPSET_VERSION = 14;
 
 export function serializeModel(graph: Graph, producer: string): Uint8Array {
-  const model = onnx.ModelProto.create({
+  return onnx.ModelProto.encode(modelProto(graph, producer)).finish();
+}
+
+function modelProto(graph: Graph, producer: string, external?: ExternalData): OnnxTypes.ModelProto {
+  return onnx.ModelProto.create({
     irVersion: 8,
     producerName: producer,
     producerVersion: '1',
     opsetImport: [{ domain: '', version: OPSET_VERSION }],
-    graph: graphProto(graph),
+    graph: graphProto(graph, external),
   });
-  return onnx.ModelProto.encode(model).finish();
+}
+
+/** Initializer bytes of a graph: above ONNX's 2 GB protobuf limit, a model needs external data. */
+export function initializerBytes(graph: Graph): number {
+  return graph.initializers.reduce((total, tensor) => total + tensor.data.byteLength, 0);
+}
+
+/**
+ * The model with its large initializers in a separate file `dataLocation` (a name relative to
+ * the model file, `decoder_model_merged.onnx_data` as transformers.js expects): returns the model
+ * bytes and the data file's chunks in order.
+ */
+export function serializeModelWithExternalData(
+  graph: Graph,
+  producer: string,
+  dataLocation: string,
+): { model: Uint8Array; data: Uint8Array[] } {
+  const external: ExternalData = { location: dataLocation, chunks: [], offset: 0 };
+  const model = onnx.ModelProto.encode(modelProto(graph, producer, external)).finish();
+  return { model, data: external.chunks };
 }
 
 /** Every node of a graph and of its subgraphs, depth first. */

@@ -10,9 +10,9 @@
  * has it. LayerNorm is decomposed as torch exports it at opset 14.
  */
 import { type Graph, GraphBuilder, type GraphNode, NameRegistry, type Tensor, type ValueInfo, floatTensor } from './onnx-graph.js';
-import type { Seq2SeqArchitecture } from '../../src/models/convert/architecture.js';
-import type { Attention, DecoderLayer, EncoderLayer, LayerNorm, Linear, Seq2SeqWeights } from './seq2seq-weights.js';
-import { transpose } from './seq2seq-weights.js';
+import type { Seq2SeqArchitecture } from './architecture.js';
+import type { Attention, DecoderLayer, EncoderLayer, LayerNorm, Linear, Seq2SeqWeights } from './weights.js';
+import { transpose } from './weights.js';
 
 const LAYER_NORM_EPS = 1e-5;
 /** torch.finfo(float32).min, the additive mask value transformers uses. */
