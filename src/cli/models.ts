@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { applyOverrides, loadConfig, type ModelDtype, type PipelineConfig } from '../config/config.js';
-import { configuredModels, listModels, type ConfiguredModel } from '../models/layout.js';
+import { convertCheckpoint } from '../models/convert/convert.js';
+import { configuredModels, listModels, modelDirOf, type ConfiguredModel } from '../models/layout.js';
 import { pullModel } from '../models/pull.js';
 import { assertModelReady, verifyError, verifyModel } from '../models/verify.js';
 import { dtypeOption, progressReporter, reportErrors } from './shared.js';
@@ -16,7 +17,7 @@ interface ModelsOptions {
 
 type PullCommandOptions = ModelsOptions & { mirror?: string; dtype?: ModelDtype };
 
-/** `newsbridge models pull|verify|list`: install, check and show the configured translation models. */
+/** `newsbridge models pull|verify|convert|list`: install, check, convert and show the translation models. */
 export function registerModelsCommand(program: Command): void {
   const models = program.command('models').description('Download, verify and list the translation models.');
 
@@ -37,6 +38,16 @@ export function registerModelsCommand(program: Command): void {
     .option('--models-dir <dir>', 'where models live (default: translation.modelsDir)')
     .option('--config <file>', 'pipeline config (default: pipeline.yaml when present)')
     .action((options: ModelsOptions) => reportErrors('models', () => verifyModels(options)));
+
+  models
+    .command('convert <source>')
+    .description(
+      "Turn a checkpoint in the hub's PyTorch layout (config.json, model.safetensors, tokenizer files) into the ONNX layout newsbridge loads.",
+    )
+    .option('--out <dir>', 'where to write the converted model (default: the checkpoint folder itself, where models pull puts that id)')
+    .option('--models-dir <dir>', 'where models live, for a hub id (default: translation.modelsDir)')
+    .option('--config <file>', 'pipeline config (default: pipeline.yaml when present)')
+    .action((source: string, options: ModelsOptions & { out?: string }) => reportErrors('models', () => convertModel(source, options)));
 
   models
     .command('list')
@@ -103,6 +114,23 @@ function stopOnSignals(): { signal: AbortSignal; dispose: () => NodeJS.Signals |
       return stoppedBy;
     },
   };
+}
+
+/**
+ * `models convert <hub-id | DIR>`: a folder is converted as it is; a hub id names its folder in the
+ * models folder, where the checkpoint's files must already be.
+ */
+async function convertModel(source: string, options: ModelsOptions & { out?: string }): Promise<void> {
+  const isFolder = existsSync(path.join(source, 'config.json'));
+  const dir = isFolder ? path.resolve(source) : modelDirOf((await modelsConfig(options)).translation.modelsDir, source);
+  if (!existsSync(path.join(dir, 'config.json'))) {
+    throw new Error(
+      `${source} is neither a checkpoint folder nor a hub id whose checkpoint is in ${dir}; put config.json, model.safetensors and the tokenizer files there`,
+    );
+  }
+  const out = path.resolve(options.out ?? dir);
+  await convertCheckpoint(dir, out);
+  writeLine(process.stdout, `${source}: converted to ONNX (fp32 and q8) in ${out}`);
 }
 
 /** `models verify`: the cheap check, then every file's size and sha256 against the manifest. */
