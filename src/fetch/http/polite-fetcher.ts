@@ -4,7 +4,7 @@
  * re-checked, and the caps of `FetchPolicy`. Every fetch answers a `FetchOutcome`; nothing is thrown
  * except the caller's own abort.
  */
-import pRetry, { AbortError } from 'p-retry';
+import pRetry from 'p-retry';
 import type { Agent } from 'undici';
 import { type AddressPolicy, parseRanges } from './address-guard.js';
 import { contentType, createAgent, type ExchangeContext, exchange, type HopResult } from './exchange.js';
@@ -145,18 +145,8 @@ export class PoliteFetcher {
             if (!(error instanceof RetryableHop) || retriesLeft === 0) return;
             const wait = retryAfterMs(error.hop);
             if (wait === undefined) return;
-            if (wait > RETRY_AFTER_CAP_MS) {
-              const message = `${target.href} answered HTTP ${error.hop.kind === 'response' ? error.hop.status : ''} and asks to be retried in ${Math.ceil(wait / 1000)} s, longer than newsbridge waits (${RETRY_AFTER_CAP_MS / 1000} s); the next fetch tries again`;
-              throw new AbortError(
-                new RetryableHop({
-                  kind: 'failed',
-                  reason: 'http-status',
-                  status: (error.hop as { status?: number }).status,
-                  message,
-                  retryable: false,
-                }),
-              );
-            }
+            // Thrown from here, p-retry stops and rejects with this error as it is.
+            if (wait > RETRY_AFTER_CAP_MS) throw new RetryableHop(waitTooLong(target, error.hop, wait));
             // The whole host waits, not just this URL: Retry-After is about the server's load.
             this.gate.holdOff(host, Date.now() + wait);
           },
@@ -237,6 +227,12 @@ function asFailure(target: URL, hop: HopResult, retries: number): HopResult {
     message: `${target.href} answered HTTP ${hop.status}${tries}`,
     retryable: false,
   };
+}
+
+function waitTooLong(target: URL, hop: HopResult, waitMs: number): HopResult {
+  const status = hop.kind === 'response' ? hop.status : undefined;
+  const message = `${target.href} answered HTTP ${status} and asks to be retried in ${Math.ceil(waitMs / 1000)} s, longer than newsbridge waits (${RETRY_AFTER_CAP_MS / 1000} s); the next fetch tries again`;
+  return { kind: 'failed', reason: 'http-status', status, message, retryable: false };
 }
 
 /** `Retry-After` of a 429 or 503 in ms from now: delay-seconds or an HTTP date (RFC 9110 §10.2.3). */
