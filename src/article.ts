@@ -128,6 +128,7 @@ export interface SegmentedArticle extends DetectedArticle {
  * in pieces; `passthrough`: not translated (already English, or a foreign-language paragraph);
  * `number-missing`, `latin-token-missing`, `address-missing`: a number, a Latin-script name or code
  * (in Arabic or Vietnamese text), or a URL or e-mail address of the source is not in the English.
+ * `term-missing`: a glossary term of the source could not be put in the English (see the sentence's `missingTerms`).
  */
 export const SENTENCE_FLAGS = [
   'repetition-loop',
@@ -137,6 +138,7 @@ export const SENTENCE_FLAGS = [
   'number-missing',
   'latin-token-missing',
   'address-missing',
+  'term-missing',
 ] as const;
 export type SentenceFlag = (typeof SENTENCE_FLAGS)[number];
 

@@ -58,6 +58,10 @@ export const FLAG_MEANINGS: Record<SentenceFlag, { label: string; meaning: strin
     label: 'address missing',
     meaning: 'A web or e-mail address in the source is not in the English.',
   },
+  'term-missing': {
+    label: 'term missing',
+    meaning: 'A glossary term of the source could not be put in the English.',
+  },
 };
 
 /** What the English side says for a sentence without a translation, by the article's translation status. */

@@ -7,6 +7,7 @@
 import { TranslationStoppedError } from '../errors.js';
 import type { DecodeInput, SearchSettings } from './decoder.js';
 import type { InferencePool } from './inference-pool.js';
+import type { TokenConstraints } from '../terminology/constraints.js';
 
 export interface BatchTiming {
   /** Model inputs in the batch: sentences, or pieces of sentences that were split. */
@@ -22,7 +23,7 @@ export interface BatcherOptions {
   /** Source tokens per batch, padding included. */
   batchTokens: number;
   /** What the decoder is given for one input's ids: how many tokens it may (or must) generate. */
-  decodeInput: (ids: number[]) => DecodeInput;
+  decodeInput: (ids: number[], constraints?: TokenConstraints) => DecodeInput;
   onBatch?: (timing: BatchTiming) => void;
   /** Checked before every batch; the inputs of a stopped batch are rejected with `TranslationStoppedError`. */
   signal?: AbortSignal;
@@ -31,6 +32,9 @@ export interface BatcherOptions {
 /** One model input waiting in the batching queue: a sentence or a piece of one. */
 interface QueuedInput {
   ids: number[];
+  /** The caller's own stop (a server request past its deadline): dropped from the queue before its round. */
+  signal?: AbortSignal;
+  constraints?: TokenConstraints;
   resolve: (targetIds: number[]) => void;
   reject: (error: unknown) => void;
 }
@@ -41,10 +45,13 @@ export class Batcher {
 
   constructor(private readonly options: BatcherOptions) {}
 
-  /** Queues one model input (its ids, `</s>` included); resolves to the ids the model generated for it. */
-  enqueue(ids: number[]): Promise<number[]> {
+  /**
+   * Queues one model input (its ids, `</s>` included); resolves to the ids the model generated for it.
+   * Once `signal` aborts, the input is dropped before the next round and rejected with its reason.
+   */
+  enqueue(ids: number[], signal?: AbortSignal, constraints?: TokenConstraints): Promise<number[]> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ ids, resolve, reject });
+      this.pending.push({ ids, signal, constraints, resolve, reject });
       if (!this.draining) {
         this.draining = true;
         // Wait one turn so the other sentences of this call (and of concurrent calls) join the round.
@@ -55,7 +62,11 @@ export class Batcher {
 
   private async drain(): Promise<void> {
     while (this.pending.length > 0) {
-      const round = this.pending.splice(0);
+      const round = this.pending.splice(0).filter((input) => {
+        if (!input.signal?.aborted) return true;
+        input.reject(input.signal.reason ?? new TranslationStoppedError());
+        return false;
+      });
       await Promise.all(packBatches(round, this.options.batchTokens).map((batch) => this.runBatch(batch)));
     }
     this.draining = false;
@@ -70,7 +81,7 @@ export class Batcher {
     };
     if (signal?.aborted) return stopped();
     try {
-      const inputs = batch.map((input) => this.options.decodeInput(input.ids));
+      const inputs = batch.map((input) => this.options.decodeInput(input.ids, input.constraints));
       // The pool checks the signal again when a worker takes the batch: a stop lands between batches.
       const { outputs } = await this.options.pool.decode(inputs, this.options.search, signal);
       for (const [row, input] of batch.entries()) input.resolve(outputs[row]!);

@@ -11,6 +11,7 @@
 import { BatchState } from './batch-state.js';
 import { argmax, processorsFor, type HypothesisView, type LogitsProcessorList } from './logits-processors.js';
 import type { Seq2SeqModelInfo, Seq2SeqSessions } from './seq2seq-sessions.js';
+import { constrainScores, type TokenConstraints } from '../terminology/constraints.js';
 
 /** One model input of a batch. */
 export interface DecodeInput {
@@ -20,6 +21,8 @@ export interface DecodeInput {
   maxNewTokens: number;
   /** Generated tokens before which `</s>` is suppressed (benchmarks fix output lengths with it); default 0. */
   minNewTokens?: number;
+  /** Token sequences the output must contain (../terminology/constraints.ts); none: decoding is unconstrained. */
+  constraints?: TokenConstraints;
 }
 
 export interface SearchSettings {
@@ -71,6 +74,9 @@ async function greedySearch(state: BatchState, inputs: readonly DecodeInput[], p
       const scores = logits.subarray(row * vocabSize, (row + 1) * vocabSize);
       const hypothesis = hypotheses[input]!;
       processors.process(scores, hypothesis);
+      const { constraints } = inputs[input]!;
+      if (constraints?.length)
+        constrainScores(scores, hypothesis.tokens, constraints, hypothesis.maxNewTokens - hypothesis.tokens.length + 1, eosId);
       const token = argmax(scores);
       if (token === eosId) return;
       hypothesis.tokens.push(token);
@@ -107,6 +113,7 @@ class BeamSentence {
     readonly maxNewTokens: number,
     readonly minNewTokens: number,
     decoderStartId: number,
+    readonly constraints: TokenConstraints | undefined,
   ) {
     // All beams start alike; only the first counts at the first step.
     this.beams = Array.from({ length: numBeams }, (_, b) => ({ tokens: [decoderStartId], score: b === 0 ? 0 : -1e9 }));
@@ -199,7 +206,15 @@ async function beamSearch(
   const results: number[][] = inputs.map(() => []);
   const sentences = inputs.map(
     (input) =>
-      new BeamSentence(n, settings.lengthPenalty, settings.earlyStopping, input.maxNewTokens, input.minNewTokens ?? 0, decoderStartId),
+      new BeamSentence(
+        n,
+        settings.lengthPenalty,
+        settings.earlyStopping,
+        input.maxNewTokens,
+        input.minNewTokens ?? 0,
+        decoderStartId,
+        input.constraints,
+      ),
   );
   // The first step runs one row per sentence (its beams are identical), the later ones a row per beam.
   let rows = new BeamRows(
@@ -278,7 +293,17 @@ async function scoreCandidates(
       for (let r = 0; r < rows.rowsPerSentence; r++) {
         const row = position * rows.rowsPerSentence + r;
         const hypothesis = { tokens: sentence.beams[r]!.tokens, maxNewTokens: sentence.maxNewTokens, minNewTokens: sentence.minNewTokens };
-        processors.process(target.subarray(row * vocabSize, (row + 1) * vocabSize), hypothesis);
+        const scores = target.subarray(row * vocabSize, (row + 1) * vocabSize);
+        processors.process(scores, hypothesis);
+        // Constraints only ban and force tokens, so they too may act on the raw logits.
+        if (sentence.constraints?.length)
+          constrainScores(
+            scores,
+            hypothesis.tokens,
+            sentence.constraints,
+            sentence.maxNewTokens - hypothesis.tokens.length + 1,
+            state.info.eosId,
+          );
       }
     });
   if (settings.renormalizeLogits && processors.masksOnly) {

@@ -15,6 +15,8 @@ import { cutAtSpaces, MAX_TOKENIZED_CHARS, splitToFit } from './input-splitting.
 import { hashModelFiles } from './memory.js';
 import { hasRepetitionLoop, lengthRatioWithin, preservationFlags, type LengthRatioBounds } from './qa.js';
 import type { Q8Activations } from './seq2seq-sessions.js';
+import { constraintTokens, type TokenConstraints } from '../terminology/constraints.js';
+import { isHonoured, memorySource, type Requirement, Terminology, type TerminologySettings } from '../terminology/terminology.js';
 
 /**
  * The Translator: one MarianMT model, fed batches of sentences packed by a token budget. The main
@@ -31,6 +33,15 @@ export interface SentenceTranslation {
   /** Generated tokens, without the decoder start and `</s>`. */
   targetTokens: number;
   flags: SentenceFlag[];
+  /** The glossary terms (their English) the output carries; absent when the sentence has none. */
+  terms?: string[];
+  /** The glossary terms the output could not be made to carry (flagged `term-missing`). */
+  missingTerms?: string[];
+}
+
+/** Per call: the glossary and do-not-translate kinds for these sentences instead of the Translator's. */
+export interface TranslateCallOptions {
+  terminology?: TerminologySettings;
 }
 
 export interface TranslatorOptions {
@@ -79,6 +90,8 @@ export interface TranslatorOptions {
    * on the same work.
    */
   fixedTargetTokens?: (sourceIds: readonly number[]) => number;
+  /** Glossary and do-not-translate spans the output is constrained to (../terminology/); default: none. */
+  terminology?: TerminologySettings;
 }
 
 /** Generated tokens allowed beyond `ratio × source tokens`, so very short inputs can still finish. */
@@ -97,6 +110,7 @@ export function weightsFingerprint(modelDir: string, dtype: ModelDtype): Promise
 export class Translator {
   private readonly batcher: Batcher;
   private readonly lengthRatio: LengthRatioBounds;
+  private readonly terminology: Terminology | null;
   /** Longest model input after which a sentence is split; see `TranslatorOptions.maxInputTokens`. */
   readonly inputLimit: number;
   /** The search every batch uses: the options over the model's generation_config.json. */
@@ -116,6 +130,7 @@ export class Translator {
     maxPositions: number,
   ) {
     this.lengthRatio = options.lengthRatio ?? DEFAULT_LENGTH_RATIO;
+    this.terminology = options.terminology ? new Terminology(model.lang, options.terminology) : null;
     // The decoder holds the start token, the output and the final `</s>` in its position table.
     const outputRoom = Math.floor((maxPositions - 2 - NEW_TOKENS_MARGIN) / options.maxNewTokensRatio);
     this.inputLimit = Math.min(options.maxInputTokens, maxPositions, outputRoom);
@@ -139,7 +154,7 @@ export class Translator {
       pool,
       search: this.search,
       batchTokens: options.batchTokens,
-      decodeInput: (ids) => this.decodeInput(ids),
+      decodeInput: (ids, constraints) => this.decodeInput(ids, constraints),
       onBatch: options.onBatch,
       signal: options.signal,
     });
@@ -194,16 +209,68 @@ export class Translator {
 
   /**
    * Translates sentences; results come back in input order. Calls made while a batch runs share the
-   * next round of batches, so several articles translated at once fill batches together.
+   * next round of batches, so several articles translated at once fill batches together. Once
+   * `signal` aborts, the sentences still queued are dropped (the call rejects with its reason).
    */
-  async translate(sentences: string[]): Promise<SentenceTranslation[]> {
-    return Promise.all(sentences.map((sentence) => this.translateOne(sentence)));
+  async translate(sentences: string[], signal?: AbortSignal, call: TranslateCallOptions = {}): Promise<SentenceTranslation[]> {
+    const terminology = call.terminology ? new Terminology(this.model.lang, call.terminology) : this.terminology;
+    return Promise.all(sentences.map((sentence) => this.translateOne(sentence, signal, terminology)));
   }
 
-  private async translateOne(sentence: string): Promise<SentenceTranslation> {
+  /**
+   * The translation memory's key for a sentence: the sentence, with what its output is constrained
+   * to when it has glossary terms or do-not-translate spans (`call` as for `translate`).
+   */
+  memorySource(sentence: string, call: TranslateCallOptions = {}): string {
+    const terminology = call.terminology ? new Terminology(this.model.lang, call.terminology) : this.terminology;
+    return memorySource(sentence, terminology?.requirements(sentence.trim()) ?? []);
+  }
+
+  /** A requirement's English as model tokens, or null when the tokenizer cannot spell it back exactly (it cannot be forced). */
+  private targetTokens(requirement: Requirement): number[] | null {
+    const ids = this.tokenizer.encode(requirement.target, { add_special_tokens: false });
+    return ids.length > 0 && this.tokenizer.decode(ids, { skip_special_tokens: true }).trim() === requirement.target ? ids : null;
+  }
+
+  private async translateOne(
+    sentence: string,
+    signal: AbortSignal | undefined,
+    terminology: Terminology | null,
+  ): Promise<SentenceTranslation> {
     const text = sentence.trim();
     if (text === '') return { target: '', sourceTokens: 0, targetTokens: 0, flags: [] };
-    const pieces: number[][] = [];
+    const requirements = terminology?.requirements(text) ?? [];
+    if (requirements.length > 0) return this.translateConstrained(text, requirements, signal);
+    return this.translateText(text, signal, () => undefined);
+  }
+
+  /** Translates a sentence under its requirements; says which glossary terms it carries and flags those it could not. */
+  private async translateConstrained(
+    text: string,
+    requirements: readonly Requirement[],
+    signal?: AbortSignal,
+  ): Promise<SentenceTranslation> {
+    const tokens = requirements.map((requirement) => this.targetTokens(requirement));
+    // A long sentence is cut into pieces: each piece carries the requirements whose source it holds.
+    const constraintsOf = (piece: string): TokenConstraints =>
+      requirements.flatMap((requirement, i) =>
+        tokens[i] && piece.includes(text.slice(requirement.start, requirement.end)) ? [tokens[i]!] : [],
+      );
+    const result = await this.translateText(text, signal, constraintsOf);
+    const terms = requirements.filter((requirement) => requirement.kind === 'term');
+    const missingTerms = terms.filter((term) => !isHonoured(result.target, term)).map((term) => term.target);
+    if (missingTerms.length > 0) result.flags.push('term-missing');
+    if (terms.length === 0) return result;
+    const honoured = terms.filter((term) => isHonoured(result.target, term)).map((term) => term.target);
+    return { ...result, terms: [...new Set(honoured)], missingTerms: [...new Set(missingTerms)] };
+  }
+
+  private async translateText(
+    text: string,
+    signal: AbortSignal | undefined,
+    constraintsOf: (piece: string) => TokenConstraints | undefined,
+  ): Promise<SentenceTranslation> {
+    const pieces: { ids: number[]; text: string }[] = [];
     // `</s>` once for the whole sentence, as if it had been tokenized in one piece.
     let sourceTokens = 1;
     for (const [index, chunk] of cutAtSpaces(text, MAX_TOKENIZED_CHARS).entries()) {
@@ -215,10 +282,12 @@ export class Translator {
       }
       const ids = this.tokenize(chunk);
       sourceTokens += ids.length - 1;
-      if (ids.length <= this.inputLimit) pieces.push(ids);
-      else for (const piece of splitToFit(chunk, (part) => this.tokenize(part).length, this.inputLimit)) pieces.push(this.tokenize(piece));
+      if (ids.length <= this.inputLimit) pieces.push({ ids, text: chunk });
+      else
+        for (const piece of splitToFit(chunk, (part) => this.tokenize(part).length, this.inputLimit))
+          pieces.push({ ids: this.tokenize(piece), text: piece });
     }
-    const outputs = await Promise.all(pieces.map((piece) => this.batcher.enqueue(piece)));
+    const outputs = await Promise.all(pieces.map((piece) => this.batcher.enqueue(piece.ids, signal, constraintsOf(piece.text))));
     const targetIds = outputs.flat();
     const flags: SentenceFlag[] = [];
     if (pieces.length > 1) flags.push('split-long-input');
@@ -234,13 +303,22 @@ export class Translator {
   }
 
   /** What the decoder is given for one model input: how many tokens it may (or, for benchmarks, must) generate. */
-  private decodeInput(ids: number[]): DecodeInput {
+  private decodeInput(ids: number[], constraints?: TokenConstraints): DecodeInput {
     const fixed = this.options.fixedTargetTokens;
-    if (fixed) {
-      const length = fixed(ids);
-      return { ids, maxNewTokens: length, minNewTokens: length };
+    if (!constraints?.length) {
+      if (fixed) {
+        const length = fixed(ids);
+        return { ids, maxNewTokens: length, minNewTokens: length };
+      }
+      return { ids, maxNewTokens: Math.ceil(this.options.maxNewTokensRatio * ids.length) + NEW_TOKENS_MARGIN };
     }
-    return { ids, maxNewTokens: Math.ceil(this.options.maxNewTokensRatio * ids.length) + NEW_TOKENS_MARGIN };
+    // Room for the constraints on top of what the sentence itself may take (all of it, at a fixed length, if they need it).
+    if (fixed) {
+      const length = Math.max(fixed(ids), constraintTokens(constraints));
+      return { ids, maxNewTokens: length, minNewTokens: length, constraints };
+    }
+    const maxNewTokens = Math.ceil(this.options.maxNewTokensRatio * ids.length) + NEW_TOKENS_MARGIN + constraintTokens(constraints);
+    return { ids, maxNewTokens, constraints };
   }
 
   async dispose(): Promise<void> {

@@ -1,0 +1,103 @@
+/**
+ * Lexically constrained decoding by forced completion: each model input may carry constraints
+ * (target-token sequences that must appear in its output: glossary terms and do-not-translate spans,
+ * tokenized with the model's own tokenizer). At every step, for one hypothesis:
+ *  - a constraint it has begun (its last tokens are a proper prefix of an unmet constraint) is
+ *    continued: its next token is forced, as Post & Vilar's (2018) banks keep a started constraint;
+ *  - while any constraint is unmet, `</s>` is banned;
+ *  - when the room left (generated tokens still allowed) is no more than the unmet constraints'
+ *    tokens, the first unmet one is started, so every constraint fits before the length limit.
+ * Otherwise the model chooses freely, and a constraint it begins on its own is completed.
+ *
+ * Measured against dynamic beam allocation (see docs/terminology.md): forcing needs no extra beams,
+ * so greedy search carries constraints at beam width 1 and its cost is the forced steps only.
+ * A "forced" token is made the only finite score, so argmax, log-softmax and top-k all pick it.
+ */
+
+export type TokenConstraints = readonly (readonly number[])[];
+
+export interface ConstraintProgress {
+  /** Per constraint: whether the hypothesis contains it. */
+  met: boolean[];
+  /** A constraint the hypothesis has begun but not finished, and how many of its tokens it has. */
+  begun: { constraint: number; tokens: number } | null;
+}
+
+function occurrences(tokens: readonly number[], sequence: readonly number[]): number {
+  let count = 0;
+  outer: for (let i = 0; i + sequence.length <= tokens.length; i++) {
+    for (let k = 0; k < sequence.length; k++) if (tokens[i + k] !== sequence[k]) continue outer;
+    count++;
+  }
+  return count;
+}
+
+function sameSequence(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((token, k) => token === b[k]);
+}
+
+/**
+ * Where `generated` (the output so far; a leading decoder start token does no harm) stands on
+ * `constraints`. A constraint given n times (a sentence with three XNUMX) needs n occurrences.
+ */
+export function constraintProgress(generated: readonly number[], constraints: TokenConstraints): ConstraintProgress {
+  const met = constraints.map((constraint, c) => {
+    const earlierCopies = constraints.slice(0, c).filter((other) => sameSequence(other, constraint)).length;
+    return occurrences(generated, constraint) > earlierCopies;
+  });
+  let begun: ConstraintProgress['begun'] = null;
+  constraints.forEach((constraint, c) => {
+    if (met[c]) return;
+    // The longest proper prefix of the constraint that ends the output.
+    for (let length = Math.min(constraint.length - 1, generated.length); length > (begun?.tokens ?? 0); length--) {
+      const start = generated.length - length;
+      let same = true;
+      for (let k = 0; k < length && same; k++) same = generated[start + k] === constraint[k];
+      if (same) {
+        begun = { constraint: c, tokens: length };
+        break;
+      }
+    }
+  });
+  return { met, begun };
+}
+
+/** Tokens still to generate for the unmet constraints. */
+function tokensOwed(constraints: TokenConstraints, progress: ConstraintProgress): number {
+  let owed = 0;
+  constraints.forEach((constraint, c) => {
+    if (!progress.met[c]) owed += constraint.length - (progress.begun?.constraint === c ? progress.begun.tokens : 0);
+  });
+  return owed;
+}
+
+/** Leaves `token` the only choice; its score is kept when finite (beam scores stay comparable), else 0. */
+function force(scores: Float32Array | Float64Array, token: number): void {
+  const kept = Number.isFinite(scores[token]!) ? scores[token]! : 0;
+  scores.fill(-Infinity);
+  scores[token] = kept;
+}
+
+/**
+ * Edits one hypothesis's next-token scores for its constraints (see the module comment).
+ * `room`: tokens it may still generate before `</s>` is forced.
+ */
+export function constrainScores(
+  scores: Float32Array | Float64Array,
+  generated: readonly number[],
+  constraints: TokenConstraints,
+  room: number,
+  eosId: number,
+): void {
+  const progress = constraintProgress(generated, constraints);
+  const next = progress.met.indexOf(false);
+  if (progress.begun) force(scores, constraints[progress.begun.constraint]![progress.begun.tokens]!);
+  else if (next === -1) return;
+  else if (room <= tokensOwed(constraints, progress)) force(scores, constraints[next]![0]!);
+  else scores[eosId] = -Infinity;
+}
+
+/** Tokens the constraints need in the output, for the length limit to leave room for them. */
+export function constraintTokens(constraints: TokenConstraints): number {
+  return constraints.reduce((sum, constraint) => sum + constraint.length, 0);
+}

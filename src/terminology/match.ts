@@ -1,0 +1,105 @@
+import type { LanguageCode } from '../article.js';
+import type { Glossary, GlossaryEntry } from './glossary.js';
+import { normalizeFor } from './normalize.js';
+
+/**
+ * Finds a glossary's terms in a source sentence, word by word on normalised text (./normalize.ts),
+ * so spelling variants match. Arabic writes some words onto the next one (و "and", ف "so", ب "with",
+ * ل "for", ال "the", and their combinations وال، بال، لل): the first word of a term may carry them, so
+ * "وكيشيدا" matches "كيشيدا". Longer terms win over the shorter terms they contain.
+ */
+
+export interface TermMatch {
+  entry: GlossaryEntry;
+  /** Character offsets of the matched words in the sentence. */
+  start: number;
+  end: number;
+}
+
+const WORD = /[\p{L}\p{M}\p{N}]+(?:[-.'’][\p{L}\p{M}\p{N}]+)*/gu;
+/** Longest first, so "وال" is tried before "و". */
+const ARABIC_PREFIXES = ['وبال', 'وال', 'فال', 'بال', 'كال', 'ولل', 'لل', 'ال', 'و', 'ف', 'ب', 'ل'];
+
+interface Word {
+  form: string;
+  start: number;
+  end: number;
+}
+
+function wordsOf(text: string, lang: LanguageCode): Word[] {
+  return [...text.matchAll(WORD)].map((match) => ({
+    form: normalizeFor(match[0], lang),
+    start: match.index,
+    end: match.index + match[0].length,
+  }));
+}
+
+/** The forms a sentence word may stand for: itself and, in Arabic, itself without an attached prefix. */
+function formsOf(form: string, lang: LanguageCode): string[] {
+  if (lang !== 'ar') return [form];
+  const forms = [form];
+  // A stem keeps at least two letters: "بل" is a word, not ب + ل.
+  for (const prefix of ARABIC_PREFIXES) {
+    if (!form.startsWith(prefix) || form.length - prefix.length < 2) continue;
+    const stem = form.slice(prefix.length);
+    forms.push(stem);
+    // A term may be written with its article ("الأمم المتحدة"): "وبالأمم" is وب + "الأمم", and ل before ال
+    // drops the alef, so "للأمم" is ل + "الأمم".
+    if ((prefix.endsWith('ال') && prefix !== 'ال') || prefix.endsWith('لل')) forms.push(`ال${stem}`);
+  }
+  return forms;
+}
+
+/** A glossary prepared for one language: each entry's normalised words. */
+export class TermMatcher {
+  private readonly terms: { entry: GlossaryEntry; words: string[] }[];
+
+  constructor(
+    glossary: Glossary,
+    private readonly lang: LanguageCode,
+  ) {
+    this.terms = glossary.entries
+      .map((entry) => ({ entry, words: wordsOf(entry.source, lang).map((word) => word.form) }))
+      .filter((term) => term.words.length > 0)
+      // Longest first: "Kishida Fumio" claims its words before "Kishida" can.
+      .sort((a, b) => b.words.length - a.words.length || b.entry.source.length - a.entry.source.length);
+  }
+
+  /** The terms in `sentence`, in sentence order, none overlapping. */
+  find(sentence: string): TermMatch[] {
+    const words = wordsOf(sentence, this.lang);
+    const taken = new Array<boolean>(words.length).fill(false);
+    const found: TermMatch[] = [];
+    for (const { entry, words: termWords } of this.terms) {
+      for (let i = 0; i + termWords.length <= words.length; i++) {
+        if (!this.matchesAt(words, i, termWords) || taken.slice(i, i + termWords.length).some(Boolean)) continue;
+        taken.fill(true, i, i + termWords.length);
+        found.push({ entry, start: words[i]!.start, end: words[i + termWords.length - 1]!.end });
+      }
+    }
+    return found.sort((a, b) => a.start - b.start);
+  }
+
+  private matchesAt(words: readonly Word[], i: number, termWords: readonly string[]): boolean {
+    if (!formsOf(words[i]!.form, this.lang).includes(termWords[0]!)) return false;
+    for (let k = 1; k < termWords.length; k++) if (words[i + k]!.form !== termWords[k]) return false;
+    return true;
+  }
+}
+
+/** Whether the English carries the entry's English term (as a whole word sequence; case as the entry says). */
+export function englishHasTerm(english: string, term: string, ignoreCase: boolean): boolean {
+  const [haystack, needle] = ignoreCase ? [english.toLowerCase(), term.toLowerCase()] : [english, term];
+  let from = haystack.indexOf(needle);
+  while (from !== -1) {
+    const before = haystack[from - 1];
+    const after = haystack[from + needle.length];
+    if (!isWordChar(before) && !isWordChar(after)) return true;
+    from = haystack.indexOf(needle, from + 1);
+  }
+  return false;
+}
+
+function isWordChar(char: string | undefined): boolean {
+  return char !== undefined && /[\p{L}\p{N}]/u.test(char);
+}

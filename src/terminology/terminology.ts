@@ -1,0 +1,67 @@
+import type { LanguageCode } from '../article.js';
+import { type DntKind, type DntSpan, findDntSpans } from './dnt.js';
+import type { Glossary } from './glossary.js';
+import { englishHasTerm, TermMatcher } from './match.js';
+
+/**
+ * What a sentence's English must contain: its glossary terms and its do-not-translate spans, each
+ * with the English text the decoder is constrained to and how the output is checked for it.
+ */
+
+export interface Requirement {
+  kind: 'term' | DntKind;
+  /** Character offsets in the source sentence. */
+  start: number;
+  end: number;
+  /** The English the output must contain. */
+  target: string;
+  ignoreCase: boolean;
+}
+
+export interface TerminologySettings {
+  glossary?: Glossary;
+  /** The do-not-translate kinds that are on. */
+  doNotTranslate: readonly DntKind[];
+}
+
+/** The requirements of one language's sentences: a glossary (matched as ./match.ts does) and DNT kinds. */
+export class Terminology {
+  private readonly matcher: TermMatcher | null;
+
+  constructor(
+    readonly lang: LanguageCode,
+    readonly settings: TerminologySettings,
+  ) {
+    this.matcher = settings.glossary ? new TermMatcher(settings.glossary, lang) : null;
+  }
+
+  /** A sentence's requirements, in sentence order; a DNT span inside a glossary term is the term's business. */
+  requirements(sentence: string): Requirement[] {
+    const terms: Requirement[] = (this.matcher?.find(sentence) ?? []).map((match) => ({
+      kind: 'term',
+      start: match.start,
+      end: match.end,
+      target: match.entry.target,
+      ignoreCase: match.entry.ignoreCase,
+    }));
+    const spans = findDntSpans(sentence, this.lang, this.settings.doNotTranslate)
+      .filter((span) => !terms.some((term) => span.start < term.end && term.start < span.end))
+      .map((span: DntSpan): Requirement => ({ kind: span.kind, start: span.start, end: span.end, target: span.target, ignoreCase: false }));
+    return [...terms, ...spans].sort((a, b) => a.start - b.start);
+  }
+}
+
+/** Whether the English meets a requirement. */
+export function isHonoured(english: string, requirement: Requirement): boolean {
+  return englishHasTerm(english, requirement.target, requirement.ignoreCase);
+}
+
+/**
+ * The translation memory's key for a sentence: the sentence itself when it has no requirements (so
+ * unconstrained translations stay shared), else the sentence and what it was constrained to, so a
+ * translation made without (or with other) constraints is never served for it.
+ */
+export function memorySource(sentence: string, requirements: readonly Requirement[]): string {
+  if (requirements.length === 0) return sentence;
+  return `${sentence}\u0000${JSON.stringify(requirements.map((r) => [r.kind, r.target]))}`;
+}
