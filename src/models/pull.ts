@@ -1,10 +1,12 @@
 /**
  * `pullModel`: installs the files a dtype needs from the hub or a mirror, keeping those already
- * there with the hash the manifest records, and recording each new file in the manifest.
+ * there with the hash the manifest records, and recording each new file in the manifest. A repo
+ * with no ONNX export is pulled as its checkpoint and converted in place (`models convert`).
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModelDtype } from '../config/config.js';
+import { CHECKPOINT_FILES, convertCheckpoint, pickleCheckpointError } from './convert/convert.js';
 import { downloadFile, type DownloadCheck, type DownloadedFile } from './download.js';
 import { fileSize, sha256File } from './files.js';
 import { assertNoCredentials, fileUrl, type PublishedFile, publishedFiles } from './hub.js';
@@ -63,7 +65,9 @@ export async function pullModel(options: PullOptions): Promise<ModelManifest> {
     stallMs: options.stallMs ?? DEFAULT_STALL_MS,
     deadline: Date.now() + (options.fileDeadlineMs ?? DEFAULT_FILE_DEADLINE_MS),
   });
-  for (const file of modelFiles(options.dtype)) {
+  const checkpoint = published !== null && checkpointFilesToConvert(published, options.id);
+  let downloaded = false;
+  for (const file of checkpoint || modelFiles(options.dtype)) {
     const target = path.join(modelDir, file);
     const known = manifest.files[file];
     const expected = published?.get(file);
@@ -75,10 +79,40 @@ export async function pullModel(options: PullOptions): Promise<ModelManifest> {
     manifest.files[file] = await downloadWithRetries(target, file, options, (part, linked, sha256) =>
       fileProblem(part, file, { ...linked, ...expected }, sha256),
     );
+    downloaded = true;
     await writeManifest(modelDir, manifest);
   }
+  if (checkpoint) await convertPulledCheckpoint(modelDir, manifest, options.dtype, downloaded);
   await writeManifest(modelDir, manifest);
   return manifest;
+}
+
+/**
+ * A repo with a checkpoint and no `onnx/` folder (most Helsinki-NLP models): the checkpoint files it
+ * publishes, to download and convert; false for a repo with an ONNX export.
+ */
+function checkpointFilesToConvert(published: Map<string, PublishedFile>, id: string): string[] | false {
+  const names = [...published.keys()];
+  if (names.some((name) => name.startsWith('onnx/')) || !published.has('config.json')) return false;
+  if (!published.has('model.safetensors')) {
+    if (published.has('pytorch_model.bin')) throw pickleCheckpointError(`${id}/pytorch_model.bin`, id);
+    return false;
+  }
+  return CHECKPOINT_FILES.filter((file) => published.has(file));
+}
+
+/** Converts the pulled checkpoint in place (when something new arrived or a converted file is gone) and records the ONNX files. */
+async function convertPulledCheckpoint(modelDir: string, manifest: ModelManifest, dtype: ModelDtype, downloaded: boolean): Promise<void> {
+  const converted = modelFiles(dtype);
+  const intact = await Promise.all(
+    converted.map(async (file) => (await fileSize(path.join(modelDir, file))) === manifest.files[file]?.bytes),
+  );
+  if (!downloaded && intact.every(Boolean)) return;
+  await convertCheckpoint(modelDir, modelDir);
+  for (const file of [...new Set([...converted, ...modelFiles(dtype === 'q8' ? 'fp32' : 'q8')])]) {
+    const full = path.join(modelDir, file);
+    manifest.files[file] = { bytes: (await fileSize(full)) as number, sha256: await sha256File(full) };
+  }
 }
 
 /**

@@ -38,19 +38,25 @@ async function readJson(file: string): Promise<Record<string, unknown>> {
   }
 }
 
+/** Checkpoint files a hub repo may have, as `models pull` downloads them for conversion. */
+export const CHECKPOINT_FILES = ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', ...KEPT_FILES];
+
+/** pytorch_model.bin (a pickle) is refused, naming the file and the way out. */
+export function pickleCheckpointError(file: string, model: string): Error {
+  return new Error(
+    `${file}: PyTorch pickle checkpoints are not read (no maintained npm package reads them). ` +
+      'Export safetensors once where Python is available: ' +
+      `python -c "from transformers import AutoModelForSeq2SeqLM as M; M.from_pretrained('${model}').save_pretrained('out', safe_serialization=True)", ` +
+      "or pull a revision that has model.safetensors (the hub's safetensors conversion opens one as a pull request: refs/pr/N), then convert again",
+  );
+}
+
 /** The weights file: model.safetensors; pytorch_model.bin (a pickle) is refused with the way out. */
 async function weightsFile(dir: string): Promise<string> {
   const safetensors = path.join(dir, 'model.safetensors');
   if (await exists(safetensors)) return safetensors;
   const pickle = path.join(dir, 'pytorch_model.bin');
-  if (await exists(pickle)) {
-    throw new Error(
-      `${pickle}: PyTorch pickle checkpoints are not read (no maintained npm package reads them). ` +
-        'Export safetensors once where Python is available: ' +
-        `python -c "from transformers import AutoModelForSeq2SeqLM as M; M.from_pretrained('${dir}').save_pretrained('${dir}', safe_serialization=True)", ` +
-        "or use the hub's refs/pr revision that adds model.safetensors, then convert again",
-    );
-  }
+  if (await exists(pickle)) throw pickleCheckpointError(pickle, dir);
   throw new Error(`${dir} has no model.safetensors (nor pytorch_model.bin); it is not a Hugging Face checkpoint folder`);
 }
 
