@@ -227,9 +227,9 @@ export class Translator {
   }
 
   /** A requirement's English as model tokens, or null when the tokenizer cannot spell it back exactly (it cannot be forced). */
-  private targetTokens(requirement: Requirement): number[] | null {
-    const ids = this.tokenizer.encode(requirement.target, { add_special_tokens: false });
-    return ids.length > 0 && this.tokenizer.decode(ids, { skip_special_tokens: true }).trim() === requirement.target ? ids : null;
+  spell(english: string): number[] | null {
+    const ids = this.tokenizer.encode(english, { add_special_tokens: false });
+    return ids.length > 0 && this.tokenizer.decode(ids, { skip_special_tokens: true }).trim() === english ? ids : null;
   }
 
   private async translateOne(
@@ -250,7 +250,7 @@ export class Translator {
     requirements: readonly Requirement[],
     signal?: AbortSignal,
   ): Promise<SentenceTranslation> {
-    const tokens = requirements.map((requirement) => this.targetTokens(requirement));
+    const tokens = requirements.map((requirement) => this.spell(requirement.target));
     // A long sentence is cut into pieces: each piece carries the requirements whose source it holds.
     const constraintsOf = (piece: string): TokenConstraints =>
       requirements.flatMap((requirement, i) =>
