@@ -63,5 +63,6 @@ export function isHonoured(english: string, requirement: Requirement): boolean {
  */
 export function memorySource(sentence: string, requirements: readonly Requirement[]): string {
   if (requirements.length === 0) return sentence;
-  return `${sentence}\u0000${JSON.stringify(requirements.map((r) => [r.kind, r.target]))}`;
+  // U+241F, not NUL: PostgreSQL text refuses NUL.
+  return `${sentence}\u241F${JSON.stringify(requirements.map((r) => [r.kind, r.target]))}`;
 }

@@ -46,12 +46,18 @@ export class ModelTranslationBackend implements TranslationBackend {
     return this.pool.languages().includes(lang);
   }
 
-  async translate(lang: LanguageCode, sources: string[]): Promise<{ model: ModelUse; targets: SentenceTarget[] }> {
+  /** `signal`: the caller's own stop (a server request's deadline); its sentences still queued are dropped. */
+  async translate(lang: LanguageCode, sentences: string[], signal?: AbortSignal): Promise<{ model: ModelUse; targets: SentenceTarget[] }> {
     const translator = await this.pool.get(lang).catch((error: Error) => {
       if (!this.unavailable.has(lang)) this.onUnavailable?.(lang, error);
       this.unavailable.add(lang);
       throw error;
     });
+    // Memory and in-flight sharing go by what decides the output: the sentence and, when it has glossary
+    // terms or do-not-translate spans, what it is constrained to (a cached unconstrained translation is
+    // never served for a constrained sentence).
+    const sources = sentences.map((sentence) => translator.memorySource(sentence));
+    const sentenceOf = new Map(sources.map((source, i) => [source, sentences[i]!]));
     const unique = [...new Set(sources)];
     const known = new Map<string, SentenceTarget>();
     let key: ModelKey | undefined;
@@ -72,8 +78,8 @@ export class ModelTranslationBackend implements TranslationBackend {
     if (missing.length > 0) {
       const batch =
         this.memory && key
-          ? this.memory.translateOnce(key, missing, (todo) => translateWith(translator, todo))
-          : translateWith(translator, missing).then((entries) => ({ entries, translated: new Set(missing) }));
+          ? this.memory.translateOnce(key, missing, (todo) => translateWith(translator, todo, sentenceOf, signal))
+          : translateWith(translator, missing, sentenceOf, signal).then((entries) => ({ entries, translated: new Set(missing) }));
       missing.forEach((source, i) => {
         const one = batch.then(({ entries }) => ({ target: entries[i]!.target, flags: entries[i]!.flags }));
         // Whoever shares it awaits it; a failure reaches them there, and this request below.
@@ -116,8 +122,16 @@ export class ModelTranslationBackend implements TranslationBackend {
   }
 }
 
-async function translateWith(translator: Translator, sources: string[]): Promise<TranslationEntry[]> {
-  const fresh = await translator.translate(sources);
+async function translateWith(
+  translator: Translator,
+  sources: string[],
+  sentenceOf: ReadonlyMap<string, string>,
+  signal?: AbortSignal,
+): Promise<TranslationEntry[]> {
+  const fresh = await translator.translate(
+    sources.map((source) => sentenceOf.get(source) ?? source),
+    signal,
+  );
   return sources.map((source, i) => ({ source, target: fresh[i]!.target, flags: fresh[i]!.flags }));
 }
 
