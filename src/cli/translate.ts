@@ -5,6 +5,8 @@ import { applyOverrides, loadConfig, type ModelDtype } from '../config/config.js
 import { configuredModels } from '../models/layout.js';
 import { splitSentences } from '../stages/segment.js';
 import { decodingOptions, Translator, type TranslatorOptions } from '../translation/translator.js';
+import { DNT_KINDS } from '../terminology/dnt.js';
+import { loadGlossary } from '../terminology/glossary.js';
 import { dtypeOption } from './shared.js';
 import { writeLine } from './printable.js';
 
@@ -14,6 +16,7 @@ interface TranslateOptions {
   modelsDir?: string;
   dtype?: ModelDtype;
   config?: string;
+  glossary?: string;
 }
 
 /** Lines translated per model call: enough to fill batches, few enough to stream output. */
@@ -29,10 +32,14 @@ export function registerTranslateCommand(program: Command): void {
     .option('--models-dir <dir>', 'where models live (default: translation.modelsDir)')
     .addOption(dtypeOption())
     .option('--config <file>', 'pipeline config (default: pipeline.yaml when present)')
+    .option('--glossary <file>', 'TSV/CSV glossary (source term, English term) the English must follow; see docs/terminology.md')
     .action(async (options: TranslateOptions) => {
       let translator: Translator | null = null;
       try {
-        translator = await Translator.load(await translatorOptions(options));
+        // A bad glossary stops here with its file:line, before a model is loaded.
+        const glossary = options.glossary === undefined ? undefined : await loadGlossary(options.glossary);
+        const terminology = glossary ? { glossary, doNotTranslate: DNT_KINDS } : undefined;
+        translator = await Translator.load({ ...(await translatorOptions(options)), terminology });
         await translateLines(translator, options.from);
       } catch (error) {
         writeLine(process.stderr, `newsbridge translate: ${(error as Error).message}`);
