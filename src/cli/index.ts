@@ -14,6 +14,7 @@ import { registerExtractCommand } from './extract.js';
 import { registerWorkerCommand } from './worker.js';
 import { registerStatusCommand } from './status.js';
 import { registerQueueCommand } from './queue.js';
+import { registerServeCommand } from './serve.js';
 import { exitOnStderrFailure, exitOnStdoutFailure } from './output-failure.js';
 
 // package.json is two folders up from this file both as src/cli/index.ts and as dist/cli/index.js.
@@ -42,6 +43,7 @@ registerExtractCommand(program);
 registerWorkerCommand(program);
 registerStatusCommand(program);
 registerQueueCommand(program);
+registerServeCommand(program);
 
 // `run` handles its own output (a closed `--jsonl -` finishes the articles in flight first).
 program.hook('preAction', (_program, command) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { serveSchema } from './serve.js';
 
 /**
  * The shape of `pipeline.yaml`. Every key has a default, so an empty file is a valid config; unknown
@@ -294,6 +295,7 @@ export const configSchema = z
       })
       .prefault({})
       .describe('Running on several machines (`newsbridge run --queue`, `newsbridge worker`).'),
+    serve: serveSchema,
   })
   .describe('newsbridge pipeline configuration (pipeline.yaml).');
 

@@ -79,6 +79,8 @@ export interface PageProps {
   /** The page's own rules, appended to the shared ones. */
   css: string;
   children: ComponentChildren;
+  /** What the page may do beyond the default policy: post its form to its own origin, run scripts of its origin (the server's page). */
+  allow?: { formToSelf?: boolean; scriptsFromSelf?: boolean };
 }
 
 /** First-strong isolate … pop directional isolate: the title's own direction, contained. */
@@ -91,10 +93,11 @@ function isolated(text: string): string {
  * stylesheet by its hash and nothing else: no scripts (inline or not), no style attributes, images,
  * fonts, frames, connections or form submissions.
  */
-export function renderPage({ title, css, children }: PageProps): string {
+export function renderPage({ title, css, children, allow = {} }: PageProps): string {
   const stylesheet = BASE_CSS + css;
   const styleHash = createHash('sha256').update(stylesheet).digest('base64');
-  const policy = `default-src 'none'; style-src 'sha256-${styleHash}'; base-uri 'none'; form-action 'none'`;
+  const scripts = allow.scriptsFromSelf ? "; script-src 'self'" : '';
+  const policy = `default-src 'none'; style-src 'sha256-${styleHash}'${scripts}; base-uri 'none'; form-action ${allow.formToSelf ? "'self'" : "'none'"}`;
   const page = (
     <html lang="en" dir="ltr">
       <head>

@@ -250,7 +250,10 @@ async function runStages(
  * `partial` when something the article needed is missing (bytes the reader had to replace, sentences
  * without English); `ok` otherwise, with the reason when its text was kept as it is.
  */
-function articleStatus(read: ReadArticle, article: SummarizedArticle): { status: ArticleStatus; reason?: ArticleReason; message?: string } {
+export function articleStatus(
+  read: ReadArticle,
+  article: SummarizedArticle,
+): { status: ArticleStatus; reason?: ArticleReason; message?: string } {
   const { translation } = article;
   if (translation.status === 'model-unavailable') return { status: 'partial', reason: 'model-unavailable', message: translation.message };
   if (translation.status === 'partial') return { status: 'partial', reason: 'untranslated-sentences', message: translation.message };

@@ -1,0 +1,110 @@
+/** POST /translate as LibreTranslate 1.9 answers it: parameters checked in its order, with its messages. */
+import type { LanguageCode } from '../article.js';
+import type { ServeConfig } from '../config/serve.js';
+import { TARGET_LANGUAGE } from '../languages.js';
+import type { DetectedLanguage, ServeEngine } from './engine.js';
+import { badParameter, HttpError } from './errors.js';
+import { planHtml } from './html-format.js';
+import { planText, type SentencePlan } from './text-format.js';
+
+/** Most `alternatives` a request may ask for (LibreTranslate's `--alternatives-limit` default). */
+export const ALTERNATIVES_LIMIT = 3;
+
+export interface TranslateParameters {
+  texts: string[];
+  /** `q` was an array: the answer is one too. */
+  batch: boolean;
+  source: LanguageCode | 'auto';
+  format: 'text' | 'html';
+  alternatives: number;
+}
+
+export interface TranslateAnswer {
+  translatedText: string | string[];
+  detectedLanguage?: DetectedLanguage | DetectedLanguage[];
+  alternatives?: string[] | string[][];
+}
+
+/** The body's parameters, or the 400 LibreTranslate gives for the first one that is missing or wrong. */
+export function translateParameters(
+  body: Record<string, unknown>,
+  limits: Pick<ServeConfig, 'charLimit' | 'batchLimit'>,
+): TranslateParameters {
+  const { q, source, target } = body;
+  if (q === undefined || q === null || q === '' || (Array.isArray(q) && q.length === 0)) throw badParameter('q');
+  if (typeof q !== 'string' && !(Array.isArray(q) && q.every((item) => typeof item === 'string'))) {
+    throw badParameter('q', 'parameter must be a string or an array of strings');
+  }
+  if (source === undefined || source === null || source === '') throw badParameter('source');
+  if (target === undefined || target === null || target === '') throw badParameter('target');
+  if (typeof source !== 'string') throw badParameter('source', 'parameter must be a string');
+  if (typeof target !== 'string') throw badParameter('target', 'parameter must be a string');
+  const alternatives = Number(body.alternatives ?? 0);
+  if (!Number.isInteger(alternatives)) throw badParameter('alternatives', 'parameter is not a number');
+  if (alternatives > ALTERNATIVES_LIMIT) throw badParameter('alternatives', `parameter must be <= ${ALTERNATIVES_LIMIT}`);
+  const texts = typeof q === 'string' ? [q] : q;
+  if (Array.isArray(q) && q.length > limits.batchLimit) {
+    throw new HttpError(400, `Invalid request: request (${q.length}) exceeds text limit (${limits.batchLimit})`);
+  }
+  for (const text of texts) {
+    if (text.length > limits.charLimit) {
+      throw new HttpError(400, `Invalid request: request (${text.length}) exceeds text limit (${limits.charLimit})`);
+    }
+  }
+  if (target !== TARGET_LANGUAGE) throw new HttpError(400, `${target} is not supported`);
+  const format = body.format ?? 'text';
+  if (format !== 'text' && format !== 'html') throw new HttpError(400, `${String(format)} format is not supported`);
+  return { texts, batch: Array.isArray(q), source, format, alternatives: Math.max(0, alternatives) };
+}
+
+/**
+ * Detects each item's language on its own when `source` is `auto` (LibreTranslate repeats one
+ * detection for the whole array; Mastodon reads `detectedLanguage[i]`), then translates all items
+ * of a language in one call, so their sentences share batches.
+ */
+export async function translateTexts(engine: ServeEngine, parameters: TranslateParameters, signal: AbortSignal): Promise<TranslateAnswer> {
+  const { texts, batch, source, format } = parameters;
+  if (source !== 'auto' && source !== TARGET_LANGUAGE && !engine.supports(source)) throw new HttpError(400, `${source} is not supported`);
+  const plans = texts.map((text) => (format === 'html' ? planHtml(text) : null));
+  const detected = texts.map((text, i) =>
+    source === 'auto' ? engine.detect(plans[i]?.texts.join(' ') ?? text) : { confidence: 100, language: source },
+  );
+  const translated = [...texts];
+  const byLanguage = new Map<LanguageCode, number[]>();
+  detected.forEach(({ language }, i) => {
+    // English and languages without a model pass through unchanged, as the article pipeline does.
+    if (language !== TARGET_LANGUAGE && engine.supports(language)) byLanguage.set(language, [...(byLanguage.get(language) ?? []), i]);
+  });
+  await Promise.all(
+    [...byLanguage].map(async ([lang, items]) => {
+      const sentencePlans = items.map((i) => textPlans(texts[i]!, plans[i] ?? null, lang));
+      const sentences = sentencePlans.flatMap((plan) => plan.pieces.flatMap((piece) => piece.sentences));
+      const english = await engine.translate(lang, sentences, signal);
+      let next = 0;
+      items.forEach((item, k) => {
+        const { pieces, assemble } = sentencePlans[k]!;
+        const parts = pieces.map((piece) => {
+          const targets = english.slice(next, next + piece.sentences.length);
+          next += piece.sentences.length;
+          return piece.assemble(targets);
+        });
+        translated[item] = assemble(parts);
+      });
+    }),
+  );
+  const answer: TranslateAnswer = { translatedText: batch ? translated : translated[0]! };
+  if (source === 'auto') answer.detectedLanguage = batch ? detected : detected[0]!;
+  // n-best lists are not returned by the decoder yet: an empty list per item, the shape LibreTranslate gives when it has none.
+  if (parameters.alternatives > 0) answer.alternatives = batch ? texts.map(() => []) : [];
+  return answer;
+}
+
+/** A text's sentence plans (one for plain text, one per text run for HTML) and how to rebuild the text from them. */
+function textPlans(
+  text: string,
+  html: ReturnType<typeof planHtml> | null,
+  lang: LanguageCode,
+): { pieces: SentencePlan[]; assemble(parts: string[]): string } {
+  if (!html) return { pieces: [planText(text, lang)], assemble: (parts) => parts[0]! };
+  return { pieces: html.texts.map((run) => planText(run, lang)), assemble: (parts) => html.assemble(parts) };
+}
