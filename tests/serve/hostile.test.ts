@@ -1,0 +1,183 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { type RunningServer, startServer } from './server.js';
+
+async function post(server: RunningServer, route: string, body: object): Promise<Response> {
+  return fetch(server.url + route, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+async function healthy(server: RunningServer): Promise<void> {
+  expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ status: 'ok' });
+}
+
+/** A raw TCP connection to the server that keeps writing `next()` until the server closes it. */
+function trickle(server: RunningServer, first: string, next: () => string): Promise<string> {
+  const { port } = new URL(server.url);
+  return new Promise((resolve) => {
+    const socket: Socket = connect(Number(port), '127.0.0.1');
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      answer += chunk;
+    });
+    socket.on('error', () => undefined);
+    socket.write(first);
+    // A write every 100 ms keeps the connection busy, so only the server's protocol timeouts can end it.
+    const timer = setInterval(() => {
+      if (!socket.destroyed) socket.write(next());
+    }, 100);
+    socket.on('close', () => {
+      clearInterval(timer);
+      resolve(answer);
+    });
+  });
+}
+
+describe('slow clients are cut off by serve.headersTimeoutSeconds and serve.requestTimeoutSeconds', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer(inject('modelsDir'), { serve: { headersTimeoutSeconds: 1, requestTimeoutSeconds: 2 } });
+  });
+  afterAll(async () => server?.close());
+
+  test('a never-ending chunked body: the server closes the connection and still answers /health', async () => {
+    const head = 'POST /translate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
+    const answer = await trickle(server, `${head}1\r\n[\r\n`, () => '2\r\n"a\r\n');
+    expect(answer).not.toMatch(/^HTTP\/1\.1 200/);
+    await healthy(server);
+  });
+
+  test('slowloris headers, one header line at a time, never ending: the server closes the connection', async () => {
+    let n = 0;
+    const answer = await trickle(server, 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n', () => `X-Slow-${n++}: a\r\n`);
+    expect(answer).not.toMatch(/^HTTP\/1\.1 200/);
+    await healthy(server);
+  });
+});
+
+describe('keys and limits', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer(inject('modelsDir'), {
+      keys: ['good-key'],
+      serve: { requireKey: true, requestsPerMinute: 3, maxPendingSentences: 1 },
+    });
+  });
+  afterAll(async () => server?.close());
+
+  test('with serve.requireKey a missing key is a 400, a wrong key a 403, a good key a 200', async () => {
+    const missing = await post(server, '/detect', { q: 'Xin chào thế giới' });
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toEqual({ error: 'Please contact the server operator to get an API key' });
+    const wrong = await post(server, '/detect', { q: 'Xin chào thế giới', api_key: 'bad-key' });
+    expect(wrong.status).toBe(403);
+    expect(await wrong.json()).toEqual({ error: 'Invalid API key' });
+    expect((await post(server, '/detect', { q: 'Xin chào thế giới', api_key: 'good-key' })).status).toBe(200);
+  });
+
+  test('a full sentence queue (serve.maxPendingSentences) is a 503 with Retry-After; the server takes work again after', async () => {
+    // One sentence held in the server's own queue, as a request being translated would hold it.
+    let release: () => void = () => undefined;
+    const holding = server.engine.admission.hold(1, () => new Promise<void>((resolve) => (release = resolve)));
+    const full = await post(server, '/translate', { q: 'Xin chào thế giới', source: 'vi', target: 'en', api_key: 'good-key' });
+    expect(full.status).toBe(503);
+    expect(Number(full.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await full.json()).error).toMatch(/maxPendingSentences/);
+    release();
+    await holding;
+    expect((await post(server, '/translate', { q: 'Xin chào', source: 'vi', target: 'en', api_key: 'good-key' })).status).toBe(200);
+  });
+
+  test('past serve.requestsPerMinute a key gets a 429 with Retry-After; other routes still answer', async () => {
+    // Earlier tests in this block spent some of the key's minute; keep asking until the limit is reached.
+    let answer = await post(server, '/detect', { q: 'Xin chào', api_key: 'good-key' });
+    for (let i = 0; i < 3 && answer.status !== 429; i++) answer = await post(server, '/detect', { q: 'Xin chào', api_key: 'good-key' });
+    expect(answer.status).toBe(429);
+    expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await answer.json()).error).toMatch(/^Slowdown/);
+    await healthy(server);
+  });
+});
+
+describe('SIGTERM', () => {
+  let dir: string;
+  let child: ChildProcess | undefined;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'nb-serve-term-'));
+  });
+  afterAll(() => {
+    if (child?.exitCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the CLI stops accepting, finishes the request in flight and exits 0', async () => {
+    const config = path.join(dir, 'pipeline.yaml');
+    writeFileSync(config, 'translation:\n  workers: 1\n  numBeams: 1\n');
+    // node with tsx's loader, not `npx tsx`: the signal goes to the CLI itself and its exit code is the process's.
+    child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/index.ts',
+        'serve',
+        '--config',
+        config,
+        '--port',
+        '0',
+        '--models-dir',
+        inject('modelsDir'),
+        '--offline',
+        '--no-cache',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+    const lines = createInterface({ input: child.stderr! });
+    const waitFor = (pattern: RegExp) =>
+      new Promise<RegExpMatchArray>((resolve) => {
+        const onLine = (line: string) => {
+          const match = pattern.exec(line);
+          if (match) {
+            lines.off('line', onLine);
+            resolve(match);
+          }
+        };
+        lines.on('line', onLine);
+      });
+    const port = Number((await waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]);
+
+    // The request is in flight once the server has read its headers: it says so with 100 Continue.
+    const body = JSON.stringify({ q: 'Xin chào thế giới', source: 'vi', target: 'en' });
+    const socket = connect(port, '127.0.0.1');
+    socket.setEncoding('utf8');
+    let answer = '';
+    const continued = new Promise<void>((resolve) =>
+      socket.on('data', (chunk: string) => {
+        answer += chunk;
+        if (answer.includes('100 Continue')) resolve();
+      }),
+    );
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.write(
+      `POST /translate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        'Expect: 100-continue\r\nConnection: close\r\n\r\n',
+    );
+    await continued;
+    const draining = waitFor(/SIGTERM: finishing the requests in flight/);
+    child.kill('SIGTERM');
+    await draining;
+    // No new connection is accepted while the request in flight finishes.
+    await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+    socket.write(body);
+    await closed;
+    expect(answer).toMatch(/HTTP\/1\.1 200 OK/);
+    expect(answer).toContain('"translatedText"');
+    expect(await exited).toBe(0);
+  });
+});
