@@ -1,0 +1,211 @@
+/**
+ * `newsbridge serve` under load: requests/s, sentences/s and p50/p95/p99 latency at 1, 8 and 32
+ * concurrent clients (autocannon), each request one news sentence to POST /translate; beside it, in
+ * the same run, the same sentences through the library's Translator in one call.
+ *
+ *   npm run bench:serve -- [--seconds N] [--sentences N] [--smoke]
+ *
+ * The server is the CLI (`newsbridge serve`) in a process of its own, on a generated vi→en model of
+ * opus-mt-base's size (bench/.models, shared with bench:translate; `--smoke`: the tiny model, 2 s a
+ * level), without the translation memory, so every sentence goes to the model. Sentences come from
+ * NTREX-128 (../shared/data/mt/ntrex128). Sentences/s counts what the model translated, from the
+ * server's /metrics. Generated models have random weights: the English is nonsense of random length,
+ * the same for the server and the library, so the two are timed on the same work.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+import { Command } from 'commander';
+import pino from 'pino';
+import { configSchema } from '../src/config/config.js';
+import { ServeEngine } from '../src/serve/engine.js';
+import { splitSentences } from '../src/stages/segment.js';
+import { isUpToDate, makeModel } from '../tools/make-model.js';
+import { repoRoot } from '../tools/repo-root.js';
+import { sharedPath } from './shared-data.js';
+
+interface Options {
+  seconds: number;
+  sentences: number;
+  smoke: boolean;
+}
+
+const CLIENTS = [1, 8, 32];
+
+/** No limits in the way of the load: the bench measures the engine, not the rate limiter. */
+const CONFIG = {
+  translation: { workers: 2 },
+  cache: { enabled: false },
+  serve: { requestsPerMinute: 1_000_000_000, charsPerMinute: 1_000_000_000 },
+};
+
+async function ensureModel(smoke: boolean): Promise<string> {
+  const modelsDir = path.join(repoRoot, 'bench', '.models', ...(smoke ? ['tiny'] : []));
+  const options = {
+    preset: smoke ? ('tiny' as const) : ('opus-mt-base' as const),
+    out: path.join(modelsDir, 'Xenova', 'opus-mt-vi-en'),
+    seed: 0,
+    sourceLang: 'vi',
+  };
+  if (!(await isUpToDate(options))) {
+    console.log(`generating the ${options.preset} vi→en model (once; it is kept)…`);
+    await makeModel(options);
+  }
+  return modelsDir;
+}
+
+function newsSentences(count: number): string[] {
+  const lines = readFileSync(sharedPath('data/mt/ntrex128/newstest2019-ref.vie.txt'), 'utf8').split('\n');
+  return lines
+    .flatMap((line) => splitSentences(line.trim(), 'vi'))
+    .filter((sentence) => sentence.length > 0)
+    .slice(0, count);
+}
+
+async function startServer(modelsDir: string, configFile: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'src/cli/index.ts',
+      'serve',
+      '--config',
+      configFile,
+      '--port',
+      '0',
+      '--models-dir',
+      modelsDir,
+      '--offline',
+      '--no-cache',
+    ],
+    { cwd: repoRoot, stdio: ['ignore', 'inherit', 'pipe'] },
+  );
+  const lines = createInterface({ input: child.stderr! });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`newsbridge serve exited (${code}) before listening`)));
+    lines.on('line', (line) => {
+      const match = /listening on (http:\/\/\S+)/.exec(line);
+      if (match) resolve(match[1]!);
+      else console.error(line);
+    });
+  });
+  return { child, url };
+}
+
+function rssMiB(pid: number): number {
+  const kib = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  return Math.round(kib / 1024);
+}
+
+async function modelSentences(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^newsbridge_sentences_translated_total (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+async function load(url: string, sentences: string[], connections: number, seconds: number) {
+  let next = 0;
+  const latencies: number[] = [];
+  const refused = new Map<number, number>();
+  const before = await modelSentences(url);
+  const options: autocannon.Options = {
+    url,
+    connections,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        path: '/translate',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (request) => ({
+          ...request,
+          body: JSON.stringify({ q: sentences[next++ % sentences.length], source: 'vi', target: 'en' }),
+        }),
+      },
+    ],
+  };
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(options, (error, done) => (error ? reject(error) : resolve(done)));
+    instance.on('response', (_client, status, _bytes, ms) => {
+      if (status === 200) latencies.push(ms);
+      else refused.set(status, (refused.get(status) ?? 0) + 1);
+    });
+  });
+  const translated = (await modelSentences(url)) - before;
+  latencies.sort((a, b) => a - b);
+  const elapsed = result.duration;
+  return {
+    connections,
+    requestsPerSecond: latencies.length / elapsed,
+    sentencesPerSecond: translated / elapsed,
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+    refused: [...refused].map(([status, n]) => `${n}×${status}`).join(', ') || 'none',
+    errors: result.errors + result.timeouts,
+  };
+}
+
+/** The same sentences through the library's Translator (same config, same model), in one call. */
+async function library(modelsDir: string, sentences: string[]): Promise<number> {
+  const config = configSchema.parse({ ...CONFIG, translation: { ...CONFIG.translation, modelsDir, download: false } });
+  const engine = await ServeEngine.load(config, pino({ level: 'silent' }), (message) => console.error(message));
+  const translator = await engine.services.pool.get('vi');
+  await translator.translate(sentences.slice(0, 8));
+  const start = performance.now();
+  await translator.translate(sentences);
+  const seconds = (performance.now() - start) / 1000;
+  await engine.close();
+  return sentences.length / seconds;
+}
+
+async function main(options: Options): Promise<void> {
+  const seconds = options.smoke ? 2 : options.seconds;
+  const sentences = newsSentences(options.smoke ? 120 : options.sentences);
+  const modelsDir = await ensureModel(options.smoke);
+  const dir = mkdtempSync(path.join(tmpdir(), 'nb-bench-serve-'));
+  const configFile = path.join(dir, 'pipeline.yaml');
+  writeFileSync(configFile, JSON.stringify(CONFIG));
+  console.log(
+    `machine: ${cpus().length} × ${cpus()[0]?.model}, load ${loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(
+    `model: ${options.smoke ? 'tiny' : 'opus-mt-base'}-sized generated vi→en, ${sentences.length} NTREX sentences, ${seconds} s a level`,
+  );
+  const { child, url } = await startServer(modelsDir, configFile);
+  try {
+    const rssStart = rssMiB(child.pid!);
+    await load(url, sentences, 1, 1); // warm-up, untimed
+    for (const connections of CLIENTS) {
+      const r = await load(url, sentences, connections, seconds);
+      console.log(
+        `server, ${String(connections).padStart(2)} clients: ${r.requestsPerSecond.toFixed(1)} req/s, ${r.sentencesPerSecond.toFixed(1)} sentences/s, ` +
+          `p50 ${r.p50.toFixed(0)} ms, p95 ${r.p95.toFixed(0)} ms, p99 ${r.p99.toFixed(0)} ms (refused: ${r.refused}; errors ${r.errors})`,
+      );
+    }
+    console.log(`server RSS: ${rssStart} MiB at start, ${rssMiB(child.pid!)} MiB at end`);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(
+    `library Translator, one call of ${sentences.length} sentences: ${(await library(modelsDir, sentences)).toFixed(1)} sentences/s`,
+  );
+}
+
+const program = new Command()
+  .option('--seconds <n>', 'seconds of load at each client count', (v) => Number(v), 20)
+  .option('--sentences <n>', 'NTREX sentences the clients cycle through (and the library translates)', (v) => Number(v), 300)
+  .option('--smoke', 'quick check for CI: the tiny model, 2 s a level', false)
+  .parse();
+await main(program.opts<Options>());
