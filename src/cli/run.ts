@@ -9,6 +9,7 @@ import { runOnQueue, type QueueRunEvents, type QueueRunOptions } from '../queue/
 import { OutputDirError } from '../run/output-lock.js';
 import { runPipeline } from '../run/pipeline.js';
 import { renderRunSummary, type RunReport } from '../run/report.js';
+import { GlossaryError } from '../terminology/glossary.js';
 import { progressReporter } from './shared.js';
 import { EXIT_PIPE_CLOSED, onOutputFailure } from './output-failure.js';
 import { printable, writeLine } from './printable.js';
@@ -77,7 +78,7 @@ async function run(flags: RunFlags): Promise<number> {
     const options = { config, force: flags.force, log, events: progress.events, signal: stopper.signal };
     report = url ? await runQueued(url, flags.detach, options) : await runPipeline({ ...options, jsonl });
   } catch (error) {
-    if (!(error instanceof OutputDirError) && !(error instanceof QueueUnreachableError)) throw error;
+    if (!(error instanceof OutputDirError) && !(error instanceof QueueUnreachableError) && !(error instanceof GlossaryError)) throw error;
     writeLine(process.stderr, `newsbridge run: ${error.message}`);
     return EXIT.usage;
   } finally {

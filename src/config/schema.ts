@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DNT_KINDS } from '../terminology/dnt.js';
 import { serveSchema } from './serve.js';
 
 /**
@@ -231,6 +232,24 @@ export const configSchema = z
           })
           .prefault({})
           .describe('Bounds of the `length-ratio` flag: output tokens over input tokens, special tokens excluded.'),
+        glossary: z
+          .record(
+            z
+              .string()
+              .regex(/^[a-z]{2,3}$/)
+              .describe('ISO 639 code of the source language the glossary is for.'),
+            z.string().min(1),
+          )
+          .default({})
+          .describe(
+            "Source language → glossary file (TSV or CSV: source term, English term, optional `ignore-case`; `#` comments), e.g. `ar: glossary/ar.tsv`; the English of that language's sentences carries the glossary's terms. Loaded once when the run starts: a bad file stops the run (file:line, exit 1). See docs/terminology.md.",
+          ),
+        doNotTranslate: z
+          .array(z.enum(DNT_KINDS))
+          .default([...DNT_KINDS])
+          .describe(
+            'Do-not-translate spans copied exactly into the English: `placeholders` ({{…}}, %s, {0}), `addresses` (URLs, e-mail), `latin` (Latin-script tokens in Arabic), `numbers` (and XNUMX). [] turns them off.',
+          ),
       })
       .prefault({})
       .describe('Machine translation into English.'),

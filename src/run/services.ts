@@ -1,6 +1,6 @@
 /** What a run loads once and every article shares: the models (downloaded first when missing), the detector, the translation memory and the settings hash. */
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { PipelineConfig } from '../config/config.js';
@@ -9,6 +9,7 @@ import { configuredModels, modelFiles, pullCommand } from '../models/layout.js';
 import { pullModel } from '../models/pull.js';
 import { assertModelReady } from '../models/verify.js';
 import { LanguageDetector } from '../stages/detect.js';
+import { loadRunTerminology } from '../terminology/run-terminology.js';
 import { ModelTranslationBackend } from '../translation/backend.js';
 import { TranslationMemory, type TranslationStore } from '../translation/memory.js';
 import { decodingOptions, TranslatorPool } from '../translation/translator.js';
@@ -86,6 +87,8 @@ export interface ServiceOptions {
 /** Loads the detector, the translation memory and the models' pool for a run. */
 export async function loadServices(config: PipelineConfig, options: ServiceOptions): Promise<RunServices> {
   const { inputRoots, signal, problem, log } = options;
+  // First, so a bad glossary (GlossaryError, file:line) stops the run before anything is loaded.
+  const terminology = await loadRunTerminology(config.translation);
   const openMemory =
     options.openMemory ??
     (() => (config.cache.enabled ? TranslationMemory.openForRun(config.cache.path, (message) => problem(null, message)) : null));
@@ -99,13 +102,17 @@ export async function loadServices(config: PipelineConfig, options: ServiceOptio
   // The pool reports each batch it runs to the backend, which counts them for the run report.
   let backend: ModelTranslationBackend;
   // The run's stop signal reaches the Translators, which stop between batches.
-  const pool = new TranslatorPool(config.translation, {
-    onBatch: (batch) => {
-      backend.countBatch(batch.sentences);
-      log?.debug({ sentences: batch.sentences, ms: Math.round(batch.ms) }, 'model batch');
+  const pool = new TranslatorPool(
+    config.translation,
+    {
+      onBatch: (batch) => {
+        backend.countBatch(batch.sentences);
+        log?.debug({ sentences: batch.sentences, ms: Math.round(batch.ms) }, 'model batch');
+      },
+      signal,
     },
-    signal,
-  });
+    terminology,
+  );
   backend = new ModelTranslationBackend(pool, memory, (lang, error) => problem(lang, `${lang}: ${error.message}`));
   return { detector, backend, pool, memory, settings: await settingsHash(config, memory), inputRoots };
 }
@@ -135,8 +142,20 @@ export async function settingsHash(config: PipelineConfig, memory: Pick<Translat
     detect: config.detect,
     // The batch budget too: q8 outputs can differ with the batch a sentence shares.
     translation: { models: translation.models, maxArticleChars: translation.maxArticleChars, ...decodingOptions(translation) },
+    // A glossary's content, not only its name: an edited glossary redoes its language's articles.
+    terminology: { doNotTranslate: translation.doNotTranslate, glossaries: await glossaryDigests(translation.glossary) },
     summary: config.summary,
     models,
   };
   return createHash('sha256').update(JSON.stringify(shaping)).digest('hex');
+}
+
+async function glossaryDigests(glossary: Record<string, string>): Promise<Record<string, string>> {
+  const digests = await Promise.all(
+    Object.entries(glossary).map(async ([lang, file]) => {
+      const text = await readFile(file).catch(() => 'absent');
+      return [lang, createHash('sha256').update(text).digest('hex')] as const;
+    }),
+  );
+  return Object.fromEntries(digests);
 }

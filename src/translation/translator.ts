@@ -374,6 +374,8 @@ export class TranslatorPool {
   constructor(
     private readonly config: TranslationConfig & { modelsDir: string },
     private readonly extra: Pick<TranslatorOptions, 'onBatch' | 'signal'> = {},
+    /** Each language's glossary and do-not-translate spans; a language not in it is unconstrained. */
+    private readonly terminology: ReadonlyMap<LanguageCode, TerminologySettings> = new Map(),
   ) {
     this.models = new Map(configuredModels(config.models, config.modelsDir).map((model) => [model.lang, model]));
   }
@@ -394,6 +396,7 @@ export class TranslatorPool {
         workers: this.config.workers,
         threadsPerWorker: this.config.threadsPerWorker,
         label: model.label,
+        terminology: this.terminology.get(lang),
         ...this.extra,
       });
       // Handled here so a load nobody awaits yet is not an unhandled rejection; callers still get it.
