@@ -22,6 +22,8 @@ export interface Language {
    * Arabic), against `ownLetters` that they write otherwise: more of the first rules the language out.
    */
   othersLetters?: string;
+  /** Its NLLB-200 code (`arb_Arab`): the language token of NLLB models (src/translation/families.ts). */
+  nllbCode?: string;
   /** The single-byte code page its older files come in. */
   legacyEncoding?: 'windows-1256' | 'windows-1258';
   sentences: SentenceRules;
@@ -91,6 +93,7 @@ const ENGLISH_TITLES = ['mr', 'mrs', 'ms', 'dr', 'prof', 'st', 'vs', 'v'];
 export const LANGUAGES: readonly Language[] = [
   {
     code: 'ar',
+    nllbCode: 'arb_Arab',
     script: 'Arabic',
     direction: 'rtl',
     ownLetters: 'ةيكىإؤ',
@@ -109,6 +112,7 @@ export const LANGUAGES: readonly Language[] = [
   },
   {
     code: 'vi',
+    nllbCode: 'vie_Latn',
     script: 'Latin',
     direction: 'ltr',
     markedLetters: VIETNAMESE_MARKED,
@@ -175,6 +179,7 @@ export const LANGUAGES: readonly Language[] = [
   },
   {
     code: 'en',
+    nllbCode: 'eng_Latn',
     script: 'Latin',
     direction: 'ltr',
     sentences: {

@@ -46,7 +46,7 @@ export function modelSearchSettings(info: Seq2SeqModelInfo): SearchSettings {
 /** Decodes a batch; returns each input's generated ids (without the decoder start token and `</s>`), in input order. */
 export async function decode(sessions: Seq2SeqSessions, inputs: readonly DecodeInput[], settings: SearchSettings): Promise<number[][]> {
   if (inputs.length === 0) return [];
-  const processors = processorsFor({ ...settings, eosId: sessions.info.eosId });
+  const processors = processorsFor({ ...settings, eosId: sessions.info.eosId, forcedBosId: sessions.info.forcedBosId });
   const state = await BatchState.encode(
     sessions,
     inputs.map((input) => input.ids),

@@ -119,6 +119,24 @@ export class ForcedEosProcessor implements LogitsProcessor {
   }
 }
 
+/**
+ * Forces a token as the first generated one (Hugging Face `ForcedBOSTokenLogitsProcessor`: the target
+ * language of M2M-100 and NLLB). Its score becomes 0, so in beam search it adds nothing to a beam's
+ * log-probability, and it counts as a generated token for the length limits and the length penalty.
+ */
+export class ForcedBosProcessor implements LogitsProcessor {
+  readonly masksOnly = true;
+
+  constructor(private readonly tokenId: number) {}
+
+  process(scores: Float32Array | Float64Array, { tokens }: HypothesisView): void {
+    if (tokens.length === 1) {
+      scores.fill(-Infinity);
+      scores[this.tokenId] = 0;
+    }
+  }
+}
+
 /** Index of the highest score, the first one on a tie (as transformers.js' greedy `max`). */
 export function argmax(scores: Float32Array | Float64Array): number {
   let best = 0;
@@ -138,6 +156,8 @@ export interface ProcessorSettings {
   noRepeatNgramSize: number;
   badWordsIds: readonly (readonly number[])[];
   eosId: number;
+  /** The token forced first (the target language), or null. */
+  forcedBosId?: number | null;
 }
 
 /** The processors for these settings, in the order Hugging Face's `generate` applies them. */
@@ -146,6 +166,8 @@ export function processorsFor(settings: ProcessorSettings): LogitsProcessorList 
   if (settings.repetitionPenalty !== 1) processors.push(new RepetitionPenaltyProcessor(settings.repetitionPenalty));
   if (settings.noRepeatNgramSize > 0) processors.push(new NoRepeatNGramProcessor(settings.noRepeatNgramSize));
   if (settings.badWordsIds.length > 0) processors.push(new BadWordsProcessor(settings.badWordsIds));
-  processors.push(new MinNewTokensProcessor(settings.eosId), new ForcedEosProcessor(settings.eosId));
+  processors.push(new MinNewTokensProcessor(settings.eosId));
+  if (settings.forcedBosId != null) processors.push(new ForcedBosProcessor(settings.forcedBosId));
+  processors.push(new ForcedEosProcessor(settings.eosId));
   return new LogitsProcessorList(processors);
 }

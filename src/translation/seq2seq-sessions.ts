@@ -8,10 +8,12 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ModelDtype, PipelineConfig } from '../config/config.js';
+import { TARGET_LANGUAGE } from '../languages.js';
+import { codeSchemeOf, type FamilyName, familyOf, type LanguageCodeScheme, languageTokenId, specialTokenIds } from './families.js';
 import { type LogSoftmax, openLogSoftmax } from './log-softmax.js';
 import { rowwiseQuantized } from './rowwise-quantization.js';
 
-/** What the decode loop needs to know about a Marian model. */
+/** What the decode loop needs to know about a model. */
 export interface Seq2SeqModelInfo {
   decoderStartId: number;
   eosId: number;
@@ -20,6 +22,14 @@ export interface Seq2SeqModelInfo {
   heads: number;
   headDim: number;
   vocabSize: number;
+  /** config.json `model_type` (./families.ts). */
+  family: FamilyName;
+  /** The scheme of the model's language tokens, null for a model with none (Marian). */
+  codeScheme: LanguageCodeScheme | null;
+  /** tokenizer.json's special tokens by content (language tokens among them). */
+  specialIds: Record<string, number>;
+  /** English's token, forced after the decoder start token (families that force the target language), else null. */
+  forcedBosId: number | null;
   /** The model's generation_config.json: beams, length penalty, banned tokens. */
   generation: GenerationDefaults;
 }
@@ -71,7 +81,15 @@ export function prepareModelBytes(bytes: Uint8Array, options: SessionOptions): U
 }
 
 export async function readModelInfo(modelDir: string): Promise<Seq2SeqModelInfo> {
-  const config = JSON.parse(await readFile(path.join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const configFile = path.join(modelDir, 'config.json');
+  const config = JSON.parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
+  const family = familyOf(config.model_type, configFile);
+  const specialIds = specialTokenIds(JSON.parse(await readFile(path.join(modelDir, 'tokenizer.json'), 'utf8')));
+  const codeScheme = codeSchemeOf(specialIds);
+  if (family.sourceLanguageToken && !codeScheme)
+    throw new Error(
+      `${path.join(modelDir, 'tokenizer.json')}: an ${family.name} model's tokenizer needs language tokens (eng_Latn or __en__)`,
+    );
   let generation: Record<string, unknown> = {};
   try {
     generation = JSON.parse(await readFile(path.join(modelDir, 'generation_config.json'), 'utf8')) as Record<string, unknown>;
@@ -90,6 +108,10 @@ export async function readModelInfo(modelDir: string): Promise<Seq2SeqModelInfo>
     heads,
     headDim: (config.d_model as number) / heads,
     vocabSize: config.vocab_size as number,
+    family: family.name,
+    codeScheme,
+    specialIds,
+    forcedBosId: family.forcesTargetLanguage && codeScheme ? languageTokenId(specialIds, codeScheme, TARGET_LANGUAGE) : null,
     generation: {
       numBeams: setting('num_beams', 1),
       lengthPenalty: setting('length_penalty', 1),

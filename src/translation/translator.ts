@@ -10,6 +10,7 @@ import { configuredModels, modelFiles, type ConfiguredModel } from '../models/la
 import { assertModelReady } from '../models/verify.js';
 import { Batcher, type BatchTiming } from './batcher.js';
 import type { DecodeInput, SearchSettings } from './decoder.js';
+import { FAMILIES, languageTokenId } from './families.js';
 import { InferencePool } from './inference-pool.js';
 import { cutAtSpaces, MAX_TOKENIZED_CHARS, splitToFit } from './input-splitting.js';
 import { hashModelFiles } from './memory.js';
@@ -202,9 +203,13 @@ export class Translator {
     return this.pool.threads;
   }
 
-  /** Model input ids for a text, `</s>` included; never truncated. */
+  /** Model input ids for a text, `</s>` included (and the source-language token first for M2M-100); never truncated. */
   tokenize(text: string): number[] {
-    return this.tokenizer.encode(text);
+    const { info } = this.pool;
+    if (!info.codeScheme || !FAMILIES[info.family].sourceLanguageToken) return this.tokenizer.encode(text);
+    // Built here rather than by tokenizer.json's post-processor, whose language slot holds one default language.
+    const sourceId = languageTokenId(info.specialIds, info.codeScheme, this.model.lang);
+    return [sourceId, ...this.tokenizer.encode(text, { add_special_tokens: false }), info.eosId];
   }
 
   /**

@@ -1,0 +1,107 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  AutoModelForSeq2SeqLM,
+  AutoTokenizer,
+  env,
+  LogLevel,
+  type PreTrainedModel,
+  type PreTrainedTokenizer,
+  Tensor,
+} from '@huggingface/transformers';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { LanguageCode } from '../../src/article.js';
+import { decode, modelSearchSettings, type DecodeInput, type SearchSettings } from '../../src/translation/decoder.js';
+import { languageTokenId } from '../../src/translation/families.js';
+import { openSeq2SeqSessions, type Seq2SeqSessions } from '../../src/translation/seq2seq-sessions.js';
+import { repoRoot } from '../../tools/repo-root.js';
+import { TINY_M2M100_MODEL } from '../../tools/test-models.js';
+
+/** The first lines of the sample articles of a language: ≥ 20 sentences each. */
+function sampleLines(script: RegExp, count: number): string[] {
+  const dir = path.join(repoRoot, 'input');
+  const lines: string[] = [];
+  for (const file of readdirSync(dir)
+    .filter((name) => name.endsWith('.txt'))
+    .sort()) {
+    for (const line of readFileSync(path.join(dir, file), 'utf8').split(/\n|(?<=[.!?])\s+/)) {
+      const text = line.trim().slice(0, 200);
+      if (text.length > 10 && script.test(text) && lines.length < count) lines.push(text);
+    }
+  }
+  return lines;
+}
+
+const SOURCES: { lang: LanguageCode; nllb: string; sentences: string[] }[] = [
+  { lang: 'ar', nllb: 'arb_Arab', sentences: sampleLines(/[\u0600-\u06FF]/, 20) },
+  { lang: 'vi', nllb: 'vie_Latn', sentences: sampleLines(/[àáảãạăâđèéẻẽẹêìíòóỏõọôơùúủũụưỳý]/i, 20) },
+];
+
+let tokenizer: PreTrainedTokenizer;
+let sessions: Seq2SeqSessions;
+let reference: PreTrainedModel;
+
+beforeAll(async () => {
+  env.allowRemoteModels = false;
+  env.logLevel = LogLevel.ERROR;
+  const dir = path.join(inject('modelsDir'), TINY_M2M100_MODEL.id);
+  [tokenizer, sessions, reference] = await Promise.all([
+    AutoTokenizer.from_pretrained(dir, { local_files_only: true }),
+    openSeq2SeqSessions(dir, { dtype: 'fp32', q8Activations: 'per-batch', intraOpThreads: 1 }),
+    AutoModelForSeq2SeqLM.from_pretrained(dir, { local_files_only: true, dtype: 'fp32', session_options: { intraOpNumThreads: 1 } }),
+  ]);
+});
+
+afterAll(async () => {
+  await sessions?.release();
+  await reference?.dispose();
+});
+
+/** Our encoder input for a sentence: `[source language] tokens </s>`, the language token's id from tokenizer.json. */
+function ourInput(lang: LanguageCode, sentence: string): DecodeInput {
+  const { specialIds, codeScheme, eosId } = sessions.info;
+  const ids = [languageTokenId(specialIds, codeScheme!, lang), ...tokenizer.encode(sentence, { add_special_tokens: false }), eosId];
+  return { ids, maxNewTokens: 2 * ids.length + 8 };
+}
+
+describe('M2M-100 family (tiny-m2m100, NLLB codes)', () => {
+  it('reads the family and forces eng_Latn, ids from tokenizer.json', () => {
+    expect(sessions.info.family).toBe('m2m_100');
+    expect(sessions.info.codeScheme).toBe('nllb');
+    expect(sessions.info.forcedBosId).toBe(tokenizer.encode('eng_Latn', { add_special_tokens: false })[0]);
+  });
+
+  it.each(SOURCES)('encoder input equals transformers.js NllbTokenizer with src_lang ($lang)', ({ lang, nllb, sentences }) => {
+    expect(sentences.length).toBeGreaterThanOrEqual(20);
+    const build = (tokenizer as unknown as { _build_translation_inputs: (...args: unknown[]) => { input_ids: Tensor } })
+      ._build_translation_inputs;
+    for (const sentence of sentences) {
+      const theirs = build.call(tokenizer, [sentence], {}, { src_lang: nllb, tgt_lang: 'eng_Latn' }).input_ids;
+      expect(ourInput(lang, sentence).ids).toEqual((theirs.tolist() as bigint[][])[0]!.map(Number));
+    }
+  });
+
+  it.each(SOURCES)(
+    'greedy, one at a time and batched, equals transformers.js generate with forced_bos_token_id ($lang)',
+    async ({ lang, sentences }) => {
+      const settings: SearchSettings = { ...modelSearchSettings(sessions.info), numBeams: 1 };
+      const inputs = sentences.map((sentence) => ourInput(lang, sentence));
+      const batched = await decode(sessions, inputs, settings);
+      for (const [i, input] of inputs.entries()) {
+        const [ours] = await decode(sessions, [input], settings);
+        const output = (await reference.generate({
+          input_ids: new Tensor('int64', BigInt64Array.from(input.ids, BigInt), [1, input.ids.length]),
+          attention_mask: new Tensor('int64', new BigInt64Array(input.ids.length).fill(1n), [1, input.ids.length]),
+          // This model has no forced_eos_token_id: at the limit generate stops without `</s>`, where ours forces it.
+          max_new_tokens: input.maxNewTokens,
+          num_beams: 1,
+          forced_bos_token_id: sessions.info.forcedBosId ?? undefined,
+        })) as Tensor;
+        const theirs = (output.tolist() as bigint[][])[0]!.slice(1).map(Number);
+        expect(theirs[0]).toBe(sessions.info.forcedBosId);
+        expect(ours).toEqual(theirs.at(-1) === sessions.info.eosId ? theirs.slice(0, -1) : theirs);
+        expect(batched[i]).toEqual(ours);
+      }
+    },
+  );
+});
