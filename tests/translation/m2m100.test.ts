@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { LanguageCode } from '../../src/article.js';
 import { decode, modelSearchSettings, type DecodeInput, type SearchSettings } from '../../src/translation/decoder.js';
 import { languageTokenId } from '../../src/translation/families.js';
+import { Translator } from '../../src/translation/translator.js';
 import { openSeq2SeqSessions, type Seq2SeqSessions } from '../../src/translation/seq2seq-sessions.js';
 import { repoRoot } from '../../tools/repo-root.js';
 import { TINY_M2M100_MODEL } from '../../tools/test-models.js';
@@ -25,7 +26,7 @@ function sampleLines(script: RegExp, count: number): string[] {
     .filter((name) => name.endsWith('.txt'))
     .sort()) {
     for (const line of readFileSync(path.join(dir, file), 'utf8').split(/\n|(?<=[.!?])\s+/)) {
-      const text = line.trim().slice(0, 200);
+      const text = line.trim().slice(0, 200).trim();
       if (text.length > 10 && script.test(text) && lines.length < count) lines.push(text);
     }
   }
@@ -101,6 +102,50 @@ describe('M2M-100 family (tiny-m2m100, NLLB codes)', () => {
         expect(theirs[0]).toBe(sessions.info.forcedBosId);
         expect(ours).toEqual(theirs.at(-1) === sessions.info.eosId ? theirs.slice(0, -1) : theirs);
         expect(batched[i]).toEqual(ours);
+      }
+    },
+  );
+});
+
+describe('Translator on tiny-m2m100, one model folder for ar and vi', () => {
+  it.each(SOURCES)(
+    'tokenizes with the source-language token and writes what transformers.js generate writes ($lang)',
+    async ({ lang, nllb, sentences }) => {
+      const translator = await Translator.load({
+        modelDir: path.join(inject('modelsDir'), TINY_M2M100_MODEL.id),
+        model: { lang, id: TINY_M2M100_MODEL.id, revision: 'main', dtype: 'fp32' },
+        dtype: 'fp32',
+        batchTokens: 2048,
+        maxInputTokens: 512,
+        maxNewTokensRatio: 2,
+        numBeams: 1,
+        noRepeatNgramSize: 0,
+        repetitionPenalty: 1,
+        workers: 1,
+        threadsPerWorker: 1,
+      });
+      try {
+        // All at once: the Batcher batches them.
+        const translations = await translator.translate(sentences);
+        const build = (tokenizer as unknown as { _build_translation_inputs: (...args: unknown[]) => { input_ids: Tensor } })
+          ._build_translation_inputs;
+        for (const [i, sentence] of sentences.entries()) {
+          const ids = translator.tokenize(sentence);
+          const built = build.call(tokenizer, [sentence], {}, { src_lang: nllb, tgt_lang: 'eng_Latn' }).input_ids;
+          expect(ids).toEqual((built.tolist() as bigint[][])[0]!.map(Number));
+          const output = (await reference.generate({
+            input_ids: new Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
+            attention_mask: new Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
+            // The Translator's limit: maxNewTokensRatio × source tokens + its margin of 8.
+            max_new_tokens: Math.ceil(2 * ids.length) + 8,
+            num_beams: 1,
+            forced_bos_token_id: sessions.info.forcedBosId ?? undefined,
+          })) as Tensor;
+          const theirs = tokenizer.decode((output.tolist() as bigint[][])[0]!.map(Number), { skip_special_tokens: true }).trim();
+          expect(translations[i]!.target).toBe(theirs);
+        }
+      } finally {
+        await translator.dispose();
       }
     },
   );
