@@ -107,6 +107,19 @@ describe('M2M-100 family (tiny-m2m100, NLLB codes)', () => {
   );
 });
 
+describe('beam search on tiny-m2m100 (transformers.js generate has no beam search to compare with)', () => {
+  it.each(SOURCES)('4 beams: every output starts with eng_Latn, and batched equals one at a time ($lang)', async ({ lang, sentences }) => {
+    const settings: SearchSettings = { ...modelSearchSettings(sessions.info), numBeams: 4 };
+    const inputs = sentences.map((sentence) => ourInput(lang, sentence));
+    const batched = await decode(sessions, inputs, settings);
+    for (const [i, input] of inputs.entries()) {
+      const [alone] = await decode(sessions, [input], settings);
+      expect(alone![0]).toBe(sessions.info.forcedBosId);
+      expect(batched[i]).toEqual(alone);
+    }
+  });
+});
+
 describe('Translator on tiny-m2m100, one model folder for ar and vi', () => {
   it.each(SOURCES)(
     'tokenizes with the source-language token and writes what transformers.js generate writes ($lang)',
