@@ -150,6 +150,9 @@ export class Translator {
       q8Activations: options.dtype === 'q8' ? (options.q8Activations ?? 'per-row') : null,
       inputLimit: this.inputLimit,
       maxNewTokensRatio: options.maxNewTokensRatio,
+      // A multilingual model (M2M-100, NLLB) translates a sentence by its source-language token: one
+      // memory per language. Absent for Marian, whose keys stay as they were.
+      sourceLanguage: FAMILIES[pool.info.family].sourceLanguageToken ? model.lang : undefined,
     });
     this.batcher = new Batcher({
       pool,

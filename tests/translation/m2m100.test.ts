@@ -138,6 +138,8 @@ describe('Translator on tiny-m2m100, one model folder for ar and vi', () => {
         threadsPerWorker: 1,
       });
       try {
+        // Part of the translation memory's key: the same sentence from another language is translated again.
+        expect(JSON.parse(translator.decoding).sourceLanguage).toBe(lang);
         // All at once: the Batcher batches them.
         const translations = await translator.translate(sentences);
         const build = (tokenizer as unknown as { _build_translation_inputs: (...args: unknown[]) => { input_ids: Tensor } })
