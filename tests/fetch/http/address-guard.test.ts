@@ -1,24 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addressAllowed, parseRanges } from '../../../src/fetch/http/address-guard.js';
-import { type LookupFunction, PoliteFetcher } from '../../../src/fetch/http/index.js';
-import { startServer, type TestServer, testPolicy } from './server.js';
+import type { LookupFunction } from '../../../src/fetch/http/index.js';
+import { testPolicy } from './server.js';
 
-const open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((item) => item.close()));
-});
-
-async function serve(...args: Parameters<typeof startServer>): Promise<TestServer> {
-  const server = await startServer(...args);
-  open.push(server);
-  return server;
-}
-
-function fetcher(...args: ConstructorParameters<typeof PoliteFetcher>): PoliteFetcher {
-  const created = new PoliteFetcher(...args);
-  open.push(created);
-  return created;
-}
+import { fetcher, serve } from './open-resources.js';
 
 /** A resolver answering fixed addresses per name, recording every name it was asked (the connections' own lookups). */
 function resolver(names: Record<string, string[]>): { lookup: LookupFunction; asked: string[] } {

@@ -1,23 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { PoliteFetcher } from '../../../src/fetch/http/index.js';
-import { startServer, type TestServer, type Visit, testPolicy } from './server.js';
+import { describe, expect, it } from 'vitest';
+import { type Visit, testPolicy } from './server.js';
 
-const open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((item) => item.close()));
-});
-
-async function serve(...args: Parameters<typeof startServer>): Promise<TestServer> {
-  const server = await startServer(...args);
-  open.push(server);
-  return server;
-}
-
-function fetcher(...args: ConstructorParameters<typeof PoliteFetcher>): PoliteFetcher {
-  const created = new PoliteFetcher(...args);
-  open.push(created);
-  return created;
-}
+import { fetcher, serve } from './open-resources.js';
 
 /**
  * Timers round to whole milliseconds and the two clocks read here (the server's request start, the
