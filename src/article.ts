@@ -4,6 +4,8 @@
  * read → clean → detect → segment → translate → summarize.
  */
 
+import type { DntKind } from './terminology/dnt.js';
+
 /** ISO 639-1 code from language ID (`ar`, `vi`, `en`, `fa`, …), or `und` when it cannot tell. */
 export type LanguageCode = string;
 
@@ -32,6 +34,18 @@ export interface SourceArticle {
   text: string;
   /** For a web page: what it said about itself and how its article was found; absent for text files. */
   page?: PageInfo;
+  /** For a page `newsbridge fetch` saved: where it came from and the feed's date for it; absent otherwise. */
+  fetched?: FetchedFrom;
+}
+
+/** What the feed and the response said of a fetched page (its `.fetch.json` sidecar). */
+export interface FetchedFrom {
+  /** The article's canonical URL (tracking parameters and fragment removed). */
+  url: string;
+  /** The feed or sitemap that listed it. */
+  feed: string;
+  /** The item's date in the feed (ISO 8601 when it parsed), null when it gave none. */
+  feedDate: string | null;
 }
 
 /** What a web page says about itself; null where it says nothing. */
@@ -128,7 +142,7 @@ export interface SegmentedArticle extends DetectedArticle {
  * in pieces; `passthrough`: not translated (already English, or a foreign-language paragraph);
  * `number-missing`, `latin-token-missing`, `address-missing`: a number, a Latin-script name or code
  * (in Arabic or Vietnamese text), or a URL or e-mail address of the source is not in the English.
- * `term-missing`: a glossary term of the source could not be put in the English (see the sentence's `missingTerms`).
+ * `term-missing`: a glossary term of the source could not be put in the English (the sentence's `terms` says which).
  */
 export const SENTENCE_FLAGS = [
   'repetition-loop',
@@ -142,10 +156,23 @@ export const SENTENCE_FLAGS = [
 ] as const;
 export type SentenceFlag = (typeof SENTENCE_FLAGS)[number];
 
+/** A glossary term or do-not-translate span of a sentence's source, and whether the English carries it. */
+export interface SentenceTerm {
+  /** `term`: a glossary entry; else the do-not-translate kind. */
+  kind: 'term' | DntKind;
+  /** As the source writes it. */
+  source: string;
+  /** The English the output must carry. */
+  target: string;
+  present: boolean;
+}
+
 export interface TranslatedSentence extends SourceSentence {
   /** English text; null when no translation could be made (see the article's translation status). */
   target: string | null;
   flags: SentenceFlag[];
+  /** The sentence's glossary terms and do-not-translate spans; absent when it has none or got no English. */
+  terms?: SentenceTerm[];
 }
 
 export interface TranslatedParagraph extends SegmentedParagraph {

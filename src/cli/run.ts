@@ -10,6 +10,7 @@ import { OutputDirError } from '../run/output-lock.js';
 import { runPipeline } from '../run/pipeline.js';
 import { renderRunSummary, type RunReport } from '../run/report.js';
 import { GlossaryError } from '../terminology/glossary.js';
+import { fetchStep } from './fetch.js';
 import { progressReporter } from './shared.js';
 import { EXIT_PIPE_CLOSED, onOutputFailure } from './output-failure.js';
 import { printable, writeLine } from './printable.js';
@@ -28,6 +29,7 @@ interface RunFlags {
   verbose?: boolean;
   queue?: string;
   detach?: boolean;
+  fetch?: boolean;
 }
 
 /** Exit codes of `newsbridge run`, as documented in docs/running.md. */
@@ -53,6 +55,7 @@ export function registerRunCommand(program: Command): void {
       'enqueue the articles for `newsbridge worker`s instead of processing them here (default: queue.url, NEWSBRIDGE_QUEUE_URL)',
     )
     .option('--detach', 'with a queue: enqueue and return without waiting for the workers')
+    .option('--fetch', "first fetch the night's new or changed articles from input.feeds into fetch.dir (see `newsbridge fetch`)")
     .addHelpText(
       'after',
       "\nExit codes: 0 every article's outputs ok; 2 some articles failed or their outputs are partial (skipped ones too); 1 usage,\nconfig or output-folder error;\n130 interrupted (SIGINT), 143 terminated (SIGTERM), 141 the reader of --jsonl closed it:\narticles in flight were finished, the rest left untouched.",
@@ -66,6 +69,8 @@ async function run(flags: RunFlags): Promise<number> {
   const settings = await runSettings(flags);
   if (!settings) return EXIT.usage;
   const { config, url } = settings;
+  // The run goes on whatever the fetch's failures: it reads what is in the input, as it always does.
+  if (flags.fetch && (await fetchStep(config, { config: flags.config })) === 'usage') return EXIT.usage;
   const log = pino(
     { name: 'newsbridge', level: flags.verbose ? 'info' : 'silent', hooks: { streamWrite: (line) => printable(line) } },
     pino.destination(2),

@@ -35,6 +35,30 @@ const modelSpec = z.strictObject({
 /** Article files by name: plain text and saved web pages (gzipped or not). */
 export const ARTICLE_FILES = '*.{txt,md,html,htm,html.gz,htm.gz}';
 
+/** One feed or sitemap of `input.feeds`: its URL alone, or with what `fetch` should know of its site. */
+const feedSpec = z.union([
+  z
+    .url({ protocol: /^https?$/ })
+    .describe('URL of an RSS 2.0, Atom, RDF/RSS 1.0 or JSON Feed feed, an XML sitemap (or sitemap index) or a Google News sitemap.'),
+  z.strictObject({
+    url: z.url({ protocol: /^https?$/ }).describe('URL of the feed or sitemap (http or https).'),
+    site: z.string().min(1).optional().describe("The site's name, shown in the fetch report; default: the URL's host."),
+    language: z
+      .string()
+      .regex(/^[a-z]{2,3}$/)
+      .optional()
+      .describe('ISO 639 code the site writes in, recorded beside each page; a hint only: language ID on the text decides.'),
+    minDelaySeconds: z
+      .number()
+      .min(0)
+      .optional()
+      .describe(
+        "Least time between two requests to this feed's host (feed and pages); default: fetch.minDelaySeconds. robots.txt's Crawl-delay wins when longer.",
+      ),
+    maxItems: z.number().int().min(1).optional().describe('Most items taken from this feed each night; default: fetch.maxItemsPerFeed.'),
+  }),
+]);
+
 export const configSchema = z
   .strictObject({
     input: z
@@ -84,9 +108,103 @@ export const configSchema = z
           })
           .prefault({})
           .describe('Limits on reading a web page, so one hostile page only fails itself.'),
+        feeds: z
+          .array(feedSpec)
+          .default([])
+          .describe(
+            'Feeds and sitemaps `newsbridge fetch` (and `run --fetch`) reads each night; their new or changed article pages are saved under fetch.dir. Empty: nothing is fetched.',
+          ),
       })
       .prefault({})
       .describe('Where the articles come from.'),
+    fetch: z
+      .strictObject({
+        dir: z
+          .string()
+          .min(1)
+          .default('input/web')
+          .describe(
+            'Where fetched article pages are saved, one `<host>/<name>.html` per article (its name from the canonical URL) with a `.fetch.json` beside it; keep it inside input.patterns so `run` reads them.',
+          ),
+        state: z
+          .string()
+          .min(1)
+          .default('.newsbridge/fetch.sqlite')
+          .describe(
+            "What was fetched (SQLite): each feed's and page's URL, final URL, ETag, Last-Modified and fetch time, so the next night asks only for what changed.",
+          ),
+        userAgent: z
+          .string()
+          .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\/[!#$%&'*+.^_`|~0-9A-Za-z-]+)?$/)
+          .default('newsbridge')
+          .describe('Product token of the User-Agent (`<product> (+<contact>)`, the version added when it has none).'),
+        contact: z
+          .string()
+          .regex(/^(?:https?:\/\/|mailto:)\S+$/)
+          .optional()
+          .describe(
+            "Where a site's operator can reach whoever runs the fetch (an http(s) URL or `mailto:`), sent in the User-Agent; `fetch` refuses to start without it.",
+          ),
+        allowPrivateAddresses: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Fetch from hosts that resolve to loopback, private, link-local or cloud-metadata addresses (intranet feeds); off, such URLs (and redirects to them) fail `private-address`.',
+          ),
+        maxBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(10 * 1024 * 1024)
+          .describe(
+            'Largest response body (feed or page, after gzip/br expansion); a larger one is dropped as it streams in and fails `too-large`.',
+          ),
+        firstByteSeconds: z.number().positive().default(20).describe('Longest wait for the first byte of a response.'),
+        requestSeconds: z
+          .number()
+          .positive()
+          .default(60)
+          .describe('Longest one request may take, body included (a server that trickles fails `timeout`).'),
+        maxRedirects: z
+          .number()
+          .int()
+          .min(0)
+          .max(5)
+          .default(5)
+          .describe('Redirects followed per request (at most 5); a loop fails at once.'),
+        minDelaySeconds: z
+          .number()
+          .min(0)
+          .default(1)
+          .describe(
+            "Least time between two requests to one host (one request at a time per host); a feed's own minDelaySeconds or robots.txt's Crawl-delay wins when longer.",
+          ),
+        retries: z
+          .number()
+          .int()
+          .min(0)
+          .max(10)
+          .default(3)
+          .describe(
+            'Further attempts after a 429, a 5xx or a network error, with exponential backoff and jitter; Retry-After is honoured.',
+          ),
+        maxItemsPerFeed: z
+          .number()
+          .int()
+          .min(1)
+          .default(200)
+          .describe('Most items taken from one feed or sitemap each night, in its own order.'),
+        maxArticles: z
+          .number()
+          .int()
+          .min(1)
+          .default(1000)
+          .describe(
+            'Most article pages requested in one night, over all feeds; the rest wait for the next night (reported `skipped`, `max-articles`).',
+          ),
+      })
+      .prefault({})
+      .describe('Fetching articles from input.feeds (`newsbridge fetch`, `run --fetch`).'),
     output: z
       .strictObject({
         dir: z.string().min(1).default('output').describe('Directory for per-article outputs, manifest.jsonl and run-report.json.'),
@@ -320,6 +438,7 @@ export const configSchema = z
 
 export type PipelineConfig = z.infer<typeof configSchema>;
 export type ModelSpec = z.infer<typeof modelSpec>;
+export type FeedSpec = z.infer<typeof feedSpec>;
 
 export const defaultConfig: PipelineConfig = configSchema.parse({});
 

@@ -15,7 +15,7 @@ export const htmlReader: ArticleReader = {
   format: 'html',
   handles: (path) => /\.html?(?:\.gz)?$/i.test(path),
   read(bytes, file) {
-    const html = decodeHtml(unpack(bytes, file.path, file.maxBytes), file.path);
+    const html = decodeHtml(unpack(bytes, file.path, file.maxBytes), file.path, file.fetched?.charset ?? null);
     if (html.text.trim() === '') {
       throw new InputError(
         file.path,
@@ -40,6 +40,7 @@ export const htmlReader: ArticleReader = {
       source: { path: file.path, bytes: bytes.length, encoding: html.encoding, sha256: createHash('sha256').update(bytes).digest('hex') },
       text: normalizeText(lines.join('\n')),
       page: { ...meta, extraction: extracted.method, removed: extracted.dropped },
+      ...(file.fetched ? { fetched: { url: file.fetched.url, feed: file.fetched.feed, feedDate: file.fetched.feedDate } } : {}),
       warnings: html.warnings,
       ...(html.notices.length > 0 ? { notices: html.notices } : {}),
     };
@@ -94,11 +95,14 @@ const PRESCAN_BYTES = 1024;
  * UTF-8 are read as UTF-8 whatever the declaration (no legacy-encoded text forms valid UTF-8), and a
  * declared UTF-8 the bytes break is left to the text reader's detection (windows-1256/1258, or UTF-8
  * with U+FFFD and `invalid-utf8`); else, with nothing declared, that detection. Overriding a
- * declaration is said in `notices`.
+ * declaration is said in `notices`. A fetched page's `transport` charset (its response's Content-Type)
+ * comes before the `<meta>`, as the standard puts the transport layer's, and is checked the same way.
  */
-export function decodeHtml(bytes: Buffer, path: string): HtmlDecoding {
-  const declared = bomEncoding(bytes) ? undefined : declaredEncoding(bytes);
+export function decodeHtml(bytes: Buffer, path: string, transport: string | null = null): HtmlDecoding {
+  const sent = bomEncoding(bytes) ? undefined : knownEncoding(transport);
+  const declared = bomEncoding(bytes) ? undefined : (sent ?? declaredEncoding(bytes));
   if (!declared) return detected(bytes, path);
+  const where = sent ? 'in the Content-Type it was served with' : 'in its <meta>';
   const utf8 = decodeUtf8(bytes);
   if (declared.encoding === 'utf-8') {
     if (!utf8.invalid) return { encoding: 'utf-8', text: utf8.text, warnings: [], notices: [] };
@@ -107,7 +111,7 @@ export function decodeHtml(bytes: Buffer, path: string): HtmlDecoding {
     return {
       ...fallback,
       notices: [
-        `${path}: declares charset utf-8 in its <meta>, but its bytes are not valid UTF-8; read as ${fallback.encoding}, which they are; fix the <meta charset> or re-save the page as UTF-8`,
+        `${path}: declares charset utf-8 ${where}, but its bytes are not valid UTF-8; read as ${fallback.encoding}, which they are; fix the <meta charset> or re-save the page as UTF-8`,
       ],
     };
   }
@@ -117,7 +121,7 @@ export function decodeHtml(bytes: Buffer, path: string): HtmlDecoding {
       text: utf8.text,
       warnings: [],
       notices: [
-        `${path}: declares charset ${declared.encoding} in its <meta>, but its bytes are valid UTF-8, which ${declared.encoding} text almost never is; read as UTF-8; fix the <meta charset>`,
+        `${path}: declares charset ${declared.encoding} ${where}, but its bytes are valid UTF-8, which ${declared.encoding} text almost never is; read as UTF-8; fix the <meta charset>`,
       ],
     };
   }
@@ -144,6 +148,16 @@ function bomEncoding(bytes: Buffer): string | undefined {
   if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'utf-16le';
   if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf-16be';
   return undefined;
+}
+
+/** A charset label as a decoder; undefined for none or a label no browser knows. */
+function knownEncoding(label: string | null): TextDecoder | undefined {
+  if (!label) return undefined;
+  try {
+    return new TextDecoder(label);
+  } catch {
+    return undefined;
+  }
 }
 
 function declaredEncoding(bytes: Buffer): TextDecoder | undefined {

@@ -4,12 +4,13 @@ import { open, realpath, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { defaultConfig, type PipelineConfig } from '../config/config.js';
 import { InputError } from '../errors.js';
+import { sidecarFor } from '../fetch/saved-page.js';
 import { htmlReader } from './html-reader.js';
 import { articleId } from './article-ids.js';
 import type { ExtractedPages } from './extracted-pages.js';
 import { readPageInWorker } from './extraction-pool.js';
 import type { ArticleFile, ReadArticle } from './read.js';
-import type { ArticleReader } from './reader.js';
+import type { ArticleReader, ReaderFile } from './reader.js';
 import { textReader } from './text-reader.js';
 
 /** In order: the first reader that takes a file's name reads it; the text reader takes the rest. */
@@ -98,8 +99,11 @@ export async function readArticleFile(
   }
   const reader = readerFor(path);
   const { html = defaultConfig.input.html } = options;
-  const file = { path, id: articleId(path, inputRoot), maxBytes, limits: html };
+  const file: ReaderFile = { path, id: articleId(path, inputRoot), maxBytes, limits: html };
   if (reader !== htmlReader) return reader.read(bytes, file);
+  // A page `newsbridge fetch` saved is read with the charset it was served with, and says where it came from.
+  const saved = await sidecarFor(path, bytes);
+  if (saved) file.fetched = { url: saved.url, feed: saved.feed, feedDate: saved.feedDate, charset: saved.charset };
   const kept = options.takeFrom?.take(path, bytes);
   if (kept) return kept;
   const reading = readPageInWorker(bytes, file, { deadlineSeconds: html.extractSeconds, signal: options.signal });

@@ -1,3 +1,4 @@
+import type { FetchedFrom } from '../article.js';
 import type { PageLimits } from './html-extract.js';
 import type { ReadArticle } from './read.js';
 
@@ -21,4 +22,6 @@ export interface ReaderFile {
   maxBytes: number;
   /** `input.html`'s limits on a page's DOM; the defaults when absent. */
   limits?: PageLimits;
+  /** A fetched page's sidecar: the response's charset (null: it named none) and where the page came from. */
+  fetched?: FetchedFrom & { charset: string | null };
 }

@@ -36,6 +36,8 @@ export interface DigestEntry {
   summary: (string | null)[];
   /** The article's page relative to the output directory, when one is there. */
   page?: string;
+  /** For a fetched page: its URL and the feed's date for it. */
+  fetched?: { url: string; feedDate: string | null };
 }
 
 /** The digest entry of an article whose JSON output was made (this run or, when skipped, an earlier one). */
@@ -60,6 +62,7 @@ export function digestEntryFromOutput(
     title: heading.from === 'id' ? null : { source: heading.source.text, lang: heading.source.lang, english: heading.english },
     summary: output.summary.pairs.map((pair) => pair.target),
     ...(from.page !== undefined ? { page: from.page } : {}),
+    ...(output.fetched ? { fetched: { url: output.fetched.url, feedDate: output.fetched.feedDate } } : {}),
   };
 }
 
@@ -150,6 +153,26 @@ function EntryTitle({ entry }: { entry: DigestEntry }) {
   );
 }
 
+/** A fetched article's origin: its URL (only http(s) ever gets here) and the feed's date for it. */
+function FetchedFrom({ fetched }: { fetched: NonNullable<DigestEntry['fetched']> }) {
+  return (
+    <>
+      {' '}
+      <a class="muted" href={fetched.url} rel="noreferrer noopener" dir="ltr">
+        {URL.canParse(fetched.url) ? new URL(fetched.url).host : fetched.url}
+      </a>
+      {fetched.feedDate !== null && (
+        <>
+          {' '}
+          <time class="muted" dateTime={fetched.feedDate}>
+            {fetched.feedDate}
+          </time>
+        </>
+      )}
+    </>
+  );
+}
+
 function Entry({ entry, index, languageRank }: { entry: DigestEntry; index: number; languageRank: number }) {
   const lang = entry.language?.lang;
   const summary = entry.summary.map((sentence) => sentence ?? '(no English)').join(' ');
@@ -179,6 +202,7 @@ function Entry({ entry, index, languageRank }: { entry: DigestEntry; index: numb
           </>
         )}{' '}
         <bdi class="muted entry-id">{entry.id}</bdi>
+        {entry.fetched && <FetchedFrom fetched={entry.fetched} />}
       </p>
       <EntryTitle entry={entry} />
       {entry.title?.english != null && (

@@ -21,6 +21,7 @@ export function renderArticleJson(article: SummarizedArticle, meta: ArticleMeta)
     ...(meta.reason !== undefined ? { reason: meta.reason } : {}),
     source: { ...article.source },
     ...(article.page ? { page: { ...article.page, removed: article.page.removed.map((block) => ({ ...block })) } } : {}),
+    ...(article.fetched ? { fetched: { ...article.fetched } } : {}),
     language: { lang: article.language.lang, confidence: article.language.confidence },
     title: article.title,
     paragraphs: article.paragraphs.map((paragraph) => ({

@@ -56,6 +56,14 @@ export const articleOutputSchema = z
       })
       .optional()
       .describe('For an HTML input: what the page said about itself (null where it says nothing) and how its article was found.'),
+    fetched: z
+      .strictObject({
+        url: z.string().describe("The article's canonical URL (tracking parameters and fragment removed)."),
+        feed: z.string().describe('The feed or sitemap of input.feeds that listed it.'),
+        feedDate: z.string().nullable().describe("The item's date in the feed (ISO 8601 when it parsed as a date)."),
+      })
+      .optional()
+      .describe('For a page `newsbridge fetch` saved (it has a `.fetch.json` beside it): where it came from.'),
     language: languageGuessSchema,
     title: z.string().nullable(),
     paragraphs: z.array(

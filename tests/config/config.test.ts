@@ -84,7 +84,7 @@ describe('parseConfig', () => {
   });
 
   it('rejects a file that is not a mapping', () => {
-    expect(configError('- input\n').message).toMatch(/^pipeline\.yaml:1:1: is a list; accepted: a mapping with keys input, output/);
+    expect(configError('- input\n').message).toMatch(/^pipeline\.yaml:1:1: is a list; accepted: a mapping with keys input, fetch, output/);
   });
 });
 
