@@ -33,6 +33,7 @@ export function renderArticleJson(article: SummarizedArticle, meta: ArticleMeta)
         source: sentence.source,
         target: sentence.target,
         flags: [...sentence.flags],
+        ...(sentence.terms ? { terms: sentence.terms.map((term) => ({ ...term })) } : {}),
       })),
     })),
     removed: article.removed.map((line) => ({ line: line.line, text: line.text, reason: line.reason })),

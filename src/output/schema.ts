@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ARTICLE_REASONS, ARTICLE_STATUSES, BOILERPLATE_REASONS, SENTENCE_FLAGS } from '../article.js';
+import { DNT_KINDS } from '../terminology/dnt.js';
 
 /** The zod schemas of the outputs: `<id>.json` and one line of `manifest.jsonl` (what the README's tables document). */
 
@@ -77,6 +78,17 @@ export const articleOutputSchema = z
             source: z.string(),
             target: z.string().nullable().describe('English; null when no translation could be made.'),
             flags: z.array(z.enum(SENTENCE_FLAGS)),
+            terms: z
+              .array(
+                z.strictObject({
+                  kind: z.enum(['term', ...DNT_KINDS]).describe('`term`: a glossary entry; else the do-not-translate kind.'),
+                  source: z.string().describe('As the source sentence writes it.'),
+                  target: z.string().describe('The English the output must carry.'),
+                  present: z.boolean().describe('Whether the English carries it (a term given n times: as often).'),
+                }),
+              )
+              .optional()
+              .describe("The sentence's glossary terms and do-not-translate spans (docs/terminology.md); absent when it has none."),
           }),
         ),
       }),

@@ -24,7 +24,7 @@ import { summarizeArticle } from '../stages/summarize.js';
 import { translateArticle } from '../stages/translate.js';
 import type { RunOptions } from './pipeline.js';
 import { planArticle, type PreviousOutputs } from './plan.js';
-import type { ArticleOutcome } from './report.js';
+import { type ArticleOutcome, type TermCounts, termCounts } from './report.js';
 import type { RunServices } from './services.js';
 
 export interface FileResult {
@@ -162,8 +162,9 @@ async function writeOutputs(at: Attempt, read: ReadArticle, summarized: Summariz
       return failed(at, 'output-error', (error as Error).message);
     }
   }
-  const sentencesTranslated = sentencesOf(summarized).filter((s) => s.target !== null && !s.flags.includes('passthrough')).length;
-  return fileResult(at, { said, outputs, article: summarized, output: record, record, sentencesTranslated });
+  const translated = sentencesOf(summarized).filter((s) => s.target !== null && !s.flags.includes('passthrough'));
+  const terms = termCounts(translated);
+  return fileResult(at, { said, outputs, article: summarized, output: record, record, sentencesTranslated: translated.length, terms });
 }
 
 /** The outputs an earlier run made are up to date: kept as they are. */
@@ -196,13 +197,21 @@ interface ArticleEnd {
   output?: ArticleOutput;
   record: ArticleOutput | null;
   sentencesTranslated: number;
+  terms?: TermCounts;
 }
 
 function fileResult(at: Attempt, end: ArticleEnd): FileResult {
   const { file, timings } = at;
   const { said, kept } = end;
   return {
-    outcome: { id: file.id, ...said, ...(kept ? { output: kept } : {}), timings, sentencesTranslated: end.sentencesTranslated },
+    outcome: {
+      id: file.id,
+      ...said,
+      ...(kept ? { output: kept } : {}),
+      timings,
+      sentencesTranslated: end.sentencesTranslated,
+      ...(end.terms ? { terms: end.terms } : {}),
+    },
     manifestLine: manifestLine({
       id: file.id,
       source: file.path,

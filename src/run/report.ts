@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ArticleReason, ArticleStatus } from '../article.js';
+import type { ArticleReason, ArticleStatus, TranslatedSentence } from '../article.js';
 import type { NotListed } from '../input/list-files.js';
 
 /** What the runner knows about one article when it is done with it. */
@@ -15,6 +15,31 @@ export interface ArticleOutcome {
   timings: Record<string, number>;
   /** Sentences that got an English target from a model or the translation memory. */
   sentencesTranslated: number;
+  /** The translated sentences' glossary terms and do-not-translate spans; absent when none. */
+  terms?: TermCounts;
+}
+
+/** Glossary terms and do-not-translate spans of translated sentences: how many there were, and how many the English carries. */
+export interface TermCounts {
+  terms: { applied: number; present: number };
+  spans: { applied: number; present: number };
+}
+
+const termCountSchema = z.strictObject({
+  applied: z.number().int().nonnegative(),
+  present: z.number().int().nonnegative(),
+  missing: z.number().int().nonnegative(),
+});
+
+/** An article's counts from its translated sentences' `terms`; undefined when none has any. */
+export function termCounts(sentences: readonly TranslatedSentence[]): TermCounts | undefined {
+  const counts: TermCounts = { terms: { applied: 0, present: 0 }, spans: { applied: 0, present: 0 } };
+  for (const term of sentences.flatMap((sentence) => sentence.terms ?? [])) {
+    const count = term.kind === 'term' ? counts.terms : counts.spans;
+    count.applied += 1;
+    if (term.present) count.present += 1;
+  }
+  return counts.terms.applied + counts.spans.applied > 0 ? counts : undefined;
 }
 
 export const runReportSchema = z.strictObject({
@@ -64,6 +89,10 @@ export const runReportSchema = z.strictObject({
   sentencesToModel: z.number().int().nonnegative(),
   /** Sentences whose translation came from the translation memory. */
   cacheHits: z.number().int().nonnegative(),
+  /** Glossary terms of the translated sentences: applied, in the English (`present`), not (`missing`, flagged `term-missing`). */
+  terms: termCountSchema,
+  /** Do-not-translate spans (numbers, URLs, placeholders, …) of the translated sentences, likewise. */
+  doNotTranslate: termCountSchema,
   /** Problems that concern the whole run (a model that could not be downloaded or loaded), each said once. */
   problems: z.array(z.string()),
 });
@@ -101,6 +130,8 @@ export function buildRunReport(run: RunTotals): RunReport {
   const reasons: Record<string, number> = {};
   const stageMs: Record<string, number> = {};
   let sentencesTranslated = 0;
+  const terms = { applied: 0, present: 0 };
+  const spans = { applied: 0, present: 0 };
   for (const outcome of run.outcomes) {
     articles[outcome.status] += 1;
     const kept = outcome.status === 'skipped' ? (outcome.output?.status ?? 'ok') : outcome.status;
@@ -108,6 +139,13 @@ export function buildRunReport(run: RunTotals): RunReport {
     if (outcome.reason) reasons[outcome.reason] = (reasons[outcome.reason] ?? 0) + 1;
     for (const [stage, ms] of Object.entries(outcome.timings)) stageMs[stage] = round((stageMs[stage] ?? 0) + ms);
     sentencesTranslated += outcome.sentencesTranslated;
+    for (const [sum, add] of [
+      [terms, outcome.terms?.terms],
+      [spans, outcome.terms?.spans],
+    ] as const) {
+      sum.applied += add?.applied ?? 0;
+      sum.present += add?.present ?? 0;
+    }
   }
   const processed = run.outcomes.length - articles.skipped;
   return {
@@ -127,6 +165,8 @@ export function buildRunReport(run: RunTotals): RunReport {
     modelCalls: run.modelCalls,
     sentencesToModel: run.sentencesToModel,
     cacheHits: run.cacheHits,
+    terms: { ...terms, missing: terms.applied - terms.present },
+    doNotTranslate: { ...spans, missing: spans.applied - spans.present },
     problems: [...run.problems],
   };
 }

@@ -3,6 +3,7 @@ import type {
   ModelUse,
   SegmentedArticle,
   SentenceFlag,
+  SentenceTerm,
   TranslatedArticle,
   TranslatedParagraph,
   TranslatedSentence,
@@ -15,6 +16,8 @@ import { MIXED_LANGUAGE, TARGET_LANGUAGE } from '../languages.js';
 export interface SentenceTarget {
   target: string;
   flags: SentenceFlag[];
+  /** Its glossary terms and do-not-translate spans, each present in the English or not; absent when none. */
+  terms?: SentenceTerm[];
 }
 
 /**
@@ -112,7 +115,8 @@ export async function translateArticle(
       const index = next.get(lang) ?? 0;
       next.set(lang, index + 1);
       const out = targets.get(lang)?.[index];
-      return { source: sentence.source, target: out?.target ?? null, flags: out?.flags ?? [] };
+      if (!out) return { source: sentence.source, target: null, flags: [] };
+      return { source: sentence.source, target: out.target, flags: out.flags, ...(out.terms?.length ? { terms: out.terms } : {}) };
     });
     return { ...paragraph, sentences };
   });

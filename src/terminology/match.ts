@@ -87,17 +87,20 @@ export class TermMatcher {
   }
 }
 
-/** Whether the English carries the entry's English term (as a whole word sequence; case as the entry says). */
-export function englishHasTerm(english: string, term: string, ignoreCase: boolean): boolean {
+/** How often the English carries an English term as a whole word sequence (case as the entry says). */
+export function englishTermCount(english: string, term: string, ignoreCase: boolean): number {
   const [haystack, needle] = ignoreCase ? [english.toLowerCase(), term.toLowerCase()] : [english, term];
-  let from = haystack.indexOf(needle);
+  let count = 0;
+  let from = needle === '' ? -1 : haystack.indexOf(needle);
   while (from !== -1) {
     const before = haystack[from - 1];
     const after = haystack[from + needle.length];
-    if (!isWordChar(before) && !isWordChar(after)) return true;
-    from = haystack.indexOf(needle, from + 1);
+    if (!isWordChar(before) && !isWordChar(after)) {
+      count++;
+      from = haystack.indexOf(needle, from + needle.length);
+    } else from = haystack.indexOf(needle, from + 1);
   }
-  return false;
+  return count;
 }
 
 function isWordChar(char: string | undefined): boolean {

@@ -1,7 +1,7 @@
-import type { LanguageCode } from '../article.js';
+import type { LanguageCode, SentenceTerm } from '../article.js';
 import { type DntKind, type DntSpan, findDntSpans } from './dnt.js';
 import type { Glossary } from './glossary.js';
-import { englishHasTerm, TermMatcher } from './match.js';
+import { englishTermCount, TermMatcher } from './match.js';
 
 /**
  * What a sentence's English must contain: its glossary terms and its do-not-translate spans, each
@@ -51,9 +51,21 @@ export class Terminology {
   }
 }
 
-/** Whether the English meets a requirement. */
-export function isHonoured(english: string, requirement: Requirement): boolean {
-  return englishHasTerm(english, requirement.target, requirement.ignoreCase);
+/**
+ * What a sentence's English does with each of its requirements, for the output: computed from the
+ * sentence, its English and the requirements alone (never from the decoder), so a translation the
+ * memory serves gets the same list. A requirement given n times (three XNUMX) is present only as
+ * often as the English holds it: the first n copies are, the rest are not.
+ */
+export function sentenceTerms(sentence: string, english: string, requirements: readonly Requirement[]): SentenceTerm[] {
+  const wanted = new Map<string, number>();
+  return requirements.map((requirement) => {
+    const key = `${requirement.ignoreCase}\u241F${requirement.target}`;
+    const nth = (wanted.get(key) ?? 0) + 1;
+    wanted.set(key, nth);
+    const present = englishTermCount(english, requirement.target, requirement.ignoreCase) >= nth;
+    return { kind: requirement.kind, source: sentence.slice(requirement.start, requirement.end), target: requirement.target, present };
+  });
 }
 
 /**

@@ -97,7 +97,13 @@ export class ModelTranslationBackend implements TranslationBackend {
     for (const { source, pending } of shared) known.set(source, await pending);
     // What another process translated first (a shared memory) counts as a memory hit too.
     this.usage.cacheHits += sources.filter((source) => !translated.has(source)).length;
-    return { model: translator.model, targets: sources.map((source) => known.get(source)!) };
+    // Terms from the sentence and its English, so a memory hit reports them as a fresh translation does.
+    const targets = sources.map((source, i) => {
+      const { target, flags } = known.get(source)!;
+      const terms = translator.terms(sentences[i]!, target);
+      return terms.length > 0 ? { target, flags, terms } : { target, flags };
+    });
+    return { model: translator.model, targets };
   }
 
   private inFlightFor(lang: LanguageCode): Map<string, Promise<SentenceTarget>> {

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { AutoConfig, AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transformers';
-import type { LanguageCode, ModelUse, SentenceFlag } from '../article.js';
+import type { LanguageCode, ModelUse, SentenceFlag, SentenceTerm } from '../article.js';
 import { TranslationStoppedError } from '../errors.js';
 import type { ModelDtype, PipelineConfig } from '../config/config.js';
 import { ModelUnavailableError, type ModelLabel } from '../errors.js';
@@ -17,7 +17,7 @@ import { hashModelFiles } from './memory.js';
 import { hasRepetitionLoop, lengthRatioWithin, preservationFlags, type LengthRatioBounds } from './qa.js';
 import type { Q8Activations } from './seq2seq-sessions.js';
 import { constraintTokens, type TokenConstraints } from '../terminology/constraints.js';
-import { isHonoured, memorySource, type Requirement, Terminology, type TerminologySettings } from '../terminology/terminology.js';
+import { memorySource, type Requirement, sentenceTerms, Terminology, type TerminologySettings } from '../terminology/terminology.js';
 
 /**
  * The Translator: one MarianMT model, fed batches of sentences packed by a token budget. The main
@@ -34,10 +34,8 @@ export interface SentenceTranslation {
   /** Generated tokens, without the decoder start and `</s>`. */
   targetTokens: number;
   flags: SentenceFlag[];
-  /** The glossary terms (their English) the output carries; absent when the sentence has none. */
-  terms?: string[];
-  /** The glossary terms the output could not be made to carry (flagged `term-missing`). */
-  missingTerms?: string[];
+  /** The sentence's glossary terms and do-not-translate spans, each present in the English or not; absent when it has none. */
+  terms?: SentenceTerm[];
 }
 
 /** Per call: the glossary and do-not-translate kinds for these sentences instead of the Translator's. */
@@ -234,6 +232,16 @@ export class Translator {
     return memorySource(sentence, terminology?.requirements(sentence.trim()) ?? []);
   }
 
+  /**
+   * The sentence's glossary terms and do-not-translate spans and whether `english` carries each (empty
+   * when it has none); from the texts alone, so a translation the memory serves gets them too.
+   */
+  terms(sentence: string, english: string, call: TranslateCallOptions = {}): SentenceTerm[] {
+    const terminology = call.terminology ? new Terminology(this.model.lang, call.terminology) : this.terminology;
+    const text = sentence.trim();
+    return sentenceTerms(text, english, terminology?.requirements(text) ?? []);
+  }
+
   /** A requirement's English as model tokens, or null when the tokenizer cannot spell it back exactly (it cannot be forced). */
   spell(english: string): number[] | null {
     const ids = this.tokenizer.encode(english, { add_special_tokens: false });
@@ -252,7 +260,7 @@ export class Translator {
     return this.translateText(text, signal, () => undefined);
   }
 
-  /** Translates a sentence under its requirements; says which glossary terms it carries and flags those it could not. */
+  /** Translates a sentence under its requirements; says which it carries and flags a glossary term it could not. */
   private async translateConstrained(
     text: string,
     requirements: readonly Requirement[],
@@ -265,12 +273,9 @@ export class Translator {
         tokens[i] && piece.includes(text.slice(requirement.start, requirement.end)) ? [tokens[i]!] : [],
       );
     const result = await this.translateText(text, signal, constraintsOf);
-    const terms = requirements.filter((requirement) => requirement.kind === 'term');
-    const missingTerms = terms.filter((term) => !isHonoured(result.target, term)).map((term) => term.target);
-    if (missingTerms.length > 0) result.flags.push('term-missing');
-    if (terms.length === 0) return result;
-    const honoured = terms.filter((term) => isHonoured(result.target, term)).map((term) => term.target);
-    return { ...result, terms: [...new Set(honoured)], missingTerms: [...new Set(missingTerms)] };
+    const terms = sentenceTerms(text, result.target, requirements);
+    if (terms.some((term) => term.kind === 'term' && !term.present)) result.flags.push('term-missing');
+    return { ...result, terms };
   }
 
   private async translateText(

@@ -43,16 +43,36 @@ async function workspace(name: string, glossary: string): Promise<{ root: string
   return { root, config };
 }
 
+async function articleOutput(dir: string): Promise<ArticleOutput> {
+  const [file] = await fg('*.json', { cwd: dir, ignore: ['run-report.json'] });
+  return JSON.parse(await readFile(path.join(dir, file!), 'utf8')) as ArticleOutput;
+}
+
 describe('terminology in a run', () => {
-  it('translates an article under its language glossary and the do-not-translate spans', async () => {
+  it('translates an article under its language glossary and the do-not-translate spans, and says so per sentence and in the report', async () => {
     const { root, config } = await workspace('ok', 'Kishida Fumio\tFumio Kishida\n');
     const report = await runPipeline({ config });
     expect(report.outputs.failed).toBe(0);
-    const [file] = await fg('*.json', { cwd: path.join(root, 'output'), ignore: ['run-report.json'] });
-    const output = JSON.parse(await readFile(path.join(root, 'output', file!), 'utf8')) as ArticleOutput;
+    const output = await articleOutput(path.join(root, 'output'));
     const english = output.paragraphs.map((paragraph) => paragraph.sentences.map((sentence) => sentence.target).join(' ')).join('\n');
     expect(english).toContain('Fumio Kishida');
     expect(english).toContain('XNUMX');
+    const terms = output.paragraphs.flatMap((paragraph) => paragraph.sentences.flatMap((sentence) => sentence.terms ?? []));
+    expect(terms).toEqual([
+      { kind: 'term', source: 'Kishida Fumio', target: 'Fumio Kishida', present: true },
+      { kind: 'numbers', source: 'XNUMX', target: 'XNUMX', present: true },
+    ]);
+    expect(report.terms).toEqual({ applied: 1, present: 1, missing: 0 });
+    expect(report.doNotTranslate).toEqual({ applied: 1, present: 1, missing: 0 });
+
+    // Another output folder on the same translation memory: every sentence is a memory hit, and the terms are the same.
+    const again = await runPipeline({ config: { ...config, output: { ...config.output, dir: path.join(root, 'output-again') } } });
+    expect(again.modelCalls).toBe(0);
+    expect(again.cacheHits).toBeGreaterThan(0);
+    const served = await articleOutput(path.join(root, 'output-again'));
+    expect(served.paragraphs).toEqual(output.paragraphs);
+    expect(again.terms).toEqual(report.terms);
+    expect(again.doNotTranslate).toEqual(report.doNotTranslate);
   });
 
   it('stops before any article with file:line when a glossary is bad', async () => {

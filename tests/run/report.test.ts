@@ -6,7 +6,13 @@ import { buildRunReport, renderRunSummary, runReportSchema, type ArticleOutcome 
 import { repoRoot } from '../../tools/repo-root.js';
 
 const outcomes: ArticleOutcome[] = [
-  { id: 'a', status: 'ok', timings: { read: 2, translate: 1000 }, sentencesTranslated: 30 },
+  {
+    id: 'a',
+    status: 'ok',
+    timings: { read: 2, translate: 1000 },
+    sentencesTranslated: 30,
+    terms: { terms: { applied: 3, present: 2 }, spans: { applied: 5, present: 5 } },
+  },
   { id: 'b', status: 'partial', reason: 'model-unavailable', timings: { read: 1, translate: 5 }, sentencesTranslated: 0 },
   { id: 'c', status: 'failed', reason: 'binary', timings: { read: 1 }, sentencesTranslated: 0 },
   { id: 'd', status: 'skipped', reason: 'up-to-date', timings: {}, sentencesTranslated: 0 },
@@ -41,6 +47,8 @@ describe('buildRunReport', () => {
     expect(report.cacheHits).toBe(12);
     expect(report.problems).toEqual(['ar: Xenova/opus-mt-ar-en could not be downloaded']);
     expect(report.interrupted).toBe(false);
+    expect(report.terms).toEqual({ applied: 3, present: 2, missing: 1 });
+    expect(report.doNotTranslate).toEqual({ applied: 5, present: 5, missing: 0 });
     expect(runReportSchema.safeParse(report).success).toBe(true);
   });
 

@@ -38,7 +38,14 @@ describe('constrained translation (Vietnamese, greedy and beam)', () => {
         expect(count(result.target, 'XNUMX')).toBeGreaterThanOrEqual(count(lines[i]!, 'XNUMX'));
         expect(result.flags).not.toContain('term-missing');
       });
-      expect(results[0]!.terms).toEqual(['White House', 'Japan', 'Fumio Kishida']);
+      const terms = results[0]!.terms!.filter((term) => term.kind === 'term');
+      expect(terms.map((term) => [term.target, term.present])).toEqual([
+        ['White House', true],
+        ['Japan', true],
+        ['Fumio Kishida', true],
+        ['Japan', true],
+      ]);
+      expect(results[0]!.terms!.filter((term) => term.kind === 'numbers').every((span) => span.present)).toBe(true);
       expect(results[0]!.target).toContain('White House');
     }
     const [unconstrained] = await plain.translate([lines[0]!]);
@@ -48,7 +55,7 @@ describe('constrained translation (Vietnamese, greedy and beam)', () => {
   it('takes a glossary per call, and keys the translation memory by what a sentence is constrained to', async () => {
     const sentence = 'Nhà Trắng nói.';
     const [own] = await plain.translate([sentence], undefined, { terminology: { glossary, doNotTranslate: [] } });
-    expect(own!.terms).toEqual(['White House']);
+    expect(own!.terms).toEqual([{ kind: 'term', source: 'Nhà Trắng', target: 'White House', present: true }]);
     expect(plain.memorySource(sentence)).toBe(sentence);
     expect(greedy.memorySource(sentence)).not.toBe(sentence);
     expect(plain.memorySource(sentence, { terminology: { glossary, doNotTranslate: [] } })).toBe(greedy.memorySource(sentence));
@@ -58,8 +65,7 @@ describe('constrained translation (Vietnamese, greedy and beam)', () => {
     const odd = parseGlossary('Nhà Trắng\t\u{1F3DB}\u{FE0F}\u{2728}House\n', 'vi.tsv');
     const [result] = await plain.translate(['Nhà Trắng nói.'], undefined, { terminology: { glossary: odd, doNotTranslate: [] } });
     expect(result!.flags).toContain('term-missing');
-    expect(result!.missingTerms).toEqual(['\u{1F3DB}\u{FE0F}\u{2728}House']);
-    expect(result!.terms).toEqual([]);
+    expect(result!.terms).toEqual([{ kind: 'term', source: 'Nhà Trắng', target: '\u{1F3DB}\u{FE0F}\u{2728}House', present: false }]);
   });
 
   it('without constraints, gives token for token the same output on 200 NTREX sentences', async () => {
@@ -85,7 +91,12 @@ describe('constrained translation (Arabic)', () => {
 
   it('matches prefixed forms and copies Latin tokens and numbers (Arabic-Indic digits as ASCII)', async () => {
     const [result] = await translator.translate(['وقال وكيشيدا للأمم المتحدة إن NSATU تلقت صاروخا عام ٢٠٢٤.']);
-    expect(result!.terms).toEqual(['Kishida', 'United Nations']);
+    expect(result!.terms!.map((term) => [term.kind, term.source, term.target, term.present])).toEqual([
+      ['term', 'وكيشيدا', 'Kishida', true],
+      ['term', 'للأمم المتحدة', 'United Nations', true],
+      ['latin', 'NSATU', 'NSATU', true],
+      ['numbers', '٢٠٢٤', '2024', true],
+    ]);
     for (const span of ['Kishida', 'United Nations', 'NSATU', '2024']) expect(result!.target).toContain(span);
     expect(result!.flags).not.toContain('term-missing');
   });

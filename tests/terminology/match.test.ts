@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseGlossary } from '../../src/terminology/glossary.js';
-import { englishHasTerm, TermMatcher } from '../../src/terminology/match.js';
+import { englishTermCount, TermMatcher } from '../../src/terminology/match.js';
 import { normalizeArabic, normalizeVietnamese } from '../../src/terminology/normalize.js';
 
 const found = (matcher: TermMatcher, sentence: string) =>
@@ -49,11 +49,12 @@ describe('TermMatcher', () => {
   });
 });
 
-describe('englishHasTerm', () => {
-  it('wants whole words, in the case the entry asks for', () => {
-    expect(englishHasTerm('PM Kishida said', 'Kishida', false)).toBe(true);
-    expect(englishHasTerm('PM kishida said', 'Kishida', false)).toBe(false);
-    expect(englishHasTerm('PM kishida said', 'Kishida', true)).toBe(true);
-    expect(englishHasTerm('Kishidas', 'Kishida', true)).toBe(false);
+describe('englishTermCount', () => {
+  it('counts whole words, in the case the entry asks for', () => {
+    expect(englishTermCount('PM Kishida said', 'Kishida', false)).toBe(1);
+    expect(englishTermCount('PM kishida said', 'Kishida', false)).toBe(0);
+    expect(englishTermCount('PM kishida said', 'Kishida', true)).toBe(1);
+    expect(englishTermCount('Kishidas', 'Kishida', true)).toBe(0);
+    expect(englishTermCount('XNUMX and XNUMX, not XNUMXs', 'XNUMX', false)).toBe(2);
   });
 });
