@@ -12,7 +12,8 @@ import { LanguageDetector } from '../stages/detect.js';
 import { loadRunTerminology } from '../terminology/run-terminology.js';
 import { ModelTranslationBackend } from '../translation/backend.js';
 import { TranslationMemory, type TranslationStore } from '../translation/memory.js';
-import { decodingOptions, TranslatorPool } from '../translation/translator.js';
+import { decodingOptions } from '../translation/translator.js';
+import { TranslatorPool } from '../translation/translator-pool.js';
 import type { RunOptions } from './pipeline.js';
 
 /** Bumped when the same input and settings would give different outputs, so old outputs are redone. */
@@ -109,6 +110,7 @@ export async function loadServices(config: PipelineConfig, options: ServiceOptio
         backend.countBatch(batch.sentences);
         log?.debug({ sentences: batch.sentences, ms: Math.round(batch.ms) }, 'model batch');
       },
+      onModelLoad: (model) => log?.info({ model: model.id, languages: model.languages }, 'model loaded'),
       signal,
     },
     terminology,

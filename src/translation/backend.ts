@@ -4,7 +4,8 @@ import type { ModelDtype } from '../config/config.js';
 import type { ModelKey, TranslationEntry, TranslationStore } from './memory.js';
 import { modelFiles } from '../models/layout.js';
 import type { SentenceTarget, TranslationBackend } from '../stages/translate.js';
-import type { Translator, TranslatorPool } from './translator.js';
+import type { Translator } from './translator.js';
+import type { TranslatorPool } from './translator-pool.js';
 
 /** What went to the models during a run, for the run report. */
 export interface ModelUsage {

@@ -6,7 +6,7 @@ import { TranslationStoppedError } from '../errors.js';
 import type { ModelDtype, PipelineConfig } from '../config/config.js';
 import { ModelUnavailableError, type ModelLabel } from '../errors.js';
 import { sha256File } from '../models/files.js';
-import { configuredModels, modelFiles, type ConfiguredModel } from '../models/layout.js';
+import { modelFiles } from '../models/layout.js';
 import { assertModelReady } from '../models/verify.js';
 import { Batcher, type BatchTiming } from './batcher.js';
 import type { DecodeInput, SearchSettings } from './decoder.js';
@@ -20,9 +20,10 @@ import { constraintTokens, type TokenConstraints } from '../terminology/constrai
 import { memorySource, type Requirement, sentenceTerms, Terminology, type TerminologySettings } from '../terminology/terminology.js';
 
 /**
- * The Translator: one MarianMT model, fed batches of sentences packed by a token budget. The main
- * thread tokenizes (transformers.js), splits long inputs (./input-splitting.ts) and batches them
- * (./batcher.ts); the decode loop (./decoder.ts) runs in worker threads (./inference-pool.ts). It
+ * The Translator: one model (MarianMT, M2M-100 or NLLB-200) for one source language, fed batches of
+ * sentences packed by a token budget. The main thread tokenizes (transformers.js), splits long inputs
+ * (./input-splitting.ts) and batches them (./batcher.ts); the decode loop (./decoder.ts) runs in
+ * worker threads (./inference-pool.ts). It
  * never truncates an input (long ones are split and flagged) and never hides a suspicious output
  * (decoding loops and odd lengths are flagged, ./qa.ts).
  */
@@ -126,7 +127,9 @@ export class Translator {
     private readonly options: TranslatorOptions,
     private readonly tokenizer: PreTrainedTokenizer,
     private readonly pool: InferencePool,
-    maxPositions: number,
+    private readonly maxPositions: number,
+    /** The batcher of the Translator this one shares its model with (`forLanguage`); else its own. */
+    batcher?: Batcher,
   ) {
     this.lengthRatio = options.lengthRatio ?? DEFAULT_LENGTH_RATIO;
     this.terminology = options.terminology ? new Terminology(model.lang, options.terminology) : null;
@@ -152,14 +155,16 @@ export class Translator {
       // memory per language. Absent for Marian, whose keys stay as they were.
       sourceLanguage: FAMILIES[pool.info.family].sourceLanguageToken ? model.lang : undefined,
     });
-    this.batcher = new Batcher({
-      pool,
-      search: this.search,
-      batchTokens: options.batchTokens,
-      decodeInput: (ids, constraints) => this.decodeInput(ids, constraints),
-      onBatch: options.onBatch,
-      signal: options.signal,
-    });
+    this.batcher =
+      batcher ??
+      new Batcher({
+        pool,
+        search: this.search,
+        batchTokens: options.batchTokens,
+        decodeInput: (ids, constraints) => this.decodeInput(ids, constraints),
+        onBatch: options.onBatch,
+        signal: options.signal,
+      });
   }
 
   /** Loads the model from its folder only (never from the network): the tokenizer here, the sessions in the workers. */
@@ -192,6 +197,16 @@ export class Translator {
         cause: error,
       });
     }
+  }
+
+  /**
+   * A Translator for another source language on the same loaded model: one set of sessions and workers,
+   * and one batcher, so sentences of both languages share batches (each input carries its own
+   * source-language token on a multilingual model). Disposing either closes the model for both.
+   */
+  forLanguage(lang: LanguageCode, terminology?: TerminologySettings): Translator {
+    const options = { ...this.options, terminology };
+    return new Translator({ ...this.model, lang }, options, this.tokenizer, this.pool, this.maxPositions, this.batcher);
   }
 
   /** The model folder, absolute. */
@@ -339,7 +354,7 @@ export class Translator {
   }
 }
 
-type TranslationConfig = PipelineConfig['translation'];
+export type TranslationConfig = PipelineConfig['translation'];
 
 /** The Translator settings of the `translation` config that decide the output (not how it is computed: workers, threads). */
 export function decodingOptions(
@@ -373,55 +388,4 @@ export function decodingOptions(
     repetitionPenalty,
     lengthRatio,
   };
-}
-
-/**
- * One Translator per configured language, loaded on first use and shared. Concurrent `get`s share
- * one load; a failed load is kept and the same error is returned to every later `get`, so the
- * pipeline reports it once per language instead of trying again for every article.
- */
-export class TranslatorPool {
-  private readonly loads = new Map<LanguageCode, Promise<Translator>>();
-  private readonly models: Map<LanguageCode, ConfiguredModel>;
-
-  constructor(
-    private readonly config: TranslationConfig & { modelsDir: string },
-    private readonly extra: Pick<TranslatorOptions, 'onBatch' | 'signal'> = {},
-    /** Each language's glossary and do-not-translate spans; a language not in it is unconstrained. */
-    private readonly terminology: ReadonlyMap<LanguageCode, TerminologySettings> = new Map(),
-  ) {
-    this.models = new Map(configuredModels(config.models, config.modelsDir).map((model) => [model.lang, model]));
-  }
-
-  languages(): LanguageCode[] {
-    return [...this.models.keys()];
-  }
-
-  get(lang: LanguageCode): Promise<Translator> {
-    let load = this.loads.get(lang);
-    if (!load) {
-      const model = this.models.get(lang);
-      if (!model) return Promise.reject(new Error(`no translation model is configured for language "${lang}"`));
-      load = Translator.load({
-        modelDir: model.dir,
-        model: { lang, id: model.id, revision: model.revision, dtype: this.config.dtype },
-        ...decodingOptions(this.config),
-        workers: this.config.workers,
-        threadsPerWorker: this.config.threadsPerWorker,
-        label: model.label,
-        terminology: this.terminology.get(lang),
-        ...this.extra,
-      });
-      // Handled here so a load nobody awaits yet is not an unhandled rejection; callers still get it.
-      load.catch(() => undefined);
-      this.loads.set(lang, load);
-    }
-    return load;
-  }
-
-  async dispose(): Promise<void> {
-    const loaded = await Promise.allSettled(this.loads.values());
-    this.loads.clear();
-    await Promise.all(loaded.map((result) => (result.status === 'fulfilled' ? result.value.dispose() : undefined)));
-  }
 }

@@ -5,7 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { TranslationMemory } from '../../src/translation/memory.js';
 import { defaultConfig } from '../../src/config/config.js';
 import { ModelTranslationBackend } from '../../src/translation/backend.js';
-import { TranslatorPool, weightsFingerprint } from '../../src/translation/translator.js';
+import { weightsFingerprint } from '../../src/translation/translator.js';
+import { TranslatorPool } from '../../src/translation/translator-pool.js';
 import { ModelUnavailableError } from '../../src/errors.js';
 
 const SENTENCES = [

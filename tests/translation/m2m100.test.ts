@@ -14,6 +14,9 @@ import type { LanguageCode } from '../../src/article.js';
 import { decode, modelSearchSettings, type DecodeInput, type SearchSettings } from '../../src/translation/decoder.js';
 import { languageTokenId } from '../../src/translation/families.js';
 import { Translator } from '../../src/translation/translator.js';
+import { TranslatorPool } from '../../src/translation/translator-pool.js';
+import { defaultConfig } from '../../src/config/config.js';
+import type { BatchTiming } from '../../src/translation/batcher.js';
 import { openSeq2SeqSessions, type Seq2SeqSessions } from '../../src/translation/seq2seq-sessions.js';
 import { repoRoot } from '../../tools/repo-root.js';
 import { TINY_M2M100_MODEL } from '../../tools/test-models.js';
@@ -164,4 +167,58 @@ describe('Translator on tiny-m2m100, one model folder for ar and vi', () => {
       }
     },
   );
+});
+
+describe('TranslatorPool: one tiny-m2m100 configured for ar and vi', () => {
+  it('loads the model once, into one pool of workers, and batches ar and vi sentences together', async () => {
+    const batches: BatchTiming[] = [];
+    const loads: { id: string; languages: string[] }[] = [];
+    const spec = { id: TINY_M2M100_MODEL.id, revision: 'main' };
+    const pool = new TranslatorPool(
+      {
+        ...defaultConfig.translation,
+        modelsDir: inject('modelsDir'),
+        models: { ar: spec, vi: spec },
+        dtype: 'fp32',
+        numBeams: 1,
+        maxNewTokensRatio: 2,
+        // Room for all 16 sentences in one batch.
+        batchTokens: 16_384,
+        workers: 1,
+        threadsPerWorker: 1,
+      },
+      { onBatch: (batch) => batches.push(batch), onModelLoad: (model) => loads.push(model) },
+    );
+    try {
+      const [ar, vi] = await Promise.all([pool.get('ar'), pool.get('vi')]);
+      expect(loads).toEqual([
+        { id: TINY_M2M100_MODEL.id, dir: path.join(inject('modelsDir'), TINY_M2M100_MODEL.id), languages: ['ar', 'vi'] },
+      ]);
+      // The same worker thread (and so the same onnxruntime sessions) serves both languages.
+      expect(vi.threads).toHaveLength(1);
+      expect(vi.threads[0]).toBe(ar.threads[0]);
+      expect([ar.model.lang, vi.model.lang]).toEqual(['ar', 'vi']);
+      expect(vi.model.weights).toBe(ar.model.weights);
+      expect(JSON.parse(vi.decoding).sourceLanguage).toBe('vi');
+
+      const arabic = SOURCES[0]!.sentences.slice(0, 8);
+      const vietnamese = SOURCES[1]!.sentences.slice(0, 8);
+      const [mixedAr, mixedVi] = await Promise.all([ar.translate(arabic), vi.translate(vietnamese)]);
+      // One model call held the sentences of both languages.
+      expect(batches).toHaveLength(1);
+      expect(batches[0]!.sentences).toBe(arabic.length + vietnamese.length);
+      for (const [translator, sentences, mixed] of [
+        [ar, arabic, mixedAr],
+        [vi, vietnamese, mixedVi],
+      ] as const) {
+        for (const [i, sentence] of sentences.entries()) {
+          const [alone] = await translator.translate([sentence]);
+          expect(mixed[i]!.target).toBe(alone!.target);
+          expect(mixed[i]!.targetTokens).toBeGreaterThan(0);
+        }
+      }
+    } finally {
+      await pool.dispose();
+    }
+  });
 });

@@ -12,7 +12,8 @@ import { InferencePool } from '../../src/translation/inference-pool.js';
 import { packBatches, type BatchTiming } from '../../src/translation/batcher.js';
 import { cutAtSpaces, MAX_TOKENIZED_CHARS, splitToFit } from '../../src/translation/input-splitting.js';
 import { hasRepetitionLoop, lengthRatioWithin } from '../../src/translation/qa.js';
-import { Translator, TranslatorPool, weightsFingerprint, type TranslatorOptions } from '../../src/translation/translator.js';
+import { Translator, weightsFingerprint, type TranslatorOptions } from '../../src/translation/translator.js';
+import { TranslatorPool } from '../../src/translation/translator-pool.js';
 import { EARLY_EOS_MODEL } from '../../tools/test-models.js';
 
 /** Whitespace-word count plus `</s>`: enough to exercise the splitting rules without a model. */
