@@ -12,6 +12,18 @@ export interface DetectedLanguage {
   language: string;
 }
 
+/** Per request: n-best lists and a glossary of its own (docs/serving.md). */
+export interface RequestOptions {
+  /** How many next-best translations per sentence besides the best; 0 (the default) goes through the memory. */
+  alternatives?: number;
+}
+
+/** Each sentence's English and, when asked for, its next-best translations. */
+export interface EngineTranslation {
+  targets: string[];
+  alternatives: string[][];
+}
+
 /**
  * The engine behind every request: one detector, one Translator per language (its inference pool
  * and batcher), one translation memory. Requests' sentences all go through the same batcher, so
@@ -25,6 +37,8 @@ export class ServeEngine {
     readonly services: RunServices,
     /** The source languages whose model loaded: what `/languages` offers. */
     readonly languages: readonly LanguageCode[],
+    /** The smallest beam width of the loaded models: a request's alternatives are at most this less one. */
+    readonly numBeams: number,
   ) {
     const { maxPendingSentences, requestTimeoutSeconds } = config.serve;
     this.admission = new SentenceAdmission(maxPendingSentences, Math.max(1, Math.ceil(requestTimeoutSeconds / 10)));
@@ -42,16 +56,17 @@ export class ServeEngine {
       log,
     });
     const languages: LanguageCode[] = [];
+    let numBeams = Number.POSITIVE_INFINITY;
     for (const lang of services.pool.languages()) {
       try {
-        await services.pool.get(lang);
+        numBeams = Math.min(numBeams, (await services.pool.get(lang)).search.numBeams);
         languages.push(lang);
       } catch {
         // Said through `problem` already (the backend's onUnavailable is not reached by a direct get).
         problem(`${lang}: its model could not be loaded, so /languages leaves it out`);
       }
     }
-    return new ServeEngine(config, services, languages);
+    return new ServeEngine(config, services, languages, Number.isFinite(numBeams) ? numBeams : 1);
   }
 
   supports(lang: LanguageCode): boolean {
@@ -68,12 +83,19 @@ export class ServeEngine {
   /**
    * Translates sentences of `lang` into English through the shared backend (memory, then the batcher),
    * holding their places in the bounded queue; `signal` (the request's deadline) drops those still queued.
+   * Alternatives come from the Translator itself: the memory keeps only the best translation.
    */
-  async translate(lang: LanguageCode, sentences: string[], signal: AbortSignal): Promise<string[]> {
-    if (sentences.length === 0) return [];
+  async translate(lang: LanguageCode, sentences: string[], signal: AbortSignal, options: RequestOptions = {}): Promise<EngineTranslation> {
+    if (sentences.length === 0) return { targets: [], alternatives: [] };
+    const alternatives = options.alternatives ?? 0;
     return this.admission.hold(sentences.length, async () => {
+      if (alternatives > 0) {
+        const translator = await this.services.pool.get(lang);
+        const results = await translator.translate(sentences, signal, { hypotheses: alternatives + 1 });
+        return { targets: results.map((result) => result.target), alternatives: results.map((result) => result.alternatives ?? []) };
+      }
       const { targets } = await this.services.backend.translate(lang, sentences, signal);
-      return targets.map((target) => target.target);
+      return { targets: targets.map((target) => target.target), alternatives: [] };
     });
   }
 

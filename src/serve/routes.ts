@@ -27,7 +27,10 @@ export function registerRoutes(app: FastifyInstance, { engine, keys, metrics }: 
   const withDeadline = deadlineRunner(serve.requestTimeoutSeconds);
 
   app.post('/translate', keyed, async (request, reply) => {
-    const parameters = translateParameters(fields(request), serve);
+    const parameters = translateParameters(fields(request), {
+      ...serve,
+      numBeams: engine.numBeams,
+    });
     chars.spend(
       request.client,
       parameters.texts.reduce((sum, text) => sum + text.length, 0),

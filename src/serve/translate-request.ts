@@ -8,7 +8,7 @@ import { planHtml } from './html-format.js';
 import { planText, type SentencePlan } from './text-format.js';
 
 /** Most `alternatives` a request may ask for (LibreTranslate's `--alternatives-limit` default). */
-export const ALTERNATIVES_LIMIT = 3;
+const ALTERNATIVES_LIMIT = 3;
 
 export interface TranslateParameters {
   texts: string[];
@@ -28,7 +28,7 @@ export interface TranslateAnswer {
 /** The body's parameters, or the 400 LibreTranslate gives for the first one that is missing or wrong. */
 export function translateParameters(
   body: Record<string, unknown>,
-  limits: Pick<ServeConfig, 'charLimit' | 'batchLimit'>,
+  limits: Pick<ServeConfig, 'charLimit' | 'batchLimit'> & Pick<ServeEngine, 'numBeams'>,
 ): TranslateParameters {
   const { q, source, target } = body;
   if (q === undefined || q === null || q === '' || (Array.isArray(q) && q.length === 0)) throw badParameter('q');
@@ -41,7 +41,12 @@ export function translateParameters(
   if (typeof target !== 'string') throw badParameter('target', 'parameter must be a string');
   const alternatives = Number(body.alternatives ?? 0);
   if (!Number.isInteger(alternatives)) throw badParameter('alternatives', 'parameter is not a number');
-  if (alternatives > ALTERNATIVES_LIMIT) throw badParameter('alternatives', `parameter must be <= ${ALTERNATIVES_LIMIT}`);
+  // Beam search keeps numBeams hypotheses, the best among them: that may limit alternatives below LibreTranslate's limit.
+  const limit = Math.min(ALTERNATIVES_LIMIT, limits.numBeams - 1);
+  if (alternatives > limit) {
+    const why = limit < ALTERNATIVES_LIMIT ? ` (beam search keeps translation.numBeams ${limits.numBeams} hypotheses)` : '';
+    throw badParameter('alternatives', `parameter must be <= ${limit}${why}`);
+  }
   const texts = typeof q === 'string' ? [q] : q;
   if (Array.isArray(q) && q.length > limits.batchLimit) {
     throw new HttpError(400, `Invalid request: request (${q.length}) exceeds text limit (${limits.batchLimit})`);
@@ -70,6 +75,7 @@ export async function translateTexts(engine: ServeEngine, parameters: TranslateP
     source === 'auto' ? engine.detect(plans[i]?.texts.join(' ') ?? text) : { confidence: 100, language: source },
   );
   const translated = [...texts];
+  const alternatives: string[][] = texts.map(() => []);
   const byLanguage = new Map<LanguageCode, number[]>();
   detected.forEach(({ language }, i) => {
     // English and languages without a model pass through unchanged, as the article pipeline does.
@@ -79,23 +85,29 @@ export async function translateTexts(engine: ServeEngine, parameters: TranslateP
     [...byLanguage].map(async ([lang, items]) => {
       const sentencePlans = items.map((i) => textPlans(texts[i]!, plans[i] ?? null, lang));
       const sentences = sentencePlans.flatMap((plan) => plan.pieces.flatMap((piece) => piece.sentences));
-      const english = await engine.translate(lang, sentences, signal);
+      const english = await engine.translate(lang, sentences, signal, { alternatives: parameters.alternatives });
       let next = 0;
       items.forEach((item, k) => {
         const { pieces, assemble } = sentencePlans[k]!;
-        const parts = pieces.map((piece) => {
-          const targets = english.slice(next, next + piece.sentences.length);
-          next += piece.sentences.length;
-          return piece.assemble(targets);
-        });
-        translated[item] = assemble(parts);
+        const first = next;
+        next += pieces.reduce((sum, piece) => sum + piece.sentences.length, 0);
+        // The text again from the sentences' i-th alternatives (a sentence with fewer gives its best).
+        const textOf = (pick: (sentence: number) => string) => {
+          let at = first;
+          return assemble(pieces.map((piece) => piece.assemble(piece.sentences.map(() => pick(at++)))));
+        };
+        translated[item] = textOf((sentence) => english.targets[sentence]!);
+        for (let i = 0; i < parameters.alternatives; i++) {
+          const text = textOf((sentence) => english.alternatives[sentence]?.[i] ?? english.targets[sentence]!);
+          if (text !== translated[item] && !alternatives[item]!.includes(text)) alternatives[item]!.push(text);
+        }
       });
     }),
   );
   const answer: TranslateAnswer = { translatedText: batch ? translated : translated[0]! };
   if (source === 'auto') answer.detectedLanguage = batch ? detected : detected[0]!;
-  // n-best lists are not returned by the decoder yet: an empty list per item, the shape LibreTranslate gives when it has none.
-  if (parameters.alternatives > 0) answer.alternatives = batch ? texts.map(() => []) : [];
+  // Distinct texts only, so an item may have fewer than asked for (none when it was not translated).
+  if (parameters.alternatives > 0) answer.alternatives = batch ? alternatives : alternatives[0]!;
   return answer;
 }
 

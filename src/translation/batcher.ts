@@ -35,7 +35,9 @@ interface QueuedInput {
   /** The caller's own stop (a server request past its deadline): dropped from the queue before its round. */
   signal?: AbortSignal;
   constraints?: TokenConstraints;
-  resolve: (targetIds: number[]) => void;
+  /** How many of the best outputs the caller wants (./decoder.ts `numHypotheses`). */
+  numHypotheses: number;
+  resolve: (hypotheses: number[][]) => void;
   reject: (error: unknown) => void;
 }
 
@@ -46,12 +48,13 @@ export class Batcher {
   constructor(private readonly options: BatcherOptions) {}
 
   /**
-   * Queues one model input (its ids, `</s>` included); resolves to the ids the model generated for it.
-   * Once `signal` aborts, the input is dropped before the next round and rejected with its reason.
+   * Queues one model input (its ids, `</s>` included); resolves to the ids the model generated for it:
+   * its `numHypotheses` best outputs, best first. Once `signal` aborts, the input is dropped before
+   * the next round and rejected with its reason.
    */
-  enqueue(ids: number[], signal?: AbortSignal, constraints?: TokenConstraints): Promise<number[]> {
+  enqueue(ids: number[], signal?: AbortSignal, constraints?: TokenConstraints, numHypotheses = 1): Promise<number[][]> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ ids, signal, constraints, resolve, reject });
+      this.pending.push({ ids, signal, constraints, numHypotheses, resolve, reject });
       if (!this.draining) {
         this.draining = true;
         // Wait one turn so the other sentences of this call (and of concurrent calls) join the round.
@@ -81,10 +84,13 @@ export class Batcher {
     };
     if (signal?.aborted) return stopped();
     try {
-      const inputs = batch.map((input) => this.options.decodeInput(input.ids, input.constraints));
+      const inputs = batch.map((input) => ({
+        ...this.options.decodeInput(input.ids, input.constraints),
+        numHypotheses: input.numHypotheses,
+      }));
       // The pool checks the signal again when a worker takes the batch: a stop lands between batches.
-      const { outputs } = await this.options.pool.decode(inputs, this.options.search, signal);
-      for (const [row, input] of batch.entries()) input.resolve(outputs[row]!);
+      const { outputs, hypotheses } = await this.options.pool.decode(inputs, this.options.search, signal);
+      for (const [row, input] of batch.entries()) input.resolve(hypotheses[row]!);
       this.options.onBatch?.({
         sentences: batch.length,
         sourceTokens: batch.reduce((sum, input) => sum + input.ids.length, 0),

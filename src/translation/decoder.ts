@@ -23,6 +23,8 @@ export interface DecodeInput {
   minNewTokens?: number;
   /** Token sequences the output must contain (../terminology/constraints.ts); none: decoding is unconstrained. */
   constraints?: TokenConstraints;
+  /** How many of the best finished hypotheses to return (CTranslate2's `num_hypotheses`): at most the beam width; default 1. */
+  numHypotheses?: number;
 }
 
 export interface SearchSettings {
@@ -45,14 +47,31 @@ export function modelSearchSettings(info: Seq2SeqModelInfo): SearchSettings {
 
 /** Decodes a batch; returns each input's generated ids (without the decoder start token and `</s>`), in input order. */
 export async function decode(sessions: Seq2SeqSessions, inputs: readonly DecodeInput[], settings: SearchSettings): Promise<number[][]> {
+  return (await decodeHypotheses(sessions, inputs, settings)).map((hypotheses) => hypotheses[0]!);
+}
+
+/**
+ * Decodes a batch; returns each input's `numHypotheses` best outputs, best first (the first is what
+ * `decode` returns). Beam search keeps `numBeams` finished hypotheses per input, so no more can be
+ * asked for: CTranslate2 refuses a `num_hypotheses` over the beam size too.
+ */
+export async function decodeHypotheses(
+  sessions: Seq2SeqSessions,
+  inputs: readonly DecodeInput[],
+  settings: SearchSettings,
+): Promise<number[][][]> {
   if (inputs.length === 0) return [];
+  const asked = Math.max(...inputs.map((input) => input.numHypotheses ?? 1));
+  if (asked > settings.numBeams)
+    throw new RangeError(`${asked} hypotheses asked for with a beam width of ${settings.numBeams}; ask for at most the beam width`);
   const processors = processorsFor({ ...settings, eosId: sessions.info.eosId, forcedBosId: sessions.info.forcedBosId });
   const state = await BatchState.encode(
     sessions,
     inputs.map((input) => input.ids),
   );
   try {
-    return settings.numBeams > 1 ? await beamSearch(state, inputs, settings, processors) : await greedySearch(state, inputs, processors);
+    if (settings.numBeams > 1) return await beamSearch(state, inputs, settings, processors);
+    return (await greedySearch(state, inputs, processors)).map((output) => [output]);
   } finally {
     state.clear();
   }
@@ -142,11 +161,12 @@ class BeamSentence {
     return this.worstScore >= bestSumLogProbs / length ** this.lengthPenalty;
   }
 
-  /** The best finished hypothesis (the last added on a tie, as Hugging Face's sort-and-pop). */
-  best(): number[] {
-    let best = this.finished[0]!;
-    for (const hypothesis of this.finished) if (hypothesis.score >= best.score) best = hypothesis;
-    return best.tokens.slice(1);
+  /** The `count` best finished hypotheses, best first (the last added first on a tie, as Hugging Face's sort-and-pop). */
+  best(count: number): number[][] {
+    const order = this.finished
+      .map((hypothesis, i) => ({ score: hypothesis.score, i }))
+      .sort((a, b) => compare(b.score, a.score) || b.i - a.i);
+    return order.slice(0, count).map(({ i }) => this.finished[i]!.tokens.slice(1));
   }
 }
 
@@ -200,10 +220,10 @@ async function beamSearch(
   inputs: readonly DecodeInput[],
   settings: SearchSettings,
   processors: LogitsProcessorList,
-): Promise<number[][]> {
+): Promise<number[][][]> {
   const { decoderStartId, eosId, vocabSize } = state.info;
   const n = settings.numBeams;
-  const results: number[][] = inputs.map(() => []);
+  const results: number[][][] = inputs.map(() => []);
   const sentences = inputs.map(
     (input) =>
       new BeamSentence(
@@ -233,7 +253,7 @@ async function beamSearch(
       // Tokens generated once this step's token is appended (`</s>` included).
       const generatedLength = sentence.beams[0]!.tokens.length;
       const nextBeams = finishHypotheses(sentence, top, eosId, generatedLength, rowOf);
-      const result = finishSentence(sentence, top, nextBeams, generatedLength);
+      const result = finishSentence(sentence, top, nextBeams, generatedLength, inputs[input]!.numHypotheses ?? 1);
       if (result) {
         results[input] = result;
       } else {
@@ -369,13 +389,19 @@ function finishHypotheses(
   return nextBeams;
 }
 
-/** The sentence's output when it is done after this step (no live beam can win, or the length limit), else null. */
-function finishSentence(sentence: BeamSentence, top: TopCandidates, nextBeams: readonly Beam[], generatedLength: number): number[] | null {
-  if (sentence.isDone(top.scores[0]!, generatedLength)) return sentence.best();
+/** The sentence's `count` best outputs when it is done after this step (no live beam can win, or the length limit), else null. */
+function finishSentence(
+  sentence: BeamSentence,
+  top: TopCandidates,
+  nextBeams: readonly Beam[],
+  generatedLength: number,
+  count: number,
+): number[][] | null {
+  if (sentence.isDone(top.scores[0]!, generatedLength)) return sentence.best(count);
   if (generatedLength + 1 < sentence.maxNewTokens + 2) return null;
   // The length limit: the live beams are finished as they are, without `</s>`.
   for (const beam of nextBeams) sentence.addFinished(beam.tokens, beam.score, beam.tokens.length - 1);
-  return sentence.best();
+  return sentence.best(count);
 }
 
 /** The beams that go on to the next step: their sentences, last tokens and the cache rows they continue. */

@@ -45,12 +45,15 @@ const CLOSE_GRACE_MS = 10_000;
 export type WorkerMessage =
   | { ready: Seq2SeqModelInfo }
   | { loadError: string }
-  | { id: number; outputs: number[][]; threadId: number }
+  | { id: number; hypotheses: number[][][]; threadId: number }
   | { id: number; error: string };
 
 /** A batch's outputs and the worker thread that decoded it. */
 export interface DecodeResult {
+  /** Each input's best output. */
   outputs: number[][];
+  /** Each input's `numHypotheses` best outputs, best first (./decoder.ts `decodeHypotheses`). */
+  hypotheses: number[][][];
   threadId: number;
 }
 
@@ -136,7 +139,10 @@ export class InferencePool {
       const task = slot.task;
       slot.task = null;
       if ('error' in message) task.reject(new Error(message.error));
-      else task.resolve({ outputs: message.outputs, threadId: message.threadId });
+      else {
+        const { hypotheses, threadId } = message;
+        task.resolve({ outputs: hypotheses.map((best) => best[0]!), hypotheses, threadId });
+      }
       this.dispatch();
     });
     slot.worker.on('error', (error) => this.replace(slot, error));

@@ -3,7 +3,7 @@
  * decodes the batches the pool sends, one at a time (see inference-pool.ts for the protocol).
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import { decode } from './decoder.js';
+import { decodeHypotheses } from './decoder.js';
 import type { CloseRequest, DecodeRequest, WorkerMessage, WorkerSetup } from './inference-pool.js';
 import { openSeq2SeqSessions } from './seq2seq-sessions.js';
 
@@ -22,8 +22,8 @@ try {
     // Anything else is a bug on the sending side: the worker stops, and the pool fails only the batch it held.
     if (typeof request?.id !== 'number' || !Array.isArray(request.inputs))
       throw new Error(`unexpected message: ${JSON.stringify(request)}`);
-    decode(sessions, request.inputs, request.settings).then(
-      (outputs) => send({ id: request.id, outputs, threadId }),
+    decodeHypotheses(sessions, request.inputs, request.settings).then(
+      (hypotheses) => send({ id: request.id, hypotheses, threadId }),
       (error: unknown) => send({ id: request.id, error: (error as Error).message ?? String(error) }),
     );
   });

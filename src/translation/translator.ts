@@ -35,12 +35,16 @@ export interface SentenceTranslation {
   /** Generated tokens, without the decoder start and `</s>`. */
   targetTokens: number;
   flags: SentenceFlag[];
+  /** With `hypotheses` over 1: the next best translations, best first (a split sentence's pieces each give their next best, or their best when they have no more). */
+  alternatives?: string[];
   /** The sentence's glossary terms and do-not-translate spans, each present in the English or not; absent when it has none. */
   terms?: SentenceTerm[];
 }
 
 /** Per call: the glossary and do-not-translate kinds for these sentences instead of the Translator's. */
 export interface TranslateCallOptions {
+  /** How many of beam search's best translations to make (CTranslate2's `num_hypotheses`): 1 (the default) up to `search.numBeams`. */
+  hypotheses?: number;
   terminology?: TerminologySettings;
 }
 
@@ -235,7 +239,12 @@ export class Translator {
    */
   async translate(sentences: string[], signal?: AbortSignal, call: TranslateCallOptions = {}): Promise<SentenceTranslation[]> {
     const terminology = call.terminology ? new Terminology(this.model.lang, call.terminology) : this.terminology;
-    return Promise.all(sentences.map((sentence) => this.translateOne(sentence, signal, terminology)));
+    const hypotheses = call.hypotheses ?? 1;
+    if (!Number.isInteger(hypotheses) || hypotheses < 1 || hypotheses > this.search.numBeams)
+      throw new RangeError(
+        `${hypotheses} translations asked for; beam search with ${this.search.numBeams} beams makes 1 to ${this.search.numBeams}`,
+      );
+    return Promise.all(sentences.map((sentence) => this.translateOne(sentence, signal, terminology, hypotheses)));
   }
 
   /**
@@ -267,19 +276,21 @@ export class Translator {
     sentence: string,
     signal: AbortSignal | undefined,
     terminology: Terminology | null,
+    hypotheses: number,
   ): Promise<SentenceTranslation> {
     const text = sentence.trim();
     if (text === '') return { target: '', sourceTokens: 0, targetTokens: 0, flags: [] };
     const requirements = terminology?.requirements(text) ?? [];
-    if (requirements.length > 0) return this.translateConstrained(text, requirements, signal);
-    return this.translateText(text, signal, () => undefined);
+    if (requirements.length > 0) return this.translateConstrained(text, requirements, signal, hypotheses);
+    return this.translateText(text, signal, () => undefined, hypotheses);
   }
 
   /** Translates a sentence under its requirements; says which it carries and flags a glossary term it could not. */
   private async translateConstrained(
     text: string,
     requirements: readonly Requirement[],
-    signal?: AbortSignal,
+    signal: AbortSignal | undefined,
+    hypotheses: number,
   ): Promise<SentenceTranslation> {
     const tokens = requirements.map((requirement) => this.spell(requirement.target));
     // A long sentence is cut into pieces: each piece carries the requirements whose source it holds.
@@ -287,7 +298,7 @@ export class Translator {
       requirements.flatMap((requirement, i) =>
         tokens[i] && piece.includes(text.slice(requirement.start, requirement.end)) ? [tokens[i]!] : [],
       );
-    const result = await this.translateText(text, signal, constraintsOf);
+    const result = await this.translateText(text, signal, constraintsOf, hypotheses);
     const terms = sentenceTerms(text, result.target, requirements);
     if (terms.some((term) => term.kind === 'term' && !term.present)) result.flags.push('term-missing');
     return { ...result, terms };
@@ -297,6 +308,7 @@ export class Translator {
     text: string,
     signal: AbortSignal | undefined,
     constraintsOf: (piece: string) => TokenConstraints | undefined,
+    hypotheses = 1,
   ): Promise<SentenceTranslation> {
     const pieces: { ids: number[]; text: string }[] = [];
     // `</s>` once for the whole sentence, as if it had been tokenized in one piece.
@@ -315,19 +327,30 @@ export class Translator {
         for (const piece of splitToFit(chunk, (part) => this.tokenize(part).length, this.inputLimit))
           pieces.push({ ids: this.tokenize(piece), text: piece });
     }
-    const outputs = await Promise.all(pieces.map((piece) => this.batcher.enqueue(piece.ids, signal, constraintsOf(piece.text))));
+    const nBest = await Promise.all(pieces.map((piece) => this.batcher.enqueue(piece.ids, signal, constraintsOf(piece.text), hypotheses)));
+    const outputs = nBest.map((best) => best[0]!);
     const targetIds = outputs.flat();
     const flags: SentenceFlag[] = [];
     if (pieces.length > 1) flags.push('split-long-input');
     if (hasRepetitionLoop(targetIds)) flags.push('repetition-loop');
     if (!lengthRatioWithin(sourceTokens - 1, targetIds.length, this.lengthRatio)) flags.push('length-ratio');
-    const target = outputs
-      // tokenizer.decode throws on an empty list, and a model may well emit `</s>` first.
-      .map((output) => (output.length === 0 ? '' : this.tokenizer.decode(output, { skip_special_tokens: true }).trim()))
-      .filter((piece) => piece !== '')
-      .join(' ');
+    const target = this.detokenize(outputs);
     flags.push(...preservationFlags(text, target, this.model.lang));
-    return { target, sourceTokens, targetTokens: targetIds.length, flags };
+    if (hypotheses === 1) return { target, sourceTokens, targetTokens: targetIds.length, flags };
+    const more = Math.max(...nBest.map((best) => best.length)) - 1;
+    const alternatives = Array.from({ length: more }, (_, k) => this.detokenize(nBest.map((best) => best[k + 1] ?? best[0]!)));
+    return { target, sourceTokens, targetTokens: targetIds.length, flags, alternatives };
+  }
+
+  /** The English of a sentence's pieces, joined by a space. */
+  private detokenize(outputs: readonly number[][]): string {
+    return (
+      outputs
+        // tokenizer.decode throws on an empty list, and a model may well emit `</s>` first.
+        .map((output) => (output.length === 0 ? '' : this.tokenizer.decode(output, { skip_special_tokens: true }).trim()))
+        .filter((piece) => piece !== '')
+        .join(' ')
+    );
   }
 
   /** What the decoder is given for one model input: how many tokens it may (or, for benchmarks, must) generate. */

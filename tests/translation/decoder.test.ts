@@ -10,7 +10,7 @@ import {
 } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { decode, modelSearchSettings, type DecodeInput, type SearchSettings } from '../../src/translation/decoder.js';
+import { decode, decodeHypotheses, modelSearchSettings, type DecodeInput, type SearchSettings } from '../../src/translation/decoder.js';
 import { openSeq2SeqSessions, type Seq2SeqSessions } from '../../src/translation/seq2seq-sessions.js';
 import { EARLY_EOS_MODEL } from '../../tools/test-models.js';
 
@@ -147,6 +147,15 @@ describe('greedy search', () => {
  * finished scores divided by generated length ^ length_penalty, early stopping true/false/'never'.
  */
 async function referenceBeamSearch(sessions: Seq2SeqSessions, input: DecodeInput, settings: SearchSettings): Promise<number[]> {
+  return (await referenceHypotheses(sessions, input, settings))[0]!.tokens;
+}
+
+/** The reference's finished hypotheses (generated tokens and length-penalised score), best first; the latest of equals first. */
+async function referenceHypotheses(
+  sessions: Seq2SeqSessions,
+  input: DecodeInput,
+  settings: SearchSettings,
+): Promise<{ tokens: number[]; score: number }[]> {
   const { info } = sessions;
   const n = settings.numBeams;
   const ids = new ort.Tensor('int64', BigInt64Array.from(input.ids, BigInt), [1, input.ids.length]);
@@ -250,10 +259,10 @@ async function referenceBeamSearch(sessions: Seq2SeqSessions, input: DecodeInput
     }
     beams = next;
   }
-  // The best; the latest of equals.
-  let winner = finished[0]!;
-  for (const hypothesis of finished) if (hypothesis.score >= winner.score) winner = hypothesis;
-  return winner.tokens.slice(1);
+  return finished
+    .map((hypothesis, i) => ({ ...hypothesis, i }))
+    .sort((a, b) => b.score - a.score || b.i - a.i)
+    .map(({ tokens, score }) => ({ tokens: tokens.slice(1), score }));
 }
 
 describe('beam search', () => {
@@ -288,6 +297,31 @@ describe('beam search', () => {
     // The settings change the outcome: the comparison covers different paths through the rules.
     expect(outputs.size).toBeGreaterThan(5);
   }, 180_000);
+
+  it('returns the n best finished hypotheses (numHypotheses per input): best first as the reference ranks them, the first the beam output', async () => {
+    const { tokenizer, sessions } = await load(EARLY_EOS_MODEL.id);
+    const settings: SearchSettings = { ...modelSearchSettings(sessions.info), numBeams: 4, lengthPenalty: 1, earlyStopping: false };
+    const inputs = inputsFor(tokenizer, [...AR, ...VI]).map((input) => ({ ...input, maxNewTokens: input.ids.length + 4 }));
+    // One batch asking each input for another count, up to the beam width.
+    const asked = inputs.map((input, i) => ({ ...input, numHypotheses: 1 + (i % 4) }));
+    const [nBest, best] = await Promise.all([decodeHypotheses(sessions, asked, settings), decode(sessions, inputs, settings)]);
+    for (const [i, input] of asked.entries()) {
+      const hypotheses = nBest[i]!;
+      expect(hypotheses).toHaveLength(input.numHypotheses);
+      expect(hypotheses[0]).toEqual(best[i]);
+      expect(new Set(hypotheses.map((tokens) => tokens.join(','))).size).toBe(hypotheses.length);
+      const reference = (await referenceHypotheses(sessions, input, settings)).slice(0, input.numHypotheses);
+      expect(hypotheses).toEqual(reference.map((hypothesis) => hypothesis.tokens));
+      for (let k = 1; k < reference.length; k++) expect(reference[k]!.score).toBeLessThanOrEqual(reference[k - 1]!.score);
+    }
+    // CTranslate2's rule: no more hypotheses than beams (greedy search has one).
+    await expect(decodeHypotheses(sessions, [{ ...inputs[0]!, numHypotheses: 5 }], settings)).rejects.toThrow(
+      '5 hypotheses asked for with a beam width of 4; ask for at most the beam width',
+    );
+    await expect(decodeHypotheses(sessions, [{ ...inputs[0]!, numHypotheses: 2 }], { ...settings, numBeams: 1 })).rejects.toThrow(
+      /beam width of 1/,
+    );
+  }, 120_000);
 
   it('follows the model: generation_config.json gives the beams and renormalisation', async () => {
     const { sessions } = await load('Xenova/opus-mt-ar-en');
