@@ -4,7 +4,10 @@ import type { LanguageCode } from '../article.js';
 import type { PipelineConfig } from '../config/config.js';
 import { TARGET_LANGUAGE } from '../languages.js';
 import { installModels, loadServices, type RunServices } from '../run/services.js';
+import type { Glossary } from '../terminology/glossary.js';
+import { loadRunTerminology, type RunTerminology } from '../terminology/run-terminology.js';
 import { SentenceAdmission } from './admission.js';
+import { withRequestGlossary } from './request-glossary.js';
 
 /** A detection as LibreTranslate gives it: confidence 0–100. */
 export interface DetectedLanguage {
@@ -16,6 +19,8 @@ export interface DetectedLanguage {
 export interface RequestOptions {
   /** How many next-best translations per sentence besides the best; 0 (the default) goes through the memory. */
   alternatives?: number;
+  /** Terms the English must carry, over the configured glossary (./request-glossary.ts). */
+  glossary?: Glossary;
 }
 
 /** Each sentence's English and, when asked for, its next-best translations. */
@@ -39,6 +44,8 @@ export class ServeEngine {
     readonly languages: readonly LanguageCode[],
     /** The smallest beam width of the loaded models: a request's alternatives are at most this less one. */
     readonly numBeams: number,
+    /** The configured terminology, which a request's glossary adds to. */
+    private readonly terminology: RunTerminology,
   ) {
     const { maxPendingSentences, requestTimeoutSeconds } = config.serve;
     this.admission = new SentenceAdmission(maxPendingSentences, Math.max(1, Math.ceil(requestTimeoutSeconds / 10)));
@@ -66,7 +73,8 @@ export class ServeEngine {
         problem(`${lang}: its model could not be loaded, so /languages leaves it out`);
       }
     }
-    return new ServeEngine(config, services, languages, Number.isFinite(numBeams) ? numBeams : 1);
+    const terminology = await loadRunTerminology(config.translation);
+    return new ServeEngine(config, services, languages, Number.isFinite(numBeams) ? numBeams : 1, terminology);
   }
 
   supports(lang: LanguageCode): boolean {
@@ -83,15 +91,20 @@ export class ServeEngine {
   /**
    * Translates sentences of `lang` into English through the shared backend (memory, then the batcher),
    * holding their places in the bounded queue; `signal` (the request's deadline) drops those still queued.
-   * Alternatives come from the Translator itself: the memory keeps only the best translation.
+   * Alternatives and a request's own glossary go to the Translator itself: the memory keeps only the
+   * best translation under the configured terminology.
    */
   async translate(lang: LanguageCode, sentences: string[], signal: AbortSignal, options: RequestOptions = {}): Promise<EngineTranslation> {
     if (sentences.length === 0) return { targets: [], alternatives: [] };
     const alternatives = options.alternatives ?? 0;
     return this.admission.hold(sentences.length, async () => {
-      if (alternatives > 0) {
+      if (alternatives > 0 || options.glossary) {
         const translator = await this.services.pool.get(lang);
-        const results = await translator.translate(sentences, signal, { hypotheses: alternatives + 1 });
+        const { glossary } = options;
+        const terminology = glossary
+          ? withRequestGlossary(this.terminology.get(lang), glossary, this.config.translation.doNotTranslate)
+          : undefined;
+        const results = await translator.translate(sentences, signal, { hypotheses: alternatives + 1, terminology });
         return { targets: results.map((result) => result.target), alternatives: results.map((result) => result.alternatives ?? []) };
       }
       const { targets } = await this.services.backend.translate(lang, sentences, signal);

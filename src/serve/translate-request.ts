@@ -5,7 +5,9 @@ import { TARGET_LANGUAGE } from '../languages.js';
 import type { DetectedLanguage, ServeEngine } from './engine.js';
 import { badParameter, HttpError } from './errors.js';
 import { planHtml } from './html-format.js';
+import { requestGlossary } from './request-glossary.js';
 import { planText, type SentencePlan } from './text-format.js';
+import type { Glossary } from '../terminology/glossary.js';
 
 /** Most `alternatives` a request may ask for (LibreTranslate's `--alternatives-limit` default). */
 const ALTERNATIVES_LIMIT = 3;
@@ -17,6 +19,7 @@ export interface TranslateParameters {
   source: LanguageCode | 'auto';
   format: 'text' | 'html';
   alternatives: number;
+  glossary?: Glossary;
 }
 
 export interface TranslateAnswer {
@@ -59,7 +62,8 @@ export function translateParameters(
   if (target !== TARGET_LANGUAGE) throw new HttpError(400, `${target} is not supported`);
   const format = body.format ?? 'text';
   if (format !== 'text' && format !== 'html') throw new HttpError(400, `${String(format)} format is not supported`);
-  return { texts, batch: Array.isArray(q), source, format, alternatives: Math.max(0, alternatives) };
+  const glossary = requestGlossary(body.glossary);
+  return { texts, batch: Array.isArray(q), source, format, alternatives: Math.max(0, alternatives), glossary };
 }
 
 /**
@@ -85,7 +89,10 @@ export async function translateTexts(engine: ServeEngine, parameters: TranslateP
     [...byLanguage].map(async ([lang, items]) => {
       const sentencePlans = items.map((i) => textPlans(texts[i]!, plans[i] ?? null, lang));
       const sentences = sentencePlans.flatMap((plan) => plan.pieces.flatMap((piece) => piece.sentences));
-      const english = await engine.translate(lang, sentences, signal, { alternatives: parameters.alternatives });
+      const english = await engine.translate(lang, sentences, signal, {
+        alternatives: parameters.alternatives,
+        glossary: parameters.glossary,
+      });
       let next = 0;
       items.forEach((item, k) => {
         const { pieces, assemble } = sentencePlans[k]!;

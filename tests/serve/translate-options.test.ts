@@ -62,3 +62,43 @@ test('over the limit: 400 with the limit, and with the beam width when that is w
     new HttpError(400, 'Invalid request: alternatives parameter must be <= 1 (beam search keeps translation.numBeams 2 hypotheses)'),
   );
 });
+
+// The tiny models' random weights never write "Fumio Kishida" by chance: in the English, the glossary put it there.
+const KISHIDA = 'Thủ tướng Kishida Fumio nói với Nhà Trắng.';
+
+test('glossary: a TSV glossary in the request puts its English term in the output, plain and with alternatives', async () => {
+  const plain = await post({ q: KISHIDA, source: 'vi', target: 'en' });
+  expect(plain.json.translatedText).not.toContain('Fumio Kishida');
+  const glossary = 'Kishida Fumio\tFumio Kishida\n';
+  const { status, json } = await post({ q: [KISHIDA, VI], source: 'vi', target: 'en', glossary });
+  expect(status).toBe(200);
+  expect((json.translatedText as string[])[0]).toContain('Fumio Kishida');
+  const withAlternatives = await post({
+    q: KISHIDA,
+    source: 'vi',
+    target: 'en',
+    glossary: `source,target\n"Kishida Fumio",Fumio Kishida\n`,
+    alternatives: 2,
+  });
+  expect(withAlternatives.json.translatedText).toContain('Fumio Kishida');
+  for (const alternative of withAlternatives.json.alternatives as string[]) expect(alternative).toContain('Fumio Kishida');
+  // The next request without one is translated as before: a request's glossary is its own.
+  expect((await post({ q: KISHIDA, source: 'vi', target: 'en' })).json.translatedText).toBe(plain.json.translatedText);
+});
+
+test('glossary: an unusable one is a 400 naming the problem and its row', async () => {
+  const bad = async (glossary: unknown) => (await post({ q: KISHIDA, source: 'vi', target: 'en', glossary })).json;
+  expect(await bad('Kishida Fumio\tFumio Kishida\nNhà Trắng\n')).toEqual({
+    error: 'Invalid request: glossary:2: a row needs a source term and an English term',
+  });
+  expect(await bad('a\tb\tcase-blind\n')).toEqual({
+    error: 'Invalid request: glossary:1: unknown option "case-blind"; the third column may only be "ignore-case"',
+  });
+  expect(await bad(['Kishida Fumio', 'Fumio Kishida'])).toEqual({
+    error: 'Invalid request: glossary parameter must be a string (TSV or CSV rows: source term, English term)',
+  });
+  expect(await bad(Array.from({ length: 1001 }, (_, i) => `t${i}\tT${i}`).join('\n'))).toEqual({
+    error: 'Invalid request: glossary (1001 rows) exceeds the limit (1000)',
+  });
+  expect(await bad('x'.repeat(100_001))).toEqual({ error: 'Invalid request: glossary (100001 characters) exceeds the limit (100000)' });
+});
