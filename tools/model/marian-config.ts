@@ -3,7 +3,7 @@
  * Helsinki-NLP opus-mt `config.json` / `generation_config.json` as the Xenova ONNX exports carry them.
  */
 
-export type PresetName = 'tiny' | 'opus-mt-base' | 'tc-big' | 'tiny-m2m100' | 'nllb-600m';
+export type PresetName = 'tiny' | 'opus-mt-base' | 'tc-big' | 'tiny-tc-big' | 'tiny-m2m100' | 'nllb-600m';
 /** ISO 639 code of the source language (`ar`, `vi`, or any other: its script picks the tokenizer corpus). */
 export type SourceLang = string;
 
@@ -49,6 +49,21 @@ export const PRESETS: Record<PresetName, ModelDims> = {
     vocabSize: 61109,
     maxPositions: 1024,
     eosId: 25894,
+    unkId: 1,
+    activation: 'relu',
+  },
+  // tc-big's flags (ReLU, `</s>` inside the vocabulary at tc-big's share of it, 1024 positions) at
+  // tiny's sizes: the float64 reference check of tc-big's architecture in a test's time.
+  'tiny-tc-big': {
+    family: 'marian',
+    dModel: 32,
+    encoderLayers: 2,
+    decoderLayers: 2,
+    heads: 4,
+    ffnDim: 64,
+    vocabSize: 2000,
+    maxPositions: 1024,
+    eosId: 847,
     unkId: 1,
     activation: 'relu',
   },
