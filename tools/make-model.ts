@@ -75,6 +75,8 @@ export interface MakeModelOptions {
    * so that hypotheses end at different lengths and the stopping rules have work to do.
    */
   eosBias?: number;
+  /** Every graph's weights in `onnx/<file>.onnx_data`, as NLLB-200-600M's export has them (ONNX external data). */
+  externalData?: boolean;
 }
 
 export interface GeneratorStamp {
@@ -86,6 +88,8 @@ export interface GeneratorStamp {
   configOnly: boolean;
   eosBias: number;
   checkpoint: boolean;
+  /** Present only when true, so the stamps of models made before the option stay valid. */
+  externalData?: true;
 }
 
 /** The sample articles in input/ in the source language's script (Arabic or Latin), plus the English text in tools/corpus/. */
@@ -117,6 +121,7 @@ function stampFor(options: MakeModelOptions, { source, english }: { source: stri
     configOnly: options.configOnly ?? false,
     eosBias: options.eosBias ?? 0,
     checkpoint: options.checkpoint ?? false,
+    ...(options.externalData ? { externalData: true as const } : {}),
   };
 }
 
@@ -248,7 +253,9 @@ export async function makeModel(options: MakeModelOptions): Promise<void> {
   if (options.checkpoint) await writeCheckpoint(staging, makeWeights(), family);
   else if (!options.configOnly) {
     await mkdir(path.join(staging, 'onnx'));
-    const external = await writeModelGraphs(path.join(staging, 'onnx'), makeWeights(), 'newsbridge make-model');
+    const external = await writeModelGraphs(path.join(staging, 'onnx'), makeWeights(), 'newsbridge make-model', {
+      externalData: options.externalData,
+    });
     if (external.length > 0) await writeJson(path.join(staging, 'config.json'), withExternalData(config, external));
   }
   await writeJson(path.join(staging, STAMP_FILE), stampFor(options, corpus));
@@ -311,17 +318,19 @@ async function main(argv: string[]): Promise<void> {
       "write the hub's PyTorch layout (model.safetensors, source.spm/target.spm/vocab.json) for `newsbridge models convert`",
       false,
     )
+    .option('--external-data', "every graph's weights in onnx/<file>.onnx_data (ONNX external data), as NLLB-200-600M's export", false)
     .parse(argv);
-  const { preset, out, seed, source, configOnly, checkpoint } = program.opts<{
+  const { preset, out, seed, source, configOnly, checkpoint, externalData } = program.opts<{
     preset: PresetName;
     out: string;
     seed: number;
     source: SourceLang;
     configOnly: boolean;
     checkpoint: boolean;
+    externalData: boolean;
   }>();
   const started = performance.now();
-  await makeModel({ preset, out, seed, sourceLang: source, configOnly, checkpoint });
+  await makeModel({ preset, out, seed, sourceLang: source, configOnly, checkpoint, externalData });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const pad = padId(PRESETS[preset]);
   console.log(`${preset} model (${source}→en, seed ${seed}, pad id ${pad}) written to ${out} in ${seconds} s`);

@@ -1,7 +1,7 @@
 /**
  * The two onnxruntime-node sessions of a MarianMT export (`encoder_model`, `decoder_model_merged`)
  * and the model facts the decode loop needs, read from the folder's config.json and
- * generation_config.json. Session bytes pass through `prepareModelBytes`, the one place where a
+ * generation_config.json. Every session is created from `sessionSource`, the one place where a
  * load-time graph rewrite applies.
  */
 import { readFile } from 'node:fs/promises';
@@ -11,6 +11,7 @@ import type { ModelDtype, PipelineConfig } from '../config/config.js';
 import { TARGET_LANGUAGE } from '../languages.js';
 import { codeSchemeOf, type FamilyName, familyOf, type LanguageCodeScheme, languageTokenId, specialTokenIds } from './families.js';
 import { type LogSoftmax, openLogSoftmax } from './log-softmax.js';
+import { withInlinedExternalData } from './external-data.js';
 import { rowwiseQuantized } from './rowwise-quantization.js';
 
 /** What the decode loop needs to know about a model. */
@@ -73,11 +74,15 @@ export function onnxFile(modelDir: string, part: 'encoder_model' | 'decoder_mode
 }
 
 /**
- * The bytes a session is created from. Every session goes through here, so a load-time rewrite of the
- * graph (such as per-row activation quantization for q8) has exactly one place to plug in.
+ * What a session is created from. Every session goes through here, so a load-time rewrite of the
+ * graph (such as per-row activation quantization for q8) has exactly one place to plug in. A graph
+ * loaded as it is goes to onnxruntime by its path, so that onnxruntime also reads the external data
+ * beside it (`<file>_data`, NLLB-200-600M's fp32 weights); a rewritten one goes as bytes, with any
+ * external data read into it first (./external-data.ts).
  */
-export function prepareModelBytes(bytes: Uint8Array, options: SessionOptions): Uint8Array {
-  return options.dtype === 'q8' && options.q8Activations === 'per-row' ? rowwiseQuantized(bytes) : bytes;
+export async function sessionSource(file: string, options: SessionOptions): Promise<string | Uint8Array> {
+  if (options.dtype !== 'q8' || options.q8Activations !== 'per-row') return file;
+  return rowwiseQuantized(await withInlinedExternalData(await readFile(file), file));
 }
 
 export async function readModelInfo(modelDir: string): Promise<Seq2SeqModelInfo> {
@@ -127,7 +132,10 @@ export async function openSeq2SeqSessions(modelDir: string, options: SessionOpti
   const open = async (part: 'encoder_model' | 'decoder_model_merged') => {
     const file = onnxFile(modelDir, part, options.dtype);
     try {
-      return await ort.InferenceSession.create(prepareModelBytes(await readFile(file), options), sessionOptions);
+      const source = await sessionSource(file, options);
+      return await (typeof source === 'string'
+        ? ort.InferenceSession.create(source, sessionOptions)
+        : ort.InferenceSession.create(source, sessionOptions));
     } catch (error) {
       throw new Error(`${file}: ${(error as Error).message}`, { cause: error });
     }

@@ -15,8 +15,8 @@ import type { Seq2SeqWeights } from './weights.js';
 const MAX_INLINE_BYTES = 1.8e9;
 
 /** Writes one graph; returns true when its weights went to `<file>_data`. */
-async function writeGraph(file: string, graph: Graph, producer: string): Promise<boolean> {
-  if (initializerBytes(graph) < MAX_INLINE_BYTES) {
+async function writeGraph(file: string, graph: Graph, producer: string, externalData: boolean): Promise<boolean> {
+  if (!externalData && initializerBytes(graph) < MAX_INLINE_BYTES) {
     await writeFile(file, serializeModel(graph, producer));
     return false;
   }
@@ -31,19 +31,32 @@ async function writeGraph(file: string, graph: Graph, producer: string): Promise
   return true;
 }
 
+export interface WriteGraphOptions {
+  /**
+   * Weights in `<file>_data` for every graph, not only those over the protobuf limit: a small model
+   * laid out as NLLB-200-600M is, for tests of that layout.
+   */
+  externalData?: boolean;
+}
+
 /**
  * Builds, quantizes and writes both graphs into `onnxDir`; returns the files that have external
  * data. One graph at a time, so a big model's fp32 and q8 copies are not all in memory together.
  */
-export async function writeModelGraphs(onnxDir: string, weights: Seq2SeqWeights, producer: string): Promise<string[]> {
+export async function writeModelGraphs(
+  onnxDir: string,
+  weights: Seq2SeqWeights,
+  producer: string,
+  { externalData = false }: WriteGraphOptions = {},
+): Promise<string[]> {
   const external: string[] = [];
   for (const [baseName, build] of [
     ['encoder_model', buildEncoderGraph],
     ['decoder_model_merged', buildMergedDecoderGraph],
   ] as const) {
     const graph = build(weights);
-    if (await writeGraph(path.join(onnxDir, `${baseName}.onnx`), graph, producer)) external.push(`${baseName}.onnx`);
-    if (await writeGraph(path.join(onnxDir, `${baseName}_quantized.onnx`), quantizeDynamic(graph), producer)) {
+    if (await writeGraph(path.join(onnxDir, `${baseName}.onnx`), graph, producer, externalData)) external.push(`${baseName}.onnx`);
+    if (await writeGraph(path.join(onnxDir, `${baseName}_quantized.onnx`), quantizeDynamic(graph), producer, externalData)) {
       external.push(`${baseName}_quantized.onnx`);
     }
   }
