@@ -29,6 +29,8 @@ export class ModelTranslationBackend implements TranslationBackend {
   private readonly unavailable = new Set<LanguageCode>();
   /** Per language: sentences sent to the model and not back yet, with their translation to come. */
   private readonly inFlight = new Map<LanguageCode, Map<string, Promise<SentenceTarget>>>();
+  /** Each in-flight translation's stop: the signal of the call that sent it to the model. */
+  private readonly owners = new WeakMap<Promise<SentenceTarget>, AbortSignal | undefined>();
 
   /** `onUnavailable` hears once per language that its model cannot be loaded. */
   constructor(
@@ -85,6 +87,7 @@ export class ModelTranslationBackend implements TranslationBackend {
         const one = batch.then(({ entries }) => ({ target: entries[i]!.target, flags: entries[i]!.flags }));
         // Whoever shares it awaits it; a failure reaches them there, and this request below.
         one.catch(() => undefined);
+        this.owners.set(one, signal);
         inFlight.set(source, one);
       });
       try {
@@ -95,7 +98,7 @@ export class ModelTranslationBackend implements TranslationBackend {
         for (const source of missing) inFlight.delete(source);
       }
     }
-    for (const { source, pending } of shared) known.set(source, await pending);
+    for (const { source, pending } of shared) known.set(source, await this.awaitShared(lang, sentenceOf.get(source)!, pending, signal));
     // What another process translated first (a shared memory) counts as a memory hit too.
     this.usage.cacheHits += sources.filter((source) => !translated.has(source)).length;
     // Terms from the sentence and its English, so a memory hit reports them as a fresh translation does.
@@ -105,6 +108,26 @@ export class ModelTranslationBackend implements TranslationBackend {
       return terms.length > 0 ? { target, flags, terms } : { target, flags };
     });
     return { model: translator.model, targets };
+  }
+
+  /**
+   * A sentence another call is translating. When that call stops first (a server request's deadline,
+   * its client gone), its sentences leave the queue: this call, still waiting, translates it itself.
+   */
+  private async awaitShared(
+    lang: LanguageCode,
+    sentence: string,
+    pending: Promise<SentenceTarget>,
+    signal: AbortSignal | undefined,
+  ): Promise<SentenceTarget> {
+    try {
+      return await pending;
+    } catch (error) {
+      // Stopped itself, it says so with its own reason, as the batcher does for its queued sentences.
+      if (signal?.aborted) throw signal.reason ?? error;
+      if (!this.owners.get(pending)?.aborted) throw error;
+      return (await this.translate(lang, [sentence], signal)).targets[0]!;
+    }
   }
 
   private inFlightFor(lang: LanguageCode): Map<string, Promise<SentenceTarget>> {
