@@ -36,6 +36,8 @@ export interface SourceArticle {
   page?: PageInfo;
   /** For a page `newsbridge fetch` saved: where it came from and the feed's date for it; absent otherwise. */
   fetched?: FetchedFrom;
+  /** For a web page: the texts it marks `translate="no"` or `class="notranslate"`, copied as they are into the English. */
+  doNotTranslate?: string[];
 }
 
 /** What the feed and the response said of a fetched page (its `.fetch.json` sidecar). */

@@ -366,7 +366,7 @@ export const configSchema = z
           .array(z.enum(DNT_KINDS))
           .default([...DNT_KINDS])
           .describe(
-            'Do-not-translate spans copied exactly into the English: `placeholders` ({{…}}, %s, {0}), `addresses` (URLs, e-mail), `latin` (Latin-script tokens in Arabic), `numbers` (and XNUMX). [] turns them off.',
+            'Do-not-translate spans copied exactly into the English: `markup` (what a web page marks translate="no" or class="notranslate"), `placeholders` ({{…}}, %s, {0}), `addresses` (URLs, e-mail), `latin` (Latin-script tokens in Arabic), `numbers` (and XNUMX). [] turns them off.',
           ),
       })
       .prefault({})

@@ -46,6 +46,8 @@ export interface ExtractedArticle {
   meta: PageMetadata;
   blocks: ExtractedBlock[];
   dropped: DroppedBlock[];
+  /** Texts of the article the page marks `translate="no"` or `class="notranslate"`, each once, in page order. */
+  doNotTranslate: string[];
 }
 
 export interface NoArticle {
@@ -70,6 +72,12 @@ const MAX_LINK_SHARE = 0.5;
 const MAX_WIDGET_SHARE = 0.5;
 /** The attribute `markWidgets` sets; Readability keeps `data-` attributes. */
 const WIDGET_MARK = 'data-newsbridge-widget';
+/**
+ * The attribute `markDoNotTranslate` sets on what the page says is not to be translated (HTML's
+ * `translate="no"`, and Google Translate's `class="notranslate"`), so the mark survives Readability.
+ */
+const DNT_MARK = 'data-newsbridge-notranslate';
+const DO_NOT_TRANSLATE = '[translate="no" i], .notranslate';
 /** Most words of a block that is only a byline or a timestamp. */
 const MAX_LABEL_WORDS = 14;
 
@@ -97,7 +105,10 @@ export function extractArticle(html: string, limits: PageLimits = defaultConfig.
   // linkedom builds no <html> for text without a tag; a browser would put that text in the body.
   if (!document.documentElement) document = parseHTML(`<html><body>${html}</body></html>`).document;
   const meta = pageMetadata(document);
-  if (document.body) markWidgets(document.body);
+  if (document.body) {
+    markWidgets(document.body);
+    for (const element of document.body.querySelectorAll(DO_NOT_TRANSLATE)) element.setAttribute(DNT_MARK, '');
+  }
   // keepClasses: the structure rules read class names; serializer: the content as a DOM node.
   const parsed = new Readability<HTMLElement>(document, { keepClasses: true, serializer: (node) => node as HTMLElement }).parse();
   if (!parsed?.content) return { found: false, reason: 'no-article', meta, why: 'Readability found no article container on the page' };
@@ -118,7 +129,7 @@ export function extractArticle(html: string, limits: PageLimits = defaultConfig.
       why: `the page's article text is ${words} words (fewer than ${MIN_ARTICLE_WORDS}): a stub, an error page or a login wall`,
     };
   }
-  return { found: true, method: EXTRACTION_METHOD, meta: merged, blocks, dropped };
+  return { found: true, method: EXTRACTION_METHOD, meta: merged, blocks, dropped, doNotTranslate: doNotTranslateTexts(parsed.content) };
 }
 
 const NO_METADATA: PageMetadata = { title: null, byline: null, published: null, canonicalUrl: null, siteName: null, lang: null };
@@ -312,6 +323,12 @@ function linesOf(element: Element): { text: string; linkShare: number }[] {
       return { text, linkShare: length === 0 ? 0 : linked / length };
     })
     .filter((line) => line.text !== '');
+}
+
+/** The texts of the outermost marked elements the article kept (the structure rules have run), each once. */
+function doNotTranslateTexts(content: Element): string[] {
+  const marked = [...content.querySelectorAll(`[${DNT_MARK}]`)].filter((element) => !element.parentElement?.closest(`[${DNT_MARK}]`));
+  return [...new Set(marked.map(blockText).filter((text) => wordCount(text) > 0))];
 }
 
 function blockText(element: Element): string {

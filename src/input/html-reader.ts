@@ -40,6 +40,7 @@ export const htmlReader: ArticleReader = {
       source: { path: file.path, bytes: bytes.length, encoding: html.encoding, sha256: createHash('sha256').update(bytes).digest('hex') },
       text: normalizeText(lines.join('\n')),
       page: { ...meta, extraction: extracted.method, removed: extracted.dropped },
+      ...(extracted.doNotTranslate.length > 0 ? { doNotTranslate: extracted.doNotTranslate } : {}),
       ...(file.fetched ? { fetched: { url: file.fetched.url, feed: file.fetched.feed, feedDate: file.fetched.feedDate } } : {}),
       warnings: html.warnings,
       ...(html.notices.length > 0 ? { notices: html.notices } : {}),

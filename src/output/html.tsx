@@ -6,6 +6,7 @@ import type {
   LanguageCode,
   PageInfo,
   SentenceFlag,
+  SentenceTerm,
   SummarizedArticle,
   TranslatedSentence,
   TranslationStatus,
@@ -113,8 +114,34 @@ const ARTICLE_CSS = `
 }
 `;
 
+/** HTML's `translate="no"`: Preact types the attribute as a boolean, which is not what HTML takes. */
+const NO_TRANSLATE = { translate: 'no' } as unknown as { translate: boolean };
+
+/**
+ * The English with what the source page marks not to be translated (the sentence's `markup` terms)
+ * kept in `<span translate="no">`, so a browser's translator leaves it alone here too.
+ */
+function EnglishText({ target, terms }: { target: string; terms: readonly SentenceTerm[] }) {
+  const kept = [...new Set(terms.filter((term) => term.kind === 'markup' && term.present).map((term) => term.target))];
+  if (kept.length === 0) return <>{target}</>;
+  const escaped = kept.sort((a, b) => b.length - a.length).map((text) => text.replace(/[.*+?^${}()|[\]\\]/gu, '\\$&'));
+  // A capturing split keeps the marked texts at the odd indices.
+  const parts = target.split(new RegExp(`(${escaped.join('|')})`, 'u'));
+  return <>{parts.map((part, i) => (i % 2 === 1 ? <span {...NO_TRANSLATE}>{part}</span> : part))}</>;
+}
+
 /** A sentence's English cell: the text with its flags, or what is missing and why. */
-function English({ target, flags, missing }: { target: string | null; flags: readonly SentenceFlag[]; missing: string }) {
+function English({
+  target,
+  flags,
+  terms = [],
+  missing,
+}: {
+  target: string | null;
+  flags: readonly SentenceFlag[];
+  terms?: readonly SentenceTerm[];
+  missing: string;
+}) {
   if (target === null) {
     return (
       <p class="english missing" lang="en" dir="ltr">
@@ -125,7 +152,9 @@ function English({ target, flags, missing }: { target: string | null; flags: rea
   return (
     <p class="english" lang="en" dir="ltr">
       {/* Its own isolate, so a direction override inside the text cannot reach the marks after it. */}
-      <span dir="ltr">{target}</span>
+      <span dir="ltr">
+        <EnglishText target={target} terms={terms} />
+      </span>
       {flags.map((flag) => (
         <mark class="flag" title={FLAG_MEANINGS[flag].meaning} data-flag={flag}>
           {FLAG_MEANINGS[flag].label}
@@ -152,7 +181,7 @@ function SentencePair({ lang, sentence, missing }: { lang: LanguageCode; sentenc
   return (
     <div class="pair">
       <Source lang={lang} text={sentence.source} />
-      <English target={sentence.target} flags={sentence.flags} missing={missing} />
+      <English target={sentence.target} flags={sentence.flags} terms={sentence.terms} missing={missing} />
     </div>
   );
 }

@@ -30,9 +30,15 @@ export interface TranslationBackend {
   supports(lang: LanguageCode): boolean;
   /**
    * Throws `ModelUnavailableError` when the model cannot be loaded (its message says why and how to
-   * fix it); any other error is a failed translation.
+   * fix it); any other error is a failed translation. `doNotTranslate`: the texts the article's page
+   * marks not to be translated, which a sentence holding one must copy.
    */
-  translate(lang: LanguageCode, sources: string[]): Promise<{ model: ModelUse; targets: SentenceTarget[] }>;
+  translate(
+    lang: LanguageCode,
+    sources: string[],
+    signal?: AbortSignal,
+    doNotTranslate?: readonly string[],
+  ): Promise<{ model: ModelUse; targets: SentenceTarget[] }>;
 }
 
 type Paragraph = SegmentedArticle['paragraphs'][number];
@@ -95,7 +101,7 @@ export async function translateArticle(
   let failure: Error | undefined;
   for (const [lang, sources] of sourcesByLanguage) {
     try {
-      const translated = await backend.translate(lang, sources);
+      const translated = await backend.translate(lang, sources, undefined, article.doNotTranslate);
       targets.set(lang, translated.targets);
       models.push(translated.model);
     } catch (error) {

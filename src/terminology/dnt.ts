@@ -2,11 +2,13 @@ import type { LanguageCode } from '../article.js';
 
 /**
  * Do-not-translate spans: the parts of a source sentence whose only right English is a copy (an
- * Arabic-Indic number becomes its ASCII digits, the one change). Found by pattern; each kind can be
- * switched off in the config (`translation.doNotTranslate`).
+ * Arabic-Indic number becomes its ASCII digits, the one change). Found by pattern, and `markup`: the
+ * texts a web page marks `translate="no"` or `class="notranslate"`; each kind can be switched off in
+ * the config (`translation.doNotTranslate`).
  */
 
-export const DNT_KINDS = ['placeholders', 'addresses', 'latin', 'numbers'] as const;
+/** In the order they claim text: what the page marks first, then an earlier pattern before a later one. */
+export const DNT_KINDS = ['markup', 'placeholders', 'addresses', 'latin', 'numbers'] as const;
 export type DntKind = (typeof DNT_KINDS)[number];
 
 export interface DntSpan {
@@ -19,7 +21,7 @@ export interface DntSpan {
   end: number;
 }
 
-const PATTERNS: Record<DntKind, RegExp> = {
+const PATTERNS: Record<Exclude<DntKind, 'markup'>, RegExp> = {
   // {{name}}, {0}, {name}, %s, %d, %1$s
   placeholders: /\{\{[^{}]{1,100}\}\}|\{[\p{L}\p{N}_]{1,40}\}|%(?:\d+\$)?[sdfi@]/gu,
   addresses: /\b(?:https?:\/\/|www\.)[^\s<>"'«»]+[^\s<>"'«».,;:!?)]|[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/gu,
@@ -42,12 +44,28 @@ function asciiDigits(text: string): string {
     .replace(/\u066C/gu, ',');
 }
 
-/** The spans of `kinds` in a sentence, in order; an earlier kind in DNT_KINDS wins an overlap (a URL keeps its digits, "Block-XNUMX" stays one code). */
-export function findDntSpans(sentence: string, lang: LanguageCode, kinds: readonly DntKind[] = DNT_KINDS): DntSpan[] {
+/** Where each of the page's marked texts occurs in the sentence, longest first. */
+function* markedIn(sentence: string, marked: readonly string[]): Generator<{ index: number; 0: string }> {
+  for (const text of [...marked].sort((a, b) => b.length - a.length))
+    for (let index = sentence.indexOf(text); text !== '' && index !== -1; index = sentence.indexOf(text, index + text.length))
+      yield { index, 0: text };
+}
+
+/**
+ * The spans of `kinds` in a sentence, in order; an earlier kind in DNT_KINDS wins an overlap (a marked
+ * text keeps its number, a URL keeps its digits, "Block-XNUMX" stays one code). `marked`: the texts the
+ * page marks not to be translated (`SourceArticle.doNotTranslate`), for `markup`.
+ */
+export function findDntSpans(
+  sentence: string,
+  lang: LanguageCode,
+  kinds: readonly DntKind[] = DNT_KINDS,
+  marked: readonly string[] = [],
+): DntSpan[] {
   const spans: DntSpan[] = [];
   for (const kind of DNT_KINDS) {
     if (!kinds.includes(kind) || !appliesTo(kind, lang)) continue;
-    for (const match of sentence.matchAll(PATTERNS[kind])) {
+    for (const match of kind === 'markup' ? markedIn(sentence, marked) : sentence.matchAll(PATTERNS[kind])) {
       const start = match.index;
       const end = start + match[0].length;
       if (spans.some((span) => start < span.end && span.start < end)) continue;

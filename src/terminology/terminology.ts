@@ -28,26 +28,37 @@ export interface TerminologySettings {
 export class Terminology {
   private readonly matcher: TermMatcher | null;
 
+  /** `marked`: the texts the sentences' page marks not to be translated (`SourceArticle.doNotTranslate`), for `markup`. */
   constructor(
     readonly lang: LanguageCode,
     readonly settings: TerminologySettings,
+    private readonly marked: readonly string[] = [],
   ) {
     this.matcher = settings.glossary ? new TermMatcher(settings.glossary, lang) : null;
   }
 
-  /** A sentence's requirements, in sentence order; a DNT span inside a glossary term is the term's business. */
+  /**
+   * A sentence's requirements, in sentence order: a text the page marks wins over a glossary term in
+   * it, and a pattern span inside a glossary term is the term's business.
+   */
   requirements(sentence: string): Requirement[] {
-    const terms: Requirement[] = (this.matcher?.find(sentence) ?? []).map((match) => ({
-      kind: 'term',
-      start: match.start,
-      end: match.end,
-      target: match.entry.target,
-      ignoreCase: match.entry.ignoreCase,
-    }));
-    const spans = findDntSpans(sentence, this.lang, this.settings.doNotTranslate)
-      .filter((span) => !terms.some((term) => span.start < term.end && term.start < span.end))
+    const spans = findDntSpans(sentence, this.lang, this.settings.doNotTranslate, this.marked);
+    const overlaps = (a: { start: number; end: number }, others: readonly { start: number; end: number }[]) =>
+      others.some((b) => a.start < b.end && b.start < a.end);
+    const markup = spans.filter((span) => span.kind === 'markup');
+    const terms: Requirement[] = (this.matcher?.find(sentence) ?? [])
+      .filter((match) => !overlaps(match, markup))
+      .map((match) => ({
+        kind: 'term',
+        start: match.start,
+        end: match.end,
+        target: match.entry.target,
+        ignoreCase: match.entry.ignoreCase,
+      }));
+    const copies = spans
+      .filter((span) => span.kind === 'markup' || !overlaps(span, terms))
       .map((span: DntSpan): Requirement => ({ kind: span.kind, start: span.start, end: span.end, target: span.target, ignoreCase: false }));
-    return [...terms, ...spans].sort((a, b) => a.start - b.start);
+    return [...terms, ...copies].sort((a, b) => a.start - b.start);
   }
 }
 

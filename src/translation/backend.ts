@@ -4,7 +4,7 @@ import type { ModelDtype } from '../config/config.js';
 import type { ModelKey, TranslationEntry, TranslationStore } from './memory.js';
 import { modelFiles } from '../models/layout.js';
 import type { SentenceTarget, TranslationBackend } from '../stages/translate.js';
-import type { Translator } from './translator.js';
+import type { TranslateCallOptions, Translator } from './translator.js';
 import type { TranslatorPool } from './translator-pool.js';
 
 /** What went to the models during a run, for the run report. */
@@ -49,8 +49,16 @@ export class ModelTranslationBackend implements TranslationBackend {
     return this.pool.languages().includes(lang);
   }
 
-  /** `signal`: the caller's own stop (a server request's deadline); its sentences still queued are dropped. */
-  async translate(lang: LanguageCode, sentences: string[], signal?: AbortSignal): Promise<{ model: ModelUse; targets: SentenceTarget[] }> {
+  /**
+   * `signal`: the caller's own stop (a server request's deadline); its sentences still queued are dropped.
+   * `doNotTranslate`: the texts the sentences' page marks not to be translated.
+   */
+  async translate(
+    lang: LanguageCode,
+    sentences: string[],
+    signal?: AbortSignal,
+    doNotTranslate: readonly string[] = [],
+  ): Promise<{ model: ModelUse; targets: SentenceTarget[] }> {
     const translator = await this.pool.get(lang).catch((error: Error) => {
       if (!this.unavailable.has(lang)) this.onUnavailable?.(lang, error);
       this.unavailable.add(lang);
@@ -59,7 +67,8 @@ export class ModelTranslationBackend implements TranslationBackend {
     // Memory and in-flight sharing go by what decides the output: the sentence and, when it has glossary
     // terms or do-not-translate spans, what it is constrained to (a cached unconstrained translation is
     // never served for a constrained sentence).
-    const sources = sentences.map((sentence) => translator.memorySource(sentence));
+    const call = doNotTranslate.length > 0 ? { doNotTranslate } : {};
+    const sources = sentences.map((sentence) => translator.memorySource(sentence, call));
     const sentenceOf = new Map(sources.map((source, i) => [source, sentences[i]!]));
     const unique = [...new Set(sources)];
     const known = new Map<string, SentenceTarget>();
@@ -81,8 +90,8 @@ export class ModelTranslationBackend implements TranslationBackend {
     if (missing.length > 0) {
       const batch =
         this.memory && key
-          ? this.memory.translateOnce(key, missing, (todo) => translateWith(translator, todo, sentenceOf, signal))
-          : translateWith(translator, missing, sentenceOf, signal).then((entries) => ({ entries, translated: new Set(missing) }));
+          ? this.memory.translateOnce(key, missing, (todo) => translateWith(translator, todo, sentenceOf, signal, call))
+          : translateWith(translator, missing, sentenceOf, signal, call).then((entries) => ({ entries, translated: new Set(missing) }));
       missing.forEach((source, i) => {
         const one = batch.then(({ entries }) => ({ target: entries[i]!.target, flags: entries[i]!.flags }));
         // Whoever shares it awaits it; a failure reaches them there, and this request below.
@@ -104,7 +113,7 @@ export class ModelTranslationBackend implements TranslationBackend {
     // Terms from the sentence and its English, so a memory hit reports them as a fresh translation does.
     const targets = sources.map((source, i) => {
       const { target, flags } = known.get(source)!;
-      const terms = translator.terms(sentences[i]!, target);
+      const terms = translator.terms(sentences[i]!, target, call);
       return terms.length > 0 ? { target, flags, terms } : { target, flags };
     });
     return { model: translator.model, targets };
@@ -156,11 +165,13 @@ async function translateWith(
   translator: Translator,
   sources: string[],
   sentenceOf: ReadonlyMap<string, string>,
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  call: TranslateCallOptions,
 ): Promise<TranslationEntry[]> {
   const fresh = await translator.translate(
     sources.map((source) => sentenceOf.get(source) ?? source),
     signal,
+    call,
   );
   return sources.map((source, i) => ({ source, target: fresh[i]!.target, flags: fresh[i]!.flags }));
 }

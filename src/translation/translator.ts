@@ -46,6 +46,8 @@ export interface TranslateCallOptions {
   /** How many of beam search's best translations to make (CTranslate2's `num_hypotheses`): 1 (the default) up to `search.numBeams`. */
   hypotheses?: number;
   terminology?: TerminologySettings;
+  /** The texts the sentences' page marks not to be translated (`SourceArticle.doNotTranslate`): copied when `markup` is on. */
+  doNotTranslate?: readonly string[];
 }
 
 export interface TranslatorOptions {
@@ -87,6 +89,8 @@ export interface TranslatorOptions {
    * inputs still queued are rejected with `TranslationStoppedError`.
    */
   signal?: AbortSignal;
+  /** Whether different calls' sentences share batches; default true (./batcher.ts `batchAcrossCalls`). */
+  batchAcrossCalls?: boolean;
   /**
    * For benchmarks: each input (its source ids, `</s>` included) generates exactly this many tokens,
    * then `</s>`; an earlier `</s>` is suppressed and `maxNewTokensRatio` is ignored. Generated models
@@ -168,6 +172,7 @@ export class Translator {
         decodeInput: (ids, constraints) => this.decodeInput(ids, constraints),
         onBatch: options.onBatch,
         signal: options.signal,
+        batchAcrossCalls: options.batchAcrossCalls,
       });
   }
 
@@ -238,7 +243,7 @@ export class Translator {
    * `signal` aborts, the sentences still queued are dropped (the call rejects with its reason).
    */
   async translate(sentences: string[], signal?: AbortSignal, call: TranslateCallOptions = {}): Promise<SentenceTranslation[]> {
-    const terminology = call.terminology ? new Terminology(this.model.lang, call.terminology) : this.terminology;
+    const terminology = this.terminologyFor(call);
     const hypotheses = call.hypotheses ?? 1;
     if (!Number.isInteger(hypotheses) || hypotheses < 1 || hypotheses > this.search.numBeams)
       throw new RangeError(
@@ -252,7 +257,7 @@ export class Translator {
    * to when it has glossary terms or do-not-translate spans (`call` as for `translate`).
    */
   memorySource(sentence: string, call: TranslateCallOptions = {}): string {
-    const terminology = call.terminology ? new Terminology(this.model.lang, call.terminology) : this.terminology;
+    const terminology = this.terminologyFor(call);
     return memorySource(sentence, terminology?.requirements(sentence.trim()) ?? []);
   }
 
@@ -261,9 +266,16 @@ export class Translator {
    * when it has none); from the texts alone, so a translation the memory serves gets them too.
    */
   terms(sentence: string, english: string, call: TranslateCallOptions = {}): SentenceTerm[] {
-    const terminology = call.terminology ? new Terminology(this.model.lang, call.terminology) : this.terminology;
+    const terminology = this.terminologyFor(call);
     const text = sentence.trim();
     return sentenceTerms(text, english, terminology?.requirements(text) ?? []);
+  }
+
+  /** A call's terminology: its own or the Translator's, with the texts its page marks; null when there is none. */
+  private terminologyFor(call: TranslateCallOptions): Terminology | null {
+    if (!call.terminology && !call.doNotTranslate?.length) return this.terminology;
+    const settings = call.terminology ?? this.terminology?.settings;
+    return settings ? new Terminology(this.model.lang, settings, call.doNotTranslate) : null;
   }
 
   /** A requirement's English as model tokens, or null when the tokenizer cannot spell it back exactly (it cannot be forced). */

@@ -144,4 +144,19 @@ describe('extractArticle: limits on the page, checked before it is parsed', () =
     const page = `<!doctype html><html lang="en"><head><title>Council</title></head><body><article>${paragraphs}</article></body></html>`;
     expect(found(page).blocks).toHaveLength(1000);
   });
+
+  it('lists the texts the article marks translate="no" or class="notranslate", each once, not those of removed furniture', () => {
+    const paragraphs = [
+      `${ENGLISH_PARAGRAPHS[0]} <span translate="no">Daily Courier Plus</span> and <b class="brand notranslate">Riverside Farms</b>.`,
+      `${ENGLISH_PARAGRAPHS[1]} <span translate="NO">Daily Courier Plus</span> <i translate="yes">again</i>.`,
+      ...ENGLISH_PARAGRAPHS.slice(2),
+    ];
+    const page = newsPage({ title: 'Council rebuilds the bridge', paragraphs }).replace(
+      'Share on X</a>',
+      'Share on X</a> <span translate="no">ShareBar</span>',
+    );
+    const article = found(page);
+    expect(article.doNotTranslate).toEqual(['Daily Courier Plus', 'Riverside Farms']);
+    expect(article.blocks[0]!.text).toContain('Daily Courier Plus and Riverside Farms.');
+  });
 });

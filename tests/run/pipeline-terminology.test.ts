@@ -7,6 +7,7 @@ import { defaultConfig, type PipelineConfig } from '../../src/config/config.js';
 import type { ArticleOutput } from '../../src/output/schema.js';
 import { runPipeline } from '../../src/run/pipeline.js';
 import { GlossaryError } from '../../src/terminology/glossary.js';
+import { newsPage } from '../fixtures/pages.js';
 
 /**
  * `translation.glossary` and `translation.doNotTranslate` in a real run on the generated tiny models:
@@ -73,6 +74,37 @@ describe('terminology in a run', () => {
     expect(served.paragraphs).toEqual(output.paragraphs);
     expect(again.terms).toEqual(report.terms);
     expect(again.doNotTranslate).toEqual(report.doNotTranslate);
+  });
+
+  it('copies what a web page marks translate="no" or class="notranslate", and the HTML output keeps the mark', async () => {
+    const { root, config } = await workspace('page', '');
+    const paragraphs = [
+      'Báo <span translate="no">Tuổi Trẻ</span> cho biết giá xăng giảm lần thứ ba liên tiếp trong tháng này.',
+      'Liên Bộ Công Thương vừa quyết định giảm giá xăng dầu, theo trang <em class="notranslate">Tuoi Tre</em> hôm nay.',
+      'Đây là lần giảm giá thứ ba liên tiếp kể từ đầu tháng, và người dân ở nhiều tỉnh thành đều vui mừng khi chi phí đi lại giảm.',
+      'Các chuyên gia dự báo giá xăng dầu sẽ tiếp tục ổn định trong những tuần tới nếu giá dầu thế giới không tăng mạnh trở lại.',
+    ];
+    await writeFile(path.join(root, 'input', 'vi-page.html'), newsPage({ title: 'Giá xăng giảm lần thứ ba', paragraphs, lang: 'vi' }));
+    const pageConfig = {
+      ...config,
+      input: { ...config.input, patterns: [`${fg.convertPathToPattern(path.join(root, 'input'))}/*.html`] },
+      translation: { ...config.translation, glossary: {} },
+    };
+    const report = await runPipeline({ config: pageConfig });
+    expect(report.outputs.failed).toBe(0);
+    const output = await articleOutput(path.join(root, 'output'));
+    const sentences = output.paragraphs.flatMap((paragraph) => paragraph.sentences);
+    const marked = sentences.flatMap((sentence) => (sentence.terms ?? []).filter((term) => term.kind === 'markup'));
+    expect(marked).toEqual([
+      { kind: 'markup', source: 'Tuổi Trẻ', target: 'Tuổi Trẻ', present: true },
+      { kind: 'markup', source: 'Tuoi Tre', target: 'Tuoi Tre', present: true },
+    ]);
+    expect(sentences.find((sentence) => sentence.source.includes('Báo Tuổi Trẻ'))!.target).toContain('Tuổi Trẻ');
+    expect(report.doNotTranslate).toMatchObject({ missing: 0 });
+    const [html] = await fg('*.html', { cwd: path.join(root, 'output'), ignore: ['index.html'] });
+    const page = await readFile(path.join(root, 'output', html!), 'utf8');
+    expect(page).toContain('<span translate="no">Tuổi Trẻ</span>');
+    expect(page).toContain('<span translate="no">Tuoi Tre</span>');
   });
 
   it('stops before any article with file:line when a glossary is bad', async () => {

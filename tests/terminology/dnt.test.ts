@@ -26,6 +26,18 @@ describe('findDntSpans', () => {
     ]);
   });
 
+  it('takes the texts a page marks not to be translated, which win over the patterns inside them', () => {
+    const marked = ['Block IIA 2024', 'Tuổi Trẻ'];
+    expect(findDntSpans('Tờ Tuổi Trẻ viết về Block IIA 2024 và 25 người.', 'vi', undefined, marked).map((s) => [s.kind, s.source])).toEqual(
+      [
+        ['markup', 'Tuổi Trẻ'],
+        ['markup', 'Block IIA 2024'],
+        ['numbers', '25'],
+      ],
+    );
+    expect(findDntSpans('Tờ Tuổi Trẻ.', 'vi', ['numbers'], marked)).toEqual([]);
+  });
+
   it('can be switched off per kind', () => {
     expect(findDntSpans('في 2024 قال NSATU', 'ar', ['numbers'])).toHaveLength(1);
     expect(findDntSpans('في 2024 قال NSATU', 'ar', [])).toEqual([]);
@@ -39,6 +51,15 @@ describe('Terminology', () => {
     expect(requirements.map((r) => [r.kind, r.target])).toEqual([
       ['term', 'March'],
       ['numbers', '2024'],
+    ]);
+  });
+
+  it('lets a text the page marks win over a glossary term in it', () => {
+    const glossary = parseGlossary('Nhà Trắng\tWhite House\nTuổi Trẻ\tYouth\n', 'vi.tsv');
+    const terminology = new Terminology('vi', { glossary, doNotTranslate: ['markup'] }, ['Tuổi Trẻ']);
+    expect(terminology.requirements('Tuổi Trẻ hỏi Nhà Trắng.').map((r) => [r.kind, r.target])).toEqual([
+      ['markup', 'Tuổi Trẻ'],
+      ['term', 'White House'],
     ]);
   });
 
