@@ -8,7 +8,8 @@ import { fetchFeeds } from '../../src/fetch/fetch-feeds.js';
 import type { FetchReport } from '../../src/fetch/fetch-night.js';
 import { renderFetchReport } from '../../src/fetch/report.js';
 import { savedPageSchema, SIDECAR_SUFFIX } from '../../src/fetch/saved-page.js';
-import { type NewsSite, pagePath, startNewsSite } from './news-site.js';
+import { readArticleFile } from '../../src/input/read-file.js';
+import { LEGACY_TEXT, type NewsSite, pagePath, startNewsSite } from './news-site.js';
 
 let site: NewsSite;
 let scratch: string;
@@ -96,6 +97,43 @@ describe('fetchFeeds over a 50-item feed on 127.0.0.1', () => {
 });
 
 describe('fetchFeeds across feeds', () => {
+  it('reads RDF, JSON Feed, a sitemap index (a sitemap and a Google News sitemap inside) and fetches what they list', async () => {
+    const config = configFor(['/rdf.xml', '/feed.json', '/sitemap-index.xml']);
+    const report = (await fetchFeeds(config))!;
+    expect(report.feeds.map((feed) => [feed.outcome, feed.format, feed.items])).toEqual([
+      ['fetched', 'rdf', 5],
+      ['fetched', 'json', 5],
+      ['fetched', 'sitemap-index', 10],
+    ]);
+    expect(report.counts).toMatchObject({ fetched: 20, failed: 0 });
+    const fetched = new Set(report.pages.map((page) => page.url));
+    expect(fetched).toEqual(new Set(Array.from({ length: 20 }, (_, index) => `${site.origin}${pagePath(index)}`)));
+    const sidecar = savedPageSchema.parse(
+      JSON.parse(await readFile(path.join(config.fetch.dir, `${fileOf(pagePath(17))}${SIDECAR_SUFFIX}`), 'utf8')),
+    );
+    expect(sidecar).toMatchObject({ feed: `${site.origin}/sitemap-index.xml`, title: 'Story 17', feedDate: '2026-12-07T06:17:00.000Z' });
+  });
+
+  it('reads a saved page with the charset it was served with, over a wrong <meta>, and says where it came from', async () => {
+    const config = configFor(['/legacy.xml']);
+    const report = (await fetchFeeds(config))!;
+    expect(report.counts.fetched).toBe(1);
+    const file = path.join(config.fetch.dir, report.pages[0]!.file);
+    const article = await readArticleFile(file, config.fetch.dir, defaultConfig.input.maxBytes);
+    expect(article.source.encoding).toBe('windows-1256');
+    expect(article.text).toContain(LEGACY_TEXT);
+    expect(article.fetched).toEqual({
+      url: `${site.origin}/legacy.html`,
+      feed: `${site.origin}/legacy.xml`,
+      feedDate: '2026-12-07T06:00:00.000Z',
+    });
+    // The same bytes without their sidecar are read by their <meta>, which is wrong: the sidecar is what made the difference.
+    await rm(`${file}${SIDECAR_SUFFIX}`);
+    const unsaved = await readArticleFile(file, config.fetch.dir, defaultConfig.input.maxBytes);
+    expect(unsaved.text).not.toContain(LEGACY_TEXT);
+    expect(unsaved.fetched).toBeUndefined();
+  });
+
   it('fetches an article two feeds list under different tracking parameters once', async () => {
     const config = configFor(['/feed.xml', '/atom.xml']);
     const before = site.served(pagePath(0));

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { sharedPath } from '../../bench/shared-data.js';
 import { repoRoot } from '../../tools/repo-root.js';
-import { atom, billionLaughs, rss } from './feeds.js';
+import iconv from 'iconv-lite';
+import { atom, billionLaughs, jsonFeed, newsSitemap, rdf, rss, sitemap, sitemapIndex } from './feeds.js';
 
 export interface Request {
   path: string;
@@ -63,6 +64,13 @@ export function sitePages(): Buffer[] {
 
 export const pagePath = (index: number) => `/news/${index}.html`;
 
+/** An Arabic page (its sentence five times, long enough to be an article) in windows-1256 whose <meta> wrongly says windows-1252 (a CMS template's default); served as windows-1256. */
+export const LEGACY_TEXT = 'أعلنت وزارة الزراعة اليوم عن خطة جديدة لدعم المزارعين في المناطق الريفية خلال الموسم المقبل.';
+const legacyPage = iconv.encode(
+  `<!doctype html>\n<html lang="ar" dir="rtl"><head><meta charset="windows-1252"><title>خطة الزراعة</title></head>\n<body><article><h1>خطة الزراعة</h1>\n${`<p>${LEGACY_TEXT}</p>\n`.repeat(5)}</article></body></html>\n`,
+  'windows-1256',
+);
+
 export async function startNewsSite(robots = 'User-agent: *\nDisallow: /private/\n'): Promise<NewsSite> {
   const pages = new Map(sitePages().map((bytes, index) => [pagePath(index), bytes]));
   const requests: Request[] = [];
@@ -79,7 +87,16 @@ export async function startNewsSite(robots = 'User-agent: *\nDisallow: /private/
       response.writeHead(status, headers);
       response.end(body);
     };
+    const all = entries(origin, 'utm_campaign=home');
     const feeds: Record<string, () => string> = {
+      '/rdf.xml': () => rdf(all.slice(0, 5)),
+      '/feed.json': () => jsonFeed(all.slice(5, 10)),
+      '/sitemap-index.xml': () => sitemapIndex(['/sitemap-1.xml', `${origin}/news-sitemap.xml`]),
+      '/sitemap-1.xml': () => sitemap(all.slice(10, 15)),
+      '/news-sitemap.xml': () => newsSitemap(all.slice(15, 20)),
+      // The two sample articles (one Arabic, one Vietnamese): small enough for a run on the tiny models.
+      '/small.xml': () => rss(all.slice(45, 47)),
+      '/legacy.xml': () => rss([{ url: `${origin}/legacy.html`, title: 'legacy', date: date(0) }]),
       '/robots.txt': () => robots,
       '/feed.xml': () => rss(entries(origin, 'utm_source=rss&utm_medium=feed')),
       '/atom.xml': () => atom(entries(origin, 'fbclid=abc123').slice(0, 10)),
@@ -98,6 +115,7 @@ export async function startNewsSite(robots = 'User-agent: *\nDisallow: /private/
       if (request.headers['if-none-match'] === etag) return answer(304, '');
       return answer(200, body, { 'content-type': 'application/xml; charset=utf-8', etag });
     }
+    if (url.pathname === '/legacy.html') return answer(200, legacyPage, { 'content-type': 'text/html; charset=windows-1256' });
     const page = pages.get(url.pathname);
     if (!page) return answer(404, 'not found', { 'content-type': 'text/plain' });
     const etag = `"${createHash('sha256').update(page).digest('hex').slice(0, 16)}"`;
