@@ -17,6 +17,7 @@ import { hashModelFiles } from './memory.js';
 import { hasRepetitionLoop, lengthRatioWithin, preservationFlags, type LengthRatioBounds } from './qa.js';
 import type { Q8Activations } from './seq2seq-sessions.js';
 import { constraintTokens, type TokenConstraints } from '../terminology/constraints.js';
+import { type MaskedSentence, maskUnspellable, unmask } from '../terminology/masking.js';
 import { memorySource, type Requirement, sentenceTerms, Terminology, type TerminologySettings } from '../terminology/terminology.js';
 
 /**
@@ -304,13 +305,12 @@ export class Translator {
     signal: AbortSignal | undefined,
     hypotheses: number,
   ): Promise<SentenceTranslation> {
-    const tokens = requirements.map((requirement) => this.spell(requirement.target));
+    // What the vocabulary cannot spell goes to the model as a placeholder (../terminology/masking.ts).
+    const masked = maskUnspellable(text, requirements, (english) => this.spell(english));
     // A long sentence is cut into pieces: each piece carries the requirements whose source it holds.
     const constraintsOf = (piece: string): TokenConstraints =>
-      requirements.flatMap((requirement, i) =>
-        tokens[i] && piece.includes(text.slice(requirement.start, requirement.end)) ? [tokens[i]!] : [],
-      );
-    const result = await this.translateText(text, signal, constraintsOf, hypotheses);
+      masked.constraints.flatMap(({ source, tokens }) => (tokens && piece.includes(source) ? [tokens] : []));
+    const result = await this.translateText(text, signal, constraintsOf, hypotheses, masked);
     const terms = sentenceTerms(text, result.target, requirements);
     if (terms.some((term) => term.kind === 'term' && !term.present)) result.flags.push('term-missing');
     return { ...result, terms };
@@ -321,11 +321,13 @@ export class Translator {
     signal: AbortSignal | undefined,
     constraintsOf: (piece: string) => TokenConstraints | undefined,
     hypotheses = 1,
+    masked?: MaskedSentence,
   ): Promise<SentenceTranslation> {
     const pieces: { ids: number[]; text: string }[] = [];
+    const english = (outputs: readonly number[][]) => (masked ? unmask(this.detokenize(outputs), masked) : this.detokenize(outputs));
     // `</s>` once for the whole sentence, as if it had been tokenized in one piece.
     let sourceTokens = 1;
-    for (const [index, chunk] of cutAtSpaces(text, MAX_TOKENIZED_CHARS).entries()) {
+    for (const [index, chunk] of cutAtSpaces(masked?.text ?? text, MAX_TOKENIZED_CHARS).entries()) {
       if (index > 0) {
         // Tokenizing is synchronous: between chunks of a long line the event loop gets a turn (a
         // signal is heard) and a stop ends the work here.
@@ -346,11 +348,11 @@ export class Translator {
     if (pieces.length > 1) flags.push('split-long-input');
     if (hasRepetitionLoop(targetIds)) flags.push('repetition-loop');
     if (!lengthRatioWithin(sourceTokens - 1, targetIds.length, this.lengthRatio)) flags.push('length-ratio');
-    const target = this.detokenize(outputs);
+    const target = english(outputs);
     flags.push(...preservationFlags(text, target, this.model.lang));
     if (hypotheses === 1) return { target, sourceTokens, targetTokens: targetIds.length, flags };
     const more = Math.max(...nBest.map((best) => best.length)) - 1;
-    const alternatives = Array.from({ length: more }, (_, k) => this.detokenize(nBest.map((best) => best[k + 1] ?? best[0]!)));
+    const alternatives = Array.from({ length: more }, (_, k) => english(nBest.map((best) => best[k + 1] ?? best[0]!)));
     return { target, sourceTokens, targetTokens: targetIds.length, flags, alternatives };
   }
 

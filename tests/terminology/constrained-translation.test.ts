@@ -61,11 +61,14 @@ describe('constrained translation (Vietnamese, greedy and beam)', () => {
     expect(plain.memorySource(sentence, { terminology: { glossary, doNotTranslate: [] } })).toBe(greedy.memorySource(sentence));
   });
 
-  it('flags term-missing and names the term when the model cannot spell it', async () => {
+  it('masks a term the vocabulary cannot spell with a placeholder, and the English carries it verbatim', async () => {
     const odd = parseGlossary('Nhà Trắng\t\u{1F3DB}\u{FE0F}\u{2728}House\n', 'vi.tsv');
+    expect(plain.spell('\u{1F3DB}\u{FE0F}\u{2728}House')).toBeNull();
     const [result] = await plain.translate(['Nhà Trắng nói.'], undefined, { terminology: { glossary: odd, doNotTranslate: [] } });
-    expect(result!.flags).toContain('term-missing');
-    expect(result!.terms).toEqual([{ kind: 'term', source: 'Nhà Trắng', target: '\u{1F3DB}\u{FE0F}\u{2728}House', present: false }]);
+    expect(result!.target).toContain('\u{1F3DB}\u{FE0F}\u{2728}House');
+    expect(result!.target).not.toMatch(/ZZ1|QX1|TMP1/u);
+    expect(result!.flags).not.toContain('term-missing');
+    expect(result!.terms).toEqual([{ kind: 'term', source: 'Nhà Trắng', target: '\u{1F3DB}\u{FE0F}\u{2728}House', present: true }]);
   });
 
   it('without constraints, gives token for token the same output on 200 NTREX sentences', async () => {
@@ -98,6 +101,17 @@ describe('constrained translation (Arabic)', () => {
       ['numbers', '٢٠٢٤', '2024', true],
     ]);
     for (const span of ['Kishida', 'United Nations', 'NSATU', '2024']) expect(result!.target).toContain(span);
+    expect(result!.flags).not.toContain('term-missing');
+  });
+
+  it('copies verbatim the spans and terms its vocabulary cannot spell (no B, G, J, ö, @), through placeholders', async () => {
+    const unspellable = ['Britain', 'Björn', 'news@example.org', 'XNUMX'];
+    for (const text of unspellable) expect(translator.spell(text)).toBeNull();
+    const glossary = parseGlossary('بريطانيا\tBritain\n', 'ar.tsv');
+    const sentence = 'وقال Björn إن بريطانيا سترسل XNUMX جنديا وكتب إلى news@example.org أمس.';
+    const [result] = await translator.translate([sentence], undefined, { terminology: { glossary, doNotTranslate: DNT_KINDS } });
+    for (const text of unspellable) expect(result!.target).toContain(text);
+    expect(result!.terms!.every((term) => term.present)).toBe(true);
     expect(result!.flags).not.toContain('term-missing');
   });
 });
