@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { applyOverrides, loadConfig, type ModelDtype, type PipelineConfig } from '../config/config.js';
 import { convertCheckpoint } from '../models/convert/convert.js';
 import { configuredModels, listModels, modelDirOf, type ConfiguredModel } from '../models/layout.js';
+import { licenseLabel, licenseWarning, modelLicense } from '../models/license.js';
 import { pullModel } from '../models/pull.js';
 import { assertModelReady, verifyError, verifyModel } from '../models/verify.js';
 import { dtypeOption, progressReporter, reportErrors } from './shared.js';
@@ -69,7 +70,7 @@ async function pullModels(options: PullCommandOptions): Promise<void> {
   for (const model of selected) {
     if (stop.signal.aborted) break;
     try {
-      await pullModel({
+      const manifest = await pullModel({
         id: model.id,
         revision: model.revision,
         modelsDir: config.translation.modelsDir,
@@ -82,6 +83,8 @@ async function pullModels(options: PullCommandOptions): Promise<void> {
       });
       progress.stop();
       writeLine(process.stdout, `${model.lang}: ${model.id}@${model.revision} (${dtype}) is installed in ${model.dir}`);
+      const warning = licenseWarning(model.id, manifest.license ?? null);
+      if (warning) writeLine(process.stderr, `${model.lang}: ${warning}`);
     } catch (error) {
       progress.stop();
       failed++;
@@ -158,21 +161,32 @@ async function showModels(options: ModelsOptions): Promise<void> {
   const byId = new Map(installed.map((model) => [model.id, model]));
   writeLine(process.stdout, `models in ${modelsDirLabel(path.resolve(modelsDir))}; configured dtype ${dtype}`);
   const configured = configuredModels(config.translation.models, modelsDir);
+  const warnings = new Set<string>();
+  // Room for the longest id (NLLB's are longer than the 32 columns Marian's need).
+  const idWidth = Math.max(32, ...[...configured, ...installed].map((model) => model.id.length + 2));
   for (const model of configured) {
     const found = byId.get(model.id);
     const state = !found
       ? 'not installed'
       : `${found.dtypes.length > 0 ? found.dtypes.join(' ') : 'incomplete'}${found.manifest ? ` @${found.manifest.revision}` : ' (no manifest)'}`;
     const covered = found?.dtypes.includes(dtype) ? 'covered' : `not covered (${dtype})`;
-    writeLine(process.stdout, `  ${model.lang.padEnd(4)}${model.id.padEnd(32)}${state.padEnd(24)}${covered}`);
+    // The manifest's licence (the hub's model card) for a pulled model, else the family's.
+    const license = found?.manifest?.license ?? modelLicense(model.id, null);
+    const warning = licenseWarning(model.id, license);
+    if (warning) warnings.add(warning);
+    writeLine(
+      process.stdout,
+      `  ${model.lang.padEnd(4)}${model.id.padEnd(idWidth)}${state.padEnd(24)}${covered.padEnd(20)}${licenseLabel(license)}`,
+    );
   }
   const configuredIds = new Set(configured.map((model) => model.id));
   for (const model of installed.filter((m) => !configuredIds.has(m.id))) {
     writeLine(
       process.stdout,
-      `  ${'-'.padEnd(4)}${model.id.padEnd(32)}${(model.dtypes.join(' ') || 'incomplete').padEnd(24)}not configured`,
+      `  ${'-'.padEnd(4)}${model.id.padEnd(idWidth)}${(model.dtypes.join(' ') || 'incomplete').padEnd(24)}${'not configured'.padEnd(20)}${licenseLabel(model.manifest?.license ?? modelLicense(model.id, null))}`,
     );
   }
+  for (const warning of warnings) writeLine(process.stderr, warning);
 }
 
 function modelsDirLabel(modelsDir: string): string {

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ModelDownloadError } from '../errors.js';
+import { cardLicense } from './license.js';
 import { retryAfterMs, type RetryPolicy, withRetries } from './retry.js';
 
 /** A model revision on the hub or a mirror. */
@@ -42,8 +43,15 @@ export function assertNoCredentials(mirror: string): void {
   }
 }
 
+/** What the hub publishes about a revision: its files and the licence its model card gives (null when none). */
+export interface PublishedRevision {
+  files: Map<string, PublishedFile>;
+  license: string | null;
+}
+
 /** The part of the hub's file list (`/api/models/<id>/revision/<revision>?blobs=true`) the store reads. */
 const HubFileList = z.object({
+  cardData: z.object({ license: z.unknown().optional() }).optional(),
   siblings: z.array(
     z.object({
       rfilename: z.string().min(1),
@@ -69,7 +77,7 @@ type FileListFailure = (problem: string, fix: string, response?: Response) => Mo
  * failure — another 4xx, a 5xx or a network error after the retries, a list that is not JSON or
  * not of that shape — throws: the sha256 check is never dropped without saying so.
  */
-export async function publishedFiles(revision: HubRevision, limits: FileListLimits): Promise<Map<string, PublishedFile> | null> {
+export async function publishedFiles(revision: HubRevision, limits: FileListLimits): Promise<PublishedRevision | null> {
   const url = fileListUrl(revision);
   const failed: FileListFailure = (problem, fix, response) =>
     new ModelDownloadError(
@@ -118,7 +126,7 @@ async function fetchFileList(url: string, revision: HubRevision, limits: FileLis
   }
 }
 
-function parseFileList(text: string, failed: FileListFailure): Map<string, PublishedFile> {
+function parseFileList(text: string, failed: FileListFailure): PublishedRevision {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -141,7 +149,7 @@ function parseFileList(text: string, failed: FileListFailure): Map<string, Publi
     const bytes = sibling.lfs?.size ?? sibling.size;
     files.set(sibling.rfilename, { ...(bytes !== undefined ? { bytes } : {}), ...(sibling.lfs ? { sha256: sibling.lfs.sha256 } : {}) });
   }
-  return files;
+  return { files, license: cardLicense(list.data.cardData) };
 }
 
 /** `X-Linked-Size` and `X-Linked-Etag` (the sha256 of an LFS file, quoted) of a resolve response. */

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../output/atomic-write.js';
 import { syncDir } from './files.js';
+import type { ModelLicense } from './license.js';
 
 export const MANIFEST_FILE = 'newsbridge-manifest.json';
 
@@ -17,6 +18,8 @@ export interface ModelManifest {
   /** Base URL the files came from (the hub or a mirror). */
   source: string;
   pulledAt: string;
+  /** The model's licence (./license.ts); absent in manifests written before it was recorded, or when unknown. */
+  license?: ModelLicense;
   files: Record<string, ManifestFile>;
 }
 

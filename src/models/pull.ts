@@ -11,6 +11,7 @@ import { downloadFile, type DownloadCheck, type DownloadedFile } from './downloa
 import { fileSize, sha256File } from './files.js';
 import { assertNoCredentials, fileUrl, type PublishedFile, publishedFiles } from './hub.js';
 import { modelDirOf, modelFiles } from './layout.js';
+import { modelLicense } from './license.js';
 import { type ManifestFile, type ModelManifest, readManifest, writeManifest } from './manifest.js';
 import { type RetryPolicy, withRetries } from './retry.js';
 import { fileProblem } from './verify.js';
@@ -60,11 +61,14 @@ export async function pullModel(options: PullOptions): Promise<ModelManifest> {
     files: sameSource ? { ...previous.files } : {},
   };
   // What the hub says each file is; a mirror without the API still has the resolve headers.
-  const published = await publishedFiles(options, {
+  const revision = await publishedFiles(options, {
     ...options,
     stallMs: options.stallMs ?? DEFAULT_STALL_MS,
     deadline: Date.now() + (options.fileDeadlineMs ?? DEFAULT_FILE_DEADLINE_MS),
   });
+  const published = revision?.files ?? null;
+  const license = modelLicense(options.id, revision?.license ?? null);
+  if (license) manifest.license = license;
   const checkpoint = published !== null && checkpointFilesToConvert(published, options.id);
   let downloaded = false;
   for (const file of checkpoint || modelFiles(options.dtype)) {

@@ -65,6 +65,8 @@ export interface FakeHub {
   publishHeaders: boolean;
   /** Requests to the API, kept apart from `requests`. */
   apiRequests: string[];
+  /** Each model's card metadata (`cardData`, such as `{ license: 'cc-by-nc-4.0' }`) in its API answer; none by default. */
+  cards: Map<string, Record<string, unknown>>;
   close(): Promise<void>;
 }
 
@@ -106,6 +108,7 @@ export async function startHub(files: Map<string, Buffer>): Promise<FakeHub> {
     publishApi: true,
     publishHeaders: true,
     apiRequests: [],
+    cards: new Map(),
     close: async () => {
       for (const timer of timers) clearInterval(timer);
       server.closeAllConnections();
@@ -132,7 +135,10 @@ export async function startHub(files: Map<string, Buffer>): Promise<FakeHub> {
           };
         });
       if (!hub.publishApi || siblings.length === 0) response.writeHead(404).end('{"error":"Repository not found"}');
-      else response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: api[1], siblings }));
+      else
+        response
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ id: api[1], cardData: hub.cards.get(api[1]!), siblings }));
       return;
     }
     hub.requests.push({ path: urlPath, range: request.headers.range, at: Date.now() });
