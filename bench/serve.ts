@@ -3,7 +3,13 @@
  * concurrent clients (autocannon), each request one news sentence to POST /translate; beside it, in
  * the same run, the same sentences through the library's Translator in one call.
  *
- *   npm run bench:serve -- [--seconds N] [--sentences N] [--library-sentences N] [--smoke]
+ *   npm run bench:serve -- [--seconds N] [--clients 1,8,32] [--sentences N] [--library-sentences N]
+ *                           [--compare-unshared] [--soak SECONDS] [--smoke]
+ *
+ * `--compare-unshared`: then a second server with `--no-shared-batches` (each request batched on its
+ * own) under the same load at the largest client count; prints the ratio of sentences/s.
+ * `--soak SECONDS`: instead of the levels, the largest client count for that long, the server's RSS
+ * sampled every 10 s (start, peak, end).
  *
  * The server is the CLI (`newsbridge serve`) in a process of its own, on a generated vi→en model of
  * opus-mt-base's size (bench/.models, shared with bench:translate; `--smoke`: the tiny model, 2 s a
@@ -12,11 +18,9 @@
  * server's /metrics. Generated models have random weights: the English is nonsense of random length,
  * the same for the server and the library, so the two are timed on the same work.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { Command } from 'commander';
 import pino from 'pino';
@@ -25,16 +29,18 @@ import { ServeEngine } from '../src/serve/engine.js';
 import { splitSentences } from '../src/stages/segment.js';
 import { isUpToDate, makeModel } from '../tools/make-model.js';
 import { repoRoot } from '../tools/repo-root.js';
+import { type ServeProcess, startServe } from '../tools/serve-process.js';
 import { sharedPath } from './shared-data.js';
 
 interface Options {
   seconds: number;
+  clients: number[];
   sentences: number;
   librarySentences: number;
+  compareUnshared: boolean;
+  soak?: number;
   smoke: boolean;
 }
-
-const CLIENTS = [1, 8, 32];
 
 /** No limits in the way of the load: the bench measures the engine, not the rate limiter. */
 const CONFIG = {
@@ -64,37 +70,6 @@ function newsSentences(count: number): string[] {
     .flatMap((line) => splitSentences(line.trim(), 'vi'))
     .filter((sentence) => sentence.length > 0)
     .slice(0, count);
-}
-
-async function startServer(modelsDir: string, configFile: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/cli/index.ts',
-      'serve',
-      '--config',
-      configFile,
-      '--port',
-      '0',
-      '--models-dir',
-      modelsDir,
-      '--offline',
-      '--no-cache',
-    ],
-    { cwd: repoRoot, stdio: ['ignore', 'inherit', 'pipe'] },
-  );
-  const lines = createInterface({ input: child.stderr! });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`newsbridge serve exited (${code}) before listening`)));
-    lines.on('line', (line) => {
-      const match = /listening on (http:\/\/\S+)/.exec(line);
-      if (match) resolve(match[1]!);
-      else console.error(line);
-    });
-  });
-  return { child, url };
 }
 
 function rssMiB(pid: number): number {
@@ -169,13 +144,76 @@ async function library(modelsDir: string, sentences: string[]): Promise<number> 
   return sentences.length / seconds;
 }
 
+type Level = Awaited<ReturnType<typeof load>>;
+
+function report(label: string, r: Level): void {
+  console.log(
+    `${label}, ${String(r.connections).padStart(2)} clients: ${r.requestsPerSecond.toFixed(1)} req/s, ${r.sentencesPerSecond.toFixed(1)} sentences/s, ` +
+      `p50 ${r.p50.toFixed(0)} ms, p95 ${r.p95.toFixed(0)} ms, p99 ${r.p99.toFixed(0)} ms (refused: ${r.refused}; errors ${r.errors})`,
+  );
+}
+
+/** A server under `run`, stopped (SIGTERM) afterwards whatever happens. */
+async function withServer<T>(modelsDir: string, config: string, flags: string[], run: (server: ServeProcess) => Promise<T>): Promise<T> {
+  const server = await startServe({ config, modelsDir, flags, onLine: (line) => console.error(line) });
+  try {
+    return await run(server);
+  } finally {
+    server.child.kill('SIGTERM');
+    await server.done;
+  }
+}
+
+/** The levels on the shared-batch server, then (`--compare-unshared`) the largest on a server without shared batches. */
+async function levels(modelsDir: string, config: string, sentences: string[], options: Options, seconds: number): Promise<void> {
+  const largest = Math.max(...options.clients);
+  const shared = await withServer(modelsDir, config, [], async (server) => {
+    const rssStart = rssMiB(server.child.pid!);
+    await load(server.url, sentences, 1, 1); // warm-up, untimed
+    const results = [];
+    for (const connections of options.clients) {
+      results.push(await load(server.url, sentences, connections, seconds));
+      report('server', results.at(-1)!);
+    }
+    console.log(`server RSS: ${rssStart} MiB at start, ${rssMiB(server.child.pid!)} MiB at end`);
+    return results.find((r) => r.connections === largest)!;
+  });
+  if (!options.compareUnshared) return;
+  const unshared = await withServer(modelsDir, config, ['--no-shared-batches'], async (server) => {
+    await load(server.url, sentences, 1, 1);
+    return load(server.url, sentences, largest, seconds);
+  });
+  report('server --no-shared-batches', unshared);
+  console.log(
+    `shared batches / each request on its own, ${largest} clients: ${(shared.sentencesPerSecond / unshared.sentencesPerSecond).toFixed(2)}× the sentences/s`,
+  );
+}
+
+/** The largest client count for `seconds`, the server's RSS sampled every 10 s. */
+async function soak(modelsDir: string, config: string, sentences: string[], options: Options, seconds: number): Promise<void> {
+  const connections = Math.max(...options.clients);
+  await withServer(modelsDir, config, [], async (server) => {
+    const pid = server.child.pid!;
+    const samples = [rssMiB(pid)];
+    const sampler = setInterval(() => samples.push(rssMiB(pid)), 10_000);
+    try {
+      report(`soak ${seconds} s`, await load(server.url, sentences, connections, seconds));
+    } finally {
+      clearInterval(sampler);
+    }
+    samples.push(rssMiB(pid));
+    console.log(`server RSS over ${seconds} s: ${samples[0]} MiB at start, ${Math.max(...samples)} MiB peak, ${samples.at(-1)} MiB at end`);
+    console.log(`samples (MiB, every 10 s): ${samples.join(' ')}`);
+  });
+}
+
 async function main(options: Options): Promise<void> {
   const seconds = options.smoke ? 2 : options.seconds;
   const sentences = newsSentences(options.smoke ? 120 : options.sentences);
   const modelsDir = await ensureModel(options.smoke);
   const dir = mkdtempSync(path.join(tmpdir(), 'nb-bench-serve-'));
-  const configFile = path.join(dir, 'pipeline.yaml');
-  writeFileSync(configFile, JSON.stringify(CONFIG));
+  const config = path.join(dir, 'pipeline.yaml');
+  writeFileSync(config, JSON.stringify(CONFIG));
   console.log(
     `machine: ${cpus().length} × ${cpus()[0]?.model}, load ${loadavg()
       .map((n) => n.toFixed(2))
@@ -184,23 +222,13 @@ async function main(options: Options): Promise<void> {
   console.log(
     `model: ${options.smoke ? 'tiny' : 'opus-mt-base'}-sized generated vi→en, ${sentences.length} NTREX sentences, ${seconds} s a level`,
   );
-  const { child, url } = await startServer(modelsDir, configFile);
   try {
-    const rssStart = rssMiB(child.pid!);
-    await load(url, sentences, 1, 1); // warm-up, untimed
-    for (const connections of CLIENTS) {
-      const r = await load(url, sentences, connections, seconds);
-      console.log(
-        `server, ${String(connections).padStart(2)} clients: ${r.requestsPerSecond.toFixed(1)} req/s, ${r.sentencesPerSecond.toFixed(1)} sentences/s, ` +
-          `p50 ${r.p50.toFixed(0)} ms, p95 ${r.p95.toFixed(0)} ms, p99 ${r.p99.toFixed(0)} ms (refused: ${r.refused}; errors ${r.errors})`,
-      );
-    }
-    console.log(`server RSS: ${rssStart} MiB at start, ${rssMiB(child.pid!)} MiB at end`);
+    if (options.soak !== undefined) await soak(modelsDir, config, sentences, options, options.soak);
+    else await levels(modelsDir, config, sentences, options, seconds);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
     rmSync(dir, { recursive: true, force: true });
   }
+  if (options.librarySentences === 0 || options.soak !== undefined) return;
   const first = sentences.slice(0, options.librarySentences);
   console.log(
     `library Translator, one call of the first ${first.length} sentences: ${(await library(modelsDir, first)).toFixed(1)} sentences/s`,
@@ -209,8 +237,11 @@ async function main(options: Options): Promise<void> {
 
 const program = new Command()
   .option('--seconds <n>', 'seconds of load at each client count', (v) => Number(v), 25)
+  .option('--clients <list>', 'client counts, comma-separated', (v) => v.split(',').map(Number), [1, 8, 32])
   .option('--sentences <n>', 'NTREX sentences the clients cycle through', (v) => Number(v), 300)
-  .option('--library-sentences <n>', 'of those, how many the library Translator translates', (v) => Number(v), 64)
+  .option('--library-sentences <n>', 'of those, how many the library Translator translates (0: none)', (v) => Number(v), 64)
+  .option('--compare-unshared', 'then the largest client count on a server with --no-shared-batches, and the ratio', false)
+  .option('--soak <seconds>', 'instead of the levels: the largest client count this long, RSS sampled every 10 s', (v) => Number(v))
   .option('--smoke', 'quick check for CI: the tiny model, 2 s a level', false)
   .parse();
 await main(program.opts<Options>());

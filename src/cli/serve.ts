@@ -14,6 +14,7 @@ interface ServeFlags {
   modelsDir?: string;
   offline?: boolean;
   cache: boolean;
+  sharedBatches: boolean;
   verbose?: boolean;
 }
 
@@ -28,6 +29,7 @@ export function registerServeCommand(program: Command): void {
     .option('--models-dir <dir>', 'where translation models live (default: translation.modelsDir)')
     .option('--offline', 'never download models; a missing model is left out of /languages')
     .option('--no-cache', 'do not use the translation memory')
+    .option('--no-shared-batches', "batch each request's sentences on their own, never with other requests' (the baseline of bench:serve)")
     .option('--verbose', 'structured logs (pino, JSON lines) on stderr, one per request')
     .addHelpText('after', '\nSIGTERM or SIGINT: stop accepting, finish the requests in flight (at most serve.drainSeconds), exit 0.')
     .action(async (flags: ServeFlags) => {
@@ -49,7 +51,9 @@ async function serve(flags: ServeFlags): Promise<number> {
     },
     pino.destination(2),
   );
-  const engine = await ServeEngine.load(config, log, (message) => writeLine(process.stderr, `newsbridge serve: ${message}`));
+  const engine = await ServeEngine.load(config, log, (message) => writeLine(process.stderr, `newsbridge serve: ${message}`), {
+    sharedBatches: flags.sharedBatches,
+  });
   const app = await buildServer({ engine, keys, log });
   try {
     await app.listen({ host: config.serve.host, port: config.serve.port });

@@ -77,6 +77,8 @@ export interface ServiceOptions {
   inputRoots: string[] | null;
   /** The run's stop signal; it reaches the Translators, which stop between batches. */
   signal?: AbortSignal;
+  /** Whether different calls' sentences share batches; default true (`serve --no-shared-batches` turns it off). */
+  batchAcrossCalls?: boolean;
   /** A problem loading a model (`lang`) or the translation memory (`null`). */
   problem(lang: string | null, message: string): void;
   /** Gives the translation memory: by default the SQLite one at `cache.path` when the cache is on. */
@@ -87,7 +89,7 @@ export interface ServiceOptions {
 
 /** Loads the detector, the translation memory and the models' pool for a run. */
 export async function loadServices(config: PipelineConfig, options: ServiceOptions): Promise<RunServices> {
-  const { inputRoots, signal, problem, log } = options;
+  const { inputRoots, signal, problem, log, batchAcrossCalls } = options;
   // First, so a bad glossary (GlossaryError, file:line) stops the run before anything is loaded.
   const terminology = await loadRunTerminology(config.translation);
   const openMemory =
@@ -112,6 +114,7 @@ export async function loadServices(config: PipelineConfig, options: ServiceOptio
       },
       onModelLoad: (model) => log?.info({ model: model.id, languages: model.languages }, 'model loaded'),
       signal,
+      batchAcrossCalls,
     },
     terminology,
   );

@@ -54,11 +54,18 @@ export class ServeEngine {
   /**
    * Downloads missing models (unless offline, as `run`), then loads every configured model so the
    * first request does not wait for one. A model that cannot be loaded is left out, said through `problem`.
+   * `sharedBatches: false` batches each request's sentences on their own (`serve --no-shared-batches`).
    */
-  static async load(config: PipelineConfig, log: Logger, problem: (message: string) => void): Promise<ServeEngine> {
+  static async load(
+    config: PipelineConfig,
+    log: Logger,
+    problem: (message: string) => void,
+    { sharedBatches = true }: { sharedBatches?: boolean } = {},
+  ): Promise<ServeEngine> {
     await installModels(config, {}, problem);
     const services = await loadServices(config, {
       inputRoots: null,
+      batchAcrossCalls: sharedBatches,
       problem: (_lang, message) => problem(message),
       log,
     });

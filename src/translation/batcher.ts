@@ -27,6 +27,12 @@ export interface BatcherOptions {
   onBatch?: (timing: BatchTiming) => void;
   /** Checked before every batch; the inputs of a stopped batch are rejected with `TranslationStoppedError`. */
   signal?: AbortSignal;
+  /**
+   * Whether inputs of different calls share batches (the default). Off, each call's inputs are batched
+   * on their own, calls told apart by their `signal` (a server request has one of its own): the
+   * baseline `bench:serve --compare-unshared` measures shared batches against.
+   */
+  batchAcrossCalls?: boolean;
 }
 
 /** One model input waiting in the batching queue: a sentence or a piece of one. */
@@ -70,7 +76,9 @@ export class Batcher {
         input.reject(input.signal.reason ?? new TranslationStoppedError());
         return false;
       });
-      await Promise.all(packBatches(round, this.options.batchTokens).map((batch) => this.runBatch(batch)));
+      const calls = this.options.batchAcrossCalls === false ? byCall(round) : [round];
+      const batches = calls.flatMap((inputs) => packBatches(inputs, this.options.batchTokens));
+      await Promise.all(batches.map((batch) => this.runBatch(batch)));
     }
     this.draining = false;
   }
@@ -102,6 +110,17 @@ export class Batcher {
       for (const input of batch) input.reject(error);
     }
   }
+}
+
+/** The inputs of each call (by its signal), in queue order. */
+function byCall(inputs: QueuedInput[]): QueuedInput[][] {
+  const calls = new Map<AbortSignal | undefined, QueuedInput[]>();
+  for (const input of inputs) {
+    const call = calls.get(input.signal);
+    if (call) call.push(input);
+    else calls.set(input.signal, [input]);
+  }
+  return [...calls.values()];
 }
 
 /**

@@ -7,7 +7,7 @@ import type { TerminologySettings } from '../terminology/terminology.js';
 import { decodingOptions, type TranslationConfig, Translator, type TranslatorOptions } from './translator.js';
 
 /** What a TranslatorPool tells its owner besides each batch: each model it loads, once, with the languages it serves. */
-export interface TranslatorPoolHooks extends Pick<TranslatorOptions, 'onBatch' | 'signal'> {
+export interface TranslatorPoolHooks extends Pick<TranslatorOptions, 'onBatch' | 'signal' | 'batchAcrossCalls'> {
   onModelLoad?: (model: { id: string; dir: string; languages: LanguageCode[] }) => void;
 }
 

@@ -92,6 +92,8 @@ export interface TranslatorOptions {
   signal?: AbortSignal;
   /** Whether different calls' sentences share batches; default true (./batcher.ts `batchAcrossCalls`). */
   batchAcrossCalls?: boolean;
+  /** Whether different calls' sentences share batches; default true (./batcher.ts `batchAcrossCalls`). */
+  batchAcrossCalls?: boolean;
   /**
    * For benchmarks: each input (its source ids, `</s>` included) generates exactly this many tokens,
    * then `</s>`; an earlier `</s>` is suppressed and `maxNewTokensRatio` is ignored. Generated models
@@ -173,6 +175,7 @@ export class Translator {
         decodeInput: (ids, constraints) => this.decodeInput(ids, constraints),
         onBatch: options.onBatch,
         signal: options.signal,
+        batchAcrossCalls: options.batchAcrossCalls,
         batchAcrossCalls: options.batchAcrossCalls,
       });
   }

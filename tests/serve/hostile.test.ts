@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { type ServeProcess, startServe } from '../../tools/serve-process.js';
 import { type RunningServer, startServer } from './server.js';
 
 async function post(server: RunningServer, route: string, body: object): Promise<Response> {
@@ -106,51 +105,21 @@ describe('keys and limits', () => {
 
 describe('SIGTERM', () => {
   let dir: string;
-  let child: ChildProcess | undefined;
+  let server: ServeProcess | undefined;
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'nb-serve-term-'));
   });
   afterAll(() => {
-    if (child?.exitCode === null) child.kill('SIGKILL');
+    if (server?.child.exitCode === null) server.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
 
   test('the CLI stops accepting, finishes the request in flight and exits 0', async () => {
     const config = path.join(dir, 'pipeline.yaml');
     writeFileSync(config, 'translation:\n  workers: 1\n  numBeams: 1\n');
-    // node with tsx's loader, not `npx tsx`: the signal goes to the CLI itself and its exit code is the process's.
-    child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/cli/index.ts',
-        'serve',
-        '--config',
-        config,
-        '--port',
-        '0',
-        '--models-dir',
-        inject('modelsDir'),
-        '--offline',
-        '--no-cache',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-    const lines = createInterface({ input: child.stderr! });
-    const waitFor = (pattern: RegExp) =>
-      new Promise<RegExpMatchArray>((resolve) => {
-        const onLine = (line: string) => {
-          const match = pattern.exec(line);
-          if (match) {
-            lines.off('line', onLine);
-            resolve(match);
-          }
-        };
-        lines.on('line', onLine);
-      });
-    const port = Number((await waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]);
+    server = await startServe({ config, modelsDir: inject('modelsDir') });
+    const { waitFor } = server;
+    const port = Number(new URL(server.url).port);
 
     // The request is in flight once the server has read its headers: it says so with 100 Continue.
     const body = JSON.stringify({ q: 'Xin chào thế giới', source: 'vi', target: 'en' });
@@ -170,7 +139,7 @@ describe('SIGTERM', () => {
     );
     await continued;
     const draining = waitFor(/SIGTERM: finishing the requests in flight/);
-    child.kill('SIGTERM');
+    server.child.kill('SIGTERM');
     await draining;
     // No new connection is accepted while the request in flight finishes.
     await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
@@ -178,6 +147,6 @@ describe('SIGTERM', () => {
     await closed;
     expect(answer).toMatch(/HTTP\/1\.1 200 OK/);
     expect(answer).toContain('"translatedText"');
-    expect(await exited).toBe(0);
+    expect((await server.done).code).toBe(0);
   });
 });

@@ -1,0 +1,49 @@
+import path from 'node:path';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { Batcher, type BatchTiming } from '../../src/translation/batcher.js';
+import { modelSearchSettings } from '../../src/translation/decoder.js';
+import { InferencePool } from '../../src/translation/inference-pool.js';
+
+// Real ONNX sessions on the generated tiny ar model; source ids are any ids of its vocabulary.
+
+let pool: InferencePool;
+beforeAll(async () => {
+  const modelDir = path.join(inject('modelsDir'), 'Xenova', 'opus-mt-ar-en');
+  pool = await InferencePool.open({ modelDir, session: { dtype: 'fp32', q8Activations: 'per-row', intraOpThreads: 1 }, workers: 1 });
+});
+afterAll(async () => pool?.close());
+
+/** Two calls (each with a signal of its own) queue their inputs in the same turn; returns the batch sizes and outputs. */
+async function twoCalls(batchAcrossCalls: boolean | undefined): Promise<{ batches: number[]; outputs: number[][][] }> {
+  const batches: number[] = [];
+  const batcher = new Batcher({
+    pool,
+    search: { ...modelSearchSettings(pool.info), numBeams: 1 },
+    batchTokens: 4096,
+    decodeInput: (ids) => ({ ids, maxNewTokens: 6 }),
+    onBatch: (timing: BatchTiming) => batches.push(timing.sentences),
+    batchAcrossCalls,
+  });
+  const eos = pool.info.eosId;
+  const [first, second] = [new AbortController().signal, new AbortController().signal];
+  const outputs = await Promise.all([
+    ...[
+      [10, 11, eos],
+      [12, 13, 14, eos],
+      [15, eos],
+    ].map((ids) => batcher.enqueue(ids, first)),
+    ...[
+      [16, 17, eos],
+      [18, 19, 20, eos],
+    ].map((ids) => batcher.enqueue(ids, second)),
+  ]);
+  return { batches: batches.sort(), outputs };
+}
+
+it("calls share batches by default; with batchAcrossCalls off each call's inputs are batched on their own, same outputs", async () => {
+  const shared = await twoCalls(undefined);
+  expect(shared.batches).toEqual([5]);
+  const own = await twoCalls(false);
+  expect(own.batches).toEqual([2, 3]);
+  expect(own.outputs).toEqual(shared.outputs);
+});
