@@ -1,19 +1,19 @@
 /**
- * What differs between the model families newsbridge runs, one row per config.json `model_type`, the
- * way src/languages.ts holds what differs by language: where the language tokens go and which
- * language-code scheme names them. Ids are never written here: they are read from the model's
- * tokenizer.json.
+ * What differs between the model families newsbridge runs at inference, one row per config.json
+ * `model_type`, the way src/languages.ts holds what differs by language: where the language tokens go
+ * and which language-code scheme names them. A model's family and shapes are read from its
+ * config.json by one reader, `architectureFromConfig` (../models/convert/architecture.ts), which the
+ * converter uses too. Ids are never written here: they are read from the model's tokenizer.json.
  */
 import type { LanguageCode } from '../article.js';
 import { languageByCode, TARGET_LANGUAGE } from '../languages.js';
-
-export type FamilyName = 'marian' | 'm2m_100';
+import type { Family } from '../models/convert/architecture.js';
 
 /** How a model's language tokens are spelled: NLLB-200's `arb_Arab`, M2M-100's `__ar__`. */
 export type LanguageCodeScheme = 'nllb' | 'm2m100';
 
 export interface ModelFamily {
-  name: FamilyName;
+  name: Family;
   /**
    * Whether the encoder input is `[source language] tokens </s>` (M2M-100 and NLLB, as transformers.js'
    * M2M100Tokenizer and NllbTokenizer build it) rather than `tokens </s>` (Marian: one model per pair).
@@ -26,20 +26,10 @@ export interface ModelFamily {
   forcesTargetLanguage: boolean;
 }
 
-export const FAMILIES: Record<FamilyName, ModelFamily> = {
+export const FAMILIES: Record<Family, ModelFamily> = {
   marian: { name: 'marian', sourceLanguageToken: false, forcesTargetLanguage: false },
   m2m_100: { name: 'm2m_100', sourceLanguageToken: true, forcesTargetLanguage: true },
 };
-
-/** The family of a model from its config.json `model_type`. */
-export function familyOf(modelType: unknown, configFile: string): ModelFamily {
-  const family = FAMILIES[modelType as FamilyName];
-  if (!family)
-    throw new Error(
-      `${configFile}: model_type ${JSON.stringify(modelType)} is not a family newsbridge runs (${Object.keys(FAMILIES).join(', ')}); use a MarianMT, M2M-100 or NLLB-200 export`,
-    );
-  return family;
-}
 
 /** The special tokens of a tokenizer.json (`added_tokens`), by content. */
 export function specialTokenIds(tokenizerJson: { added_tokens?: { content: string; id: number }[] }): Record<string, number> {

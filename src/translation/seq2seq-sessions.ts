@@ -9,7 +9,8 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ModelDtype, PipelineConfig } from '../config/config.js';
 import { TARGET_LANGUAGE } from '../languages.js';
-import { codeSchemeOf, type FamilyName, familyOf, type LanguageCodeScheme, languageTokenId, specialTokenIds } from './families.js';
+import { architectureFromConfig, type Family } from '../models/convert/architecture.js';
+import { codeSchemeOf, FAMILIES, type LanguageCodeScheme, languageTokenId, specialTokenIds } from './families.js';
 import { type LogSoftmax, openLogSoftmax } from './log-softmax.js';
 import { withInlinedExternalData } from './external-data.js';
 import { rowwiseQuantized } from './rowwise-quantization.js';
@@ -24,7 +25,7 @@ export interface Seq2SeqModelInfo {
   headDim: number;
   vocabSize: number;
   /** config.json `model_type` (./families.ts). */
-  family: FamilyName;
+  family: Family;
   /** The scheme of the model's language tokens, null for a model with none (Marian). */
   codeScheme: LanguageCodeScheme | null;
   /** tokenizer.json's special tokens by content (language tokens among them). */
@@ -88,7 +89,9 @@ export async function sessionSource(file: string, options: SessionOptions): Prom
 export async function readModelInfo(modelDir: string): Promise<Seq2SeqModelInfo> {
   const configFile = path.join(modelDir, 'config.json');
   const config = JSON.parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
-  const family = familyOf(config.model_type, configFile);
+  // The converter's reader: family and shapes come from config.json the same way for both.
+  const architecture = architectureFromConfig(config, configFile);
+  const family = FAMILIES[architecture.family];
   const specialIds = specialTokenIds(JSON.parse(await readFile(path.join(modelDir, 'tokenizer.json'), 'utf8')));
   const codeScheme = codeSchemeOf(specialIds);
   if (family.sourceLanguageToken && !codeScheme)
@@ -103,16 +106,16 @@ export async function readModelInfo(modelDir: string): Promise<Seq2SeqModelInfo>
   }
   // generation_config.json wins over config.json, as in Hugging Face's `generate`.
   const setting = <T>(key: string, fallback: T): T => (generation[key] ?? config[key] ?? fallback) as T;
-  const heads = config.decoder_attention_heads as number;
-  const padId = config.pad_token_id as number;
+  const { decoderHeads: heads, padTokenId: padId } = architecture;
   return {
     decoderStartId: setting('decoder_start_token_id', padId),
     eosId: setting('eos_token_id', 0),
     padId,
-    decoderLayers: config.decoder_layers as number,
+    decoderLayers: architecture.decoderLayers,
     heads,
-    headDim: (config.d_model as number) / heads,
-    vocabSize: config.vocab_size as number,
+    headDim: architecture.dModel / heads,
+    // The logits' width: the decoder's vocabulary (a Marian model with separate vocabularies has its own).
+    vocabSize: architecture.decoderVocabSize,
     family: family.name,
     codeScheme,
     specialIds,

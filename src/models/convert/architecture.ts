@@ -89,7 +89,7 @@ export function architectureFromConfig(config: Record<string, unknown>, file = '
   const family = config.model_type;
   if (family !== 'marian' && family !== 'm2m_100') {
     throw new Error(
-      `${file}: model_type ${JSON.stringify(family)} is not supported; newsbridge runs "marian" (OPUS-MT) and "m2m_100" (M2M-100, NLLB-200)`,
+      `${file}: model_type ${JSON.stringify(family)} is not supported; newsbridge runs "marian" (OPUS-MT) and "m2m_100" (M2M-100, NLLB-200): use a model of one of those families`,
     );
   }
   const defaults = FAMILY_DEFAULTS[family];
