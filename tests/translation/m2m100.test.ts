@@ -110,6 +110,52 @@ describe('M2M-100 family (tiny-m2m100, NLLB codes)', () => {
   );
 });
 
+describe('q8 tiny-m2m100 (the _quantized graphs)', () => {
+  let q8: Seq2SeqSessions;
+  let q8Rowwise: Seq2SeqSessions;
+  let q8Reference: PreTrainedModel;
+  beforeAll(async () => {
+    const dir = path.join(inject('modelsDir'), TINY_M2M100_MODEL.id);
+    [q8, q8Rowwise, q8Reference] = await Promise.all([
+      // As exported (one activation scale per tensor), which is what transformers.js runs.
+      openSeq2SeqSessions(dir, { dtype: 'q8', q8Activations: 'per-batch', intraOpThreads: 1 }),
+      openSeq2SeqSessions(dir, { dtype: 'q8', q8Activations: 'per-row', intraOpThreads: 1 }),
+      AutoModelForSeq2SeqLM.from_pretrained(dir, { local_files_only: true, dtype: 'q8', session_options: { intraOpNumThreads: 1 } }),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([q8?.release(), q8Rowwise?.release(), q8Reference?.dispose()]);
+  });
+
+  it.each(SOURCES)('greedy, one at a time, equals transformers.js generate on the same q8 files ($lang)', async ({ lang, sentences }) => {
+    const settings: SearchSettings = { ...modelSearchSettings(q8.info), numBeams: 1 };
+    for (const input of sentences.map((sentence) => ourInput(lang, sentence))) {
+      const [ours] = await decode(q8, [input], settings);
+      const output = (await q8Reference.generate({
+        input_ids: new Tensor('int64', BigInt64Array.from(input.ids, BigInt), [1, input.ids.length]),
+        attention_mask: new Tensor('int64', new BigInt64Array(input.ids.length).fill(1n), [1, input.ids.length]),
+        max_new_tokens: input.maxNewTokens,
+        num_beams: 1,
+        forced_bos_token_id: q8.info.forcedBosId ?? undefined,
+      })) as Tensor;
+      const theirs = (output.tolist() as bigint[][])[0]!.slice(1).map(Number);
+      expect(theirs[0]).toBe(q8.info.forcedBosId);
+      expect(ours).toEqual(theirs.at(-1) === q8.info.eosId ? theirs.slice(0, -1) : theirs);
+    }
+  });
+
+  it.each(SOURCES)('per-row activations: batched equals one at a time ($lang)', async ({ lang, sentences }) => {
+    const settings: SearchSettings = { ...modelSearchSettings(q8Rowwise.info), numBeams: 1 };
+    const inputs = sentences.map((sentence) => ourInput(lang, sentence));
+    const batched = await decode(q8Rowwise, inputs, settings);
+    for (const [i, input] of inputs.entries()) {
+      const [alone] = await decode(q8Rowwise, [input], settings);
+      expect(alone![0]).toBe(q8Rowwise.info.forcedBosId);
+      expect(batched[i]).toEqual(alone);
+    }
+  });
+});
+
 describe('beam search on tiny-m2m100 (transformers.js generate has no beam search to compare with)', () => {
   it.each(SOURCES)('4 beams: every output starts with eng_Latn, and batched equals one at a time ($lang)', async ({ lang, sentences }) => {
     const settings: SearchSettings = { ...modelSearchSettings(sessions.info), numBeams: 4 };
