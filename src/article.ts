@@ -68,8 +68,22 @@ export interface PageInfo extends PageMetadata {
   /** How the article was taken out of the page, e.g. `readability`. */
   extraction: string;
   /** What the extraction rules took out of the article's container (captions, related links…), and why. */
-  removed: { text: string; reason: string }[];
+  removed: { text: string; reason: DroppedBlockReason }[];
 }
+
+/** Why the HTML reader's structure rules took a block out of the article's container (src/input/html-extract.ts). */
+export const DROPPED_BLOCK_REASONS = [
+  'caption',
+  'navigation',
+  'link-list',
+  'byline',
+  'timestamp',
+  'title-repeat',
+  'empty-section',
+  'header',
+  'widget',
+] as const;
+export type DroppedBlockReason = (typeof DROPPED_BLOCK_REASONS)[number];
 
 export type ParagraphKind = 'title' | 'bullet' | 'body';
 

@@ -3,7 +3,7 @@
 import { Readability } from '@mozilla/readability';
 import { Parser } from 'htmlparser2';
 import { parseHTML } from 'linkedom';
-import type { PageMetadata } from '../article.js';
+import type { DroppedBlockReason, PageMetadata } from '../article.js';
 import { defaultConfig, type PipelineConfig } from '../config/config.js';
 import { isTimestamp } from './timestamp.js';
 
@@ -27,17 +27,6 @@ export interface DroppedBlock {
   text: string;
   reason: DroppedBlockReason;
 }
-
-export type DroppedBlockReason =
-  | 'caption'
-  | 'navigation'
-  | 'link-list'
-  | 'byline'
-  | 'timestamp'
-  | 'title-repeat'
-  | 'empty-section'
-  | 'header'
-  | 'widget';
 
 export interface ExtractedArticle {
   found: true;

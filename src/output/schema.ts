@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ARTICLE_REASONS, ARTICLE_STATUSES, BOILERPLATE_REASONS, SENTENCE_FLAGS } from '../article.js';
+import { ARTICLE_REASONS, ARTICLE_STATUSES, BOILERPLATE_REASONS, DROPPED_BLOCK_REASONS, SENTENCE_FLAGS } from '../article.js';
 import { DNT_KINDS } from '../terminology/dnt.js';
 
 /** The zod schemas of the outputs: `<id>.json` and one line of `manifest.jsonl` (what the README's tables document). */
@@ -50,7 +50,7 @@ export const articleOutputSchema = z
           .string()
           .describe('How the article was taken out of the page: `readability` (Readability on linkedom, then the structure rules).'),
         removed: z
-          .array(z.strictObject({ text: z.string(), reason: z.string() }))
+          .array(z.strictObject({ text: z.string(), reason: z.enum(DROPPED_BLOCK_REASONS) }))
           .describe(
             'Blocks the extraction rules took out of the article container: `caption`, `navigation`, `widget`, `link-list`, `byline`, `timestamp`, `title-repeat`, `header`, `empty-section`.',
           ),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { BoilerplateReason, PageInfo, SummarizedArticle } from '../../src/article.js';
+import type { BoilerplateReason, DroppedBlockReason, PageInfo, SummarizedArticle } from '../../src/article.js';
 import { digestHref, FLAG_MEANINGS, renderArticleHtml } from '../../src/output/html.js';
 import { arabicArticle, untranslatedArabicArticle } from '../fixtures/summarized-article.js';
 import {
@@ -262,7 +262,7 @@ function hostileArticle(): SummarizedArticle {
       siteName: hostile(113),
       lang: 'ar',
       extraction: hostile(114),
-      removed: [{ text: hostile(115), reason: hostile(116) }],
+      removed: [{ text: hostile(115), reason: hostile(116) as DroppedBlockReason }],
     },
     summary: { indices: [2], pairs: [{ source: hostile(22), target: hostile(62) }] },
     translation: {

@@ -13,7 +13,7 @@ import { removeStaleTempFiles, writeFileAtomic } from '../../src/output/atomic-w
 import { repoRoot } from '../../tools/repo-root.js';
 import { arabicArticle, untranslatedArabicArticle } from '../fixtures/summarized-article.js';
 import { OutputError } from '../../src/errors.js';
-import { BOILERPLATE_REASONS } from '../../src/article.js';
+import { BOILERPLATE_REASONS, DROPPED_BLOCK_REASONS } from '../../src/article.js';
 
 const meta: ArticleMeta = {
   status: 'ok',
@@ -109,6 +109,30 @@ describe('renderArticleJson', () => {
     const unknown = { ...json, removed: [{ line: 2, text: 'x', reason: 'share-button' }] };
     expect(articleOutputSchema.safeParse(unknown).success).toBe(false);
     expect(published.safeParse(unknown).success).toBe(false);
+  });
+
+  it('allows only the block reasons the HTML reader gives in page.removed, in the zod schema and the published one', async () => {
+    const published = await publishedSchema('article.schema.json');
+    const json = renderArticleJson(arabicArticle(), meta);
+    const page = (reason: string) => ({
+      ...json,
+      page: {
+        title: null,
+        byline: null,
+        published: null,
+        canonicalUrl: null,
+        siteName: null,
+        lang: null,
+        extraction: 'readability',
+        removed: [{ text: 'x', reason }],
+      },
+    });
+    for (const reason of DROPPED_BLOCK_REASONS) {
+      expect(articleOutputSchema.safeParse(page(reason)).success).toBe(true);
+      expect(published.safeParse(page(reason)).success).toBe(true);
+    }
+    expect(articleOutputSchema.safeParse(page('share-button')).success).toBe(false);
+    expect(published.safeParse(page('share-button')).success).toBe(false);
   });
 
   it('is written pretty-printed and newline-terminated, as it was rendered', () => {
