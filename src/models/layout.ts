@@ -3,6 +3,7 @@
  * local-model convention), and a dtype needs a fixed set of files in that folder.
  */
 import fg from 'fast-glob';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { LanguageCode } from '../article.js';
 import { HUB_MODEL_ID, MODEL_DTYPES, type ModelDtype, type ModelSpec } from '../config/config.js';
@@ -18,6 +19,36 @@ const DTYPE_SUFFIX: Record<ModelDtype, string> = { fp32: '', q8: '_quantized' };
 /** The files a MarianMT export needs to run with the given dtype, relative to the model folder. */
 export function modelFiles(dtype: ModelDtype): string[] {
   return [...COMMON_FILES, ...ONNX_PARTS.map((part) => `onnx/${part}${DTYPE_SUFFIX[dtype]}.onnx`)];
+}
+
+/**
+ * The ONNX external data files (`<graph>_data`, then `<graph>_data_1`, …) of a dtype's graphs that a
+ * config.json lists under `transformers.js_config.use_external_data_format`, as transformers.js reads
+ * it (a count of chunks per graph file, or `true` for one): the weights of graphs over 2 GB.
+ */
+export function externalDataFiles(config: Record<string, unknown>, dtype: ModelDtype): string[] {
+  const listed = (config['transformers.js_config'] as { use_external_data_format?: unknown } | undefined)?.use_external_data_format;
+  if (!listed || typeof listed !== 'object') return [];
+  return ONNX_PARTS.flatMap((part) => {
+    const graph = `${part}${DTYPE_SUFFIX[dtype]}.onnx`;
+    const chunks = Number((listed as Record<string, unknown>)[graph] ?? 0);
+    return Array.from({ length: chunks }, (_, i) => `onnx/${graph}_data${i === 0 ? '' : `_${i}`}`);
+  });
+}
+
+/**
+ * The files a dtype needs in this model folder: `modelFiles(dtype)` and the external data its
+ * config.json lists, so the weights' fingerprint and the checks before loading cover them too.
+ */
+export async function modelFilesIn(modelDir: string, dtype: ModelDtype): Promise<string[]> {
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(await readFile(path.join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  } catch {
+    // No readable config.json: the checks of modelFiles report it.
+    return modelFiles(dtype);
+  }
+  return [...modelFiles(dtype), ...externalDataFiles(config, dtype)];
 }
 
 /**
@@ -76,7 +107,7 @@ export async function listModels(modelsDir: string): Promise<InstalledModel[]> {
     const dir = path.join(root, id);
     const dtypes: ModelDtype[] = [];
     for (const dtype of MODEL_DTYPES) {
-      const sizes = await Promise.all(modelFiles(dtype).map((file) => fileSize(path.join(dir, file))));
+      const sizes = await Promise.all((await modelFilesIn(dir, dtype)).map((file) => fileSize(path.join(dir, file))));
       if (sizes.every((size) => size !== null)) dtypes.push(dtype);
     }
     models.push({ id, dir, dtypes, manifest: await readManifest(dir) });

@@ -10,7 +10,7 @@ import { CHECKPOINT_FILES, convertCheckpoint, pickleCheckpointError } from './co
 import { downloadFile, type DownloadCheck, type DownloadedFile } from './download.js';
 import { fileSize, sha256File } from './files.js';
 import { assertNoCredentials, fileUrl, type PublishedFile, publishedFiles } from './hub.js';
-import { modelDirOf, modelFiles } from './layout.js';
+import { modelDirOf, modelFiles, modelFilesIn } from './layout.js';
 import { modelLicense } from './license.js';
 import { type ManifestFile, type ModelManifest, readManifest, writeManifest } from './manifest.js';
 import { type RetryPolicy, withRetries } from './retry.js';
@@ -71,13 +71,13 @@ export async function pullModel(options: PullOptions): Promise<ModelManifest> {
   if (license) manifest.license = license;
   const checkpoint = published !== null && checkpointFilesToConvert(published, options.id);
   let downloaded = false;
-  for (const file of checkpoint || modelFiles(options.dtype)) {
+  const install = async (file: string) => {
     const target = path.join(modelDir, file);
     const known = manifest.files[file];
     const expected = published?.get(file);
     if (known && (await keepsInstalledFile(target, file, known, expected))) {
       options.onProgress?.({ file, bytesDone: known.bytes, bytesTotal: known.bytes, state: 'verified' });
-      continue;
+      return;
     }
     await mkdir(path.dirname(target), { recursive: true });
     manifest.files[file] = await downloadWithRetries(target, file, options, (part, linked, sha256) =>
@@ -85,7 +85,11 @@ export async function pullModel(options: PullOptions): Promise<ModelManifest> {
     );
     downloaded = true;
     await writeManifest(modelDir, manifest);
-  }
+  };
+  const files = checkpoint || modelFiles(options.dtype);
+  for (const file of files) await install(file);
+  // Then the external data (`onnx/<graph>_data`) that the config.json just installed lists for the dtype's graphs.
+  if (!checkpoint) for (const file of await modelFilesIn(modelDir, options.dtype)) if (!files.includes(file)) await install(file);
   if (checkpoint) await convertPulledCheckpoint(modelDir, manifest, options.dtype, downloaded);
   await writeManifest(modelDir, manifest);
   return manifest;
@@ -107,13 +111,15 @@ function checkpointFilesToConvert(published: Map<string, PublishedFile>, id: str
 
 /** Converts the pulled checkpoint in place (when something new arrived or a converted file is gone) and records the ONNX files. */
 async function convertPulledCheckpoint(modelDir: string, manifest: ModelManifest, dtype: ModelDtype, downloaded: boolean): Promise<void> {
-  const converted = modelFiles(dtype);
+  const converted = await modelFilesIn(modelDir, dtype);
   const intact = await Promise.all(
     converted.map(async (file) => (await fileSize(path.join(modelDir, file))) === manifest.files[file]?.bytes),
   );
   if (!downloaded && intact.every(Boolean)) return;
   await convertCheckpoint(modelDir, modelDir);
-  for (const file of [...new Set([...converted, ...modelFiles(dtype === 'q8' ? 'fp32' : 'q8')])]) {
+  // Listed again after the conversion: a graph over 2 GB has just been written with its external data.
+  const other: ModelDtype = dtype === 'q8' ? 'fp32' : 'q8';
+  for (const file of [...new Set([...(await modelFilesIn(modelDir, dtype)), ...(await modelFilesIn(modelDir, other))])]) {
     const full = path.join(modelDir, file);
     manifest.files[file] = { bytes: (await fileSize(full)) as number, sha256: await sha256File(full) };
   }

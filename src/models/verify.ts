@@ -9,7 +9,7 @@ import type { ModelDtype } from '../config/config.js';
 import { type ModelLabel, ModelUnavailableError } from '../errors.js';
 import { fileSize, sha256File } from './files.js';
 import type { PublishedFile } from './hub.js';
-import { modelFiles } from './layout.js';
+import { modelFilesIn } from './layout.js';
 import { MANIFEST_FILE, readManifest, type ModelManifest } from './manifest.js';
 
 /**
@@ -21,7 +21,7 @@ export async function assertModelReady(modelDir: string, dtype: ModelDtype, mode
     throw new ModelUnavailableError(model, modelDir, null, 'does not exist (the model is not installed)');
   }
   const manifest = await readManifest(modelDir);
-  for (const file of modelFiles(dtype)) {
+  for (const file of await modelFilesIn(modelDir, dtype)) {
     const bytes = await fileSize(path.join(modelDir, file));
     if (bytes === null) throw new ModelUnavailableError(model, modelDir, file, 'is missing');
     const expected = manifest?.files[file]?.bytes;

@@ -16,7 +16,7 @@ import type { ArticleOutcome, RunReport } from '../run/report.js';
 import type { ModelUsage } from '../translation/backend.js';
 import { hashModelFiles } from '../translation/memory.js';
 import { sha256File } from '../models/files.js';
-import { modelFiles } from '../models/layout.js';
+import { modelFilesIn } from '../models/layout.js';
 import { manifestLine } from '../output/manifest.js';
 import { manifestLineSchema } from '../output/schema.js';
 import { ARTICLE_QUEUE, startQueue } from './connection.js';
@@ -142,7 +142,7 @@ async function articleJobs(
   const digests = new Map<string, Promise<string>>();
   const digest = (file: string) => digests.get(file) ?? digests.set(file, sha256File(file)).get(file)!;
   const settings = await settingsHash(config, { fingerprint: (dir, names) => hashModelFiles(dir, names, digest) });
-  const weights = await modelWeights(config, (dir, dtype) => hashModelFiles(dir, modelFiles(dtype), digest));
+  const weights = await modelWeights(config, async (dir, dtype) => hashModelFiles(dir, await modelFilesIn(dir, dtype), digest));
   // The corpus pass of `run`, once here for every worker: each job carries its own site's lines.
   const inputRoots = config.input.followOutsideSymlinks ? null : await realInputRoots(files);
   const repeated = config.clean.enabled

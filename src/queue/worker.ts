@@ -7,7 +7,7 @@ import { processFile, type FileResult } from '../run/process-file.js';
 import { installModels, loadServices, type RunServices } from '../run/services.js';
 import type { ModelUsage } from '../translation/backend.js';
 import { PostgresTranslationMemory } from '../translation/postgres-memory.js';
-import { modelFiles } from '../models/layout.js';
+import { modelFilesIn } from '../models/layout.js';
 import { manifestLine } from '../output/manifest.js';
 import { ARTICLE_QUEUE, openPool, processName, startQueue } from './connection.js';
 import { modelWeights, weightsMismatch, type ArticleJob, type ArticleJobResult, type ModelWeights } from './jobs.js';
@@ -229,7 +229,7 @@ class QueueWorker {
     const key = JSON.stringify([config.translation.modelsDir, config.translation.dtype, config.translation.models]);
     let weights = this.weightsHere.get(key);
     if (!weights) {
-      weights = modelWeights(config, (dir, dtype: ModelDtype) => this.memory.fingerprint(dir, modelFiles(dtype)));
+      weights = modelWeights(config, async (dir, dtype: ModelDtype) => this.memory.fingerprint(dir, await modelFilesIn(dir, dtype)));
       this.weightsHere.set(key, weights);
     }
     return weights;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { LanguageCode, ModelUse } from '../article.js';
 import type { ModelDtype } from '../config/config.js';
 import type { ModelKey, TranslationEntry, TranslationStore } from './memory.js';
-import { modelFiles } from '../models/layout.js';
+import { modelFilesIn } from '../models/layout.js';
 import type { SentenceTarget, TranslationBackend } from '../stages/translate.js';
 import type { TranslateCallOptions, Translator } from './translator.js';
 import type { TranslatorPool } from './translator-pool.js';
@@ -152,7 +152,8 @@ export class ModelTranslationBackend implements TranslationBackend {
     let key = this.keys.get(lang);
     if (!key) {
       const { id, revision, dtype } = translator.model;
-      key = this.memory!.fingerprint(translator.modelDir, modelFiles(dtype as ModelDtype))
+      key = modelFilesIn(translator.modelDir, dtype as ModelDtype)
+        .then((files) => this.memory!.fingerprint(translator.modelDir, files))
         // The same weights decoded otherwise (beams, q8 activations) translate otherwise.
         .then((weights) => ({ id, revision, dtype, fingerprint: sha256(`${weights}\n${translator.decoding}`) }));
       this.keys.set(lang, key);

@@ -6,7 +6,7 @@ import { TranslationStoppedError } from '../errors.js';
 import type { ModelDtype, PipelineConfig } from '../config/config.js';
 import { ModelUnavailableError, type ModelLabel } from '../errors.js';
 import { sha256File } from '../models/files.js';
-import { modelFiles } from '../models/layout.js';
+import { modelFilesIn } from '../models/layout.js';
 import { assertModelReady } from '../models/verify.js';
 import { Batcher, type BatchTiming } from './batcher.js';
 import type { DecodeInput, SearchSettings } from './decoder.js';
@@ -92,8 +92,6 @@ export interface TranslatorOptions {
   signal?: AbortSignal;
   /** Whether different calls' sentences share batches; default true (./batcher.ts `batchAcrossCalls`). */
   batchAcrossCalls?: boolean;
-  /** Whether different calls' sentences share batches; default true (./batcher.ts `batchAcrossCalls`). */
-  batchAcrossCalls?: boolean;
   /**
    * For benchmarks: each input (its source ids, `</s>` included) generates exactly this many tokens,
    * then `</s>`; an earlier `</s>` is suppressed and `maxNewTokensRatio` is ignored. Generated models
@@ -114,8 +112,8 @@ const DEFAULT_LENGTH_RATIO: LengthRatioBounds = { min: 0.3, max: 3 };
  * files for `dtype` (the ONNX graphs, config and tokenizer). Recorded in every output, and compared
  * by queue workers with the enqueuing machine's, so a stale copy of a model is caught.
  */
-export function weightsFingerprint(modelDir: string, dtype: ModelDtype): Promise<string> {
-  return hashModelFiles(modelDir, modelFiles(dtype), sha256File);
+export async function weightsFingerprint(modelDir: string, dtype: ModelDtype): Promise<string> {
+  return hashModelFiles(modelDir, await modelFilesIn(modelDir, dtype), sha256File);
 }
 
 export class Translator {
@@ -175,7 +173,6 @@ export class Translator {
         decodeInput: (ids, constraints) => this.decodeInput(ids, constraints),
         onBatch: options.onBatch,
         signal: options.signal,
-        batchAcrossCalls: options.batchAcrossCalls,
         batchAcrossCalls: options.batchAcrossCalls,
       });
   }

@@ -1,15 +1,21 @@
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { cp, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AutoModelForSeq2SeqLM, AutoTokenizer, Tensor } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { LanguageCode } from '../../src/article.js';
 import type { ModelDtype } from '../../src/config/config.js';
+import { ModelUnavailableError } from '../../src/errors.js';
+import { modelFiles, modelFilesIn } from '../../src/models/layout.js';
+import { MANIFEST_FILE, type ModelManifest } from '../../src/models/manifest.js';
+import { pullModel } from '../../src/models/pull.js';
+import { assertModelReady } from '../../src/models/verify.js';
 import type { Q8Activations } from '../../src/translation/seq2seq-sessions.js';
-import { Translator } from '../../src/translation/translator.js';
+import { Translator, weightsFingerprint } from '../../src/translation/translator.js';
 import { makeModel } from '../../tools/make-model.js';
 import { TINY_M2M100_MODEL, testModelOptions } from '../../tools/test-models.js';
 import { ARABIC_ARTICLE, VIETNAMESE_ARTICLE } from '../helpers/bad-inputs.js';
+import { modelFolderFiles, startHub } from '../helpers/hub.js';
 
 /**
  * A model whose weights are ONNX external data (`onnx/<file>.onnx_data`), as NLLB-200-600M's export
@@ -106,6 +112,54 @@ describe('ONNX external data', () => {
       expect(ours!.target).toBe(theirs);
     } finally {
       await Promise.all([model.dispose(), translator.dispose()]);
+    }
+  });
+});
+
+describe('external data in the model store', () => {
+  const DATA = 'onnx/decoder_model_merged.onnx_data';
+
+  it('counts the data files among the files a dtype needs, its fingerprint and the check before loading', async () => {
+    expect(await modelFilesIn(external, 'fp32')).toEqual([
+      ...modelFiles('fp32'),
+      'onnx/encoder_model.onnx_data',
+      'onnx/decoder_model_merged.onnx_data',
+    ]);
+    expect(await modelFilesIn(inline(), 'fp32')).toEqual(modelFiles('fp32'));
+    const copy = path.join(path.dirname(external), 'changed');
+    await cp(external, copy, { recursive: true });
+    // Other weights under the same graph file: the fingerprint, and so the translation memory's key, changes.
+    const bytes = await readFile(path.join(copy, DATA));
+    bytes[100] = bytes[100]! ^ 0xff;
+    await writeFile(path.join(copy, DATA), bytes);
+    expect(await weightsFingerprint(copy, 'fp32')).not.toBe(await weightsFingerprint(external, 'fp32'));
+    await unlink(path.join(copy, DATA));
+    const error = await assertModelReady(copy, 'fp32', { name: 'tiny', fix: 'pull it' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelUnavailableError);
+    expect((error as Error).message).toContain(`${path.join(copy, DATA)} is missing`);
+  });
+
+  it('models pull fetches the data files config.json lists and records them; the pulled model translates', async () => {
+    const id = 'facebook/nllb-200-distilled-600M';
+    const files = await modelFilesIn(external, 'fp32');
+    const hub = await startHub(await modelFolderFiles(external, id, 'main', files));
+    const modelsDir = path.join(path.dirname(external), 'models');
+    try {
+      await pullModel({ id, revision: 'main', modelsDir, dtype: 'fp32', mirror: hub.url, retryDelayMs: 1 });
+    } finally {
+      await hub.close();
+    }
+    const manifest = JSON.parse(await readFile(path.join(modelsDir, id, MANIFEST_FILE), 'utf8')) as ModelManifest;
+    expect(Object.keys(manifest.files).sort()).toEqual([...files].sort());
+    const [pulled, original] = await Promise.all([
+      load(path.join(modelsDir, id), 'ar', 'fp32', 'per-row'),
+      load(external, 'ar', 'fp32', 'per-row'),
+    ]);
+    try {
+      const [ours, reference] = await Promise.all([pulled.translate(SENTENCES.ar!), original.translate(SENTENCES.ar!)]);
+      expect(ours.map((t) => t.target)).toEqual(reference.map((t) => t.target));
+    } finally {
+      await Promise.all([pulled.dispose(), original.dispose()]);
     }
   });
 });
