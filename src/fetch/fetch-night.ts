@@ -53,7 +53,7 @@ export interface FetchNightOptions {
   /** fetch.dir. */
   dir: string;
   maxArticles: number;
-  /** Pages requested at once over all hosts; each host still gets one at a time (the HTTP layer's rule). */
+  /** Hosts fetched from at once; each host's pages go one at a time (the HTTP layer's rule too). */
   concurrency?: number;
   signal?: AbortSignal;
   events?: { onPlanned?(pages: number): void; onPage?(result: PageResult): void };
@@ -73,16 +73,7 @@ export async function fetchNight(options: FetchNightOptions): Promise<FetchRepor
     options.maxArticles,
   );
   options.events?.onPlanned?.(plan.pages.length);
-  const queue = new PQueue({ concurrency: options.concurrency ?? 8 });
-  const pages = await Promise.all(
-    plan.pages.map((page) =>
-      queue.add(async () => {
-        const result = options.signal?.aborted ? null : await fetchPage(page, options);
-        if (result) options.events?.onPage?.(result);
-        return result;
-      }),
-    ),
-  );
+  const pages = await fetchPages(plan.pages, options);
   const results = [
     ...pages.filter((result): result is PageResult => result != null),
     ...plan.overCap.map((page) =>
@@ -95,6 +86,34 @@ export async function fetchNight(options: FetchNightOptions): Promise<FetchRepor
     counts: countOutcomes(results),
     interrupted: Boolean(options.signal?.aborted),
   };
+}
+
+/**
+ * The planned pages, in plan order (null: not requested, the night was interrupted). Each host's pages
+ * go one after another and hosts in parallel, so once the signal aborts only the request each host
+ * has in flight is finished: none is left waiting at the HTTP layer's host gate to start later.
+ */
+async function fetchPages(planned: readonly PlannedPage[], options: FetchNightOptions): Promise<(PageResult | null)[]> {
+  const results: (PageResult | null)[] = planned.map(() => null);
+  const byHost = new Map<string, number[]>();
+  for (const [index, page] of planned.entries()) {
+    const host = new URL(page.url).host;
+    byHost.set(host, [...(byHost.get(host) ?? []), index]);
+  }
+  const queue = new PQueue({ concurrency: options.concurrency ?? 8 });
+  await Promise.all(
+    [...byHost.values()].map((indexes) =>
+      queue.add(async () => {
+        for (const index of indexes) {
+          if (options.signal?.aborted) return;
+          const result = await fetchPage(planned[index]!, options);
+          results[index] = result;
+          options.events?.onPage?.(result);
+        }
+      }),
+    ),
+  );
+  return results;
 }
 
 function countOutcomes(results: readonly PageResult[]): Record<PageOutcome, number> {

@@ -125,6 +125,34 @@ describe('newsbridge fetch', () => {
   });
 });
 
+describe('newsbridge fetch interrupted (SIGINT)', () => {
+  it('finishes the request in flight, starts no other, and exits 130 with the report saying so', async () => {
+    // A short requestSeconds so the stalled request in flight ends (as `timeout`) soon after the SIGINT.
+    const { dir, config } = await workspace(
+      'interrupted',
+      ['/feed.xml'],
+      ['  contact: https://example.test/contact', '  requestSeconds: 2'],
+    );
+    const stalled = pagePath(30);
+    const from = site.requests.length;
+    site.stall(stalled);
+    const fetching = start(['fetch', '--config', config]);
+    while (!site.requests.slice(from).some((request) => request.path === stalled)) await new Promise((resolve) => setTimeout(resolve, 50));
+    fetching.child.kill('SIGINT');
+    const result = await fetching.done;
+    site.release();
+    expect(result.code).toBe(130);
+    expect(result.stderr).toMatch(/SIGINT: finishing the requests in flight/);
+    expect(result.stderr).toMatch(/fetch: 1 feed \(1 fetched\); \d+ pages: \d+ fetched, 1 failed; interrupted/);
+    expect(result.stderr).toMatch(/failed timeout: http:\/\/127\.0\.0\.1:\d+\/news\/30\.html/);
+    // Nothing was requested after the stalled page.
+    const after = site.requests.slice(from).findIndex((request) => request.path === stalled);
+    expect(site.requests.slice(from + after + 1)).toEqual([]);
+    const saved = (await readdir(dir, { recursive: true })).filter((file) => file.endsWith('.html'));
+    expect(saved).not.toContain(fileOf(stalled));
+  }, 120_000);
+});
+
 describe('newsbridge fetch killed mid-fetch (SIGKILL), then run again', () => {
   it('leaves no partial page, and the rerun fetches only what was not complete', async () => {
     const { dir, config } = await workspace('killed', ['/feed.xml']);
