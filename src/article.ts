@@ -212,6 +212,8 @@ export interface ModelUse {
   dtype: string;
   /** sha256 over the model files the Translator loaded (their names and sha256s): which weights made the translations. */
   weights: string;
+  /** The model's licence as its manifest records it (`models pull`: the hub's model card, else the family's); absent when unrecorded. */
+  license?: string;
 }
 
 export interface TranslationInfo {

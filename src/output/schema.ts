@@ -24,6 +24,12 @@ const modelUseSchema = z.strictObject({
     .describe(
       "sha256 over the names and sha256s of the model's files that were loaded (ONNX graphs, config, tokenizer): which weights made the translations.",
     ),
+  license: z
+    .string()
+    .optional()
+    .describe(
+      "The model's licence as `models pull` recorded it (the hub's model card, else the family's), such as `cc-by-nc-4.0` (non-commercial); absent when the model folder has no manifest.",
+    ),
 });
 
 export const articleOutputSchema = z

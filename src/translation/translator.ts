@@ -7,6 +7,7 @@ import type { ModelDtype, PipelineConfig } from '../config/config.js';
 import { ModelUnavailableError, type ModelLabel } from '../errors.js';
 import { sha256File } from '../models/files.js';
 import { modelFilesIn } from '../models/layout.js';
+import { readManifest } from '../models/manifest.js';
 import { assertModelReady } from '../models/verify.js';
 import { Batcher, type BatchTiming } from './batcher.js';
 import type { DecodeInput, SearchSettings } from './decoder.js';
@@ -190,8 +191,9 @@ export class Translator {
       // Per-call options only: transformers.js's global `env` is the host program's. `local_files_only`
       // keeps the network out whatever `env.allowRemoteModels` says, and an absolute path is not a hub
       // id, so it is read as it is whatever `env.localModelPath` says.
-      const [weights, tokenizer, config, pool] = await Promise.all([
+      const [weights, manifest, tokenizer, config, pool] = await Promise.all([
         weightsFingerprint(modelDir, options.dtype),
+        readManifest(modelDir),
         AutoTokenizer.from_pretrained(modelDir, { local_files_only: true }),
         AutoConfig.from_pretrained(modelDir, { local_files_only: true }),
         InferencePool.open({
@@ -201,7 +203,8 @@ export class Translator {
         }),
       ]);
       const maxPositions = (config as unknown as { max_position_embeddings?: number }).max_position_embeddings ?? 512;
-      return new Translator({ ...options.model, weights }, { ...options, modelDir }, tokenizer, pool, maxPositions);
+      const license = manifest?.license ? { license: manifest.license.id } : {};
+      return new Translator({ ...options.model, weights, ...license }, { ...options, modelDir }, tokenizer, pool, maxPositions);
     } catch (error) {
       throw new ModelUnavailableError(label, modelDir, null, `could not be loaded (${(error as Error).message})`, {
         cause: error,

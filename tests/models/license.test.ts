@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { modelFiles } from '../../src/models/layout.js';
 import { isNonCommercial, licenseWarning, modelLicense } from '../../src/models/license.js';
 import { MANIFEST_FILE, type ModelManifest } from '../../src/models/manifest.js';
+import { Translator } from '../../src/translation/translator.js';
+import { tinyTranslatorOptions } from '../helpers/translator-options.js';
 import { TINY_M2M100_MODEL } from '../../tools/test-models.js';
 import { runCli } from '../cli/cli-run.js';
 import { type FakeHub, modelFolderFiles, startHub } from '../helpers/hub.js';
@@ -73,6 +75,24 @@ describe('models pull and models list on a hub on 127.0.0.1', () => {
     expect(list.stdout).toMatch(/ar {2}facebook\/nllb-200-distilled-600M +q8 @main +covered +cc-by-nc-4\.0 \(non-commercial\)/);
     expect(list.stdout).toMatch(/vi {2}Xenova\/m2m100_418M +q8 @main +covered +mit$/m);
     expect(list.stderr).toContain(`warning: ${NLLB} is licensed cc-by-nc-4.0 (model card): non-commercial use only`);
+
+    // What outputs record as the model: the licence with the weights.
+    for (const [lang, id, license] of [
+      ['ar', NLLB, 'cc-by-nc-4.0'],
+      ['vi', M2M, 'mit'],
+    ] as const) {
+      const translator = await Translator.load(
+        tinyTranslatorOptions(modelsDir, lang, 'q8', {
+          modelDir: path.join(modelsDir, id),
+          model: { lang, id, revision: 'main', dtype: 'q8' },
+        }),
+      );
+      try {
+        expect(translator.model).toMatchObject({ id, license });
+      } finally {
+        await translator.dispose();
+      }
+    }
   });
 
   it('lists the family licence of a model not installed yet', async () => {
