@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig, type PipelineConfig } from '../../src/config/config.js';
+import type { FeedSpec } from '../../src/config/schema.js';
 import { canonicalUrl, pageFileName } from '../../src/fetch/canonical-url.js';
 import { fetchFeeds } from '../../src/fetch/fetch-feeds.js';
 import type { FetchReport } from '../../src/fetch/fetch-night.js';
@@ -24,10 +25,13 @@ afterAll(async () => {
 
 let workspaces = 0;
 /** A config whose fetch state and folder are its own; private addresses allowed to reach 127.0.0.1. */
-function configFor(feeds: string[], root = path.join(scratch, `w${++workspaces}`)): PipelineConfig {
+function configFor(feeds: (string | (FeedSpec & object))[], root = path.join(scratch, `w${++workspaces}`)): PipelineConfig {
   return {
     ...defaultConfig,
-    input: { ...defaultConfig.input, feeds: feeds.map((feed) => `${site.origin}${feed}`) },
+    input: {
+      ...defaultConfig.input,
+      feeds: feeds.map((feed) => (typeof feed === 'string' ? `${site.origin}${feed}` : { ...feed, url: `${site.origin}${feed.url}` })),
+    },
     fetch: {
       ...defaultConfig.fetch,
       dir: path.join(root, 'input', 'web'),
@@ -112,6 +116,23 @@ describe('fetchFeeds across feeds', () => {
       JSON.parse(await readFile(path.join(config.fetch.dir, `${fileOf(pagePath(17))}${SIDECAR_SUFFIX}`), 'utf8')),
     );
     expect(sidecar).toMatchObject({ feed: `${site.origin}/sitemap-index.xml`, title: 'Story 17', feedDate: '2026-12-07T06:17:00.000Z' });
+  });
+
+  it("keeps a feed's own delay between requests to its host, and records its site and language hint", async () => {
+    const config = configFor([{ url: '/rdf.xml', site: 'RDF Daily', language: 'ar', minDelaySeconds: 0.2 }]);
+    const from = site.requests.length;
+    const report = (await fetchFeeds(config))!;
+    expect(report.feeds[0]).toMatchObject({ site: 'RDF Daily', outcome: 'fetched', items: 5 });
+    expect(report.counts.fetched).toBe(5);
+    // robots.txt, the feed, then the five pages, each answered at least the feed's delay after the one before
+    // (a lower bound the fetcher enforces, less 5 ms of timer rounding; no upper bound is assumed).
+    const night = site.requests.slice(from);
+    expect(night.map((request) => request.path)).toEqual(['/robots.txt', '/rdf.xml', ...[0, 1, 2, 3, 4].map(pagePath)]);
+    for (const [index, request] of night.entries()) if (index > 0) expect(request.at - night[index - 1]!.at).toBeGreaterThanOrEqual(195);
+    const sidecar = savedPageSchema.parse(
+      JSON.parse(await readFile(path.join(config.fetch.dir, `${fileOf(pagePath(0))}${SIDECAR_SUFFIX}`), 'utf8')),
+    );
+    expect(sidecar.language).toBe('ar');
   });
 
   it('reads a saved page with the charset it was served with, over a wrong <meta>, and says where it came from', async () => {

@@ -17,6 +17,8 @@ import { atom, billionLaughs, jsonFeed, newsSitemap, rdf, rss, sitemap, sitemapI
 export interface Request {
   path: string;
   status: number;
+  /** When the server answered (Date.now()). */
+  at: number;
 }
 
 export interface NewsSite {
@@ -83,7 +85,7 @@ export async function startNewsSite(robots = 'User-agent: *\nDisallow: /private/
     const url = new URL(request.url ?? '/', 'http://site');
     const origin = `http://${request.headers.host}`;
     const answer = (status: number, body: string | Buffer, headers: http.OutgoingHttpHeaders = {}) => {
-      requests.push({ path: url.pathname, status });
+      requests.push({ path: url.pathname, status, at: Date.now() });
       response.writeHead(status, headers);
       response.end(body);
     };
@@ -121,7 +123,7 @@ export async function startNewsSite(robots = 'User-agent: *\nDisallow: /private/
     const etag = `"${createHash('sha256').update(page).digest('hex').slice(0, 16)}"`;
     if (request.headers['if-none-match'] === etag) return answer(304, '');
     if (stalled.has(url.pathname)) {
-      requests.push({ path: url.pathname, status: 200 });
+      requests.push({ path: url.pathname, status: 200, at: Date.now() });
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': page.length, etag });
       response.write(page.subarray(0, page.length >> 1));
       hanging.push(response);
