@@ -118,6 +118,22 @@ describe('fetchFeeds across feeds', () => {
     expect(sidecar).toMatchObject({ feed: `${site.origin}/sitemap-index.xml`, title: 'Story 17', feedDate: '2026-12-07T06:17:00.000Z' });
   });
 
+  it('revalidates by Last-Modified alone, and leaves a page a server sends again unchanged untouched', async () => {
+    const config = configFor(['/dated.xml', '/stubborn.xml']);
+    expect((await fetchFeeds(config))!.counts).toMatchObject({ fetched: 6 });
+    const before = await mtimes(config.fetch.dir);
+    const from = site.requests.length;
+    const second = (await fetchFeeds(config))!;
+    expect(second.feeds.map((feed) => feed.outcome)).toEqual(['not-modified', 'fetched']);
+    expect(second.pages.map((page) => [new URL(page.url).search, page.outcome])).toEqual([
+      ...[0, 1, 2].map(() => ['?v=date', 'not-modified']),
+      ...[3, 4, 5].map(() => ['?v=none', 'unchanged']),
+    ]);
+    expect(site.requests.slice(from).filter((request) => request.status === 304)).toHaveLength(4);
+    expect(await mtimes(config.fetch.dir)).toEqual(before);
+    expect(renderFetchReport(second)).toContain('6 pages: 0 fetched, 3 not modified, 3 unchanged (same bytes again)');
+  });
+
   it("keeps a feed's own delay between requests to its host, and records its site and language hint", async () => {
     const config = configFor([{ url: '/rdf.xml', site: 'RDF Daily', language: 'ar', minDelaySeconds: 0.2 }]);
     const from = site.requests.length;

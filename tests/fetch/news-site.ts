@@ -66,6 +66,9 @@ export function sitePages(): Buffer[] {
 
 export const pagePath = (index: number) => `/news/${index}.html`;
 
+/** The Last-Modified of what is served with `?v=date` (and /dated.xml): it never changes. */
+const LAST_MODIFIED = 'Mon, 07 Dec 2026 06:00:00 GMT';
+
 /** An Arabic page (its sentence five times, long enough to be an article) in windows-1256 whose <meta> wrongly says windows-1252 (a CMS template's default); served as windows-1256. */
 export const LEGACY_TEXT = 'أعلنت وزارة الزراعة اليوم عن خطة جديدة لدعم المزارعين في المناطق الريفية خلال الموسم المقبل.';
 const legacyPage = iconv.encode(
@@ -98,6 +101,9 @@ export async function startNewsSite(robots = 'User-agent: *\nDisallow: /private/
       '/news-sitemap.xml': () => newsSitemap(all.slice(15, 20)),
       // Two sample articles, one Arabic and one Vietnamese: few enough for a run on the tiny models.
       '/small.xml': () => rss([all[45]!, all[49]!]),
+      // Validators other than an ETag: Last-Modified alone (`?v=date`), or none at all (`?v=none`).
+      '/dated.xml': () => rss([0, 1, 2].map((index) => ({ ...all[index]!, url: `${origin}${pagePath(index)}?v=date` }))),
+      '/stubborn.xml': () => rss([3, 4, 5].map((index) => ({ ...all[index]!, url: `${origin}${pagePath(index)}?v=none` }))),
       '/legacy.xml': () => rss([{ url: `${origin}/legacy.html`, title: 'legacy', date: date(0) }]),
       '/robots.txt': () => robots,
       '/feed.xml': () => rss(entries(origin, 'utm_source=rss&utm_medium=feed')),
@@ -110,6 +116,15 @@ export async function startNewsSite(robots = 'User-agent: *\nDisallow: /private/
           { url: `${origin}/missing.html`, title: 'gone', date: date(1) },
         ]),
     };
+    const validators = url.pathname === '/dated.xml' ? 'date' : url.pathname === '/stubborn.xml' ? 'none' : url.searchParams.get('v');
+    if (validators === 'date' || validators === 'none') {
+      const body = feeds[url.pathname]?.() ?? pages.get(url.pathname);
+      if (body === undefined) return answer(404, 'not found', { 'content-type': 'text/plain' });
+      const type = { 'content-type': feeds[url.pathname] ? 'application/xml; charset=utf-8' : 'text/html; charset=utf-8' };
+      if (validators === 'none') return answer(200, body, type);
+      if (request.headers['if-modified-since'] === LAST_MODIFIED) return answer(304, '');
+      return answer(200, body, { ...type, 'last-modified': LAST_MODIFIED });
+    }
     const feed = feeds[url.pathname];
     if (feed) {
       const body = feed();
