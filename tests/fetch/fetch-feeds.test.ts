@@ -10,6 +10,7 @@ import type { FetchReport } from '../../src/fetch/fetch-night.js';
 import { renderFetchReport } from '../../src/fetch/report.js';
 import { savedPageSchema, SIDECAR_SUFFIX } from '../../src/fetch/saved-page.js';
 import { readArticleFile } from '../../src/input/read-file.js';
+import { repoRoot } from '../../tools/repo-root.js';
 import { LEGACY_TEXT, type NewsSite, pagePath, startNewsSite } from './news-site.js';
 
 let site: NewsSite;
@@ -76,6 +77,11 @@ describe('fetchFeeds over a 50-item feed on 127.0.0.1', () => {
     expect(renderFetchReport(first)).toMatch(/^fetch: 1 feed \(1 fetched\); 50 pages: 50 fetched$/);
     const report = JSON.parse(await readFile(path.join(path.dirname(config.fetch.state), 'fetch-report.json'), 'utf8'));
     expect(report.counts.fetched).toBe(50);
+    // Every request, robots.txt included, names newsbridge, its version and the contact of the config.
+    const { version } = JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8'));
+    expect(new Set(site.requests.map((request) => request.userAgent))).toEqual(
+      new Set([`newsbridge/${version} (+https://example.test/contact)`]),
+    );
   });
 
   it('second night: the feed and every page answer 304, and nothing is rewritten', async () => {

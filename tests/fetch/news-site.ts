@@ -19,6 +19,7 @@ export interface Request {
   status: number;
   /** When the server answered (Date.now()). */
   at: number;
+  userAgent: string | undefined;
 }
 
 export interface NewsSite {
@@ -88,7 +89,7 @@ export async function startNewsSite(robots = 'User-agent: *\nDisallow: /private/
     const url = new URL(request.url ?? '/', 'http://site');
     const origin = `http://${request.headers.host}`;
     const answer = (status: number, body: string | Buffer, headers: http.OutgoingHttpHeaders = {}) => {
-      requests.push({ path: url.pathname, status, at: Date.now() });
+      requests.push({ path: url.pathname, status, at: Date.now(), userAgent: request.headers['user-agent'] });
       response.writeHead(status, headers);
       response.end(body);
     };
@@ -138,7 +139,7 @@ export async function startNewsSite(robots = 'User-agent: *\nDisallow: /private/
     const etag = `"${createHash('sha256').update(page).digest('hex').slice(0, 16)}"`;
     if (request.headers['if-none-match'] === etag) return answer(304, '');
     if (stalled.has(url.pathname)) {
-      requests.push({ path: url.pathname, status: 200, at: Date.now() });
+      requests.push({ path: url.pathname, status: 200, at: Date.now(), userAgent: request.headers['user-agent'] });
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': page.length, etag });
       response.write(page.subarray(0, page.length >> 1));
       hanging.push(response);
