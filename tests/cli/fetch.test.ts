@@ -87,6 +87,20 @@ describe('newsbridge fetch', () => {
     expect(second.stderr).toMatch(/^fetch: 1 feed \(1 not modified\); 5 pages: 0 fetched, 5 not modified\n$/);
   });
 
+  it('draws a progress bar of the pages on a terminal', async () => {
+    const { config } = await workspace('terminal', ['/rdf.xml']);
+    // util-linux's `script` gives the CLI a pseudo-terminal, as a user's shell would; CI unset, as on a desk.
+    const command = [process.execPath, '--import', 'tsx', cli, 'fetch', '--config', config].map((arg) => `'${arg}'`).join(' ');
+    const { CI: _, ...env } = process.env;
+    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(output).toMatch(/5\/5 pages \| fetched http:\/\/127\.0\.0\.1:\d+\/news\/\d\.html/);
+    expect(output).toMatch(/fetch: 1 feed \(1 fetched\); 5 pages: 5 fetched/);
+  });
+
   it('takes --feeds FILE instead of input.feeds, and names the line of a bad one (exit 1)', async () => {
     const { dir, config } = await workspace('feeds-file', ['/feed.xml']);
     const list = path.join(scratch, 'feeds.txt');
