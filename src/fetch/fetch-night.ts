@@ -60,6 +60,9 @@ export interface FetchNightOptions {
   now?: () => Date;
 }
 
+/** Media types saved as article pages; a response that names none is taken as HTML (the reader checks it). */
+const HTML_TYPES = new Set(['text/html', 'application/xhtml+xml']);
+
 /** Children of a sitemap index read per night; a larger index is read in part (a warning says so). */
 const MAX_CHILD_SITEMAPS = 50;
 
@@ -231,6 +234,11 @@ async function fetchPage(page: PlannedPage, options: FetchNightOptions): Promise
       return pageResult(page, 'robots-disallowed', { message: outcome.message });
     case 'failed':
       return pageResult(page, 'failed', { reason: outcome.reason, message: outcome.message });
+  }
+  // Saved as `.html`, anything else (a PDF, an image, a feed linking to itself) would only fail the run later.
+  if (outcome.contentType !== null && !HTML_TYPES.has(outcome.contentType)) {
+    const message = `${outcome.finalUrl}: is ${outcome.contentType}, not a web page; only HTML article pages are saved`;
+    return pageResult(page, 'failed', { reason: 'not-html', message });
   }
   // A server that ignores validators sends the same bytes again: nothing to rewrite.
   if (saved && saved.sha256 === sha256(outcome.body)) return pageResult(page, 'unchanged');

@@ -209,14 +209,18 @@ describe('fetchFeeds across feeds', () => {
     expect(text).toContain('45 left for the next night (fetch.maxArticles)');
   });
 
-  it("reports pages robots.txt disallows and pages that fail, with the HTTP layer's reason", async () => {
-    const report = (await fetchFeeds(configFor(['/private.xml'])))!;
+  it("reports pages robots.txt disallows and pages that fail, with the HTTP layer's reason; saves no PDF as a page", async () => {
+    const config = configFor(['/private.xml']);
+    const report = (await fetchFeeds(config))!;
     expect(report.pages.map((page) => [page.url.replace(site.origin, ''), page.outcome, page.reason])).toEqual([
       ['/private/secret.html', 'robots-disallowed', undefined],
       ['/missing.html', 'failed', 'http-status'],
+      ['/report.pdf', 'failed', 'not-html'],
     ]);
     expect(site.served('/private/secret.html')).toBe(0);
+    expect(await readdir(config.fetch.dir)).toEqual([]);
     const text = renderFetchReport(report);
+    expect(text).toMatch(/failed not-html: http:\/\/127\.0\.0\.1:\d+\/report\.pdf: .*is application\/pdf, not a web page/);
     expect(text).toMatch(/skipped by robots\.txt/);
     expect(text).toMatch(/failed http-status: http:\/\/127\.0\.0\.1:\d+\/missing\.html: /);
   });

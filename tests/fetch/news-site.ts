@@ -115,6 +115,7 @@ export async function startNewsSite(robots = 'User-agent: *\nDisallow: /private/
         rss([
           { url: `${origin}/private/secret.html`, title: 'secret', date: date(0) },
           { url: `${origin}/missing.html`, title: 'gone', date: date(1) },
+          { url: `${origin}/report.pdf`, title: 'a PDF', date: date(2) },
         ]),
     };
     const validators = url.pathname === '/dated.xml' ? 'date' : url.pathname === '/stubborn.xml' ? 'none' : url.searchParams.get('v');
@@ -133,6 +134,7 @@ export async function startNewsSite(robots = 'User-agent: *\nDisallow: /private/
       if (request.headers['if-none-match'] === etag) return answer(304, '');
       return answer(200, body, { 'content-type': 'application/xml; charset=utf-8', etag });
     }
+    if (url.pathname === '/report.pdf') return answer(200, '%PDF-1.7\n', { 'content-type': 'application/pdf' });
     if (url.pathname === '/legacy.html') return answer(200, legacyPage, { 'content-type': 'text/html; charset=windows-1256' });
     const page = pages.get(url.pathname);
     if (!page) return answer(404, 'not found', { 'content-type': 'text/plain' });
