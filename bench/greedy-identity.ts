@@ -1,7 +1,7 @@
 /**
  * The decode loop against transformers.js `generate`, on a generated model and NTREX-128:
  *
- *   npm run bench:greedy-identity -- [--sentences 200] [--lang ar,vi] [--beams 1]
+ *   npm run bench:greedy-identity -- [--sentences 200] [--lang ar,vi] [--beams 1] [--part 1/1]
  *                                    [--preset opus-mt-base|tiny|tc-big|tiny-tc-big|tiny-m2m100]
  *
  * 1. Greedy, one sentence at a time, fp32: our output must be token for token `generate`'s
@@ -13,6 +13,8 @@
  * beam sampler's first candidate is taken, which is greedy), so beam search is checked batched
  * against one at a time, and against a plain beam search in tests/translation/decoder.test.ts.
  * Output lengths are bounded by the English reference's token count (same NTREX line), as in bench:translate.
+ * `--part k/n` takes every n-th of those sentences from the k-th: n runs cover them, each short
+ * enough for a shared machine on the big presets.
  * The exit code is 1 when an output differs.
  */
 import { readFile } from 'node:fs/promises';
@@ -99,22 +101,28 @@ async function topTwoGap(sessions: Seq2SeqSessions, ids: readonly number[], pref
 }
 
 /** Evenly spaced NTREX lines of a language with an English reference: the encoder input and the length bound. */
-async function ntrexInputs(tokenizer: PreTrainedTokenizer, sessions: Seq2SeqSessions, lang: Lang, count: number): Promise<DecodeInput[]> {
+async function ntrexInputs(
+  tokenizer: PreTrainedTokenizer,
+  sessions: Seq2SeqSessions,
+  lang: Lang,
+  options: Options,
+): Promise<{ inputs: DecodeInput[]; lines: number[] }> {
   const read = async (file: string) =>
     (await readFile(sharedPath(path.join('data/mt/ntrex128', file)), 'utf8')).split('\n').map((line) => line.trim());
   const [sources, english] = await Promise.all([read(SOURCE_FILES[lang]), read('newstest2019-src.eng.txt')]);
   const lines = sources.flatMap((source, i) => (source !== '' && english[i] ? [i] : []));
-  const n = Math.min(count, lines.length);
+  const n = Math.min(options.sentences, lines.length);
+  const [part, parts] = options.part;
   const { info } = sessions;
   // NLLB's encoder input is `[source language] pieces </s>` (NllbTokenizer, src_lang); Marian's is `pieces </s>`.
   const encode = (text: string) =>
     info.codeScheme === null
       ? tokenizer.encode(text)
       : [languageTokenId(info.specialIds, info.codeScheme, lang), ...tokenizer.encode(text, { add_special_tokens: false }), info.eosId];
-  return Array.from({ length: n }, (_, k) => lines[Math.floor((k * lines.length) / n)]!).map((line) => ({
-    ids: encode(sources[line]!),
-    maxNewTokens: tokenizer.encode(english[line]!).length - 1,
-  }));
+  const picked = Array.from({ length: n }, (_, k) => lines[Math.floor((k * lines.length) / n)]!);
+  const chosen = picked.filter((_, k) => k % parts === part - 1);
+  const inputs = chosen.map((line) => ({ ids: encode(sources[line]!), maxNewTokens: tokenizer.encode(english[line]!).length - 1 }));
+  return { inputs, lines: chosen };
 }
 
 /** transformers.js `generate`, one sentence at a time: the generated ids without the decoder start token and `</s>`. */
@@ -142,6 +150,8 @@ interface Options {
   lang: Lang[];
   preset: PresetName;
   beams: number;
+  /** [k, n]: the k-th of n interleaved parts of the sentences. */
+  part: [number, number];
 }
 
 /** Runs the checks for one language; returns how many outputs differ. */
@@ -149,7 +159,7 @@ async function checkLanguage(options: Options, lang: Lang): Promise<number> {
   const dir = await ensureModel(options.preset, lang);
   const tokenizer = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
   const sessions = await openSeq2SeqSessions(dir, { dtype: 'fp32', q8Activations: 'per-batch', intraOpThreads: THREADS });
-  const inputs = await ntrexInputs(tokenizer, sessions, lang, options.sentences);
+  const { inputs, lines } = await ntrexInputs(tokenizer, sessions, lang, options);
   const settings = { ...modelSearchSettings(sessions.info), numBeams: options.beams };
 
   let started = performance.now();
@@ -158,7 +168,7 @@ async function checkLanguage(options: Options, lang: Lang): Promise<number> {
   const aloneMs = performance.now() - started;
   const tokens = alone.reduce((sum, output) => sum + output.length, 0);
   console.log(
-    `bench:greedy-identity — ${options.preset}, fp32, ${options.beams} beam(s), ${lang}, ${inputs.length} NTREX sentences, ${tokens} generated tokens, ${THREADS} threads`,
+    `bench:greedy-identity — ${options.preset}, fp32, ${options.beams} beam(s), ${lang}, ${inputs.length} NTREX sentences (part ${options.part.join('/')}), ${tokens} generated tokens, ${THREADS} threads`,
   );
 
   let differing = 0;
@@ -172,10 +182,10 @@ async function checkLanguage(options: Options, lang: Lang): Promise<number> {
     const theirs = await generateEach(generator, sessions, inputs);
     const generateMs = performance.now() - started;
     await generator.dispose();
-    const different = inputs.flatMap((_, i) => (JSON.stringify(theirs[i]) === JSON.stringify(alone[i]) ? [] : [i]));
+    const different = inputs.flatMap((_, i) => (JSON.stringify(theirs[i]) === JSON.stringify(alone[i]) ? [] : [lines[i]!]));
     differing += different.length;
     console.log(
-      `one at a time vs transformers.js generate: ${inputs.length - different.length}/${inputs.length} identical token for token${different.length ? `; differing: ${different.join(', ')}` : ''}`,
+      `one at a time vs transformers.js generate: ${inputs.length - different.length}/${inputs.length} identical token for token${different.length ? `; differing NTREX lines: ${different.join(', ')}` : ''}`,
     );
     console.log(`  time: ours ${(aloneMs / 1000).toFixed(1)} s, generate ${(generateMs / 1000).toFixed(1)} s (batch of one each)`);
   } else console.log(`one at a time: ${(aloneMs / 1000).toFixed(1)} s (transformers.js generate has no beam search to compare with)`);
@@ -196,13 +206,13 @@ async function checkLanguage(options: Options, lang: Lang): Promise<number> {
     let step = 0;
     while (a[step] === b[step]) step++;
     // The top-two gap explains a greedy parting; beams part on sums of log-probabilities, so none is given.
-    parted.push({ sentence: i, step, gap: options.beams === 1 ? await topTwoGap(sessions, input.ids, a.slice(0, step)) : null });
+    parted.push({ sentence: lines[i]!, step, gap: options.beams === 1 ? await topTwoGap(sessions, input.ids, a.slice(0, step)) : null });
   }
   console.log(
     `batched (${BATCH_TOKENS}-token batches) vs one at a time: ${inputs.length - parted.length}/${inputs.length} identical; ${(batchedMs / 1000).toFixed(1)} s`,
   );
   for (const { sentence, step, gap } of parted)
-    console.log(`  sentence ${sentence} parts at step ${step}${gap === null ? '' : `: top-two logit gap ${gap.toExponential(2)}`}`);
+    console.log(`  NTREX line ${sentence} parts at step ${step}${gap === null ? '' : `: top-two logit gap ${gap.toExponential(2)}`}`);
   await sessions.release();
   // Greedy: a batched parting at a float-noise gap is reported, not failed (the generate check is the gate).
   return differing + (options.beams > 1 ? parted.length : 0);
@@ -230,12 +240,20 @@ function languages(value: string): Lang[] {
   return langs as Lang[];
 }
 
+function part(value: string): [number, number] {
+  const match = /^(\d+)\/(\d+)$/.exec(value);
+  const [k, n] = [Number(match?.[1]), Number(match?.[2])];
+  if (!match || k < 1 || k > n) throw new InvalidArgumentError('expected k/n with 1 ≤ k ≤ n, e.g. 2/4');
+  return [k, n];
+}
+
 const program = new Command('bench:greedy-identity')
   .description('Our decode loop against transformers.js generate (greedy, one at a time) and batched against one at a time.')
   .option('--sentences <n>', 'NTREX sentences per language', positiveInteger, 200)
   .option('--lang <langs>', 'source languages, comma-separated (ar, vi)', languages, ['ar'] as Lang[])
   .addOption(new Option('--preset <preset>', 'generated model').choices(PRESET_CHOICES).default('opus-mt-base'))
   .option('--beams <n>', 'beam width (1: greedy, checked against generate)', positiveInteger, 1)
+  .option('--part <k/n>', 'every n-th of the sentences, from the k-th', part, [1, 1] as [number, number])
   .parse();
 
 await main(program.opts<Options>());
