@@ -12,6 +12,7 @@ import { ARTICLE_FILES, defaultConfig, type PipelineConfig } from '../../src/con
 import { articleOutputSchema } from '../../src/output/schema.js';
 import { runReportSchema } from '../../src/run/report.js';
 import { runPipeline } from '../../src/run/pipeline.js';
+import { readPageInWorker } from '../../src/input/extraction-pool.js';
 import type { ArticleOutcome } from '../../src/run/report.js';
 import { ARABIC_ARTICLE } from '../helpers/bad-inputs.js';
 import {
@@ -104,8 +105,9 @@ describe('HTML articles in a run', () => {
 });
 
 /**
- * A hostile page takes minutes in Readability by its structure: 5,000 nested `<div>`s, with the
- * depth limit raised so it gets there (linkedom's parse alone grows with the square of the depth).
+ * A hostile page is slow in Readability by its structure: 5,000 nested `<div>`s, with the depth limit
+ * raised so it gets there. Its extraction time grows faster than the square of its depth (measured,
+ * bench/html-nesting.ts), so the tests need no guess at this machine's speed: `calibrate` measures it.
  */
 const SLOW_DEPTH = 5_000;
 const slowPageLimits = (extractSeconds: number) => ({ ...defaultConfig.input.html, maxDepth: SLOW_DEPTH * 2, extractSeconds });
@@ -120,7 +122,42 @@ async function runFolder(name: string, files: Record<string, string | Buffer>): 
 
 const englishPage = () => newsPage({ title: 'Council rebuilds the bridge', paragraphs: ENGLISH_PARAGRAPHS, lang: 'en' });
 
+/** How many times the small page's read (a fresh worker thread's included) the deadline is. */
+const SMALL_PAGE_MARGIN = 3;
+
+/** Seconds `html` takes to read in the run's path (a worker thread per read), as `readArticleFile` starts it. */
+async function readSeconds(html: string, name: string): Promise<number> {
+  const started = performance.now();
+  const file = { path: name, id: name, maxBytes: Number.MAX_SAFE_INTEGER, limits: slowPageLimits(3600) };
+  await readPageInWorker(Buffer.from(html), file, { deadlineSeconds: 3600 });
+  return (performance.now() - started) / 1000;
+}
+
+/**
+ * A deadline sized on this machine, now: SMALL_PAGE_MARGIN times the small page's slowest read, timed
+ * as reads in a run are (`run.concurrency + 1` at once, so at least one starts a worker thread). Then
+ * nested pages (depths a factor √2 apart) are read until one takes the deadline or longer: that page
+ * is at most half SLOW_DEPTH deep, and extraction grows at least with the square of the depth, so the
+ * 5,000-level page takes four times the deadline or more however fast or loaded the machine is.
+ */
+async function calibrate(): Promise<{ extractSeconds: number }> {
+  const reads = Array.from({ length: defaultConfig.run.concurrency + 1 }, (_, index) => readSeconds(englishPage(), `small-${index}.html`));
+  // In tenths of a second, as the deadline's message prints it.
+  const extractSeconds = Math.ceil(SMALL_PAGE_MARGIN * Math.max(...(await Promise.all(reads))) * 10) / 10;
+  for (let depth = 250; depth <= SLOW_DEPTH / 2; depth = Math.round(depth * Math.SQRT2)) {
+    if ((await readSeconds(nestedPage(depth), `nested-${depth}.html`)) >= extractSeconds) return { extractSeconds };
+  }
+  throw new Error(
+    `a ${SLOW_DEPTH / 2}-level page read in less than ${extractSeconds} s, ${SMALL_PAGE_MARGIN} small pages' time: raise SLOW_DEPTH`,
+  );
+}
+
 describe('hostile pages fail only themselves', () => {
+  let calibrated: { extractSeconds: number };
+  beforeAll(async () => {
+    calibrated = await calibrate();
+  });
+
   it('fails a page of 200,000 nested <div>s as too-complex, and the other articles of the run end ok', async () => {
     const at = await runFolder('nested', { 'deep.html': nestedPage(200_000), 'bridge.html': englishPage(), 'news.txt': ARABIC_ARTICLE });
     const outcomes: ArticleOutcome[] = [];
@@ -133,8 +170,8 @@ describe('hostile pages fail only themselves', () => {
   });
 
   it('stops an extraction past input.html.extractSeconds (the page fails too-complex), and extracts each page once: the corpus pass’s verdict is reused', async () => {
-    // Long enough for the small page on a loaded machine; the 5,000-level page needs minutes.
-    const extractSeconds = 10;
+    // SMALL_PAGE_MARGIN times the small page's read, a quarter of the 5,000-level page's or less (see calibrate).
+    const { extractSeconds } = calibrated;
     const at = await runFolder('deadline', { 'deep.html': nestedPage(SLOW_DEPTH), 'bridge.html': englishPage() });
     const runWith = async (clean: boolean) => {
       const outcomes: ArticleOutcome[] = [];
@@ -161,19 +198,24 @@ describe('hostile pages fail only themselves', () => {
       if (clean) expect(deep.timings.read).toBeLessThan(extractSeconds * 1000);
       else expect(deep.timings.read).toBeGreaterThanOrEqual(extractSeconds * 1000);
     }
-  });
+    // It waits out the calibrated deadline twice, however long this machine made it.
+  }, 600_000);
 
   it('when stopped while a page is extracted, ends at once, leaving that article and the ones not started as they were', async () => {
     const at = await runFolder('stopped', { 'a.html': nestedPage(SLOW_DEPTH), 'b.html': englishPage(), 'c.txt': ARABIC_ARTICLE });
     const settings = config(at);
     const stop = new AbortController();
+    let stoppedAt = 0;
     // The run's own log says when the slow page's read has begun.
     const log = pino(
       { level: 'debug' },
       new Writable({
         write(chunk: Buffer, _encoding, done) {
           const line = JSON.parse(chunk.toString('utf8'));
-          if (line.msg === 'reading the article' && String(line.file).endsWith('a.html')) stop.abort();
+          if (line.msg === 'reading the article' && String(line.file).endsWith('a.html')) {
+            stoppedAt = performance.now();
+            stop.abort();
+          }
           done();
         },
       }),
@@ -184,6 +226,8 @@ describe('hostile pages fail only themselves', () => {
       signal: stop.signal,
     });
     expect(stop.signal.aborted).toBe(true);
+    // At once: within the deadline, a quarter of the slow page's read or less, so that read was cut short.
+    expect(performance.now() - stoppedAt).toBeLessThan(calibrated.extractSeconds * 1000);
     expect(report.interrupted).toBe(true);
     expect(report.articles).toMatchObject({ total: 3, notStarted: 3 });
     expect((await readdir(path.join(at, 'output'))).filter((name) => /^[abc]\./.test(name))).toEqual([]);
@@ -231,12 +275,18 @@ describe('hostile pages fail only themselves', () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     });
     let stderr = '';
+    let signalledAt = 0;
     child.stderr!.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');
-      if (stderr.includes('corpus pass: reading every article') && child.signalCode === null && !child.killed) child.kill('SIGTERM');
+      if (stderr.includes('corpus pass: reading every article') && child.signalCode === null && !child.killed) {
+        signalledAt = performance.now();
+        child.kill('SIGTERM');
+      }
     });
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(code).toBe(143);
+    // Promptly: within the deadline, a quarter of the slow page's read or less, so that read was cut short.
+    expect(performance.now() - signalledAt).toBeLessThan(calibrated.extractSeconds * 1000);
     expect(stderr).toContain('SIGTERM: finishing the articles in flight');
     const report = runReportSchema.parse(JSON.parse(await readFile(path.join(at, 'output', 'run-report.json'), 'utf8')));
     expect(report.interrupted).toBe(true);
