@@ -43,15 +43,17 @@ export async function buildServer({ engine, keys, log }: ServerOptions): Promise
     serverFactory: (handler) => {
       const server = createServer(
         {
-          headersTimeout: serve.headersTimeoutSeconds * 1000,
+          // Node refuses a headers timeout longer than the request timeout: the headers are part of the request.
+          headersTimeout: Math.min(serve.headersTimeoutSeconds, serve.requestTimeoutSeconds) * 1000,
           requestTimeout: serve.requestTimeoutSeconds * 1000,
           connectionsCheckingInterval: Math.min(1000, serve.headersTimeoutSeconds * 500),
           keepAliveTimeout: 5000,
         },
         handler,
       );
-      // A connection that sends nothing at all is closed too.
-      server.setTimeout(serve.requestTimeoutSeconds * 1000);
+      // A connection that sends nothing at all is closed too; later than the deadline, so a request
+      // waiting for the model gets its 503 before its idle connection is cut.
+      server.setTimeout((serve.requestTimeoutSeconds + serve.headersTimeoutSeconds) * 1000);
       return server;
     },
     return503OnClosing: true,

@@ -71,14 +71,19 @@ export class Batcher {
 
   private async drain(): Promise<void> {
     while (this.pending.length > 0) {
-      const round = this.pending.splice(0).filter((input) => {
-        if (!input.signal?.aborted) return true;
-        input.reject(input.signal.reason ?? new TranslationStoppedError());
-        return false;
-      });
+      const round = withoutStopped(this.pending.splice(0));
       const calls = this.options.batchAcrossCalls === false ? byCall(round) : [round];
       const batches = calls.flatMap((inputs) => packBatches(inputs, this.options.batchTokens));
-      await Promise.all(batches.map((batch) => this.runBatch(batch)));
+      // As many batches at once as there are workers, each handed over when one is free: a caller that
+      // stops meanwhile (a server request past its deadline) has its inputs dropped before they run.
+      let next = 0;
+      const worker = async () => {
+        while (next < batches.length) {
+          const batch = withoutStopped(batches[next++]!);
+          if (batch.length > 0) await this.runBatch(batch);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, this.options.pool.threads.length) }, worker));
     }
     this.draining = false;
   }
@@ -110,6 +115,15 @@ export class Batcher {
       for (const input of batch) input.reject(error);
     }
   }
+}
+
+/** The inputs whose caller has not stopped; the others are rejected with the caller's reason. */
+function withoutStopped(inputs: QueuedInput[]): QueuedInput[] {
+  return inputs.filter((input) => {
+    if (!input.signal?.aborted) return true;
+    input.reject(input.signal.reason ?? new TranslationStoppedError());
+    return false;
+  });
 }
 
 /** The inputs of each call (by its signal), in queue order. */

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, test, vi } from 'vitest';
 import { type ServeProcess, startServe } from '../../tools/serve-process.js';
 import { type RunningServer, startServer } from './server.js';
 
@@ -194,5 +194,34 @@ describe("the server's memory", () => {
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
     // Over a gigabyte sent; what stays is garbage the collector has not taken yet, a small part of it.
     expect(rss() - before).toBeLessThan(carried / 8);
+  }, 120_000);
+});
+
+describe('a request past serve.requestTimeoutSeconds', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    // A deadline shorter than the headers timeout is allowed (Node's own rule would refuse it).
+    server = await startServer(inject('modelsDir'), {
+      translation: { numBeams: 4 },
+      serve: { requestTimeoutSeconds: 1, headersTimeoutSeconds: 10, maxPendingSentences: 100_000, charsPerMinute: 100_000_000 },
+    });
+  });
+  afterAll(async () => server?.close());
+
+  test('gets the deadline 503 (never a connection cut without an answer), and its queued sentences leave the queue', async () => {
+    const text = Array(12).fill('Bộ trưởng cho biết cuộc họp sẽ diễn ra vào ngày mai tại thủ đô.').join(' ');
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const q = Array.from({ length: 100 }, (_, k) => `${text} ${i}-${k}`);
+        const answer = await post(server, '/translate', { q, source: 'vi', target: 'en' });
+        return { status: answer.status, body: (await answer.json()) as { error?: string } };
+      }),
+    );
+    for (const { status, body } of answers) {
+      expect([200, 503]).toContain(status);
+      if (status === 503) expect(body.error).toBe('Request timed out after 1 s (serve.requestTimeoutSeconds); try again later');
+    }
+    await vi.waitFor(() => expect(server.engine.admission.pending).toBe(0), { timeout: 60_000, interval: 100 });
+    await healthy(server);
   }, 120_000);
 });

@@ -47,3 +47,34 @@ it("calls share batches by default; with batchAcrossCalls off each call's inputs
   expect(own.batches).toEqual([2, 3]);
   expect(own.outputs).toEqual(shared.outputs);
 });
+
+it('hands a batch to the pool only when a worker is free: a caller that stops meanwhile has its inputs dropped unrun', async () => {
+  const batches: number[] = [];
+  const later = new AbortController();
+  const batcher = new Batcher({
+    pool,
+    search: { ...modelSearchSettings(pool.info), numBeams: 1 },
+    // Two inputs of 4 tokens a batch: the round below is three batches, longest first, for one worker.
+    batchTokens: 8,
+    decodeInput: (ids) => ({ ids, maxNewTokens: 4 }),
+    onBatch: (timing: BatchTiming) => {
+      batches.push(timing.sentences);
+      // The caller of the last batch stops while the first ones run (a server request past its deadline).
+      later.abort(new Error('past its deadline'));
+    },
+  });
+  const eos = pool.info.eosId;
+  const early = [
+    [10, 11, 12, eos],
+    [13, 14, 15, eos],
+    [16, 17, 18, eos],
+    [19, 20, 21, eos],
+  ].map((ids) => batcher.enqueue(ids));
+  const stopped = [
+    [22, 23, eos],
+    [24, 25, eos],
+  ].map((ids) => batcher.enqueue(ids, later.signal));
+  expect((await Promise.all(early)).map((hypotheses) => hypotheses.length)).toEqual([1, 1, 1, 1]);
+  for (const input of stopped) await expect(input).rejects.toThrow('past its deadline');
+  expect(batches).toEqual([2, 2]);
+});
