@@ -1,7 +1,8 @@
 /**
  * newsbridge as a library: the whole run (`runPipeline`, or on a queue `runOnQueue` and `runWorker`),
  * each stage on its own, and the edges they need (config, language detector, Translator, translation
- * memory, model store).
+ * memory, model store); fetching (`fetchFeeds`), serving (`ServeEngine`, `buildServer`) and model
+ * conversion (`convertCheckpoint`).
  */
 export * from './article.js';
 export * from './errors.js';
@@ -49,3 +50,12 @@ export { TranslationMemory } from './translation/memory.js';
 export { listModels } from './models/layout.js';
 export { pullModel } from './models/pull.js';
 export { verifyModel } from './models/verify.js';
+export { convertCheckpoint } from './models/convert/convert.js';
+export { fetchFeeds, readFeedsFile } from './fetch/fetch-feeds.js';
+export type { FetchFeedsOptions } from './fetch/fetch-feeds.js';
+export type { FeedResult, FetchReport, PageOutcome, PageResult } from './fetch/fetch-night.js';
+export { renderFetchReport } from './fetch/report.js';
+export { ServeEngine } from './serve/engine.js';
+export { ApiKeys } from './serve/keys.js';
+export { buildServer } from './serve/server.js';
+export type { ServerOptions } from './serve/server.js';

@@ -1,9 +1,14 @@
+import { Command } from 'commander';
+import fg from 'fast-glob';
 import { describe, expect, it } from 'vitest';
 import {
   applyOverrides,
+  buildServer,
   chooseSummarySentences,
+  convertCheckpoint,
   detectLanguage,
   extractArticle,
+  fetchFeeds,
   LanguageDetector,
   listModels,
   loadConfig,
@@ -16,6 +21,7 @@ import {
   runPipeline,
   runWorker,
   segmentSentences,
+  ServeEngine,
   splitSentences,
   summarizeArticle,
   translateArticle,
@@ -53,5 +59,39 @@ describe('the package (src/index.ts)', () => {
       listModels,
     ];
     for (const exported of cliBuildingBlocks) expect(exported).toBeTypeOf('function');
+  });
+
+  it('has a counterpart for every command of the CLI but status and queue retry-failed (docs/library.md)', async () => {
+    const counterparts: Record<string, unknown> = {
+      run: runPipeline,
+      worker: runWorker,
+      extract: extractArticle,
+      detect: detectLanguage,
+      segment: segmentSentences,
+      translate: Translator,
+      summarize: summarizeArticle,
+      validate: loadConfig,
+      'cache stats': TranslationMemory,
+      'cache clear': TranslationMemory,
+      'models pull': pullModel,
+      'models verify': verifyModel,
+      'models list': listModels,
+      'models convert': convertCheckpoint,
+      fetch: fetchFeeds,
+      serve: ServeEngine,
+    };
+    // They read pg-boss's tables, which the library does not expose.
+    const withoutCounterpart = ['status', 'queue retry-failed'];
+    // Every command the CLI registers (each src/cli file's register…Command), so a new one without a counterpart fails here.
+    const program = new Command();
+    for (const file of await fg('src/cli/*.ts', { ignore: ['src/cli/index.ts'], absolute: true })) {
+      for (const [name, register] of Object.entries(await import(file))) {
+        if (/^register\w+Command$/.test(name)) (register as (program: Command) => void)(program);
+      }
+    }
+    const leaves = (command: Command, prefix: string): string[] =>
+      command.commands.length === 0 ? [prefix] : command.commands.flatMap((sub) => leaves(sub, `${prefix} ${sub.name()}`.trim()));
+    expect(leaves(program, '').sort()).toEqual([...Object.keys(counterparts), ...withoutCounterpart].sort());
+    for (const exported of [...Object.values(counterparts), buildServer]) expect(exported).toBeTypeOf('function');
   });
 });
