@@ -67,6 +67,19 @@ export function normalizeArabic(word: string): string {
     .replace(/ة/g, 'ه');
 }
 
+/**
+ * Arabic-Indic (U+0660–0669) and Persian (U+06F0–06F9) digits as ASCII, the Arabic decimal separator
+ * (U+066B) as `.`; the Arabic thousands separator (U+066C) becomes `thousands`: `,` where the English
+ * must show the number as written, '' where only its value matters.
+ */
+export function asciiDigits(text: string, { thousands }: { thousands: ',' | '' }): string {
+  return text
+    .replace(/[\u0660-\u0669]/gu, (digit) => String(digit.charCodeAt(0) - 0x0660))
+    .replace(/[\u06F0-\u06F9]/gu, (digit) => String(digit.charCodeAt(0) - 0x06f0))
+    .replace(/\u066B/gu, '.')
+    .replace(/\u066C/gu, thousands);
+}
+
 const arabicArticles = ['وال', 'بال', 'كال', 'فال', 'لل', 'ال'];
 // After normalizeArabic, so taa marbuta is already ه.
 const arabicSuffixes = ['ها', 'ان', 'ات', 'ون', 'ين', 'يه', 'ه', 'ي'];

@@ -4,7 +4,7 @@ import path from 'node:path';
 import fg from 'fast-glob';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { defaultConfig, type PipelineConfig } from '../src/config/config.js';
-import { guessLanguage, isRightToLeft, languageByCode, LANGUAGES, routedLanguages } from '../src/languages.js';
+import { asciiDigits, guessLanguage, isRightToLeft, languageByCode, LANGUAGES, routedLanguages } from '../src/languages.js';
 import { articleOutputSchema } from '../src/output/schema.js';
 import { runPipeline } from '../src/run/pipeline.js';
 
@@ -80,5 +80,17 @@ describe('a third source language (Indonesian): one translation.models entry, no
     ]);
     for (const sentence of body.flatMap((paragraph) => paragraph.sentences)) expect(sentence.target).toEqual(expect.any(String));
     expect(output.summary.pairs.length).toBeGreaterThan(0);
+  });
+});
+
+describe('asciiDigits', () => {
+  it('writes Arabic-Indic and Persian digits as ASCII, the decimal separator as a point, the thousands one as asked', () => {
+    // ١٢٬٣٤٥٫٦ : 12,345.6 with U+066C and U+066B; ۲۰۲۵ : Persian 2025.
+    const written = '\u0661\u0662\u066C\u0663\u0664\u0665\u066B\u0666 \u06F2\u06F0\u06F2\u06F5';
+    // As written, for a do-not-translate span the English must copy.
+    expect(asciiDigits(written, { thousands: ',' })).toBe('12,345.6 2025');
+    // The value, for the check that the English kept the number.
+    expect(asciiDigits(written, { thousands: '' })).toBe('12345.6 2025');
+    expect(asciiDigits('F-35 in 2025', { thousands: '' })).toBe('F-35 in 2025');
   });
 });

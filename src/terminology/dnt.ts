@@ -1,4 +1,5 @@
 import type { LanguageCode } from '../article.js';
+import { asciiDigits } from '../languages.js';
 
 /**
  * Do-not-translate spans: the parts of a source sentence whose only right English is a copy (an
@@ -36,14 +37,6 @@ function appliesTo(kind: DntKind, lang: LanguageCode): boolean {
   return kind !== 'latin' || lang === 'ar';
 }
 
-function asciiDigits(text: string): string {
-  return text
-    .replace(/[\u0660-\u0669]/gu, (digit) => String(digit.charCodeAt(0) - 0x0660))
-    .replace(/[\u06F0-\u06F9]/gu, (digit) => String(digit.charCodeAt(0) - 0x06f0))
-    .replace(/\u066B/gu, '.')
-    .replace(/\u066C/gu, ',');
-}
-
 /** Where each of the page's marked texts occurs in the sentence, longest first. */
 function* markedIn(sentence: string, marked: readonly string[]): Generator<{ index: number; 0: string }> {
   for (const text of [...marked].sort((a, b) => b.length - a.length))
@@ -69,7 +62,7 @@ export function findDntSpans(
       const start = match.index;
       const end = start + match[0].length;
       if (spans.some((span) => start < span.end && span.start < end)) continue;
-      spans.push({ kind, source: match[0], target: kind === 'numbers' ? asciiDigits(match[0]) : match[0], start, end });
+      spans.push({ kind, source: match[0], target: kind === 'numbers' ? asciiDigits(match[0], { thousands: ',' }) : match[0], start, end });
     }
   }
   return spans.sort((a, b) => a.start - b.start);

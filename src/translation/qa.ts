@@ -6,7 +6,7 @@
  * something else, so each kind that is in the source and not in the English flags the sentence.
  */
 import type { LanguageCode, SentenceFlag } from '../article.js';
-import { languageByCode } from '../languages.js';
+import { asciiDigits, languageByCode } from '../languages.js';
 
 export interface MissingFromTranslation {
   /** Source numbers, as written, whose value is nowhere in the English. */
@@ -194,22 +194,14 @@ function withoutAddresses(text: string, addresses: string[]): string {
   return addresses.reduce((rest, address) => rest.split(address).join(' '), text);
 }
 
-/** Western digits, the Arabic decimal separator as `.`, the Arabic thousands separator dropped. */
-function normalizeDigits(text: string): string {
-  return text
-    .replace(/[\u0660-\u0669]/gu, (d) => String(d.charCodeAt(0) - 0x0660))
-    .replace(/[\u06F0-\u06F9]/gu, (d) => String(d.charCodeAt(0) - 0x06f0))
-    .replace(/\u066B/gu, '.')
-    .replace(/\u066C/gu, '');
-}
-
 /**
  * The values a number as written may stand for: `.` and `,` are thousands separators in one
  * convention and decimal marks in the other (English 1,234.5; Vietnamese 1.234,5), so both
  * readings count, the thousands one only where the groups have three digits.
  */
 function numberValues(written: string): string[] {
-  const number = normalizeDigits(written);
+  // The value only: the Arabic thousands separator is dropped.
+  const number = asciiDigits(written, { thousands: '' });
   const values = new Set<string>();
   for (const [thousands, decimal] of [
     [',', '.'],
