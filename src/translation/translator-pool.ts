@@ -56,17 +56,18 @@ export class TranslatorPool {
     let load = this.modelLoads.get(model.dir);
     if (!load) {
       const { onModelLoad, ...extra } = this.extra;
+      const languages = [...this.models.values()].filter((other) => other.dir === model.dir).map((other) => other.lang);
       load = Translator.load({
         modelDir: model.dir,
         model: { lang: model.lang, id: model.id, revision: model.revision, dtype: this.config.dtype },
         ...decodingOptions(this.config),
         workers: this.config.workers,
         threadsPerWorker: this.config.threadsPerWorker,
-        label: model.label,
+        // A load error is every language's of this model: the label names them all (the fix pulls it for each).
+        label: languages.length > 1 ? { ...model.label, name: `${model.id} (${languages.join(', ')})` } : model.label,
         terminology: this.terminology.get(model.lang),
         ...extra,
       });
-      const languages = [...this.models.values()].filter((other) => other.dir === model.dir).map((other) => other.lang);
       load.then(
         () => onModelLoad?.({ id: model.id, dir: model.dir, languages }),
         () => undefined,

@@ -183,7 +183,7 @@ export class Translator {
     const modelDir = path.resolve(options.modelDir);
     const label = options.label ?? {
       name: options.model.id,
-      fix: `put a MarianMT export (config.json, tokenizer.json, onnx/…) in ${modelDir}`,
+      fix: `put a MarianMT, M2M-100 or NLLB-200 export (config.json, tokenizer.json, onnx/…) in ${modelDir}`,
     };
     await assertModelReady(modelDir, options.dtype, label);
     const threads = options.threadsPerWorker ?? Math.min(2, availableParallelism());

@@ -216,6 +216,15 @@ describe('Translator on tiny-m2m100, one model folder for ar and vi', () => {
 });
 
 describe('TranslatorPool: one tiny-m2m100 configured for ar and vi', () => {
+  it('gives both languages the one load error of a missing shared model, naming both', async () => {
+    const spec = { id: 'facebook/nllb-200-distilled-600M', revision: 'main' };
+    const pool = new TranslatorPool({ ...defaultConfig.translation, modelsDir: inject('modelsDir'), models: { ar: spec, vi: spec } });
+    const [ar, vi] = await Promise.all([pool.get('ar').catch((e: unknown) => e), pool.get('vi').catch((e: unknown) => e)]);
+    expect(vi).toBe(ar);
+    expect((ar as Error).message).toContain('model facebook/nllb-200-distilled-600M (ar, vi) is unavailable');
+    await pool.dispose();
+  });
+
   it('loads the model once, into one pool of workers, and batches ar and vi sentences together', async () => {
     const batches: BatchTiming[] = [];
     const loads: { id: string; languages: string[] }[] = [];
