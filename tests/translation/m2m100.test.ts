@@ -68,6 +68,27 @@ function ourInput(lang: LanguageCode, sentence: string): DecodeInput {
   return { ids, maxNewTokens: 2 * ids.length + 8 };
 }
 
+/**
+ * transformers.js `generate`, greedy, with `forced_bos_token_id`: the generated ids after the decoder
+ * start. This model has no forced_eos_token_id: at the limit generate stops without `</s>`.
+ */
+async function referenceGreedy(model: PreTrainedModel, ids: readonly number[], maxNewTokens: number, forcedBos: number | null) {
+  const output = (await model.generate({
+    input_ids: new Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
+    attention_mask: new Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
+    max_new_tokens: maxNewTokens,
+    num_beams: 1,
+    forced_bos_token_id: forcedBos ?? undefined,
+  })) as Tensor;
+  return (output.tolist() as bigint[][])[0]!.slice(1).map(Number);
+}
+
+/** Our decoder's output against generate's: the same tokens, ours without the `</s>` generate may end with. */
+function expectSameGreedy(ours: number[] | undefined, theirs: number[], info: Seq2SeqSessions['info']): void {
+  expect(theirs[0]).toBe(info.forcedBosId);
+  expect(ours).toEqual(theirs.at(-1) === info.eosId ? theirs.slice(0, -1) : theirs);
+}
+
 describe('M2M-100 family (tiny-m2m100, NLLB codes)', () => {
   it('reads the family and forces eng_Latn, ids from tokenizer.json', () => {
     expect(sessions.info.family).toBe('m2m_100');
@@ -93,17 +114,7 @@ describe('M2M-100 family (tiny-m2m100, NLLB codes)', () => {
       const batched = await decode(sessions, inputs, settings);
       for (const [i, input] of inputs.entries()) {
         const [ours] = await decode(sessions, [input], settings);
-        const output = (await reference.generate({
-          input_ids: new Tensor('int64', BigInt64Array.from(input.ids, BigInt), [1, input.ids.length]),
-          attention_mask: new Tensor('int64', new BigInt64Array(input.ids.length).fill(1n), [1, input.ids.length]),
-          // This model has no forced_eos_token_id: at the limit generate stops without `</s>`, where ours forces it.
-          max_new_tokens: input.maxNewTokens,
-          num_beams: 1,
-          forced_bos_token_id: sessions.info.forcedBosId ?? undefined,
-        })) as Tensor;
-        const theirs = (output.tolist() as bigint[][])[0]!.slice(1).map(Number);
-        expect(theirs[0]).toBe(sessions.info.forcedBosId);
-        expect(ours).toEqual(theirs.at(-1) === sessions.info.eosId ? theirs.slice(0, -1) : theirs);
+        expectSameGreedy(ours, await referenceGreedy(reference, input.ids, input.maxNewTokens, sessions.info.forcedBosId), sessions.info);
         expect(batched[i]).toEqual(ours);
       }
     },
@@ -131,16 +142,7 @@ describe('q8 tiny-m2m100 (the _quantized graphs)', () => {
     const settings: SearchSettings = { ...modelSearchSettings(q8.info), numBeams: 1 };
     for (const input of sentences.map((sentence) => ourInput(lang, sentence))) {
       const [ours] = await decode(q8, [input], settings);
-      const output = (await q8Reference.generate({
-        input_ids: new Tensor('int64', BigInt64Array.from(input.ids, BigInt), [1, input.ids.length]),
-        attention_mask: new Tensor('int64', new BigInt64Array(input.ids.length).fill(1n), [1, input.ids.length]),
-        max_new_tokens: input.maxNewTokens,
-        num_beams: 1,
-        forced_bos_token_id: q8.info.forcedBosId ?? undefined,
-      })) as Tensor;
-      const theirs = (output.tolist() as bigint[][])[0]!.slice(1).map(Number);
-      expect(theirs[0]).toBe(q8.info.forcedBosId);
-      expect(ours).toEqual(theirs.at(-1) === q8.info.eosId ? theirs.slice(0, -1) : theirs);
+      expectSameGreedy(ours, await referenceGreedy(q8Reference, input.ids, input.maxNewTokens, q8.info.forcedBosId), q8.info);
     }
   });
 
@@ -197,15 +199,9 @@ describe('Translator on tiny-m2m100, one model folder for ar and vi', () => {
           const ids = translator.tokenize(sentence);
           const built = build.call(tokenizer, [sentence], {}, { src_lang: nllb, tgt_lang: 'eng_Latn' }).input_ids;
           expect(ids).toEqual((built.tolist() as bigint[][])[0]!.map(Number));
-          const output = (await reference.generate({
-            input_ids: new Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
-            attention_mask: new Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
-            // The Translator's limit: maxNewTokensRatio × source tokens + its margin of 8.
-            max_new_tokens: Math.ceil(2 * ids.length) + 8,
-            num_beams: 1,
-            forced_bos_token_id: sessions.info.forcedBosId ?? undefined,
-          })) as Tensor;
-          const theirs = tokenizer.decode((output.tolist() as bigint[][])[0]!.map(Number), { skip_special_tokens: true }).trim();
+          // The Translator's limit: maxNewTokensRatio × source tokens + its margin of 8.
+          const generated = await referenceGreedy(reference, ids, Math.ceil(2 * ids.length) + 8, sessions.info.forcedBosId);
+          const theirs = tokenizer.decode(generated, { skip_special_tokens: true }).trim();
           expect(translations[i]!.target).toBe(theirs);
         }
       } finally {
