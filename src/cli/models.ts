@@ -67,8 +67,15 @@ async function pullModels(options: PullCommandOptions): Promise<void> {
   const progress = progressReporter();
   const stop = stopOnSignals();
   let failed = 0;
+  // A multilingual model configured for several languages (NLLB-200 for ar and vi) is pulled once.
+  const pulled = new Map<string, string>();
   for (const model of selected) {
     if (stop.signal.aborted) break;
+    const first = pulled.get(`${model.dir}@${model.revision}`);
+    if (first) {
+      writeLine(process.stdout, `${model.lang}: ${model.id}@${model.revision} (${dtype}) is the model of ${first}, pulled above`);
+      continue;
+    }
     try {
       const manifest = await pullModel({
         id: model.id,
@@ -82,6 +89,7 @@ async function pullModels(options: PullCommandOptions): Promise<void> {
         onProgress: (p) => progress.update(model, p),
       });
       progress.stop();
+      pulled.set(`${model.dir}@${model.revision}`, model.lang);
       writeLine(process.stdout, `${model.lang}: ${model.id}@${model.revision} (${dtype}) is installed in ${model.dir}`);
       const warning = licenseWarning(model.id, manifest.license ?? null);
       if (warning) writeLine(process.stderr, `${model.lang}: ${warning}`);

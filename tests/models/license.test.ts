@@ -95,6 +95,18 @@ describe('models pull and models list on a hub on 127.0.0.1', () => {
     }
   });
 
+  it('pulls a model configured for two languages once, and warns once', async () => {
+    const shared = path.join(dir, 'shared.yaml');
+    await writeFile(shared, `translation:\n  download: false\n  models:\n    ar: { id: ${NLLB} }\n    vi: { id: ${NLLB} }\n`);
+    const modelsDir = path.join(dir, 'shared-models');
+    hub.apiRequests.length = 0;
+    const pull = await runCli(['models', 'pull', '--mirror', hub.url, '--models-dir', modelsDir, '--config', shared]);
+    expect(pull.code, pull.stderr).toBe(0);
+    expect(hub.apiRequests).toHaveLength(1);
+    expect(pull.stdout).toContain(`vi: ${NLLB}@main (q8) is the model of ar, pulled above`);
+    expect(pull.stderr.match(/is licensed cc-by-nc-4\.0/g)).toHaveLength(1);
+  });
+
   it('lists the family licence of a model not installed yet', async () => {
     const list = await runCli(['models', 'list', '--models-dir', path.join(dir, 'empty'), '--config', config]);
     expect(list.stdout).toMatch(
