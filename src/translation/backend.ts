@@ -107,7 +107,8 @@ export class ModelTranslationBackend implements TranslationBackend {
         for (const source of missing) inFlight.delete(source);
       }
     }
-    for (const { source, pending } of shared) known.set(source, await this.awaitShared(lang, sentenceOf.get(source)!, pending, signal));
+    for (const { source, pending } of shared)
+      known.set(source, await this.awaitShared(lang, sentenceOf.get(source)!, pending, signal, doNotTranslate));
     // What another process translated first (a shared memory) counts as a memory hit too.
     this.usage.cacheHits += sources.filter((source) => !translated.has(source)).length;
     // Terms from the sentence and its English, so a memory hit reports them as a fresh translation does.
@@ -128,6 +129,7 @@ export class ModelTranslationBackend implements TranslationBackend {
     sentence: string,
     pending: Promise<SentenceTarget>,
     signal: AbortSignal | undefined,
+    doNotTranslate: readonly string[],
   ): Promise<SentenceTarget> {
     try {
       return await pending;
@@ -135,7 +137,7 @@ export class ModelTranslationBackend implements TranslationBackend {
       // Stopped itself, it says so with its own reason, as the batcher does for its queued sentences.
       if (signal?.aborted) throw signal.reason ?? error;
       if (!this.owners.get(pending)?.aborted) throw error;
-      return (await this.translate(lang, [sentence], signal)).targets[0]!;
+      return (await this.translate(lang, [sentence], signal, doNotTranslate)).targets[0]!;
     }
   }
 
