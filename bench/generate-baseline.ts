@@ -8,16 +8,20 @@ import { AutoModelForSeq2SeqLM, LogitsProcessor, LogitsProcessorList, Tensor, ty
 import type { ModelDtype } from '../src/config/config.js';
 
 export class GenerateBaseline {
-  private constructor(private readonly seq2seq: PreTrainedModel) {}
+  private constructor(
+    private readonly seq2seq: PreTrainedModel,
+    private readonly forcedBosId: number | null,
+  ) {}
 
-  static async load(modelDir: string, dtype: ModelDtype, threads: number): Promise<GenerateBaseline> {
+  /** `forcedBosId`: the target-language token an M2M-100 model is forced to start with (null for Marian). */
+  static async load(modelDir: string, dtype: ModelDtype, threads: number, forcedBosId: number | null = null): Promise<GenerateBaseline> {
     const seq2seq = await AutoModelForSeq2SeqLM.from_pretrained(modelDir, {
       local_files_only: true,
       dtype,
       device: 'cpu',
       session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 },
     });
-    return new GenerateBaseline(seq2seq);
+    return new GenerateBaseline(seq2seq, forcedBosId);
   }
 
   /** Decodes a batch; row r generates exactly `lengths[r]` tokens before `</s>`. Returns the generated ids. */
@@ -40,6 +44,7 @@ export class GenerateBaseline {
       max_new_tokens: Math.max(...lengths) + 1,
       num_beams: 1,
       logits_processor: processors,
+      ...(this.forcedBosId === null ? {} : { forced_bos_token_id: this.forcedBosId }),
     })) as Tensor;
     return (output.tolist() as bigint[][]).map((row) => {
       const generated: number[] = [];

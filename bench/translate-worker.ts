@@ -2,9 +2,12 @@
  * One bench:translate variant in a process of its own, so each variant's peak RSS is its own.
  * Started and driven by bench/translate.ts (the protocol is at `main`).
  */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { AutoTokenizer, env, LogLevel, pipeline, type TranslationPipeline } from '@huggingface/transformers';
 import { defaultConfig, type ModelDtype } from '../src/config/config.js';
+import { codeSchemeOf, languageTokenId, specialTokenIds } from '../src/translation/families.js';
 import type { Q8Activations } from '../src/translation/seq2seq-sessions.js';
 import { packBatches } from '../src/translation/batcher.js';
 import { decodingOptions, Translator } from '../src/translation/translator.js';
@@ -53,13 +56,39 @@ export interface WorkerFigures {
   peakRssBytes: number;
 }
 
+/**
+ * The model's input ids for a sentence, as the Translator builds them (Translator.tokenize): on an
+ * M2M-100 model the source-language token first and `</s>` last, else the tokenizer's own ids; and the
+ * forced target-language token (`eng_Latn`) on M2M-100, for (g) and (b), which are given it as Hugging
+ * Face's translation pipeline is.
+ */
+export async function modelInputs(
+  modelDir: string,
+  lang: WorkerJob['lang'],
+): Promise<{ tokenize: (text: string) => number[]; forcedBosId: number | null; sourceCode: string | null }> {
+  const tokenizer = await AutoTokenizer.from_pretrained(modelDir, { local_files_only: true });
+  const config = JSON.parse(await readFile(path.join(modelDir, 'config.json'), 'utf8')) as { model_type: string; eos_token_id: number };
+  const specialIds = specialTokenIds(JSON.parse(await readFile(path.join(modelDir, 'tokenizer.json'), 'utf8')));
+  const scheme = codeSchemeOf(specialIds);
+  if (config.model_type !== 'm2m_100' || !scheme)
+    return { tokenize: (text) => tokenizer.encode(text), forcedBosId: null, sourceCode: null };
+  const sourceId = languageTokenId(specialIds, scheme, lang);
+  const sourceCode = Object.keys(specialIds).find((token) => specialIds[token] === sourceId)!;
+  return {
+    tokenize: (text) => [sourceId, ...tokenizer.encode(text, { add_special_tokens: false }), config.eos_token_id],
+    forcedBosId: languageTokenId(specialIds, scheme, 'en'),
+    sourceCode,
+  };
+}
+
 /** Translates sentences (by index into the job's list); resolves to the decoder steps each took. */
 type Runner = (indices: number[]) => Promise<number[]>;
 
 /** Releases what the variant holds; a Translator's worker threads would keep the process alive. */
 let releaseVariant: () => Promise<void> = async () => {};
 
-async function loadRunner(job: WorkerJob, tokenize: (text: string) => number[]): Promise<Runner> {
+async function loadRunner(job: WorkerJob, inputs: Awaited<ReturnType<typeof modelInputs>>): Promise<Runner> {
+  const { tokenize, forcedBosId, sourceCode } = inputs;
   const translation = defaultConfig.translation;
   const { variant } = job;
   const stepsOf = new Map(job.sentences.map((sentence, i) => [tokenize(sentence).join(','), job.steps[i]!]));
@@ -82,6 +111,8 @@ async function loadRunner(job: WorkerJob, tokenize: (text: string) => number[]):
         (await translator.translate(indices.map((i) => job.sentences[i]!))).map((result) => result.targetTokens + 1);
     }
     case 'naive-pipeline': {
+      // NLLB's tokenizer takes the languages by code, as a user of the pipeline gives them.
+      const languages = sourceCode ? { src_lang: sourceCode, tgt_lang: 'eng_Latn' } : {};
       const translate = (await pipeline('translation', job.modelDir, {
         dtype: job.dtype,
         device: 'cpu',
@@ -92,7 +123,9 @@ async function loadRunner(job: WorkerJob, tokenize: (text: string) => number[]):
         const steps: number[] = [];
         for (const i of indices) {
           const length = job.steps[i]!;
-          await translate(job.sentences[i]!, { min_new_tokens: length, max_new_tokens: length });
+          await translate(job.sentences[i]!, { min_new_tokens: length, max_new_tokens: length, ...languages } as Parameters<
+            typeof translate
+          >[1]);
           steps.push(length);
         }
         return steps;
@@ -100,9 +133,11 @@ async function loadRunner(job: WorkerJob, tokenize: (text: string) => number[]):
     }
     case 'generate':
     case 'ort-greedy': {
+      if (variant.kind === 'ort-greedy' && forcedBosId !== null)
+        throw new Error('variant (c), the bare decoder, is written for Marian only');
       const decoder =
         variant.kind === 'generate'
-          ? await GenerateBaseline.load(job.modelDir, job.dtype, job.threads)
+          ? await GenerateBaseline.load(job.modelDir, job.dtype, job.threads, forcedBosId)
           : await OrtGreedyDecoder.load(job.modelDir, job.dtype, job.threads);
       return async (indices) => {
         const inputs = indices.map((index) => ({ ids: tokenize(job.sentences[index]!), index }));
@@ -144,9 +179,9 @@ async function main(): Promise<void> {
   env.allowRemoteModels = false;
   env.logLevel = LogLevel.ERROR;
   const loadStarted = performance.now();
-  const tokenizer = await AutoTokenizer.from_pretrained(job.modelDir, { local_files_only: true });
-  const tokenize = (text: string) => tokenizer.encode(text);
-  const run = await loadRunner(job, tokenize);
+  const inputs = await modelInputs(job.modelDir, job.lang);
+  const { tokenize } = inputs;
+  const run = await loadRunner(job, inputs);
   const loadMs = performance.now() - loadStarted;
   await run(Array.from({ length: Math.min(job.warmUp, job.sentences.length) }, (_, i) => i));
   send({ ready: true });

@@ -2,7 +2,8 @@
  * Translation throughput: the Translator against its former transformers.js path, against what a user
  * writes first, against a bare decoder, and against the machine's matrix-multiply rate.
  *
- *   npm run bench:translate -- [--preset opus-mt-base|tiny] [--dtype q8,fp32] [--sentences N] [--lang ar,vi]
+ *   npm run bench:translate -- [--preset opus-mt-base|tiny|tc-big|tiny-m2m100|nllb-600m] [--model-dir DIR]
+ *                              [--dtype q8,fp32] [--sentences N] [--lang ar,vi]
  *                              [--variants a,a4,ab,g,b,c] [--pools 1x2,2x1] [--lengths reference|1.1x]
  *                              [--chunk N] [--repeat R] [--smoke]
  *
@@ -25,7 +26,10 @@
  * up untimed; then they take turns, a chunk each, so a burst of load from elsewhere on this shared
  * machine falls on all of them alike; with `--repeat R` each chunk counts its fastest of R passes.
  * The same run measures onnxruntime's int8 and fp32 matrix-multiply rate on 2 threads
- * (bench/matmul-rate.ts) and prints each variant's useful multiply-accumulates per second as a share.
+ * (bench/matmul-rate.ts) and prints each variant's useful multiply-accumulates per second as a share,
+ * and the output layer's share of a decoder step's multiply-accumulates (from the preset's shapes).
+ * An M2M-100 preset (nllb-600m) is one model for both languages; (c) is Marian-only. `--model-dir`
+ * takes a model `npm run model:make` already wrote (nllb-600m is 5 GB and takes minutes to generate).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -50,6 +54,7 @@ type Lengths = 'reference' | '1.1x';
 
 interface Options {
   preset: PresetName;
+  modelDir?: string;
   dtype: ModelDtype[];
   sentences: number;
   lang: Lang[];
@@ -101,14 +106,34 @@ function variantsFor(options: Options): LabelledVariant[] {
   return list;
 }
 
-/** `bench/.models/Xenova/opus-mt-<lang>-en` for opus-mt-base; the tiny preset gets a folder of its own. */
+const PRESET_CHOICES: PresetName[] = ['opus-mt-base', 'tiny', 'tc-big', 'tiny-m2m100', 'nllb-600m'];
+
+/**
+ * `bench/.models/Xenova/opus-mt-<lang>-en` for opus-mt-base, a folder per other preset (as
+ * bench:greedy-identity has them); an M2M-100 preset is one model for both languages.
+ */
 function modelDir(preset: PresetName, lang: Lang): string {
-  const base = path.join(repoRoot, 'bench', '.models', ...(preset === 'tiny' ? ['tiny'] : []));
-  return path.join(base, 'Xenova', `opus-mt-${lang}-en`);
+  const root = path.join(repoRoot, 'bench', '.models');
+  if (PRESETS[preset].family === 'm2m_100') return path.join(root, preset, 'newsbridge', preset);
+  if (preset === 'opus-mt-base') return path.join(root, 'Xenova', `opus-mt-${lang}-en`);
+  if (preset === 'tiny') return path.join(root, 'tiny', 'Xenova', `opus-mt-${lang}-en`);
+  return path.join(root, preset, 'Helsinki-NLP', `opus-mt-${preset}-${lang}-en`);
+}
+
+/** A model `npm run model:make` wrote, checked to be of the preset measured (its shapes give the MAC shares). */
+async function givenModel(dir: string, preset: PresetName): Promise<string> {
+  const stampFile = path.join(dir, 'generator-stamp.json');
+  const stamp = existsSync(stampFile) ? (JSON.parse(await readFile(stampFile, 'utf8')) as { preset?: string }) : {};
+  if (stamp.preset !== preset)
+    throw new Error(
+      `${stampFile}: not a generated ${preset} model (preset ${stamp.preset ?? 'absent'}); give --preset ${stamp.preset ?? '…'} or another --model-dir`,
+    );
+  return dir;
 }
 
 async function ensureModel(preset: PresetName, lang: Lang): Promise<string> {
-  const options = { preset, out: modelDir(preset, lang), seed: 0, sourceLang: lang };
+  const sourceLang = PRESETS[preset].family === 'm2m_100' ? 'ar' : lang;
+  const options = { preset, out: modelDir(preset, lang), seed: 0, sourceLang };
   if (!(await isUpToDate(options))) {
     console.log(`generating the ${preset} ${lang}→en model in ${path.relative(repoRoot, options.out)} (once; it is kept)…`);
     await makeModel(options);
@@ -254,6 +279,12 @@ function total(figures: readonly VariantFigures[]): Totals {
 
 const tokensPerSecond = (t: Totals) => t.targetTokens / (t.ms / 1000);
 
+/** One decoder step's weight MACs: its layers' (self-attention 4 d², cross-attention 2 d², FFN 2 d·ffn) and the output layer's. */
+function decoderStepMacs(dims: ModelDims): { layers: number; output: number } {
+  const d = dims.dModel;
+  return { layers: dims.decoderLayers * (6 * d * d + 2 * d * dims.ffnDim), output: d * dims.vocabSize };
+}
+
 /**
  * Multiply-accumulates of the weight matrices one output token needs (decoder: self-attention 4 d²,
  * cross-attention query and output 2 d², FFN 2 d·ffn per layer, then the d × vocabulary output layer)
@@ -262,7 +293,8 @@ const tokensPerSecond = (t: Totals) => t.targetTokens / (t.ms / 1000);
  */
 function usefulMacs(dims: ModelDims, t: Totals): number {
   const d = dims.dModel;
-  const perTarget = dims.decoderLayers * (6 * d * d + 2 * d * dims.ffnDim) + d * dims.vocabSize;
+  const step = decoderStepMacs(dims);
+  const perTarget = step.layers + step.output;
   const perSource = dims.encoderLayers * (4 * d * d + 2 * d * dims.ffnDim) + dims.decoderLayers * 2 * d * d;
   return perTarget * t.targetTokens + perSource * t.sourceTokens;
 }
@@ -295,8 +327,11 @@ async function main(options: Options): Promise<void> {
   const preset = options.smoke ? 'tiny' : options.preset;
   const count = options.smoke ? 8 : options.sentences;
   const variants = variantsFor(options);
+  if (options.modelDir && PRESETS[preset].family === 'marian' && options.lang.length > 1)
+    throw new Error(`--model-dir: a ${preset} model translates one language; give one --lang`);
   const dirs = new Map<Lang, string>();
-  for (const lang of options.lang) dirs.set(lang, await ensureModel(preset, lang));
+  for (const lang of options.lang)
+    dirs.set(lang, options.modelDir ? await givenModel(path.resolve(options.modelDir), preset) : await ensureModel(preset, lang));
   const inputs = new Map<Lang, { sentences: string[]; steps: number[] }>();
   for (const lang of options.lang) {
     const { pairs, from } = await loadSentences(lang, count);
@@ -360,6 +395,10 @@ async function main(options: Options): Promise<void> {
     summary.push(...targets(dtype, variants, (key) => pick(dtype, options.lang, key)));
   }
   console.log(`\n${summary.join('\n')}`);
+  const step = decoderStepMacs(dims);
+  console.log(
+    `output layer (d_model ${dims.dModel} × vocabulary ${dims.vocabSize}): ${(step.output / 1e6).toPrecision(3)} of a decoder step's ${((step.output + step.layers) / 1e6).toPrecision(3)} M weight MACs, ${((100 * step.output) / (step.output + step.layers)).toFixed(1)}%`,
+  );
 }
 
 /** The issue's targets, for each pool shape measured: ratios of one run. */
@@ -418,7 +457,8 @@ function poolShapes(value: string): Options['pools'] {
 
 const program = new Command('bench:translate')
   .description('Target tokens/s, sentences/s, peak RSS and matrix-multiply share of the Translator and the decoders it is held against.')
-  .addOption(new Option('--preset <preset>', 'generated model size').choices(['opus-mt-base', 'tiny']).default('opus-mt-base'))
+  .addOption(new Option('--preset <preset>', 'generated model size').choices(PRESET_CHOICES).default('opus-mt-base'))
+  .option('--model-dir <dir>', 'a model npm run model:make wrote with that --preset (else generated into bench/.models)')
   .option('--dtype <list>', 'weights to measure: q8, fp32 or both', listOf<ModelDtype>(MODEL_DTYPES), [...MODEL_DTYPES])
   .option('--sentences <n>', 'sentences per language', positiveInteger, 64)
   .option('--lang <list>', 'source languages: ar, vi or both', listOf<Lang>(['ar', 'vi']), ['ar', 'vi'] as Lang[])
