@@ -6,7 +6,7 @@
  * spans copied (and how many went through a placeholder), terms inserted into sentences without their
  * source, and the speed cost at q8, greedy and at beam 4.
  *
- *   flock /tmp/nb/bench.lock npm run eval:terms
+ *   npm run eval:terms
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';

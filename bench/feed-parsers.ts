@@ -3,7 +3,7 @@
  * compared on correctness (valid feeds of each format, the malformed feeds sites really send, hostile
  * XML) and speed (a 500-item RSS and Atom feed, parsed repeatedly).
  *
- *   flock /tmp/nb/bench.lock npm run bench:feed-parsers -- [--rounds N]
+ *   npm run bench:feed-parsers -- [--rounds N]
  *
  * A case is `ok` when the parser gives every expected item URL and title, `partial` when it gives
  * some, `error` when it throws (the right answer for the hostile cases: what matters there is that
