@@ -54,6 +54,8 @@ export interface WorkerFigures {
   loadMs: number;
   /** process.resourceUsage().maxRSS at the end, in bytes. */
   peakRssBytes: number;
+  /** RSS after the last chunk, in bytes: the loaded model without load-time copies (peak RSS includes those). */
+  endRssBytes: number;
 }
 
 /**
@@ -203,7 +205,7 @@ async function main(): Promise<void> {
     };
     send(figures);
   }
-  const figures: WorkerFigures = { loadMs, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+  const figures: WorkerFigures = { loadMs, peakRssBytes: process.resourceUsage().maxRSS * 1024, endRssBytes: process.memoryUsage.rss() };
   send(figures);
   input.close();
   await releaseVariant();

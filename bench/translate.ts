@@ -218,6 +218,7 @@ interface VariantFigures {
   ms: number;
   loadMs: number;
   peakRssBytes: number;
+  endRssBytes: number;
 }
 
 /**
@@ -256,6 +257,7 @@ async function measure(
     ms: fastest[v]!.reduce((sum, f) => sum + f.ms, 0),
     loadMs: ends[v]!.loadMs,
     peakRssBytes: ends[v]!.peakRssBytes,
+    endRssBytes: ends[v]!.endRssBytes,
   }));
 }
 
@@ -354,7 +356,7 @@ async function main(options: Options): Promise<void> {
       const results = await measure(variants, job, options.chunk, options.repeat);
       results.forEach((result, i) => {
         console.log(
-          `  ${dtype} ${lang} ${variants[i]!.label}: ${(result.ms / 1000).toFixed(1)} s (model load ${(result.loadMs / 1000).toFixed(1)} s)`,
+          `  ${dtype} ${lang} ${variants[i]!.label}: ${(result.ms / 1000).toFixed(1)} s (model load ${(result.loadMs / 1000).toFixed(1)} s; RSS peak ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MiB, after the run ${(result.endRssBytes / 2 ** 20).toFixed(0)} MiB)`,
         );
       });
       figures.push(...results);
