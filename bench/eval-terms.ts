@@ -50,7 +50,7 @@ const BEAM_SENTENCES = 50;
 
 type Timings = Record<'constrained' | 'unconstrained', [off: number, on: number]>;
 
-/** Three rounds of each set, with and without terminology, alternating; the last round's outputs. */
+/** Four rounds of each set, with and without terminology, which goes first alternating by round (so order costs neither); the last round's outputs. */
 async function timeRounds(translator: Translator, terminology: TerminologySettings, withTerms: string[], without: string[]) {
   await translator.translate(withTerms.slice(0, 10)); // warm-up
   const time = async (sentences: string[], on: boolean) => {
@@ -60,13 +60,15 @@ async function timeRounds(translator: Translator, terminology: TerminologySettin
   };
   const timings: Timings = { constrained: [0, 0], unconstrained: [0, 0] };
   let last = { on: [] as SentenceTranslation[], off: [] as SentenceTranslation[] };
-  for (let round = 0; round < 3; round++) {
-    const [off, on, plainOff, plainOn] = [
-      await time(withTerms, false),
-      await time(withTerms, true),
-      await time(without, false),
-      await time(without, true),
-    ];
+  type Timed = Awaited<ReturnType<typeof time>>;
+  const pair = async (sentences: string[], onFirst: boolean): Promise<[off: Timed, on: Timed]> => {
+    if (!onFirst) return [await time(sentences, false), await time(sentences, true)];
+    const on = await time(sentences, true);
+    return [await time(sentences, false), on];
+  };
+  for (let round = 0; round < 4; round++) {
+    const [off, on] = await pair(withTerms, round % 2 === 1);
+    const [plainOff, plainOn] = await pair(without, round % 2 === 1);
     timings.constrained[0] += off.ms;
     timings.constrained[1] += on.ms;
     timings.unconstrained[0] += plainOff.ms;
