@@ -53,6 +53,7 @@ import { toStateDict } from '../src/models/convert/state-dict.js';
 import { withExternalData, writeModelGraphs } from '../src/models/convert/write-onnx.js';
 import type { Seq2SeqWeights } from '../src/models/convert/weights.js';
 import { randomWeights, shapeOutputPreference } from './model/seq2seq-weights.js';
+import { writeTorchCheckpoint } from './model/torch-checkpoint.js';
 import { repoRoot } from './repo-root.js';
 
 /** Bump when the generated files change, so cached test models are regenerated. */
@@ -77,7 +78,11 @@ export interface MakeModelOptions {
   eosBias?: number;
   /** Every graph's weights in `onnx/<file>.onnx_data`, as NLLB-200-600M's export has them (ONNX external data). */
   externalData?: boolean;
+  /** With `checkpoint`: the weights file, model.safetensors (default) or pytorch_model.bin as torch.save writes it. */
+  weights?: CheckpointWeights;
 }
+
+export type CheckpointWeights = 'safetensors' | 'bin';
 
 export interface GeneratorStamp {
   generatorVersion: number;
@@ -90,6 +95,8 @@ export interface GeneratorStamp {
   checkpoint: boolean;
   /** Present only when true, so the stamps of models made before the option stay valid. */
   externalData?: true;
+  /** Present only for pytorch_model.bin checkpoints, likewise. */
+  weights?: 'bin';
 }
 
 /** The sample articles in input/ in the source language's script (Arabic or Latin), plus the English text in tools/corpus/. */
@@ -122,6 +129,7 @@ function stampFor(options: MakeModelOptions, { source, english }: { source: stri
     eosBias: options.eosBias ?? 0,
     checkpoint: options.checkpoint ?? false,
     ...(options.externalData ? { externalData: true as const } : {}),
+    ...(options.checkpoint && options.weights === 'bin' ? { weights: 'bin' as const } : {}),
   };
 }
 
@@ -148,8 +156,14 @@ async function writeJson(file: string, value: unknown): Promise<void> {
  * generated model shares one vocabulary, so both .spm files hold it). tokenizer.json is dropped
  * for Marian, whose repos have none; NLLB repos ship one, so M2M-100 keeps it.
  */
-async function writeCheckpoint(staging: string, weights: Seq2SeqWeights, family: ModelDims['family']): Promise<void> {
-  await writeSafetensors(path.join(staging, 'model.safetensors'), toStateDict(weights));
+async function writeCheckpoint(
+  staging: string,
+  weights: Seq2SeqWeights,
+  family: ModelDims['family'],
+  format: CheckpointWeights,
+): Promise<void> {
+  if (format === 'bin') await writeTorchCheckpoint(path.join(staging, 'pytorch_model.bin'), toStateDict(weights));
+  else await writeSafetensors(path.join(staging, 'model.safetensors'), toStateDict(weights));
   await rm(path.join(staging, 'quantize_config.json'));
   if (family !== 'marian') return;
   const tokenizer = JSON.parse(await readFile(path.join(staging, 'tokenizer.json'), 'utf8')) as {
@@ -250,7 +264,7 @@ export async function makeModel(options: MakeModelOptions): Promise<void> {
   const { config, makeWeights } = await (family === 'marian' ? writeMarianFiles : writeM2M100Files)(staging, options, corpus);
   await writeJson(path.join(staging, 'quantize_config.json'), QUANTIZE_CONFIG);
 
-  if (options.checkpoint) await writeCheckpoint(staging, makeWeights(), family);
+  if (options.checkpoint) await writeCheckpoint(staging, makeWeights(), family, options.weights ?? 'safetensors');
   else if (!options.configOnly) {
     await mkdir(path.join(staging, 'onnx'));
     const external = await writeModelGraphs(path.join(staging, 'onnx'), makeWeights(), 'newsbridge make-model', {
@@ -318,9 +332,14 @@ async function main(argv: string[]): Promise<void> {
       "write the hub's PyTorch layout (model.safetensors, source.spm/target.spm/vocab.json) for `newsbridge models convert`",
       false,
     )
+    .addOption(
+      new Option('--weights <format>', 'with --checkpoint: model.safetensors, or pytorch_model.bin as torch.save writes it')
+        .choices(['safetensors', 'bin'])
+        .default('safetensors'),
+    )
     .option('--external-data', "every graph's weights in onnx/<file>.onnx_data (ONNX external data), as NLLB-200-600M's export", false)
     .parse(argv);
-  const { preset, out, seed, source, configOnly, checkpoint, externalData } = program.opts<{
+  const { preset, out, seed, source, configOnly, checkpoint, externalData, weights } = program.opts<{
     preset: PresetName;
     out: string;
     seed: number;
@@ -328,9 +347,10 @@ async function main(argv: string[]): Promise<void> {
     configOnly: boolean;
     checkpoint: boolean;
     externalData: boolean;
+    weights: CheckpointWeights;
   }>();
   const started = performance.now();
-  await makeModel({ preset, out, seed, sourceLang: source, configOnly, checkpoint, externalData });
+  await makeModel({ preset, out, seed, sourceLang: source, configOnly, checkpoint, externalData, weights });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const pad = padId(PRESETS[preset]);
   console.log(`${preset} model (${source}→en, seed ${seed}, pad id ${pad}) written to ${out} in ${seconds} s`);

@@ -6,7 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModelDtype } from '../config/config.js';
-import { CHECKPOINT_FILES, convertCheckpoint, pickleCheckpointError } from './convert/convert.js';
+import { CHECKPOINT_FILES, WEIGHT_FILES, convertCheckpoint } from './convert/convert.js';
 import { downloadFile, type DownloadCheck, type DownloadedFile } from './download.js';
 import { fileSize, sha256File } from './files.js';
 import { assertNoCredentials, fileUrl, type PublishedFile, publishedFiles } from './hub.js';
@@ -69,7 +69,7 @@ export async function pullModel(options: PullOptions): Promise<ModelManifest> {
   const published = revision?.files ?? null;
   const license = modelLicense(options.id, revision?.license ?? null);
   if (license) manifest.license = license;
-  const checkpoint = published !== null && checkpointFilesToConvert(published, options.id);
+  const checkpoint = published !== null && checkpointFilesToConvert(published);
   let downloaded = false;
   const install = async (file: string) => {
     const target = path.join(modelDir, file);
@@ -99,14 +99,13 @@ export async function pullModel(options: PullOptions): Promise<ModelManifest> {
  * A repo with a checkpoint and no `onnx/` folder (most Helsinki-NLP models): the checkpoint files it
  * publishes, to download and convert; false for a repo with an ONNX export.
  */
-function checkpointFilesToConvert(published: Map<string, PublishedFile>, id: string): string[] | false {
+function checkpointFilesToConvert(published: Map<string, PublishedFile>): string[] | false {
   const names = [...published.keys()];
   if (names.some((name) => name.startsWith('onnx/')) || !published.has('config.json')) return false;
-  if (!published.has('model.safetensors')) {
-    if (published.has('pytorch_model.bin')) throw pickleCheckpointError(`${id}/pytorch_model.bin`, id);
-    return false;
-  }
-  return CHECKPOINT_FILES.filter((file) => published.has(file));
+  // One weights file: model.safetensors when published, else pytorch_model.bin (read without running its pickle).
+  const weights = WEIGHT_FILES.find((file) => published.has(file));
+  if (!weights) return false;
+  return [...CHECKPOINT_FILES.filter((file) => !WEIGHT_FILES.includes(file)), weights].filter((file) => published.has(file));
 }
 
 /** Converts the pulled checkpoint in place (when something new arrived or a converted file is gone) and records the ONNX files. */

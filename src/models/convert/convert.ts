@@ -1,6 +1,6 @@
 /**
- * `newsbridge models convert`: a checkpoint in the hub's PyTorch layout (config.json,
- * model.safetensors, the tokenizer files) → the ONNX layout newsbridge and transformers.js load
+ * `newsbridge models convert`: a checkpoint in the hub's PyTorch layout (config.json, model.safetensors
+ * or else pytorch_model.bin, the tokenizer files) → the ONNX layout newsbridge and transformers.js load
  * (onnx/encoder_model*.onnx, onnx/decoder_model_merged*.onnx fp32 + q8, tokenizer.json,
  * generation_config.json). The graphs come from the same builder as the generated test models,
  * fed the checkpoint's weights. Written into a staging folder renamed into place at the end.
@@ -12,6 +12,7 @@ import { marianTokenizerJson } from './marian-tokenizer-json.js';
 import { readSafetensors } from './safetensors.js';
 import { readSentencePiece } from './sentencepiece.js';
 import { fromStateDict } from './state-dict.js';
+import { readTorchCheckpoint } from './torch-checkpoint.js';
 import { withExternalData, writeModelGraphs } from './write-onnx.js';
 
 /** Files of a hub repo the converted folder keeps as they are. */
@@ -41,24 +42,19 @@ async function readJson(file: string): Promise<Record<string, unknown>> {
 /** Checkpoint files a hub repo may have, as `models pull` downloads them for conversion. */
 export const CHECKPOINT_FILES = ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', ...KEPT_FILES];
 
-/** pytorch_model.bin (a pickle) is refused, naming the file and the way out. */
-export function pickleCheckpointError(file: string, model: string): Error {
-  return new Error(
-    `${file}: PyTorch pickle checkpoints are not read (no maintained npm package reads them). ` +
-      'Export safetensors once where Python is available: ' +
-      `python -c "from transformers import AutoModelForSeq2SeqLM as M; M.from_pretrained('${model}').save_pretrained('out', safe_serialization=True)", ` +
-      "or pull a revision that has model.safetensors (the hub's safetensors conversion opens one as a pull request: refs/pr/N), then convert again",
-  );
-}
+/** The weights files a checkpoint may have, the preferred first. */
+export const WEIGHT_FILES = ['model.safetensors', 'pytorch_model.bin'];
 
-/** The weights file: model.safetensors; pytorch_model.bin (a pickle) is refused with the way out. */
+/**
+ * The weights file: model.safetensors when the repo has it (no pickle to read), else pytorch_model.bin,
+ * read by a restricted unpickler that runs no code (torch-pickle.ts).
+ */
 async function weightsFile(dir: string): Promise<string> {
-  const safetensors = path.join(dir, 'model.safetensors');
-  if (await exists(safetensors)) return safetensors;
-  const pickle = path.join(dir, 'pytorch_model.bin');
-  if (await exists(pickle)) throw pickleCheckpointError(pickle, dir);
+  for (const name of WEIGHT_FILES) if (await exists(path.join(dir, name))) return path.join(dir, name);
   throw new Error(`${dir} has no model.safetensors (nor pytorch_model.bin); it is not a Hugging Face checkpoint folder`);
 }
+
+const readWeights = (file: string) => (file.endsWith('.bin') ? readTorchCheckpoint(file) : readSafetensors(file));
 
 /**
  * tokenizer.json: the repo's own when it has one (NLLB, M2M-100 exports), else built from Marian's
@@ -140,7 +136,7 @@ export async function convertCheckpoint(dir: string, out: string): Promise<void>
   await rm(staging, { recursive: true, force: true });
   await mkdir(path.join(staging, 'onnx'), { recursive: true });
   try {
-    const weights = fromStateDict(architecture, await readSafetensors(weightsPath), weightsPath);
+    const weights = fromStateDict(architecture, await readWeights(weightsPath), weightsPath);
     const external = await writeModelGraphs(path.join(staging, 'onnx'), weights, 'newsbridge models convert');
     await writeJson(path.join(staging, 'config.json'), withExternalData(config, external));
     await writeJson(path.join(staging, 'generation_config.json'), await generationConfig(dir, config));

@@ -27,20 +27,22 @@ function halfToFloat(bits: number): number {
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
+/** fp16 or bf16 elements as float32 (bf16 is the top half of a float32; fp16 has its own exponent bias). */
+export function widenHalves(halves: Uint16Array, bf16: boolean): Float32Array {
+  const out = new Float32Array(halves.length);
+  const widened = new Uint32Array(out.buffer);
+  for (let i = 0; i < halves.length; i++) {
+    if (bf16) widened[i] = (halves[i] as number) << 16;
+    else out[i] = halfToFloat(halves[i] as number);
+  }
+  return out;
+}
+
 function decode(file: string, name: string, entry: HeaderEntry, bytes: Buffer): Float32Array {
   const count = entry.shape.reduce((a, b) => a * b, 1);
   const copy = (length: number) => new Uint8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + length));
   if (entry.dtype === 'F32') return new Float32Array(copy(count * 4).buffer);
-  if (entry.dtype === 'F16' || entry.dtype === 'BF16') {
-    const halves = new Uint16Array(copy(count * 2).buffer);
-    const out = new Float32Array(count);
-    const widened = new Uint32Array(out.buffer);
-    for (let i = 0; i < count; i++) {
-      if (entry.dtype === 'BF16') widened[i] = (halves[i] as number) << 16;
-      else out[i] = halfToFloat(halves[i] as number);
-    }
-    return out;
-  }
+  if (entry.dtype === 'F16' || entry.dtype === 'BF16') return widenHalves(new Uint16Array(copy(count * 2).buffer), entry.dtype === 'BF16');
   throw new Error(`${file}: tensor ${name} has dtype ${entry.dtype}; the converter reads F32, F16 and BF16 checkpoints`);
 }
 

@@ -50,6 +50,8 @@ describe('newsbridge models convert', () => {
   it('says what is missing for a hub id whose checkpoint is not there', async () => {
     const run = await runNewsbridge(['models', 'convert', 'Helsinki-NLP/opus-mt-tc-big-vi-en', '--models-dir', path.join(work, 'models')]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/opus-mt-tc-big-vi-en.*put config\.json, model\.safetensors and the tokenizer files there/);
+    expect(run.stderr).toMatch(
+      /opus-mt-tc-big-vi-en.*put config\.json, model\.safetensors \(or pytorch_model\.bin\) and the tokenizer files there/,
+    );
   });
 });

@@ -1,7 +1,8 @@
 /**
  * `models pull` of a repo with no ONNX export (most Helsinki-NLP models): the checkpoint comes from a
  * hub on 127.0.0.1 and is converted in place; the manifest records the converted files, so
- * `models verify` checks them; a repo with only pytorch_model.bin is refused before any download.
+ * `models verify` checks them; a repo with only pytorch_model.bin is pulled and converted from it, one with both
+ * from model.safetensors (the .bin is not downloaded).
  */
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,20 +18,22 @@ import { type FakeHub, startHub } from '../../helpers/hub.js';
 const modelsDir = inject('modelsDir');
 const AR = TEST_MODELS[0];
 const ID = 'Helsinki-NLP/opus-mt-tc-big-ar-en';
-const PICKLE_ID = 'Helsinki-NLP/opus-mt-pickle-only';
+const BIN_ID = 'Helsinki-NLP/opus-mt-bin-only';
 let work: string;
 let hub: FakeHub;
 
 beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'nb-pull-convert-'));
   const checkpoint = path.join(work, 'checkpoint');
+  const binCheckpoint = path.join(work, 'bin-checkpoint');
   await makeModel({ ...testModelOptions(AR), out: checkpoint, checkpoint: true });
+  await makeModel({ ...testModelOptions(AR), out: binCheckpoint, checkpoint: true, weights: 'bin' });
   const files = new Map<string, Buffer>();
-  for (const file of await readdir(checkpoint)) {
-    const bytes = await readFile(path.join(checkpoint, file));
-    files.set(`/${ID}/resolve/main/${file}`, bytes);
-    const pickleName = file === 'model.safetensors' ? 'pytorch_model.bin' : file;
-    files.set(`/${PICKLE_ID}/resolve/main/${pickleName}`, bytes);
+  for (const file of await readdir(checkpoint)) files.set(`/${ID}/resolve/main/${file}`, await readFile(path.join(checkpoint, file)));
+  for (const file of await readdir(binCheckpoint)) {
+    const bytes = await readFile(path.join(binCheckpoint, file));
+    files.set(`/${BIN_ID}/resolve/main/${file}`, bytes);
+    if (file === 'pytorch_model.bin') files.set(`/${ID}/resolve/main/${file}`, bytes);
   }
   hub = await startHub(files);
 });
@@ -51,7 +54,10 @@ describe('models pull of a repo without onnx/', () => {
       retryDelayMs: 1,
     });
     const dir = path.join(work, 'models', ID);
-    expect(hub.requests.map((r) => r.path).filter((p) => p.startsWith(`/${ID}/`))).toContain(`/${ID}/resolve/main/model.safetensors`);
+    const requested = hub.requests.map((r) => r.path).filter((p) => p.startsWith(`/${ID}/`));
+    expect(requested).toContain(`/${ID}/resolve/main/model.safetensors`);
+    // The repo publishes both weights files: safetensors wins, the pickle is not downloaded.
+    expect(requested).not.toContain(`/${ID}/resolve/main/pytorch_model.bin`);
     expect((await readdir(path.join(dir, 'onnx'))).sort()).toEqual([
       'decoder_model_merged.onnx',
       'decoder_model_merged_quantized.onnx',
@@ -69,11 +75,18 @@ describe('models pull of a repo without onnx/', () => {
     expect(pulled.map((t) => t.name)).toEqual(direct.map((t) => t.name));
   });
 
-  it('refuses a repo that has only pytorch_model.bin, naming it and the fix, before downloading it', async () => {
-    hub.requests.length = 0;
-    await expect(
-      pullModel({ id: PICKLE_ID, revision: 'main', modelsDir: path.join(work, 'models'), dtype: 'q8', mirror: hub.url, retryDelayMs: 1 }),
-    ).rejects.toThrow(/pytorch_model\.bin.*safetensors/s);
-    expect(hub.requests.map((r) => r.path)).not.toContain(`/${PICKLE_ID}/resolve/main/pytorch_model.bin`);
+  it('pulls a repo that has only pytorch_model.bin and converts it into the graphs of the safetensors route', async () => {
+    const manifest = await pullModel({
+      id: BIN_ID,
+      revision: 'main',
+      modelsDir: path.join(work, 'models'),
+      dtype: 'q8',
+      mirror: hub.url,
+      retryDelayMs: 1,
+    });
+    expect(hub.requests.map((r) => r.path)).toContain(`/${BIN_ID}/resolve/main/pytorch_model.bin`);
+    expect(Object.keys(manifest.files)).toEqual(expect.arrayContaining(['pytorch_model.bin', 'onnx/decoder_model_merged_quantized.onnx']));
+    const graph = (root: string) => readFile(path.join(root, 'onnx/decoder_model_merged_quantized.onnx'));
+    expect((await graph(path.join(work, 'models', BIN_ID))).equals(await graph(path.join(work, 'models', ID)))).toBe(true);
   });
 });

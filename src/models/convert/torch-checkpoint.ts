@@ -1,0 +1,121 @@
+/**
+ * pytorch_model.bin as torch.save writes it since PyTorch 1.6 (torch/serialization.py, `_save`): a zip
+ * archive of `<archive>/data.pkl` (the state dict, pickled with persistent ids for the storages),
+ * `<archive>/data/<key>` (each storage's raw little-endian bytes), `<archive>/byteorder` and
+ * `<archive>/version`. The zip is read with fflate; the pickle with our restricted unpickler
+ * (torch-pickle.ts), which never runs code. Tensors come out as the safetensors reader gives them
+ * (Float32Array, fp16/bf16 widened), so the converter builds the same graphs from either file.
+ */
+import { open } from 'node:fs/promises';
+import { unzipSync } from 'fflate';
+import { type StoredTensor, widenHalves } from './safetensors.js';
+import { type StorageDtype, type TensorView, unpickleStateDict } from './torch-pickle.js';
+
+const ELEMENT_BYTES: Record<StorageDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+
+/** Reads the whole file into one buffer (fs.readFile stops at 2 GiB; NLLB-600M's pytorch_model.bin is 2.5 GB). */
+async function readWhole(file: string): Promise<Uint8Array> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const bytes = new Uint8Array(size);
+    for (let at = 0; at < size; ) {
+      const { bytesRead } = await handle.read(bytes, at, Math.min(size - at, 1 << 30), at);
+      if (bytesRead === 0) throw new Error(`${file} shrank while being read`);
+      at += bytesRead;
+    }
+    return bytes;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The archive's entries, named without the archive folder (`data.pkl`, `data/0`, …). */
+function unzipArchive(bytes: Uint8Array, file: string): Map<string, Uint8Array> {
+  const pickleMagic = bytes[0] === 0x80 && bytes[1] === 0x02;
+  if (pickleMagic)
+    throw new Error(
+      `${file} is a legacy PyTorch checkpoint (the pre-1.6 format, not a zip archive), which is not read. ` +
+        'Save it again with a current torch (torch.save(torch.load(f), f)) or export model.safetensors, then convert again',
+    );
+  let entries: Record<string, Uint8Array>;
+  try {
+    entries = unzipSync(bytes);
+  } catch (error) {
+    throw new Error(
+      `${file} is not a readable zip archive (${(error as Error).message}): a truncated or corrupt download; delete it and pull again`,
+    );
+  }
+  const pickle = Object.keys(entries).find((name) => /^[^/]+\/data\.pkl$/.test(name));
+  if (!pickle) throw new Error(`${file} is a zip archive without <archive>/data.pkl, so not a PyTorch checkpoint`);
+  const prefix = pickle.slice(0, -'data.pkl'.length);
+  return new Map(
+    Object.entries(entries)
+      .filter(([name]) => name.startsWith(prefix))
+      .map(([name, data]) => [name.slice(prefix.length), data]),
+  );
+}
+
+/** A storage's elements as float32 (fp16 and bf16 widened, integers converted). */
+function decodeStorage(bytes: Uint8Array, dtype: StorageDtype, numel: number): Float32Array {
+  const copy = bytes.slice(0, numel * ELEMENT_BYTES[dtype]).buffer;
+  if (dtype === 'F32') return new Float32Array(copy);
+  if (dtype === 'F16' || dtype === 'BF16') return widenHalves(new Uint16Array(copy), dtype === 'BF16');
+  if (dtype === 'F64') return Float32Array.from(new Float64Array(copy));
+  if (dtype === 'I64') return Float32Array.from(new BigInt64Array(copy), Number);
+  const typed = { I32: Int32Array, I16: Int16Array, I8: Int8Array, U8: Uint8Array, BOOL: Uint8Array }[dtype];
+  return Float32Array.from(new typed(copy));
+}
+
+/** The tensor's elements in row-major order: a slice of its storage when contiguous, else gathered through its strides. */
+function materialise(storage: Float32Array, view: TensorView, name: string, file: string): Float32Array {
+  const count = view.shape.reduce((a, b) => a * b, 1);
+  const last = view.shape.reduce((end, size, i) => end + (size - 1) * (view.stride[i] as number), view.offset);
+  if (view.shape.length !== view.stride.length || (count > 0 && last >= storage.length))
+    throw new Error(
+      `${file}: tensor ${name} (shape [${view.shape}], stride [${view.stride}]) reaches past its storage; the file is corrupt`,
+    );
+  let expected = 1;
+  const contiguous = view.shape.every((_, i) => {
+    const axis = view.shape.length - 1 - i;
+    const ok = view.shape[axis] === 1 || view.stride[axis] === expected;
+    expected *= view.shape[axis] as number;
+    return ok;
+  });
+  if (contiguous) return storage.slice(view.offset, view.offset + count);
+  const out = new Float32Array(count);
+  const index = new Array<number>(view.shape.length).fill(0);
+  for (let i = 0; i < count; i++) {
+    out[i] = storage[index.reduce((at, n, axis) => at + n * (view.stride[axis] as number), view.offset)] as number;
+    for (let axis = index.length - 1; axis >= 0; axis--) {
+      index[axis] = (index[axis] as number) + 1;
+      if ((index[axis] as number) < (view.shape[axis] as number)) break;
+      index[axis] = 0;
+    }
+  }
+  return out;
+}
+
+/** Reads every tensor of a PyTorch zip checkpoint (pytorch_model.bin), refusing any pickle that is not a plain state dict. */
+export async function readTorchCheckpoint(file: string): Promise<Map<string, StoredTensor>> {
+  const entries = unzipArchive(await readWhole(file), file);
+  const byteorder = entries.get('byteorder');
+  if (byteorder && Buffer.from(byteorder).toString('latin1').trim() !== 'little')
+    throw new Error(`${file} was saved on a big-endian machine; save it again on a little-endian one`);
+  const views = unpickleStateDict(Buffer.from(entries.get('data.pkl') as Uint8Array), file);
+  const storages = new Map<string, Float32Array>();
+  const tensors = new Map<string, StoredTensor>();
+  for (const [name, view] of views) {
+    const { key, dtype, numel } = view.storage;
+    let storage = storages.get(key);
+    if (!storage) {
+      const bytes = entries.get(`data/${key}`);
+      if (!bytes || bytes.length < numel * ELEMENT_BYTES[dtype])
+        throw new Error(`${file}: storage data/${key} of ${name} is ${bytes ? 'shorter than its tensor' : 'missing'}; the file is corrupt`);
+      storage = decodeStorage(bytes, dtype, numel);
+      storages.set(key, storage);
+    }
+    tensors.set(name, { shape: view.shape, data: materialise(storage, view, name, file) });
+  }
+  return tensors;
+}
