@@ -17,7 +17,8 @@ export class PickleWriter {
   private readonly chunks: Buffer[] = [Buffer.from([0x80, 2])]; // PROTO 2
   private readonly memo = new Map<string, number>();
 
-  private put(key: string): void {
+  /** Memoizes the object just written (BINPUT), as Python's Pickler does for every tuple, string, global and reduce result. */
+  put(key = `object ${this.memo.size}`): void {
     const index = this.memo.size;
     this.memo.set(key, index);
     this.chunks.push(index < 256 ? Buffer.from([0x71, index]) : Buffer.concat([Buffer.from([0x72]), u32(index)])); // BINPUT, LONG_BINPUT
@@ -65,14 +66,14 @@ export class PickleWriter {
     if (values.length > 3) this.raw(0x28); // MARK
     for (const value of values) this.int(value);
     this.raw(values.length > 3 ? 0x74 : 0x84 + values.length);
-    this.put(`tuple ${this.memo.size}`);
+    this.put();
     return this;
   }
 
   /** `collections.OrderedDict()`: GLOBAL, EMPTY_TUPLE, REDUCE. */
   emptyOrderedDict(): this {
     this.global('collections', 'OrderedDict').raw(0x29, 0x52);
-    this.put(`dict ${this.memo.size}`);
+    this.put();
     return this;
   }
 
@@ -105,10 +106,14 @@ export function pickleTensor(p: PickleWriter, t: PickledTensor): void {
   p.global('torch._utils', '_rebuild_tensor_v2');
   p.raw(0x28); // MARK (the 6-tuple of arguments)
   p.raw(0x28).string('storage').global('torch', t.storageType).string(t.key).string('cpu').int(t.numel).raw(0x74); // the pid
+  p.put();
   p.raw(0x51); // BINPERSID
   p.int(t.offset).intTuple(t.shape).intTuple(t.stride).raw(0x89); // offset, size, stride, requires_grad=False
   p.emptyOrderedDict(); // backward_hooks
-  p.raw(0x74, 0x52); // TUPLE, REDUCE
+  p.raw(0x74); // TUPLE
+  p.put();
+  p.raw(0x52); // REDUCE
+  p.put();
 }
 
 /** The pickle of a state dict: OrderedDict, its items in SETITEMS batches of 1000 (as pickle.py batches), then its `_metadata`. */

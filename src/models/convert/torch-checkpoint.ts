@@ -7,6 +7,7 @@
  * (Float32Array, fp16/bf16 widened), so the converter builds the same graphs from either file.
  */
 import { open } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
 import { unzipSync } from 'fflate';
 import { type StoredTensor, widenHalves } from './safetensors.js';
 import { type StorageDtype, type TensorView, unpickleStateDict } from './torch-pickle.js';
@@ -30,17 +31,49 @@ async function readWhole(file: string): Promise<Uint8Array> {
   }
 }
 
+/**
+ * Each entry's CRC-32 as the zip's central directory records it (APPNOTE 4.3.12, 4.3.14-16; zip64 for
+ * archives past 4 GiB), so that a flipped byte in a storage is caught: fflate does not check CRCs.
+ */
+function recordedCrcs(bytes: Uint8Array, file: string): Map<string, number> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let end = bytes.length - 22;
+  while (end >= 0 && view.getUint32(end, true) !== 0x06054b50) end--;
+  if (end < 0) throw new Error(`${file} has no zip end-of-central-directory record: a truncated download; delete it and pull again`);
+  let count = view.getUint16(end + 10, true);
+  let at = view.getUint32(end + 16, true);
+  if (at === 0xffffffff && end >= 20 && view.getUint32(end - 20, true) === 0x07064b50) {
+    const zip64 = Number(view.getBigUint64(end - 12, true));
+    count = Number(view.getBigUint64(zip64 + 32, true));
+    at = Number(view.getBigUint64(zip64 + 48, true));
+  }
+  const crcs = new Map<string, number>();
+  for (let i = 0; i < count && at + 46 <= bytes.length && view.getUint32(at, true) === 0x02014b50; i++) {
+    const nameLength = view.getUint16(at + 28, true);
+    const name = Buffer.from(bytes.subarray(at + 46, at + 46 + nameLength)).toString('utf8');
+    crcs.set(name, view.getUint32(at + 16, true));
+    at += 46 + nameLength + view.getUint16(at + 30, true) + view.getUint16(at + 32, true);
+  }
+  return crcs;
+}
+
 /** The archive's entries, named without the archive folder (`data.pkl`, `data/0`, …). */
 function unzipArchive(bytes: Uint8Array, file: string): Map<string, Uint8Array> {
   const pickleMagic = bytes[0] === 0x80 && bytes[1] === 0x02;
   if (pickleMagic)
     throw new Error(
       `${file} is a legacy PyTorch checkpoint (the pre-1.6 format, not a zip archive), which is not read. ` +
-        'Save it again with a current torch (torch.save(torch.load(f), f)) or export model.safetensors, then convert again',
+        'Save it again with a current torch (torch.save(torch.load(f, weights_only=True), f)) or export model.safetensors, then convert again',
     );
   let entries: Record<string, Uint8Array>;
   try {
     entries = unzipSync(bytes);
+    const crcs = recordedCrcs(bytes, file);
+    for (const [name, data] of Object.entries(entries)) {
+      // 0: torch.serialization.set_crc32_options(False) saves without computing them.
+      const recorded = crcs.get(name);
+      if (recorded && recorded !== crc32(data)) throw new Error(`entry ${name} fails its CRC-32`);
+    }
   } catch (error) {
     throw new Error(
       `${file} is not a readable zip archive (${(error as Error).message}): a truncated or corrupt download; delete it and pull again`,

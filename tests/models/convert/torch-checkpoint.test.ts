@@ -162,6 +162,21 @@ describe('the pytorch_model.bin reader', () => {
     await expect(readTorchCheckpoint(path.join(safetensors, 'model.safetensors'))).rejects.toThrow(/is not a readable zip archive/);
   });
 
+  it('refuses an archive whose storage has a flipped byte (its CRC-32 no longer matches)', async () => {
+    const storage = new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer);
+    const pickle = stateDictPickle([['w', { storageType: 'FloatStorage', key: '0', numel: 4, offset: 0, shape: [4], stride: [1] }]]);
+    const archive = torchArchive(pickle, new Map([['0', storage]]));
+    const file = path.join(work, 'flipped.bin');
+    await writeFile(file, archive);
+    expect((await readTorchCheckpoint(file)).get('w')?.data).toEqual(new Float32Array([1, 2, 3, 4]));
+    const at = Buffer.from(archive).indexOf(Buffer.from(storage));
+    archive[at + 5] = (archive[at + 5] as number) ^ 0x01;
+    await writeFile(file, archive);
+    await expect(readTorchCheckpoint(file)).rejects.toThrow(
+      /flipped\.bin is not a readable zip archive \(entry archive\/data\/0 fails its CRC-32\): a truncated or corrupt download/,
+    );
+  });
+
   it('refuses a storage the archive lacks, and the legacy (pre-1.6, not zip) format with the way out', async () => {
     const pickle = stateDictPickle([['w', { storageType: 'FloatStorage', key: '0', numel: 4, offset: 0, shape: [4], stride: [1] }]]);
     await expect(readTorchCheckpoint(await binFile('missing-storage', pickle))).rejects.toThrow(/storage data\/0 of w is missing/);
