@@ -100,7 +100,11 @@ function decodeStorage(bytes: Uint8Array, dtype: StorageDtype, numel: number): F
   return Float32Array.from(new typed(copy));
 }
 
-/** The tensor's elements in row-major order: a slice of its storage when contiguous, else gathered through its strides. */
+/**
+ * The tensor's elements in row-major order: its storage itself when it covers all of it (tied tables share
+ * one storage and so one array, as fromStateDict shares them), a copied slice when contiguous, else
+ * gathered through its strides.
+ */
 function materialise(storage: Float32Array, view: TensorView, name: string, file: string): Float32Array {
   const count = view.shape.reduce((a, b) => a * b, 1);
   const last = view.shape.reduce((end, size, i) => end + (size - 1) * (view.stride[i] as number), view.offset);
@@ -115,7 +119,7 @@ function materialise(storage: Float32Array, view: TensorView, name: string, file
     expected *= view.shape[axis] as number;
     return ok;
   });
-  if (contiguous) return storage.slice(view.offset, view.offset + count);
+  if (contiguous) return view.offset === 0 && count === storage.length ? storage : storage.slice(view.offset, view.offset + count);
   const out = new Float32Array(count);
   const index = new Array<number>(view.shape.length).fill(0);
   for (let i = 0; i < count; i++) {
@@ -147,6 +151,7 @@ export async function readTorchCheckpoint(file: string): Promise<Map<string, Sto
         throw new Error(`${file}: storage data/${key} of ${name} is ${bytes ? 'shorter than its tensor' : 'missing'}; the file is corrupt`);
       storage = decodeStorage(bytes, dtype, numel);
       storages.set(key, storage);
+      entries.delete(`data/${key}`); // decoded: its bytes can go before the next storage is read
     }
     tensors.set(name, { shape: view.shape, data: materialise(storage, view, name, file) });
   }
