@@ -17,6 +17,7 @@ import {
   type PickledTensor,
   PickleWriter,
   contiguousStride,
+  pickleTensor,
   stateDictPickle,
   torchArchive,
 } from '../../../tools/model/torch-checkpoint.js';
@@ -160,6 +161,25 @@ describe('the pytorch_model.bin reader', () => {
     const safetensors = path.join(work, 'safetensors-named-bin');
     await makeModel({ ...testModelOptions(AR), out: safetensors, checkpoint: true });
     await expect(readTorchCheckpoint(path.join(safetensors, 'model.safetensors'))).rejects.toThrow(/is not a readable zip archive/);
+  });
+
+  it('reads an nn.Parameter (_rebuild_parameter around _rebuild_tensor_v2)', async () => {
+    const p = new PickleWriter().emptyOrderedDict().raw(0x28).string('w'); // MARK, the key
+    p.global('torch._utils', '_rebuild_parameter').raw(0x28); // MARK (data, requires_grad, backward_hooks)
+    pickleTensor(p, { storageType: 'FloatStorage', key: '0', numel: 2, offset: 0, shape: [2], stride: [1] });
+    p.raw(0x88).emptyOrderedDict().raw(0x74, 0x52, 0x75); // NEWTRUE, OrderedDict(), TUPLE, REDUCE, SETITEMS
+    const file = await binFile('parameter', p.bytes(), new Map([['0', new Uint8Array(new Float32Array([0.5, -1]).buffer)]]));
+    expect((await readTorchCheckpoint(file)).get('w')).toEqual({ shape: [2], data: new Float32Array([0.5, -1]) });
+  });
+
+  it('reads protocol 4 framing (FRAME, SHORT_BINUNICODE, STACK_GLOBAL, MEMOIZE) and refuses os.system named that way', async () => {
+    const short = (text: string) => [0x8c, text.length, ...Buffer.from(text, 'latin1'), 0x94]; // SHORT_BINUNICODE, MEMOIZE
+    const stackGlobal = (module: string, name: string) => [...short(module), ...short(name), 0x93, 0x94];
+    const frame = (body: number[]) => Buffer.from([0x80, 4, 0x95, body.length, 0, 0, 0, 0, 0, 0, 0, ...body, 0x2e]);
+    const empty = frame([...stackGlobal('collections', 'OrderedDict'), 0x29, 0x52, 0x94]);
+    expect((await readTorchCheckpoint(await binFile('protocol4', empty))).size).toBe(0);
+    const evil = frame([...stackGlobal('os', 'system'), ...short('echo ran'), 0x85, 0x52]);
+    await expect(readTorchCheckpoint(await binFile('protocol4-evil', evil))).rejects.toThrow(/the pickle names the global os\.system/);
   });
 
   it('refuses an archive whose storage has a flipped byte (its CRC-32 no longer matches)', async () => {
