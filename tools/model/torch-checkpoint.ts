@@ -133,12 +133,15 @@ export function stateDictPickle(tensors: [string, PickledTensor][]): Buffer {
   return p.bytes();
 }
 
-/** The zip archive torch.save writes around a pickle and its storages (key → raw little-endian bytes). */
-export function torchArchive(pickle: Uint8Array, storages: Map<string, Uint8Array>): Uint8Array {
-  const files: Record<string, Uint8Array> = { 'archive/data.pkl': pickle, 'archive/byteorder': Buffer.from('little') };
-  for (const [key, bytes] of storages) files[`archive/data/${key}`] = bytes;
-  files['archive/version'] = Buffer.from('3\n');
-  files['archive/.data/serialization_id'] = Buffer.from('0000000000000000000000000000000000000000');
+/**
+ * The zip archive torch.save writes around a pickle and its storages (key → raw little-endian bytes).
+ * Its folder is `archive` in current torch; older releases named it after the file (`pytorch_model`).
+ */
+export function torchArchive(pickle: Uint8Array, storages: Map<string, Uint8Array>, folder = 'archive'): Uint8Array {
+  const files: Record<string, Uint8Array> = { [`${folder}/data.pkl`]: pickle, [`${folder}/byteorder`]: Buffer.from('little') };
+  for (const [key, bytes] of storages) files[`${folder}/data/${key}`] = bytes;
+  files[`${folder}/version`] = Buffer.from('3\n');
+  files[`${folder}/.data/serialization_id`] = Buffer.from('0000000000000000000000000000000000000000');
   // Stored, not deflated, with a fixed time, as torch writes them: the same weights give the same file.
   return zipSync(files, { level: 0, mtime: new Date('2020-01-01T00:00:00Z') });
 }

@@ -86,6 +86,7 @@ describe('models pull of a repo without onnx/', () => {
     });
     expect(hub.requests.map((r) => r.path)).toContain(`/${BIN_ID}/resolve/main/pytorch_model.bin`);
     expect(Object.keys(manifest.files)).toEqual(expect.arrayContaining(['pytorch_model.bin', 'onnx/decoder_model_merged_quantized.onnx']));
+    expect(verifyError(await verifyModel(path.join(work, 'models', BIN_ID)), { name: BIN_ID, fix: 'pull again' })).toBeNull();
     const graph = (root: string) => readFile(path.join(root, 'onnx/decoder_model_merged_quantized.onnx'));
     expect((await graph(path.join(work, 'models', BIN_ID))).equals(await graph(path.join(work, 'models', ID)))).toBe(true);
   });

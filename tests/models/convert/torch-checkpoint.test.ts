@@ -182,6 +182,13 @@ describe('the pytorch_model.bin reader', () => {
     await expect(readTorchCheckpoint(await binFile('protocol4-evil', evil))).rejects.toThrow(/the pickle names the global os\.system/);
   });
 
+  it('finds data.pkl under the folder older torch releases named after the file (pytorch_model/)', async () => {
+    const pickle = stateDictPickle([['w', { storageType: 'FloatStorage', key: '0', numel: 1, offset: 0, shape: [], stride: [] }]]);
+    const file = path.join(work, 'old-folder.bin');
+    await writeFile(file, torchArchive(pickle, new Map([['0', new Uint8Array(new Float32Array([3]).buffer)]]), 'pytorch_model'));
+    expect((await readTorchCheckpoint(file)).get('w')).toEqual({ shape: [], data: new Float32Array([3]) });
+  });
+
   it('refuses an archive whose storage has a flipped byte (its CRC-32 no longer matches)', async () => {
     const storage = new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer);
     const pickle = stateDictPickle([['w', { storageType: 'FloatStorage', key: '0', numel: 4, offset: 0, shape: [4], stride: [1] }]]);
