@@ -18,7 +18,7 @@ export interface TermMatch {
 
 const WORD = /[\p{L}\p{M}\p{N}]+(?:[-.'’][\p{L}\p{M}\p{N}]+)*/gu;
 /** Longest first, so "وال" is tried before "و". */
-const ARABIC_PREFIXES = ['وبال', 'وال', 'فال', 'بال', 'كال', 'ولل', 'لل', 'ال', 'و', 'ف', 'ب', 'ل'];
+export const ARABIC_PREFIXES = ['وبال', 'وال', 'فال', 'بال', 'كال', 'ولل', 'لل', 'ال', 'و', 'ف', 'ب', 'ل'];
 
 interface Word {
   form: string;
@@ -50,39 +50,50 @@ function formsOf(form: string, lang: LanguageCode): string[] {
   return forms;
 }
 
-/** A glossary prepared for one language: each entry's normalised words. */
+/** A glossary prepared for one language: each entry's normalised words, found by its first word. */
 export class TermMatcher {
-  private readonly terms: { entry: GlossaryEntry; words: string[] }[];
+  private readonly byFirstWord = new Map<string, { entry: GlossaryEntry; words: string[]; rank: number }[]>();
 
   constructor(
     glossary: Glossary,
     private readonly lang: LanguageCode,
   ) {
-    this.terms = glossary.entries
+    glossary.entries
       .map((entry) => ({ entry, words: wordsOf(entry.source, lang).map((word) => word.form) }))
       .filter((term) => term.words.length > 0)
       // Longest first: "Kishida Fumio" claims its words before "Kishida" can.
-      .sort((a, b) => b.words.length - a.words.length || b.entry.source.length - a.entry.source.length);
+      .sort((a, b) => b.words.length - a.words.length || b.entry.source.length - a.entry.source.length)
+      .forEach((term, rank) => {
+        const first = term.words[0]!;
+        this.byFirstWord.set(first, [...(this.byFirstWord.get(first) ?? []), { ...term, rank }]);
+      });
   }
 
   /** The terms in `sentence`, in sentence order, none overlapping. */
   find(sentence: string): TermMatch[] {
     const words = wordsOf(sentence, this.lang);
+    // Every place a term could start, claimed in the glossary's order (longest term first, then left to right).
+    const candidates: { entry: GlossaryEntry; length: number; rank: number; at: number }[] = [];
+    words.forEach((word, at) => {
+      for (const form of new Set(formsOf(word.form, this.lang)))
+        for (const { entry, words: termWords, rank } of this.byFirstWord.get(form) ?? [])
+          if (this.restMatchesAt(words, at, termWords)) candidates.push({ entry, length: termWords.length, rank, at });
+    });
+    candidates.sort((a, b) => a.rank - b.rank || a.at - b.at);
     const taken = new Array<boolean>(words.length).fill(false);
     const found: TermMatch[] = [];
-    for (const { entry, words: termWords } of this.terms) {
-      for (let i = 0; i + termWords.length <= words.length; i++) {
-        if (!this.matchesAt(words, i, termWords) || taken.slice(i, i + termWords.length).some(Boolean)) continue;
-        taken.fill(true, i, i + termWords.length);
-        found.push({ entry, start: words[i]!.start, end: words[i + termWords.length - 1]!.end });
-      }
+    for (const { entry, length, at } of candidates) {
+      if (taken.slice(at, at + length).some(Boolean)) continue;
+      taken.fill(true, at, at + length);
+      found.push({ entry, start: words[at]!.start, end: words[at + length - 1]!.end });
     }
     return found.sort((a, b) => a.start - b.start);
   }
 
-  private matchesAt(words: readonly Word[], i: number, termWords: readonly string[]): boolean {
-    if (!formsOf(words[i]!.form, this.lang).includes(termWords[0]!)) return false;
-    for (let k = 1; k < termWords.length; k++) if (words[i + k]!.form !== termWords[k]) return false;
+  /** The term's words after its first, from the sentence word after `at` on. */
+  private restMatchesAt(words: readonly Word[], at: number, termWords: readonly string[]): boolean {
+    if (at + termWords.length > words.length) return false;
+    for (let k = 1; k < termWords.length; k++) if (words[at + k]!.form !== termWords[k]) return false;
     return true;
   }
 }
