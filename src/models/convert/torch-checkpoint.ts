@@ -14,7 +14,7 @@ import { type StorageDtype, type TensorView, unpickleStateDict } from './torch-p
 
 const ELEMENT_BYTES: Record<StorageDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 
-/** Reads the whole file into one buffer (fs.readFile stops at 2 GiB; NLLB-600M's pytorch_model.bin is 2.5 GB). */
+/** Reads the whole file into one buffer (fs.readFile stops at 2 GiB; a 600M-parameter model's fp32 pytorch_model.bin is 2.4 GB). */
 async function readWhole(file: string): Promise<Uint8Array> {
   const handle = await open(file, 'r');
   try {
@@ -35,11 +35,11 @@ async function readWhole(file: string): Promise<Uint8Array> {
  * Each entry's CRC-32 as the zip's central directory records it (APPNOTE 4.3.12, 4.3.14-16; zip64 for
  * archives past 4 GiB), so that a flipped byte in a storage is caught: fflate does not check CRCs.
  */
-function recordedCrcs(bytes: Uint8Array, file: string): Map<string, number> {
+function recordedCrcs(bytes: Uint8Array): Map<string, number> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let end = bytes.length - 22;
   while (end >= 0 && view.getUint32(end, true) !== 0x06054b50) end--;
-  if (end < 0) throw new Error(`${file} has no zip end-of-central-directory record: a truncated download; delete it and pull again`);
+  if (end < 0) throw new Error('no zip end-of-central-directory record');
   let count = view.getUint16(end + 10, true);
   let at = view.getUint32(end + 16, true);
   if (at === 0xffffffff && end >= 20 && view.getUint32(end - 20, true) === 0x07064b50) {
@@ -68,7 +68,7 @@ function unzipArchive(bytes: Uint8Array, file: string): Map<string, Uint8Array> 
   let entries: Record<string, Uint8Array>;
   try {
     entries = unzipSync(bytes);
-    const crcs = recordedCrcs(bytes, file);
+    const crcs = recordedCrcs(bytes);
     for (const [name, data] of Object.entries(entries)) {
       // 0: torch.serialization.set_crc32_options(False) saves without computing them.
       const recorded = crcs.get(name);
