@@ -9,12 +9,20 @@
  *    tokens, the first unmet one is started, so every constraint fits before the length limit.
  * Otherwise the model chooses freely, and a constraint it begins on its own is completed.
  *
+ * A term must stay a whole word: `John` is not met by the first tokens of `Johnson`. So an
+ * occurrence counts only if the token after it does not continue a word (a SentencePiece piece
+ * without `▁` that begins with a letter or digit), and right after one, those tokens are banned
+ * (unless a begun constraint forces its next token), so the model cannot glue `son` onto the term.
+ *
  * Measured against dynamic beam allocation (see docs/terminology.md): forcing needs no extra beams,
  * so greedy search carries constraints at beam width 1 and its cost is the forced steps only.
  * A "forced" token is made the only finite score, so argmax, log-softmax and top-k all pick it.
  */
 
 export type TokenConstraints = readonly (readonly number[])[];
+
+/** A vocabulary where no token continues a word (ids past a table's end count as 0 too). */
+const NO_CONTINUATIONS = new Uint8Array(0);
 
 export interface ConstraintProgress {
   /** Per constraint: whether the hypothesis contains it. */
@@ -23,11 +31,13 @@ export interface ConstraintProgress {
   begun: { constraint: number; tokens: number } | null;
 }
 
-function occurrences(tokens: readonly number[], sequence: readonly number[]): number {
+/** Occurrences of `sequence` that end a word: the token after each, if any, does not continue it. */
+function occurrences(tokens: readonly number[], sequence: readonly number[], continuesWord: Uint8Array): number {
   let count = 0;
   outer: for (let i = 0; i + sequence.length <= tokens.length; i++) {
     for (let k = 0; k < sequence.length; k++) if (tokens[i + k] !== sequence[k]) continue outer;
-    count++;
+    const after = tokens[i + sequence.length];
+    if (after === undefined || !continuesWord[after]) count++;
   }
   return count;
 }
@@ -40,10 +50,14 @@ function sameSequence(a: readonly number[], b: readonly number[]): boolean {
  * Where `generated` (the output so far; a leading decoder start token does no harm) stands on
  * `constraints`. A constraint given n times (a sentence with three XNUMX) needs n occurrences.
  */
-export function constraintProgress(generated: readonly number[], constraints: TokenConstraints): ConstraintProgress {
+export function constraintProgress(
+  generated: readonly number[],
+  constraints: TokenConstraints,
+  continuesWord: Uint8Array = NO_CONTINUATIONS,
+): ConstraintProgress {
   const met = constraints.map((constraint, c) => {
     const earlierCopies = constraints.slice(0, c).filter((other) => sameSequence(other, constraint)).length;
-    return occurrences(generated, constraint) > earlierCopies;
+    return occurrences(generated, constraint, continuesWord) > earlierCopies;
   });
   let begun: ConstraintProgress['begun'] = null;
   constraints.forEach((constraint, c) => {
@@ -78,9 +92,27 @@ function force(scores: Float32Array | Float64Array, token: number): void {
   scores[token] = kept;
 }
 
+function endsWith(tokens: readonly number[], sequence: readonly number[]): boolean {
+  const start = tokens.length - sequence.length;
+  return start >= 0 && sequence.every((token, k) => tokens[start + k] === token);
+}
+
+/**
+ * Bans the tokens that continue a word, unless that leaves no finite score (`spare`, when finite,
+ * must stay: `</s>` while constraints are unmet is banned next, so it does not count).
+ */
+function banWordContinuations(scores: Float32Array | Float64Array, continuesWord: Uint8Array, spare: number): void {
+  let kept = false;
+  for (let token = 0; token < scores.length && !kept; token++)
+    kept = !continuesWord[token] && token !== spare && scores[token]! > -Infinity;
+  if (!kept) return;
+  for (let token = 0; token < continuesWord.length && token < scores.length; token++) if (continuesWord[token]) scores[token] = -Infinity;
+}
+
 /**
  * Edits one hypothesis's next-token scores for its constraints (see the module comment).
- * `room`: tokens it may still generate before `</s>` is forced.
+ * `room`: tokens it may still generate before `</s>` is forced. `continuesWord`: per token, 1 for a
+ * piece that continues a word (the model's `wordContinuations`).
  */
 export function constrainScores(
   scores: Float32Array | Float64Array,
@@ -88,12 +120,18 @@ export function constrainScores(
   constraints: TokenConstraints,
   room: number,
   eosId: number,
+  continuesWord: Uint8Array = NO_CONTINUATIONS,
 ): void {
-  const progress = constraintProgress(generated, constraints);
+  const progress = constraintProgress(generated, constraints, continuesWord);
   const next = progress.met.indexOf(false);
-  if (progress.begun) force(scores, constraints[progress.begun.constraint]![progress.begun.tokens]!);
-  else if (next === -1) return;
-  else if (room <= tokensOwed(constraints, progress)) force(scores, constraints[next]![0]!);
+  if (progress.begun) {
+    force(scores, constraints[progress.begun.constraint]![progress.begun.tokens]!);
+    return;
+  }
+  if (continuesWord.length > 0 && constraints.some((constraint) => endsWith(generated, constraint)))
+    banWordContinuations(scores, continuesWord, next === -1 ? -1 : eosId);
+  if (next === -1) return;
+  if (room <= tokensOwed(constraints, progress)) force(scores, constraints[next]![0]!);
   else scores[eosId] = -Infinity;
 }
 

@@ -78,7 +78,7 @@ export async function decodeHypotheses(
 }
 
 async function greedySearch(state: BatchState, inputs: readonly DecodeInput[], processors: LogitsProcessorList): Promise<number[][]> {
-  const { decoderStartId, eosId, vocabSize } = state.info;
+  const { decoderStartId, eosId, vocabSize, wordContinuations } = state.info;
   const hypotheses = inputs.map(
     (input): Hypothesis => ({ tokens: [decoderStartId], maxNewTokens: input.maxNewTokens, minNewTokens: input.minNewTokens ?? 0 }),
   );
@@ -95,7 +95,14 @@ async function greedySearch(state: BatchState, inputs: readonly DecodeInput[], p
       processors.process(scores, hypothesis);
       const { constraints } = inputs[input]!;
       if (constraints?.length)
-        constrainScores(scores, hypothesis.tokens, constraints, hypothesis.maxNewTokens - hypothesis.tokens.length + 1, eosId);
+        constrainScores(
+          scores,
+          hypothesis.tokens,
+          constraints,
+          hypothesis.maxNewTokens - hypothesis.tokens.length + 1,
+          eosId,
+          wordContinuations,
+        );
       const token = argmax(scores);
       if (token === eosId) return;
       hypothesis.tokens.push(token);
@@ -323,6 +330,7 @@ async function scoreCandidates(
             sentence.constraints,
             sentence.maxNewTokens - hypothesis.tokens.length + 1,
             state.info.eosId,
+            state.info.wordContinuations,
           );
       }
     });

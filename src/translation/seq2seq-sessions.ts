@@ -30,6 +30,8 @@ export interface Seq2SeqModelInfo {
   codeScheme: LanguageCodeScheme | null;
   /** tokenizer.json's special tokens by content (language tokens among them). */
   specialIds: Record<string, number>;
+  /** Per target token, 1 when it continues a word (../terminology/constraints.ts keeps terms whole words). */
+  wordContinuations: Uint8Array;
   /** English's token, forced after the decoder start token (families that force the target language), else null. */
   forcedBosId: number | null;
   /** The model's generation_config.json: beams, length penalty, banned tokens. */
@@ -86,13 +88,36 @@ export async function sessionSource(file: string, options: SessionOptions): Prom
   return rowwiseQuantized(await withInlinedExternalData(await readFile(file), file));
 }
 
+interface TokenizerJson {
+  added_tokens?: { content: string; id: number }[];
+  model?: { vocab?: unknown };
+}
+
+/**
+ * Which of `vocabSize` tokens continue a word: SentencePiece pieces that do not start with `▁` and
+ * begin with a letter or digit (`son` after `John`). Added tokens (`</s>`, `__en__`) never do. A
+ * vocabulary other than Unigram's `[piece, score][]` gives all zeros: no term is held to word ends.
+ */
+export function wordContinuations(tokenizerJson: TokenizerJson, vocabSize: number): Uint8Array {
+  const table = new Uint8Array(vocabSize);
+  const vocab = tokenizerJson.model?.vocab;
+  if (!Array.isArray(vocab)) return table;
+  const added = new Set((tokenizerJson.added_tokens ?? []).map((token) => token.id));
+  vocab.forEach((entry, id) => {
+    const piece: unknown = Array.isArray(entry) ? entry[0] : undefined;
+    if (id < vocabSize && !added.has(id) && typeof piece === 'string' && /^[\p{L}\p{N}]/u.test(piece)) table[id] = 1;
+  });
+  return table;
+}
+
 export async function readModelInfo(modelDir: string): Promise<Seq2SeqModelInfo> {
   const configFile = path.join(modelDir, 'config.json');
   const config = JSON.parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
   // The converter's reader: family and shapes come from config.json the same way for both.
   const architecture = architectureFromConfig(config, configFile);
   const family = FAMILIES[architecture.family];
-  const specialIds = specialTokenIds(JSON.parse(await readFile(path.join(modelDir, 'tokenizer.json'), 'utf8')));
+  const tokenizerJson = JSON.parse(await readFile(path.join(modelDir, 'tokenizer.json'), 'utf8')) as TokenizerJson;
+  const specialIds = specialTokenIds(tokenizerJson);
   const codeScheme = codeSchemeOf(specialIds);
   if (family.sourceLanguageToken && !codeScheme)
     throw new Error(
@@ -119,6 +144,7 @@ export async function readModelInfo(modelDir: string): Promise<Seq2SeqModelInfo>
     family: family.name,
     codeScheme,
     specialIds,
+    wordContinuations: wordContinuations(tokenizerJson, architecture.decoderVocabSize),
     forcedBosId: family.forcesTargetLanguage && codeScheme ? languageTokenId(specialIds, codeScheme, TARGET_LANGUAGE) : null,
     generation: {
       numBeams: setting('num_beams', 1),

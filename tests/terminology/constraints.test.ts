@@ -78,3 +78,47 @@ describe('repeated constraints', () => {
     expect(constraintProgress([3, 2, 3], [[3], [3], [3]]).met).toEqual([true, true, false]);
   });
 });
+
+describe('whole words', () => {
+  /** Tokens 4 and 5 continue a word (`son` after `John`); 0–3 do not. */
+  const CONTINUES = Uint8Array.from([0, 0, 0, 0, 1, 1]);
+
+  it('bans word continuations right after a completed constraint, so the term ends a word', () => {
+    const scores = table();
+    constrainScores(scores, [0, 3], [[3]], 10, EOS, CONTINUES);
+    expect(scores[4]).toBe(-Infinity);
+    expect(scores[5]).toBe(-Infinity);
+    // The rest are the model's, untouched; met, so </s> is allowed.
+    expect([...scores.slice(0, 4)]).toEqual([...table().slice(0, 4)]);
+    // Away from a completed constraint nothing is banned.
+    const elsewhere = table();
+    constrainScores(elsewhere, [0, 3, 2], [[3]], 10, EOS, CONTINUES);
+    expect([...elsewhere]).toEqual([...table()]);
+  });
+
+  it('does not count an occurrence followed by a continuation, and forces the term again later', () => {
+    expect(constraintProgress([0, 3, 4], [[3]], CONTINUES).met).toEqual([false]);
+    expect(constraintProgress([0, 3, 4, 2, 3], [[3]], CONTINUES).met).toEqual([true]);
+    // Unmet, so with room for just the term it is started again.
+    const scores = table();
+    constrainScores(scores, [0, 3, 4], [[3]], 1, EOS, CONTINUES);
+    expect(argmax(scores)).toBe(3);
+    expect([...scores].filter(Number.isFinite)).toHaveLength(1);
+  });
+
+  it("yields to a begun constraint's forced token, even one that continues a word", () => {
+    // [3] is complete and [3, 4] begun: 4 is forced, not banned.
+    const scores = table();
+    constrainScores(scores, [0, 3], [[3], [3, 4]], 10, EOS, CONTINUES);
+    expect(argmax(scores)).toBe(4);
+    expect(scores[4]).toBeCloseTo(-4);
+  });
+
+  it('keeps at least one finite score', () => {
+    const scores = Float32Array.from([-Infinity, -0.5, -Infinity, -Infinity, -1, -2]);
+    // Unmet [2], so </s> is banned; banning 4 and 5 too would leave nothing: the ban is skipped.
+    constrainScores(scores, [0, 3], [[3], [2]], 10, EOS, CONTINUES);
+    expect([...scores].some(Number.isFinite)).toBe(true);
+    expect(argmax(scores)).toBe(4);
+  });
+});
