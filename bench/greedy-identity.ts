@@ -37,6 +37,7 @@ import { packBatches } from '../src/translation/batcher.js';
 import { isUpToDate, makeModel } from '../tools/make-model.js';
 import { PRESETS, type PresetName } from '../tools/model/marian-config.js';
 import { repoRoot } from '../tools/repo-root.js';
+import { benchModelDir } from './bench-models.js';
 import { sharedPath } from './shared-data.js';
 
 type Lang = 'ar' | 'vi';
@@ -46,21 +47,9 @@ const THREADS = 2;
 const BATCH_TOKENS = 512;
 const SOURCE_FILES: Record<Lang, string> = { ar: 'newstest2019-ref.arb.txt', vi: 'newstest2019-ref.vie.txt' };
 
-/**
- * `bench/.models/Xenova/opus-mt-<lang>-en` for opus-mt-base (shared with bench:translate), a folder
- * per other preset; an M2M-100 preset is one model for both languages.
- */
-function modelDir(preset: PresetName, lang: Lang): string {
-  const root = path.join(repoRoot, 'bench', '.models');
-  if (PRESETS[preset].family === 'm2m_100') return path.join(root, preset, 'newsbridge', preset);
-  if (preset === 'opus-mt-base') return path.join(root, 'Xenova', `opus-mt-${lang}-en`);
-  if (preset === 'tiny') return path.join(root, 'tiny', 'Xenova', `opus-mt-${lang}-en`);
-  return path.join(root, preset, 'Helsinki-NLP', `opus-mt-${preset}-${lang}-en`);
-}
-
 async function ensureModel(preset: PresetName, lang: Lang): Promise<string> {
   const sourceLang = PRESETS[preset].family === 'm2m_100' ? 'ar' : lang;
-  const options = { preset, out: modelDir(preset, lang), seed: 0, sourceLang };
+  const options = { preset, out: benchModelDir(preset, lang), seed: 0, sourceLang };
   if (!(await isUpToDate(options))) {
     console.log(`generating the ${preset} model in ${path.relative(repoRoot, options.out)} (once; it is kept)…`);
     await makeModel(options);

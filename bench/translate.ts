@@ -45,6 +45,7 @@ import { isUpToDate, makeModel } from '../tools/make-model.js';
 import { PRESETS, type ModelDims, type PresetName } from '../tools/model/marian-config.js';
 import { repoRoot } from '../tools/repo-root.js';
 import { matmulRate } from './matmul-rate.js';
+import { benchModelDir } from './bench-models.js';
 import { sharedPath } from './shared-data.js';
 import type { ChunkFigures, Variant, WorkerFigures, WorkerJob } from './translate-worker.js';
 
@@ -108,18 +109,6 @@ function variantsFor(options: Options): LabelledVariant[] {
 
 const PRESET_CHOICES: PresetName[] = ['opus-mt-base', 'tiny', 'tc-big', 'tiny-m2m100', 'nllb-600m'];
 
-/**
- * `bench/.models/Xenova/opus-mt-<lang>-en` for opus-mt-base, a folder per other preset (as
- * bench:greedy-identity has them); an M2M-100 preset is one model for both languages.
- */
-function modelDir(preset: PresetName, lang: Lang): string {
-  const root = path.join(repoRoot, 'bench', '.models');
-  if (PRESETS[preset].family === 'm2m_100') return path.join(root, preset, 'newsbridge', preset);
-  if (preset === 'opus-mt-base') return path.join(root, 'Xenova', `opus-mt-${lang}-en`);
-  if (preset === 'tiny') return path.join(root, 'tiny', 'Xenova', `opus-mt-${lang}-en`);
-  return path.join(root, preset, 'Helsinki-NLP', `opus-mt-${preset}-${lang}-en`);
-}
-
 /** A model `npm run model:make` wrote, checked to be of the preset measured (its shapes give the MAC shares). */
 async function givenModel(dir: string, preset: PresetName): Promise<string> {
   const stampFile = path.join(dir, 'generator-stamp.json');
@@ -133,7 +122,7 @@ async function givenModel(dir: string, preset: PresetName): Promise<string> {
 
 async function ensureModel(preset: PresetName, lang: Lang): Promise<string> {
   const sourceLang = PRESETS[preset].family === 'm2m_100' ? 'ar' : lang;
-  const options = { preset, out: modelDir(preset, lang), seed: 0, sourceLang };
+  const options = { preset, out: benchModelDir(preset, lang), seed: 0, sourceLang };
   if (!(await isUpToDate(options))) {
     console.log(`generating the ${preset} ${lang}→en model in ${path.relative(repoRoot, options.out)} (once; it is kept)…`);
     await makeModel(options);
