@@ -67,7 +67,13 @@ function unzipArchive(bytes: Uint8Array, file: string): Map<string, Uint8Array> 
     );
   let entries: Record<string, Uint8Array>;
   try {
-    entries = unzipSync(bytes);
+    // torch.save stores every entry uncompressed: a deflated one is not its output, and could be a zip bomb.
+    entries = unzipSync(bytes, {
+      filter: (entry) => {
+        if (entry.compression !== 0) throw new Error(`entry ${entry.name} is compressed, which torch.save never does`);
+        return true;
+      },
+    });
     const crcs = recordedCrcs(bytes);
     for (const [name, data] of Object.entries(entries)) {
       // 0: torch.serialization.set_crc32_options(False) saves without computing them.

@@ -8,6 +8,7 @@
 import { access, mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertCheckpoint } from '../../../src/models/convert/convert.js';
 import { readSafetensors } from '../../../src/models/convert/safetensors.js';
@@ -161,6 +162,16 @@ describe('the pytorch_model.bin reader', () => {
     const safetensors = path.join(work, 'safetensors-named-bin');
     await makeModel({ ...testModelOptions(AR), out: safetensors, checkpoint: true });
     await expect(readTorchCheckpoint(path.join(safetensors, 'model.safetensors'))).rejects.toThrow(/is not a readable zip archive/);
+  });
+
+  it('refuses a compressed entry (a zip bomb: 512 MiB of zeros in a small file) before inflating it', async () => {
+    const file = path.join(work, 'bomb.bin');
+    const zeros = new Uint8Array(512 * 1024 * 1024);
+    await writeFile(file, zipSync({ 'archive/data.pkl': [zeros, { level: 9 }], 'archive/version': strToU8('3\n') }));
+    expect((await readFile(file)).length).toBeLessThan(4 * 1024 * 1024);
+    await expect(readTorchCheckpoint(file)).rejects.toThrow(
+      /bomb\.bin is not a readable zip archive \(entry archive\/data\.pkl is compressed/,
+    );
   });
 
   it('reads an nn.Parameter (_rebuild_parameter around _rebuild_tensor_v2)', async () => {
