@@ -368,6 +368,13 @@ export const configSchema = z
           .describe(
             'Do-not-translate spans copied exactly into the English: `markup` (what a web page marks translate="no" or class="notranslate"), `placeholders` ({{…}}, %s, {0}), `addresses` (URLs, e-mail), `latin` (Latin-script tokens in Arabic), `numbers` (and XNUMX). [] turns them off.',
           ),
+        trimOutputVocabulary: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            "An English text file (UTF-8, one or more sentences a line). Set: each model's output layer is cut when it loads to the pieces this text tokenizes into (plus special and language tokens, ASCII characters and the glossaries' English), so a model with a large multilingual vocabulary (NLLB-200: 256,206 pieces) computes far fewer logits a step. Translations can change (beam scores are normalised over the kept pieces only); unchecked on real weights, so unset by default. Unset: the whole output layer. See docs/models.md.",
+          ),
       })
       .prefault({})
       .describe('Machine translation into English.'),

@@ -1,5 +1,6 @@
 /** The decoder's state for one batch, kept between steps; ./decoder.ts runs the searches over it. */
 import * as ort from 'onnxruntime-node';
+import type { DecoderVocabulary } from './output-vocabulary.js';
 import type { Seq2SeqModelInfo, Seq2SeqSessions } from './seq2seq-sessions.js';
 
 /**
@@ -28,6 +29,11 @@ export class BatchState {
     return this.sessions.info;
   }
 
+  /** The decoder's output columns, which the searches' tokens are. */
+  get vocabulary(): DecoderVocabulary {
+    return this.sessions.vocabulary;
+  }
+
   static async encode(sessions: Seq2SeqSessions, inputs: readonly (readonly number[])[]): Promise<BatchState> {
     const rows = inputs.length;
     const width = Math.max(...inputs.map((ids) => ids.length));
@@ -47,12 +53,12 @@ export class BatchState {
     return new BatchState(sessions, states!, attentionMask);
   }
 
-  /** Runs one decoder step on one token per row; returns the logits, [rows × vocabulary]. */
+  /** Runs one decoder step on one token (an output column) per row; returns the logits, [rows × output columns]. */
   async step(tokens: readonly number[]): Promise<Float32Array> {
     const rows = tokens.length;
     const feeds: Record<string, ort.Tensor> = {
       encoder_attention_mask: this.encoderMask,
-      input_ids: new ort.Tensor('int64', BigInt64Array.from(tokens, BigInt), [rows, 1]),
+      input_ids: new ort.Tensor('int64', BigInt64Array.from(this.vocabulary.ids(tokens), BigInt), [rows, 1]),
       encoder_hidden_states: this.encoderStates,
       use_cache_branch: new ort.Tensor('bool', [this.step_ > 0], [1]),
     };
@@ -64,7 +70,11 @@ export class BatchState {
       if (this.step_ === 0 || name.includes('.decoder.')) this.past.set(name.replace('present.', 'past_key_values.'), tensor as ort.Tensor);
     }
     this.step_++;
-    return result.logits!.data as Float32Array;
+    const logits = result.logits!.data as Float32Array;
+    // A graph whose logits are not as wide as the columns would shift every row's tokens: refuse it.
+    if (logits.length !== rows * this.vocabulary.size)
+      throw new Error(`the decoder gave ${logits.length / rows} logits per row, expected ${this.vocabulary.size}`);
+    return logits;
   }
 
   /**

@@ -64,21 +64,30 @@ export async function decodeHypotheses(
   const asked = Math.max(...inputs.map((input) => input.numHypotheses ?? 1));
   if (asked > settings.numBeams)
     throw new RangeError(`${asked} hypotheses asked for with a beam width of ${settings.numBeams}; ask for at most the beam width`);
-  const processors = processorsFor({ ...settings, eosId: sessions.info.eosId, forcedBosId: sessions.info.forcedBosId });
+  // The searches work in the decoder's output columns (vocabulary ids unless the output layer is trimmed).
+  const { vocabulary } = sessions;
+  const { eosId, forcedBosId } = vocabulary;
+  const processors = processorsFor({ ...settings, badWordsIds: vocabulary.bannable(settings.badWordsIds), eosId, forcedBosId });
+  const columnInputs = inputs.map((input) =>
+    input.constraints ? { ...input, constraints: input.constraints.map((tokens) => vocabulary.columns(tokens)) } : input,
+  );
   const state = await BatchState.encode(
     sessions,
     inputs.map((input) => input.ids),
   );
   try {
-    if (settings.numBeams > 1) return await beamSearch(state, inputs, settings, processors);
-    return (await greedySearch(state, inputs, processors)).map((output) => [output]);
+    const outputs =
+      settings.numBeams > 1
+        ? await beamSearch(state, columnInputs, settings, processors)
+        : (await greedySearch(state, columnInputs, processors)).map((output) => [output]);
+    return outputs.map((hypotheses) => hypotheses.map((tokens) => vocabulary.ids(tokens)));
   } finally {
     state.clear();
   }
 }
 
 async function greedySearch(state: BatchState, inputs: readonly DecodeInput[], processors: LogitsProcessorList): Promise<number[][]> {
-  const { decoderStartId, eosId, vocabSize, wordContinuations } = state.info;
+  const { decoderStartId, eosId, size: vocabSize, wordContinuations } = state.vocabulary;
   const hypotheses = inputs.map(
     (input): Hypothesis => ({ tokens: [decoderStartId], maxNewTokens: input.maxNewTokens, minNewTokens: input.minNewTokens ?? 0 }),
   );
@@ -228,7 +237,7 @@ async function beamSearch(
   settings: SearchSettings,
   processors: LogitsProcessorList,
 ): Promise<number[][][]> {
-  const { decoderStartId, eosId, vocabSize } = state.info;
+  const { decoderStartId, eosId, size: vocabSize } = state.vocabulary;
   const n = settings.numBeams;
   const results: number[][][] = inputs.map(() => []);
   const sentences = inputs.map(
@@ -312,7 +321,7 @@ async function scoreCandidates(
   settings: SearchSettings,
   processors: LogitsProcessorList,
 ): Promise<StepScores> {
-  const { vocabSize } = state.info;
+  const { size: vocabSize, eosId, wordContinuations } = state.vocabulary;
   const rowCount = rows.live.length * rows.rowsPerSentence;
   const processRows = (target: Float32Array) =>
     rows.live.forEach((input, position) => {
@@ -329,8 +338,8 @@ async function scoreCandidates(
             hypothesis.tokens,
             sentence.constraints,
             sentence.maxNewTokens - hypothesis.tokens.length + 1,
-            state.info.eosId,
-            state.info.wordContinuations,
+            eosId,
+            wordContinuations,
           );
       }
     });

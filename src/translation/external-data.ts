@@ -12,6 +12,8 @@ import type { onnx as OnnxTypes } from 'onnx-proto';
 
 const { onnx } = onnxProto;
 const EXTERNAL = onnx.TensorProto.DataLocation.EXTERNAL;
+/** The most bytes one protobuf message may have. */
+const PROTOBUF_LIMIT = 2 ** 31 - 1;
 
 /** Every tensor of a graph and its subgraphs that can hold external data: initializers and tensor attributes. */
 function* graphTensors(graph: OnnxTypes.IGraphProto): Generator<OnnxTypes.ITensorProto> {
@@ -34,6 +36,14 @@ export async function withInlinedExternalData(bytes: Uint8Array, modelFile: stri
   const model = onnx.ModelProto.decode(bytes);
   const external = model.graph ? [...graphTensors(model.graph)].filter((tensor) => tensor.dataLocation === EXTERNAL) : [];
   if (external.length === 0) return bytes;
+  const inlined = external.reduce(
+    (sum, tensor) => sum + Number(tensor.externalData?.find(({ key }) => key === 'length')?.value ?? 0),
+    bytes.length,
+  );
+  if (inlined > PROTOBUF_LIMIT)
+    throw new Error(
+      `${modelFile}: its ${(inlined / 2 ** 30).toFixed(1)} GiB of weights cannot be held in one protobuf (2 GiB) to be rewritten in memory (q8 per-row activations, translation.trimOutputVocabulary); use the q8 model, or turn the rewrite off`,
+    );
   const files = new Map<string, FileHandle>();
   try {
     for (const tensor of external) {

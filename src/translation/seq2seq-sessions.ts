@@ -13,6 +13,8 @@ import { architectureFromConfig, type Family } from '../models/convert/architect
 import { codeSchemeOf, FAMILIES, type LanguageCodeScheme, languageTokenId, specialTokenIds } from './families.js';
 import { type LogSoftmax, openLogSoftmax } from './log-softmax.js';
 import { withInlinedExternalData } from './external-data.js';
+import { trimmedOutputLayer } from './output-layer-trim.js';
+import { type DecoderVocabulary, decoderVocabulary } from './output-vocabulary.js';
 import { rowwiseQuantized } from './rowwise-quantization.js';
 
 /** What the decode loop needs to know about a model. */
@@ -49,9 +51,11 @@ export interface GenerationDefaults {
 export interface Seq2SeqSessions {
   encoder: ort.InferenceSession;
   decoder: ort.InferenceSession;
-  /** Beam search's log-probabilities over the vocabulary. */
+  /** Beam search's log-probabilities over the decoder's output. */
   logSoftmax: LogSoftmax;
   info: Seq2SeqModelInfo;
+  /** What the decoder's logits are over: the whole vocabulary, or a trimmed output layer's pieces. */
+  vocabulary: DecoderVocabulary;
   release(): Promise<void>;
 }
 
@@ -67,6 +71,15 @@ export interface SessionOptions {
   q8Activations: Q8Activations;
   /** onnxruntime intra-op threads per session. */
   intraOpThreads: number;
+  /** The vocabulary ids the decoder's output layer keeps (ascending; ./output-vocabulary.ts), else the whole vocabulary. */
+  outputIds?: Int32Array | null;
+}
+
+/** A decoder's output layer cut to these ids, for a model of this vocabulary and width. */
+interface OutputTrim {
+  kept: Int32Array;
+  vocabSize: number;
+  dModel: number;
 }
 
 const DTYPE_SUFFIX: Record<ModelDtype, string> = { fp32: '', q8: '_quantized' };
@@ -83,9 +96,13 @@ export function onnxFile(modelDir: string, part: 'encoder_model' | 'decoder_mode
  * beside it (`<file>_data`, NLLB-200-600M's fp32 weights); a rewritten one goes as bytes, with any
  * external data read into it first (./external-data.ts).
  */
-export async function sessionSource(file: string, options: SessionOptions): Promise<string | Uint8Array> {
-  if (options.dtype !== 'q8' || options.q8Activations !== 'per-row') return file;
-  return rowwiseQuantized(await withInlinedExternalData(await readFile(file), file));
+export async function sessionSource(file: string, options: SessionOptions, trim?: OutputTrim): Promise<string | Uint8Array> {
+  const rowwise = options.dtype === 'q8' && options.q8Activations === 'per-row';
+  if (!rowwise && !trim) return file;
+  let model = await withInlinedExternalData(await readFile(file), file);
+  // Cut first, so the per-row rewrite's column sums are those of the kept columns.
+  if (trim) model = trimmedOutputLayer(model, trim.kept, trim.vocabSize, trim.dModel);
+  return rowwise ? rowwiseQuantized(model) : model;
 }
 
 interface TokenizerJson {
@@ -158,10 +175,12 @@ export async function readModelInfo(modelDir: string): Promise<Seq2SeqModelInfo>
 
 export async function openSeq2SeqSessions(modelDir: string, options: SessionOptions): Promise<Seq2SeqSessions> {
   const sessionOptions: ort.InferenceSession.SessionOptions = { intraOpNumThreads: options.intraOpThreads, interOpNumThreads: 1 };
+  const info = await readModelInfo(modelDir);
+  const trim = options.outputIds ? { kept: options.outputIds, vocabSize: info.vocabSize, dModel: info.headDim * info.heads } : undefined;
   const open = async (part: 'encoder_model' | 'decoder_model_merged') => {
     const file = onnxFile(modelDir, part, options.dtype);
     try {
-      const source = await sessionSource(file, options);
+      const source = await sessionSource(file, options, part === 'decoder_model_merged' ? trim : undefined);
       return await (typeof source === 'string'
         ? ort.InferenceSession.create(source, sessionOptions)
         : ort.InferenceSession.create(source, sessionOptions));
@@ -169,13 +188,15 @@ export async function openSeq2SeqSessions(modelDir: string, options: SessionOpti
       throw new Error(`${file}: ${(error as Error).message}`, { cause: error });
     }
   };
-  const [info, encoder, decoder] = await Promise.all([readModelInfo(modelDir), open('encoder_model'), open('decoder_model_merged')]);
-  const logSoftmax = await openLogSoftmax(info.vocabSize);
+  const [encoder, decoder] = await Promise.all([open('encoder_model'), open('decoder_model_merged')]);
+  const vocabulary = decoderVocabulary(info, options.outputIds ?? null);
+  const logSoftmax = await openLogSoftmax(vocabulary.size);
   return {
     encoder,
     decoder,
     logSoftmax,
     info,
+    vocabulary,
     release: async () => {
       await Promise.all([encoder.release(), decoder.release(), logSoftmax.release()]);
     },

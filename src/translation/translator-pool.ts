@@ -66,6 +66,10 @@ export class TranslatorPool {
         // A load error is every language's of this model: the label names them all (the fix pulls it for each).
         label: languages.length > 1 ? { ...model.label, name: `${model.id} (${languages.join(', ')})` } : model.label,
         terminology: this.terminology.get(model.lang),
+        // A trimmed output layer keeps what every language of this model must be able to write.
+        outputVocabularyTexts: languages.flatMap(
+          (lang) => this.terminology.get(lang)?.glossary?.entries.map((entry) => entry.target) ?? [],
+        ),
         ...extra,
       });
       load.then(

@@ -15,6 +15,7 @@ import { FAMILIES, languageTokenId } from './families.js';
 import { InferencePool } from './inference-pool.js';
 import { cutAtSpaces, MAX_TOKENIZED_CHARS, splitToFit } from './input-splitting.js';
 import { hashModelFiles } from './memory.js';
+import { piecesDigest, trimmedOutputIds } from './output-vocabulary.js';
 import { hasRepetitionLoop, lengthRatioWithin, preservationFlags, type LengthRatioBounds } from './qa.js';
 import type { Q8Activations } from './seq2seq-sessions.js';
 import { constraintTokens, type TokenConstraints } from '../terminology/constraints.js';
@@ -102,6 +103,10 @@ export interface TranslatorOptions {
   fixedTargetTokens?: (sourceIds: readonly number[]) => number;
   /** Glossary and do-not-translate spans the output is constrained to (../terminology/); default: none. */
   terminology?: TerminologySettings;
+  /** An English text whose pieces the output layer is cut to (`translation.trimOutputVocabulary`, ./output-vocabulary.ts); default: none. */
+  trimOutputVocabulary?: string;
+  /** With `trimOutputVocabulary`: texts the output must still be able to spell (the glossaries' English). */
+  outputVocabularyTexts?: readonly string[];
 }
 
 /** Generated tokens allowed beyond `ratio × source tokens`, so very short inputs can still finish. */
@@ -138,6 +143,8 @@ export class Translator {
     private readonly tokenizer: PreTrainedTokenizer,
     private readonly pool: InferencePool,
     private readonly maxPositions: number,
+    /** The vocabulary ids a trimmed output layer keeps; null: all of them. */
+    private readonly outputIds: ReadonlySet<number> | null,
     /** The batcher of the Translator this one shares its model with (`forLanguage`); else its own. */
     batcher?: Batcher,
   ) {
@@ -161,6 +168,8 @@ export class Translator {
       q8Activations: options.dtype === 'q8' ? (options.q8Activations ?? 'per-row') : null,
       inputLimit: this.inputLimit,
       maxNewTokensRatio: options.maxNewTokensRatio,
+      // Absent when the whole output layer is used, so keys made before the option stay valid.
+      outputPieces: outputIds ? piecesDigest(outputIds) : undefined,
       // A multilingual model (M2M-100, NLLB) translates a sentence by its source-language token: one
       // memory per language. Absent for Marian, whose keys stay as they were.
       sourceLanguage: FAMILIES[pool.info.family].sourceLanguageToken ? model.lang : undefined,
@@ -191,20 +200,25 @@ export class Translator {
       // Per-call options only: transformers.js's global `env` is the host program's. `local_files_only`
       // keeps the network out whatever `env.allowRemoteModels` says, and an absolute path is not a hub
       // id, so it is read as it is whatever `env.localModelPath` says.
-      const [weights, manifest, tokenizer, config, pool] = await Promise.all([
+      const tokenizerLoad = AutoTokenizer.from_pretrained(modelDir, { local_files_only: true });
+      // The kept pieces come from the tokenizer, and the workers cut their decoder to them as they load.
+      const { trimOutputVocabulary: corpus, outputVocabularyTexts: texts } = options;
+      const outputIds = corpus
+        ? tokenizerLoad.then((tokenizer) => trimmedOutputIds(modelDir, tokenizer, corpus, texts))
+        : Promise.resolve(null);
+      const session = { dtype: options.dtype, q8Activations: options.q8Activations ?? 'per-row', intraOpThreads: threads };
+      const [weights, manifest, tokenizer, config, kept, pool] = await Promise.all([
         weightsFingerprint(modelDir, options.dtype),
         readManifest(modelDir),
-        AutoTokenizer.from_pretrained(modelDir, { local_files_only: true }),
+        tokenizerLoad,
         AutoConfig.from_pretrained(modelDir, { local_files_only: true }),
-        InferencePool.open({
-          modelDir,
-          session: { dtype: options.dtype, q8Activations: options.q8Activations ?? 'per-row', intraOpThreads: threads },
-          workers: options.workers ?? 1,
-        }),
+        outputIds,
+        outputIds.then((ids) => InferencePool.open({ modelDir, session: { ...session, outputIds: ids }, workers: options.workers ?? 1 })),
       ]);
       const maxPositions = (config as unknown as { max_position_embeddings?: number }).max_position_embeddings ?? 512;
       const license = manifest?.license ? { license: manifest.license.id } : {};
-      return new Translator({ ...options.model, weights, ...license }, { ...options, modelDir }, tokenizer, pool, maxPositions);
+      const model = { ...options.model, weights, ...license };
+      return new Translator(model, { ...options, modelDir }, tokenizer, pool, maxPositions, kept && new Set(kept));
     } catch (error) {
       throw new ModelUnavailableError(label, modelDir, null, `could not be loaded (${(error as Error).message})`, {
         cause: error,
@@ -219,7 +233,7 @@ export class Translator {
    */
   forLanguage(lang: LanguageCode, terminology?: TerminologySettings): Translator {
     const options = { ...this.options, terminology };
-    return new Translator({ ...this.model, lang }, options, this.tokenizer, this.pool, this.maxPositions, this.batcher);
+    return new Translator({ ...this.model, lang }, options, this.tokenizer, this.pool, this.maxPositions, this.outputIds, this.batcher);
   }
 
   /** The model folder, absolute. */
@@ -285,6 +299,8 @@ export class Translator {
   /** A requirement's English as model tokens, or null when the tokenizer cannot spell it back exactly (it cannot be forced). */
   spell(english: string): number[] | null {
     const ids = this.tokenizer.encode(english, { add_special_tokens: false });
+    // A piece a trimmed output layer does not keep cannot be forced either: the requirement goes as a placeholder.
+    if (this.outputIds && !ids.every((id) => this.outputIds!.has(id))) return null;
     return ids.length > 0 && this.tokenizer.decode(ids, { skip_special_tokens: true }).trim() === english ? ids : null;
   }
 
@@ -412,9 +428,10 @@ export function decodingOptions(
   | 'noRepeatNgramSize'
   | 'repetitionPenalty'
   | 'lengthRatio'
+  | 'trimOutputVocabulary'
 > {
   const { dtype, q8Activations, batchTokens, maxInputTokens, maxNewTokensRatio, numBeams, lengthPenalty, earlyStopping } = config;
-  const { noRepeatNgramSize, repetitionPenalty, lengthRatio } = config;
+  const { noRepeatNgramSize, repetitionPenalty, lengthRatio, trimOutputVocabulary } = config;
   return {
     dtype,
     q8Activations,
@@ -427,5 +444,6 @@ export function decodingOptions(
     noRepeatNgramSize,
     repetitionPenalty,
     lengthRatio,
+    trimOutputVocabulary,
   };
 }
