@@ -20,7 +20,15 @@ import { OrtGreedyDecoder } from './ort-greedy.js';
  * bare onnxruntime greedy decoder.
  */
 export type Variant =
-  | { kind: 'translator'; beams: number; workers: number; threadsPerWorker: number; q8Activations?: Q8Activations }
+  | {
+      kind: 'translator';
+      beams: number;
+      workers: number;
+      threadsPerWorker: number;
+      q8Activations?: Q8Activations;
+      /** An English text the output layer is cut to (`translation.trimOutputVocabulary`). */
+      trimOutputVocabulary?: string;
+    }
   | { kind: 'generate' }
   | { kind: 'naive-pipeline' }
   | { kind: 'ort-greedy' };
@@ -105,6 +113,7 @@ async function loadRunner(job: WorkerJob, inputs: Awaited<ReturnType<typeof mode
         q8Activations: variant.q8Activations ?? translation.q8Activations,
         workers: variant.workers,
         threadsPerWorker: variant.threadsPerWorker,
+        trimOutputVocabulary: variant.trimOutputVocabulary,
         // The hook counts tokens before `</s>`; the bench counts `</s>` too.
         fixedTargetTokens: (ids) => stepsOf.get(ids.join(','))! - 1,
       });

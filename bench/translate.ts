@@ -5,13 +5,16 @@
  *   npm run bench:translate -- [--preset opus-mt-base|tiny|tc-big|tiny-m2m100|nllb-600m] [--model-dir DIR]
  *                              [--dtype q8,fp32] [--sentences N] [--lang ar,vi]
  *                              [--variants a,a4,ab,g,b,c] [--pools 1x2,2x1] [--lengths reference|1.1x]
- *                              [--chunk N] [--repeat R] [--smoke]
+ *                              [--chunk N] [--repeat R] [--trim-corpus FILE] [--smoke]
  *
  * For each dtype and language, on the same sentences (NTREX-128 from ../shared/data/mt/ntrex128, or
  * the sample articles in input/ when ../shared is absent), it measures:
  *   (a) the Translator (src/translation/translator.ts), greedy, with its decode loop in worker threads
  *       (`--pools`: workers × intra-op threads each), given `--chunk` sentences per call;
  *   (a4) the same with beam search, 4 beams;
+ *   (at), (a4t) (a) and (a4) with `translation.trimOutputVocabulary`: the output layer cut to the pieces of
+ *       an English text (`--trim-corpus`; by default the sentences of ../shared's 99 CNN/DailyMail
+ *       articles, none of them a sentence translated here);
  *   (ab) (a) on the exported q8 graphs as they are (per-batch activation scales), as (g), (b), (c) run
  *       them; (a) and (a4) take the config's `q8Activations` (per-row by default);
  *   (g) the Translator's former path: transformers.js `generate` on the same batches (bench/generate-baseline.ts);
@@ -33,14 +36,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { AutoTokenizer, env, LogLevel } from '@huggingface/transformers';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { MODEL_DTYPES, type ModelDtype } from '../src/config/config.js';
 import { splitSentences } from '../src/stages/segment.js';
+import { trimmedOutputIds } from '../src/translation/output-vocabulary.js';
 import { isUpToDate, makeModel } from '../tools/make-model.js';
 import { PRESETS, type ModelDims, type PresetName } from '../tools/model/marian-config.js';
 import { repoRoot } from '../tools/repo-root.js';
@@ -50,7 +54,7 @@ import { sharedPath } from './shared-data.js';
 import type { ChunkFigures, Variant, WorkerFigures, WorkerJob } from './translate-worker.js';
 
 type Lang = 'ar' | 'vi';
-type VariantName = 'a' | 'a4' | 'ab' | 'g' | 'b' | 'c';
+type VariantName = 'a' | 'a4' | 'at' | 'a4t' | 'ab' | 'g' | 'b' | 'c';
 type Lengths = 'reference' | '1.1x';
 
 interface Options {
@@ -64,6 +68,7 @@ interface Options {
   lengths: Lengths;
   chunk: number;
   repeat: number;
+  trimCorpus?: string;
   smoke: boolean;
 }
 
@@ -79,7 +84,8 @@ interface LabelledVariant {
   key: string;
 }
 
-function variantsFor(options: Options): LabelledVariant[] {
+/** `trimCorpus`: the English text (at) and (a4t) cut the output layer to. */
+function variantsFor(options: Options, trimCorpus?: string): LabelledVariant[] {
   const list: LabelledVariant[] = [];
   for (const name of options.variants) {
     if (name === 'ab') {
@@ -88,13 +94,14 @@ function variantsFor(options: Options): LabelledVariant[] {
         label: '(ab) greedy 2×1, per-batch q8',
         key: 'ab',
       });
-    } else if (name === 'a' || name === 'a4') {
-      const beams = name === 'a' ? 1 : 4;
+    } else if (name === 'a' || name === 'a4' || name === 'at' || name === 'a4t') {
+      const beams = name === 'a' || name === 'at' ? 1 : 4;
+      const trim = name.endsWith('t') ? { trimOutputVocabulary: trimCorpus } : {};
       for (const { workers, threadsPerWorker } of options.pools) {
         const pool = `${workers}×${threadsPerWorker}`;
         list.push({
-          variant: { kind: 'translator', beams, workers, threadsPerWorker },
-          label: `(${name}) Translator ${beams === 1 ? 'greedy' : 'beam 4'} ${pool}`,
+          variant: { kind: 'translator', beams, workers, threadsPerWorker, ...trim },
+          label: `(${name}) Translator ${beams === 1 ? 'greedy' : 'beam 4'} ${pool}${name.endsWith('t') ? ' trimmed' : ''}`,
           key: `${name}@${workers}x${threadsPerWorker}`,
         });
       }
@@ -128,6 +135,16 @@ async function ensureModel(preset: PresetName, lang: Lang): Promise<string> {
     await makeModel(options);
   }
   return options.out;
+}
+
+/** The sentences of ../shared's CNN/DailyMail articles, one a line, in a file of their own (an English text to trim to). */
+async function englishCorpus(): Promise<string> {
+  const source = sharedPath('data/summarization/cnndm-dev.jsonl');
+  const articles = (await readFile(source, 'utf8')).split('\n').filter((line) => line.trim() !== '');
+  const sentences = articles.flatMap((line) => (JSON.parse(line) as { sentences: string[] }).sentences);
+  const file = path.join(await mkdtemp(path.join(tmpdir(), 'newsbridge-trim-')), 'cnndm-english.txt');
+  await writeFile(file, `${sentences.join('\n')}\n`);
+  return file;
 }
 
 /** `count` items spread evenly over the list, so long and short documents both come in. */
@@ -317,7 +334,8 @@ async function main(options: Options): Promise<void> {
   env.logLevel = LogLevel.ERROR;
   const preset = options.smoke ? 'tiny' : options.preset;
   const count = options.smoke ? 8 : options.sentences;
-  const variants = variantsFor(options);
+  const trimCorpus = options.variants.some((name) => name.endsWith('t')) ? (options.trimCorpus ?? (await englishCorpus())) : undefined;
+  const variants = variantsFor(options, trimCorpus);
   if (options.modelDir && PRESETS[preset].family === 'marian' && options.lang.length > 1)
     throw new Error(`--model-dir: a ${preset} model translates one language; give one --lang`);
   const dirs = new Map<Lang, string>();
@@ -333,6 +351,14 @@ async function main(options: Options): Promise<void> {
     console.log(
       `${lang}: ${pairs.length} sentences from ${from}; output lengths: ${lengthNote}, mean ${(steps.reduce((a, b) => a + b, 0) / steps.length).toFixed(1)}`,
     );
+  }
+
+  // What (at) and (a4t) keep of the output layer: their multiply-accumulates are counted on that width.
+  let keptPieces: number | undefined;
+  if (trimCorpus) {
+    const dir = dirs.get(options.lang[0]!)!;
+    keptPieces = (await trimmedOutputIds(dir, await AutoTokenizer.from_pretrained(dir, { local_files_only: true }), trimCorpus)).length;
+    console.log(`(at), (a4t): the output layer keeps ${keptPieces} of ${PRESETS[preset].vocabSize} pieces (the English of ${trimCorpus})`);
   }
 
   const loadAtStart = loadavg();
@@ -378,9 +404,10 @@ async function main(options: Options): Promise<void> {
     if (options.lang.length > 1) groups.push(['all', options.lang]);
     for (const [name, langs] of groups) {
       const first = pick(dtype, langs, reference.key);
-      for (const { key, label } of variants) {
+      for (const { key, label, variant } of variants) {
         const t = pick(dtype, langs, key);
-        console.log(row(dtype, name, label, t, first, usefulMacs(dims, t) / (t.ms / 1000) / peak[dtype]));
+        const width = variant.kind === 'translator' && variant.trimOutputVocabulary ? { ...dims, vocabSize: keptPieces! } : dims;
+        console.log(row(dtype, name, label, t, first, usefulMacs(width, t) / (t.ms / 1000) / peak[dtype]));
       }
     }
     summary.push(...targets(dtype, variants, (key) => pick(dtype, options.lang, key)));
@@ -416,6 +443,13 @@ function targets(dtype: ModelDtype, variants: LabelledVariant[], pick: (key: str
       const cost = pick(beam).ms / pick(key).ms;
       lines.push(check(`time ${beam}/${key}`, cost, '≤ 2.5', cost <= 2.5));
     }
+  }
+  for (const { key } of variants.filter((v) => v.key.startsWith('at@') || v.key.startsWith('a4t@'))) {
+    const whole = key.replace('t@', '@');
+    if (has(whole))
+      lines.push(
+        `${dtype}: trimmed output layer, tok/s ${key}/${whole} = ${(tokensPerSecond(pick(key)) / tokensPerSecond(pick(whole))).toFixed(2)}`,
+      );
   }
   if (has('ab') && has('g'))
     lines.push(`${dtype}: ab/g = ${(tokensPerSecond(pick('ab')) / tokensPerSecond(pick('g'))).toFixed(2)} (same q8 graphs as (g))`);
@@ -455,8 +489,8 @@ const program = new Command('bench:translate')
   .option('--lang <list>', 'source languages: ar, vi or both', listOf<Lang>(['ar', 'vi']), ['ar', 'vi'] as Lang[])
   .option(
     '--variants <list>',
-    'a (greedy), a4 (beam 4), ab (greedy on the exported per-batch q8 graphs), g (generate path), b (naive loop), c (bare decoder)',
-    listOf<VariantName>(['a', 'a4', 'ab', 'g', 'b', 'c']),
+    'a (greedy), a4 (beam 4), at/a4t (a/a4 with the output layer trimmed), ab (greedy on the exported per-batch q8 graphs), g (generate path), b (naive loop), c (bare decoder)',
+    listOf<VariantName>(['a', 'a4', 'at', 'a4t', 'ab', 'g', 'b', 'c']),
     ['a', 'a4', 'ab', 'g', 'b', 'c'] as VariantName[],
   )
   .option('--pools <list>', 'Translator workers × intra-op threads each, e.g. 1x2,2x1', poolShapes, [{ workers: 2, threadsPerWorker: 1 }])
@@ -467,6 +501,7 @@ const program = new Command('bench:translate')
   )
   .option('--chunk <n>', 'sentences per turn of each variant (and per Translator call)', positiveInteger, 32)
   .option('--repeat <n>', 'passes over the sentences; each chunk counts its fastest pass', positiveInteger, 1)
+  .option('--trim-corpus <file>', 'English text for (at) and (a4t) (default: the CNN/DailyMail articles of ../shared)')
   .option('--smoke', 'quick check for CI: tiny models, 8 sentences per language', false)
   .parse();
 

@@ -144,8 +144,8 @@ describe('decoding over a trimmed output layer', () => {
     const term = [kept[40]!, kept[41]!];
     for (const numBeams of [1, 3]) {
       const settings = { ...modelSearchSettings(full.info), numBeams };
-      const [[output]] = await decodeHypotheses(trimmed, [{ ...input!, constraints: [term] }], settings);
-      expect(output!.join(' ')).toContain(term.join(' '));
+      const output = (await decodeHypotheses(trimmed, [{ ...input!, constraints: [term] }], settings))[0]![0]!;
+      expect(output.join(' ')).toContain(term.join(' '));
     }
     const unkept = kept[40]! + 1;
     await expect(decodeHypotheses(trimmed, [{ ...input!, constraints: [[unkept]] }], greedy(full))).rejects.toThrow(
