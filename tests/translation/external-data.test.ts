@@ -2,6 +2,7 @@ import { cp, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AutoModelForSeq2SeqLM, AutoTokenizer, Tensor } from '@huggingface/transformers';
+import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { LanguageCode } from '../../src/article.js';
 import type { ModelDtype } from '../../src/config/config.js';
@@ -10,12 +11,16 @@ import { modelFiles, modelFilesIn } from '../../src/models/layout.js';
 import { MANIFEST_FILE, type ModelManifest } from '../../src/models/manifest.js';
 import { pullModel } from '../../src/models/pull.js';
 import { assertModelReady } from '../../src/models/verify.js';
+import { withInlinedExternalData } from '../../src/translation/external-data.js';
 import type { Q8Activations } from '../../src/translation/seq2seq-sessions.js';
 import { Translator, weightsFingerprint } from '../../src/translation/translator.js';
 import { makeModel } from '../../tools/make-model.js';
 import { TINY_M2M100_MODEL, testModelOptions } from '../../tools/test-models.js';
 import { ARABIC_ARTICLE, VIETNAMESE_ARTICLE } from '../helpers/bad-inputs.js';
 import { modelFolderFiles, startHub } from '../helpers/hub.js';
+import { tinyTranslatorOptions } from '../helpers/translator-options.js';
+
+const { onnx } = onnxProto;
 
 /**
  * A model whose weights are ONNX external data (`onnx/<file>.onnx_data`), as NLLB-200-600M's export
@@ -160,6 +165,39 @@ describe('external data in the model store', () => {
       expect(ours.map((t) => t.target)).toEqual(reference.map((t) => t.target));
     } finally {
       await Promise.all([pulled.dispose(), original.dispose()]);
+    }
+  });
+});
+
+describe('rewriting a graph whose weights are external data', () => {
+  it('refuses, naming the file and the fix, a graph too big for one protobuf once its data is put back', async () => {
+    const file = path.join(external, 'onnx', 'decoder_model_merged.onnx');
+    const model = onnx.ModelProto.decode(await readFile(file));
+    const tensor = model.graph!.initializer!.find((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL)!;
+    // What NLLB-200-600M's fp32 decoder declares: more than 2 GiB in its _data file.
+    tensor.externalData = tensor.externalData!.map((entry) =>
+      entry.key === 'length' ? { key: 'length', value: String(3 * 2 ** 30) } : entry,
+    );
+    const bytes = onnx.ModelProto.encode(model).finish();
+    await expect(withInlinedExternalData(bytes, file)).rejects.toThrow(
+      /decoder_model_merged\.onnx: its 3\.0 GiB of weights cannot be held in one protobuf .*use the q8 model, or turn the rewrite off/,
+    );
+  });
+
+  it('cuts the output layer of a model kept as external data, and it translates', async () => {
+    const corpus = path.join(path.dirname(external), 'english.txt');
+    await writeFile(corpus, 'The minister said the meeting would be held tomorrow.\n');
+    const trimmed = await Translator.load({
+      ...tinyTranslatorOptions(inject('modelsDir'), 'ar', 'fp32'),
+      modelDir: external,
+      model: { lang: 'ar', id: TINY_M2M100_MODEL.id, revision: 'main', dtype: 'fp32' },
+      trimOutputVocabulary: corpus,
+    });
+    try {
+      const results = await trimmed.translate(SENTENCES.ar!.slice(0, 2));
+      expect(results.every((result) => result.target !== '')).toBe(true);
+    } finally {
+      await trimmed.dispose();
     }
   });
 });
