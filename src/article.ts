@@ -214,6 +214,8 @@ export interface ModelUse {
   weights: string;
   /** The model's licence as its manifest records it (`models pull`: the hub's model card, else the family's); absent when unrecorded. */
   license?: string;
+  /** With `translation.trimOutputVocabulary`: how many vocabulary pieces the output layer kept; absent when it kept them all. */
+  outputPieces?: number;
 }
 
 export interface TranslationInfo {

@@ -30,6 +30,14 @@ const modelUseSchema = z.strictObject({
     .describe(
       "The model's licence as `models pull` recorded it (the hub's model card, else the family's), such as `cc-by-nc-4.0` (non-commercial); absent when the model folder has no manifest.",
     ),
+  outputPieces: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      'With `translation.trimOutputVocabulary`: how many vocabulary pieces the output layer kept (the translations were written with those only); absent when it kept them all.',
+    ),
 });
 
 export const articleOutputSchema = z

@@ -217,7 +217,7 @@ export class Translator {
       ]);
       const maxPositions = (config as unknown as { max_position_embeddings?: number }).max_position_embeddings ?? 512;
       const license = manifest?.license ? { license: manifest.license.id } : {};
-      const model = { ...options.model, weights, ...license };
+      const model = { ...options.model, weights, ...license, ...(kept ? { outputPieces: kept.length } : {}) };
       return new Translator(model, { ...options, modelDir }, tokenizer, pool, maxPositions, kept && new Set(kept));
     } catch (error) {
       throw new ModelUnavailableError(label, modelDir, null, `could not be loaded (${(error as Error).message})`, {

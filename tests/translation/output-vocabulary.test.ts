@@ -93,6 +93,11 @@ describe('a Translator with a trimmed output layer', () => {
     expect(trimmed.decoding).not.toBe(whole.decoding);
     expect(JSON.parse(trimmed.decoding).outputPieces).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.parse(whole.decoding).outputPieces).toBeUndefined();
+    // Each output's models record says the layer was cut, and to how many pieces.
+    expect(trimmed.model.outputPieces).toBe(
+      (await trimmedOutputIds(trimmed.modelDir, await AutoTokenizer.from_pretrained(trimmed.modelDir), corpus)).length,
+    );
+    expect(whole.model).not.toHaveProperty('outputPieces');
   });
 
   it('cannot force what the kept pieces cannot spell: the term goes as a placeholder and still reaches the English', async () => {
