@@ -105,7 +105,10 @@ function gatherRows(tensor: ort.Tensor, rows: readonly number[]): ort.Tensor {
   const identity = rows.length === count && rows.every((row, i) => row === i);
   if (identity) return tensor;
   const source = tensor.data as Float32Array | BigInt64Array;
-  const target = new (source.constructor as Float32ArrayConstructor | BigInt64ArrayConstructor)(rows.length * block);
+  // Every element is written below, so the memory is not zeroed first: with a batch of many
+  // hypotheses the cache is tens of megabytes a step, and zeroing it was a pass of its own.
+  const Typed = source.constructor as Float32ArrayConstructor | BigInt64ArrayConstructor;
+  const target = new Typed(Buffer.allocUnsafeSlow(rows.length * block * Typed.BYTES_PER_ELEMENT).buffer);
   rows.forEach((row, i) => {
     (target as Float32Array).set((source as Float32Array).subarray(row * block, (row + 1) * block), i * block);
   });

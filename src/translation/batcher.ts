@@ -1,8 +1,11 @@
 /**
  * The batcher: queues model inputs (sentences, or pieces of long ones) and groups them into model
- * calls of at most a token budget. Inputs queued while a round runs share the next round, so
- * several articles translated at once fill batches together; each round's batches go to the
- * inference pool at once, so with several workers they decode side by side.
+ * calls of at most a token budget. A batch is formed when a worker of the inference pool is free,
+ * from everything queued at that moment: inputs queued while batches run fill the next free
+ * worker's batch, so several articles (or server requests) translated at once share batches, and
+ * with several workers the batches decode side by side without one worker waiting for the other's
+ * batch to end (a round of batches that all had to finish before the next round began left a
+ * worker idle while the round's last batch ran).
  */
 import { TranslationStoppedError } from '../errors.js';
 import type { DecodeInput, SearchSettings } from './decoder.js';
@@ -49,43 +52,59 @@ interface QueuedInput {
 
 export class Batcher {
   private readonly pending: QueuedInput[] = [];
-  private draining = false;
+  /** Batches handed to the pool and not yet done: at most one per worker. */
+  private running = 0;
+  private scheduled = false;
 
   constructor(private readonly options: BatcherOptions) {}
 
   /**
    * Queues one model input (its ids, `</s>` included); resolves to the ids the model generated for it:
    * its `numHypotheses` best outputs, best first. Once `signal` aborts, the input is dropped before
-   * the next round and rejected with its reason.
+   * it reaches a batch and rejected with its reason.
    */
   enqueue(ids: number[], signal?: AbortSignal, constraints?: TokenConstraints, numHypotheses = 1): Promise<number[][]> {
     return new Promise((resolve, reject) => {
       this.pending.push({ ids, signal, constraints, numHypotheses, resolve, reject });
-      if (!this.draining) {
-        this.draining = true;
-        // Wait one turn so the other sentences of this call (and of concurrent calls) join the round.
-        setImmediate(() => void this.drain());
+      if (!this.scheduled) {
+        this.scheduled = true;
+        // Wait one turn so the other sentences of this call (and of concurrent calls) join the batch.
+        setImmediate(() => {
+          this.scheduled = false;
+          this.fill();
+        });
       }
     });
   }
 
-  private async drain(): Promise<void> {
-    while (this.pending.length > 0) {
-      const round = withoutStopped(this.pending.splice(0));
-      const calls = this.options.batchAcrossCalls === false ? byCall(round) : [round];
-      const batches = calls.flatMap((inputs) => packBatches(inputs, this.options.batchTokens));
-      // As many batches at once as there are workers, each handed over when one is free: a caller that
-      // stops meanwhile (a server request past its deadline) has its inputs dropped before they run.
-      let next = 0;
-      const worker = async () => {
-        while (next < batches.length) {
-          const batch = withoutStopped(batches[next++]!);
-          if (batch.length > 0) await this.runBatch(batch);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.max(1, this.options.pool.threads.length) }, worker));
+  /** Starts a batch for every free worker, each from what is queued at that moment. */
+  private fill(): void {
+    const workers = Math.max(1, this.options.pool.threads.length);
+    while (this.running < workers) {
+      const batch = this.nextBatch();
+      if (!batch) return;
+      this.running++;
+      void this.runBatch(batch).finally(() => {
+        this.running--;
+        this.fill();
+      });
     }
-    this.draining = false;
+  }
+
+  /**
+   * The batch of the oldest queued input (so none waits behind later arrivals): the queue (or, with
+   * `batchAcrossCalls` off, the oldest input's call) packed by length, and the batch holding that
+   * input taken out; the rest stay queued, in order, for the next free worker.
+   */
+  private nextBatch(): QueuedInput[] | null {
+    const queued = withoutStopped(this.pending.splice(0));
+    const oldest = queued[0];
+    if (!oldest) return null;
+    const candidates = this.options.batchAcrossCalls === false ? queued.filter((input) => input.signal === oldest.signal) : queued;
+    const batch = packBatches(candidates, this.options.batchTokens).find((packed) => packed.includes(oldest))!;
+    const taken = new Set(batch);
+    this.pending.push(...queued.filter((input) => !taken.has(input)));
+    return batch;
   }
 
   private async runBatch(batch: QueuedInput[]): Promise<void> {
@@ -124,17 +143,6 @@ function withoutStopped(inputs: QueuedInput[]): QueuedInput[] {
     input.reject(input.signal.reason ?? new TranslationStoppedError());
     return false;
   });
-}
-
-/** The inputs of each call (by its signal), in queue order. */
-function byCall(inputs: QueuedInput[]): QueuedInput[][] {
-  const calls = new Map<AbortSignal | undefined, QueuedInput[]>();
-  for (const input of inputs) {
-    const call = calls.get(input.signal);
-    if (call) call.push(input);
-    else calls.set(input.signal, [input]);
-  }
-  return [...calls.values()];
 }
 
 /**
