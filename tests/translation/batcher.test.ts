@@ -101,11 +101,17 @@ it("a worker that comes free takes what was queued meanwhile, without waiting fo
     // A budget of 8 tokens: the long input and the short ones never share a batch.
     const batcher = new Batcher({ pool: twoWorkers, search, batchTokens: 8, decodeInput });
     const done: string[] = [];
-    const longOutput = batcher.enqueue(long).then((hypotheses) => done.push('long') && hypotheses);
+    const longOutput = batcher.enqueue(long).then((hypotheses) => {
+      done.push('long');
+      return hypotheses;
+    });
     const later = batcher
       .enqueue([16, 17, eos])
       .then(() => batcher.enqueue([18, 19, eos]))
-      .then((hypotheses) => done.push('queued while the long batch ran') && hypotheses);
+      .then((hypotheses) => {
+        done.push('queued while the long batch ran');
+        return hypotheses;
+      });
     const [longHypotheses, laterHypotheses] = await Promise.all([longOutput, later]);
     expect(done).toEqual(['queued while the long batch ran', 'long']);
     // The same outputs as each input decoded on its own.
