@@ -4,7 +4,7 @@
  * the same run, the same sentences through the library's Translator in one call.
  *
  *   npm run bench:serve -- [--seconds N] [--clients 1,8,32] [--sentences N] [--library-sentences N]
- *                           [--compare-unshared] [--soak SECONDS] [--smoke]
+ *                           [--compare-unshared] [--soak SECONDS] [--smoke] [--batch-tokens N]
  *
  * `--compare-unshared`: then a second server with `--no-shared-batches` (each request batched on its
  * own) under the same load at the largest client count; prints the ratio of sentences/s.
@@ -40,6 +40,8 @@ interface Options {
   compareUnshared: boolean;
   soak?: number;
   smoke: boolean;
+  /** `translation.batchTokens` of both servers (default: the config's); one-sentence batches of the unshared server are the same either way. */
+  batchTokens?: number;
 }
 
 /** No limits in the way of the load: the bench measures the engine, not the rate limiter. */
@@ -213,7 +215,8 @@ async function main(options: Options): Promise<void> {
   const modelsDir = await ensureModel(options.smoke);
   const dir = mkdtempSync(path.join(tmpdir(), 'nb-bench-serve-'));
   const config = path.join(dir, 'pipeline.yaml');
-  writeFileSync(config, JSON.stringify(CONFIG));
+  const translation = { ...CONFIG.translation, ...(options.batchTokens ? { batchTokens: options.batchTokens } : {}) };
+  writeFileSync(config, JSON.stringify({ ...CONFIG, translation }));
   console.log(
     `machine: ${cpus().length} × ${cpus()[0]?.model}, load ${loadavg()
       .map((n) => n.toFixed(2))
@@ -243,5 +246,6 @@ const program = new Command()
   .option('--compare-unshared', 'then the largest client count on a server with --no-shared-batches, and the ratio', false)
   .option('--soak <seconds>', 'instead of the levels: the largest client count this long, RSS sampled every 10 s', (v) => Number(v))
   .option('--smoke', 'quick check for CI: the tiny model, 2 s a level', false)
+  .option('--batch-tokens <n>', "the servers' translation.batchTokens (default: the config's, 512)", (v) => Number(v))
   .parse();
 await main(program.opts<Options>());
