@@ -53,6 +53,7 @@ import { toStateDict } from '../src/models/convert/state-dict.js';
 import { withExternalData, writeModelGraphs } from '../src/models/convert/write-onnx.js';
 import type { Seq2SeqWeights } from '../src/models/convert/weights.js';
 import { randomWeights, shapeOutputPreference } from './model/seq2seq-weights.js';
+import { writeShardedCheckpoint } from './model/shards.js';
 import { writeTorchCheckpoint } from './model/torch-checkpoint.js';
 import { repoRoot } from './repo-root.js';
 
@@ -80,6 +81,8 @@ export interface MakeModelOptions {
   externalData?: boolean;
   /** With `checkpoint`: the weights file, model.safetensors (default) or pytorch_model.bin as torch.save writes it. */
   weights?: CheckpointWeights;
+  /** With `checkpoint`: the weights in this many shards with their index, as save_pretrained(max_shard_size=…) writes them. */
+  shards?: number;
 }
 
 export type CheckpointWeights = 'safetensors' | 'bin';
@@ -97,6 +100,8 @@ export interface GeneratorStamp {
   externalData?: true;
   /** Present only for pytorch_model.bin checkpoints, likewise. */
   weights?: 'bin';
+  /** Present only for sharded checkpoints, likewise. */
+  shards?: number;
 }
 
 /** The sample articles in input/ in the source language's script (Arabic or Latin), plus the English text in tools/corpus/. */
@@ -130,6 +135,7 @@ function stampFor(options: MakeModelOptions, { source, english }: { source: stri
     checkpoint: options.checkpoint ?? false,
     ...(options.externalData ? { externalData: true as const } : {}),
     ...(options.checkpoint && options.weights === 'bin' ? { weights: 'bin' as const } : {}),
+    ...(options.checkpoint && (options.shards ?? 1) > 1 ? { shards: options.shards } : {}),
   };
 }
 
@@ -161,8 +167,10 @@ async function writeCheckpoint(
   weights: Seq2SeqWeights,
   family: ModelDims['family'],
   format: CheckpointWeights,
+  shards: number,
 ): Promise<void> {
-  if (format === 'bin') await writeTorchCheckpoint(path.join(staging, 'pytorch_model.bin'), toStateDict(weights));
+  if (shards > 1) await writeShardedCheckpoint(staging, toStateDict(weights), shards, format);
+  else if (format === 'bin') await writeTorchCheckpoint(path.join(staging, 'pytorch_model.bin'), toStateDict(weights));
   else await writeSafetensors(path.join(staging, 'model.safetensors'), toStateDict(weights));
   await rm(path.join(staging, 'quantize_config.json'));
   if (family !== 'marian') return;
@@ -264,7 +272,7 @@ export async function makeModel(options: MakeModelOptions): Promise<void> {
   const { config, makeWeights } = await (family === 'marian' ? writeMarianFiles : writeM2M100Files)(staging, options, corpus);
   await writeJson(path.join(staging, 'quantize_config.json'), QUANTIZE_CONFIG);
 
-  if (options.checkpoint) await writeCheckpoint(staging, makeWeights(), family, options.weights ?? 'safetensors');
+  if (options.checkpoint) await writeCheckpoint(staging, makeWeights(), family, options.weights ?? 'safetensors', options.shards ?? 1);
   else if (!options.configOnly) {
     await mkdir(path.join(staging, 'onnx'));
     const external = await writeModelGraphs(path.join(staging, 'onnx'), makeWeights(), 'newsbridge make-model', {
@@ -310,6 +318,12 @@ function parseSeed(value: string): number {
   return seed;
 }
 
+function parseShards(value: string): number {
+  const shards = Number(value);
+  if (!Number.isInteger(shards) || shards < 1) throw new InvalidArgumentError('the number of shards must be a whole number, 1 or more');
+  return shards;
+}
+
 function parseLanguage(value: string): SourceLang {
   if (!/^[a-z]{2,3}$/.test(value)) throw new InvalidArgumentError('an ISO 639 code of 2–3 lowercase letters, e.g. ar, vi, id');
   return value;
@@ -337,9 +351,15 @@ async function main(argv: string[]): Promise<void> {
         .choices(['safetensors', 'bin'])
         .default('safetensors'),
     )
+    .option(
+      '--shards <n>',
+      'with --checkpoint: the weights in n shards and their index (model.safetensors.index.json), as save_pretrained(max_shard_size=…) writes them',
+      parseShards,
+      1,
+    )
     .option('--external-data', "every graph's weights in onnx/<file>.onnx_data (ONNX external data), as NLLB-200-600M's export", false)
     .parse(argv);
-  const { preset, out, seed, source, configOnly, checkpoint, externalData, weights } = program.opts<{
+  const { preset, out, seed, source, configOnly, checkpoint, externalData, weights, shards } = program.opts<{
     preset: PresetName;
     out: string;
     seed: number;
@@ -348,9 +368,11 @@ async function main(argv: string[]): Promise<void> {
     checkpoint: boolean;
     externalData: boolean;
     weights: CheckpointWeights;
+    shards: number;
   }>();
+  if (shards > 1 && !checkpoint) throw new InvalidArgumentError('--shards needs --checkpoint');
   const started = performance.now();
-  await makeModel({ preset, out, seed, sourceLang: source, configOnly, checkpoint, externalData, weights });
+  await makeModel({ preset, out, seed, sourceLang: source, configOnly, checkpoint, externalData, weights, shards });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const pad = padId(PRESETS[preset]);
   console.log(`${preset} model (${source}→en, seed ${seed}, pad id ${pad}) written to ${out} in ${seconds} s`);

@@ -1,6 +1,6 @@
 /**
  * `newsbridge models convert`: a checkpoint in the hub's PyTorch layout (config.json, model.safetensors
- * or else pytorch_model.bin, the tokenizer files) → the ONNX layout newsbridge and transformers.js load
+ * or else pytorch_model.bin, either of them possibly sharded, the tokenizer files) → the ONNX layout newsbridge and transformers.js load
  * (onnx/encoder_model*.onnx, onnx/decoder_model_merged*.onnx fp32 + q8, tokenizer.json,
  * generation_config.json). The graphs come from the same builder as the generated test models,
  * fed the checkpoint's weights. Written into a staging folder renamed into place at the end.
@@ -11,6 +11,7 @@ import { architectureFromConfig } from './architecture.js';
 import { marianTokenizerJson } from './marian-tokenizer-json.js';
 import { readSafetensors } from './safetensors.js';
 import { readSentencePiece } from './sentencepiece.js';
+import { isShardIndex, readCheckpointIndex, readShards, type ShardedTensors } from './sharded.js';
 import { fromStateDict } from './state-dict.js';
 import { readTorchCheckpoint } from './torch-checkpoint.js';
 import { withExternalData, writeModelGraphs } from './write-onnx.js';
@@ -42,19 +43,29 @@ async function readJson(file: string): Promise<Record<string, unknown>> {
 /** Checkpoint files a hub repo may have, as `models pull` downloads them for conversion. */
 export const CHECKPOINT_FILES = ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', ...KEPT_FILES];
 
-/** The weights files a checkpoint may have, the preferred first. */
-export const WEIGHT_FILES = ['model.safetensors', 'pytorch_model.bin'];
+/**
+ * The weights files a checkpoint may have, the preferred first, as transformers' from_pretrained looks
+ * for them: safetensors (one file, then a sharded checkpoint's index) before the pickle of torch.save.
+ */
+export const WEIGHT_FILES = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json'];
 
 /**
- * The weights file: model.safetensors when the repo has it (no pickle to read), else pytorch_model.bin,
- * read by a restricted unpickler that runs no code (torch-pickle.ts).
+ * The weights file: safetensors when the repo has it (no pickle to read), else pytorch_model.bin,
+ * read by a restricted unpickler that runs no code (torch-pickle.ts); either may be a shard index.
  */
 async function weightsFile(dir: string): Promise<string> {
   for (const name of WEIGHT_FILES) if (await exists(path.join(dir, name))) return path.join(dir, name);
-  throw new Error(`${dir} has no model.safetensors (nor pytorch_model.bin); it is not a Hugging Face checkpoint folder`);
+  throw new Error(
+    `${dir} has no model.safetensors, pytorch_model.bin, nor the index of a sharded one (<file>.index.json); it is not a Hugging Face checkpoint folder`,
+  );
 }
 
-const readWeights = (file: string) => (file.endsWith('.bin') ? readTorchCheckpoint(file) : readSafetensors(file));
+const readWeightsFile = (file: string) => (file.endsWith('.bin') ? readTorchCheckpoint(file) : readSafetensors(file));
+
+async function readWeights(file: string): Promise<{ tensors: ShardedTensors['tensors']; fileOf?: ShardedTensors['fileOf'] }> {
+  if (isShardIndex(file)) return readShards(await readCheckpointIndex(file), readWeightsFile);
+  return { tensors: await readWeightsFile(file) };
+}
 
 /**
  * tokenizer.json: the repo's own when it has one (NLLB, M2M-100 exports), else built from Marian's
@@ -136,7 +147,8 @@ export async function convertCheckpoint(dir: string, out: string): Promise<void>
   await rm(staging, { recursive: true, force: true });
   await mkdir(path.join(staging, 'onnx'), { recursive: true });
   try {
-    const weights = fromStateDict(architecture, await readWeights(weightsPath), weightsPath);
+    const { tensors, fileOf } = await readWeights(weightsPath);
+    const weights = fromStateDict(architecture, tensors, weightsPath, fileOf);
     const external = await writeModelGraphs(path.join(staging, 'onnx'), weights, 'newsbridge models convert');
     await writeJson(path.join(staging, 'config.json'), withExternalData(config, external));
     await writeJson(path.join(staging, 'generation_config.json'), await generationConfig(dir, config));

@@ -84,6 +84,7 @@ class StateDictReader {
   constructor(
     private readonly tensors: Map<string, StoredTensor>,
     private readonly file: string,
+    private readonly fileOf?: Map<string, string>,
   ) {}
 
   /** The first of `names` present, with the expected shape. */
@@ -93,7 +94,7 @@ class StateDictReader {
       if (found === undefined) continue;
       if (found.shape.join(',') !== shape.join(',')) {
         throw new Error(
-          `${this.file}: ${name} has shape [${found.shape}], config.json implies [${shape}]; the checkpoint and its config disagree`,
+          `${this.fileOf?.get(name) ?? this.file}: ${name} has shape [${found.shape}], config.json implies [${shape}]; the checkpoint and its config disagree`,
         );
       }
       return found.data;
@@ -138,11 +139,19 @@ class StateDictReader {
   }
 }
 
-/** Weights from a state dict read from `file` (named in errors), shaped as `architecture` says. */
-export function fromStateDict(architecture: Seq2SeqArchitecture, tensors: Map<string, StoredTensor>, file: string): Seq2SeqWeights {
+/**
+ * Weights from a state dict read from `file` (named in errors; or, for a sharded checkpoint, the shard
+ * `fileOf` gives for a tensor), shaped as `architecture` says.
+ */
+export function fromStateDict(
+  architecture: Seq2SeqArchitecture,
+  tensors: Map<string, StoredTensor>,
+  file: string,
+  fileOf?: Map<string, string>,
+): Seq2SeqWeights {
   const a = architecture;
   const d = a.dModel;
-  const r = new StateDictReader(tensors, file);
+  const r = new StateDictReader(tensors, file, fileOf);
   const encoderEmbedding = r.tensor([a.vocabSize, d], 'model.shared.weight', 'model.encoder.embed_tokens.weight');
   const decoderEmbedding = a.sharedEmbeddings ? encoderEmbedding : r.tensor([a.decoderVocabSize, d], 'model.decoder.embed_tokens.weight');
   const lmHead = a.tiedLmHead ? decoderEmbedding : r.tensor([a.decoderVocabSize, d], 'lm_head.weight');
