@@ -1,12 +1,14 @@
 /**
  * `pullModel`: installs the files a dtype needs from the hub or a mirror, keeping those already
  * there with the hash the manifest records, and recording each new file in the manifest. A repo
- * with no ONNX export is pulled as its checkpoint and converted in place (`models convert`).
+ * with no ONNX export is pulled as its checkpoint (a sharded one as its index and every shard it
+ * names) and converted in place (`models convert`).
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModelDtype } from '../config/config.js';
 import { CHECKPOINT_FILES, WEIGHT_FILES, convertCheckpoint } from './convert/convert.js';
+import { isShardIndex, readCheckpointIndex } from './convert/sharded.js';
 import { downloadFile, type DownloadCheck, type DownloadedFile } from './download.js';
 import { fileSize, sha256File } from './files.js';
 import { assertNoCredentials, fileUrl, type PublishedFile, publishedFiles } from './hub.js';
@@ -88,6 +90,8 @@ export async function pullModel(options: PullOptions): Promise<ModelManifest> {
   };
   const files = checkpoint || modelFiles(options.dtype);
   for (const file of files) await install(file);
+  // A sharded checkpoint: then the shards its index (just installed) names.
+  if (checkpoint && published) for (const shard of await shardsToPull(modelDir, checkpoint, published)) await install(shard);
   // Then the external data (`onnx/<graph>_data`) that the config.json just installed lists for the dtype's graphs.
   if (!checkpoint) for (const file of await modelFilesIn(modelDir, options.dtype)) if (!files.includes(file)) await install(file);
   if (checkpoint) await convertPulledCheckpoint(modelDir, manifest, options.dtype, downloaded);
@@ -102,10 +106,25 @@ export async function pullModel(options: PullOptions): Promise<ModelManifest> {
 function checkpointFilesToConvert(published: Map<string, PublishedFile>): string[] | false {
   const names = [...published.keys()];
   if (names.some((name) => name.startsWith('onnx/')) || !published.has('config.json')) return false;
-  // One weights file: model.safetensors when published, else pytorch_model.bin (read without running its pickle).
+  // One weights file: model.safetensors when published, else pytorch_model.bin (read without running its pickle),
+  // either possibly as a shard index whose shards follow (shardsToPull).
   const weights = WEIGHT_FILES.find((file) => published.has(file));
   if (!weights) return false;
   return [...CHECKPOINT_FILES.filter((file) => !WEIGHT_FILES.includes(file)), weights].filter((file) => published.has(file));
+}
+
+/**
+ * The shards a pulled shard index names (none for a checkpoint in one file). The index is checked
+ * first, so a shard name that would leave the model folder is refused before anything is requested.
+ */
+async function shardsToPull(modelDir: string, checkpoint: string[], published: Map<string, PublishedFile>): Promise<string[]> {
+  const index = checkpoint.find(isShardIndex);
+  if (!index) return [];
+  const { file, shards } = await readCheckpointIndex(path.join(modelDir, index));
+  const unpublished = shards.filter((shard) => !published.has(shard));
+  if (unpublished.length > 0)
+    throw new Error(`${file} names ${unpublished.join(', ')}, which the repo does not publish; the repo's checkpoint is incomplete`);
+  return shards;
 }
 
 /** Converts the pulled checkpoint in place (when something new arrived or a converted file is gone) and records the ONNX files. */
