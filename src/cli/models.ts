@@ -43,7 +43,7 @@ export function registerModelsCommand(program: Command): void {
   models
     .command('convert <source>')
     .description(
-      "Turn a checkpoint in the hub's PyTorch layout (config.json, model.safetensors or pytorch_model.bin, tokenizer files) into the ONNX layout newsbridge loads.",
+      "Turn a checkpoint in the hub's PyTorch layout (config.json, model.safetensors or pytorch_model.bin, either possibly sharded, tokenizer files) into the ONNX layout newsbridge loads.",
     )
     .option('--out <dir>', 'where to write the converted model (default: the checkpoint folder itself, where models pull puts that id)')
     .option('--models-dir <dir>', 'where models live, for a hub id (default: translation.modelsDir)')
@@ -136,7 +136,7 @@ async function convertModel(source: string, options: ModelsOptions & { out?: str
   const dir = isFolder ? path.resolve(source) : modelDirOf((await modelsConfig(options)).translation.modelsDir, source);
   if (!existsSync(path.join(dir, 'config.json'))) {
     throw new Error(
-      `${source} is neither a checkpoint folder nor a hub id whose checkpoint is in ${dir}; put config.json, model.safetensors (or pytorch_model.bin) and the tokenizer files there`,
+      `${source} is neither a checkpoint folder nor a hub id whose checkpoint is in ${dir}; put config.json, model.safetensors (or pytorch_model.bin, or a sharded checkpoint's index and shards) and the tokenizer files there`,
     );
   }
   const out = path.resolve(options.out ?? dir);

@@ -51,7 +51,7 @@ describe('newsbridge models convert', () => {
     const run = await runNewsbridge(['models', 'convert', 'Helsinki-NLP/opus-mt-tc-big-vi-en', '--models-dir', path.join(work, 'models')]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
-      /opus-mt-tc-big-vi-en.*put config\.json, model\.safetensors \(or pytorch_model\.bin\) and the tokenizer files there/,
+      /opus-mt-tc-big-vi-en.*put config\.json, model\.safetensors \(or pytorch_model\.bin, or a sharded checkpoint's index and shards\) and the tokenizer files there/,
     );
   });
 });
