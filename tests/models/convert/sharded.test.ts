@@ -4,15 +4,14 @@
  * the graphs are byte for byte those of the same checkpoint in one file, translations token for token those
  * of the model generated directly as ONNX, and an index and shards that disagree are refused with the fix.
  */
-import { cp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { mkdtemp } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AutoModelForSeq2SeqLM, AutoTokenizer, env } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { convertCheckpoint } from '../../../src/models/convert/convert.js';
 import { makeModel } from '../../../tools/make-model.js';
-import { TEST_MODELS, testModelOptions } from '../../../tools/test-models.js';
+import { TEST_MODELS, TINY_M2M100_MODEL, testModelOptions } from '../../../tools/test-models.js';
 
 const modelsDir = inject('modelsDir');
 const AR = TEST_MODELS[0];
@@ -103,6 +102,21 @@ describe('models convert: a sharded checkpoint', () => {
     const direct = await greedy(modelsDir);
     expect(await greedy(path.join(work, 'converted', 'sharded'))).toEqual(direct);
     expect(new Set(direct.map((ids) => ids.join())).size).toBeGreaterThan(1);
+  });
+
+  it('(tiny-m2m100, 4 shards) gives the ONNX files of the one-file checkpoint, byte for byte', async () => {
+    const converted: string[] = [];
+    for (const shards of [1, 4]) {
+      const dir = path.join(work, 'm2m100', String(shards));
+      await makeModel({ ...testModelOptions(TINY_M2M100_MODEL), out: dir, checkpoint: true, shards });
+      await convertCheckpoint(dir, `${dir}-out`);
+      converted.push(`${dir}-out`);
+    }
+    expect(await readdir(path.join(work, 'm2m100', '4'))).toContain('model-00004-of-00004.safetensors');
+    for (const graph of GRAPHS) {
+      const [single, sharded] = await Promise.all(converted.map((dir) => readFile(path.join(dir, 'onnx', graph))));
+      expect(sharded?.equals(single as Buffer), graph).toBe(true);
+    }
   });
 
   it('prefers the safetensors shards to the pytorch_model.bin ones, as transformers does (a corrupt .bin shard is not read)', async () => {
