@@ -43,14 +43,22 @@ export async function keptOutputIds(
       if (typeof piece === 'string' && ASCII_PIECE.test(piece)) kept.add(id);
     });
   let lines = 0;
+  let lineNumber = 0;
   const corpus = createInterface({ input: createReadStream(corpusFile, 'utf8'), crlfDelay: Infinity });
   try {
     for await (const line of corpus) {
+      lineNumber++;
+      // A binary file read as text would keep a few random pieces and quietly ruin every translation.
+      if (/[\u0000\uFFFD]/u.test(line))
+        throw new Error(
+          `translation.trimOutputVocabulary: ${corpusFile}:${lineNumber} is not UTF-8 text; give an English text file, or remove the setting`,
+        );
       if (line.trim() === '') continue;
       lines++;
       for (const id of encode(line)) kept.add(id);
     }
   } catch (error) {
+    if ((error as Error).message.startsWith('translation.trimOutputVocabulary:')) throw error;
     throw new Error(
       `translation.trimOutputVocabulary: ${corpusFile} cannot be read (${(error as Error).message}); give an English text file, or remove the setting`,
       { cause: error },

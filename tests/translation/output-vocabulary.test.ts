@@ -70,6 +70,10 @@ describe('trimmedOutputIds', () => {
     const empty = path.join(scratch, 'empty.txt');
     await writeFile(empty, '\n  \n');
     await expect(trimmedOutputIds(dir, tokenizer, empty)).rejects.toThrow(/empty\.txt has no text; give an English text file/);
+    // A binary file (an ONNX graph given by mistake) is refused at the first line that is not text.
+    const binary = path.join(scratch, 'model.onnx');
+    await writeFile(binary, Buffer.concat([Buffer.from('The news\n'), Buffer.from([0x08, 0x07, 0x00, 0xff, 0xfe, 0x0a])]));
+    await expect(trimmedOutputIds(dir, tokenizer, binary)).rejects.toThrow(/model\.onnx:2 is not UTF-8 text; give an English text file/);
   });
 });
 
