@@ -49,7 +49,7 @@ export async function keptOutputIds(
     for await (const line of corpus) {
       lineNumber++;
       // A binary file read as text would keep a few random pieces and quietly ruin every translation.
-      if (/[\u0000\uFFFD]/u.test(line))
+      if (line.includes('\u0000') || line.includes('\uFFFD'))
         throw new Error(
           `translation.trimOutputVocabulary: ${corpusFile}:${lineNumber} is not UTF-8 text; give an English text file, or remove the setting`,
         );
